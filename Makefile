@@ -1,0 +1,90 @@
+# Destek — every workflow is one command. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+-include .env
+export
+
+VENV        := .venv
+RASA_VENV   := .venv-rasa
+PY          := $(VENV)/bin/python
+RASA        := $(RASA_VENV)/bin/rasa
+KB_SOURCE   ?= bot/data/kb
+KB_INDEX    ?= var/kb-index
+KB_QUERIES  ?= bot/data/kb_eval/queries.jsonl
+MODEL       := bot/models/destek.tar.gz
+RASA_DATA   := bot/data/nlu bot/data/rules
+
+export PYTHONPATH := $(CURDIR)
+export DESTEK_KB_INDEX ?= $(KB_INDEX)
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+MODEL_INPUTS := config.yml domain.yml $(wildcard bot/data/nlu/*.yml bot/data/rules/*.yml bot/components/*.py) kb_index/language.py kb_index/textnorm.py
+KB_INPUTS    := $(shell find $(KB_SOURCE) -name '*.md' 2>/dev/null) $(wildcard kb_index/*.py)
+
+.PHONY: help setup run shell test test-unit test-stories validate train index eval-kb compare-models bench lock clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+setup: $(VENV)/.installed $(RASA_VENV)/.installed ## build both Python environments (idempotent)
+
+$(VENV)/.installed: requirements/app.lock.txt
+	@[ -x $(PY) ] || { python=$$(scripts/find-python.sh 3.11) && $$python -m venv $(VENV); }
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements/app.lock.txt
+	touch $@
+
+$(RASA_VENV)/.installed: requirements/rasa.lock.txt
+	@[ -x $(RASA_VENV)/bin/python ] || { python=$$(scripts/find-python.sh 3.10) && $$python -m venv $(RASA_VENV); }
+	$(RASA_VENV)/bin/python -m pip install -q --upgrade pip
+	$(RASA_VENV)/bin/python -m pip install -q -r requirements/rasa.lock.txt
+	touch $@
+
+$(MODEL): $(MODEL_INPUTS) $(RASA_VENV)/.installed
+	$(RASA) train --config config.yml --domain domain.yml --data $(RASA_DATA) --out bot/models --fixed-model-name destek
+	touch $@
+
+$(KB_INDEX)/current.json: $(KB_INPUTS) $(VENV)/.installed
+	$(PY) -m kb_index build --source $(KB_SOURCE) --out $(KB_INDEX)
+
+train: $(MODEL) ## train the Rasa model (only when its inputs changed)
+
+index: $(KB_INDEX)/current.json ## build the KB index (only when articles or code changed)
+
+run: setup train index ## start Rasa (5005) and the action server (5055); Ctrl-C stops both
+	scripts/run.sh
+
+shell: $(VENV)/.installed ## chat with the running bot in the terminal
+	$(PY) -m scripts.chat
+
+validate: setup ## check Rasa training data and the knowledge base
+	$(RASA) data validate --config config.yml --domain domain.yml --data $(RASA_DATA) --fail-on-warnings
+	$(PY) -m kb_index build --source $(KB_SOURCE) --out var/validate-index --model none --quiet
+
+test: setup train index test-unit test-stories ## everything CI runs
+
+test-unit: setup train index
+	$(PY) -m pytest tests -q
+
+test-stories: train ## conversation tests; any prediction error fails
+	$(RASA) test core --model $(MODEL) --stories tests/conversations --fail-on-prediction-errors --out var/rasa-test-results
+
+eval-kb: index ## retrieval quality: recall@1/5, MRR per language, false answers
+	$(PY) -m kb_index eval --index $(KB_INDEX) --queries $(KB_QUERIES)
+
+compare-models: setup ## evaluate every embedding set-up on the sample KB
+	$(PY) bench/compare_embeddings.py --out var/compare
+
+bench: setup train index ## latency, build time and memory benchmarks
+	$(PY) bench/run_all.py
+
+lock: ## re-pin requirements/*.lock.txt from the current environments
+	$(PY) -m pip freeze | sed 's/^torch==\(.*\)+cpu/torch==\1/' > requirements/app.lock.txt
+	$(RASA_VENV)/bin/python -m pip freeze > requirements/rasa.lock.txt
+
+clean: ## remove built models, indexes and local data (not the environments)
+	rm -rf bot/models/*.tar.gz var

@@ -1,0 +1,127 @@
+"""`make bench`: KB search latency, REST round trip through Rasa + action server, index build
+time and peak memory (sample KB and a synthetic 100,000-passage base).
+
+Prints a Markdown table; the README's benchmark table is copied from it. Run on an idle
+machine and compare figures from one run: this machine is shared and noisy.
+"""
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kb_index.search import KnowledgeBase  # noqa: E402
+from tests.servers import Servers  # noqa: E402
+
+
+def percentiles(samples_ms: list[float]) -> str:
+    ordered = sorted(samples_ms)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * len(ordered))) - 1)]
+    return f"p50 {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms (n={len(ordered)})"
+
+
+def queries(path: Path) -> list[str]:
+    return [json.loads(line)["query"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def bench_search(index: Path, texts: list[str]) -> str:
+    kb = KnowledgeBase.open(index)
+    for text in texts[:20]:
+        kb.search(text, k=5)
+    samples = []
+    for text in texts:
+        started = time.perf_counter()
+        kb.search(text, k=5)
+        samples.append((time.perf_counter() - started) * 1000)
+    return percentiles(samples)
+
+
+def bench_build(source: Path, out: Path, *extra: str) -> str:
+    """Wall time and peak resident memory of one `kb_index build` process."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "kb_index", "build", "--source", str(source), "--out", str(out), "--quiet", *extra], env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit(f"build of {source} failed ({status})")
+    return f"{elapsed:.1f} s, peak RSS {usage.ru_maxrss / 1024:.0f} MiB"
+
+
+def synthetic_base(path: Path, passages: int, per_article: int = 5, seed: int = 7) -> None:
+    """Articles made of random KB vocabulary: realistic text lengths, no meaning."""
+    vocabulary = sorted({w.strip(".,:;!?()*\"'") for p in (ROOT / "bot/data/kb").rglob("*.md") for w in p.read_text(encoding="utf-8").split()} - {""})
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8") as handle:
+        for number in range(passages // per_article):
+            lang = "tr" if number % 2 else "en"
+            body = "\n\n".join(" ".join(rng.choices(vocabulary, k=rng.randint(25, 60))) + "." for _ in range(per_article))
+            title = " ".join(rng.choices(vocabulary, k=6))
+            handle.write(json.dumps({"id": f"syn-{number}", "title": title, "body": body, "lang": lang}, ensure_ascii=False) + "\n")
+
+
+def bench_round_trip(texts: list[str], plain: list[str]) -> tuple[str, str]:
+    with tempfile.TemporaryDirectory() as state:
+        servers = Servers(Path(state))
+        try:
+            servers.start_actions()
+            servers.start_rasa()
+            for text in texts[:10]:
+                servers.say("bench-warmup", text)
+            faq, greet = [], []
+            for number, text in enumerate(texts):
+                started = time.perf_counter()
+                servers.say(f"bench-faq-{number}", text)
+                faq.append((time.perf_counter() - started) * 1000)
+            for number, text in enumerate(plain):
+                started = time.perf_counter()
+                servers.say(f"bench-plain-{number}", text)
+                greet.append((time.perf_counter() - started) * 1000)
+        finally:
+            servers.stop_rasa()
+            servers.stop_actions()
+    return percentiles(faq), percentiles(greet)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--index", default=str(ROOT / "var/kb-index"))
+    parser.add_argument("--queries", default=str(ROOT / "bot/data/kb_eval/queries.jsonl"))
+    parser.add_argument("--synthetic-passages", type=int, default=100_000)
+    parser.add_argument("--skip-synthetic", action="store_true")
+    parser.add_argument("--skip-rasa", action="store_true")
+    args = parser.parse_args()
+    texts = queries(Path(args.queries))
+    rows = [("KB search, one query, sample KB (k=5)", bench_search(Path(args.index), texts))]
+    with tempfile.TemporaryDirectory() as work:
+        work_dir = Path(work)
+        rows.append(("Index build, sample KB (88 articles)", bench_build(ROOT / "bot/data/kb", work_dir / "sample")))
+        if not args.skip_synthetic:
+            source = work_dir / "synthetic.jsonl"
+            synthetic_base(source, args.synthetic_passages)
+            label = f"{args.synthetic_passages:,} passages"
+            rows.append((f"Index build, synthetic {label}, flat", bench_build(source, work_dir / "flat")))
+            rows.append((f"KB search, synthetic {label}, flat", bench_search(work_dir / "flat", texts)))
+            rows.append((f"Index build, synthetic {label}, hnsw", bench_build(source, work_dir / "hnsw", "--index-type", "hnsw")))
+            rows.append((f"KB search, synthetic {label}, hnsw", bench_search(work_dir / "hnsw", texts)))
+    if not args.skip_rasa:
+        faq, plain = bench_round_trip(texts[:200], ["hello", "merhaba", "thanks", "teşekkürler"] * 25)
+        rows.append(("REST round trip, FAQ through action_answer_from_kb", faq))
+        rows.append(("REST round trip, plain response (greeting), same run", plain))
+    print("| benchmark | result |\n|---|---|")
+    for name, result in rows:
+        print(f"| {name} | {result} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

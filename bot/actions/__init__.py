@@ -1,0 +1,1 @@
+"""Destek's custom actions, one module per skill. rasa-sdk registers every Action subclass here."""

@@ -1,0 +1,33 @@
+"""Store the customer's 👍/👎 on the last answer, with the query and the article it cited."""
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions import services
+from bot.actions.conversation import latest_intent
+
+POSITIVE_INTENTS = ("answer_helpful", "affirm")
+
+
+class ActionRecordFeedback(Action):
+    def name(self) -> Text:
+        return "action_record_feedback"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        helpful = latest_intent(tracker) in POSITIVE_INTENTS
+        services.records().add_feedback(
+            tracker.sender_id,
+            tracker.get_slot("kb_query"),
+            tracker.get_slot("kb_article_id"),
+            tracker.get_slot("kb_score"),
+            helpful,
+        )
+        if helpful:
+            dispatcher.utter_message(response="utter_feedback_thanks")
+        else:
+            dispatcher.utter_message(response="utter_feedback_sorry")
+            dispatcher.utter_message(response="utter_offer_human")
+        return [SlotSet("kb_feedback", "up" if helpful else "down")]

@@ -1,0 +1,55 @@
+"""Answer a question from the knowledge base, or say honestly that there is no good answer."""
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions import services
+from kb_index.search import Hit
+
+RELATED_LIMIT = 3
+
+
+class ActionAnswerFromKb(Action):
+    def name(self) -> Text:
+        return "action_answer_from_kb"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        query = (tracker.latest_message.get("text") or "").strip()
+        if not query:
+            dispatcher.utter_message(response="utter_how_can_i_help")
+            return [SlotSet("kb_answered", False)]
+        kb = services.knowledge_base()
+        settings = services.settings()
+        language = tracker.get_slot("language")
+        hits = kb.search(query, k=RELATED_LIMIT, lang=language if language in kb.languages else None)
+        threshold = settings.kb_threshold if settings.kb_threshold is not None else kb.threshold
+        best = hits[0] if hits else None
+        if best is not None and best.score >= threshold:
+            dispatcher.utter_message(response="utter_kb_answer", answer=best.snippet, title=best.title, url=best.url)
+            dispatcher.utter_message(response="utter_ask_helpful")
+            return _result(query, best, answered=True)
+        services.records().add_unanswered(
+            tracker.sender_id, query, language, best.id if best else None, best.score if best else None
+        )
+        dispatcher.utter_message(response="utter_kb_not_sure")
+        related = [hit for hit in hits if hit.score >= settings.kb_related_min_score]
+        if related:
+            dispatcher.utter_message(
+                response="utter_kb_related",
+                articles="\n".join(f"• {hit.title} – {hit.url}" for hit in related),
+                buttons=[{"title": hit.title, "payload": hit.title} for hit in related],
+            )
+        dispatcher.utter_message(response="utter_offer_human")
+        return _result(query, best, answered=False)
+
+
+def _result(query: str, best: Hit | None, answered: bool) -> List[Dict[Text, Any]]:
+    return [
+        SlotSet("kb_query", query),
+        SlotSet("kb_article_id", best.id if answered and best else None),
+        SlotSet("kb_score", best.score if best else None),
+        SlotSet("kb_answered", answered),
+    ]

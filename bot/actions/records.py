@@ -1,0 +1,76 @@
+"""What the bot records for support staff: answer feedback, unanswered questions, handoff requests.
+
+SQLite by default (DESTEK_DB). One short-lived connection per write keeps it safe across
+the action server's threads.
+"""
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS answer_feedback (
+    id INTEGER PRIMARY KEY,
+    sender_id TEXT NOT NULL,
+    query TEXT,
+    article_id TEXT,
+    score REAL,
+    helpful INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS unanswered_questions (
+    id INTEGER PRIMARY KEY,
+    sender_id TEXT NOT NULL,
+    query TEXT NOT NULL,
+    language TEXT,
+    best_article_id TEXT,
+    best_score REAL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS handoff_requests (
+    id INTEGER PRIMARY KEY,
+    sender_id TEXT NOT NULL,
+    language TEXT,
+    reason TEXT NOT NULL,
+    last_query TEXT,
+    created_at REAL NOT NULL
+);
+"""
+
+
+class Records:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as connection:
+            connection.executescript(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, timeout=5)
+        connection.execute("PRAGMA journal_mode=WAL")
+        return connection
+
+    def _insert(self, table: str, **values: Any) -> None:
+        values["created_at"] = time.time()
+        columns = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        with self._connect() as connection:
+            connection.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(values.values()))
+
+    def add_feedback(self, sender_id: str, query: Optional[str], article_id: Optional[str], score: Optional[float], helpful: bool) -> None:
+        self._insert("answer_feedback", sender_id=sender_id, query=query, article_id=article_id, score=score, helpful=int(helpful))
+
+    def add_unanswered(self, sender_id: str, query: str, language: Optional[str], best_article_id: Optional[str], best_score: Optional[float]) -> None:
+        self._insert("unanswered_questions", sender_id=sender_id, query=query, language=language, best_article_id=best_article_id, best_score=best_score)
+
+    def add_handoff_request(self, sender_id: str, language: Optional[str], reason: str, last_query: Optional[str]) -> None:
+        self._insert("handoff_requests", sender_id=sender_id, language=language, reason=reason, last_query=last_query)
+
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        """All rows of one table, oldest first (for reports and tests)."""
+        if table not in ("answer_feedback", "unanswered_questions", "handoff_requests"):
+            raise ValueError(f"unknown table {table!r}")
+        with self._connect() as connection:
+            connection.row_factory = sqlite3.Row
+            return [dict(row) for row in connection.execute(f"SELECT * FROM {table} ORDER BY id")]

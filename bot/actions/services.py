@@ -1,0 +1,23 @@
+"""The long-lived objects actions share, created on first use (never at import time)."""
+
+from functools import lru_cache
+
+from bot.actions.records import Records
+from bot.settings import Settings
+from kb_index.search import KnowledgeBase
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@lru_cache(maxsize=1)
+def knowledge_base() -> KnowledgeBase:
+    current = settings()
+    return KnowledgeBase.open(current.kb_index_dir, model=current.embedding_model)
+
+
+@lru_cache(maxsize=1)
+def records() -> Records:
+    return Records(settings().database_path)

@@ -1,0 +1,26 @@
+"""Settings for the action server, read from the environment (see .env.example)."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional
+
+
+@dataclass(frozen=True)
+class Settings:
+    kb_index_dir: Path
+    embedding_model: Optional[str]
+    kb_threshold: Optional[float]
+    kb_related_min_score: float
+    database_path: Path
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
+        threshold = env.get("DESTEK_KB_THRESHOLD")
+        return cls(
+            kb_index_dir=Path(env.get("DESTEK_KB_INDEX", "var/kb-index")),
+            embedding_model=env.get("DESTEK_EMBEDDING_MODEL") or None,
+            kb_threshold=float(threshold) if threshold else None,
+            kb_related_min_score=float(env.get("DESTEK_KB_RELATED_MIN_SCORE", "0.1")),
+            database_path=Path(env.get("DESTEK_DB", "var/destek.sqlite3")),
+        )

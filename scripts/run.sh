@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Start the action server and the Rasa server; Ctrl-C (or either one dying) stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RASA_PORT=${RASA_PORT:-5005}
+ACTION_PORT=${ACTION_PORT:-5055}
+export ACTION_SERVER_URL=${ACTION_SERVER_URL:-http://127.0.0.1:${ACTION_PORT}/webhook}
+export RASA_TRACKER_DB=${RASA_TRACKER_DB:-var/rasa-tracker.sqlite3}
+if [ -z "${RASA_AUTH_TOKEN:-}" ]; then
+  RASA_AUTH_TOKEN=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))')
+  echo "RASA_AUTH_TOKEN was not set; using a random token for this run: $RASA_AUTH_TOKEN"
+fi
+mkdir -p var
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo "stopping…"
+  kill "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+.venv/bin/python -m bot.action_server --port "$ACTION_PORT" &
+pids+=($!)
+.venv-rasa/bin/rasa run --model bot/models --endpoints endpoints.yml --credentials credentials.yml \
+  --port "$RASA_PORT" --enable-api --auth-token "$RASA_AUTH_TOKEN" --cors "*" &
+pids+=($!)
+
+for _ in $(seq 1 120); do
+  if curl -fsS "http://127.0.0.1:${RASA_PORT}/status?token=${RASA_AUTH_TOKEN}" >/dev/null 2>&1 \
+     && curl -fsS "http://127.0.0.1:${ACTION_PORT}/health" >/dev/null 2>&1; then
+    cat <<MSG
+
+Destek is running.
+  Talk to it:   make shell            (in another terminal; Turkish or English)
+  REST channel: curl -XPOST http://localhost:${RASA_PORT}/webhooks/rest/webhook -d '{"sender":"me","message":"siparişim nerede?"}'
+  Actions:      http://localhost:${ACTION_PORT}/health
+Press Ctrl-C to stop.
+MSG
+    break
+  fi
+  sleep 1
+done
+wait -n "${pids[@]}"

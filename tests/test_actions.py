@@ -1,0 +1,120 @@
+"""Custom actions against a real (tiny) index and a real SQLite file: exact events and responses."""
+
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions import services
+from bot.actions.feedback import ActionRecordFeedback
+from bot.actions.handoff import ActionRequestHuman
+from bot.actions.kb import ActionAnswerFromKb
+
+SLOTS = {"language": "tr", "kb_answered": None, "kb_query": None, "kb_article_id": None, "kb_score": None, "kb_feedback": None, "handoff_requested": None}
+
+
+@pytest.fixture
+def configured(tiny_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point the services at the tiny index and a fresh database."""
+    monkeypatch.setenv("DESTEK_KB_INDEX", str(tiny_index))
+    monkeypatch.setenv("DESTEK_DB", str(tmp_path / "destek.sqlite3"))
+    monkeypatch.delenv("DESTEK_KB_THRESHOLD", raising=False)
+    monkeypatch.delenv("DESTEK_EMBEDDING_MODEL", raising=False)
+    for cached in (services.settings, services.knowledge_base, services.records):
+        cached.cache_clear()
+    yield tmp_path / "destek.sqlite3"
+    for cached in (services.settings, services.knowledge_base, services.records):
+        cached.cache_clear()
+
+
+def tracker(text: str, intent: str = "faq", **slots: Any) -> Tracker:
+    return Tracker(
+        sender_id="customer-1",
+        slots={**SLOTS, **slots},
+        latest_message={"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []},
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def run(action: Any, current: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    dispatcher = CollectingDispatcher()
+    events = action.run(dispatcher, current, {})
+    return events, dispatcher.messages
+
+
+def message(response: str, buttons: Optional[list[dict[str, str]]] = None, **kwargs: Any) -> dict[str, Any]:
+    return {
+        "text": None, "buttons": buttons or [], "elements": [], "custom": {}, "template": response,
+        "response": response, "image": None, "attachment": None, **kwargs,
+    }
+
+
+def test_answer_cites_the_article_in_the_customers_language(configured: Path) -> None:
+    events, messages = run(ActionAnswerFromKb(), tracker("Kargom nerede kaldı?", language="tr"))
+    score = events[2]["value"]
+    assert events == [
+        SlotSet("kb_query", "Kargom nerede kaldı?"),
+        SlotSet("kb_article_id", "track-tr"),
+        SlotSet("kb_score", score),
+        SlotSet("kb_answered", True),
+    ]
+    assert score >= 0.35
+    assert messages == [
+        message(
+            "utter_kb_answer",
+            answer="Siparişinizin nerede olduğunu hesabınızdaki Siparişlerim sayfasından görebilirsiniz. Kargo takip numarası, paket depodan çıktığında gönderdiğimiz SMS'te yer alır.",
+            title="Siparişimi nasıl takip ederim?",
+            url="https://yardim.example/tr/track",
+        ),
+        message("utter_ask_helpful"),
+    ]
+
+
+def test_no_good_answer_is_said_honestly_and_recorded(configured: Path) -> None:
+    events, messages = run(ActionAnswerFromKb(), tracker("do you sell used cars", language="en"))
+    assert [e["name"] for e in events] == ["kb_query", "kb_article_id", "kb_score", "kb_answered"]
+    assert events[1] == SlotSet("kb_article_id", None) and events[3] == SlotSet("kb_answered", False)
+    names = [m["response"] for m in messages]
+    assert names[0] == "utter_kb_not_sure" and names[-1] == "utter_offer_human"
+    if len(messages) == 3:  # related articles are offered only above the related-score floor
+        assert messages[1]["response"] == "utter_kb_related" and 1 <= len(messages[1]["buttons"]) <= 3
+    rows = services.records().rows("unanswered_questions")
+    assert [(r["sender_id"], r["query"], r["language"]) for r in rows] == [("customer-1", "do you sell used cars", "en")]
+
+
+def test_related_articles_are_offered_below_the_threshold(configured: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DESTEK_KB_THRESHOLD", "0.999")
+    services.settings.cache_clear()
+    events, messages = run(ActionAnswerFromKb(), tracker("wifi sifremi unuttum", language="tr"))
+    assert events[3] == SlotSet("kb_answered", False)
+    assert [m["response"] for m in messages] == ["utter_kb_not_sure", "utter_kb_related", "utter_offer_human"]
+    related = messages[1]
+    assert related["buttons"][0] == {"title": "Wi-Fi şifremi nasıl değiştiririm?", "payload": "Wi-Fi şifremi nasıl değiştiririm?"}
+    assert related["articles"].startswith("• Wi-Fi şifremi nasıl değiştiririm? – https://yardim.example/tr/wifi")
+
+
+@pytest.mark.parametrize(("intent", "helpful"), [("answer_helpful", True), ("affirm", True), ("answer_not_helpful", False), ("deny", False)])
+def test_feedback_is_stored_with_query_and_article(configured: Path, intent: str, helpful: bool) -> None:
+    current = tracker("👍", intent=intent, kb_query="Kargom nerede?", kb_article_id="track-tr", kb_score=0.8)
+    events, messages = run(ActionRecordFeedback(), current)
+    assert events == [SlotSet("kb_feedback", "up" if helpful else "down")]
+    expected = ["utter_feedback_thanks"] if helpful else ["utter_feedback_sorry", "utter_offer_human"]
+    assert [m["response"] for m in messages] == expected
+    rows = services.records().rows("answer_feedback")
+    assert [(r["query"], r["article_id"], r["score"], r["helpful"]) for r in rows] == [("Kargom nerede?", "track-tr", 0.8, int(helpful))]
+
+
+@pytest.mark.parametrize(("intent", "reason"), [("request_human", "customer_asked"), ("affirm", "kb_no_answer")])
+def test_request_for_a_person_is_recorded(configured: Path, intent: str, reason: str) -> None:
+    events, messages = run(ActionRequestHuman(), tracker("temsilciye bağlan", intent=intent, kb_query="araba satıyor musunuz"))
+    assert events == [SlotSet("handoff_requested", True)]
+    assert messages == [message("utter_handoff_recorded")]
+    rows = services.records().rows("handoff_requests")
+    assert [(r["sender_id"], r["language"], r["reason"], r["last_query"]) for r in rows] == [("customer-1", "tr", reason, "araba satıyor musunuz")]
