@@ -1,0 +1,1 @@
+"""The customer store shared by channels, actions and the support app (see store.py)."""

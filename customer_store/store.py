@@ -1,0 +1,184 @@
+"""One customer across channels: identities (web login, phone, e-mail), their conversations,
+the context the bot remembers between channels, and the opt-out list.
+
+Stdlib sqlite3 only and Python 3.10-compatible: the Rasa server (channels), the action
+server and the support app all open the same file (DESTEK_DB). One short-lived connection
+per call keeps it safe across threads and processes; WAL lets readers and a writer overlap.
+"""
+
+import json
+import sqlite3
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+IDENTITY_KINDS = ("web", "phone", "email")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS customers (
+    id TEXT PRIMARY KEY,
+    name TEXT, email TEXT, phone TEXT, language TEXT, region TEXT, plan TEXT, timezone TEXT,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS customer_identities (
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    customer_id TEXT NOT NULL REFERENCES customers(id),
+    PRIMARY KEY (kind, value)
+);
+CREATE TABLE IF NOT EXISTS customer_conversations (
+    customer_id TEXT NOT NULL REFERENCES customers(id),
+    channel TEXT NOT NULL,
+    sender_id TEXT NOT NULL,
+    first_seen REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    PRIMARY KEY (customer_id, sender_id)
+);
+CREATE TABLE IF NOT EXISTS customer_context (
+    customer_id TEXT PRIMARY KEY REFERENCES customers(id),
+    data TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS opt_outs (
+    address TEXT PRIMARY KEY,
+    opted_out INTEGER NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    updated_at REAL NOT NULL
+);
+"""
+
+_PROFILE_FIELDS = ("name", "email", "phone", "language", "region", "plan", "timezone")
+
+DEMO_CUSTOMERS = (
+    {"id": "cust-ayse", "name": "Ayşe Yılmaz", "login": "ayse", "email": "ayse@example.com", "phone": "+905551110001",
+     "language": "tr", "region": "Istanbul-Kadikoy", "plan": "Fiber 100", "timezone": "Europe/Istanbul"},
+    {"id": "cust-john", "name": "John Smith", "login": "john", "email": "john@example.com", "phone": "+905551110002",
+     "language": "en", "region": "Izmir-Alsancak", "plan": "Fiber 500", "timezone": "Europe/Istanbul"},
+    {"id": "cust-mehmet", "name": "Mehmet Demir", "login": "mehmet", "email": "mehmet@example.com", "phone": "+905551110003",
+     "language": "tr", "region": "Ankara-Cankaya", "plan": "Fiber 50", "timezone": "Europe/Istanbul"},
+)
+
+
+class CustomerStore:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connection() as connection:
+            connection.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        connection = sqlite3.connect(self.path, timeout=10)
+        connection.row_factory = sqlite3.Row
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            with connection:
+                yield connection
+        finally:
+            connection.close()
+
+    # customers and identities
+
+    def upsert_customer(self, customer_id: str, **profile: Optional[str]) -> None:
+        """Create the customer or update the given profile fields (None leaves a field as it is)."""
+        unknown = set(profile) - set(_PROFILE_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown customer field {sorted(unknown)[0]!r}")
+        values = {name: value for name, value in profile.items() if value is not None}
+        with self._connection() as connection:
+            connection.execute("INSERT OR IGNORE INTO customers (id, created_at) VALUES (?, ?)", (customer_id, time.time()))
+            for name, value in values.items():
+                connection.execute(f"UPDATE customers SET {name} = ? WHERE id = ?", (value, customer_id))
+
+    def link_identity(self, customer_id: str, kind: str, value: str) -> None:
+        """Bind a web login, phone number (E.164) or e-mail to the customer."""
+        if kind not in IDENTITY_KINDS:
+            raise ValueError(f"identity kind {kind!r} is not one of {', '.join(IDENTITY_KINDS)}")
+        with self._connection() as connection:
+            connection.execute(
+                "INSERT INTO customer_identities (kind, value, customer_id) VALUES (?, ?, ?) "
+                "ON CONFLICT (kind, value) DO UPDATE SET customer_id = excluded.customer_id",
+                (kind, _normalised(kind, value), customer_id),
+            )
+
+    def customer_for(self, kind: str, value: str) -> Optional[str]:
+        with self._connection() as connection:
+            row = connection.execute(
+                "SELECT customer_id FROM customer_identities WHERE kind = ? AND value = ?", (kind, _normalised(kind, value))
+            ).fetchone()
+        return row["customer_id"] if row else None
+
+    def customer(self, customer_id: str) -> Optional[Dict[str, Any]]:
+        with self._connection() as connection:
+            row = connection.execute("SELECT * FROM customers WHERE id = ?", (customer_id,)).fetchone()
+        return dict(row) if row else None
+
+    # conversations and remembered context
+
+    def record_conversation(self, customer_id: str, channel: str, sender_id: str) -> None:
+        now = time.time()
+        with self._connection() as connection:
+            connection.execute(
+                "INSERT INTO customer_conversations (customer_id, channel, sender_id, first_seen, last_seen) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (customer_id, sender_id) DO UPDATE SET last_seen = excluded.last_seen",
+                (customer_id, channel, sender_id, now, now),
+            )
+
+    def conversations(self, customer_id: str) -> List[Dict[str, Any]]:
+        """Every conversation of the customer on any channel, most recent first."""
+        with self._connection() as connection:
+            rows = connection.execute(
+                "SELECT channel, sender_id, first_seen, last_seen FROM customer_conversations WHERE customer_id = ? ORDER BY last_seen DESC",
+                (customer_id,),
+            ).fetchall()
+        return [dict(row) for row in rows]
+
+    def remember_context(self, customer_id: str, **values: Any) -> None:
+        """Merge values (JSON-serialisable) into what the bot remembers about the customer."""
+        with self._connection() as connection:
+            row = connection.execute("SELECT data FROM customer_context WHERE customer_id = ?", (customer_id,)).fetchone()
+            data = {**(json.loads(row["data"]) if row else {}), **values}
+            connection.execute(
+                "INSERT INTO customer_context (customer_id, data, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (customer_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+                (customer_id, json.dumps(data, ensure_ascii=False), time.time()),
+            )
+
+    def context(self, customer_id: str) -> Dict[str, Any]:
+        with self._connection() as connection:
+            row = connection.execute("SELECT data FROM customer_context WHERE customer_id = ?", (customer_id,)).fetchone()
+        return json.loads(row["data"]) if row else {}
+
+    # opt-outs (the suppression list always wins over any send)
+
+    def set_opt_out(self, address: str, opted_out: bool, reason: str = "") -> None:
+        with self._connection() as connection:
+            connection.execute(
+                "INSERT INTO opt_outs (address, opted_out, reason, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (address) DO UPDATE SET opted_out = excluded.opted_out, reason = excluded.reason, updated_at = excluded.updated_at",
+                (address, int(opted_out), reason, time.time()),
+            )
+
+    def is_opted_out(self, address: str) -> bool:
+        with self._connection() as connection:
+            row = connection.execute("SELECT opted_out FROM opt_outs WHERE address = ?", (address,)).fetchone()
+        return bool(row and row["opted_out"])
+
+    def seed_demo_customers(self) -> None:
+        """The demo shop's customers (password "demo" in the shop), idempotent."""
+        for demo in DEMO_CUSTOMERS:
+            profile = {name: demo[name] for name in _PROFILE_FIELDS}
+            self.upsert_customer(demo["id"], **profile)
+            self.link_identity(demo["id"], "web", demo["login"])
+            self.link_identity(demo["id"], "phone", demo["phone"])
+            self.link_identity(demo["id"], "email", demo["email"])
+
+
+def _normalised(kind: str, value: str) -> str:
+    value = value.strip()
+    if kind == "phone":
+        value = value.removeprefix("whatsapp:").replace(" ", "")
+    elif kind == "email":
+        value = value.lower()
+    return value
