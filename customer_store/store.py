@@ -109,6 +109,15 @@ class CustomerStore:
             ).fetchone()
         return row["customer_id"] if row else None
 
+    def customer_for_sender(self, sender_id: str) -> Optional[str]:
+        """The customer behind a Rasa sender id: `whatsapp:+90…` by phone, `web:<customer id>` when known."""
+        channel, _, address = sender_id.partition(":")
+        if channel == "whatsapp" and address:
+            return self.customer_for("phone", address)
+        if channel == "web" and address and self.customer(address) is not None:
+            return address
+        return None
+
     def customer(self, customer_id: str) -> Optional[Dict[str, Any]]:
         with self._connection() as connection:
             row = connection.execute("SELECT * FROM customers WHERE id = ?", (customer_id,)).fetchone()

@@ -5,15 +5,19 @@ from typing import Any, Iterator, Optional
 
 import pytest
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import services
 from bot.actions.feedback import ActionRecordFeedback
 from bot.actions.handoff import ActionRequestHuman
 from bot.actions.kb import ActionAnswerFromKb
+from bot.actions.session import ActionSessionStart
 
-SLOTS = {"language": "tr", "kb_answered": None, "kb_query": None, "kb_article_id": None, "kb_score": None, "kb_feedback": None, "handoff_requested": None}
+SLOTS = {
+    "language": "tr", "kb_answered": None, "kb_query": None, "kb_article_id": None, "kb_score": None,
+    "kb_feedback": None, "handoff_requested": None, "customer_id": None,
+}
 
 
 @pytest.fixture
@@ -23,16 +27,18 @@ def configured(tiny_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("DESTEK_DB", str(tmp_path / "destek.sqlite3"))
     monkeypatch.delenv("DESTEK_KB_THRESHOLD", raising=False)
     monkeypatch.delenv("DESTEK_EMBEDDING_MODEL", raising=False)
-    for cached in (services.settings, services.knowledge_base, services.records):
+    caches = (services.settings, services.knowledge_base, services.records, services.customers)
+    for cached in caches:
         cached.cache_clear()
+    services.customers().seed_demo_customers()
     yield tmp_path / "destek.sqlite3"
-    for cached in (services.settings, services.knowledge_base, services.records):
+    for cached in caches:
         cached.cache_clear()
 
 
-def tracker(text: str, intent: str = "faq", **slots: Any) -> Tracker:
+def tracker(text: str, intent: str = "faq", sender_id: str = "customer-1", **slots: Any) -> Tracker:
     return Tracker(
-        sender_id="customer-1",
+        sender_id=sender_id,
         slots={**SLOTS, **slots},
         latest_message={"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []},
         events=[],
@@ -118,3 +124,35 @@ def test_request_for_a_person_is_recorded(configured: Path, intent: str, reason:
     assert messages == [message("utter_handoff_recorded")]
     rows = services.records().rows("handoff_requests")
     assert [(r["sender_id"], r["language"], r["reason"], r["last_query"]) for r in rows] == [("customer-1", "tr", reason, "araba satıyor musunuz")]
+
+
+def test_session_start_for_an_unknown_sender(configured: Path) -> None:
+    events, messages = run(ActionSessionStart(), tracker("", intent="", sender_id="shell-1", language=None))
+    assert events == [SessionStarted(), ActionExecuted("action_listen")]
+    assert messages == []
+
+
+def test_question_on_the_web_is_remembered_on_whatsapp(configured: Path) -> None:
+    """The web answer is stored as context; a WhatsApp session of the same customer starts with it."""
+    web = tracker("Where is my package?", sender_id="web:cust-john", language="en", customer_id="cust-john")
+    run(ActionAnswerFromKb(), web)
+    events, messages = run(ActionSessionStart(), tracker("", intent="", sender_id="whatsapp:+905551110002", language="tr"))
+    assert events == [
+        SessionStarted(),
+        SlotSet("language", "tr"),
+        SlotSet("customer_id", "cust-john"),
+        SlotSet("language", "en"),
+        SlotSet("kb_query", "Where is my package?"),
+        SlotSet("kb_article_id", "track-en"),
+        ActionExecuted("action_listen"),
+    ]
+    assert messages == [
+        message("utter_welcome_back_en", last_query="Where is my package?", title="How can I track my order?", url="https://help.example/en/track")
+    ]
+
+
+def test_same_channel_session_does_not_repeat_the_reminder(configured: Path) -> None:
+    run(ActionAnswerFromKb(), tracker("Kargom nerede?", sender_id="web:cust-ayse", customer_id="cust-ayse"))
+    events, messages = run(ActionSessionStart(), tracker("", intent="", sender_id="web:cust-ayse", language="tr"))
+    assert events == [SessionStarted(), SlotSet("language", "tr"), SlotSet("customer_id", "cust-ayse"), ActionExecuted("action_listen")]
+    assert messages == []

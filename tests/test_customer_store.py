@@ -23,6 +23,13 @@ def test_identities_lead_to_one_customer(store: CustomerStore) -> None:
     assert store.customer("cust-ayse")["plan"] == "Fiber 100"
 
 
+def test_customer_behind_a_sender_id(store: CustomerStore) -> None:
+    assert store.customer_for_sender("whatsapp:+905551110002") == "cust-john"
+    assert store.customer_for_sender("web:cust-john") == "cust-john"
+    assert store.customer_for_sender("web:anon-123") is None
+    assert store.customer_for_sender("shell-abc") is None
+
+
 def test_conversations_across_channels(store: CustomerStore) -> None:
     store.record_conversation("cust-john", "web", "web:cust-john")
     store.record_conversation("cust-john", "whatsapp", "whatsapp:+905551110002")

@@ -131,3 +131,15 @@ def test_token_grants_access(servers: Servers) -> None:
     servers.say(sender, "merhaba")
     status, tracker = http("GET", f"{servers.rasa_url}/conversations/{sender}/tracker?token={AUTH_TOKEN}")
     assert status == 200 and tracker["sender_id"] == sender
+
+
+def test_customer_context_follows_them_to_another_conversation(servers: Servers) -> None:
+    """Sender ids carry the channel (`web:<customer>`, `whatsapp:<phone>`); the customer store links them."""
+    from customer_store.store import CustomerStore
+
+    CustomerStore(servers.state / "destek.sqlite3").seed_demo_customers()
+    servers.say("web:cust-john", "how do I change my wifi password")
+    replies = servers.say("whatsapp:+905551110002", "ok")
+    assert "Welcome back" in texts(replies)
+    assert "how do I change my wifi password" in texts(replies)
+    assert "How can I help you?" in texts(replies)

@@ -1,5 +1,6 @@
 """Answer a question from the knowledge base, or say honestly that there is no good answer."""
 
+import time
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -27,7 +28,9 @@ class ActionAnswerFromKb(Action):
         hits = kb.search(query, k=RELATED_LIMIT, lang=language if language in kb.languages else None)
         threshold = settings.kb_threshold if settings.kb_threshold is not None else kb.threshold
         best = hits[0] if hits else None
-        if best is not None and best.score >= threshold:
+        answered = best is not None and best.score >= threshold
+        _remember(tracker, language, query, best if answered else None)
+        if answered:
             dispatcher.utter_message(response="utter_kb_answer", answer=best.snippet, title=best.title, url=best.url)
             dispatcher.utter_message(response="utter_ask_helpful")
             return _result(query, best, answered=True)
@@ -44,6 +47,23 @@ class ActionAnswerFromKb(Action):
             )
         dispatcher.utter_message(response="utter_offer_human")
         return _result(query, best, answered=False)
+
+
+def _remember(tracker: Tracker, language: str | None, query: str, answer: Hit | None) -> None:
+    """Keep the open question for the customer's other channels (see actions/session.py)."""
+    customer_id = tracker.get_slot("customer_id")
+    if not customer_id:
+        return
+    services.customers().remember_context(
+        customer_id,
+        language=language,
+        last_query=query,
+        last_article_id=answer.id if answer else None,
+        last_article_title=answer.title if answer else None,
+        last_article_url=answer.url if answer else None,
+        sender_id=tracker.sender_id,
+        updated_at=time.time(),
+    )
 
 
 def _result(query: str, best: Hit | None, answered: bool) -> List[Dict[Text, Any]]:

@@ -4,6 +4,7 @@ from functools import lru_cache
 
 from bot.actions.records import Records
 from bot.settings import Settings
+from customer_store.store import CustomerStore
 from kb_index.search import KnowledgeBase
 
 
@@ -21,3 +22,8 @@ def knowledge_base() -> KnowledgeBase:
 @lru_cache(maxsize=1)
 def records() -> Records:
     return Records(settings().database_path)
+
+
+@lru_cache(maxsize=1)
+def customers() -> CustomerStore:
+    return CustomerStore(settings().database_path)
