@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 
 RASA_PORT=${RASA_PORT:-5005}
 ACTION_PORT=${ACTION_PORT:-5055}
+export SUPPORT_PORT=${SUPPORT_PORT:-8000}
 export ACTION_SERVER_URL=${ACTION_SERVER_URL:-http://127.0.0.1:${ACTION_PORT}/webhook}
 export RASA_TRACKER_DB=${RASA_TRACKER_DB:-var/rasa-tracker.sqlite3}
 if [ -z "${RASA_AUTH_TOKEN:-}" ]; then
@@ -27,13 +28,17 @@ pids+=($!)
 .venv-rasa/bin/rasa run --model bot/models --endpoints endpoints.yml --credentials credentials.yml \
   --port "$RASA_PORT" --enable-api --auth-token "$RASA_AUTH_TOKEN" --cors "*" &
 pids+=($!)
+.venv/bin/python -m support_app --port "$SUPPORT_PORT" &
+pids+=($!)
 
 for _ in $(seq 1 120); do
   if curl -fsS "http://127.0.0.1:${RASA_PORT}/status?token=${RASA_AUTH_TOKEN}" >/dev/null 2>&1 \
-     && curl -fsS "http://127.0.0.1:${ACTION_PORT}/health" >/dev/null 2>&1; then
+     && curl -fsS "http://127.0.0.1:${ACTION_PORT}/health" >/dev/null 2>&1 \
+     && curl -fsS "http://127.0.0.1:${SUPPORT_PORT}/healthz" >/dev/null 2>&1; then
     cat <<MSG
 
 Destek is running.
+  Demo shop:    http://localhost:${SUPPORT_PORT}  (chat widget bottom right; logins ayse / john / mehmet, password demo)
   Talk to it:   make shell            (in another terminal; Turkish or English)
   REST channel: curl -XPOST http://localhost:${RASA_PORT}/webhooks/rest/webhook -d '{"sender":"me","message":"siparişim nerede?"}'
   Actions:      http://localhost:${ACTION_PORT}/health

@@ -108,6 +108,33 @@ class Servers:
     def stop_rasa(self) -> None:
         self._stop(self.rasa)
 
+    webchat_secret = "integration-test-webchat-secret-0123456789"
+    support: Optional[subprocess.Popen[bytes]] = None
+
+    def start_support_app(self) -> None:
+        """The support app (demo shop, web chat tokens). Start it before Rasa: the web chat channel
+        reads the shared token secret and the shop's origin from the environment set here."""
+        self.support_port = free_port()
+        self.env.update({
+            "WEBCHAT_JWT_SECRET": self.webchat_secret,
+            "WEBCHAT_ALLOWED_ORIGINS": self.support_url,
+            "WEBCHAT_SERVER_URL": self.rasa_url,
+            "SUPPORT_SESSION_SECRET": "integration-test-session-secret",
+        })
+        log = open(self.state / "support_app.log", "ab")
+        self.support = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "python"), "-m", "support_app", "--port", str(self.support_port), "--host", "127.0.0.1"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        wait_until(f"{self.support_url}/healthz", 60, self.support)
+
+    @property
+    def support_url(self) -> str:
+        return f"http://127.0.0.1:{self.support_port}"
+
+    def stop_support_app(self) -> None:
+        self._stop(self.support)
+
     def say(self, sender: str, text: str, metadata: Optional[dict[str, Any]] = None) -> list[dict[str, Any]]:
         status, replies = http("POST", f"{self.rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": text, "metadata": metadata or {}})
         assert status == 200, status

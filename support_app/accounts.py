@@ -1,0 +1,77 @@
+"""Demo shop logins: scrypt password hashes in the support database, bound to customer ids."""
+
+import base64
+import hashlib
+import hmac
+import secrets
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+from customer_store.store import DEMO_CUSTOMERS
+
+DEMO_PASSWORD = "demo"
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
+
+
+def password_matches(password: str, stored: str) -> bool:
+    scheme, salt, digest = stored.split("$")
+    if scheme != "scrypt":
+        return False
+    candidate = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), dklen=32, **_SCRYPT)
+    return hmac.compare_digest(candidate, base64.b64decode(digest))
+
+
+class Accounts:
+    """Login name → (customer id, password hash), in the `web_accounts` table."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connection() as connection:
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS web_accounts (login TEXT PRIMARY KEY, customer_id TEXT NOT NULL, password_hash TEXT NOT NULL)"
+            )
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        connection = sqlite3.connect(self.path, timeout=10)
+        try:
+            with connection:
+                yield connection
+        finally:
+            connection.close()
+
+    def set_password(self, login: str, customer_id: str, password: str) -> None:
+        with self._connection() as connection:
+            connection.execute(
+                "INSERT INTO web_accounts (login, customer_id, password_hash) VALUES (?, ?, ?) "
+                "ON CONFLICT (login) DO UPDATE SET customer_id = excluded.customer_id, password_hash = excluded.password_hash",
+                (login, customer_id, hash_password(password)),
+            )
+
+    def authenticate(self, login: str, password: str) -> Optional[str]:
+        """The customer id when the password is right, else None."""
+        with self._connection() as connection:
+            row = connection.execute(
+                "SELECT customer_id, password_hash FROM web_accounts WHERE login = ?", (login.strip().lower(),)
+            ).fetchone()
+        if row is None:
+            hash_password(password)  # the same work as for a known login: no user enumeration by timing
+            return None
+        return str(row[0]) if password_matches(password, row[1]) else None
+
+    def seed_demo(self) -> None:
+        """Password "demo" for each demo customer's web login (see customer_store.seed_demo_customers)."""
+        with self._connection() as connection:
+            known = {row[0] for row in connection.execute("SELECT login FROM web_accounts")}
+        for demo in DEMO_CUSTOMERS:
+            if demo["login"] not in known:
+                self.set_password(demo["login"], demo["id"], DEMO_PASSWORD)

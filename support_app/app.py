@@ -1,0 +1,194 @@
+"""The demo shop (Pusula): catalogue, cart, checkout, demo login, and the web chat token endpoint.
+
+Every page embeds the chat widget. A logged-in customer's chat is bound to their customer id by
+the token from /api/webchat/token; a visitor gets an `anon-…` subject kept in the signed
+session cookie, so reloads continue the same conversation.
+"""
+
+import hmac
+import secrets
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, AsyncIterator, Dict, Optional
+
+from fastapi import FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.sessions import SessionMiddleware
+
+from connectors.webchat_token import ANONYMOUS_PREFIX, issue_token
+from customer_store.store import CustomerStore
+from support_app import catalogue
+from support_app.accounts import Accounts
+from support_app.settings import Settings
+
+HERE = Path(__file__).resolve().parent
+LANGUAGES = ("tr", "en")
+
+
+def content_security_policy(webchat_server_url: str) -> str:
+    """Scripts, styles and images only from this app; sockets only to the chat server."""
+    socket_url = "ws" + webchat_server_url[len("http"):] if webchat_server_url.startswith("http") else webchat_server_url
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src 'self' {webchat_server_url} {socket_url}; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+def create_app(settings: Optional[Settings] = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    customers = CustomerStore(settings.database_path)
+    accounts = Accounts(settings.database_path)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    csp = content_security_policy(settings.webchat_server_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        customers.seed_demo_customers()
+        accounts.seed_demo()
+        yield
+
+    app = FastAPI(title="Destek support app", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(
+        SessionMiddleware, secret_key=settings.session_secret, session_cookie="destek_session",
+        max_age=30 * 24 * 3600, same_site="lax", https_only=settings.secure_cookies,
+    )
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers["Content-Security-Policy"] = csp
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["X-Frame-Options"] = "DENY"
+        return response
+
+    def language(request: Request) -> str:
+        requested = request.query_params.get("lang")
+        if requested in LANGUAGES:
+            request.session["lang"] = requested
+        if request.session.get("lang") in LANGUAGES:
+            return str(request.session["lang"])
+        customer = customers.customer(request.session["customer_id"]) if request.session.get("customer_id") else None
+        return customer["language"] if customer and customer.get("language") in LANGUAGES else "tr"
+
+    def csrf_token(request: Request) -> str:
+        if "csrf" not in request.session:
+            request.session["csrf"] = secrets.token_urlsafe(24)
+        return str(request.session["csrf"])
+
+    def check_csrf(request: Request, token: str) -> None:
+        if not hmac.compare_digest(token.encode(), csrf_token(request).encode()):
+            raise HTTPException(status_code=400, detail="missing or wrong CSRF token; reload the page and try again")
+
+    def cart(request: Request) -> Dict[str, int]:
+        return dict(request.session.get("cart") or {})
+
+    def cart_lines(request: Request, lang: str) -> Dict[str, Any]:
+        lines = []
+        total = 0
+        for product_id, quantity in cart(request).items():
+            product = catalogue.product(product_id)
+            if product is None:
+                continue
+            total += product.price_kurus * quantity
+            lines.append({"product": product, "name": product.name[lang], "quantity": quantity,
+                          "subtotal": catalogue.total_text(product.price_kurus * quantity)})
+        return {"lines": lines, "total": catalogue.total_text(total)}
+
+    def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        lang = language(request)
+        customer_id = request.session.get("customer_id")
+        customer = customers.customer(customer_id) if customer_id else None
+        widget_config = {"serverUrl": settings.webchat_server_url, "tokenUrl": "/api/webchat/token", "language": lang}
+        return templates.TemplateResponse(
+            request, template,
+            {"lang": lang, "t": catalogue.TEXTS[lang], "customer": customer, "csrf": csrf_token(request),
+             "cart_count": sum(cart(request).values()), "widget_config": widget_config, **context},
+            status_code=status_code,
+        )
+
+    @app.get("/healthz")
+    async def healthz() -> Dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/", response_class=HTMLResponse)
+    async def shop(request: Request) -> HTMLResponse:
+        lang = language(request)
+        products = [{"id": p.id, "name": p.name[lang], "description": p.description[lang], "price": p.price_text()} for p in catalogue.PRODUCTS]
+        return render(request, "shop.html", products=products)
+
+    @app.get("/cart", response_class=HTMLResponse)
+    async def show_cart(request: Request) -> HTMLResponse:
+        return render(request, "cart.html", **cart_lines(request, language(request)))
+
+    @app.post("/cart/add")
+    async def add_to_cart(request: Request, product_id: str = Form(...), csrf: str = Form("")) -> RedirectResponse:
+        check_csrf(request, csrf)
+        if catalogue.product(product_id) is None:
+            raise HTTPException(status_code=400, detail=f"unknown product {product_id!r}")
+        items = cart(request)
+        items[product_id] = min(items.get(product_id, 0) + 1, 99)
+        request.session["cart"] = items
+        return RedirectResponse("/cart", status_code=303)
+
+    @app.post("/cart/remove")
+    async def remove_from_cart(request: Request, product_id: str = Form(...), csrf: str = Form("")) -> RedirectResponse:
+        check_csrf(request, csrf)
+        items = cart(request)
+        items.pop(product_id, None)
+        request.session["cart"] = items
+        return RedirectResponse("/cart", status_code=303)
+
+    @app.get("/checkout", response_class=HTMLResponse)
+    async def checkout(request: Request) -> HTMLResponse:
+        return render(request, "checkout.html", ordered=False, **cart_lines(request, language(request)))
+
+    @app.post("/checkout", response_class=HTMLResponse)
+    async def place_order(request: Request, csrf: str = Form("")) -> HTMLResponse:
+        check_csrf(request, csrf)
+        if not cart(request):
+            raise HTTPException(status_code=400, detail="the cart is empty")
+        request.session["cart"] = {}
+        return render(request, "checkout.html", ordered=True, lines=[], total="")
+
+    @app.get("/login", response_class=HTMLResponse)
+    async def login_page(request: Request) -> HTMLResponse:
+        return render(request, "login.html", error=False)
+
+    @app.post("/login", response_model=None)
+    async def login(request: Request, login: str = Form(...), password: str = Form(...), csrf: str = Form("")) -> Response:
+        check_csrf(request, csrf)
+        customer_id = accounts.authenticate(login, password)
+        if customer_id is None:
+            return render(request, "login.html", status_code=401, error=True)
+        request.session.clear()  # a new session for the new identity (no fixation, no stale anon chat)
+        request.session["customer_id"] = customer_id
+        return RedirectResponse("/", status_code=303)
+
+    @app.post("/logout")
+    async def logout(request: Request, csrf: str = Form("")) -> RedirectResponse:
+        check_csrf(request, csrf)
+        request.session.clear()
+        return RedirectResponse("/", status_code=303)
+
+    @app.get("/api/webchat/token")
+    async def webchat_token(request: Request) -> JSONResponse:
+        customer_id = request.session.get("customer_id")
+        if customer_id:
+            sub = str(customer_id)
+        else:
+            if not str(request.session.get("anon_sub", "")).startswith(ANONYMOUS_PREFIX):
+                request.session["anon_sub"] = ANONYMOUS_PREFIX + secrets.token_hex(12)
+            sub = str(request.session["anon_sub"])
+        lang = language(request)
+        now = time.time()
+        token = issue_token(sub, settings.webchat_jwt_secret, settings.webchat_token_ttl, language=lang, now=now)
+        body = {"token": token, "sub": sub, "language": lang, "expires_at": int(now) + settings.webchat_token_ttl}
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+    return app

@@ -1,0 +1,34 @@
+"""Support app settings, from the environment (defaults for the demo are in .env.example)."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from connectors.webchat_token import DEFAULT_SECRET
+
+DEFAULT_SESSION_SECRET = "demo-session-secret-change-me"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_path: Path
+    webchat_jwt_secret: str
+    session_secret: str
+    webchat_server_url: str
+    webchat_token_ttl: int
+    secure_cookies: bool
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        rasa_port = os.environ.get("RASA_PORT") or "5005"
+        ttl = os.environ.get("WEBCHAT_TOKEN_TTL") or "900"
+        if not ttl.isdigit() or int(ttl) < 60:
+            raise ValueError(f"WEBCHAT_TOKEN_TTL must be a whole number of seconds >= 60, not {ttl!r}")
+        return cls(
+            database_path=Path(os.environ.get("DESTEK_DB") or "var/destek.sqlite3"),
+            webchat_jwt_secret=os.environ.get("WEBCHAT_JWT_SECRET") or DEFAULT_SECRET,
+            session_secret=os.environ.get("SUPPORT_SESSION_SECRET") or DEFAULT_SESSION_SECRET,
+            webchat_server_url=(os.environ.get("WEBCHAT_SERVER_URL") or f"http://localhost:{rasa_port}").rstrip("/"),
+            webchat_token_ttl=int(ttl),
+            secure_cookies=os.environ.get("SUPPORT_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
+        )
