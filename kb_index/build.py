@@ -127,7 +127,7 @@ def _write_language(folder: Path, lang: str, entries: list[Entry], embedder: Opt
     if vectors is not None:
         _write_faiss(folder / f"{lang}.faiss", vectors, settings.index_type)
     starts = _article_starts(entries)
-    calibration = fit_calibration(vectors, lexical.entry_vectors(), [e.kind for e in entries], starts)
+    calibration = fit_calibration(vectors, lexical, [e.kind for e in entries], starts)
     return calibration.as_dict()
 
 

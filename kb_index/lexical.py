@@ -16,25 +16,36 @@ NGRAM_RANGE = (3, 5)
 
 
 class LexicalIndex:
-    """TF-IDF vectors of folded entry texts; scores are cosine similarities."""
+    """TF-IDF vectors of folded entry texts; scores are cosine similarities.
+
+    Stored by column (n-gram): a query touches only the columns of its own n-grams, so
+    scoring 100,000 entries costs what those columns hold, not a full matrix product.
+    """
 
     def __init__(self, vectorizer: Any, matrix: Any) -> None:
         self._vectorizer = vectorizer
-        self._matrix = matrix
+        self._matrix = matrix.tocsc()
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> "LexicalIndex":
         vectorizer = _new_vectorizer()
         matrix = vectorizer.fit_transform([fold(text) for text in texts])
-        return cls(vectorizer, matrix.tocsr().astype(np.float32))
+        return cls(vectorizer, matrix.astype(np.float32))
 
     def scores(self, query: str) -> np.ndarray:
         """Cosine similarity of `query` to every entry, as a dense array."""
-        vector = self._vectorizer.transform([fold(query)])
-        return np.asarray((self._matrix @ vector.T).toarray()).ravel()
+        return self.similarities(self._vectorizer.transform([fold(query)]))
+
+    def similarities(self, vector: Any) -> np.ndarray:
+        """Cosine similarity of one TF-IDF row vector (1 × n-grams) to every entry."""
+        vector = vector.tocsr()
+        if vector.nnz == 0:
+            return np.zeros(self._matrix.shape[0], dtype=np.float32)
+        return np.asarray(self._matrix[:, vector.indices] @ vector.data).ravel()
 
     def entry_vectors(self) -> Any:
-        return self._matrix
+        """One row per entry (CSR), for computing entry-to-entry similarities."""
+        return self._matrix.tocsr()
 
     def save(self, folder: Path, stem: str) -> None:
         from scipy import sparse
@@ -51,7 +62,7 @@ class LexicalIndex:
         vocabulary = json.loads((folder / f"{stem}-vocab.json").read_text(encoding="utf-8"))
         vectorizer = _new_vectorizer(vocabulary)
         vectorizer.idf_ = np.load(folder / f"{stem}-idf.npy")
-        return cls(vectorizer, sparse.load_npz(folder / f"{stem}.npz").tocsr())
+        return cls(vectorizer, sparse.load_npz(folder / f"{stem}.npz"))
 
 
 def _new_vectorizer(vocabulary: Any = None) -> Any:

@@ -7,9 +7,12 @@ and ranking by it is the fusion of the two signals.
 """
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from kb_index.lexical import LexicalIndex
 
 # Used when a knowledge base has too few alternate questions to fit its own calibration;
 # fitted on the sample knowledge base (see README, "Retrieval").
@@ -40,7 +43,7 @@ def article_maxima(entry_scores: np.ndarray, article_starts: np.ndarray) -> np.n
 
 
 def fit_calibration(
-    dense_vectors: np.ndarray | None, lexical_matrix: Any, entry_kinds: list[str], article_starts: np.ndarray, seed: int = 13
+    dense_vectors: np.ndarray | None, lexical: "LexicalIndex", entry_kinds: list[str], article_starts: np.ndarray, seed: int = 13
 ) -> Calibration:
     """Fit the logistic model by leaving each alternate question out and searching for it.
 
@@ -55,14 +58,15 @@ def fit_calibration(
     rng = np.random.default_rng(seed)
     if len(questions) > _MAX_CALIBRATION_QUESTIONS:
         questions = rng.choice(questions, _MAX_CALIBRATION_QUESTIONS, replace=False)
+    lexical_rows = lexical.entry_vectors()
     features: list[tuple[float, float]] = []
     labels: list[int] = []
     for entry in questions:
         dense = dense_vectors @ dense_vectors[entry] if dense_vectors is not None else np.zeros(len(entry_kinds), np.float32)
-        lexical = np.asarray((lexical_matrix @ lexical_matrix[entry].T).toarray()).ravel()
-        dense[entry], lexical[entry] = -1.0, 0.0
+        lexical_scores = lexical.similarities(lexical_rows[entry])
+        dense[entry], lexical_scores[entry] = -1.0, 0.0
         article_dense = article_maxima(dense, article_starts)
-        article_lexical = article_maxima(lexical, article_starts)
+        article_lexical = article_maxima(lexical_scores, article_starts)
         own = entry_articles[entry]
         features.append((article_dense[own], article_lexical[own]))
         labels.append(1)
