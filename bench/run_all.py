@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from kb_index.search import KnowledgeBase  # noqa: E402
 from tests.servers import Servers  # noqa: E402
+import whatsapp_ack  # noqa: E402  (bench/ is on sys.path as the script's folder)
 
 
 def percentiles(samples_ms: list[float]) -> str:
@@ -117,6 +118,7 @@ def main() -> int:
         faq, plain = bench_round_trip(texts[:200], ["hello", "merhaba", "thanks", "teşekkürler"] * 25)
         rows.append(("REST round trip, FAQ through action_answer_from_kb", faq))
         rows.append(("REST round trip, plain response (greeting), same run", plain))
+        rows.extend(whatsapp_ack.run())
     print("| benchmark | result |\n|---|---|")
     for name, result in rows:
         print(f"| {name} | {result} |", flush=True)

@@ -8,6 +8,10 @@ ACTION_PORT=${ACTION_PORT:-5055}
 export SUPPORT_PORT=${SUPPORT_PORT:-8000}
 export ACTION_SERVER_URL=${ACTION_SERVER_URL:-http://127.0.0.1:${ACTION_PORT}/webhook}
 export RASA_TRACKER_DB=${RASA_TRACKER_DB:-var/rasa-tracker.sqlite3}
+# WhatsApp: without a Twilio account the local fake of Twilio's API (fake_twilio) plays Twilio.
+export PUBLIC_URL=${PUBLIC_URL:-http://localhost:${RASA_PORT}}
+FAKE_TWILIO_PORT=${FAKE_TWILIO_PORT:-5099}
+[ -n "${TWILIO_ACCOUNT_SID:-}" ] || export TWILIO_API_BASE=${TWILIO_API_BASE:-http://127.0.0.1:${FAKE_TWILIO_PORT}}
 if [ -z "${RASA_AUTH_TOKEN:-}" ]; then
   RASA_AUTH_TOKEN=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))')
   echo "RASA_AUTH_TOKEN was not set; using a random token for this run: $RASA_AUTH_TOKEN"
@@ -28,6 +32,10 @@ pids+=($!)
 .venv-rasa/bin/rasa run --model bot/models --endpoints endpoints.yml --credentials credentials.yml \
   --port "$RASA_PORT" --enable-api --auth-token "$RASA_AUTH_TOKEN" --cors "*" &
 pids+=($!)
+if [ -z "${TWILIO_ACCOUNT_SID:-}" ]; then
+  .venv/bin/python -m fake_twilio --port "$FAKE_TWILIO_PORT" --destek-url "http://127.0.0.1:${RASA_PORT}" &
+  pids+=($!)
+fi
 .venv/bin/python -m support_app --port "$SUPPORT_PORT" &
 pids+=($!)
 
@@ -42,6 +50,7 @@ Destek is running.
   Talk to it:   make shell            (in another terminal; Turkish or English)
   REST channel: curl -XPOST http://localhost:${RASA_PORT}/webhooks/rest/webhook -d '{"sender":"me","message":"siparişim nerede?"}'
   Actions:      http://localhost:${ACTION_PORT}/health
+  WhatsApp:     http://localhost:${FAKE_TWILIO_PORT}  (fake Twilio when TWILIO_ACCOUNT_SID is empty: play a customer)
 Press Ctrl-C to stop.
 MSG
     break

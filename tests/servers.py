@@ -15,6 +15,7 @@ from tests.conftest import ROOT
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 MODEL = ROOT / "bot" / "models" / "destek.tar.gz"
 AUTH_TOKEN = "integration-test-token"
+TWILIO_AUTH_TOKEN = "integration-test-twilio-token"
 
 
 def free_port() -> int:
@@ -55,6 +56,7 @@ class Servers:
         self.state = state
         self.rasa_port = free_port()
         self.action_port = free_port()
+        self.fake_port = free_port()
         self.env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
@@ -65,9 +67,14 @@ class Servers:
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "HF_HUB_OFFLINE": "1",
+            "PUBLIC_URL": f"http://127.0.0.1:{self.rasa_port}",
+            "TWILIO_ACCOUNT_SID": "",
+            "TWILIO_API_BASE": f"http://127.0.0.1:{self.fake_port}",
+            "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
         }
         self.rasa: Optional[subprocess.Popen[bytes]] = None
         self.actions: Optional[subprocess.Popen[bytes]] = None
+        self.fake: Optional[subprocess.Popen[bytes]] = None
 
     @property
     def rasa_url(self) -> str:
@@ -91,6 +98,23 @@ class Servers:
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )
         wait_until(f"{self.rasa_url}/status?token={AUTH_TOKEN}", 300, self.rasa)
+
+    @property
+    def fake_url(self) -> str:
+        return f"http://127.0.0.1:{self.fake_port}"
+
+    def start_fake(self, status_delay: float = 0.05) -> None:
+        """The local fake of Twilio's API (fake_twilio), pointed at this Rasa server."""
+        log = open(self.state / "fake_twilio.log", "ab")
+        self.fake = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "python"), "-m", "fake_twilio", "--port", str(self.fake_port),
+             "--destek-url", self.rasa_url, "--status-delay", str(status_delay)],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        wait_until(f"{self.fake_url}/_fake/messages", 30, self.fake)
+
+    def stop_fake(self) -> None:
+        self._stop(self.fake)
 
     @staticmethod
     def _stop(process: Optional[subprocess.Popen[bytes]]) -> None:

@@ -1,0 +1,43 @@
+"""An asyncio event loop in a daemon thread.
+
+Rasa 3.6 runs its NLU and policy graph synchronously on the server's event loop, so while a
+message is being processed nothing else on that loop moves. Running the WhatsApp channel's
+message handling on this second loop keeps the server's loop free to acknowledge webhooks
+within milliseconds; the graph's heavy parts (TensorFlow) release the GIL.
+"""
+
+import asyncio
+import threading
+from concurrent.futures import Future
+from typing import Any, Callable, Coroutine, Optional
+
+
+class BackgroundLoop:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._guard = threading.Lock()
+
+    def _ensure_started(self) -> asyncio.AbstractEventLoop:
+        with self._guard:
+            if self._loop is None:
+                ready = threading.Event()
+                loop = asyncio.new_event_loop()
+
+                def run() -> None:
+                    asyncio.set_event_loop(loop)
+                    loop.call_soon(ready.set)
+                    loop.run_forever()
+
+                threading.Thread(target=run, name=self.name, daemon=True).start()
+                ready.wait(timeout=10)
+                self._loop = loop
+            return self._loop
+
+    def submit(self, coroutine: Coroutine[Any, Any, Any]) -> "Future[Any]":
+        """Run the coroutine on the background loop (from any thread)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._ensure_started())
+
+    def call(self, callback: Callable[..., Any], *args: Any) -> None:
+        """Call a plain function on the background loop (from any thread)."""
+        self._ensure_started().call_soon_threadsafe(callback, *args)

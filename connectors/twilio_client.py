@@ -1,0 +1,109 @@
+"""Twilio settings from the environment and an async message sender built on the `twilio`
+library. Without TWILIO_ACCOUNT_SID it talks to the local fake of Twilio's API (fake_twilio)."""
+
+import asyncio
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+FAKE_ACCOUNT_SID = "AC" + "0" * 32
+FAKE_API_BASE = "http://127.0.0.1:5099"
+DEMO_TEMPLATE_SID = "HX" + "0" * 31 + "1"
+
+
+@dataclass(frozen=True)
+class TwilioSettings:
+    account_sid: str
+    auth_token: str
+    whatsapp_from: str
+    public_url: str
+    api_base: Optional[str]  # None: Twilio itself
+    template_sid: str
+    timeout: float
+    send_rate: float  # messages per second
+
+    @classmethod
+    def from_env(cls) -> "TwilioSettings":
+        account_sid = os.environ.get("TWILIO_ACCOUNT_SID", "").strip()
+        api_base = os.environ.get("TWILIO_API_BASE", "").strip() or (None if account_sid else FAKE_API_BASE)
+        return cls(
+            account_sid=account_sid or FAKE_ACCOUNT_SID,
+            auth_token=os.environ.get("TWILIO_AUTH_TOKEN", "").strip() or "demo-auth-token-not-secret",
+            whatsapp_from=os.environ.get("TWILIO_WHATSAPP_FROM", "").strip() or "whatsapp:+14155238886",
+            public_url=(os.environ.get("PUBLIC_URL", "").strip() or "http://localhost:5005").rstrip("/"),
+            api_base=api_base.rstrip("/") if api_base else None,
+            template_sid=os.environ.get("TWILIO_TEMPLATE_SID", "").strip() or DEMO_TEMPLATE_SID,
+            timeout=float(os.environ.get("TWILIO_TIMEOUT", "") or 10),
+            send_rate=float(os.environ.get("TWILIO_SEND_RATE", "") or 50),
+        )
+
+    @property
+    def status_callback(self) -> str:
+        return f"{self.public_url}/webhooks/whatsapp/status"
+
+
+class _TimedHttpClient(AsyncTwilioHttpClient):
+    """twilio's aiohttp client, with the client-wide timeout applied to every request."""
+
+    async def request(self, *args: Any, timeout: Optional[float] = None, **kwargs: Any) -> Any:
+        return await super().request(*args, timeout=timeout or self.timeout, **kwargs)
+
+
+class TwilioSender:
+    """Creates messages at no more than `send_rate` per second (Twilio queues, then fails, above
+    its limit). An aiohttp session belongs to one event loop, so each loop that sends (the
+    server's and the WhatsApp processing loop) gets its own client, made on first use."""
+
+    def __init__(self, settings: TwilioSettings) -> None:
+        self.settings = settings
+        self._clients: Dict[asyncio.AbstractEventLoop, Client] = {}
+        self._pace = threading.Lock()
+        self._next_slot = 0.0
+
+    def _twilio(self) -> Client:
+        loop = asyncio.get_running_loop()
+        if loop not in self._clients:
+            http_log = logging.getLogger(f"{__name__}.http")  # twilio logs every request's headers at INFO
+            if http_log.level == logging.NOTSET:
+                http_log.setLevel(logging.WARNING)
+            client = Client(self.settings.account_sid, self.settings.auth_token,
+                            http_client=_TimedHttpClient(timeout=self.settings.timeout, logger=http_log))
+            if self.settings.api_base:
+                client.api.base_url = self.settings.api_base
+            self._clients[loop] = client
+        return self._clients[loop]
+
+    async def _wait_for_slot(self) -> None:
+        with self._pace:
+            now = time.monotonic()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + 1.0 / self.settings.send_rate
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+    async def create(self, to: str, body: Optional[str] = None, media_url: Optional[List[str]] = None,
+                     content_sid: Optional[str] = None, content_variables: Optional[str] = None) -> Dict[str, str]:
+        """Create one message; returns {"sid", "status"}. Raises TwilioRestException on an API error."""
+        await self._wait_for_slot()
+        fields: Dict[str, Any] = {"to": to, "from_": self.settings.whatsapp_from, "status_callback": self.settings.status_callback}
+        if body is not None:
+            fields["body"] = body
+        if media_url:
+            fields["media_url"] = media_url
+        if content_sid:
+            fields["content_sid"] = content_sid
+            fields["content_variables"] = content_variables or "{}"
+        message = await self._twilio().messages.create_async(**fields)
+        return {"sid": str(message.sid), "status": str(message.status)}
+
+    async def close(self) -> None:
+        """Close the running loop's client."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.http_client.close()

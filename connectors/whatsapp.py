@@ -1,0 +1,184 @@
+"""WhatsApp through Twilio, as a Rasa input channel (credentials.yml: `connectors.whatsapp.WhatsAppInput:`).
+
+Unlike Rasa's own Twilio channel it checks X-Twilio-Signature (403 otherwise), answers the
+webhook at once and handles the message afterwards, handles each MessageSid once (SQLite,
+so a restart neither replays nor loses one), keeps delivery statuses from the status
+callbacks, and sends through WhatsAppMessenger (24-hour window, templates, opt-outs).
+
+Routes: POST /webhooks/whatsapp/webhook (messages), POST /webhooks/whatsapp/status.
+"""
+
+import asyncio
+import logging
+import os
+import zlib
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from twilio.request_validator import RequestValidator
+
+from connectors.background_loop import BackgroundLoop
+from connectors.whatsapp_messenger import WhatsAppMessenger
+from connectors.whatsapp_state import STATUS_RANK
+from connectors.whatsapp_text import CONFIRMATIONS, chosen_payload, numbered_options, opt_keyword
+
+logger = logging.getLogger(__name__)
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+MAX_MEDIA = 10  # WhatsApp allows at most 10 media items per message
+
+
+class WhatsAppOutput(OutputChannel):
+    """Bot responses to one WhatsApp address; buttons become numbered options."""
+
+    def __init__(self, messenger: WhatsAppMessenger, proactive: bool) -> None:
+        self.messenger = messenger
+        self.proactive = proactive
+
+    @classmethod
+    def name(cls) -> Text:
+        return "whatsapp"
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self.messenger.send(recipient_id, text, proactive=self.proactive)
+
+    async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any) -> None:
+        body, payloads = numbered_options(text, buttons)
+        self.messenger.state.set_choices(recipient_id, payloads)
+        await self.send_text_message(recipient_id, body)
+
+
+class WhatsAppInput(InputChannel):
+    @classmethod
+    def name(cls) -> Text:
+        return "whatsapp"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        """Settings come from the environment (see TwilioSettings), so no credentials are needed."""
+        return cls(WhatsAppMessenger.from_env(), workers=int(os.environ.get("WHATSAPP_WORKERS", "") or 4))
+
+    def __init__(self, messenger: WhatsAppMessenger, workers: int = 4) -> None:
+        self.messenger = messenger
+        self.state = messenger.state
+        self.store = messenger.store
+        self.validator = RequestValidator(messenger.settings.auth_token)
+        self.processing = BackgroundLoop("whatsapp-processing")
+        # Python 3.10 queues bind to a loop on first use: the processing loop.
+        self._queues: List["asyncio.Queue[Dict[str, str]]"] = [asyncio.Queue() for _ in range(workers)]
+        self._started = False
+
+    def get_output_channel(self) -> OutputChannel:
+        """Used by Rasa for messages nobody asked for (trigger_intent, execute): proactive."""
+        return WhatsAppOutput(self.messenger, proactive=True)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        whatsapp = Blueprint("whatsapp_webhook", __name__)
+
+        @whatsapp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @whatsapp.route("/webhook", methods=["POST"])
+        async def inbound(request: Request) -> HTTPResponse:
+            params = self._signed_params(request)
+            if params is None:
+                return response.text("invalid or missing X-Twilio-Signature", status=403)
+            missing = [name for name in ("MessageSid", "From") if not params.get(name)]
+            if missing:
+                return response.text(f"missing form field {missing[0]}", status=400)
+            if self.state.claim_inbound(params["MessageSid"], params["From"], params):
+                self._enqueue(params, on_new_message)
+            return response.text(EMPTY_TWIML, content_type="text/xml")
+
+        @whatsapp.route("/status", methods=["POST"])
+        async def status(request: Request) -> HTTPResponse:
+            params = self._signed_params(request)
+            if params is None:
+                return response.text("invalid or missing X-Twilio-Signature", status=403)
+            sid, value = params.get("MessageSid"), params.get("MessageStatus", "")
+            if not sid:
+                return response.text("missing form field MessageSid", status=400)
+            if value not in STATUS_RANK:
+                return response.text(f"unknown MessageStatus {value!r}", status=400)
+            self.state.update_status(sid, value, error_code=params.get("ErrorCode", ""), address=params.get("To"))
+            return response.text("")
+
+        @whatsapp.listener("after_server_start")
+        async def replay(*_: Any) -> None:
+            """Handle webhooks acknowledged before a stop but never processed."""
+            for params in self.state.unhandled():
+                self._enqueue(params, on_new_message)
+
+        return whatsapp
+
+    def _signed_params(self, request: Request) -> Optional[Dict[str, str]]:
+        """The form fields if X-Twilio-Signature matches PUBLIC_URL + path + the fields, else None."""
+        signature = request.headers.get("X-Twilio-Signature", "")
+        url = self.messenger.settings.public_url + request.path
+        if request.query_string:
+            url += "?" + request.query_string
+        params = {name: values[0] for name, values in request.form.items()}
+        if not signature or not self.validator.validate(url, params, signature):
+            logger.warning("rejected a WhatsApp webhook with a bad signature for %s", url)
+            return None
+        return params
+
+    def _enqueue(self, params: Dict[str, str], on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        """Queue the message for the workers on the processing loop (see background_loop.py); one
+        address always goes to the same worker, so its messages are handled in arrival order."""
+        if not self._started:
+            self._started = True
+            for queue in self._queues:
+                self.processing.submit(self._work(queue, on_new_message))
+        queue = self._queues[zlib.crc32(params["From"].encode()) % len(self._queues)]
+        self.processing.call(queue.put_nowait, params)
+
+    async def _work(self, queue: "asyncio.Queue[Dict[str, str]]", on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        while True:
+            await self._handle(await queue.get(), on_new_message)
+
+    async def _handle(self, params: Dict[str, str], on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        address, sid, text = params["From"], params["MessageSid"], params.get("Body", "")
+        try:
+            self.state.touch_window(address, params.get("ProfileName", ""))
+            await self.messenger.release_held(address)
+            customer_id = self.store.customer_for("phone", address)
+            if customer_id:
+                self.store.record_conversation(customer_id, "whatsapp", address)
+            output = WhatsAppOutput(self.messenger, proactive=False)
+            keyword = opt_keyword(text)
+            if keyword:
+                await self._opt(address, customer_id, keyword, text, output)
+                return
+            payload = chosen_payload(text, self.state.take_choices(address))
+            await on_new_message(UserMessage(
+                payload or text, output, address, input_channel=self.name(), message_id=sid,
+                metadata=self._metadata(params, customer_id),
+            ))
+        except Exception:
+            logger.exception("handling WhatsApp message %s failed", sid)
+        finally:
+            self.state.mark_handled(sid)
+
+    async def _opt(self, address: str, customer_id: Optional[str], keyword: tuple, text: str, output: WhatsAppOutput) -> None:
+        """STOP / DUR / İPTAL or START / BAŞLA: update the suppression list and confirm; no NLU."""
+        opted_out, keyword_language = keyword
+        self.store.set_opt_out(address, opted_out, reason=f"whatsapp keyword {text.strip()}")
+        customer = self.store.customer(customer_id) if customer_id else None
+        language = (customer or {}).get("language") or keyword_language
+        await output.send_text_message(address, CONFIRMATIONS[(opted_out, language if language in ("tr", "en") else keyword_language)])
+
+    @staticmethod
+    def _metadata(params: Dict[str, str], customer_id: Optional[str]) -> Dict[str, Any]:
+        media = [
+            {"url": params[f"MediaUrl{number}"], "content_type": params.get(f"MediaContentType{number}", "")}
+            for number in range(MAX_MEDIA) if params.get(f"MediaUrl{number}")
+        ]
+        return {
+            "channel": "whatsapp", "customer_id": customer_id, "profile_name": params.get("ProfileName", ""),
+            "media": media, "message_sid": params["MessageSid"],
+        }
