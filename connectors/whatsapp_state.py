@@ -2,11 +2,12 @@
 inbound MessageSids (deduplication and replay), each address's 24-hour window, the numbered
 options last shown, texts held back until a closed window reopens, and delivery statuses.
 
-Stdlib sqlite3 only (runs inside the Rasa server, Python 3.10); one short connection per call.
+Stdlib sqlite3 only (runs inside the Rasa server, Python 3.10).
 """
 
 import json
 import sqlite3
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,26 +61,29 @@ CREATE TABLE IF NOT EXISTS whatsapp_outbound (
 
 
 class WhatsAppState:
+    """One connection per thread, kept open: the acknowledgement path writes here, and opening a
+    connection costs several system calls, each a chance to lose the GIL to the bot's thread."""
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
         with self._connection() as connection:
             connection.executescript(_SCHEMA)
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
-        connection = sqlite3.connect(self.path, timeout=10)
-        connection.row_factory = sqlite3.Row
-        try:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=10)
+            connection.row_factory = sqlite3.Row
             connection.execute("PRAGMA journal_mode=WAL")
             # No fsync per commit (WAL stays consistent; a power cut may lose the last commits, a
-            # process crash loses nothing): a commit costs ~0.1 ms instead of ~15 ms here, and
-            # these writes sit on the webhook's acknowledgement path.
+            # process crash loses nothing): a commit costs ~0.1 ms instead of ~15 ms here.
             connection.execute("PRAGMA synchronous=NORMAL")
-            with connection:
-                yield connection
-        finally:
-            connection.close()
+            self._local.connection = connection
+        with connection:
+            yield connection
 
     # inbound messages: each MessageSid is handled once, even across restarts
 

@@ -174,18 +174,21 @@ async def inbound(request: web.Request) -> web.Response:
         url, kind = (item.get("url", ""), item.get("content_type", "")) if isinstance(item, dict) else (str(item), "")
         params[f"MediaUrl{number}"] = url
         params[f"MediaContentType{number}"] = kind or "application/octet-stream"
+    # Recorded before it is posted: Destek may reply before the webhook's answer arrives here.
+    record = {"sid": sid, "from": sender, "to": fake.whatsapp_number, "direction": "inbound", "body": body,
+              "media_url": [params[f"MediaUrl{n}"] for n in range(len(media))], "status": "received",
+              "date_created": formatdate(usegmt=True), "destek_status": None}
+    fake.messages.append(record)
     path = "/webhooks/whatsapp/webhook"
     headers = {"X-Twilio-Signature": fake.sign(fake.public_url + path, params)}
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session:
             async with session.post(fake.destek_url + path, data=params, headers=headers) as response:
-                status = response.status
+                record["destek_status"] = response.status
     except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+        record["status"] = "failed"
         return web.json_response({"error": f"Destek at {fake.destek_url} is not reachable: {error}"}, status=502)
-    fake.messages.append({"sid": sid, "from": sender, "to": fake.whatsapp_number, "direction": "inbound", "body": body,
-                          "media_url": [params[f"MediaUrl{n}"] for n in range(len(media))], "status": "received",
-                          "date_created": formatdate(usegmt=True), "destek_status": status})
-    return web.json_response({"sid": sid, "destek_status": status})
+    return web.json_response({"sid": sid, "destek_status": record["destek_status"]})
 
 
 async def list_messages(request: web.Request) -> web.Response:

@@ -18,12 +18,15 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 from twilio.request_validator import RequestValidator
 
 from connectors.twilio_client import DEMO_TEMPLATE_SID, TwilioSettings
 from connectors.whatsapp_messenger import WhatsAppMessenger
 from connectors.whatsapp_state import WhatsAppState
 from customer_store.store import CustomerStore
+from tests.browser import chromium
 from tests.servers import AUTH_TOKEN, MODEL, TWILIO_AUTH_TOKEN, Servers, http
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
@@ -321,3 +324,21 @@ def test_fake_inbound_rejects_bad_input_clearly(servers: Servers) -> None:
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(request, timeout=10)
     assert error.value.code == 400 and "'from'" in json.loads(error.value.read())["error"]
+
+
+def test_fake_page_plays_the_customer_and_shows_their_text_as_text(servers: Servers) -> None:
+    number = new_number().removeprefix("whatsapp:")
+    with chromium() as driver:
+        driver.get(servers.fake_url + "/")
+        driver.find_element(By.ID, "from").clear()
+        driver.find_element(By.ID, "from").send_keys(number)
+        driver.find_element(By.ID, "body").send_keys("<img src=x onerror=alert(1)> merhaba")
+        driver.find_element(By.CSS_SELECTOR, "#send button").click()
+        # Read the conversation in one script: the page redraws it every second.
+        inbound, outbound, images = WebDriverWait(driver, 30).until(lambda d: d.execute_script("""
+            const texts = (selector) => [...document.querySelectorAll(selector)].map((e) => e.textContent);
+            const inbound = texts("#chat li.inbound"), outbound = texts("#chat li.outbound");
+            return inbound.length && outbound.length ? [inbound, outbound, document.querySelectorAll("#chat img").length] : null;
+        """))
+        assert inbound[0].startswith("<img src=x onerror=alert(1)> merhaba") and images == 0
+        assert "Merhaba!" in outbound[0]
