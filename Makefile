@@ -55,7 +55,7 @@ train: $(MODEL) ## train the Rasa model (only when its inputs changed)
 
 index: $(KB_INDEX)/current.json ## build the KB index (only when articles or code changed)
 
-run: setup train index ## start Rasa (5005) and the action server (5055); Ctrl-C stops both
+run: setup train index ## start Rasa (5005), actions (5055), demo shop (8000), fake Twilio; Ctrl-C stops all
 	scripts/run.sh
 
 shell: $(VENV)/.installed ## chat with the running bot in the terminal

@@ -70,27 +70,33 @@ def synthetic_base(path: Path, passages: int, per_article: int = 5, seed: int = 
             handle.write(json.dumps({"id": f"syn-{number}", "title": title, "body": body, "lang": lang}, ensure_ascii=False) + "\n")
 
 
-def bench_round_trip(texts: list[str], plain: list[str]) -> tuple[str, str]:
+def bench_round_trip(texts: list[str], plain: list[str]) -> list[tuple[str, str]]:
+    """REST round trips: questions inside ongoing conversations, the first message of a new
+    conversation (adds the custom session start), and plain responses, all in one run."""
+
+    def timed(sender: str, text: str) -> float:
+        started = time.perf_counter()
+        servers.say(sender, text)
+        return (time.perf_counter() - started) * 1000
+
     with tempfile.TemporaryDirectory() as state:
         servers = Servers(Path(state))
         try:
             servers.start_actions()
             servers.start_rasa()
-            for text in texts[:10]:
-                servers.say("bench-warmup", text)
-            faq, greet = [], []
-            for number, text in enumerate(texts):
-                started = time.perf_counter()
-                servers.say(f"bench-faq-{number}", text)
-                faq.append((time.perf_counter() - started) * 1000)
-            for number, text in enumerate(plain):
-                started = time.perf_counter()
-                servers.say(f"bench-plain-{number}", text)
-                greet.append((time.perf_counter() - started) * 1000)
+            for number in range(10):
+                servers.say(f"bench-ongoing-{number}", "merhaba")
+            ongoing = [timed(f"bench-ongoing-{number % 10}", text) for number, text in enumerate(texts)]
+            first = [timed(f"bench-first-{number}", text) for number, text in enumerate(texts[:100])]
+            greet = [timed(f"bench-ongoing-{number % 10}", text) for number, text in enumerate(plain)]
         finally:
             servers.stop_rasa()
             servers.stop_actions()
-    return percentiles(faq), percentiles(greet)
+    return [
+        ("REST round trip, FAQ through action_answer_from_kb, ongoing conversation", percentiles(ongoing)),
+        ("REST round trip, FAQ as the first message of a new conversation", percentiles(first)),
+        ("REST round trip, plain response (greeting/thanks), ongoing conversation", percentiles(greet)),
+    ]
 
 
 def main() -> int:
@@ -122,9 +128,8 @@ def main() -> int:
                 row(f"Index build, synthetic {label}, hnsw", bench_build(source, work_dir / "hnsw", "--index-type", "hnsw"))
                 row(f"KB search, synthetic {label}, hnsw", bench_search(work_dir / "hnsw", texts))
     if not args.skip_rasa:
-        faq, plain = bench_round_trip(texts[:200], ["hello", "merhaba", "thanks", "teşekkürler"] * 25)
-        row("REST round trip, FAQ through action_answer_from_kb", faq)
-        row("REST round trip, plain response (greeting), same run", plain)
+        for name, result in bench_round_trip(texts[:200], ["hello", "merhaba", "thanks", "teşekkürler"] * 25):
+            row(name, result)
         for name, result in whatsapp_ack.run():
             row(name, result)
     return 0

@@ -33,7 +33,8 @@ def clean_markdown(text: str) -> str:
 
 
 def split_passages(body: str, lang: str, max_words: int = 80) -> list[str]:
-    """Paragraphs of `body`; those longer than `max_words` are cut between sentences."""
+    """Paragraphs of `body`; those longer than `max_words` are cut between lines (lists keep
+    their line breaks) or, for running text, between sentences."""
     passages: list[str] = []
     for paragraph in re.split(r"\n\s*\n", body):
         text = clean_markdown(paragraph)
@@ -42,7 +43,11 @@ def split_passages(body: str, lang: str, max_words: int = 80) -> list[str]:
         if len(text.split()) <= max_words:
             passages.append(text)
             continue
-        passages.extend(_group_sentences(_sentences(text, lang), max_words))
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        if len(lines) > 1:
+            passages.extend(_group(lines, max_words, "\n"))
+        else:
+            passages.extend(_group(_sentences(text, lang), max_words, " "))
     return passages
 
 
@@ -59,16 +64,17 @@ def _sentences(text: str, lang: str) -> list[str]:
     return [sentence.text.strip() for sentence in doc.sents if sentence.text.strip()]
 
 
-def _group_sentences(sentences: list[str], max_words: int) -> list[str]:
+def _group(units: list[str], max_words: int, separator: str) -> list[str]:
+    """Consecutive units (lines or sentences) joined into passages of at most `max_words`."""
     groups: list[str] = []
     current: list[str] = []
-    for sentence in sentences:
-        if current and len(" ".join(current + [sentence]).split()) > max_words:
-            groups.append(" ".join(current))
+    for unit in units:
+        if current and len(" ".join(current + [unit]).split()) > max_words:
+            groups.append(separator.join(current))
             current = []
-        current.append(sentence)
+        current.append(unit)
     if current:
-        groups.append(" ".join(current))
+        groups.append(separator.join(current))
     return groups
 
 

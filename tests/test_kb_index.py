@@ -29,6 +29,15 @@ def test_long_paragraphs_are_cut_between_sentences() -> None:
     assert all(p.endswith("cümledir.") and len(p.split()) <= 40 for p in passages[:-1])
 
 
+def test_long_lists_are_cut_between_items_and_keep_their_lines() -> None:
+    items = [f"- Madde {number}: bu satır tam on kelimelik bir liste öğesidir." for number in range(1, 13)]
+    passages = split_passages("Başlık:\n" + "\n".join(items), "tr", max_words=40)
+    assert len(passages) > 1
+    assert passages[0].startswith("Başlık:\n- Madde 1:")
+    assert all("\n" in p for p in passages)
+    assert "\n".join(passages).count("- Madde") == 12
+
+
 @pytest.mark.parametrize(
     ("text", "language"),
     [("siparisim nerde kaldi", "tr"), ("Faturamı ödeyemiyorum", "tr"), ("internetim yok", "tr"), ("where is my package", "en"), ("I cant log in", "en")],
