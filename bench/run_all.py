@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kb_index.search import KnowledgeBase  # noqa: E402
-from tests.servers import Servers  # noqa: E402
+from tests.servers import running_servers  # noqa: E402
 import whatsapp_ack  # noqa: E402  (bench/ is on sys.path as the script's folder)
 
 
@@ -79,19 +79,12 @@ def bench_round_trip(texts: list[str], plain: list[str]) -> list[tuple[str, str]
         servers.say(sender, text)
         return (time.perf_counter() - started) * 1000
 
-    with tempfile.TemporaryDirectory() as state:
-        servers = Servers(Path(state))
-        try:
-            servers.start_actions()
-            servers.start_rasa()
-            for number in range(10):
-                servers.say(f"bench-ongoing-{number}", "merhaba")
-            ongoing = [timed(f"bench-ongoing-{number % 10}", text) for number, text in enumerate(texts)]
-            first = [timed(f"bench-first-{number}", text) for number, text in enumerate(texts[:100])]
-            greet = [timed(f"bench-ongoing-{number % 10}", text) for number, text in enumerate(plain)]
-        finally:
-            servers.stop_rasa()
-            servers.stop_actions()
+    with tempfile.TemporaryDirectory() as state, running_servers(Path(state)) as servers:
+        for number in range(10):
+            servers.say(f"bench-ongoing-{number}", "merhaba")
+        ongoing = [timed(f"bench-ongoing-{number % 10}", text) for number, text in enumerate(texts)]
+        first = [timed(f"bench-first-{number}", text) for number, text in enumerate(texts[:100])]
+        greet = [timed(f"bench-ongoing-{number % 10}", text) for number, text in enumerate(plain)]
     return [
         ("REST round trip, FAQ through action_answer_from_kb, ongoing conversation", percentiles(ongoing)),
         ("REST round trip, FAQ as the first message of a new conversation", percentiles(first)),

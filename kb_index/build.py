@@ -12,6 +12,7 @@ A build writes a new generation folder and then replaces `current.json` with one
 
 import json
 import os
+import secrets
 import shutil
 import sys
 import time
@@ -63,7 +64,7 @@ def build_index(source: Path, out: Path, settings: BuildSettings, progress: bool
     _check_output_folder(out)
     embedder = load_embedder(settings.model)
     out.mkdir(parents=True, exist_ok=True)
-    generation = out / f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+    generation = out / f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{secrets.token_hex(4)}"
     generation.mkdir()
     try:
         languages = _write_generation(generation, articles, embedder, settings, progress)

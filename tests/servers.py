@@ -7,8 +7,9 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from tests.conftest import ROOT
 
@@ -168,3 +169,23 @@ class Servers:
         status, tracker = http("GET", f"{self.rasa_url}/conversations/{sender}/tracker?token={AUTH_TOKEN}")
         assert status == 200, status
         return dict(tracker)
+
+
+@contextmanager
+def running_servers(state: Path, *, fake_twilio: bool = False, support_app: bool = False) -> Iterator[Servers]:
+    """Start what a test module needs, in the order the settings flow (the fake and the
+    support app before Rasa, whose channels read their URLs and secrets), and stop it all."""
+    servers = Servers(state)
+    try:
+        if fake_twilio:
+            servers.start_fake()
+        if support_app:
+            servers.start_support_app()
+        servers.start_actions()
+        servers.start_rasa()
+        yield servers
+    finally:
+        servers.stop_rasa()
+        servers.stop_actions()
+        servers.stop_support_app()
+        servers.stop_fake()

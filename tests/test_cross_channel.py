@@ -10,7 +10,7 @@ from typing import Iterator
 import pytest
 
 from customer_store.store import CustomerStore
-from tests.servers import MODEL, Servers
+from tests.servers import MODEL, Servers, running_servers
 from tests.test_webchat import Chat, token_for
 from tests.test_whatsapp import inbound_params, post_form, wait_for_replies
 
@@ -23,18 +23,8 @@ JOHN_WHATSAPP = "whatsapp:+905551110002"
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     state = tmp_path_factory.mktemp("cross")
     CustomerStore(state / "destek.sqlite3").seed_demo_customers()
-    running = Servers(state)
-    try:
-        running.start_fake()
-        running.start_support_app()
-        running.start_actions()
-        running.start_rasa()
+    with running_servers(state, fake_twilio=True, support_app=True) as running:
         yield running
-    finally:
-        running.stop_rasa()
-        running.stop_actions()
-        running.stop_support_app()
-        running.stop_fake()
 
 
 def bot_texts(chat: Chat) -> str:

@@ -11,21 +11,15 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.servers import AUTH_TOKEN, MODEL, Servers, http
+from tests.servers import AUTH_TOKEN, MODEL, Servers, http, running_servers
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
 
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    running = Servers(tmp_path_factory.mktemp("servers"))
-    try:
-        running.start_actions()
-        running.start_rasa()
+    with running_servers(tmp_path_factory.mktemp("servers")) as running:
         yield running
-    finally:
-        running.stop_rasa()
-        running.stop_actions()
 
 
 def new_sender() -> str:

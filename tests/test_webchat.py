@@ -21,7 +21,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from connectors.webchat_token import AUDIENCE, ISSUER, issue_token
 from customer_store.store import CustomerStore
 from tests.browser import chromium
-from tests.servers import MODEL, Servers
+from tests.servers import MODEL, Servers, running_servers
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
 
@@ -32,16 +32,8 @@ WAIT = 30
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    running = Servers(tmp_path_factory.mktemp("webchat"))
-    try:
-        running.start_support_app()
-        running.start_actions()
-        running.start_rasa()
+    with running_servers(tmp_path_factory.mktemp("webchat"), support_app=True) as running:
         yield running
-    finally:
-        running.stop_rasa()
-        running.stop_actions()
-        running.stop_support_app()
 
 
 @pytest.fixture

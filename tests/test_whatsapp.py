@@ -27,7 +27,7 @@ from connectors.whatsapp_messenger import WhatsAppMessenger
 from connectors.whatsapp_state import WhatsAppState
 from customer_store.store import CustomerStore
 from tests.browser import chromium
-from tests.servers import AUTH_TOKEN, MODEL, TWILIO_AUTH_TOKEN, Servers, http
+from tests.servers import AUTH_TOKEN, MODEL, TWILIO_AUTH_TOKEN, Servers, http, running_servers
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
 
@@ -40,16 +40,8 @@ AYSE, JOHN = "whatsapp:+905551110001", "whatsapp:+905551110002"
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     state = tmp_path_factory.mktemp("whatsapp")
     CustomerStore(state / "destek.sqlite3").seed_demo_customers()
-    running = Servers(state)
-    try:
-        running.start_fake()
-        running.start_actions()
-        running.start_rasa()
+    with running_servers(state, fake_twilio=True) as running:
         yield running
-    finally:
-        running.stop_rasa()
-        running.stop_actions()
-        running.stop_fake()
 
 
 def new_number() -> str:
