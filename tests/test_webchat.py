@@ -87,16 +87,6 @@ def user_events(servers: Servers, sender: str) -> list[dict[str, Any]]:
     return [event for event in servers.tracker(sender)["events"] if event["event"] == "user"]
 
 
-def wait_until(check: Callable[[], Any], timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"condition not met within {timeout}s")
-
-
 # --- browser tests ---------------------------------------------------------------------------
 
 def test_widget_answers_in_turkish_with_link_records_thumbs_up_and_survives_reload(servers: Servers, browser: WebDriver) -> None:
