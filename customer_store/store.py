@@ -9,9 +9,10 @@ per call keeps it safe across threads and processes; WAL lets readers and a writ
 import json
 import sqlite3
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, ContextManager, Dict, List, Optional
+
+from customer_store.sqlite import connection as sqlite_connection
 
 IDENTITY_KINDS = ("web", "phone", "email")
 
@@ -67,16 +68,8 @@ class CustomerStore:
         with self._connection() as connection:
             connection.executescript(_SCHEMA)
 
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        connection = sqlite3.connect(self.path, timeout=10)
-        connection.row_factory = sqlite3.Row
-        try:
-            connection.execute("PRAGMA journal_mode=WAL")
-            with connection:
-                yield connection
-        finally:
-            connection.close()
+    def _connection(self) -> ContextManager[sqlite3.Connection]:
+        return sqlite_connection(self.path)
 
     # customers and identities
 

@@ -5,10 +5,10 @@ import hashlib
 import hmac
 import secrets
 import sqlite3
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import ContextManager, Optional
 
+from customer_store.sqlite import connection as sqlite_connection
 from customer_store.store import DEMO_CUSTOMERS
 
 DEMO_PASSWORD = "demo"
@@ -40,14 +40,8 @@ class Accounts:
                 "CREATE TABLE IF NOT EXISTS web_accounts (login TEXT PRIMARY KEY, customer_id TEXT NOT NULL, password_hash TEXT NOT NULL)"
             )
 
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        connection = sqlite3.connect(self.path, timeout=10)
-        try:
-            with connection:
-                yield connection
-        finally:
-            connection.close()
+    def _connection(self) -> ContextManager[sqlite3.Connection]:
+        return sqlite_connection(self.path)
 
     def set_password(self, login: str, customer_id: str, password: str) -> None:
         with self._connection() as connection:

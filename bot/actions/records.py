@@ -1,13 +1,15 @@
 """What the bot records for support staff: answer feedback, unanswered questions, handoff requests.
 
-SQLite by default (DESTEK_DB). One short-lived connection per write keeps it safe across
-the action server's threads.
+SQLite by default (DESTEK_DB), opened through customer_store.sqlite: one short-lived
+connection per write keeps it safe across the action server's threads.
 """
 
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, ContextManager, Optional
+
+from customer_store.sqlite import connection as sqlite_connection
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answer_feedback (
@@ -46,10 +48,8 @@ class Records:
         with self._connect() as connection:
             connection.executescript(_SCHEMA)
 
-    def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path, timeout=5)
-        connection.execute("PRAGMA journal_mode=WAL")
-        return connection
+    def _connect(self) -> ContextManager[sqlite3.Connection]:
+        return sqlite_connection(self.path)
 
     def _insert(self, table: str, **values: Any) -> None:
         values["created_at"] = time.time()
@@ -72,5 +72,4 @@ class Records:
         if table not in ("answer_feedback", "unanswered_questions", "handoff_requests"):
             raise ValueError(f"unknown table {table!r}")
         with self._connect() as connection:
-            connection.row_factory = sqlite3.Row
             return [dict(row) for row in connection.execute(f"SELECT * FROM {table} ORDER BY id")]
