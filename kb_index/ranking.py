@@ -14,8 +14,9 @@ import numpy as np
 if TYPE_CHECKING:
     from kb_index.lexical import LexicalIndex
 
-# Used when a knowledge base has too few alternate questions to fit its own calibration;
-# fitted on the sample knowledge base (see README, "Retrieval").
+# Used when a knowledge base has too few alternate questions to fit its own calibration.
+# Hand-set starting values, not fitted: a base with fewer than MIN_CALIBRATION_SAMPLES
+# questions should be evaluated (`kb_index eval`) and its threshold set from that.
 FALLBACK_CALIBRATION = {"dense": 9.0, "lexical": 7.0, "intercept": -8.5}
 MIN_CALIBRATION_SAMPLES = 30
 _NEGATIVES_PER_QUESTION = 5
