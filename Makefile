@@ -26,6 +26,7 @@ MODEL_INPUTS := config.yml domain.yml $(wildcard bot/data/nlu/*.yml bot/data/rul
 KB_INPUTS    := $(shell find $(KB_SOURCE) -name '*.md' 2>/dev/null) $(wildcard kb_index/*.py)
 
 .PHONY: help setup run shell test test-unit test-stories validate train index eval-kb compare-models bench lock clean
+.PHONY: test-nlu bench-nlu
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -81,6 +82,16 @@ compare-models: setup ## evaluate every embedding set-up on the sample KB
 
 bench: setup train index ## latency, build time and memory benchmarks
 	$(PY) bench/run_all.py
+
+NLU_FOLDS ?= 3
+NLU_REPORT ?= var/nlu-report
+test-nlu: setup ## NLU cross-validation on bot/data/nlu: per-intent P/R/F1, confusion matrix in var/nlu-report/
+	rm -rf $(NLU_REPORT)
+	nice $(RASA) test nlu --nlu bot/data/nlu --config config.yml --cross-validation --folds $(NLU_FOLDS) --out $(NLU_REPORT)
+	$(PY) scripts/nlu_report.py $(NLU_REPORT)
+
+bench-nlu: setup ## config.yml's NLU pipeline on BANKING77, CLINC150, Bitext, HWU64 (slow; not part of make test)
+	nice $(RASA_VENV)/bin/python bench/nlu_benchmarks.py $(NLU_BENCH_ARGS)
 
 lock: ## re-pin requirements/*.lock.txt from the current environments
 	$(PY) -m pip freeze | sed 's/^torch==\(.*\)+cpu/torch==\1/' > requirements/app.lock.txt
