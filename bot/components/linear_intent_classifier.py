@@ -19,6 +19,7 @@ from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 MODEL_FILE = "linear_intent_classifier.skops"
 LAYOUT_FILE = "layout.json"
@@ -93,14 +94,17 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         self._classifier = LogisticRegression(
             C=float(self._config["C"]), max_iter=int(self._config["max_iter"]), random_state=int(self._config["random_state"])
         )
-        self._classifier.fit(self._matrix(examples), [e.get(INTENT) for e in examples])
+        # One BLAS thread: these matrices are small, and extra threads only contend on a busy machine.
+        with threadpool_limits(limits=1):
+            self._classifier.fit(self._matrix(examples), [e.get(INTENT) for e in examples])
         self._persist()
         return self._resource
 
     def process(self, messages: List[Message]) -> List[Message]:
         if self._classifier is None:
             return messages
-        probabilities = self._classifier.predict_proba(self._matrix(messages))
+        with threadpool_limits(limits=1):
+            probabilities = self._classifier.predict_proba(self._matrix(messages))
         names = self._classifier.classes_
         for message, row in zip(messages, probabilities):
             order = np.argsort(-row)[: int(self._config["ranking_length"])]
