@@ -102,6 +102,7 @@ class Recipient:
     name: str = ""
     language: str = ""
     timezone: str = ""
+    skip_reason: str = ""  # known at selection time (e.g. no_address): stored as skipped
 
 
 @dataclass(frozen=True)
@@ -197,10 +198,11 @@ class CampaignStore:
             due = self.quiet.defer(send_at, recipient.timezone) if spec.quiet_hours else send_at
             text = render(spec.messages, recipient.language, recipient.name)
             rows.append((campaign_id, recipient.address, recipient.customer_id, recipient.name, recipient.language,
-                         recipient.timezone, text, due, int(due > send_at)))
+                         recipient.timezone, text, due, int(due > send_at),
+                         "skipped" if recipient.skip_reason else "pending", recipient.skip_reason))
         connection.executemany(
-            "INSERT OR IGNORE INTO campaign_recipients (campaign_id, address, customer_id, name, language, timezone, text, due_at, deferred) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO campaign_recipients (campaign_id, address, customer_id, name, language, timezone, text, due_at, "
+            "deferred, state, skip_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
 
