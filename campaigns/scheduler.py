@@ -38,7 +38,7 @@ class SchedulerSettings:
     db: Path
     lease_ttl: float = 30.0      # CAMPAIGNS_LEASE_TTL: how long a dead scheduler blocks the next one
     poll: float = 1.0            # CAMPAIGNS_POLL: seconds between looks when nothing is due
-    batch: int = 100             # rows claimed (committed as `sending`) per transaction
+    batch: int = 200             # rows claimed (committed as `sending`) per transaction: at most this many in doubt after a crash
     concurrency: int = 8         # provider calls in flight
     check_every: float = 10.0    # CAMPAIGNS_CHECK_EVERY: seconds between delivery-status / reply / in-doubt passes
 
@@ -99,10 +99,12 @@ class Scheduler:
                     if not recovered:
                         await self.recover(older_than=time.time())
                         recovered = True
-                    self.start_recurring()
                     busy = await self.send_due()
-                    self.log.finish_campaigns()
-                    if time.monotonic() - self.last_check > self.settings.check_every:
+                    due_check = time.monotonic() - self.last_check > self.settings.check_every
+                    if not busy or due_check:  # between batches only now and then: keeps the send rate steady
+                        self.start_recurring()
+                        self.log.finish_campaigns()
+                    if due_check:
                         self.last_check = time.monotonic()
                         await self.recover(older_than=time.time() - self.delivery.settings.timeout - CLOCK_SKEW)
                         self.check_deliveries()
