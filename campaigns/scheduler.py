@@ -211,7 +211,7 @@ class Scheduler:
     def _bucket(self, row: Dict[str, Any]) -> TokenBucket:
         bucket = self.buckets.get(row["campaign_id"])
         if bucket is None or bucket.rate != row["rate"]:
-            bucket = self.buckets[row["campaign_id"]] = TokenBucket(row["rate"], capacity=max(1.0, row["rate"] / 2))
+            bucket = self.buckets[row["campaign_id"]] = TokenBucket(row["rate"], capacity=max(1.0, row["rate"]))  # catch up after a 1 s stall
         return bucket
 
     def check_deliveries(self) -> None:
