@@ -193,3 +193,21 @@ def test_cli_test_send_reaches_the_fake_outside_the_send_log(tmp_path: Path, mon
         assert CampaignStore(running.db).stats(campaign_id)["sent"] == 0
         assert cli(["--db", str(running.db), "test-send", str(campaign_id), "--to", "0555"]) == 2
         assert "field phone: '0555' is not an E.164 number" in capsys.readouterr().err
+
+
+def test_pause_stops_the_running_scheduler_and_resume_finishes_exactly_once(campaign_rig: CampaignRig) -> None:
+    groups = seed_customers(campaign_rig.db, 120)
+    campaign_id = marketing_to_everyone(campaign_rig.db, rate=20)
+    campaign_rig.start_scheduler()
+    campaign_rig.wait_for(lambda: sum(campaign_rig.outbound_counts().values()) >= 20, 60, "sending started")
+    store = CampaignStore(campaign_rig.db)
+    store.pause(campaign_id)
+    time.sleep(5)  # the batch in flight (about 4 s of sending) ends; nothing new is claimed
+    paused_at = sum(campaign_rig.outbound_counts().values())
+    time.sleep(3)
+    assert sum(campaign_rig.outbound_counts().values()) == paused_at < 120
+    store.resume(campaign_id)
+    campaign_rig.wait_for(lambda: campaign_rig.open_rows() == 0, 60, "finished after resume")
+    time.sleep(0.5)
+    counts = campaign_rig.outbound_counts()
+    assert sorted(counts) == sorted(groups["consenting"]) and set(counts.values()) == {1}
