@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+import aiohttp
+from twilio.base.exceptions import TwilioException
+
 from campaigns.audience import resolve_stored_audience
 from campaigns.bucket import TokenBucket
 from campaigns.delivery import CLOCK_SKEW, WhatsAppDelivery
@@ -117,6 +120,10 @@ class Scheduler:
                     self._prepared = None
                     recovered = False
                     busy = False
+                except Exception:  # noqa: BLE001 - keep the one scheduler alive; the send log makes a retry safe
+                    logger.exception("scheduler pass failed; trying again")
+                    self._prepared = None
+                    busy = False
                 if not busy:
                     await _sleep(stop, self.settings.poll)
         finally:
@@ -134,7 +141,11 @@ class Scheduler:
             if row["channel"] == "web":
                 self.log.resolve(self.holder, row["id"], self.log.web_notice_exists(row["id"]), kind="web")
                 continue
-            candidates = await self.delivery.candidates(row)
+            try:
+                candidates = await self.delivery.candidates(row)
+            except (TwilioException, aiohttp.ClientError, asyncio.TimeoutError) as error:
+                logger.warning("cannot look up row %s at Twilio yet (%r); it stays in doubt", row["id"], error)
+                continue
             taken = self.log.known_sids([sid for sid, _ in candidates])
             match = next(((sid, kind) for sid, kind in candidates if sid not in taken), None)
             self.log.resolve(self.holder, row["id"], match is not None, *(match or (None, "")))
