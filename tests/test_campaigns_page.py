@@ -10,6 +10,7 @@ from typing import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from campaigns.store import CampaignStore
 from customer_store.store import CustomerStore
@@ -102,7 +103,7 @@ def test_browser_csv_upload_shows_customer_names_as_inert_text(tmp_path: Path) -
             browser.find_element(By.NAME, "login").send_keys("marketing")
             browser.find_element(By.NAME, "password").send_keys(PASSWORD)
             browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-            assert browser.current_url.endswith("/campaigns")
+            WebDriverWait(browser, 30).until(lambda driver: driver.find_elements(By.ID, "campaign-list"))
             browser.find_element(By.NAME, "name").send_keys("CSV kampanyası")
             browser.find_element(By.NAME, "message_tr").send_keys("Merhaba {name}!")
             browser.find_element(By.NAME, "send_at").clear()
@@ -110,7 +111,8 @@ def test_browser_csv_upload_shows_customer_names_as_inert_text(tmp_path: Path) -
             browser.find_element(By.CSS_SELECTOR, "input[name=audience][value=csv]").click()
             browser.find_element(By.NAME, "csv").send_keys(str(csv_file))
             browser.find_element(By.CSS_SELECTOR, "button[value=create]").click()
-            assert re.search(r"/campaigns/\d+$", browser.current_url), browser.page_source[:500]
+            WebDriverWait(browser, 30).until(lambda driver: driver.find_elements(By.ID, "send-log"))
+            assert re.search(r"/campaigns/\d+$", browser.current_url), browser.current_url
             log = browser.find_element(By.ID, "send-log").text
             assert "<img src=x onerror=document.title='pwned'>" in log
             assert browser.find_elements(By.CSS_SELECTOR, "#send-log img") == [] and browser.title != "pwned"
