@@ -202,10 +202,12 @@ def test_pause_stops_the_running_scheduler_and_resume_finishes_exactly_once(camp
     campaign_rig.wait_for(lambda: sum(campaign_rig.outbound_counts().values()) >= 20, 60, "sending started")
     store = CampaignStore(campaign_rig.db)
     store.pause(campaign_id)
-    time.sleep(5)  # the batch in flight (about 4 s of sending) ends; nothing new is claimed
+    # The batch in flight (about 4 s of sending) finishes and is recorded; nothing new is claimed.
+    campaign_rig.wait_for(lambda: campaign_rig.rows_in("sending") == 0, 60, "the batch in flight recorded")
     paused_at = sum(campaign_rig.outbound_counts().values())
     time.sleep(3)
     assert sum(campaign_rig.outbound_counts().values()) == paused_at < 120
+    assert campaign_rig.rows_in("pending") == 120 - paused_at
     store.resume(campaign_id)
     campaign_rig.wait_for(lambda: campaign_rig.open_rows() == 0, 60, "finished after resume")
     time.sleep(0.5)
