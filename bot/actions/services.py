@@ -27,3 +27,10 @@ def records() -> Records:
 @lru_cache(maxsize=1)
 def customers() -> CustomerStore:
     return CustomerStore(settings().database_path)
+
+
+@lru_cache(maxsize=1)
+def incidents() -> "IncidentStore":
+    from incidents.store import IncidentStore
+
+    return IncidentStore(settings().database_path)
