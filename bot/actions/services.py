@@ -34,3 +34,10 @@ def incidents() -> "IncidentStore":
     from incidents.store import IncidentStore
 
     return IncidentStore(settings().database_path)
+
+
+@lru_cache(maxsize=1)
+def checkout_recovery() -> "CheckoutRecovery":
+    from checkout.recovery import CheckoutRecovery
+
+    return CheckoutRecovery(settings().database_path)
