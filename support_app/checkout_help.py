@@ -15,6 +15,7 @@ from checkout.reminders import SingleScheduler, order_completed, schedule_cart_r
 from connectors.webchat_token import ANONYMOUS_PREFIX
 from customer_store.store import CustomerStore
 from support_app import catalogue
+from support_app.security import check_csrf
 from support_app.settings import Settings
 
 
@@ -77,7 +78,7 @@ class _NoScheduler:
 
 
 def checkout_router(settings: Settings, customers: CustomerStore, recovery: CheckoutRecovery,
-                    scheduler: Callable[[], SingleScheduler], check_csrf: Callable[[Request, str], None]) -> APIRouter:
+                    scheduler: Callable[[], SingleScheduler]) -> APIRouter:
     router = APIRouter()
 
     @router.post("/api/checkout/left")
