@@ -25,6 +25,7 @@ from support_app.accounts import Accounts
 from support_app.checkout_help import cart_subject, checkout_data, checkout_router, complete_order, save_cart
 from checkout.recovery import CheckoutRecovery
 from incidents.followups import campaigns_scheduler
+from support_app.incident_pages import incident_router
 from support_app.security import check_csrf, csrf_token
 from support_app.settings import Settings
 from support_app.staff import SESSION_KEY, StaffAccounts, StaffLoginRequired
@@ -209,5 +210,6 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         body = {"token": token, "sub": sub, "language": lang, "expires_at": int(now) + settings.webchat_token_ttl}
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
+    app.include_router(incident_router(settings.database_path, lambda: campaigns_scheduler(settings.database_path)))
     app.include_router(checkout_router(settings, customers, recovery, lambda: campaigns_scheduler(settings.database_path)))
     return app
