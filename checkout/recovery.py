@@ -93,6 +93,12 @@ class CheckoutRecovery:
             )
         return via
 
+    def reminders(self, subject: str) -> List[Dict[str, Any]]:
+        """Every reminder scheduled for the subject, oldest first."""
+        with self._connection() as connection:
+            rows = connection.execute("SELECT * FROM checkout_nudges WHERE subject = ? AND kind = 'reminder' ORDER BY id", (subject,))
+            return [dict(row) for row in rows]
+
     def recovered(self) -> List[Dict[str, Any]]:
         with self._connection() as connection:
             return [dict(row) for row in connection.execute("SELECT * FROM recovered_carts ORDER BY created_at")]

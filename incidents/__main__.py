@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import List, NoReturn, Optional
 
-from incidents.followups import campaigns_scheduler
+from incidents.followups import CampaignsScheduler
 from incidents.service import resolve_incident
 from incidents.store import SERVICES, Incident, IncidentError, IncidentStore
 from incidents.times import operations_timezone, parse_time
@@ -66,7 +66,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(_line(store.update_eta(args.incident_id, parse_time(args.eta, "eta"))))
         elif args.command == "resolve":
             store.get(args.incident_id)  # an unknown id fails before the scheduler is opened
-            incident, scheduled = resolve_incident(database, args.incident_id, campaigns_scheduler(database))
+            incident, scheduled = resolve_incident(database, args.incident_id, CampaignsScheduler(database))
             print(f"{_line(incident)} follow-ups={len(scheduled)}")
         else:
             incidents = store.list(args.status)

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Protocol
 
+from campaigns import cancel_single, schedule_single
 from incidents.store import Incident
 
 SERVICE_NAMES = {
@@ -50,15 +51,22 @@ def schedule_restored(
         if customer is None:
             continue
         scheduler.schedule_single(
-            "incident_followup", customer_id, send_at, restored_message(incident, customer), "service",
+            "service_restored", customer_id, send_at, restored_message(incident, customer), "service",
             dedup_key(incident.id, customer_id),
         )
         scheduled.append(customer_id)
     return scheduled
 
 
-def campaigns_scheduler(database_path: Path) -> SingleScheduler:
-    """The one persistent scheduler (package `campaigns`), opened on the support database."""
-    from campaigns.store import CampaignStore  # imported on use: the scheduler is another feature's package
+class CampaignsScheduler:
+    """The one persistent scheduler (package `campaigns`) on a given support database; also used
+    by checkout for cart reminders. `cancel_single` is True when it stopped an unsent message."""
 
-    return CampaignStore(database_path)
+    def __init__(self, database_path: Path) -> None:
+        self.database_path = database_path
+
+    def schedule_single(self, kind: str, customer_id: str, send_at: float, message: str, purpose: str, dedup_key: str) -> int:
+        return schedule_single(kind, customer_id, send_at, message, purpose, dedup_key, db=self.database_path)
+
+    def cancel_single(self, dedup_key: str) -> bool:
+        return cancel_single(dedup_key, db=self.database_path)

@@ -24,7 +24,7 @@ from support_app import catalogue
 from support_app.accounts import Accounts
 from support_app.checkout_help import cart_subject, checkout_data, checkout_router, complete_order, save_cart
 from checkout.recovery import CheckoutRecovery
-from incidents.followups import campaigns_scheduler
+from incidents.followups import CampaignsScheduler
 from support_app.incident_pages import incident_router
 from support_app.security import check_csrf, csrf_token
 from support_app.settings import Settings
@@ -177,7 +177,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         check_csrf(request, csrf)
         if not cart(request):
             raise HTTPException(status_code=400, detail="the cart is empty")
-        complete_order(customers, recovery, lambda: campaigns_scheduler(settings.database_path), request, cart(request))
+        complete_order(customers, recovery, lambda: CampaignsScheduler(settings.database_path), request, cart(request))
         request.session["cart"] = {}
         return render(request, "checkout.html", ordered=True, lines=[], total="")
 
@@ -210,6 +210,6 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         body = {"token": token, "sub": sub, "language": lang, "expires_at": int(now) + settings.webchat_token_ttl}
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
-    app.include_router(incident_router(settings.database_path, lambda: campaigns_scheduler(settings.database_path)))
-    app.include_router(checkout_router(settings, customers, recovery, lambda: campaigns_scheduler(settings.database_path)))
+    app.include_router(incident_router(settings.database_path, lambda: CampaignsScheduler(settings.database_path)))
+    app.include_router(checkout_router(settings, customers, recovery, lambda: CampaignsScheduler(settings.database_path)))
     return app

@@ -16,6 +16,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
+from campaigns.store import CampaignStore
 from checkout.recovery import CheckoutRecovery, recovered_carts_summary
 from customer_store.store import CustomerStore
 from tests.browser import chromium
@@ -103,3 +104,47 @@ def test_idle_on_checkout_gives_exactly_one_offer_about_the_cart(servers: Server
     # The bot enforces it too: a second signal in the same session gets no second offer.
     assert servers.say("web:cust-mehmet", '/EXTERNAL_checkout_stalled{"checkout_signal": "exit"}') == []
     assert tracker_offers(servers, "web:cust-mehmet") == (2, 1)
+
+
+def reminder_campaigns(servers: Servers, customer_id: str) -> list[dict[str, Any]]:
+    """The scheduler's rows (campaigns + campaign_recipients) for this customer's cart reminders."""
+    store = CampaignStore(servers.state / "destek.sqlite3")
+    found = []
+    for nudge in CheckoutRecovery(servers.state / "destek.sqlite3").reminders(customer_id):
+        campaign = store.campaign_by_key(nudge["dedup_key"])
+        assert campaign is not None
+        found.append({**campaign, "recipients": store.recipients(campaign["id"])})
+    return found
+
+
+def test_leaving_schedules_a_reminder_ordering_cancels_it_and_counts_the_recovered_cart(servers: Servers, browser: WebDriver) -> None:
+    login(browser, servers, "ayse")  # marketing consent and a WhatsApp number
+    add_to_cart(browser, servers, "ethernet-cable")
+    open_checkout(browser, servers)
+    wait_for(browser, lambda d: offers(bot_texts(d)))  # the offer: a nudge that can recover the cart
+    browser.get(servers.support_url + "/")  # leaves the checkout page: pagehide → beacon
+    [reminder] = wait_for(browser, lambda _: reminder_campaigns(servers, "cust-ayse"))
+    assert reminder["kind"] == "cart_reminder" and reminder["purpose"] == "marketing" and reminder["status"] == "scheduled"
+    assert 59 * 60 < reminder["send_at"] - time.time() <= 60 * 60  # CART_REMINDER_DELAY_MINUTES=60
+    [recipient] = reminder["recipients"]
+    assert recipient["address"] == "whatsapp:+905551110001" and recipient["state"] == "pending"
+    assert "Merhaba Ayşe, sepetinizdeki 1 ürün (149,50 TL) sizi bekliyor" in recipient["text"]
+
+    open_checkout(browser, servers)
+    browser.find_element(By.CSS_SELECTOR, "#place-order button[type='submit']").click()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "p.ordered"))
+    [cancelled] = reminder_campaigns(servers, "cust-ayse")
+    assert cancelled["status"] == "canceled" and cancelled["recipients"][0]["state"] == "canceled"
+    summary = recovered_carts_summary(servers.state / "destek.sqlite3")
+    assert summary == {"recovered_carts": 1, "recovered_kurus": 14950, "by_via": {"prompt": 1}}
+    assert CustomerStore(servers.state / "destek.sqlite3").cart("cust-ayse")["status"] == "ordered"
+
+
+def test_no_reminder_without_marketing_consent_and_no_count_without_a_nudge(servers: Servers, browser: WebDriver) -> None:
+    login(browser, servers, "mehmet")  # no marketing consent; already had the offer this session (first test) — new browser, new session
+    add_to_cart(browser, servers, "range-extender")
+    browser.get(servers.support_url + "/checkout")
+    browser.find_element(By.CSS_SELECTOR, "#place-order button[type='submit']").click()  # orders before any idle time passes
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "p.ordered"))
+    assert reminder_campaigns(servers, "cust-mehmet") == []
+    assert recovered_carts_summary(servers.state / "destek.sqlite3")["recovered_carts"] == 1  # still only Ayşe's
