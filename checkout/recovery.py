@@ -2,7 +2,8 @@
 
 Tables `checkout_nudges` and `recovered_carts` in the support database (owner: this module).
 A cart counts as recovered when an order is completed after the bot's offer or after a
-reminder that was actually sent; each nudge counts for one order at most.
+reminder that was actually sent, within RECOVERY_WINDOW_S of the nudge; each nudge counts for
+one order at most.
 """
 
 import sqlite3
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any, ContextManager, Dict, List, Optional
 
 from customer_store.sqlite import connection as sqlite_connection
+
+RECOVERY_WINDOW_S = 7 * 24 * 3600
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS checkout_nudges (
@@ -80,7 +83,8 @@ class CheckoutRecovery:
         now = time.time()
         with self._connection() as connection:
             rows = connection.execute(
-                "SELECT id, kind FROM checkout_nudges WHERE subject = ? AND closed_at IS NULL AND cancelled_at IS NULL", (subject,)
+                "SELECT id, kind FROM checkout_nudges WHERE subject = ? AND closed_at IS NULL AND cancelled_at IS NULL AND created_at >= ?",
+                (subject, now - RECOVERY_WINDOW_S),
             ).fetchall()
             connection.execute("UPDATE checkout_nudges SET closed_at = ? WHERE subject = ? AND closed_at IS NULL", (now, subject))
             kinds = sorted({row["kind"] for row in rows})
