@@ -26,6 +26,11 @@ pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: ru
 
 IDLE_SECONDS = 2
 WAIT = 30
+CHECKOUT_QUESTIONS = (
+    ("3D Secure kodu gelmedi", "https://yardim.pusula.example/tr/three-d-secure"),
+    ("kargo ne zaman gelir", "https://yardim.pusula.example/tr/shipping-fees-times"),
+    ("taksit yapabilir miyim", "https://yardim.pusula.example/tr/installments"),
+)
 CABLE_OFFER_TR = "Ücretsiz kargoya 350,50 TL kaldı."  # 500 TL − 149,50 TL (one Cat6 cable)
 
 
@@ -104,6 +109,13 @@ def test_idle_on_checkout_gives_exactly_one_offer_about_the_cart(servers: Server
     # The bot enforces it too: a second signal in the same session gets no second offer.
     assert servers.say("web:cust-mehmet", '/EXTERNAL_checkout_stalled{"checkout_signal": "exit"}') == []
     assert tracker_offers(servers, "web:cust-mehmet") == (2, 1)
+    # Checkout questions are answered from the KB, with the article's link.
+    browser.find_element(By.CSS_SELECTOR, ".destek-launcher").click()
+    for question, url in CHECKOUT_QUESTIONS:
+        field = browser.find_element(By.ID, "destek-input")
+        field.send_keys(question)
+        field.submit()
+        wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f".destek-bot a[href='{url}']"))
 
 
 def reminder_campaigns(servers: Servers, customer_id: str) -> list[dict[str, Any]]:
