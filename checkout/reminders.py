@@ -2,7 +2,7 @@
 opt-outs, the 24-hour template rule, and sends exactly once per dedup key)."""
 
 import time
-from typing import Any, Optional, Protocol
+from typing import Any, Callable, Optional, Protocol
 
 from checkout.recovery import CheckoutRecovery
 from customer_store.store import CustomerStore
@@ -67,10 +67,12 @@ def cancel_reminder(recovery: CheckoutRecovery, scheduler: SingleScheduler, pend
 
 
 def order_completed(
-    recovery: CheckoutRecovery, scheduler: SingleScheduler, subject: str, customer_id: Optional[str], order_id: str, total_kurus: int,
+    recovery: CheckoutRecovery, scheduler: Callable[[], SingleScheduler], subject: str, customer_id: Optional[str],
+    order_id: str, total_kurus: int,
 ) -> Optional[str]:
-    """Cancel the pending reminder (if it has not gone out) and count the cart when a nudge recovered it."""
+    """Cancel the pending reminder (if it has not gone out) and count the cart when a nudge recovered it.
+    `scheduler` is opened only when there is a reminder to cancel."""
     pending = recovery.pending_reminder(subject)
     if pending is not None:
-        cancel_reminder(recovery, scheduler, pending)
+        cancel_reminder(recovery, scheduler(), pending)
     return recovery.order_placed(subject, customer_id, order_id, total_kurus)

@@ -7,12 +7,8 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Protocol
 
 from campaigns import cancel_single, schedule_single
-from incidents.store import Incident
+from incidents.store import SERVICE_NAMES, Incident
 
-SERVICE_NAMES = {
-    "tr": {"internet": "internet", "tv": "TV", "mobile": "mobil hat"},
-    "en": {"internet": "internet", "tv": "TV", "mobile": "mobile"},
-}
 RESTORED_TEXT = {
     "tr": "Merhaba{name}, bölgenizdeki {service} kesintisi giderildi. Her şey yolunda mı? Sorun sürüyorsa bu mesaja yanıt vermeniz yeterli.",
     "en": "Hello{name}, the {service} outage in your area has been fixed. Is everything working? If not, just reply to this message.",

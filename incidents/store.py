@@ -16,6 +16,10 @@ from customer_store.sqlite import connection as sqlite_connection
 from kb_index.textnorm import fold
 
 SERVICES = ("internet", "tv", "mobile")
+SERVICE_NAMES = {  # as customers read them
+    "tr": {"internet": "internet", "tv": "TV", "mobile": "mobil hat"},
+    "en": {"internet": "internet", "tv": "TV", "mobile": "mobile"},
+}
 MAX_MESSAGE_CHARS = 500
 MAX_REGIONS = 100
 

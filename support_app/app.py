@@ -5,7 +5,6 @@ the token from /api/webchat/token; a visitor gets an `anon-…` subject kept in 
 session cookie, so reloads continue the same conversation.
 """
 
-import secrets
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,13 +17,13 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
+from checkout.recovery import CheckoutRecovery
 from connectors.webchat_token import issue_token
 from customer_store.store import CustomerStore
+from incidents.followups import CampaignsScheduler
 from support_app import catalogue
 from support_app.accounts import Accounts
 from support_app.checkout_help import cart_subject, checkout_data, checkout_router, complete_order, save_cart
-from checkout.recovery import CheckoutRecovery
-from incidents.followups import CampaignsScheduler
 from support_app.incident_pages import incident_router
 from support_app.security import check_csrf, csrf_token
 from support_app.settings import Settings

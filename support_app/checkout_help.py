@@ -62,19 +62,8 @@ def complete_order(customers: CustomerStore, recovery: CheckoutRecovery, schedul
         customers.record_order(str(customer_id), order_id, record["items"], record["total_kurus"])
     customers.save_cart(subject, record["items"], record["total_kurus"])
     customers.mark_cart_ordered(subject)
-    pending = recovery.pending_reminder(subject)
-    order_completed(recovery, scheduler() if pending else _NoScheduler(), subject, customer_id, order_id, record["total_kurus"])
+    order_completed(recovery, scheduler, subject, customer_id, order_id, record["total_kurus"])
     return order_id
-
-
-class _NoScheduler:
-    """Used when there is no reminder to cancel, so the scheduler's store is not opened for nothing."""
-
-    def schedule_single(self, *args: Any) -> None:
-        raise AssertionError("nothing to schedule here")
-
-    def cancel_single(self, dedup_key: str) -> bool:
-        return False
 
 
 def checkout_router(settings: Settings, customers: CustomerStore, recovery: CheckoutRecovery,

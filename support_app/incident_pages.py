@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from incidents.followups import SingleScheduler
 from incidents.service import resolve_incident
-from incidents.store import SERVICES, Incident, IncidentError, IncidentStore
+from incidents.store import SERVICES, IncidentError, IncidentStore
 from incidents.times import operations_timezone, parse_time
 from support_app.security import check_csrf, check_csrf_header
 from support_app.staff import StaffUser, current_staff, render_staff, staff_page

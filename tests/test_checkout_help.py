@@ -7,7 +7,6 @@ to free shipping); leaving with the cart → a WhatsApp reminder is scheduled; c
 order → the reminder is cancelled and the cart counts as recovered.
 """
 
-import sqlite3
 import time
 from typing import Any, Callable, Iterator
 

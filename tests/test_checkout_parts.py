@@ -64,18 +64,18 @@ def test_leaving_twice_schedules_once_and_a_changed_cart_replaces_the_reminder(d
 
 def test_recovered_only_after_a_nudge_that_reached_the_customer(db: Path) -> None:
     recovery = CheckoutRecovery(db)
-    assert order_completed(recovery, RecordingScheduler(), "anon-1", None, "W1", 14950) is None  # no nudge
+    assert order_completed(recovery, RecordingScheduler, "anon-1", None, "W1", 14950) is None  # no nudge
     customers = CustomerStore(db)
     customers.save_cart("cust-john", CABLE, 14950)
     scheduler = RecordingScheduler()
     schedule_cart_reminder(customers, recovery, scheduler, "cust-john", 3600, "http://shop/checkout")
-    assert order_completed(recovery, scheduler, "cust-john", "cust-john", "W2", 14950) is None  # cancelled before it went out
+    assert order_completed(recovery, lambda: scheduler, "cust-john", "cust-john", "W2", 14950) is None  # cancelled before it went out
     customers.save_cart("cust-john", CABLE, 14950)
     sent = RecordingScheduler(already_sent=True)
     schedule_cart_reminder(customers, recovery, sent, "cust-john", 3600, "http://shop/checkout")
     recovery.record_prompt("cust-john", "cust-john")
-    assert order_completed(recovery, sent, "cust-john", "cust-john", "W3", 14950) == "prompt+reminder"
-    assert order_completed(recovery, sent, "cust-john", "cust-john", "W4", 14950) is None  # each nudge counts once
+    assert order_completed(recovery, lambda: sent, "cust-john", "cust-john", "W3", 14950) == "prompt+reminder"
+    assert order_completed(recovery, lambda: sent, "cust-john", "cust-john", "W4", 14950) is None  # each nudge counts once
     assert recovered_carts_summary(db) == {"recovered_carts": 1, "recovered_kurus": 14950, "by_via": {"prompt+reminder": 1}}
 
 

@@ -9,7 +9,6 @@ from typing import Any, List, Tuple
 import pytest
 
 from customer_store.store import CustomerStore
-from incidents.followups import restored_message
 from incidents.service import resolve_incident
 from incidents.store import IncidentError, IncidentStore
 from incidents.times import eta_text, parse_time

@@ -10,7 +10,7 @@ import json
 import subprocess
 import time
 import urllib.parse
-from pathlib import Path
+import urllib.request
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
@@ -64,7 +64,6 @@ def incident_id(servers: Servers) -> int:
 
 
 def api(servers: Servers, method: str, path: str, body: Optional[Dict[str, Any]] = None) -> Any:
-    import urllib.request
     request = urllib.request.Request(servers.support_url + path, method=method, data=json.dumps(body or {}).encode() if method == "POST" else None,
                                      headers={"Authorization": f"Bearer {OPS_TOKEN}", "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as response:

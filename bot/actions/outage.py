@@ -15,7 +15,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import services
-from incidents.followups import SERVICE_NAMES
+from incidents.store import SERVICE_NAMES
 from incidents.times import eta_text
 from kb_index.search import Hit
 from kb_index.textnorm import fold
