@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 from kb_index.search import KnowledgeBase  # noqa: E402
 from tests.servers import running_servers  # noqa: E402
 import whatsapp_ack  # noqa: E402  (bench/ is on sys.path as the script's folder)
+import campaign_throughput  # noqa: E402
 
 
 def percentiles(samples_ms: list[float]) -> str:
@@ -100,6 +101,7 @@ def main() -> int:
     parser.add_argument("--skip-synthetic", action="store_true")
     parser.add_argument("--skip-rasa", action="store_true")
     parser.add_argument("--hnsw", action="store_true", help="also build and search the synthetic base with HNSW")
+    parser.add_argument("--skip-campaigns", action="store_true", help="skip the campaign throughput run (about 4 minutes)")
     args = parser.parse_args()
     texts = queries(Path(args.queries))
     print("| benchmark | result |\n|---|---|", flush=True)
@@ -124,6 +126,9 @@ def main() -> int:
         for name, result in bench_round_trip(texts[:200], ["hello", "merhaba", "thanks", "teşekkürler"] * 25):
             row(name, result)
         for name, result in whatsapp_ack.run():
+            row(name, result)
+    if not args.skip_campaigns:
+        for name, result in campaign_throughput.run():
             row(name, result)
     return 0
 

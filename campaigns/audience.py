@@ -181,8 +181,8 @@ def parse_csv(data: bytes, customers: CustomerStore, channel: str, max_rows: int
             if not any(cell.strip() for cell in cells):
                 continue
             if len(cells) != len(header):
-                check.error(line, header[min(len(cells), len(header)) - 1] if cells else header[0],
-                            f"{len(cells)} values, the header has {len(header)} columns")
+                first_off = header[len(cells)] if len(cells) < len(header) else header[-1]  # the first missing column, or the last
+                check.error(line, first_off, f"{len(cells)} values, the header has {len(header)} columns")
             else:
                 recipient = check.row(line, {name: cell.strip() for name, cell in zip(header, cells)})
                 if recipient:

@@ -38,14 +38,15 @@ class SchedulerSettings:
     db: Path
     lease_ttl: float = 30.0      # CAMPAIGNS_LEASE_TTL: how long a dead scheduler blocks the next one
     poll: float = 1.0            # CAMPAIGNS_POLL: seconds between looks when nothing is due
-    batch: int = 100             # rows claimed (committed as `sending`) per transaction
+    batch: int = 200             # rows claimed (committed as `sending`) per transaction: at most this many in doubt after a crash
     concurrency: int = 8         # provider calls in flight
-    check_every: float = 10.0    # seconds between delivery-status / reply / in-doubt passes
+    check_every: float = 10.0    # CAMPAIGNS_CHECK_EVERY: seconds between delivery-status / reply / in-doubt passes
 
     @classmethod
     def from_env(cls) -> "SchedulerSettings":
         return cls(db=destek_db(), lease_ttl=float(os.environ.get("CAMPAIGNS_LEASE_TTL", "") or 30),
-                   poll=float(os.environ.get("CAMPAIGNS_POLL", "") or 1))
+                   poll=float(os.environ.get("CAMPAIGNS_POLL", "") or 1),
+                   check_every=float(os.environ.get("CAMPAIGNS_CHECK_EVERY", "") or 10))
 
 
 class Scheduler:
@@ -62,6 +63,7 @@ class Scheduler:
         self.buckets: Dict[int, TokenBucket] = {}
         self.last_check = 0.0
         self.delivery_cursor = 0
+        self._prepared: Optional[Dict[str, Any]] = None
 
     # the lease
 
@@ -97,16 +99,19 @@ class Scheduler:
                     if not recovered:
                         await self.recover(older_than=time.time())
                         recovered = True
-                    self.start_recurring()
                     busy = await self.send_due()
-                    self.log.finish_campaigns()
-                    if time.monotonic() - self.last_check > self.settings.check_every:
+                    due_check = time.monotonic() - self.last_check > self.settings.check_every
+                    if not busy or due_check:  # between batches only now and then: keeps the send rate steady
+                        self.start_recurring()
+                        self.log.finish_campaigns()
+                    if due_check:
                         self.last_check = time.monotonic()
                         await self.recover(older_than=time.time() - self.delivery.settings.timeout - CLOCK_SKEW)
                         self.check_deliveries()
                 except LeaseLost as lost:
                     logger.warning("stopped sending: %s", lost)
                     self.lease_expires = 0.0
+                    self._prepared = None
                     recovered = False
                     busy = False
                 if not busy:
@@ -150,12 +155,11 @@ class Scheduler:
             return "no_consent"
         return None
 
-    async def send_due(self) -> bool:
-        """Claim one batch of due rows and send it; False when nothing was due."""
+    def _prepare(self) -> Dict[str, Any]:
+        """Due rows and what to do with each (send, skip with a reason, defer past quiet hours).
+        Only reads: runs in a thread while the previous batch is being sent."""
         now = self.clock.now()
         rows = self.log.due(now, self.settings.batch)
-        if not rows:
-            return False
         skip: Dict[int, str] = {}
         defer: Dict[int, float] = {}
         send: List[int] = []
@@ -168,7 +172,16 @@ class Scheduler:
                 defer[row["id"]] = later
             else:
                 send.append(row["id"])
-        claimed = set(self.log.claim(self.holder, send, skip, defer))
+        return {"rows": rows, "skip": skip, "defer": defer, "send": send}
+
+    async def send_due(self) -> bool:
+        """Claim one batch of due rows and send it; False when nothing was due."""
+        batch = self._prepared or await asyncio.to_thread(self._prepare)
+        self._prepared = None
+        if not batch["rows"]:
+            return False
+        claimed = set(self.log.claim(self.holder, batch["send"], batch["skip"], batch["defer"]))
+        upcoming = asyncio.ensure_future(asyncio.to_thread(self._prepare))  # the claimed rows are no longer pending
         results: List[Dict[str, Any]] = []
         in_flight = asyncio.Semaphore(self.settings.concurrency)
         tasks = []
@@ -180,7 +193,7 @@ class Scheduler:
                 in_flight.release()
 
         try:
-            for row in (row for row in rows if row["id"] in claimed):
+            for row in (row for row in batch["rows"] if row["id"] in claimed):
                 await self._bucket(row).take()
                 self._guard()
                 if row["channel"] == "web":
@@ -191,6 +204,8 @@ class Scheduler:
         finally:
             await asyncio.gather(*tasks)
             self.log.record(results)
+            prepared = await upcoming
+        self._prepared = prepared if prepared["rows"] else None
         return True
 
     def _bucket(self, row: Dict[str, Any]) -> TokenBucket:

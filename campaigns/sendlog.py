@@ -82,8 +82,9 @@ class SendLog:
                                    (due, row_id))
             for row_id in send:
                 cursor = connection.execute(
-                    "UPDATE campaign_recipients SET state = 'sending', holder = ?, claimed_at = ? WHERE id = ? AND state = 'pending'",
-                    (holder, now, row_id),
+                    "UPDATE campaign_recipients SET state = 'sending', holder = ?, claimed_at = ? WHERE id = ? AND state = 'pending' "
+                    f"AND campaign_id IN (SELECT id FROM campaigns WHERE status IN ({','.join('?' * len(ACTIVE))}))",
+                    (holder, now, row_id, *ACTIVE),
                 )
                 if cursor.rowcount == 1:
                     claimed.append(row_id)

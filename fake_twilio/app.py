@@ -318,6 +318,12 @@ async def page(_: web.Request) -> web.Response:
     return web.FileResponse(STATIC / "index.html", headers={"Content-Security-Policy": "default-src 'self'; style-src 'self'"})
 
 
+async def _close_session(app: web.Application) -> None:
+    fake: FakeTwilio = app["fake"]
+    if fake.session is not None:
+        await fake.session.close()
+
+
 def create_app(fake: FakeTwilio) -> web.Application:
     app = web.Application()
     app["fake"] = fake
@@ -328,5 +334,6 @@ def create_app(fake: FakeTwilio) -> web.Application:
     app.router.add_post("/_fake/inbound", inbound)
     app.router.add_get("/_fake/messages", list_messages)
     app.router.add_get("/", page)
+    app.on_cleanup.append(_close_session)
     app.router.add_static("/static", STATIC)
     return app

@@ -29,6 +29,7 @@ from support_app.security import check_csrf, csrf_token
 from support_app.settings import Settings
 from support_app.staff import SESSION_KEY, StaffAccounts, StaffLoginRequired
 from support_app.staff_pages import STAFF_AREAS, staff_router
+from support_app.campaign_pages import campaign_router
 
 HERE = Path(__file__).resolve().parent
 LANGUAGES = ("tr", "en")
@@ -78,6 +79,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         return RedirectResponse("/staff/login?" + urlencode({"next": error.next_path}), status_code=303)
 
     app.include_router(staff_router())
+    app.include_router(campaign_router())
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
