@@ -1,6 +1,7 @@
 """Known outages end to end: an incident opened with the CLI, customers writing on WhatsApp
-through fake_twilio to the real Rasa server and action server, the incidents API of the real
-support app, and the real campaigns scheduler sending the "service restored" follow-ups.
+through fake_twilio to the real Rasa server and action server, the incidents API and page of the
+real support app (the page in real Chromium), and the real campaigns scheduler sending the
+"service restored" follow-ups.
 
 In the region: the incident's message and ETA at once (no troubleshooting), counted once per
 customer. Outside it: the usual KB answer. Resolved: each told customer gets one follow-up.
@@ -14,8 +15,12 @@ import urllib.request
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from customer_store.store import CustomerStore
+from tests.browser import chromium
 from tests.conftest import ROOT
 from tests.servers import MODEL, Servers, http, running_servers
 
@@ -135,3 +140,25 @@ def test_resolving_sends_one_follow_up_to_each_told_customer(servers: Servers, i
     assert not [text for text in sent_to(servers, MEHMET) if "giderildi" in text]
     # Now the customer gets normal help again.
     assert "Kaynak:" in write(servers, AYSE, "internetim yok")
+
+
+def test_operations_page_in_a_browser_shows_counts_and_keeps_text_inert(servers: Servers, incident_id: int) -> None:
+    with chromium() as browser:
+        browser.get(f"{servers.support_url}/incidents")
+        browser.find_element(By.NAME, "login").send_keys("ops")
+        browser.find_element(By.NAME, "password").send_keys("demo-staff")
+        browser.find_element(By.NAME, "password").submit()
+        row = WebDriverWait(browser, 30).until(lambda d: d.find_element(By.CSS_SELECTOR, f"tr[data-incident-id='{incident_id}']"))
+        assert row.find_element(By.CSS_SELECTOR, ".contacts").text == "2" and "resolved" in row.text
+        hostile = "<img src=x onerror=alert(1)> Beşiktaş'ta arıza"
+        browser.find_element(By.ID, "regions").send_keys("Istanbul-Besiktas")
+        browser.execute_script("document.getElementById('eta').value = '2099-01-01T10:00'")
+        browser.find_element(By.ID, "message_tr").send_keys(hostile)
+        browser.find_element(By.ID, "message_en").send_keys("A fault in Besiktas.")
+        browser.find_element(By.CSS_SELECTOR, "#open-incident button[type='submit']").click()
+        WebDriverWait(browser, 30).until(lambda d: "Incident opened." in d.page_source)
+        assert hostile in browser.find_element(By.ID, "incidents").text  # shown as text
+        assert not browser.find_elements(By.CSS_SELECTOR, "#incidents img")
+        with pytest.raises(NoAlertPresentException):
+            browser.switch_to.alert.text
+    assert [item["regions"] for item in api(servers, "GET", "/api/incidents?status=open")["incidents"]] == [["Istanbul-Besiktas"]]
