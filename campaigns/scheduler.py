@@ -31,6 +31,9 @@ from customer_store.store import CustomerStore
 logger = logging.getLogger("campaigns.scheduler")
 
 DELIVERY_LOOKBACK = 3 * 24 * 3600
+# A batch holds about this many seconds of sending at its campaigns' rates, so consent, opt-outs
+# and quiet hours are checked only seconds before each message goes out, even at 1 message/s.
+BATCH_SECONDS = 4.0
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ class Scheduler:
                     if due_check:
                         self.last_check = time.monotonic()
                         await self.recover(older_than=time.time() - self.delivery.settings.timeout - CLOCK_SKEW)
-                        self.check_deliveries()
+                        await asyncio.to_thread(self.check_deliveries)
                 except LeaseLost as lost:
                     logger.warning("stopped sending: %s", lost)
                     self.lease_expires = 0.0
@@ -159,7 +162,7 @@ class Scheduler:
         """Due rows and what to do with each (send, skip with a reason, defer past quiet hours).
         Only reads: runs in a thread while the previous batch is being sent."""
         now = self.clock.now()
-        rows = self.log.due(now, self.settings.batch)
+        rows = _about_seconds_of_sending(self.log.due(now, self.settings.batch), BATCH_SECONDS)
         skip: Dict[int, str] = {}
         defer: Dict[int, float] = {}
         send: List[int] = []
@@ -211,7 +214,7 @@ class Scheduler:
     def _bucket(self, row: Dict[str, Any]) -> TokenBucket:
         bucket = self.buckets.get(row["campaign_id"])
         if bucket is None or bucket.rate != row["rate"]:
-            bucket = self.buckets[row["campaign_id"]] = TokenBucket(row["rate"], capacity=max(1.0, row["rate"] / 2))
+            bucket = self.buckets[row["campaign_id"]] = TokenBucket(row["rate"], capacity=max(1.0, row["rate"]))  # catch up after a 1 s stall
         return bucket
 
     def check_deliveries(self) -> None:
@@ -228,6 +231,16 @@ class Scheduler:
             if status != row["delivery"] or replied != bool(row["replied"]) or opted_out:
                 updates.append((status, int(replied), int(opted_out), row["id"]))
         self.log.update_deliveries(updates)
+
+
+def _about_seconds_of_sending(rows: List[Dict[str, Any]], seconds: float) -> List[Dict[str, Any]]:
+    """The first rows whose sending (1/rate each) adds up to `seconds` (at least one row)."""
+    total = 0.0
+    for count, row in enumerate(rows, start=1):
+        total += 1.0 / float(row["rate"])
+        if total >= seconds:
+            return rows[:count]
+    return rows
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

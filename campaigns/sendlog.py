@@ -99,7 +99,7 @@ class SendLog:
         now = time.time()
         with self._connection() as connection:
             for result in results:
-                if result.get("sid") is not None or result.get("web"):
+                if result.get("sid") is not None:
                     connection.execute(
                         "UPDATE campaign_recipients SET state = 'sent', message_sid = ?, sent_kind = ?, sent_at = ?, "
                         "delivery = CASE WHEN delivery = '' THEN ? ELSE delivery END WHERE id = ? AND state = 'sending'",

@@ -11,7 +11,7 @@ or skipped (reason), failed (the provider refused it), canceled.
 import json
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ContextManager, Dict, Iterable, List, Optional
 
@@ -345,7 +345,7 @@ def _checked(spec: CampaignSpec) -> CampaignSpec:
     if spec.purpose == "marketing" and spec.quiet_hours is False:
         raise ValueError("field quiet_hours: marketing messages always respect quiet hours")
     quiet = spec.purpose == "marketing" if spec.quiet_hours is None else spec.quiet_hours
-    return CampaignSpec(**{**spec.__dict__, "name": spec.name.strip(), "messages": messages, "recurrence": recurrence, "quiet_hours": quiet})
+    return replace(spec, name=spec.name.strip(), messages=messages, recurrence=recurrence, quiet_hours=quiet)
 
 
 def _campaign_dict(row: sqlite3.Row) -> Dict[str, Any]:

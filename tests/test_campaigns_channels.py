@@ -4,7 +4,6 @@ scheduler process. Counts come from the fake's inbox and the stats the scheduler
 
 import subprocess
 import time
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest

@@ -158,3 +158,56 @@ def test_rows_left_sending_by_a_crash_are_matched_at_twilio_before_any_resend(ca
     recorded = {row["address"]: row["message_sid"] for row in store.recipients(campaign_id)}
     assert all(recorded[row["address"]] == result["sid"] for row, result in zip(rows[:25], already))
     assert "reconciling 40 rows left in doubt" in campaign_rig.scheduler_log(0)
+
+
+def test_a_daily_campaign_runs_at_its_time_on_the_schedulers_clock(tmp_path: Path) -> None:
+    for running in rig(tmp_path):
+        CustomerStore(running.db).seed_demo_customers()
+        parent = create_campaign(running.db, {"name": "Günlük durum", "kind": "announcement", "purpose": "service",
+                                              "message_tr": "Günlük durum: her şey yolunda.", "recurrence": "daily 10:00",
+                                              "send_at": "2030-01-07 00:00"})
+        started = time.time()
+        running.start_scheduler(CAMPAIGNS_CLOCK_START="2030-01-07T09:59:57+03:00")
+        running.wait_for(lambda: sum(running.outbound_counts().values()) == 3, 60, "the 10:00 run")
+        assert time.time() - started >= 3, "the run started before 10:00 on the scheduler's clock"
+        time.sleep(1.5)
+        assert sum(running.outbound_counts().values()) == 3  # one run, once each
+        store = CampaignStore(running.db)
+        assert store.campaign(parent)["next_run_at"] == datetime.fromisoformat("2030-01-08T10:00:00+03:00").timestamp()
+        assert store.stats(parent)["sent"] == 3
+
+
+def test_cli_test_send_reaches_the_fake_outside_the_send_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from campaigns.__main__ import main as cli
+
+    for running in rig(tmp_path):
+        CustomerStore(running.db).seed_demo_customers()
+        for key in ("TWILIO_ACCOUNT_SID", "TWILIO_API_BASE", "TWILIO_AUTH_TOKEN", "CAMPAIGNS_STATUS_CALLBACK"):
+            monkeypatch.setenv(key, running.env[key])
+        campaign_id = create_campaign(running.db, {"name": "Deneme", "message_tr": "Merhaba {first_name}!", "send_at": "2030-01-01 12:00"})
+        assert cli(["--db", str(running.db), "test-send", str(campaign_id), "--to", "+905559990000"]) == 0
+        assert "sent to +905559990000 as template" in capsys.readouterr().out
+        [message] = running.sent_to("whatsapp:+905559990000")
+        assert message["content_variables"] == {"1": "[TEST] Merhaba Ayşe!"}
+        assert CampaignStore(running.db).stats(campaign_id)["sent"] == 0
+        assert cli(["--db", str(running.db), "test-send", str(campaign_id), "--to", "0555"]) == 2
+        assert "field phone: '0555' is not an E.164 number" in capsys.readouterr().err
+
+
+def test_pause_stops_the_running_scheduler_and_resume_finishes_exactly_once(campaign_rig: CampaignRig) -> None:
+    groups = seed_customers(campaign_rig.db, 120)
+    campaign_id = marketing_to_everyone(campaign_rig.db, rate=20)
+    campaign_rig.start_scheduler()
+    campaign_rig.wait_for(lambda: sum(campaign_rig.outbound_counts().values()) >= 20, 60, "sending started")
+    store = CampaignStore(campaign_rig.db)
+    store.pause(campaign_id)
+    time.sleep(5)  # the batch in flight (about 4 s of sending) ends; nothing new is claimed
+    paused_at = sum(campaign_rig.outbound_counts().values())
+    time.sleep(3)
+    assert sum(campaign_rig.outbound_counts().values()) == paused_at < 120
+    store.resume(campaign_id)
+    campaign_rig.wait_for(lambda: campaign_rig.open_rows() == 0, 60, "finished after resume")
+    time.sleep(0.5)
+    counts = campaign_rig.outbound_counts()
+    assert sorted(counts) == sorted(groups["consenting"]) and set(counts.values()) == {1}
