@@ -8,6 +8,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import services
+from bot.actions.outage import outage_notice
 from kb_index.search import Hit
 
 RELATED_LIMIT = 3
@@ -26,6 +27,9 @@ class ActionAnswerFromKb(Action):
         settings = services.settings()
         language = tracker.get_slot("language")
         hits = kb.search(query, k=RELATED_LIMIT, lang=language if language in kb.languages else None)
+        notice = outage_notice(dispatcher, tracker, query, hits)  # a known outage comes before troubleshooting
+        if notice is not None:
+            return notice
         threshold = settings.kb_threshold if settings.kb_threshold is not None else kb.threshold
         best = hits[0] if hits else None
         answered = best is not None and best.score >= threshold

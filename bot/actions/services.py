@@ -27,3 +27,17 @@ def records() -> Records:
 @lru_cache(maxsize=1)
 def customers() -> CustomerStore:
     return CustomerStore(settings().database_path)
+
+
+@lru_cache(maxsize=1)
+def incidents() -> "IncidentStore":
+    from incidents.store import IncidentStore
+
+    return IncidentStore(settings().database_path)
+
+
+@lru_cache(maxsize=1)
+def checkout_recovery() -> "CheckoutRecovery":
+    from checkout.recovery import CheckoutRecovery
+
+    return CheckoutRecovery(settings().database_path)
