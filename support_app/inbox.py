@@ -6,18 +6,20 @@ State-changing calls need the X-CSRF-Token header; pages redirect to the staff l
 answer 401 without a login.
 """
 
-from typing import Any, Callable, Dict, List
+from pathlib import Path
+from typing import Any, Dict, List
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
 from customer_store.store import CustomerStore
 from support_app import reply_template_text
 from support_app.inbox_backend import HandoffError, InboxBackend
-from support_app.security import check_csrf, csrf_token, staff_api, staff_page
-from support_app.staff import StaffUser, agent_names
+from support_app.inbox_stream import stream_router
+from support_app.reply_templates_admin import templates_admin_router
+from support_app.inbox_auth import staff_write
+from support_app.staff import StaffUser, render_staff, staff_api, staff_page
 
 MAX_REPLY = 4000
 
@@ -28,18 +30,6 @@ class ReplyBody(BaseModel):
 
 class TransferBody(BaseModel):
     to_agent: str
-
-
-def staff_write(role: str) -> Callable[..., StaffUser]:
-    """Like staff_api(role), and the call must carry the session's CSRF token in X-CSRF-Token
-    (checked after the login, so a request without one gets 401 first)."""
-    logged_in = staff_api(role)
-
-    def dependency(request: Request, user: StaffUser = Depends(logged_in)) -> StaffUser:
-        check_csrf(request, request.headers.get("X-CSRF-Token", ""))
-        return user
-
-    return dependency
 
 
 def template_values(customers: CustomerStore, handoff: Dict[str, Any], user: StaffUser) -> Dict[str, str]:
@@ -54,8 +44,17 @@ def template_values(customers: CustomerStore, handoff: Dict[str, Any], user: Sta
     return values
 
 
-def inbox_router(backend: InboxBackend, customers: CustomerStore, templates: Jinja2Templates) -> APIRouter:
+def agent_logins(request: Request) -> List[str]:
+    """Who a conversation can be transferred to: agents and admins."""
+    return [user.login for user in request.app.state.staff_accounts.users() if user.may("agent")]
+
+
+def inbox_router(database_path: Path) -> APIRouter:
+    """The inbox page and API, its live feed and the reply template admin, on one database."""
+    backend = InboxBackend(database_path)
     router = APIRouter()
+    router.include_router(stream_router(backend))
+    router.include_router(templates_admin_router(backend))
     agent = staff_api("agent")
     agent_write = staff_write("agent")
 
@@ -74,11 +73,11 @@ def inbox_router(backend: InboxBackend, customers: CustomerStore, templates: Jin
 
     @router.get("/inbox", response_class=HTMLResponse)
     async def inbox_page(request: Request, user: StaffUser = Depends(staff_page("agent"))) -> HTMLResponse:
-        return templates.TemplateResponse(request, "inbox.html", {"user": user, "csrf": csrf_token(request)})
+        return render_staff(request, "inbox.html", user)
 
     @router.get("/inbox/api/queue")
-    async def queue(user: StaffUser = Depends(agent)) -> Dict[str, Any]:
-        return {"handoffs": backend.queue(), "me": user.username, "agents": agent_names()}
+    async def queue(request: Request, user: StaffUser = Depends(agent)) -> Dict[str, Any]:
+        return {"handoffs": backend.queue(), "me": user.login, "agents": agent_logins(request)}
 
     @router.get("/inbox/api/handoffs/{handoff_id}")
     async def handoff_detail(handoff_id: int, user: StaffUser = Depends(agent)) -> Dict[str, Any]:
@@ -88,7 +87,7 @@ def inbox_router(backend: InboxBackend, customers: CustomerStore, templates: Jin
     @router.post("/inbox/api/handoffs/{handoff_id}/claim")
     async def claim(handoff_id: int, user: StaffUser = Depends(agent_write)) -> Dict[str, Any]:
         existing(handoff_id)
-        return await act(backend.claim, handoff_id, user.username)
+        return await act(backend.claim, handoff_id, user.login)
 
     @router.post("/inbox/api/handoffs/{handoff_id}/reply")
     async def reply(handoff_id: int, body: ReplyBody, user: StaffUser = Depends(agent_write)) -> Dict[str, Any]:
@@ -102,33 +101,33 @@ def inbox_router(backend: InboxBackend, customers: CustomerStore, templates: Jin
         if missing:
             names = ", ".join("{" + name + "}" for name in missing)
             raise HTTPException(status_code=400, detail=f"field 'text': fill in {names} before sending")
-        return await act(backend.reply, handoff_id, user.username, text)
+        return await act(backend.reply, handoff_id, user.login, text)
 
     @router.post("/inbox/api/handoffs/{handoff_id}/transfer")
-    async def transfer(handoff_id: int, body: TransferBody, user: StaffUser = Depends(agent_write)) -> Dict[str, Any]:
+    async def transfer(request: Request, handoff_id: int, body: TransferBody, user: StaffUser = Depends(agent_write)) -> Dict[str, Any]:
         existing(handoff_id)
-        if body.to_agent not in agent_names():
+        if body.to_agent not in agent_logins(request):
             raise HTTPException(status_code=400, detail=f"field 'to_agent': {body.to_agent!r} is not an agent")
-        return await act(backend.transfer, handoff_id, user.username, body.to_agent)
+        return await act(backend.transfer, handoff_id, user.login, body.to_agent)
 
     @router.post("/inbox/api/handoffs/{handoff_id}/close")
     async def close(handoff_id: int, user: StaffUser = Depends(agent_write)) -> Dict[str, Any]:
         existing(handoff_id)
-        return await act(backend.close, handoff_id, user.username)
+        return await act(backend.close, handoff_id, user.login)
 
     @router.get("/inbox/api/templates")
     async def reply_templates(user: StaffUser = Depends(agent)) -> Dict[str, List[Dict[str, Any]]]:
         return {"templates": backend.templates(), "variables": [{"name": k, "meaning": v} for k, v in reply_template_text.VARIABLES.items()]}
 
     @router.get("/inbox/api/handoffs/{handoff_id}/templates/{template_id}")
-    async def filled_template(handoff_id: int, template_id: int, user: StaffUser = Depends(agent)) -> Dict[str, Any]:
+    async def filled_template(request: Request, handoff_id: int, template_id: int, user: StaffUser = Depends(agent)) -> Dict[str, Any]:
         """The template with this handoff's values put in; `missing` lists what the agent must fill."""
         handoff = existing(handoff_id)
         template = backend.template(template_id)
         if template is None:
             raise HTTPException(status_code=404, detail=f"no reply template {template_id}")
         try:
-            text, missing = reply_template_text.fill(template["body"], template_values(customers, handoff, user))
+            text, missing = reply_template_text.fill(template["text"], template_values(request.app.state.customers, handoff, user))
         except reply_template_text.TemplateError as error:
             raise HTTPException(status_code=422, detail=f"template {template['name']!r}: {error}") from None
         return {"text": text, "missing": missing}

@@ -1,4 +1,4 @@
-"""The inbox's one door into the handoff package (store, service, context card).
+"""The inbox's one door into the handoff package (store, service).
 
 Every call the inbox makes into `handoff` goes through here, so the web layer (inbox.py,
 inbox_stream.py, reply_templates_admin.py) does not depend on the package's internals.
@@ -7,11 +7,10 @@ inbox_stream.py, reply_templates_admin.py) does not depend on the package's inte
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from handoff import context_card, service
-from handoff.store import HandoffStore
+from handoff import service
+from handoff.store import HandoffError, HandoffStore
 
-HandoffError = service.HandoffError
-OPEN_STATUSES = ("queued", "assigned")
+__all__ = ["HandoffError", "InboxBackend"]
 
 
 class InboxBackend:
@@ -22,31 +21,41 @@ class InboxBackend:
         self.store = HandoffStore(database_path)
 
     def queue(self) -> List[Dict[str, Any]]:
-        """Open handoffs, most urgent first: higher priority, then longer wait."""
-        handoffs = [dict(row) for row in self.store.queue() if row["status"] in OPEN_STATUSES]
-        return sorted(handoffs, key=lambda row: (-(row.get("priority") or 0), row["created_at"], row["id"]))
+        """Open handoffs, most urgent first (higher priority, then longer wait), without their cards."""
+        return [{key: value for key, value in row.items() if key != "context_card"} for row in self.store.list()]
 
     def handoff(self, handoff_id: int) -> Optional[Dict[str, Any]]:
         row = self.store.get(handoff_id)
-        return dict(row) if row else None
-
-    def messages(self, handoff_id: int, after_id: int = 0) -> List[Dict[str, Any]]:
-        return [dict(row) for row in self.store.messages(handoff_id, after_id=after_id)]
+        if row is None:
+            return None
+        row.pop("context_card", None)
+        return row
 
     def card(self, handoff_id: int) -> Dict[str, Any]:
-        return dict(context_card.build(self.database_path, handoff_id))
+        """The context card written when the handoff was created (transcript already redacted)."""
+        row = self.store.get(handoff_id)
+        return dict((row or {}).get("context_card") or {})
+
+    def messages(self, handoff_id: int, after_id: int = 0) -> List[Dict[str, Any]]:
+        return [message for message in self.store.messages(handoff_id) if message["id"] > after_id]
 
     def templates(self, language: Optional[str] = None) -> List[Dict[str, Any]]:
-        return [dict(row) for row in self.store.templates(language)]
+        return self.store.templates(language)
 
     def template(self, template_id: int) -> Optional[Dict[str, Any]]:
         return next((row for row in self.templates() if row["id"] == template_id), None)
 
-    def save_template(self, name: str, language: str, body: str, template_id: Optional[int] = None) -> int:
-        return int(self.store.save_template(name, language, body, template_id=template_id))
+    def save_template(self, name: str, language: str, text: str, admin: str, replaces: Optional[int] = None) -> int:
+        """Save (name and language are the key); `replaces` is the template being edited, removed
+        when the edit changed its name or language."""
+        self.store.save_template(name, language, text, updated_by=admin)
+        saved = next(row for row in self.templates(language) if row["name"] == name)
+        if replaces is not None and replaces != saved["id"]:
+            self.store.delete_template(replaces)
+        return int(saved["id"])
 
-    def delete_template(self, template_id: int) -> bool:
-        return bool(self.store.delete_template(template_id))
+    def delete_template(self, template_id: int) -> None:
+        self.store.delete_template(template_id)
 
     async def claim(self, handoff_id: int, agent: str) -> None:
         await service.claim(self.database_path, handoff_id, agent)

@@ -55,7 +55,7 @@ def _position_of_stray(body: str, brace: str) -> int:
 
 
 def check_template(name: str, language: str, body: str) -> Tuple[str, str, str]:
-    """The cleaned (name, language, body) of a template an admin wants to save, or TemplateError."""
+    """The cleaned (name, language, text) of a template an admin wants to save, or TemplateError."""
     name, body = name.strip(), body.strip()
     if not name:
         raise TemplateError("field 'name': a template needs a name")
@@ -64,13 +64,13 @@ def check_template(name: str, language: str, body: str) -> Tuple[str, str, str]:
     if language not in LANGUAGES:
         raise TemplateError(f"field 'language': {language!r} is not a supported language (tr, en)")
     if not body:
-        raise TemplateError("field 'body': a template needs text")
+        raise TemplateError("field 'text': a template needs text")
     if len(body) > MAX_BODY:
-        raise TemplateError(f"field 'body': at most {MAX_BODY} characters, not {len(body)}")
+        raise TemplateError(f"field 'text': at most {MAX_BODY} characters, not {len(body)}")
     try:
         variables_in(body)
     except TemplateError as error:
-        raise TemplateError(f"field 'body': {error}") from None
+        raise TemplateError(f"field 'text': {error}") from None
     return name, language, body
 
 

@@ -24,8 +24,8 @@ def test_unknown_or_malformed_variables_are_refused_with_their_position(body: st
 @pytest.mark.parametrize(("name", "language", "body", "message"), [
     ("", "tr", "Merhaba", "field 'name': a template needs a name"),
     ("Selam", "de", "Hallo", "field 'language': 'de' is not a supported language (tr, en)"),
-    ("Selam", "tr", "   ", "field 'body': a template needs text"),
-    ("Selam", "tr", "Merhaba {ad}", "field 'body': unknown variable {ad} at character 9"),
+    ("Selam", "tr", "   ", "field 'text': a template needs text"),
+    ("Selam", "tr", "Merhaba {ad}", "field 'text': unknown variable {ad} at character 9"),
     ("x" * 81, "tr", "Merhaba", "field 'name': at most 80 characters, not 81"),
 ])
 def test_a_template_to_save_is_checked_field_by_field(name: str, language: str, body: str, message: str) -> None:

@@ -131,12 +131,13 @@
   function addMessage(message) {
     if (Number(message.id) <= state.lastMessageId) return;
     state.lastMessageId = Number(message.id);
-    var author = message.author || "system";
-    var item = el("li", "msg msg-" + author);
+    var direction = message.direction || "system";
+    var item = el("li", "msg msg-" + direction);
     item.setAttribute("data-id", message.id);
-    var label = author === "agent" ? (message.agent || "agent") : author;
+    var label = direction === "agent" ? (message.author || "agent") : direction;
     item.appendChild(el("span", "msg-meta", label + " · " + clock(message.created_at)));
     item.appendChild(el("p", "msg-text", message.text));
+    if (message.status === "failed") item.appendChild(el("p", "error", "Not delivered: " + (message.error || "unknown error")));
     $("conv-messages").appendChild(item);
     item.scrollIntoView({ block: "nearest" });
   }

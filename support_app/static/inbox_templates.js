@@ -50,7 +50,7 @@
   $("template-form").addEventListener("submit", function (event) {
     event.preventDefault();
     var id = $("template-id").value;
-    var body = { name: $("template-name").value, language: $("template-language").value, body: $("template-body").value };
+    var body = { name: $("template-name").value, language: $("template-language").value, text: $("template-body").value };
     send(id ? "PUT" : "POST", "/inbox/api/templates" + (id ? "/" + encodeURIComponent(id) : ""), body)
       .then(function () { window.location.reload(); })
       .catch(function (error) { $("template-error").textContent = error.message; });
