@@ -66,9 +66,13 @@ def inbox_router(database_path: Path) -> APIRouter:
 
     async def act(action: Any, *args: Any) -> Dict[str, Any]:
         try:
-            await action(*args)
+            result = await action(*args)
         except HandoffError as error:
             raise HTTPException(status_code=409, detail=str(error)) from None
+        if result and result.get("status") == "failed":
+            raise HTTPException(status_code=502, detail=f"saved, but not delivered to the customer: {result.get('error')}")
+        if result and result.get("notified") is False:
+            raise HTTPException(status_code=502, detail=f"closed, but the bot was not told: {result.get('error')}")
         return {"ok": True, "handoff": backend.handoff(args[0])}
 
     @router.get("/inbox", response_class=HTMLResponse)
@@ -82,7 +86,7 @@ def inbox_router(database_path: Path) -> APIRouter:
     @router.get("/inbox/api/handoffs/{handoff_id}")
     async def handoff_detail(handoff_id: int, user: StaffUser = Depends(agent)) -> Dict[str, Any]:
         handoff = existing(handoff_id)
-        return {"handoff": handoff, "card": backend.card(handoff_id), "messages": backend.messages(handoff_id)}
+        return {"handoff": handoff, "card": await backend.card(handoff_id), "messages": backend.messages(handoff_id)}
 
     @router.post("/inbox/api/handoffs/{handoff_id}/claim")
     async def claim(handoff_id: int, user: StaffUser = Depends(agent_write)) -> Dict[str, Any]:

@@ -7,7 +7,11 @@ inbox_stream.py, reply_templates_admin.py) does not depend on the package's inte
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from handoff import service
+from starlette.concurrency import run_in_threadpool
+
+from customer_store.store import CustomerStore
+from handoff.rasa_client import RasaClient
+from handoff.service import HandoffService
 from handoff.store import HandoffError, HandoffStore
 
 __all__ = ["HandoffError", "InboxBackend"]
@@ -17,8 +21,8 @@ class InboxBackend:
     """Handoffs, their messages, reply templates and the agent actions, for one database."""
 
     def __init__(self, database_path: Path) -> None:
-        self.database_path = database_path
         self.store = HandoffStore(database_path)
+        self.service = HandoffService(self.store, RasaClient.from_env(), CustomerStore(database_path))
 
     def queue(self) -> List[Dict[str, Any]]:
         """Open handoffs, most urgent first (higher priority, then longer wait), without their cards."""
@@ -31,10 +35,10 @@ class InboxBackend:
         row.pop("context_card", None)
         return row
 
-    def card(self, handoff_id: int) -> Dict[str, Any]:
-        """The context card written when the handoff was created (transcript already redacted)."""
-        row = self.store.get(handoff_id)
-        return dict((row or {}).get("context_card") or {})
+    async def card(self, handoff_id: int) -> Dict[str, Any]:
+        """The context card (redacted by its builder), rebuilt from the current trackers of every
+        channel of the customer (a tracker Rasa cannot give is left out)."""
+        return dict(await run_in_threadpool(self.service.refresh_card, handoff_id))
 
     def messages(self, handoff_id: int, after_id: int = 0) -> List[Dict[str, Any]]:
         return [message for message in self.store.messages(handoff_id) if message["id"] > after_id]
@@ -57,14 +61,16 @@ class InboxBackend:
     def delete_template(self, template_id: int) -> None:
         self.store.delete_template(template_id)
 
+    # The service calls Rasa over HTTP (5 s timeout): run it off the event loop so live feeds keep going.
     async def claim(self, handoff_id: int, agent: str) -> None:
-        await service.claim(self.database_path, handoff_id, agent)
+        await run_in_threadpool(self.service.claim, handoff_id, agent)
 
-    async def reply(self, handoff_id: int, agent: str, text: str) -> None:
-        await service.reply(self.database_path, handoff_id, agent, text)
+    async def reply(self, handoff_id: int, agent: str, text: str) -> Dict[str, Any]:
+        """The stored message: status `sent`, or `failed` with the error when Rasa did not take it."""
+        return dict(await run_in_threadpool(self.service.reply, handoff_id, agent, text))
 
     async def transfer(self, handoff_id: int, agent: str, to_agent: str) -> None:
-        await service.transfer(self.database_path, handoff_id, agent, to_agent)
+        await run_in_threadpool(self.service.transfer, handoff_id, agent, to_agent)
 
-    async def close(self, handoff_id: int, agent: str) -> None:
-        await service.close(self.database_path, handoff_id, agent)
+    async def close(self, handoff_id: int, agent: str) -> Dict[str, Any]:
+        return dict(await run_in_threadpool(self.service.close, handoff_id, agent))

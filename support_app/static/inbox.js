@@ -175,10 +175,13 @@
 
     var facts = $("card-facts");
     clear(facts);
-    definition(facts, "Reason", card.reason || handoff.reason);
+    definition(facts, "Reason", [card.reason || handoff.reason, card.reason_detail].filter(Boolean).join(": "));
     definition(facts, "Language", (card.language || handoff.language || "").toUpperCase());
     definition(facts, "Channel", card.channel || handoff.channel);
+    definition(facts, "Other channels", (card.channels || []).filter(function (c) { return c.sender_id !== handoff.sender_id; })
+      .map(function (c) { return c.channel; }).join(", "));
     definition(facts, "Sender", handoff.sender_id);
+    definition(facts, "Priority", handoff.priority);
     definition(facts, "Waiting since", clock(handoff.created_at));
 
     var customer = $("card-customer");
@@ -186,64 +189,66 @@
     var profile = card.customer || {};
     if (!card.customer) customer.appendChild(el("dd", "muted", "Not a known customer"));
     Object.keys(profile).forEach(function (key) { definition(customer, key.replace(/_/g, " "), profile[key]); });
+    (card.recent_orders || []).forEach(function (order) {
+      definition(customer, "order " + order.order_id, [order.status, order.total_kurus !== undefined ? (order.total_kurus / 100).toFixed(2) + " TL" : ""].filter(Boolean).join(" · "));
+    });
 
     var cart = $("card-cart");
     clear(cart);
     var items = (card.cart && card.cart.items) || [];
     if (!items.length) cart.appendChild(el("p", "muted", "Empty"));
     var cartList = el("ul", "plain");
-    items.forEach(function (line) {
-      cartList.appendChild(el("li", null, (line.quantity || 1) + " × " + (line.name || line.product_id)));
-    });
-    if (items.length) cart.appendChild(cartList);
-    if (card.cart && card.cart.total_kurus !== undefined) cart.appendChild(el("p", null, "Total: " + (card.cart.total_kurus / 100).toFixed(2) + " TL"));
-
-    var mood = card.mood;
-    if (Array.isArray(mood)) {
-      $("card-mood").textContent = mood.map(function (point) {
-        return typeof point === "object" ? (point.label || point.mood || percent(point.score)) : point;
-      }).join(" → ") || "–";
-    } else if (mood && typeof mood === "object") {
-      $("card-mood").textContent = [mood.trend, mood.label, (mood.points || []).join(" → ")].filter(Boolean).join(": ");
-    } else {
-      $("card-mood").textContent = mood || "–";
+    items.forEach(function (line) { cartList.appendChild(el("li", null, (line.quantity || 1) + " × " + (line.name || line.product_id))); });
+    if (items.length) {
+      cart.appendChild(cartList);
+      if (card.cart.total_kurus !== undefined) cart.appendChild(el("p", null, "Total: " + (card.cart.total_kurus / 100).toFixed(2) + " TL"));
     }
+
+    var scores = (card.mood || []).map(function (point) { return percent(point.score); });
+    $("card-mood").textContent = (card.mood_trend || "–") + (scores.length ? " (" + scores.join(" → ") + ")" : "");
 
     var articles = $("card-articles");
     clear(articles);
-    (card.kb_articles || []).forEach(function (article) {
-      var item = el("li", "article");
-      item.appendChild(safeLink(article.url, article.title || article.id));
-      item.appendChild(el("span", "score", " score " + percent(article.score)));
-      var rating = article.rating === true || article.rating === "up" || article.helpful === 1 || article.helpful === true ? "👍"
-        : (article.rating === false || article.rating === "down" || article.helpful === 0 || article.helpful === false ? "👎" : "");
-      if (rating) item.appendChild(el("span", "rating", " " + rating));
+    (card.kb_attempts || []).forEach(function (attempt) {
+      var item = el("li", "kb-attempt");
+      var feedback = attempt.feedback === "up" ? " 👍" : (attempt.feedback === "down" ? " 👎" : "");
+      item.appendChild(el("p", "kb-query", "“" + (attempt.query || "") + "” " + (attempt.answered ? "answered" : "not sure") + feedback));
+      var candidates = el("ol", "plain");
+      (attempt.candidates || []).forEach(function (candidate) {
+        var line = el("li", "article" + (candidate.id === attempt.article_id ? " chosen" : ""));
+        line.appendChild(safeLink(candidate.url, candidate.title || candidate.id));
+        line.appendChild(el("span", "score", " score " + percent(candidate.score)));
+        if (candidate.id === attempt.article_id) line.appendChild(el("span", "rating", " (shown" + feedback + ")"));
+        candidates.appendChild(line);
+      });
+      item.appendChild(candidates);
       articles.appendChild(item);
     });
     if (!articles.firstChild) articles.appendChild(el("li", "muted", "None"));
 
     var turns = $("card-turns");
-    clear(turns);
-    (card.turns || []).forEach(function (turn) {
-      var item = el("li", "turn");
-      item.appendChild(el("p", "turn-text", turn.text));
-      var intent = turn.intent && typeof turn.intent === "object" ? turn.intent : { name: turn.intent, confidence: turn.confidence };
-      item.appendChild(el("p", "turn-intent", "intent " + (intent.name || "?") + " " + percent(intent.confidence)));
-      var entities = (turn.entities || []).map(function (entity) { return entity.entity + "=" + entity.value; });
-      if (entities.length) item.appendChild(el("p", "turn-entities", "entities: " + entities.join(", ")));
-      var slots = turn.slots || {};
-      var slotText = Object.keys(slots).filter(function (key) { return slots[key] !== null; })
-        .map(function (key) { return key + "=" + (typeof slots[key] === "object" ? JSON.stringify(slots[key]) : slots[key]); });
-      if (slotText.length) item.appendChild(el("p", "turn-slots", "slots: " + slotText.join(", ")));
-      turns.appendChild(item);
-    });
-
     var transcript = $("card-transcript");
+    clear(turns);
     clear(transcript);
-    (card.transcript || []).forEach(function (line) {
-      var item = el("li", "msg msg-" + (line.author || line.role || "system"));
-      item.appendChild(el("span", "msg-meta", [line.author || line.role, line.channel, clock(line.created_at || line.timestamp)].filter(Boolean).join(" · ")));
-      item.appendChild(el("p", "msg-text", line.text));
+    var current = null;
+    (card.transcript || []).forEach(function (turn) {
+      if (turn.role === "customer") {
+        current = el("li", "turn");
+        current.appendChild(el("p", "turn-text", turn.text));
+        current.appendChild(el("p", "turn-intent", "intent " + (turn.intent || "?") + " " + percent(turn.confidence)));
+        var entities = (turn.entities || []).map(function (entity) { return entity.entity + "=" + entity.value; });
+        if (entities.length) current.appendChild(el("p", "turn-entities", "entities: " + entities.join(", ")));
+        turns.appendChild(current);
+      } else if (turn.role === "action" && current) {
+        var slots = turn.slots || {};
+        var slotText = Object.keys(slots).filter(function (key) { return key !== "kb_candidates"; })
+          .map(function (key) { return key + "=" + (slots[key] !== null && typeof slots[key] === "object" ? JSON.stringify(slots[key]) : slots[key]); });
+        current.appendChild(el("p", "turn-slots", turn.name + (slotText.length ? ": " + slotText.join(", ") : "")));
+      }
+      if (turn.role === "action") return;
+      var item = el("li", "msg msg-" + turn.role);
+      item.appendChild(el("span", "msg-meta", [turn.role, turn.channel, clock(turn.time)].filter(Boolean).join(" · ")));
+      item.appendChild(el("p", "msg-text", turn.text));
       transcript.appendChild(item);
     });
   }
