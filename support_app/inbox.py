@@ -86,7 +86,7 @@ def inbox_router(database_path: Path) -> APIRouter:
     @router.get("/inbox/api/handoffs/{handoff_id}")
     async def handoff_detail(handoff_id: int, user: StaffUser = Depends(agent)) -> Dict[str, Any]:
         handoff = existing(handoff_id)
-        return {"handoff": handoff, "card": await backend.card(handoff_id), "messages": backend.messages(handoff_id)}
+        return {"handoff": handoff, "card": backend.card(handoff_id), "messages": backend.messages(handoff_id)}
 
     @router.post("/inbox/api/handoffs/{handoff_id}/claim")
     async def claim(handoff_id: int, user: StaffUser = Depends(agent_write)) -> Dict[str, Any]:

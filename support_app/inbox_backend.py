@@ -35,10 +35,11 @@ class InboxBackend:
         row.pop("context_card", None)
         return row
 
-    async def card(self, handoff_id: int) -> Dict[str, Any]:
-        """The context card (redacted by its builder), rebuilt from the current trackers of every
-        channel of the customer (a tracker Rasa cannot give is left out)."""
-        return dict(await run_in_threadpool(self.service.refresh_card, handoff_id))
+    def card(self, handoff_id: int) -> Dict[str, Any]:
+        """The context card built (and redacted) when the handoff was created; what the customer
+        writes afterwards is in messages()."""
+        row = self.store.get(handoff_id)
+        return dict((row or {}).get("context_card") or {})
 
     def messages(self, handoff_id: int, after_id: int = 0) -> List[Dict[str, Any]]:
         return [message for message in self.store.messages(handoff_id) if message["id"] > after_id]
