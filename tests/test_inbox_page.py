@@ -198,3 +198,29 @@ def test_claim_transfer_and_close_rules_through_the_api(servers: Servers, store:
     assert store.get(handoff["id"])["status"] == "closed"
     assert handoff["id"] not in [h["id"] for h in first.get(f"{servers.support_url}/inbox/api/queue", timeout=10).json()["handoffs"]]
     assert first.post(f"{servers.support_url}/inbox/api/handoffs/999999/claim", timeout=10).status_code == 404
+
+
+def test_an_admin_edits_templates_on_the_admin_page(servers: Servers, agent: WebDriver) -> None:
+    open_inbox(agent, servers, "admin")
+    agent.find_element(By.LINK_TEXT, "Edit reply templates").click()
+    wait_for(agent, lambda d: d.find_element(By.ID, "template-form"))
+    agent.find_element(By.ID, "template-name").send_keys("Welcome")
+    Select(agent.find_element(By.ID, "template-language")).select_by_value("en")
+    agent.find_element(By.ID, "template-body").send_keys("Hi {firstname}, <b>{agent_name}</b> here.")
+    agent.find_element(By.CSS_SELECTOR, "#template-form button[type='submit']").click()
+    wait_for(agent, lambda d: d.find_element(By.ID, "template-error").text)
+    assert agent.find_element(By.ID, "template-error").text.startswith("field 'text': unknown variable {firstname} at character 4")
+    body = agent.find_element(By.ID, "template-body")
+    body.clear()
+    body.send_keys("Hi {first_name}, <b>{agent_name}</b> here.")
+    agent.find_element(By.CSS_SELECTOR, "#template-form button[type='submit']").click()
+    row = wait_for(agent, lambda d: next((r for r in d.find_elements(By.CSS_SELECTOR, ".templates-table tbody tr") if "Welcome" in r.text), None))
+    assert row.find_element(By.CSS_SELECTOR, ".body").text == "Hi {first_name}, <b>{agent_name}</b> here."  # shown as text
+    assert agent.find_elements(By.CSS_SELECTOR, ".templates-table b") == []
+    row.find_element(By.CSS_SELECTOR, ".edit-template").click()
+    body = agent.find_element(By.ID, "template-body")
+    body.clear()
+    body.send_keys("Hello {first_name}!")
+    agent.find_element(By.CSS_SELECTOR, "#template-form button[type='submit']").click()
+    wait_for(agent, lambda d: any(c.text == "Hello {first_name}!" for c in d.find_elements(By.CSS_SELECTOR, ".templates-table .body")))
+    assert [r.text for r in agent.find_elements(By.CSS_SELECTOR, ".templates-table .name")].count("Welcome") == 1
