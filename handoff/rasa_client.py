@@ -51,4 +51,6 @@ class RasaClient:
 
 
 def _quote(sender_id: str) -> str:
-    return urllib.parse.quote(sender_id, safe="")
+    """Rasa's routes take the id from the raw path: "whatsapp:+90…" must stay as it is
+    (an encoded "%3A" would address, and create, another conversation)."""
+    return urllib.parse.quote(sender_id, safe=":+@")

@@ -12,6 +12,7 @@ Each returns at least one event (ActionServerFallbackPolicy reads "no event" as 
 
 import logging
 import re
+import threading
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -22,6 +23,7 @@ from bot.actions import services
 from bot.actions.conversation import latest_intent
 from handoff import queue, settings as handoff_settings, triggers
 from handoff.context_card import collect_card
+from handoff.rasa_client import RasaClient
 from handoff.store import HandoffError
 from handoff.webhook import HelpdeskWebhook
 from kb_index.textnorm import fold
@@ -79,7 +81,8 @@ class ActionRequestHuman(Action):
             tracker.sender_id, _channel(tracker), decision.reason, decision.priority, customer_id=tracker.get_slot("customer_id"),
             language=language, reason_detail=decision.detail, out_of_hours=not open_now,
         )
-        card = self._card(handoff, tracker)
+        events = list(tracker.events)
+        self._store_card(handoff, events, rasa=None)
         if decision.reason == "anger":
             dispatcher.utter_message(response="utter_handoff_empathy")
         if open_now:
@@ -88,28 +91,32 @@ class ActionRequestHuman(Action):
         else:
             back = queue.describe_opening(queue.next_opening(config), language)
             dispatcher.utter_message(response="utter_handoff_out_of_hours", back=back)
-        self._notify_helpdesk(card)
+        threading.Thread(target=self._complete_card, args=(handoff, events), name=f"handoff-{handoff['id']}-card", daemon=True).start()
         return [SlotSet("handoff_requested", True), SlotSet(STATUS, "queued"), SlotSet(HANDOFF_ID, str(handoff["id"]))]
 
     @staticmethod
-    def _card(handoff: Dict[str, Any], tracker: Tracker) -> Dict[str, Any]:
+    def _store_card(handoff: Dict[str, Any], events: List[Dict[str, Any]], rasa: Optional[RasaClient]) -> Dict[str, Any]:
         try:
-            card = collect_card(handoff, services.customers(), services.rasa(), current_events=tracker.events)
+            card = collect_card(handoff, services.customers(), rasa, current_events=events)
         except Exception:  # the card must never stop the customer from reaching a person
             logger.exception("context card of handoff %s failed", handoff["id"])
             card = {"handoff_id": handoff["id"], "error": "context card could not be built; see the action server log"}
         services.handoffs().set_context_card(handoff["id"], card)
         return card
 
-    @staticmethod
-    def _notify_helpdesk(card: Dict[str, Any]) -> None:
+    @classmethod
+    def _complete_card(cls, handoff: Dict[str, Any], events: List[Dict[str, Any]]) -> None:
+        """After the reply: add the customer's other conversations to the card (read through
+        the Rasa HTTP API, which answers for them only once this turn is finished) and send
+        the card to the helpdesk."""
+        card = cls._store_card(handoff, events, services.rasa()) if handoff.get("customer_id") else services.handoffs().require(handoff["id"])["context_card"]
         try:
             webhook = HelpdeskWebhook.from_env()
         except ValueError as error:
             logger.error("helpdesk webhook not sent: %s", error)
             return
         if webhook is not None:
-            webhook.post_in_background({"event": "handoff.created", "handoff": card})
+            webhook.post({"event": "handoff.created", "handoff": card})
 
 
 def _whole_message_is(patterns: List["re.Pattern[str]"], text: str) -> bool:
