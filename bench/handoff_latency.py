@@ -9,6 +9,10 @@ Server-Sent Events the inbox page uses). For each customer:
    a `queue` event of the live feed;
 2. reply → customer: from the agent's POST /inbox/api/handoffs/{id}/reply until the text
    arrives (web: `bot_uttered` on the customer's socket; WhatsApp: in fake Twilio's inbox).
+   The agent replies once Rasa has finished the customer's turn (the queue message sent, the
+   tracker saved): a handoff shows in the inbox while Rasa is still finishing that turn, and
+   Rasa's conversation lock makes a reply wait for it (up to ~1 s here), which an agent who
+   reads the card before typing never sees.
 
     .venv/bin/python bench/handoff_latency.py [--customers 20]
 """
@@ -24,7 +28,7 @@ import threading
 import time
 import urllib.parse
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import requests
 import socketio
@@ -33,9 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from connectors.webchat_token import issue_token  # noqa: E402
-from tests.servers import Servers, running_servers  # noqa: E402
+from tests.servers import AUTH_TOKEN, Servers, running_servers  # noqa: E402
 
 ASK_PERSON = "bir temsilciyle görüşmek istiyorum"
+QUEUE_MESSAGE = "Sırada"  # utter_handoff_connecting (TR)
 STAFF_PASSWORD = "demo-staff"
 TIMEOUT = 30.0
 WARM_UP = 2
@@ -120,6 +125,9 @@ async def web_customer(servers: Servers, feed: LiveFeed, agent: Agent, number: i
         await client.emit("user_uttered", {"message": ASK_PERSON})
         appeared, handoff_id = await asyncio.to_thread(feed.wait, f"web:{sub}")
         to_inbox = (appeared - started) * 1000
+        while QUEUE_MESSAGE not in await asyncio.wait_for(received.get(), TIMEOUT):
+            pass
+        await asyncio.to_thread(wait, lambda: turn_finished(servers, f"web:{sub}"), f"the end of web:{sub}'s turn")
         await asyncio.to_thread(agent.post, handoff_id, "claim")
         text = f"Merhaba, ben temsilciniz ({number})."
         started = time.perf_counter()
@@ -133,6 +141,21 @@ async def web_customer(servers: Servers, feed: LiveFeed, agent: Agent, number: i
         await client.disconnect()
 
 
+def turn_finished(servers: Servers, sender_id: str) -> bool:
+    """Rasa saved the turn: the tracker ends listening for the customer."""
+    url = f"{servers.rasa_url}/conversations/{urllib.parse.quote(sender_id, safe=':+')}/tracker"
+    events = requests.get(url, params={"token": AUTH_TOKEN}, timeout=10).json()["events"]
+    return bool(events) and events[-1].get("event") == "action" and events[-1].get("name") == "action_listen"
+
+
+def wait(check: Callable[[], bool], what: str) -> None:
+    deadline = time.perf_counter() + TIMEOUT
+    while not check():
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.005)
+
+
 def whatsapp_customer(servers: Servers, feed: LiveFeed, agent: Agent, number: int) -> Tuple[float, float]:
     """One WhatsApp customer through fake Twilio: (trigger → inbox, reply → fake Twilio inbox) in ms."""
     phone = f"+90555{int(time.time()) % 10000:04d}{number:03d}"
@@ -141,19 +164,19 @@ def whatsapp_customer(servers: Servers, feed: LiveFeed, agent: Agent, number: in
     response.raise_for_status()
     appeared, handoff_id = feed.wait(f"whatsapp:{phone}")
     to_inbox = (appeared - started) * 1000
+    query = urllib.parse.urlencode({"to": f"whatsapp:{phone}", "direction": "outbound-api"})
+
+    def sent(text: str) -> bool:
+        messages = requests.get(f"{servers.fake_url}/_fake/messages?{query}", timeout=10).json()["messages"]
+        return any(text in (message.get("body") or "") for message in messages)
+
+    wait(lambda: sent(QUEUE_MESSAGE), f"the queue message to {phone}")
+    wait(lambda: turn_finished(servers, f"whatsapp:{phone}"), f"the end of whatsapp:{phone}'s turn")
     agent.post(handoff_id, "claim")
     text = f"Merhaba, ben temsilciniz ({number})."
-    query = urllib.parse.urlencode({"to": f"whatsapp:{phone}", "direction": "outbound-api"})
     started = time.perf_counter()
     agent.post(handoff_id, "reply", {"text": text})
-    deadline = started + TIMEOUT
-    while time.perf_counter() < deadline:
-        messages = requests.get(f"{servers.fake_url}/_fake/messages?{query}", timeout=10).json()["messages"]
-        if any(message.get("body") == text for message in messages):
-            break
-        time.sleep(0.005)
-    else:
-        raise TimeoutError(f"the reply to {phone} never reached fake Twilio")
+    wait(lambda: sent(text), f"the reply to {phone} in fake Twilio's inbox")
     to_customer = (time.perf_counter() - started) * 1000
     agent.post(handoff_id, "close")
     return to_inbox, to_customer
