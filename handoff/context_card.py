@@ -185,7 +185,8 @@ def collect_card(
             logger.warning("context card of handoff %s: %s", handoff.get("id"), error)
     profile = customers.customer(customer_id) if customer_id else None
     orders = customers.recent_orders(customer_id) if customer_id else []
-    cart = customers.cart(customer_id) if customer_id else customers.cart(sender_id)
+    # Carts belong to the customer id, or to an anonymous web visitor's "anon-…" subject.
+    cart = customers.cart(customer_id or sender_id.partition("web:")[2] or sender_id)
     return build_card(handoff, transcripts, profile=profile, orders=orders, cart=cart)
 
 

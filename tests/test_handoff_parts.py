@@ -213,6 +213,14 @@ def test_context_card_has_everything_and_no_personal_numbers(tmp_path: Path) -> 
     assert card["summary"].endswith("Handed over: the customer is upset (mood 1.0).")
 
 
+def test_card_of_an_anonymous_web_visitor_has_their_cart(tmp_path: Path) -> None:
+    customers = CustomerStore(tmp_path / "destek.sqlite3")
+    customers.save_cart("anon-123", [{"product_id": "p1", "name": "Modem", "quantity": 1, "price_kurus": 99900}], 99900)
+    handoff = {"id": 1, "sender_id": "web:anon-123", "customer_id": None, "channel": "webchat", "language": "tr", "reason": "customer_asked"}
+    card = collect_card(handoff, customers, rasa=None, current_events=[LISTEN, user("modem sepetimde kaldı", "faq")])
+    assert card["cart"]["total_kurus"] == 99900 and card["customer"] is None
+
+
 def test_card_merges_channels_in_time_order() -> None:
     web = [LISTEN, user("where is my order", "faq", ts=5)]
     whatsapp = [LISTEN, user("still waiting for order 55555", "faq", ts=50)]
