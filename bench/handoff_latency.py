@@ -64,19 +64,27 @@ class LiveFeed:
 
     def _run(self) -> None:
         while not self.stopped.is_set():  # the server ends each stream after a while; reconnect
-            with self.session.get(self.url, stream=True, timeout=(5, 60)) as response:
-                response.raise_for_status()
-                name = ""
-                for line in response.iter_lines(decode_unicode=True):
-                    if self.stopped.is_set():
-                        return
-                    if line.startswith("event: "):
-                        name = line[len("event: "):]
-                    elif line.startswith("data: ") and name == "queue":
-                        now = time.perf_counter()
-                        with self.lock:
-                            for handoff in json.loads(line[len("data: "):])["handoffs"]:
-                                self.seen.setdefault(handoff["sender_id"], (now, int(handoff["id"])))
+            try:
+                self._listen()
+            except requests.RequestException:
+                if self.stopped.is_set():
+                    return  # the servers are going down at the end of the run
+                raise
+
+    def _listen(self) -> None:
+        with self.session.get(self.url, stream=True, timeout=(5, 60)) as response:
+            response.raise_for_status()
+            name = ""
+            for line in response.iter_lines(decode_unicode=True):
+                if self.stopped.is_set():
+                    return
+                if line.startswith("event: "):
+                    name = line[len("event: "):]
+                elif line.startswith("data: ") and name == "queue":
+                    now = time.perf_counter()
+                    with self.lock:
+                        for handoff in json.loads(line[len("data: "):])["handoffs"]:
+                            self.seen.setdefault(handoff["sender_id"], (now, int(handoff["id"])))
 
     def wait(self, sender_id: str) -> Tuple[float, int]:
         deadline = time.perf_counter() + TIMEOUT
