@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Optional
 from starlette.concurrency import run_in_threadpool
 
 from customer_store.store import CustomerStore
+from handoff.context_card import REASONS
 from handoff.rasa_client import RasaClient
 from handoff.service import HandoffService
 from handoff.store import HandoffError, HandoffStore
@@ -26,14 +27,11 @@ class InboxBackend:
 
     def queue(self) -> List[Dict[str, Any]]:
         """Open handoffs, most urgent first (higher priority, then longer wait), without their cards."""
-        return [{key: value for key, value in row.items() if key != "context_card"} for row in self.store.list()]
+        return [_listed(row) for row in self.store.list()]
 
     def handoff(self, handoff_id: int) -> Optional[Dict[str, Any]]:
         row = self.store.get(handoff_id)
-        if row is None:
-            return None
-        row.pop("context_card", None)
-        return row
+        return _listed(row) if row else None
 
     def card(self, handoff_id: int) -> Dict[str, Any]:
         """The context card built (and redacted) when the handoff was created; what the customer
@@ -75,3 +73,10 @@ class InboxBackend:
 
     async def close(self, handoff_id: int, agent: str) -> Dict[str, Any]:
         return dict(await run_in_threadpool(self.service.close, handoff_id, agent))
+
+
+def _listed(row: Dict[str, Any]) -> Dict[str, Any]:
+    """A handoff as the inbox lists it: the reason in words, no context card."""
+    listed = {key: value for key, value in row.items() if key != "context_card"}
+    listed["reason_text"] = REASONS.get(row["reason"], row["reason"]) + (f" ({row['reason_detail']})" if row.get("reason_detail") else "")
+    return listed

@@ -121,7 +121,7 @@ def test_a_handoff_appears_live_with_its_card_and_customer_markup_stays_inert(se
     handoff = new_handoff(store, "web:anon-xss", ATTACKS[:2])
     button = queue_button(agent, handoff["id"])  # no reload: the live feed brought it
     assert agent.execute_script("return window.inboxNotReloaded") is True
-    assert "customer_asked" in button.text and "web" in button.text and "TR" in button.text
+    assert "customer asked for a person" in button.text and "web" in button.text and "TR" in button.text
     assert re.search(r"waiting \d+ s", button.text), button.text
     button.click()
     wait_for(agent, lambda d: d.find_element(By.ID, "card").is_displayed() and d.find_element(By.ID, "card-transcript").text)

@@ -101,7 +101,7 @@
       button.type = "button";
       if (String(handoff.id) === String(state.selected)) button.setAttribute("aria-current", "true");
       button.appendChild(el("span", "who", whoText(handoff)));
-      button.appendChild(el("span", "reason", handoff.reason || ""));
+      button.appendChild(el("span", "reason", handoff.reason_text || handoff.reason || ""));
       var facts = el("span", "facts-line");
       facts.appendChild(el("span", "channel", handoff.channel || ""));
       facts.appendChild(el("span", "language", (handoff.language || "").toUpperCase()));
@@ -147,7 +147,7 @@
     if (!handoff) return;
     $("conv-title").textContent = whoText(handoff) + " · " + (handoff.channel || "") + " · " + (handoff.language || "").toUpperCase();
     var status = handoff.status === "assigned" ? "assigned to " + handoff.agent : handoff.status;
-    $("conv-state").textContent = "Status: " + status + (handoff.reason ? " · reason: " + handoff.reason : "");
+    $("conv-state").textContent = "Status: " + status + (handoff.reason ? " · " + (handoff.reason_text || handoff.reason) : "");
     var mine = handoff.status === "assigned" && handoff.agent === me;
     $("claim-button").disabled = handoff.status !== "queued";
     $("close-button").disabled = !mine;
@@ -175,7 +175,7 @@
 
     var facts = $("card-facts");
     clear(facts);
-    definition(facts, "Reason", [card.reason || handoff.reason, card.reason_detail].filter(Boolean).join(": "));
+    definition(facts, "Reason", handoff.reason_text || [card.reason || handoff.reason, card.reason_detail].filter(Boolean).join(": "));
     definition(facts, "Language", (card.language || handoff.language || "").toUpperCase());
     definition(facts, "Channel", card.channel || handoff.channel);
     definition(facts, "Other channels", (card.channels || []).filter(function (c) { return c.sender_id !== handoff.sender_id; })
