@@ -5,6 +5,7 @@ Python 3.10-compatible: the Rasa server's handoff policy reads it too. The files
 when they change, so staff can adjust business hours or lexicons without a restart.
 """
 
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -14,6 +15,8 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import yaml
 
 from kb_index.textnorm import fold
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_PATH = Path(__file__).with_name("settings.yml")
 TRIGGERS = ("customer_asks", "low_confidence", "kb_insists", "downvotes", "anger", "always_human")
@@ -91,6 +94,16 @@ def load(paths: Optional[Tuple[Path, ...]] = None) -> HandoffSettings:
         raise SettingsError(f"{paths[-1]}: {error}") from error
     _cache[paths] = (mtimes, settings)
     return settings
+
+
+def load_or_default() -> HandoffSettings:
+    """load(), or the packaged defaults when the override file is broken (logged with the
+    one-line reason), so a typo in a deployment's file never stops handoffs."""
+    try:
+        return load()
+    except SettingsError as error:
+        logger.error("handoff settings: %s; using %s", error, DEFAULT_PATH)
+        return load((DEFAULT_PATH,))
 
 
 def _mtime(path: Path) -> float:

@@ -300,3 +300,12 @@ def test_webhook_without_a_secret_is_refused() -> None:
     assert webhook.HelpdeskWebhook.from_env({}) is None
     with pytest.raises(ValueError, match="HELPDESK_WEBHOOK_SECRET is empty"):
         webhook.HelpdeskWebhook.from_env({"HELPDESK_WEBHOOK_URL": "http://helpdesk.example/hook"})
+
+
+def test_a_broken_override_falls_back_to_the_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    broken = tmp_path / "handoff.yml"
+    broken.write_text("triggers:\n  anger: {priority: high}\n")
+    monkeypatch.setenv("HANDOFF_SETTINGS", str(broken))
+    settings = handoff_settings.load_or_default()
+    assert settings.trigger("anger").priority == 3
+    assert "field 'triggers.anger.priority'" in caplog.text

@@ -53,7 +53,7 @@ def _decision(tracker: Tracker, config: handoff_settings.HandoffSettings) -> tri
 
 
 def _tell_position(dispatcher: CollectingDispatcher, handoff: Dict[str, Any], response: str, language: str) -> None:
-    config = handoff_settings.load()
+    config = handoff_settings.load_or_default()
     if handoff["out_of_hours"] and not queue.is_open(config):
         back = queue.describe_opening(queue.next_opening(config), language)
         dispatcher.utter_message(response="utter_handoff_offline_waiting", back=back)
@@ -67,7 +67,7 @@ class ActionRequestHuman(Action):
         return "action_request_human"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        config = handoff_settings.load()
+        config = handoff_settings.load_or_default()
         language = _language(tracker)
         decision = _decision(tracker, config)
         store = services.handoffs()
@@ -143,7 +143,7 @@ class ActionForwardToAgent(Action):
             dispatcher.utter_message(response="utter_handoff_ended")
             return [SlotSet(STATUS, None)]
         text = tracker.latest_message.get("text") or ""
-        config = handoff_settings.load()
+        config = handoff_settings.load_or_default()
         if handoff["status"] == "queued" and _whole_message_is(config.cancel_words, text):
             try:
                 store.cancel(handoff["id"])

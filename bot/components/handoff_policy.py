@@ -12,7 +12,6 @@ After one of these actions ran and returned events it predicts action_listen; a 
 that returned nothing is left to ActionServerFallbackPolicy (action server down).
 """
 
-import logging
 import re
 from typing import Any, Dict, List, Optional, Text
 
@@ -28,9 +27,7 @@ from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from handoff import triggers
-from handoff.settings import SettingsError, load
-
-logger = logging.getLogger(__name__)
+from handoff.settings import load_or_default
 
 FORWARD = "action_forward_to_agent"
 RELAY = "action_relay_agent_message"
@@ -84,9 +81,5 @@ class HandoffPolicy(Policy):
                 return CSAT
         if latest not in (ACTION_LISTEN_NAME, triggers.KB_ACTION, triggers.FEEDBACK_ACTION) or status in WITH_AGENT:
             return None
-        try:
-            decision = triggers.decide([event.as_dict() for event in tracker.events], load())
-        except SettingsError as error:
-            logger.error("handoff triggers are off: %s", error)
-            return None
+        decision = triggers.decide([event.as_dict() for event in tracker.events], load_or_default())
         return START if decision else None
