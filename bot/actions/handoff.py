@@ -32,6 +32,7 @@ from privacy.redaction import redact
 logger = logging.getLogger(__name__)
 
 STATUS, HANDOFF_ID = "handoff_status", "handoff_id"
+CHANNEL_NAMES = {"webchat": "web"}  # Rasa input channel -> customer_store / dashboard name
 
 
 def _language(tracker: Tracker) -> str:
@@ -39,7 +40,9 @@ def _language(tracker: Tracker) -> str:
 
 
 def _channel(tracker: Tracker) -> str:
-    return tracker.get_latest_input_channel() or "rest"
+    """The channel as customer_store names it (web, whatsapp), or Rasa's input channel name."""
+    channel = tracker.get_latest_input_channel() or "rest"
+    return CHANNEL_NAMES.get(channel, channel)
 
 
 def _decision(tracker: Tracker, config: handoff_settings.HandoffSettings) -> triggers.Decision:
