@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 import requests
-from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
+from selenium.common.exceptions import JavascriptException, NoAlertPresentException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -56,7 +56,7 @@ def agent() -> Iterator[WebDriver]:
 
 def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], timeout: float = WAIT) -> Any:
     # A page that reloads (the template admin after a save) can drop an element between finding and reading it.
-    return WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
+    return WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException, JavascriptException)).until(condition)
 
 
 def open_inbox(driver: WebDriver, servers: Servers, login: str) -> None:
@@ -111,6 +111,11 @@ def new_handoff(store: HandoffStore, sender: str, texts: List[str]) -> Dict[str,
 
 def queue_button(driver: WebDriver, handoff_id: int) -> Any:
     return wait_for(driver, lambda d: d.find_element(By.CSS_SELECTOR, f".queue-item[data-id='{handoff_id}'] button"))
+
+
+def texts(driver: WebDriver, selector: str) -> List[str]:
+    """The text of every match, read in one script (a page reloading in between cannot break it)."""
+    return list(driver.execute_script("return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent)", selector))
 
 
 def customer_texts(driver: WebDriver) -> List[str]:
@@ -215,13 +220,13 @@ def test_an_admin_edits_templates_on_the_admin_page(servers: Servers, agent: Web
     body.clear()
     body.send_keys("Hi {first_name}, <b>{agent_name}</b> here.")
     agent.find_element(By.CSS_SELECTOR, "#template-form button[type='submit']").click()
-    row = wait_for(agent, lambda d: next((r for r in d.find_elements(By.CSS_SELECTOR, ".templates-table tbody tr") if "Welcome" in r.text), None))
-    assert row.find_element(By.CSS_SELECTOR, ".body").text == "Hi {first_name}, <b>{agent_name}</b> here."  # shown as text
+    wait_for(agent, lambda d: "Hi {first_name}, <b>{agent_name}</b> here." in texts(d, ".templates-table .body"))  # shown as text
     assert agent.find_elements(By.CSS_SELECTOR, ".templates-table b") == []
+    row = next(r for r in agent.find_elements(By.CSS_SELECTOR, ".templates-table tbody tr") if "Welcome" in r.text)
     row.find_element(By.CSS_SELECTOR, ".edit-template").click()
     body = agent.find_element(By.ID, "template-body")
     body.clear()
     body.send_keys("Hello {first_name}!")
     agent.find_element(By.CSS_SELECTOR, "#template-form button[type='submit']").click()
-    wait_for(agent, lambda d: any(c.text == "Hello {first_name}!" for c in d.find_elements(By.CSS_SELECTOR, ".templates-table .body")))
-    assert [r.text for r in agent.find_elements(By.CSS_SELECTOR, ".templates-table .name")].count("Welcome") == 1
+    wait_for(agent, lambda d: "Hello {first_name}!" in texts(d, ".templates-table .body"))
+    assert texts(agent, ".templates-table .name").count("Welcome") == 1

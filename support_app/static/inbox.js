@@ -135,11 +135,21 @@
     var item = el("li", "msg msg-" + direction);
     item.setAttribute("data-id", message.id);
     var label = direction === "agent" ? (message.author || "agent") : direction;
-    item.appendChild(el("span", "msg-meta", label + " · " + clock(message.created_at)));
+    item.appendChild(el("span", "msg-meta", label + " · " + clock(message.created_at) + (message.status === "pending" ? " · sending…" : "")));
     item.appendChild(el("p", "msg-text", message.text));
     if (message.status === "failed") item.appendChild(el("p", "error", "Not delivered: " + (message.error || "unknown error")));
     $("conv-messages").appendChild(item);
     item.scrollIntoView({ block: "nearest" });
+  }
+
+  function reloadMessages() {
+    var handoffId = state.selected;
+    return api("GET", "/inbox/api/handoffs/" + encodeURIComponent(handoffId)).then(function (data) {
+      if (state.selected !== handoffId) return;
+      clear($("conv-messages"));
+      state.lastMessageId = 0;
+      (data.messages || []).forEach(addMessage);
+    }).catch(function (error) { showError(error.message); });
   }
 
   function renderHandoff(handoff) {
@@ -285,6 +295,9 @@
   function renderTemplateChoices() {
     var choice = $("template-select");
     var language = state.handoff && state.handoff.language;
+    var key = language + "|" + state.templates.map(function (template) { return template.id + ":" + template.name; }).join(",");
+    if (key === state.templateChoicesKey) return;  // unchanged: keep the agent's selection and the nodes
+    state.templateChoicesKey = key;
     var previous = choice.value;
     clear(choice);
     state.templates.slice().sort(function (a, b) {
@@ -327,7 +340,10 @@
     act("reply", { text: text }).then(function () {
       box.value = "";
       $("template-missing").textContent = "";
-    }).catch(function () { /* shown by act */ }).then(function () { renderHandoff(state.handoff); });
+    }).catch(function () { /* shown by act */ }).then(function () {
+      renderHandoff(state.handoff);
+      reloadMessages();  // the live feed showed the reply while pending; now it is sent or failed
+    });
   }
 
   function renderAgents(agents) {
