@@ -24,6 +24,7 @@ from tests.servers import running_servers  # noqa: E402
 import whatsapp_ack  # noqa: E402  (bench/ is on sys.path as the script's folder)
 import campaign_throughput  # noqa: E402
 import proactive  # noqa: E402
+import handoff_latency  # noqa: E402
 
 
 def percentiles(samples_ms: list[float]) -> str:
@@ -129,6 +130,8 @@ def main() -> int:
         for name, result in whatsapp_ack.run():
             row(name, result)
         for name, result in proactive.run():
+            row(name, result)
+        for name, result in handoff_latency.run():
             row(name, result)
     if not args.skip_campaigns:
         for name, result in campaign_throughput.run():

@@ -1,5 +1,7 @@
 """What the bot records for support staff: answer feedback, unanswered questions, handoff requests.
 
+Customer text is redacted (card numbers, IBANs, TCKNs, one-time codes) before it is stored.
+
 SQLite by default (DESTEK_DB), opened through customer_store.sqlite: one short-lived
 connection per write keeps it safe across the action server's threads.
 """
@@ -10,6 +12,7 @@ from pathlib import Path
 from typing import Any, ContextManager, Optional
 
 from customer_store.sqlite import connection as sqlite_connection
+from privacy.redaction import redact
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answer_feedback (
@@ -59,13 +62,13 @@ class Records:
             connection.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(values.values()))
 
     def add_feedback(self, sender_id: str, query: Optional[str], article_id: Optional[str], score: Optional[float], helpful: bool) -> None:
-        self._insert("answer_feedback", sender_id=sender_id, query=query, article_id=article_id, score=score, helpful=int(helpful))
+        self._insert("answer_feedback", sender_id=sender_id, query=redact(query) if query else query, article_id=article_id, score=score, helpful=int(helpful))
 
     def add_unanswered(self, sender_id: str, query: str, language: Optional[str], best_article_id: Optional[str], best_score: Optional[float]) -> None:
-        self._insert("unanswered_questions", sender_id=sender_id, query=query, language=language, best_article_id=best_article_id, best_score=best_score)
+        self._insert("unanswered_questions", sender_id=sender_id, query=redact(query), language=language, best_article_id=best_article_id, best_score=best_score)
 
     def add_handoff_request(self, sender_id: str, language: Optional[str], reason: str, last_query: Optional[str]) -> None:
-        self._insert("handoff_requests", sender_id=sender_id, language=language, reason=reason, last_query=last_query)
+        self._insert("handoff_requests", sender_id=sender_id, language=language, reason=reason, last_query=redact(last_query) if last_query else last_query)
 
     def rows(self, table: str) -> list[dict[str, Any]]:
         """All rows of one table, oldest first (for reports and tests)."""

@@ -5,6 +5,8 @@ from functools import lru_cache
 from bot.actions.records import Records
 from bot.settings import Settings
 from customer_store.store import CustomerStore
+from handoff.rasa_client import RasaClient
+from handoff.store import HandoffStore
 from kb_index.search import KnowledgeBase
 
 
@@ -41,3 +43,11 @@ def checkout_recovery() -> "CheckoutRecovery":
     from checkout.recovery import CheckoutRecovery
 
     return CheckoutRecovery(settings().database_path)
+def handoffs() -> HandoffStore:
+    return HandoffStore(settings().database_path)
+
+
+@lru_cache(maxsize=1)
+def rasa() -> RasaClient:
+    """The Rasa HTTP API (RASA_URL, RASA_AUTH_TOKEN), for the customer's other conversations."""
+    return RasaClient.from_env()

@@ -26,6 +26,9 @@ class ActionSessionStart(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         events: List[EventType] = [SessionStarted()]
         events += [SlotSet(name, value) for name, value in tracker.slots.items() if name in _CARRIED_SLOTS and value is not None]
+        handoff = services.handoffs().open_for_sender(tracker.sender_id)
+        if handoff is not None:  # a person still owns this conversation (HandoffPolicy reads the slot)
+            events += [SlotSet("handoff_status", handoff["status"]), SlotSet("handoff_id", str(handoff["id"]))]
         customer_id = services.customers().customer_for_sender(tracker.sender_id)
         if customer_id is not None:
             events.append(SlotSet("customer_id", customer_id))
