@@ -5,12 +5,12 @@ the token from /api/webchat/token; a visitor gets an `anon-…` subject kept in 
 session cookie, so reloads continue the same conversation.
 """
 
-import hmac
 import secrets
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator, Dict, Optional
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -22,7 +22,10 @@ from connectors.webchat_token import ANONYMOUS_PREFIX, issue_token
 from customer_store.store import CustomerStore
 from support_app import catalogue
 from support_app.accounts import Accounts
+from support_app.security import check_csrf, csrf_token
 from support_app.settings import Settings
+from support_app.staff import SESSION_KEY, StaffAccounts, StaffLoginRequired
+from support_app.staff_pages import STAFF_AREAS, staff_router
 
 HERE = Path(__file__).resolve().parent
 LANGUAGES = ("tr", "en")
@@ -42,13 +45,17 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     settings = settings or Settings.from_env()
     customers = CustomerStore(settings.database_path)
     accounts = Accounts(settings.database_path)
+    staff_accounts = StaffAccounts(settings.database_path)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals["staff_areas"] = STAFF_AREAS
     csp = content_security_policy(settings.webchat_server_url)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         customers.seed_demo_customers()
         accounts.seed_demo()
+        if settings.staff_demo_password:
+            staff_accounts.seed_demo(settings.staff_demo_password)
         yield
 
     app = FastAPI(title="Destek support app", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -57,6 +64,16 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         max_age=30 * 24 * 3600, same_site="lax", https_only=settings.secure_cookies,
     )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.state.settings = settings
+    app.state.templates = templates
+    app.state.customers = customers
+    app.state.staff_accounts = staff_accounts
+
+    @app.exception_handler(StaffLoginRequired)
+    async def to_staff_login(_: Request, error: StaffLoginRequired) -> RedirectResponse:
+        return RedirectResponse("/staff/login?" + urlencode({"next": error.next_path}), status_code=303)
+
+    app.include_router(staff_router())
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -76,14 +93,12 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         customer = customers.customer(request.session["customer_id"]) if request.session.get("customer_id") else None
         return customer["language"] if customer and customer.get("language") in LANGUAGES else "tr"
 
-    def csrf_token(request: Request) -> str:
-        if "csrf" not in request.session:
-            request.session["csrf"] = secrets.token_urlsafe(24)
-        return str(request.session["csrf"])
-
-    def check_csrf(request: Request, token: str) -> None:
-        if not hmac.compare_digest(token.encode(), csrf_token(request).encode()):
-            raise HTTPException(status_code=400, detail="missing or wrong CSRF token; reload the page and try again")
+    def restart_customer_session(request: Request) -> None:
+        """A new shop session for a new identity (no stale cart or anonymous chat); a staff login stays."""
+        staff_session = request.session.get(SESSION_KEY)
+        request.session.clear()
+        if staff_session:
+            request.session[SESSION_KEY] = staff_session
 
     def cart(request: Request) -> Dict[str, int]:
         return dict(request.session.get("cart") or {})
@@ -166,14 +181,14 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         customer_id = accounts.authenticate(login, password)
         if customer_id is None:
             return render(request, "login.html", status_code=401, error=True)
-        request.session.clear()  # a new session for the new identity (no fixation, no stale anon chat)
+        restart_customer_session(request)
         request.session["customer_id"] = customer_id
         return RedirectResponse("/", status_code=303)
 
     @app.post("/logout")
     async def logout(request: Request, csrf: str = Form("")) -> RedirectResponse:
         check_csrf(request, csrf)
-        request.session.clear()
+        restart_customer_session(request)
         return RedirectResponse("/", status_code=303)
 
     @app.get("/api/webchat/token")

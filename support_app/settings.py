@@ -7,6 +7,9 @@ from pathlib import Path
 from connectors.webchat_token import DEFAULT_SECRET
 
 DEFAULT_SESSION_SECRET = "demo-session-secret-change-me"
+# The demo staff accounts (admin, agent1, agent2, marketing, ops) get this password when the
+# staff table is empty; set STAFF_DEMO_PASSWORD= (empty) to create none.
+DEFAULT_STAFF_DEMO_PASSWORD = "demo-staff"
 
 
 @dataclass(frozen=True)
@@ -17,6 +20,7 @@ class Settings:
     webchat_server_url: str
     webchat_token_ttl: int
     secure_cookies: bool
+    staff_demo_password: str
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -31,4 +35,5 @@ class Settings:
             webchat_server_url=(os.environ.get("WEBCHAT_SERVER_URL") or f"http://localhost:{rasa_port}").rstrip("/"),
             webchat_token_ttl=int(ttl),
             secure_cookies=os.environ.get("SUPPORT_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
+            staff_demo_password=os.environ.get("STAFF_DEMO_PASSWORD", DEFAULT_STAFF_DEMO_PASSWORD),
         )
