@@ -103,6 +103,10 @@ class KnowledgeBase:
     def languages(self) -> list[str]:
         return sorted(self._languages)
 
+    def embed_query(self, query: str) -> Optional[np.ndarray]:
+        """The query's dense vector (None for a lexical-only index), as `search` computes it."""
+        return self._embedder.encode([query.strip()], queries=True)[0] if self._embedder else None
+
     def search(self, query: str, k: int = 5, lang: Optional[str] = None) -> list[Hit]:
         """Best `k` articles for `query`, best first; `lang` None detects the query's language."""
         query = query.strip()

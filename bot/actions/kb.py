@@ -25,12 +25,15 @@ class ActionAnswerFromKb(Action):
         kb = services.knowledge_base()
         settings = services.settings()
         language = tracker.get_slot("language")
-        hits = kb.search(query, k=RELATED_LIMIT, lang=language if language in kb.languages else None)
+        memory = services.feedback_memory()
+        hits = kb.search(query, k=RELATED_LIMIT + 2, lang=language if language in kb.languages else None)
+        hits = memory.rerank(hits, kb.embed_query(query) if memory.settings.enabled else None)[:RELATED_LIMIT]
         threshold = settings.kb_threshold if settings.kb_threshold is not None else kb.threshold
         best = hits[0] if hits else None
         answered = best is not None and best.score >= threshold
         _remember(tracker, language, query, best if answered else None)
         if answered:
+            services.records().add_answer_served(tracker.sender_id, query, language, best.id, best.score)
             dispatcher.utter_message(response="utter_kb_answer", answer=best.snippet, title=best.title, url=best.url)
             dispatcher.utter_message(response="utter_ask_helpful")
             return _result(query, best, answered=True)
