@@ -37,7 +37,7 @@ def charts(figures: Figures) -> dict[str, Optional[str]]:
         "chart-csat-channel", "CSAT by channel (mean rating, 1–5)",
         "Mean CSAT rating per channel.",
         [(CHANNEL_NAMES.get(k, k), c.average) for k, c in figures.csat_per_channel.items() if c.average is not None],
-        "mean rating (1–5)", formatting.average,
+        "mean rating (1–5)", formatting.average, x_max=5,
     ) if figures.csat_per_channel else None
     out["csat-days"] = svg.lines(
         "chart-csat-days", "CSAT over time (mean rating per day)", "Mean CSAT rating on each day with ratings.",

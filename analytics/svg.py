@@ -16,15 +16,18 @@ WIDTH, HEIGHT = 640, 300
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 40, 56
 
 
-def _nice_max(value: float) -> float:
-    """The smallest 1/2/5×10^k at or above value (at least 1)."""
-    if value <= 1:
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 5, 10):
-        if step * power >= value:
-            return float(step * power)
-    return float(10 * power)
+def _scale(value: float) -> tuple[float, int]:
+    """Axis top and number of grid steps: the smallest step of 1, 2 or 5 × 10^k (at least 1)
+    that reaches value in at most 6 steps, e.g. 47 → (50, 5), 1012 → (1200, 6), 3 → (3, 3)."""
+    value = max(value, 1.0)
+    power = 10 ** max(0, math.floor(math.log10(value / 6)))
+    while True:
+        for multiple in (1, 2, 5):
+            step = multiple * power
+            if value / step <= 6:
+                steps = math.ceil(value / step)
+                return float(step * steps), steps
+        power *= 10
 
 
 def _number(value: float) -> str:
@@ -49,12 +52,12 @@ def _legend(names: list[str], y: int = 16) -> list[str]:
     return parts
 
 
-def _y_axis(top_value: float, y_label: str, fmt: Callable[[float], str]) -> list[str]:
+def _y_axis(top_value: float, y_label: str, fmt: Callable[[float], str], intervals: int) -> list[str]:
     plot_h = HEIGHT - TOP - BOTTOM
     parts = [f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{HEIGHT - BOTTOM}" stroke="#555"/>']
-    for i in range(5):
-        value = top_value * i / 4
-        y = HEIGHT - BOTTOM - plot_h * i / 4
+    for i in range(intervals + 1):
+        value = top_value * i / intervals
+        y = HEIGHT - BOTTOM - plot_h * i / intervals
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="#ddd"/>')
         parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{escape(fmt(value))}</text>')
     middle = TOP + plot_h / 2
@@ -80,10 +83,10 @@ def stacked_bars(chart_id: str, title: str, desc: str, labels: list[str], series
                  x_label: str, y_label: str) -> str:
     """One bar per label, stacked by series (e.g. conversations per day, stacked by channel)."""
     totals = [sum(values[i] for values in series.values()) for i in range(len(labels))]
-    top_value = _nice_max(max(totals, default=0))
+    top_value, steps = _scale(max(totals, default=0))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(1, len(labels))
-    parts = _open(chart_id, title, desc) + _legend(list(series)) + _y_axis(top_value, y_label, _number)
+    parts = _open(chart_id, title, desc) + _legend(list(series)) + _y_axis(top_value, y_label, _number, steps)
     for i, label in enumerate(labels):
         base = 0.0
         for s, (name, values) in enumerate(series.items()):
@@ -102,15 +105,16 @@ def stacked_bars(chart_id: str, title: str, desc: str, labels: list[str], series
 
 
 def horizontal_bars(chart_id: str, title: str, desc: str, items: list[tuple[str, float]], x_label: str,
-                    fmt: Callable[[float], str] = _number) -> str:
-    """One bar per item, longest first as given (top intents, top articles, handoff reasons)."""
-    row, left = 24, 200
-    height = TOP + row * max(1, len(items)) + 40
-    top_value = _nice_max(max((value for _, value in items), default=0))
+                    fmt: Callable[[float], str] = _number, x_max: Optional[float] = None) -> str:
+    """One bar per item, in the order given (top intents, top articles, handoff reasons);
+    x_max: a fixed scale (e.g. 5 for ratings) instead of one fitted to the values."""
+    row, left, top = 24, 200, 8
+    height = top + row * max(1, len(items)) + 40
+    top_value = x_max if x_max is not None else _scale(max((value for _, value in items), default=0))[0]
     plot_w = WIDTH - left - RIGHT - 40
     parts = _open(chart_id, title, desc, height=height)
     for i, (label, value) in enumerate(items):
-        y = TOP + row * i
+        y = top + row * i
         shown = label if len(label) <= 30 else label[:29] + "…"
         parts.append(f'<text x="{left - 6}" y="{y + 15}" font-size="12" text-anchor="end">{escape(shown)}</text>')
         parts.append(
@@ -118,23 +122,24 @@ def horizontal_bars(chart_id: str, title: str, desc: str, items: list[tuple[str,
             f'<title>{escape(f"{label}: {fmt(value)}")}</title></rect>'
         )
         parts.append(f'<text x="{left + plot_w * value / top_value + 4:.1f}" y="{y + 15}" font-size="11">{escape(fmt(value))}</text>')
-    parts.append(f'<line x1="{left}" y1="{TOP - 4}" x2="{left}" y2="{height - 36}" stroke="#555"/>')
+    parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - 36}" stroke="#555"/>')
     parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 12}" font-size="12" text-anchor="middle">{escape(x_label)}</text>')
     return "\n".join(parts + ["</svg>"])
 
 
 def lines(chart_id: str, title: str, desc: str, labels: list[str], series: dict[str, list[Optional[float]]],
-          x_label: str, y_label: str, y_max: Optional[float] = None) -> str:
-    """One line per series over the labels; None leaves a gap (e.g. a day without ratings)."""
+          x_label: str, y_label: str, y_max: Optional[int] = None) -> str:
+    """One line per series over the labels; None leaves a gap (e.g. a day without ratings).
+    y_max: a fixed top with one grid line per unit (e.g. 5 for ratings)."""
     values = [v for vs in series.values() for v in vs if v is not None]
-    top_value = y_max if y_max is not None else _nice_max(max(values, default=0))
+    top_value, steps = (y_max, int(y_max)) if y_max is not None else _scale(max(values, default=0))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / max(1, len(labels) - 1) if len(labels) > 1 else 0.0
 
     def x_at(i: int) -> float:
         return LEFT + (step * i if len(labels) > 1 else plot_w / 2)
 
-    parts = _open(chart_id, title, desc) + _legend(list(series)) + _y_axis(top_value, y_label, _number)
+    parts = _open(chart_id, title, desc) + _legend(list(series)) + _y_axis(top_value, y_label, _number, steps)
     for s, (name, points) in enumerate(series.items()):
         colour = PALETTE[s % len(PALETTE)]
         segment: list[str] = []

@@ -17,6 +17,8 @@ from urllib.parse import quote
 DEFAULT_TRACKER_DB = "var/rasa-tracker.sqlite3"
 CHANNELS = ("web", "whatsapp", "rest")
 _IGNORED_ACTIONS = ("action_listen", "action_session_start")
+_EVENT_TYPES = ("user", "bot", "action", "slot", "session_started")  # the rest (featurization, loops…) is not read
+_SLOTS = ("language", "kb_query", "kb_article_id", "kb_score", "kb_answered", "handoff_requested", "kb_feedback")
 
 
 def tracker_db_path() -> Path:
@@ -127,17 +129,16 @@ def iter_conversations(path: Path, since: Optional[float] = None, sender_id: Opt
     try:
         if not connection.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='events'").fetchone():
             return
-        query = "SELECT sender_id, type_name, timestamp, data FROM events"
-        conditions: list[str] = []
-        arguments: list[Any] = []
+        query = "SELECT sender_id, type_name, timestamp, action_name, data FROM events"
+        conditions: list[str] = [f"type_name IN ({', '.join('?' for _ in _EVENT_TYPES)})"]
+        arguments: list[Any] = list(_EVENT_TYPES)
         if sender_id is not None:
             conditions.append("sender_id = ?")
             arguments.append(sender_id)
         if since is not None:
             conditions.append("sender_id IN (SELECT DISTINCT sender_id FROM events WHERE timestamp >= ?)")
             arguments.append(since)
-        if conditions:
-            query += " WHERE " + " AND ".join(conditions)
+        query += " WHERE " + " AND ".join(conditions)
         rows = connection.execute(query + " ORDER BY sender_id, id", arguments)
         for sender, events in itertools.groupby(rows, key=lambda row: str(row["sender_id"])):
             yield from _conversations(sender, events)
@@ -162,12 +163,17 @@ def conversations_of(path: Path, sender_id: str) -> list[Conversation]:
 def _conversations(sender_id: str, rows: Iterator[sqlite3.Row]) -> Iterator[Conversation]:
     builder = _Builder(sender_id)
     for row in rows:
-        try:
-            event = json.loads(row["data"] or "{}")
-        except json.JSONDecodeError:
-            continue
+        type_name, name = str(row["type_name"]), row["action_name"]
+        # action_listen and slots analytics does not read need only their name and time: skip the JSON
+        if (type_name == "action" and name == "action_listen") or (type_name == "slot" and name not in _SLOTS):
+            event: dict[str, Any] = {"name": name}
+        else:
+            try:
+                event = json.loads(row["data"] or "{}")
+            except json.JSONDecodeError:
+                continue
         timestamp = float(row["timestamp"] or event.get("timestamp") or 0.0)
-        finished = builder.add(str(row["type_name"]), timestamp, event)
+        finished = builder.add(type_name, timestamp, event)
         if finished is not None:
             yield finished
     if builder.conversation is not None:

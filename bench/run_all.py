@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 from kb_index.search import KnowledgeBase  # noqa: E402
 from tests.servers import running_servers  # noqa: E402
 import whatsapp_ack  # noqa: E402  (bench/ is on sys.path as the script's folder)
+import analytics_dashboard  # noqa: E402
 
 
 def percentiles(samples_ms: list[float]) -> str:
@@ -125,6 +126,8 @@ def main() -> int:
             row(name, result)
         for name, result in whatsapp_ack.run():
             row(name, result)
+    for name, result in analytics_dashboard.run():
+        row(name, result)
     return 0
 
 

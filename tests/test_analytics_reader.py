@@ -253,3 +253,14 @@ def test_metrics_access_rules() -> None:
     assert metrics_allowed(request_from("10.0.0.5", {"Authorization": "Bearer s3cret"}), "s3cret")
     assert not metrics_allowed(request_from("127.0.0.1", {}), "s3cret")  # a token, once set, is always needed
     assert not metrics_allowed(request_from("10.0.0.5", {"Authorization": "Bearer wrong"}), "s3cret")
+
+
+def test_charts_escape_text_and_scale_axes() -> None:
+    from analytics import svg
+
+    drawn = svg.horizontal_bars("c", "Top <b>", "d", [("<img src=x onerror=alert(1)>", 3)], "n")
+    assert "<img" not in drawn and "&lt;img src=x onerror=alert(1)&gt;" in drawn
+    assert drawn.startswith('<svg class="chart" id="c"') and 'role="img"' in drawn and "<title id=\"c-title\">Top &lt;b&gt;</title>" in drawn
+    bars = svg.stacked_bars("s", "t", "d", ["d1", "d2"], {"web": [1, 0], "whatsapp": [2, 3]}, "day", "conversations")
+    assert bars.count("<rect") == 2 + 3  # two legend keys, three non-zero bar segments
+    assert [svg._scale(v) for v in (0, 3, 7, 47, 1012)] == [(1.0, 1), (3.0, 3), (8.0, 4), (50.0, 5), (1200.0, 6)]
