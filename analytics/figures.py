@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from analytics.redaction import redact
 from analytics.support_db import Rows, SupportData
-from analytics.tracker import Conversation, channel_of
+from analytics.tracker import Conversation, Turn, channel_of
 
 TOP = 10
 MAX_DAYS = 400  # a longer range is cut to its last MAX_DAYS days in the per-day charts
@@ -125,8 +125,9 @@ def compute(conversations: list[Conversation], data: SupportData, filters: Filte
         c for c in conversations
         if c.user_turns and filters.in_range(c.started_at) and filters.matches(c.channel, c.language)
     ]
-    handed = [c for c in selected if c.handed_off or (c.sender_id, c.session) in reasons]
-    contained = [c for c in selected if not (c.handed_off or (c.sender_id, c.session) in reasons)]
+    handed_off = {(c.sender_id, c.session) for c in selected if c.handed_off or (c.sender_id, c.session) in reasons}
+    handed = [c for c in selected if (c.sender_id, c.session) in handed_off]
+    contained = [c for c in selected if (c.sender_id, c.session) not in handed_off]
     days, per_channel, per_language = _per_day(selected, filters)
     handoffs = _handoffs_in(data.handoffs, filters)
     csat_overall, csat_per_channel, csat_per_day = _csat(data, filters)
@@ -234,7 +235,7 @@ def _csat(data: SupportData, filters: Filters) -> tuple[Optional[Csat], dict[str
     )
 
 
-def _top_articles(turns: list[Any]) -> list[ArticleRow]:
+def _top_articles(turns: list[Turn]) -> list[ArticleRow]:
     rows: dict[str, ArticleRow] = {}
     for turn in turns:
         if turn.kb_answered and turn.kb_article_id:
@@ -245,7 +246,7 @@ def _top_articles(turns: list[Any]) -> list[ArticleRow]:
     return sorted(rows.values(), key=lambda r: (-r.answers, r.article_id))[:TOP]
 
 
-def _top_unanswered(turns: list[Any]) -> list[tuple[str, int]]:
+def _top_unanswered(turns: list[Turn]) -> list[tuple[str, int]]:
     counts = Counter(
         " ".join(str(t.kb_query or t.text or "").lower().split()) for t in turns if t.kb_answered is False
     )

@@ -140,7 +140,8 @@ def iter_conversations(path: Path, since: Optional[float] = None, sender_id: Opt
             arguments.append(since)
         query += " WHERE " + " AND ".join(conditions)
         rows = connection.execute(query + " ORDER BY sender_id, id", arguments)
-        for sender, events in itertools.groupby(rows, key=lambda row: str(row["sender_id"])):
+        rows.row_factory = None  # plain tuples: a third faster than sqlite3.Row here
+        for sender, events in itertools.groupby(rows, key=lambda row: str(row[0])):
             yield from _conversations(sender, events)
     finally:
         connection.close()
@@ -160,19 +161,19 @@ def conversations_of(path: Path, sender_id: str) -> list[Conversation]:
     return list(iter_conversations(path, sender_id=sender_id))
 
 
-def _conversations(sender_id: str, rows: Iterator[sqlite3.Row]) -> Iterator[Conversation]:
+def _conversations(sender_id: str, rows: Iterator[tuple[Any, ...]]) -> Iterator[Conversation]:
+    """rows: (sender_id, type_name, timestamp, action_name, data) of one sender, in order."""
     builder = _Builder(sender_id)
-    for row in rows:
-        type_name, name = str(row["type_name"]), row["action_name"]
+    for _, type_name, row_timestamp, name, data in rows:
         # action_listen and slots analytics does not read need only their name and time: skip the JSON
         if (type_name == "action" and name == "action_listen") or (type_name == "slot" and name not in _SLOTS):
             event: dict[str, Any] = {"name": name}
         else:
             try:
-                event = json.loads(row["data"] or "{}")
+                event = json.loads(data or "{}")
             except json.JSONDecodeError:
                 continue
-        timestamp = float(row["timestamp"] or event.get("timestamp") or 0.0)
+        timestamp = float(row_timestamp or event.get("timestamp") or 0.0)
         finished = builder.add(type_name, timestamp, event)
         if finished is not None:
             yield finished
