@@ -3,7 +3,7 @@
 from typing import Optional
 
 from analytics import formatting, svg
-from analytics.figures import Figures
+from analytics.figures import OUTCOMES, Figures
 
 CHANNEL_NAMES = {"web": "Web", "whatsapp": "WhatsApp", "rest": "REST/other"}
 LANGUAGE_NAMES = {"tr": "Turkish", "en": "English", "unknown": "unknown"}
@@ -62,11 +62,11 @@ def charts(figures: Figures) -> dict[str, Optional[str]]:
         [(row.article_id, row.answers) for row in figures.top_articles], "answers",
     ) if figures.top_articles else None
     if figures.campaigns:
-        statuses = sorted({status for row in figures.campaigns for status in row.by_status})
+        outcomes = [o for o in OUTCOMES if any(row.by_outcome.get(o) for row in figures.campaigns)]
         out["campaigns"] = svg.stacked_bars(
-            "chart-campaigns", "Campaign results", "Recipients of each campaign, stacked by send status.",
+            "chart-campaigns", "Campaign results", "Recipients of each campaign, stacked by outcome.",
             [row.name for row in figures.campaigns],
-            {status: [row.by_status.get(status, 0) for row in figures.campaigns] for status in statuses},
+            {o: [row.by_outcome.get(o, 0) for row in figures.campaigns] for o in outcomes},
             "campaign", "recipients",
         )
     else:

@@ -76,11 +76,32 @@ class ArticleRow:
     not_helpful: int
 
 
+# One outcome per campaign recipient, so they stack: send-log state, then Twilio's delivery status.
+OUTCOMES = ("pending", "skipped", "canceled", "failed", "sent", "delivered", "read")
+
+
+def recipient_outcome(row: dict[str, Any]) -> str:
+    """As campaigns.store.CampaignStore.stats counts them: failed = state failed or delivery
+    failed/undelivered; delivered includes read; pending includes sending."""
+    state, delivery = str(row["state"]), str(row["delivery"] or "")
+    if state in ("pending", "sending"):
+        return "pending"
+    if state in ("skipped", "canceled"):
+        return state
+    if state == "failed" or delivery in ("failed", "undelivered"):
+        return "failed"
+    if delivery in ("delivered", "read"):
+        return delivery
+    return "sent" if state == "sent" else state
+
+
 @dataclass
 class CampaignRow:
     name: str
     recipients: int
-    by_status: dict[str, int]
+    by_outcome: dict[str, int]  # OUTCOMES order, zeros left out
+    replies: int
+    opt_outs: int  # recipients who opted out after this campaign
 
 
 @dataclass
@@ -255,14 +276,23 @@ def _top_unanswered(turns: list[Turn]) -> list[tuple[str, int]]:
 
 
 def _campaigns(data: SupportData, filters: Filters) -> Optional[list[CampaignRow]]:
+    """Top-level campaigns created in the range; a recurring campaign's occurrences (parent_id)
+    count under it."""
     if data.campaigns is None or data.campaign_recipients is None:
         return None
-    statuses: dict[Any, Counter[str]] = defaultdict(Counter)
+    root = {c["id"]: c["parent_id"] or c["id"] for c in data.campaigns}
+    outcomes: dict[Any, Counter[str]] = defaultdict(Counter)
+    replies: Counter[Any] = Counter()
+    opt_outs: Counter[Any] = Counter()
     for recipient in data.campaign_recipients:
-        statuses[recipient["campaign_id"]][str(recipient["status"])] += 1
-    rows = [
-        CampaignRow(str(c["name"]), sum(statuses[c["id"]].values()), dict(sorted(statuses[c["id"]].items())))
+        campaign = root.get(recipient["campaign_id"], recipient["campaign_id"])
+        outcomes[campaign][recipient_outcome(recipient)] += 1
+        replies[campaign] += int(recipient["replied"] or 0)
+        opt_outs[campaign] += int(recipient["opted_out_after"] or 0)
+    return [
+        CampaignRow(str(c["name"]), sum(outcomes[c["id"]].values()),
+                    {o: outcomes[c["id"]][o] for o in (*OUTCOMES, *sorted(set(outcomes[c["id"]]) - set(OUTCOMES))) if outcomes[c["id"]][o]},
+                    replies[c["id"]], opt_outs[c["id"]])
         for c in sorted(data.campaigns, key=lambda c: -(c["created_at"] or 0))
-        if filters.since is None and filters.until is None or filters.in_range(c["created_at"])
+        if not c["parent_id"] and filters.in_range(c["created_at"] or 0)
     ]
-    return rows

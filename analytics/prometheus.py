@@ -11,7 +11,7 @@ from typing import Iterator
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from analytics.figures import Figures
+from analytics.figures import OUTCOMES, Figures, recipient_outcome
 from analytics.support_db import SupportData
 from analytics.tracker import CHANNELS
 
@@ -77,8 +77,11 @@ def families(figures: Figures, data: SupportData) -> list[Metric]:
             out.append(GaugeMetricFamily("destek_csat_average", "Mean CSAT rating (1-5) over all ratings.", value=csat.average))
 
     if data.campaign_recipients is not None:
-        sends = GaugeMetricFamily("destek_campaign_sends", "Campaign recipients by send status.", labels=["status"])
-        for status, n in sorted(Counter(str(r["status"]) for r in data.campaign_recipients).items()):
-            sends.add_metric([status], n)
+        sends = GaugeMetricFamily("destek_campaign_recipients", "Campaign recipients by outcome (send state, then delivery).", labels=["outcome"])
+        outcomes = Counter(recipient_outcome(r) for r in data.campaign_recipients)
+        for outcome in sorted(set(OUTCOMES) | set(outcomes)):
+            sends.add_metric([outcome], outcomes.get(outcome, 0))
         out.append(sends)
+        out.append(CounterMetricFamily("destek_campaign_opt_outs", "Recipients who opted out after a campaign.",
+                                       value=sum(int(r["opted_out_after"] or 0) for r in data.campaign_recipients)))
     return out

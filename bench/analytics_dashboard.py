@@ -29,8 +29,8 @@ CREATE TABLE IF NOT EXISTS handoffs (id INTEGER PRIMARY KEY, sender_id TEXT NOT 
     language TEXT, reason TEXT, priority INTEGER, status TEXT, agent TEXT, created_at REAL, claimed_at REAL,
     first_agent_reply_at REAL, closed_at REAL);
 CREATE TABLE IF NOT EXISTS csat_ratings (handoff_id INTEGER, sender_id TEXT, channel TEXT, rating INTEGER, created_at REAL);
-CREATE TABLE IF NOT EXISTS campaigns (id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at REAL);
-CREATE TABLE IF NOT EXISTS campaign_recipients (campaign_id INTEGER, status TEXT);
+CREATE TABLE IF NOT EXISTS campaigns (id INTEGER PRIMARY KEY, name TEXT NOT NULL, parent_id INTEGER, created_at REAL);
+CREATE TABLE IF NOT EXISTS campaign_recipients (campaign_id INTEGER, state TEXT, delivery TEXT, replied INTEGER, opted_out_after INTEGER);
 """
 ARTICLES = ["order-tracking-tr", "refund-en", "modem-lights-tr", "store-locations-en", "payment-methods-tr", "reset-password-en"]
 
@@ -70,9 +70,10 @@ def synthetic_data(state: Path, conversations: int, seed: int = 11) -> None:
         db.executemany("INSERT INTO handoffs (id, sender_id, channel, language, reason, status, created_at, first_agent_reply_at, closed_at) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", handoffs)
         db.executemany("INSERT INTO csat_ratings VALUES (?, ?, ?, ?, ?)", ratings)
-        db.executemany("INSERT INTO campaigns VALUES (?, ?, ?)", [(1, "Outage Kadıköy", now - 86400), (2, "Cart reminder", now - 3600)])
-        db.executemany("INSERT INTO campaign_recipients VALUES (?, ?)",
-                       [(rng.choice([1, 2]), rng.choice(["sent", "delivered", "read", "failed", "opted_out"])) for _ in range(2000)])
+        db.executemany("INSERT INTO campaigns VALUES (?, ?, ?, ?)", [(1, "Outage Kadıköy", None, now - 86400), (2, "Cart reminder", None, now - 3600)])
+        db.executemany("INSERT INTO campaign_recipients VALUES (?, ?, ?, ?, ?)", [
+            (rng.choice([1, 2]), *rng.choice([("sent", "delivered"), ("sent", "read"), ("sent", ""), ("failed", ""), ("skipped", "")]),
+             int(rng.random() < 0.1), int(rng.random() < 0.02)) for _ in range(2000)])
 
 
 @contextmanager

@@ -144,7 +144,10 @@ CREATE TABLE handoffs (id INTEGER PRIMARY KEY, sender_id TEXT NOT NULL, customer
     reason TEXT, priority INTEGER, status TEXT, agent TEXT, created_at REAL, claimed_at REAL,
     first_agent_reply_at REAL, closed_at REAL);
 CREATE TABLE csat_ratings (handoff_id INTEGER, sender_id TEXT, channel TEXT, rating INTEGER, created_at REAL);
-CREATE TABLE campaigns (id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at REAL);
+CREATE TABLE campaigns (id INTEGER PRIMARY KEY, name TEXT NOT NULL, parent_id INTEGER, created_at REAL NOT NULL);
+CREATE TABLE campaign_recipients (id INTEGER PRIMARY KEY, campaign_id INTEGER NOT NULL, state TEXT NOT NULL,
+    skip_reason TEXT NOT NULL DEFAULT '', delivery TEXT NOT NULL DEFAULT '', replied INTEGER NOT NULL DEFAULT 0,
+    opted_out_after INTEGER NOT NULL DEFAULT 0);
 """
 
 
@@ -158,15 +161,19 @@ def support_db(path: Path) -> Path:
                    (T0 + 7220,))
         db.executemany("INSERT INTO csat_ratings VALUES (?, ?, ?, ?, ?)", [
             (1, "whatsapp:+905551110001", "whatsapp", 2, T0 + 740), (2, "web:ayse", "web", 5, T0 + 7300), (9, "web:x", "web", 4, T0 + 90000)])
-        db.execute("INSERT INTO campaigns VALUES (1, 'outage', ?)", (T0,))
-        # campaign_recipients deliberately absent; answer_feedback without its columns
+        # the campaigns branch's columns; "weekly" recurs, its occurrence 3 counts under it
+        db.executemany("INSERT INTO campaigns VALUES (?, ?, ?, ?)", [(1, "outage", None, T0), (2, "weekly", None, T0 + 10), (3, "weekly", 2, T0 + 20)])
+        db.executemany("INSERT INTO campaign_recipients (campaign_id, state, delivery, replied, opted_out_after) VALUES (?, ?, ?, ?, ?)", [
+            (1, "sent", "delivered", 0, 0), (1, "sent", "read", 1, 0), (1, "sent", "failed", 0, 0), (1, "skipped", "", 0, 0),
+            (1, "pending", "", 0, 0), (1, "sent", "", 0, 0), (3, "sent", "read", 0, 1), (3, "failed", "", 0, 0)])
+        # answer_feedback without its columns; handoff_requests absent
         db.execute("CREATE TABLE answer_feedback (id INTEGER PRIMARY KEY)")
     return path
 
 
 def test_figures_match_hand_computation(tracker: Path, tmp_path: Path) -> None:
     data = read_support_data(support_db(tmp_path / "destek.sqlite3"))
-    assert data.campaign_recipients is None and data.answer_feedback is None and data.handoff_requests is None
+    assert data.answer_feedback is None and data.handoff_requests is None
     assert data.problems == ["table answer_feedback lacks column(s) sender_id, article_id, helpful, created_at (see docs/interfaces.md); shown as no data"]
     utc = ZoneInfo("UTC")
     figures = compute(read_conversations(tracker), data, Filters(timezone=utc))
@@ -192,7 +199,10 @@ def test_figures_match_hand_computation(tracker: Path, tmp_path: Path) -> None:
     assert [(a.article_id, a.answers, a.helpful, a.not_helpful) for a in figures.top_articles] == [("track-tr", 1, 1, 0)]
     assert (figures.kb_answered, figures.kb_unanswered) == (1, 1)
     assert figures.top_unanswered == [("my card [•••] was charged twice", 1)]  # redacted
-    assert figures.campaigns is None  # no recipients table: no data, not zero
+    assert [(c.name, c.recipients, c.by_outcome, c.replies, c.opt_outs) for c in figures.campaigns or []] == [
+        ("weekly", 2, {"failed": 1, "read": 1}, 0, 1),
+        ("outage", 6, {"pending": 1, "skipped": 1, "failed": 1, "sent": 1, "delivered": 1, "read": 1}, 1, 0),
+    ]
     assert figures.days == ["2026-09-21"] and figures.per_day_channel == {"rest": [1], "web": [2], "whatsapp": [1]}
 
     web_tr = compute(read_conversations(tracker), data, Filters(channel="web", language="tr", timezone=utc))
@@ -204,7 +214,10 @@ def test_figures_match_hand_computation(tracker: Path, tmp_path: Path) -> None:
     assert metrics["destek_containment_ratio"].samples[0].value == 0.5
     assert metrics["destek_handoff_queue_length"].samples[0].value == 1
     assert metrics["destek_csat_average"].samples[0].value == pytest.approx(11 / 3)
-    assert "destek_campaign_sends" not in metrics and "destek_kb_feedback" not in metrics
+    assert {s.labels["outcome"]: s.value for s in metrics["destek_campaign_recipients"].samples} == {
+        "pending": 1, "skipped": 1, "canceled": 0, "failed": 2, "sent": 1, "delivered": 1, "read": 2}
+    assert metrics["destek_campaign_opt_outs"].samples[0].value == 1
+    assert "destek_kb_feedback" not in metrics  # its table lacks the columns: absent, not zero
 
 
 def test_no_support_database_means_no_data(tracker: Path, tmp_path: Path) -> None:
