@@ -231,7 +231,7 @@ def _handoffs_in(rows: Rows, filters: Filters) -> Optional[list[dict[str, Any]]]
         return None
     return [
         h for h in rows
-        if filters.in_range(h["created_at"]) and filters.matches(h["channel"] or channel_of(h["sender_id"]), h["language"])
+        if filters.in_range(h["created_at"]) and filters.matches(channel_of(h["sender_id"]), h["language"])
     ]
 
 
@@ -242,12 +242,12 @@ def _csat(data: SupportData, filters: Filters) -> tuple[Optional[Csat], dict[str
     rows = [
         r for r in data.csat_ratings
         if filters.in_range(r["created_at"])
-        and filters.matches(r["channel"] or channel_of(r["sender_id"]), language_of.get(r["handoff_id"]))
+        and filters.matches(channel_of(r["sender_id"]), language_of.get(r["handoff_id"]))
     ]
     by_channel: dict[str, list[int]] = defaultdict(list)
     by_day: dict[str, list[int]] = defaultdict(list)
     for row in rows:
-        by_channel[row["channel"] or channel_of(row["sender_id"])].append(int(row["rating"]))
+        by_channel[channel_of(row["sender_id"])].append(int(row["rating"]))
         by_day[filters.day(row["created_at"])].append(int(row["rating"]))
     return (
         Csat.of([int(r["rating"]) for r in rows]),

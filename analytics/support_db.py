@@ -18,9 +18,10 @@ DEFAULT_DB = "var/destek.sqlite3"
 
 # The columns analytics relies on, per table.
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "handoffs": ("id", "sender_id", "channel", "language", "reason", "status", "created_at",
-                 "first_agent_reply_at", "closed_at"),
-    "csat_ratings": ("handoff_id", "sender_id", "channel", "rating", "created_at"),
+    # channels come from the sender id (as for conversations): the handoff feature stores Rasa's
+    # input channel name there ("webchat"), which the dashboard does not use
+    "handoffs": ("id", "sender_id", "language", "reason", "status", "created_at", "first_agent_reply_at", "closed_at"),
+    "csat_ratings": ("handoff_id", "sender_id", "rating", "created_at"),
     "campaigns": ("id", "name", "parent_id", "created_at"),
     "campaign_recipients": ("campaign_id", "state", "delivery", "replied", "opted_out_after"),
     "answer_feedback": ("sender_id", "article_id", "helpful", "created_at"),

@@ -159,8 +159,9 @@ def support_db(path: Path) -> Path:
         # a handoff in ayse's second session, that the tracker does not show (e.g. an agent took over)
         db.execute("INSERT INTO handoffs VALUES (2, 'web:ayse', NULL, 'web', 'tr', 'agent_takeover', 0, 'queued', NULL, ?, NULL, NULL, NULL)",
                    (T0 + 7220,))
+        # channel as the handoff feature stores it: Rasa's input channel name ("webchat")
         db.executemany("INSERT INTO csat_ratings VALUES (?, ?, ?, ?, ?)", [
-            (1, "whatsapp:+905551110001", "whatsapp", 2, T0 + 740), (2, "web:ayse", "web", 5, T0 + 7300), (9, "web:x", "web", 4, T0 + 90000)])
+            (1, "whatsapp:+905551110001", "whatsapp", 2, T0 + 740), (2, "web:ayse", "webchat", 5, T0 + 7300), (9, "web:x", "web", 4, T0 + 90000)])
         # the campaigns branch's columns; "weekly" recurs, its occurrence 3 counts under it
         db.executemany("INSERT INTO campaigns VALUES (?, ?, ?, ?)", [(1, "outage", None, T0), (2, "weekly", None, T0 + 10), (3, "weekly", 2, T0 + 20)])
         db.executemany("INSERT INTO campaign_recipients (campaign_id, state, delivery, replied, opted_out_after) VALUES (?, ?, ?, ?, ?)", [
