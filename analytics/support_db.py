@@ -1,7 +1,7 @@
 """Rows the dashboard reads from the support database (DESTEK_DB), tolerant of tables not built yet.
 
 handoffs and csat_ratings belong to `handoff`, campaigns and campaign_recipients to `campaigns`
-(columns: docs/interfaces.md); answer_feedback, unanswered_questions and handoff_requests to
+(columns: docs/interfaces.md); answer_feedback and handoff_requests to
 bot/actions/records.py. A table that does not exist (its feature is not installed) reads as None,
 which the dashboard shows as "no data", never as zero; so does a table without the expected
 columns, with a one-line problem the dashboard shows.
@@ -25,7 +25,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "campaigns": ("id", "name", "parent_id", "created_at"),
     "campaign_recipients": ("campaign_id", "state", "delivery", "replied", "opted_out_after"),
     "answer_feedback": ("sender_id", "article_id", "helpful", "created_at"),
-    "unanswered_questions": ("sender_id", "query", "language", "created_at"),
     "handoff_requests": ("sender_id", "language", "reason", "created_at"),
 }
 
@@ -45,14 +44,13 @@ class SupportData:
     campaigns: Rows
     campaign_recipients: Rows
     answer_feedback: Rows
-    unanswered_questions: Rows
     handoff_requests: Rows
     problems: list[str]
 
 
 def read_support_data(path: Path) -> SupportData:
     if not path.exists():
-        return SupportData(None, None, None, None, None, None, None, problems=[])
+        return SupportData(None, None, None, None, None, None, problems=[])
     with connection(path) as db:
         existing = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         tables: dict[str, Rows] = {}
