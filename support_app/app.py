@@ -23,6 +23,7 @@ from customer_store.store import CustomerStore
 from support_app import catalogue
 from support_app.accounts import Accounts
 from support_app.dashboard import dashboard_router
+from support_app.review import review_router
 from support_app.security import check_csrf, csrf_token
 from support_app.settings import Settings
 from support_app.staff import SESSION_KEY, StaffAccounts, StaffLoginRequired
@@ -76,6 +77,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
 
     app.include_router(staff_router())
     app.include_router(dashboard_router())
+    app.include_router(review_router())
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
