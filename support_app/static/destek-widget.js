@@ -18,7 +18,7 @@
     tr: {
       open: "Destek ile sohbet et", close: "Sohbeti kapat", title: "Pusula Destek",
       input: "Mesajınız", send: "Gönder", placeholder: "Sorunuzu yazın…",
-      typing: "Destek yazıyor…", connecting: "Bağlanıyor…", offline: "Bağlantı koptu, yeniden bağlanılıyor…",
+      typing: "Destek yazıyor…", slow_down: "Çok hızlı yazıyorsunuz; birkaç saniye bekleyin.", connecting: "Bağlanıyor…", offline: "Bağlantı koptu, yeniden bağlanılıyor…",
       failed: "Sohbete bağlanılamadı. Sayfayı yenileyip tekrar deneyin.",
       you: "Siz", bot: "Destek", log: "Sohbet geçmişi", replies: "Hızlı yanıtlar",
       welcome: "Merhaba! Size nasıl yardımcı olabilirim?",
@@ -27,7 +27,7 @@
     en: {
       open: "Chat with support", close: "Close chat", title: "Pusula Support",
       input: "Your message", send: "Send", placeholder: "Type your question…",
-      typing: "Support is typing…", connecting: "Connecting…", offline: "Connection lost, reconnecting…",
+      typing: "Support is typing…", slow_down: "You are writing very fast; wait a few seconds.", connecting: "Connecting…", offline: "Connection lost, reconnecting…",
       failed: "Could not connect to the chat. Reload the page and try again.",
       you: "You", bot: "Support", log: "Conversation", replies: "Quick replies",
       welcome: "Hello! How can I help you?",
@@ -305,7 +305,10 @@
     socket.on("session_confirm", function (data) { self.sessionId = data && data.session_id; });
     socket.on("bot_uttered", function (data) { self.onBotMessage(data); });
     socket.on("bot_typing", function (data) { self.setTyping(Boolean(data && data.typing)); });
-    socket.on("chat_error", function (data) { console.warn("destek:", data && data.error); });
+    socket.on("chat_error", function (data) {
+      console.warn("destek:", data && data.error);
+      if (data && data.code === "rate_limited") self.status.textContent = self.t("slow_down");
+    });
   };
 
   Widget.prototype.start = function () {
