@@ -25,7 +25,7 @@ class Filters:
     until: Optional[float] = None  # Unix seconds, exclusive
     channel: Optional[str] = None
     language: Optional[str] = None
-    timezone: ZoneInfo = ZoneInfo("Europe/Istanbul")  # days are calendar days here
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Istanbul"))  # days are calendar days here
 
     def in_range(self, timestamp: Optional[float]) -> bool:
         return timestamp is not None and (self.since is None or timestamp >= self.since) and (self.until is None or timestamp < self.until)

@@ -1,7 +1,8 @@
 """Read Rasa's SQL tracker store (table `events`, Rasa 3.6 SQLTrackerStore) into conversations and turns.
 
 The file is opened read-only, so a reader can never change or lock out the Rasa server's data.
-A conversation is one Rasa session of one sender: a `session_started` event begins a new one.
+A conversation is one Rasa session of one sender: `action_session_start` (or `session_started`)
+begins the next one.
 A turn is one user message with everything the bot did until the next user message.
 """
 
