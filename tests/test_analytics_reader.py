@@ -278,3 +278,13 @@ def test_charts_escape_text_and_scale_axes() -> None:
     bars = svg.stacked_bars("s", "t", "d", ["d1", "d2"], {"web": [1, 0], "whatsapp": [2, 3]}, "day", "conversations")
     assert bars.count("<rect") == 2 + 3  # two legend keys, three non-zero bar segments
     assert [svg._scale(v) for v in (0, 3, 7, 47, 1012)] == [(1.0, 1), (3.0, 3), (8.0, 4), (50.0, 5), (1200.0, 6)]
+
+
+def test_a_bad_time_zone_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from support_app.dashboard import analytics_timezone
+
+    monkeypatch.setenv("ANALYTICS_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ValueError, match="^ANALYTICS_TIMEZONE 'Mars/Olympus' is not a known time zone$"):
+        analytics_timezone()
+    monkeypatch.setenv("ANALYTICS_TIMEZONE", "UTC")
+    assert analytics_timezone() == ZoneInfo("UTC")
