@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Mapping, Optional
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from analytics.redaction import redact
 from analytics.tracker import CHANNELS, Conversation, Turn, conversations_of, iter_conversations, tracker_db_path
+from kb_index.errors import KbError
 from kb_index.language import detect_language
 from support_app.security import check_csrf
 from support_app.staff import StaffUser, render_staff, safe_next, staff_page
@@ -194,7 +195,7 @@ def review_router(settings: Optional[ReviewSettings] = None) -> APIRouter:
         groups = gaps.group_questions(questions, _encoder()) if questions else []
         try:
             titles = gaps.article_titles(settings.kb_source)
-        except Exception:  # titles are a nicety: the ids are shown without them
+        except KbError:  # titles are a nicety: without a readable KB the ids are shown
             titles = {}
         return groups, gaps.article_usage(database, titles)
 

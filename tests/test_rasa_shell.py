@@ -1,12 +1,15 @@
 """`rasa shell` as `make rasa-shell` runs it (scripts/with-actions.sh starts the action server first),
 driven through a pseudo-terminal with scripted input: it starts, and answers from the KB."""
 
+import fcntl
 import os
 import pty
 import re
 import select
 import sqlite3
+import struct
 import subprocess
+import termios
 import time
 from pathlib import Path
 
@@ -19,6 +22,7 @@ ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 class Terminal:
     def __init__(self, command: list[str], env: dict[str, str]) -> None:
         self.master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))  # rasa's tables need a width
         self.process = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, env=env, start_new_session=True)
         os.close(slave)
         self.output = b""

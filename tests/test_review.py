@@ -6,6 +6,7 @@ store. Labelling writes into a temporary copy of bot/data (DESTEK_NLU_DIR), neve
 
 import csv
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -188,8 +189,6 @@ def test_labelled_message_lands_in_the_right_yaml_file_still_valid(client: httpx
 
 
 def servers_env() -> dict[str, str]:
-    import os
-
     return {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 

@@ -13,7 +13,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -212,9 +212,3 @@ def _csv_safe(text: str) -> str:
     """Customer text must not run as a formula when the CSV is opened in a spreadsheet."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
-
-def report_rows(groups: list[GapGroup]) -> list[dict[str, Any]]:
-    return [
-        {"number": n, "language": g.language, "size": g.size, "customers": g.customers, "title": g.suggested_title, "examples": g.examples, "sources": g.sources}
-        for n, g in enumerate(groups, start=1)
-    ]
