@@ -9,6 +9,7 @@ import io
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 from typing import Iterator
@@ -236,3 +237,32 @@ def test_review_page_in_chromium_behind_login_without_console_errors(servers: Se
         assert errors == []
         driver.execute_script("console.error('review-probe')")  # the log is really read
         assert any("review-probe" in entry["message"] for entry in driver.get_log("browser"))
+
+
+def kb_slots(servers: Servers, sender: str) -> dict:
+    slots = servers.tracker(sender)["slots"]
+    return {name: slots.get(name) for name in ("kb_article_id", "kb_score", "kb_answered")}
+
+
+def test_articles_rated_down_are_demoted_for_similar_questions_end_to_end(servers: Servers, conversations: dict[str, list[float]]) -> None:
+    """Through the real bot: refund questions wrongly answered with cancel-order-en are rated 👎 twice;
+    a similar question then gets the refund article (cancel-order-en loses 0.2 for it)."""
+    from kb_index.search import KnowledgeBase
+
+    question = "when do I get my money back for the return"
+    raw = KnowledgeBase.open(ROOT / "var" / "kb-index").search(question, k=5, lang="en")
+    assert [hit.id for hit in raw[:2]] == ["cancel-order-en", "refund-status-en"]  # wrong article first without feedback
+    for number, voted in enumerate(("when will I get my money back", "when will my money come back")):
+        sender = f"web:review-vote-{number}"
+        servers.say(sender, voted)
+        assert kb_slots(servers, sender)["kb_article_id"] == "cancel-order-en"
+        servers.say(sender, "/answer_not_helpful")
+    with sqlite3.connect(servers.state / "destek.sqlite3") as db:
+        votes = db.execute("SELECT article_id, helpful FROM feedback_vectors WHERE article_id = 'cancel-order-en'").fetchall()
+    assert votes == [("cancel-order-en", 0), ("cancel-order-en", 0)]
+    servers.say("web:review-vote-after", question)
+    after = kb_slots(servers, "web:review-vote-after")
+    # two net 👎 × step 0.1 = 0.2 off cancel-order-en only, then re-sorted
+    expected = sorted(((hit.score - 0.2 if hit.id == "cancel-order-en" else hit.score), hit.id) for hit in raw)[-1]
+    assert expected[1] == "refund-status-en"
+    assert (after["kb_article_id"], after["kb_score"]) == ("refund-status-en", pytest.approx(expected[0], abs=1e-3))
