@@ -23,6 +23,7 @@ from kb_index.search import KnowledgeBase  # noqa: E402
 from tests.servers import running_servers  # noqa: E402
 import whatsapp_ack  # noqa: E402  (bench/ is on sys.path as the script's folder)
 import analytics_dashboard  # noqa: E402
+import staff_tools  # noqa: E402
 
 
 def percentiles(samples_ms: list[float]) -> str:
@@ -127,6 +128,8 @@ def main() -> int:
         for name, result in whatsapp_ack.run():
             row(name, result)
     for name, result in analytics_dashboard.run():
+        row(name, result)
+    for name, result in staff_tools.run(Path(args.index), Path(args.queries)):
         row(name, result)
     return 0
 

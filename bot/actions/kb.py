@@ -25,9 +25,9 @@ class ActionAnswerFromKb(Action):
         kb = services.knowledge_base()
         settings = services.settings()
         language = tracker.get_slot("language")
-        memory = services.feedback_memory()
-        hits = kb.search(query, k=RELATED_LIMIT + 2, lang=language if language in kb.languages else None)
-        hits = memory.rerank(hits, kb.embed_query(query) if memory.settings.enabled else None)[:RELATED_LIMIT]
+        vector = kb.embed_query(query)
+        hits = kb.search(query, k=RELATED_LIMIT + 2, lang=language if language in kb.languages else None, query_vector=vector)
+        hits = services.feedback_memory().rerank(hits, vector)[:RELATED_LIMIT]
         threshold = settings.kb_threshold if settings.kb_threshold is not None else kb.threshold
         best = hits[0] if hits else None
         answered = best is not None and best.score >= threshold
