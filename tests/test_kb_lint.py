@@ -91,3 +91,13 @@ def test_the_sample_kb_has_no_errors() -> None:
     findings = lint(ROOT / "bot" / "data" / "kb")
     assert [str(f) for f in findings if f.level == "error"] == []
     assert any("external link(s) not checked" in str(f) for f in findings)
+
+
+def test_two_articles_with_one_topic_in_one_language_are_ambiguous(tmp_path: Path) -> None:
+    second = TINY_ARTICLES["en/wifi.md"].replace("id: wifi-en", "id: wifi2-en").replace("/en/wifi", "/en/wifi2").replace(
+        "I forgot my wireless password", "How do I set a new Wi-Fi name?").replace("title: How do I change my Wi-Fi password?", "title: Wi-Fi name")
+    folder = write_articles(tmp_path / "kb", {**TINY_ARTICLES, "en/wifi2.md": second})
+    assert findings_text(folder) == [
+        f"{folder / 'en' / 'wifi.md'}:4: error: topic 'wifi' has more than one en article (wifi-en, wifi2-en): counterparts are ambiguous [ambiguous-topic:wifi:en]",
+        f"{folder / 'en' / 'wifi2.md'}:4: error: topic 'wifi' has more than one en article (wifi2-en, wifi-en): counterparts are ambiguous [ambiguous-topic:wifi:en]",
+    ]

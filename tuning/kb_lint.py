@@ -2,8 +2,8 @@
 
 - duplicate questions: the same question (ignoring case, diacritics, punctuation, spacing) as the title or an
   alternate question of two articles of one language; retrieval cannot tell them apart;
-- missing counterparts: a topic with an article in one language but not the other
-  (articles pair by their `topic` field, which defaults to the id);
+- missing counterparts: a topic with an article in one language but not the other, or with two
+  articles in one language (articles pair by their `topic` field, which defaults to the id);
 - broken links: a link to a help-centre page (a host that article URLs use) that is no
   article's URL, a relative link to a missing file, a malformed URL, an unsafe scheme.
   Links to other sites cannot be fetched offline: they are counted and reported as not checked.
@@ -97,18 +97,21 @@ def _duplicates(articles: list[Article]) -> list[Finding]:
 
 
 def _missing_counterparts(articles: list[Article]) -> list[Finding]:
-    languages_by_topic: dict[str, dict[str, Article]] = defaultdict(dict)
+    by_topic: dict[str, dict[str, list[Article]]] = defaultdict(lambda: defaultdict(list))
     for article in articles:
-        languages_by_topic[article.topic][article.lang] = article
+        by_topic[article.topic][article.lang].append(article)
     findings = []
-    for topic, by_lang in sorted(languages_by_topic.items()):
-        for lang, article in sorted(by_lang.items()):
-            missing = [other for other in SUPPORTED_LANGUAGES if other not in by_lang]
-            if missing:
+    for topic, by_lang in sorted(by_topic.items()):
+        missing = [other for other in SUPPORTED_LANGUAGES if other not in by_lang]
+        for lang, same in sorted(by_lang.items()):
+            for article in same:
                 where, line = _file_and_line(article, "topic:") if "topic:" in _text(article) else _file_and_line(article, "id:")
-                findings.append(
-                    Finding(where, line, "error", f"topic {topic!r} has no {'/'.join(missing)} article (no counterpart of {article.id} with topic: {topic})", f"missing-counterpart:{topic}")
-                )
+                if missing:
+                    message = f"topic {topic!r} has no {'/'.join(missing)} article (no counterpart of {article.id} with topic: {topic})"
+                    findings.append(Finding(where, line, "error", message, f"missing-counterpart:{topic}"))
+                if len(same) > 1:
+                    others = ", ".join(other.id for other in same if other is not article)
+                    findings.append(Finding(where, line, "error", f"topic {topic!r} has more than one {lang} article ({article.id}, {others}): counterparts are ambiguous", f"ambiguous-topic:{topic}:{lang}"))
     return findings
 
 
