@@ -25,6 +25,8 @@ import whatsapp_ack  # noqa: E402  (bench/ is on sys.path as the script's folder
 import campaign_throughput  # noqa: E402
 import proactive  # noqa: E402
 import handoff_latency  # noqa: E402
+import analytics_dashboard  # noqa: E402
+import staff_tools  # noqa: E402
 
 
 def percentiles(samples_ms: list[float]) -> str:
@@ -136,6 +138,10 @@ def main() -> int:
     if not args.skip_campaigns:
         for name, result in campaign_throughput.run():
             row(name, result)
+    for name, result in analytics_dashboard.run():
+        row(name, result)
+    for name, result in staff_tools.run(Path(args.index), Path(args.queries)):
+        row(name, result)
     return 0
 
 

@@ -26,6 +26,8 @@ from support_app.accounts import Accounts
 from support_app.checkout_help import cart_subject, checkout_data, checkout_router, complete_order, save_cart
 from support_app.incident_pages import incident_router
 from support_app.inbox import inbox_router
+from support_app.dashboard import dashboard_router
+from support_app.review import review_router
 from support_app.security import check_csrf, csrf_token
 from support_app.settings import Settings
 from support_app.staff import SESSION_KEY, StaffAccounts, StaffLoginRequired
@@ -82,6 +84,8 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.include_router(staff_router())
     app.include_router(campaign_router())
     app.include_router(inbox_router(settings.database_path))
+    app.include_router(dashboard_router())
+    app.include_router(review_router())
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:

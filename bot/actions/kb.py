@@ -27,7 +27,9 @@ class ActionAnswerFromKb(Action):
         kb = services.knowledge_base()
         settings = services.settings()
         language = tracker.get_slot("language")
-        hits = kb.search(query, k=RELATED_LIMIT, lang=language if language in kb.languages else None)
+        vector = kb.embed_query(query)
+        hits = kb.search(query, k=RELATED_LIMIT + 2, lang=language if language in kb.languages else None, query_vector=vector)
+        hits = services.feedback_memory().rerank(hits, vector)[:RELATED_LIMIT]
         notice = outage_notice(dispatcher, tracker, query, hits)  # a known outage comes before troubleshooting
         if notice is not None:
             return notice
@@ -36,6 +38,7 @@ class ActionAnswerFromKb(Action):
         answered = best is not None and best.score >= threshold
         _remember(tracker, language, query, best if answered else None)
         if answered:
+            services.records().add_answer_served(tracker.sender_id, query, language, best.id, best.score)
             dispatcher.utter_message(response="utter_kb_answer", answer=best.snippet, title=best.title, url=best.url)
             dispatcher.utter_message(response="utter_ask_helpful")
             return _result(query, best, answered=True, hits=hits)

@@ -5,7 +5,6 @@ and their open question: the session starts with those slots set and a short rem
 """
 
 import time
-from functools import lru_cache
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -13,7 +12,6 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import services
-from campaigns.store import CampaignStore
 
 CONTEXT_MAX_AGE_S = 7 * 24 * 3600
 _CARRIED_SLOTS = ("language", "kb_query", "kb_article_id", "kb_score", "kb_answered")
@@ -59,14 +57,9 @@ def _remembered(dispatcher: CollectingDispatcher, sender_id: str, context: Dict[
     return events
 
 
-@lru_cache(maxsize=1)
-def _campaigns() -> CampaignStore:
-    return CampaignStore(services.settings().database_path)
-
-
 def _campaign_notices(dispatcher: CollectingDispatcher, customer_id: str) -> None:
     """Campaign messages waiting for this web customer's next visit (web channel): shown once."""
-    notices = _campaigns().pending_web_notices(customer_id)
+    notices = services.campaigns().pending_web_notices(customer_id)
     for notice in notices:
         dispatcher.utter_message(text=notice["text"])
-    _campaigns().mark_web_notices_shown([notice["recipient_id"] for notice in notices])
+    services.campaigns().mark_web_notices_shown([notice["recipient_id"] for notice in notices])
