@@ -1,14 +1,14 @@
 """Redact customer text before analytics shows it (card numbers, IBANs, TCKNs, codes).
 
-`redact` applies `privacy.redaction.redact(text) -> str` (the handoff feature's redactor) when that
-module exists, then always a conservative mask of its own: every run of 6 or more digits (spaces,
-dots and dashes allowed between them: card numbers, TCKNs, phone numbers, one-time codes) and
-every IBAN-shaped token. Over-masking an order number is the accepted price.
+`redact` applies the project's redactor (privacy.redaction: checksum-validated cards, IBANs,
+TCKNs and one-time codes), then a conservative mask of its own for what a checksum misses in
+screens shown outside the conversation: every run of 6 or more digits (spaces, dots and dashes
+allowed between them) and every IBAN-shaped token. Over-masking an order number is the accepted price.
 """
 
-import importlib
 import re
-from typing import Callable
+
+from privacy.redaction import redact as redact_sensitive
 
 MASK = "[•••]"
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b", re.IGNORECASE)
@@ -19,15 +19,5 @@ def local_redact(text: str) -> str:
     return _DIGIT_RUN.sub(MASK, _IBAN.sub(MASK, text))
 
 
-def redactor() -> Callable[[str], str]:
-    """The project's redactor if it is installed (privacy.redaction.redact), else local_redact."""
-    try:
-        module = importlib.import_module("privacy.redaction")
-    except ImportError:
-        return local_redact
-    found = getattr(module, "redact", None)
-    return found if callable(found) else local_redact
-
-
 def redact(text: str) -> str:
-    return local_redact(redactor()(text))
+    return local_redact(redact_sensitive(text))

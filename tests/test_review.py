@@ -33,7 +33,7 @@ XSS = "<img src=x onerror=alert(1)> where is my order? javascript:alert(2)"
 ODD = "web:review-odd"
 WEB_CARD = "web:review-card"
 CARD = "my card 4111 1111 1111 1111 was charged twice for one order"
-CARD_REDACTED = "my card [•••] was charged twice for one order"
+CARD_REDACTED = "my card [CARD] was charged twice for one order"
 ODD_MESSAGES = ("xqzv blorp flim", "hmm", "asdfgh jkl", "zzz ok?", "lorem ipsum dolor")
 PLANTED_COMMENT = "# Reviewed by the support lead: keep greetings first."
 
