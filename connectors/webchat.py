@@ -29,6 +29,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError
 
+from connectors.rate_limit import SenderRateLimit, Verdict
 from connectors.webchat_token import DEFAULT_SECRET, InvalidToken, WebChatClaims, verify_token
 from customer_store.store import CustomerStore
 
@@ -64,15 +65,18 @@ class WebChatInput(InputChannel):
             allowed_origins=allowed_origins_from_env(),
             customer_db=Path(os.environ.get("DESTEK_DB") or "var/destek.sqlite3"),
             socketio_path=credentials.get("socketio_path") or "/socket.io",
+            rate_limit=SenderRateLimit.from_env(),
         )
 
-    def __init__(self, jwt_secret: str, allowed_origins: List[str], customer_db: Path, socketio_path: str = "/socket.io") -> None:
+    def __init__(self, jwt_secret: str, allowed_origins: List[str], customer_db: Path, rate_limit: SenderRateLimit,
+                 socketio_path: str = "/socket.io") -> None:
         self.jwt_secret = jwt_secret
         self.allowed_origins = allowed_origins
         self.customer_db = customer_db
         self.socketio_path = socketio_path
         self.sio: Optional[AsyncServer] = None
         self._store: Optional[CustomerStore] = None
+        self.rate_limit = rate_limit
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         """Used for messages the server starts (e.g. an agent's reply): they go to the sender's room."""
@@ -146,6 +150,9 @@ class WebChatInput(InputChannel):
                 return
             if len(text) > MAX_MESSAGE_CHARS:
                 await sio.emit("chat_error", {"error": f"message is longer than {MAX_MESSAGE_CHARS} characters"}, to=sid)
+                return
+            if self.rate_limit.check(claims.sender_id) is not Verdict.ALLOW:
+                await sio.emit("chat_error", {"error": "too many messages; wait a moment", "code": "rate_limited"}, to=sid)
                 return
             metadata: Dict[str, Any] = {"channel": "web", "customer_id": claims.customer_id}
             client_metadata = data.get("metadata")

@@ -12,7 +12,8 @@ import asyncio
 import logging
 import os
 import zlib
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from urllib.parse import parse_qsl
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
@@ -21,6 +22,7 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from connectors.background_loop import BackgroundLoop
+from connectors.rate_limit import SLOW_DOWN, SenderRateLimit, Verdict
 from connectors.whatsapp_messenger import WhatsAppMessenger
 from connectors.whatsapp_state import STATUS_RANK
 from connectors.whatsapp_text import CONFIRMATIONS, chosen_payload, numbered_options, opt_keyword
@@ -59,16 +61,17 @@ class WhatsAppInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         """Settings come from the environment (see TwilioSettings), so no credentials are needed."""
-        return cls(WhatsAppMessenger.from_env(), workers=int(os.environ.get("WHATSAPP_WORKERS", "") or 4))
+        return cls(WhatsAppMessenger.from_env(), SenderRateLimit.from_env(), workers=int(os.environ.get("WHATSAPP_WORKERS", "") or 4))
 
-    def __init__(self, messenger: WhatsAppMessenger, workers: int = 4) -> None:
+    def __init__(self, messenger: WhatsAppMessenger, rate_limit: SenderRateLimit, workers: int = 4) -> None:
         self.messenger = messenger
+        self.rate_limit = rate_limit
         self.state = messenger.state
         self.store = messenger.store
         self.validator = RequestValidator(messenger.settings.auth_token)
         self.processing = BackgroundLoop("whatsapp-processing")
         # Python 3.10 queues bind to a loop on first use: the processing loop.
-        self._queues: List["asyncio.Queue[Dict[str, str]]"] = [asyncio.Queue() for _ in range(workers)]
+        self._queues: List["asyncio.Queue[Tuple[Dict[str, str], Verdict]]"] = [asyncio.Queue() for _ in range(workers)]
         self._started = False
 
     def get_output_channel(self) -> OutputChannel:
@@ -91,7 +94,7 @@ class WhatsAppInput(InputChannel):
             if missing:
                 return response.text(f"missing form field {missing[0]}", status=400)
             if self.state.claim_inbound(params["MessageSid"], params["From"], params):
-                self._enqueue(params, on_new_message)
+                self._enqueue(params, on_new_message, self._admit(params))
             return response.text(EMPTY_TWIML, content_type="text/xml")
 
         @whatsapp.route("/status", methods=["POST"])
@@ -111,7 +114,7 @@ class WhatsAppInput(InputChannel):
         async def replay(*_: Any) -> None:
             """Handle webhooks acknowledged before a stop but never processed."""
             for params in self.state.unhandled():
-                self._enqueue(params, on_new_message)
+                self._enqueue(params, on_new_message, Verdict.ALLOW)
 
         return whatsapp
 
@@ -121,13 +124,21 @@ class WhatsAppInput(InputChannel):
         url = self.messenger.settings.public_url + request.path
         if request.query_string:
             url += "?" + request.query_string
-        params = {name: values[0] for name, values in request.form.items()}
+        # Sanic's request.form drops blank fields, but Twilio signs them too (an empty Body of a
+        # media message, an empty ProfileName): parse the raw body, keeping blanks.
+        params: Dict[str, str] = {}
+        for name, value in parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True):
+            params.setdefault(name, value)
         if not signature or not self.validator.validate(url, params, signature):
             logger.warning("rejected a WhatsApp webhook with a bad signature for %s", url)
             return None
         return params
 
-    def _enqueue(self, params: Dict[str, str], on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    def _admit(self, params: Dict[str, str]) -> Verdict:
+        """The rate limit counts messages as they arrive; opt-out keywords always pass."""
+        return Verdict.ALLOW if opt_keyword(params.get("Body", "")) else self.rate_limit.check(params["From"])
+
+    def _enqueue(self, params: Dict[str, str], on_new_message: Callable[[UserMessage], Awaitable[Any]], verdict: Verdict) -> None:
         """Queue the message for the workers on the processing loop (see background_loop.py); one
         address always goes to the same worker, so its messages are handled in arrival order."""
         if not self._started:
@@ -135,13 +146,14 @@ class WhatsAppInput(InputChannel):
             for queue in self._queues:
                 self.processing.submit(self._work(queue, on_new_message))
         queue = self._queues[zlib.crc32(params["From"].encode()) % len(self._queues)]
-        self.processing.call(queue.put_nowait, params)
+        self.processing.call(queue.put_nowait, (params, verdict))
 
-    async def _work(self, queue: "asyncio.Queue[Dict[str, str]]", on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _work(self, queue: "asyncio.Queue[Tuple[Dict[str, str], Verdict]]", on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         while True:
-            await self._handle(await queue.get(), on_new_message)
+            params, verdict = await queue.get()
+            await self._handle(params, verdict, on_new_message)
 
-    async def _handle(self, params: Dict[str, str], on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _handle(self, params: Dict[str, str], verdict: Verdict, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         address, sid, text = params["From"], params["MessageSid"], params.get("Body", "")
         try:
             self.state.touch_window(address, params.get("ProfileName", ""))
@@ -153,6 +165,12 @@ class WhatsAppInput(InputChannel):
             keyword = opt_keyword(text)
             if keyword:
                 await self._opt(address, customer_id, keyword, text, output)
+                return
+            if verdict is not Verdict.ALLOW:
+                logger.warning("WhatsApp message %s from %s over the inbound rate limit: kept, not answered", sid, address)
+                if verdict is Verdict.REFUSE_AND_TELL:
+                    customer = self.store.customer(customer_id) if customer_id else None
+                    await output.send_text_message(address, SLOW_DOWN.get((customer or {}).get("language") or "", SLOW_DOWN["tr"] + "\n" + SLOW_DOWN["en"]))
                 return
             payload = chosen_payload(text, self.state.take_choices(address))
             await on_new_message(UserMessage(

@@ -47,7 +47,34 @@ CREATE TABLE IF NOT EXISTS opt_outs (
     reason TEXT NOT NULL DEFAULT '',
     updated_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS consents (
+    customer_id TEXT NOT NULL REFERENCES customers(id),
+    purpose TEXT NOT NULL,
+    granted INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    recorded_at REAL NOT NULL,
+    PRIMARY KEY (customer_id, purpose)
+);
+CREATE TABLE IF NOT EXISTS orders (
+    order_id TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL REFERENCES customers(id),
+    items TEXT NOT NULL,
+    total_kurus INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS orders_by_customer ON orders (customer_id, created_at);
+CREATE TABLE IF NOT EXISTS carts (
+    subject TEXT PRIMARY KEY,
+    items TEXT NOT NULL,
+    total_kurus INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
 """
+
+CONSENT_PURPOSES = ("marketing", "service_notices")
+DEFAULT_TIMEZONE = "Europe/Istanbul"
 
 _PROFILE_FIELDS = ("name", "email", "phone", "language", "region", "plan", "timezone")
 
@@ -58,6 +85,17 @@ DEMO_CUSTOMERS = (
      "language": "en", "region": "Izmir-Alsancak", "plan": "Fiber 500", "timezone": "Europe/Istanbul"},
     {"id": "cust-mehmet", "name": "Mehmet Demir", "login": "mehmet", "email": "mehmet@example.com", "phone": "+905551110003",
      "language": "tr", "region": "Ankara-Cankaya", "plan": "Fiber 50", "timezone": "Europe/Istanbul"},
+)
+# Demo consents (purpose → granted) and past orders, so segments, reminders and the agent's
+# context card have something to show.
+DEMO_CONSENTS = {"cust-ayse": {"marketing": True, "service_notices": True},
+                 "cust-john": {"marketing": True, "service_notices": False},
+                 "cust-mehmet": {"marketing": False, "service_notices": True}}
+DEMO_ORDERS = (
+    {"order_id": "12345", "customer_id": "cust-ayse", "total_kurus": 249900, "status": "delivered",
+     "items": [{"product_id": "fiber-modem", "name": "Fiber Modem AX3000", "quantity": 1, "price_kurus": 249900}]},
+    {"order_id": "12377", "customer_id": "cust-john", "total_kurus": 89990, "status": "shipped",
+     "items": [{"product_id": "range-extender", "name": "Range Extender", "quantity": 1, "price_kurus": 89990}]},
 )
 
 
@@ -112,9 +150,23 @@ class CustomerStore:
         return None
 
     def customer(self, customer_id: str) -> Optional[Dict[str, Any]]:
+        """The profile, with `first_name` (for templates) and a time zone (the default when unknown)."""
         with self._connection() as connection:
             row = connection.execute("SELECT * FROM customers WHERE id = ?", (customer_id,)).fetchone()
-        return dict(row) if row else None
+        if row is None:
+            return None
+        profile = dict(row)
+        profile["first_name"] = (profile.get("name") or "").split(" ")[0] or None
+        profile["timezone"] = profile.get("timezone") or DEFAULT_TIMEZONE
+        return profile
+
+    def last_activity(self, customer_id: str) -> Optional[float]:
+        """When the customer last wrote on any channel (Unix seconds), or None."""
+        with self._connection() as connection:
+            row = connection.execute(
+                "SELECT MAX(last_seen) AS last_seen FROM customer_conversations WHERE customer_id = ?", (customer_id,)
+            ).fetchone()
+        return float(row["last_seen"]) if row and row["last_seen"] is not None else None
 
     # conversations and remembered context
 
@@ -167,6 +219,73 @@ class CustomerStore:
             row = connection.execute("SELECT opted_out FROM opt_outs WHERE address = ?", (address,)).fetchone()
         return bool(row and row["opted_out"])
 
+    # consents (marketing needs one; service messages do not; an opt-out always wins)
+
+    def set_consent(self, customer_id: str, purpose: str, granted: bool, source: str) -> None:
+        """Record the customer's latest yes/no for a purpose and where it came from (form, chat, import…)."""
+        if purpose not in CONSENT_PURPOSES:
+            raise ValueError(f"consent purpose {purpose!r} is not one of {', '.join(CONSENT_PURPOSES)}")
+        with self._connection() as connection:
+            connection.execute(
+                "INSERT INTO consents (customer_id, purpose, granted, source, recorded_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (customer_id, purpose) DO UPDATE SET granted = excluded.granted, source = excluded.source, "
+                "recorded_at = excluded.recorded_at",
+                (customer_id, purpose, int(granted), source, time.time()),
+            )
+
+    def has_consent(self, customer_id: str, purpose: str) -> bool:
+        with self._connection() as connection:
+            row = connection.execute(
+                "SELECT granted FROM consents WHERE customer_id = ? AND purpose = ?", (customer_id, purpose)
+            ).fetchone()
+        return bool(row and row["granted"])
+
+    def customers_with_consent(self, purpose: str) -> List[Dict[str, Any]]:
+        """Profiles of every customer whose latest answer for the purpose is yes."""
+        with self._connection() as connection:
+            rows = connection.execute(
+                "SELECT c.* FROM customers c JOIN consents k ON k.customer_id = c.id WHERE k.purpose = ? AND k.granted = 1 ORDER BY c.id",
+                (purpose,),
+            ).fetchall()
+        return [dict(row) for row in rows]
+
+    # orders and carts (the demo shop writes them; the agent's card and cart reminders read them)
+
+    def record_order(self, customer_id: str, order_id: str, items: List[Dict[str, Any]], total_kurus: int, status: str = "placed") -> None:
+        with self._connection() as connection:
+            connection.execute(
+                "INSERT INTO orders (order_id, customer_id, items, total_kurus, status, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (order_id, customer_id, json.dumps(items, ensure_ascii=False), total_kurus, status, time.time()),
+            )
+
+    def recent_orders(self, customer_id: str, limit: int = 5) -> List[Dict[str, Any]]:
+        with self._connection() as connection:
+            rows = connection.execute(
+                "SELECT * FROM orders WHERE customer_id = ? ORDER BY created_at DESC LIMIT ?", (customer_id, limit)
+            ).fetchall()
+        return [{**dict(row), "items": json.loads(row["items"])} for row in rows]
+
+    def save_cart(self, subject: str, items: List[Dict[str, Any]], total_kurus: int) -> None:
+        """The cart of a customer id or an anonymous web chat subject; an empty cart is stored as such."""
+        with self._connection() as connection:
+            connection.execute(
+                "INSERT INTO carts (subject, items, total_kurus, status, updated_at) VALUES (?, ?, ?, 'open', ?) "
+                "ON CONFLICT (subject) DO UPDATE SET items = excluded.items, total_kurus = excluded.total_kurus, "
+                "status = 'open', updated_at = excluded.updated_at",
+                (subject, json.dumps(items, ensure_ascii=False), total_kurus, time.time()),
+            )
+
+    def cart(self, subject: str) -> Optional[Dict[str, Any]]:
+        with self._connection() as connection:
+            row = connection.execute("SELECT * FROM carts WHERE subject = ?", (subject,)).fetchone()
+        return {**dict(row), "items": json.loads(row["items"])} if row else None
+
+    def mark_cart_ordered(self, subject: str) -> None:
+        with self._connection() as connection:
+            connection.execute(
+                "UPDATE carts SET status = 'ordered', updated_at = ? WHERE subject = ?", (time.time(), subject)
+            )
+
     def seed_demo_customers(self) -> None:
         """The demo shop's customers (password "demo" in the shop), idempotent."""
         for demo in DEMO_CUSTOMERS:
@@ -175,6 +294,16 @@ class CustomerStore:
             self.link_identity(demo["id"], "web", demo["login"])
             self.link_identity(demo["id"], "phone", demo["phone"])
             self.link_identity(demo["id"], "email", demo["email"])
+        with self._connection() as connection:
+            known_consents = {row[0] for row in connection.execute("SELECT DISTINCT customer_id FROM consents")}
+            known_orders = {row[0] for row in connection.execute("SELECT order_id FROM orders")}
+        for customer_id, purposes in DEMO_CONSENTS.items():
+            if customer_id not in known_consents:
+                for purpose, granted in purposes.items():
+                    self.set_consent(customer_id, purpose, granted, source="demo")
+        for order in DEMO_ORDERS:
+            if order["order_id"] not in known_orders:
+                self.record_order(order["customer_id"], order["order_id"], order["items"], order["total_kurus"], order["status"])
 
 
 def _normalised(kind: str, value: str) -> str:

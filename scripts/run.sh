@@ -16,6 +16,9 @@ if [ -z "${RASA_AUTH_TOKEN:-}" ]; then
   RASA_AUTH_TOKEN=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))')
   echo "RASA_AUTH_TOKEN was not set; using a random token for this run: $RASA_AUTH_TOKEN"
 fi
+# Handoff: the action server and the support app (agent replies) call Rasa's HTTP API with it.
+export RASA_AUTH_TOKEN
+export RASA_URL=${RASA_URL:-http://127.0.0.1:${RASA_PORT}}
 mkdir -p var
 
 pids=()
@@ -37,6 +40,9 @@ if [ -z "${TWILIO_ACCOUNT_SID:-}" ]; then
   pids+=($!)
 fi
 .venv/bin/python -m support_app --port "$SUPPORT_PORT" &
+pids+=($!)
+# The one campaign scheduler (proactive messages); a second one would only wait for its lease.
+.venv/bin/python -m campaigns.scheduler &
 pids+=($!)
 
 for _ in $(seq 1 120); do

@@ -5,12 +5,11 @@ the token from /api/webchat/token; a visitor gets an `anon-…` subject kept in 
 session cookie, so reloads continue the same conversation.
 """
 
-import hmac
-import secrets
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator, Dict, Optional
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -18,11 +17,22 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
-from connectors.webchat_token import ANONYMOUS_PREFIX, issue_token
+from checkout.recovery import CheckoutRecovery
+from connectors.webchat_token import issue_token
 from customer_store.store import CustomerStore
+from incidents.followups import CampaignsScheduler
 from support_app import catalogue
 from support_app.accounts import Accounts
+from support_app.checkout_help import cart_subject, checkout_data, checkout_router, complete_order, save_cart
+from support_app.incident_pages import incident_router
+from support_app.inbox import inbox_router
+from support_app.dashboard import dashboard_router
+from support_app.review import review_router
+from support_app.security import check_csrf, csrf_token
 from support_app.settings import Settings
+from support_app.staff import SESSION_KEY, StaffAccounts, StaffLoginRequired
+from support_app.staff_pages import STAFF_AREAS, staff_router
+from support_app.campaign_pages import campaign_router
 
 HERE = Path(__file__).resolve().parent
 LANGUAGES = ("tr", "en")
@@ -42,13 +52,18 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     settings = settings or Settings.from_env()
     customers = CustomerStore(settings.database_path)
     accounts = Accounts(settings.database_path)
+    staff_accounts = StaffAccounts(settings.database_path)
+    recovery = CheckoutRecovery(settings.database_path)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals["staff_areas"] = STAFF_AREAS
     csp = content_security_policy(settings.webchat_server_url)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         customers.seed_demo_customers()
         accounts.seed_demo()
+        if settings.staff_demo_password:
+            staff_accounts.seed_demo(settings.staff_demo_password)
         yield
 
     app = FastAPI(title="Destek support app", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -57,6 +72,20 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         max_age=30 * 24 * 3600, same_site="lax", https_only=settings.secure_cookies,
     )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.state.settings = settings
+    app.state.templates = templates
+    app.state.customers = customers
+    app.state.staff_accounts = staff_accounts
+
+    @app.exception_handler(StaffLoginRequired)
+    async def to_staff_login(_: Request, error: StaffLoginRequired) -> RedirectResponse:
+        return RedirectResponse("/staff/login?" + urlencode({"next": error.next_path}), status_code=303)
+
+    app.include_router(staff_router())
+    app.include_router(campaign_router())
+    app.include_router(inbox_router(settings.database_path))
+    app.include_router(dashboard_router())
+    app.include_router(review_router())
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -76,14 +105,12 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         customer = customers.customer(request.session["customer_id"]) if request.session.get("customer_id") else None
         return customer["language"] if customer and customer.get("language") in LANGUAGES else "tr"
 
-    def csrf_token(request: Request) -> str:
-        if "csrf" not in request.session:
-            request.session["csrf"] = secrets.token_urlsafe(24)
-        return str(request.session["csrf"])
-
-    def check_csrf(request: Request, token: str) -> None:
-        if not hmac.compare_digest(token.encode(), csrf_token(request).encode()):
-            raise HTTPException(status_code=400, detail="missing or wrong CSRF token; reload the page and try again")
+    def restart_customer_session(request: Request) -> None:
+        """A new shop session for a new identity (no stale cart or anonymous chat); a staff login stays."""
+        staff_session = request.session.get(SESSION_KEY)
+        request.session.clear()
+        if staff_session:
+            request.session[SESSION_KEY] = staff_session
 
     def cart(request: Request) -> Dict[str, int]:
         return dict(request.session.get("cart") or {})
@@ -104,7 +131,8 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         lang = language(request)
         customer_id = request.session.get("customer_id")
         customer = customers.customer(customer_id) if customer_id else None
-        widget_config = {"serverUrl": settings.webchat_server_url, "tokenUrl": "/api/webchat/token", "language": lang}
+        widget_config = {"serverUrl": settings.webchat_server_url, "tokenUrl": "/api/webchat/token", "language": lang,
+                         "checkoutIdleSeconds": settings.checkout_idle_seconds}
         return templates.TemplateResponse(
             request, template,
             {"lang": lang, "t": catalogue.TEXTS[lang], "customer": customer, "csrf": csrf_token(request),
@@ -134,6 +162,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         items = cart(request)
         items[product_id] = min(items.get(product_id, 0) + 1, 99)
         request.session["cart"] = items
+        save_cart(customers, request, items)
         return RedirectResponse("/cart", status_code=303)
 
     @app.post("/cart/remove")
@@ -142,17 +171,20 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         items = cart(request)
         items.pop(product_id, None)
         request.session["cart"] = items
+        save_cart(customers, request, items)
         return RedirectResponse("/cart", status_code=303)
 
     @app.get("/checkout", response_class=HTMLResponse)
     async def checkout(request: Request) -> HTMLResponse:
-        return render(request, "checkout.html", ordered=False, **cart_lines(request, language(request)))
+        return render(request, "checkout.html", ordered=False, checkout=checkout_data(request, cart(request), csrf_token(request)),
+                      **cart_lines(request, language(request)))
 
     @app.post("/checkout", response_class=HTMLResponse)
     async def place_order(request: Request, csrf: str = Form("")) -> HTMLResponse:
         check_csrf(request, csrf)
         if not cart(request):
             raise HTTPException(status_code=400, detail="the cart is empty")
+        complete_order(customers, recovery, lambda: CampaignsScheduler(settings.database_path), request, cart(request))
         request.session["cart"] = {}
         return render(request, "checkout.html", ordered=True, lines=[], total="")
 
@@ -166,29 +198,25 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         customer_id = accounts.authenticate(login, password)
         if customer_id is None:
             return render(request, "login.html", status_code=401, error=True)
-        request.session.clear()  # a new session for the new identity (no fixation, no stale anon chat)
+        restart_customer_session(request)
         request.session["customer_id"] = customer_id
         return RedirectResponse("/", status_code=303)
 
     @app.post("/logout")
     async def logout(request: Request, csrf: str = Form("")) -> RedirectResponse:
         check_csrf(request, csrf)
-        request.session.clear()
+        restart_customer_session(request)
         return RedirectResponse("/", status_code=303)
 
     @app.get("/api/webchat/token")
     async def webchat_token(request: Request) -> JSONResponse:
-        customer_id = request.session.get("customer_id")
-        if customer_id:
-            sub = str(customer_id)
-        else:
-            if not str(request.session.get("anon_sub", "")).startswith(ANONYMOUS_PREFIX):
-                request.session["anon_sub"] = ANONYMOUS_PREFIX + secrets.token_hex(12)
-            sub = str(request.session["anon_sub"])
+        sub = cart_subject(request)
         lang = language(request)
         now = time.time()
         token = issue_token(sub, settings.webchat_jwt_secret, settings.webchat_token_ttl, language=lang, now=now)
         body = {"token": token, "sub": sub, "language": lang, "expires_at": int(now) + settings.webchat_token_ttl}
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
+    app.include_router(incident_router(settings.database_path, lambda: CampaignsScheduler(settings.database_path)))
+    app.include_router(checkout_router(settings, customers, recovery, lambda: CampaignsScheduler(settings.database_path)))
     return app

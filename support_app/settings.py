@@ -7,6 +7,9 @@ from pathlib import Path
 from connectors.webchat_token import DEFAULT_SECRET
 
 DEFAULT_SESSION_SECRET = "demo-session-secret-change-me"
+# The demo staff accounts (admin, agent1, agent2, marketing, ops) get this password when the
+# staff table is empty; set STAFF_DEMO_PASSWORD= (empty) to create none.
+DEFAULT_STAFF_DEMO_PASSWORD = "demo-staff"
 
 
 @dataclass(frozen=True)
@@ -17,6 +20,9 @@ class Settings:
     webchat_server_url: str
     webchat_token_ttl: int
     secure_cookies: bool
+    staff_demo_password: str
+    checkout_idle_seconds: float = 30.0
+    cart_reminder_delay_minutes: float = 60.0
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -31,4 +37,18 @@ class Settings:
             webchat_server_url=(os.environ.get("WEBCHAT_SERVER_URL") or f"http://localhost:{rasa_port}").rstrip("/"),
             webchat_token_ttl=int(ttl),
             secure_cookies=os.environ.get("SUPPORT_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
+            staff_demo_password=os.environ.get("STAFF_DEMO_PASSWORD", DEFAULT_STAFF_DEMO_PASSWORD),
+            checkout_idle_seconds=_positive("CHECKOUT_IDLE_SECONDS", "30"),
+            cart_reminder_delay_minutes=_positive("CART_REMINDER_DELAY_MINUTES", "60"),
         )
+
+
+def _positive(name: str, default: str) -> float:
+    raw = os.environ.get(name) or default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ValueError(f"{name} must be a positive number, not {raw!r}")
+    return value

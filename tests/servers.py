@@ -72,6 +72,11 @@ class Servers:
             "TWILIO_ACCOUNT_SID": "",
             "TWILIO_API_BASE": f"http://127.0.0.1:{self.fake_port}",
             "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+            # Handoff: the support app and the action server call this Rasa server's HTTP API;
+            # agents are always available unless a test points HANDOFF_SETTINGS elsewhere.
+            "RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
+            "RASA_AUTH_TOKEN": AUTH_TOKEN,
+            "HANDOFF_SETTINGS": str(ROOT / "tests" / "data" / "handoff_always_open.yml"),
         }
         self.rasa: Optional[subprocess.Popen[bytes]] = None
         self.actions: Optional[subprocess.Popen[bytes]] = None

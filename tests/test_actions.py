@@ -27,7 +27,8 @@ def configured(tiny_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("DESTEK_DB", str(tmp_path / "destek.sqlite3"))
     monkeypatch.delenv("DESTEK_KB_THRESHOLD", raising=False)
     monkeypatch.delenv("DESTEK_EMBEDDING_MODEL", raising=False)
-    caches = (services.settings, services.knowledge_base, services.records, services.customers)
+    monkeypatch.setenv("HANDOFF_SETTINGS", str(Path(__file__).parent / "data" / "handoff_always_open.yml"))
+    caches = (services.settings, services.knowledge_base, services.records, services.customers, services.handoffs, services.rasa)
     for cached in caches:
         cached.cache_clear()
     services.customers().seed_demo_customers()
@@ -70,8 +71,10 @@ def test_answer_cites_the_article_in_the_customers_language(configured: Path) ->
         SlotSet("kb_article_id", "track-tr"),
         SlotSet("kb_score", score),
         SlotSet("kb_answered", True),
+        SlotSet("kb_candidates", events[4]["value"]),
     ]
     assert score >= 0.35
+    assert events[4]["value"][0] == {"id": "track-tr", "title": "Siparişimi nasıl takip ederim?", "score": round(score, 3)}
     assert messages == [
         message(
             "utter_kb_answer",
@@ -85,7 +88,7 @@ def test_answer_cites_the_article_in_the_customers_language(configured: Path) ->
 
 def test_no_good_answer_is_said_honestly_and_recorded(configured: Path) -> None:
     events, messages = run(ActionAnswerFromKb(), tracker("do you sell used cars", language="en"))
-    assert [e["name"] for e in events] == ["kb_query", "kb_article_id", "kb_score", "kb_answered"]
+    assert [e["name"] for e in events] == ["kb_query", "kb_article_id", "kb_score", "kb_answered", "kb_candidates"]
     assert events[1] == SlotSet("kb_article_id", None) and events[3] == SlotSet("kb_answered", False)
     names = [m["response"] for m in messages]
     assert names[0] == "utter_kb_not_sure" and names[-1] == "utter_offer_human"
@@ -120,10 +123,13 @@ def test_feedback_is_stored_with_query_and_article(configured: Path, intent: str
 @pytest.mark.parametrize(("intent", "reason"), [("request_human", "customer_asked"), ("affirm", "kb_no_answer")])
 def test_request_for_a_person_is_recorded(configured: Path, intent: str, reason: str) -> None:
     events, messages = run(ActionRequestHuman(), tracker("temsilciye bağlan", intent=intent, kb_query="araba satıyor musunuz"))
-    assert events == [SlotSet("handoff_requested", True)]
-    assert messages == [message("utter_handoff_recorded")]
+    assert events == [SlotSet("handoff_requested", True), SlotSet("handoff_status", "queued"), SlotSet("handoff_id", "1")]
+    assert messages == [message("utter_handoff_connecting", position=1, wait=6)]
     rows = services.records().rows("handoff_requests")
     assert [(r["sender_id"], r["language"], r["reason"], r["last_query"]) for r in rows] == [("customer-1", "tr", reason, "araba satıyor musunuz")]
+    handoff = services.handoffs().require(1)
+    assert (handoff["status"], handoff["reason"], handoff["channel"]) == ("queued", reason, "rest")
+    assert handoff["context_card"]["reason"] == reason
 
 
 def test_session_start_for_an_unknown_sender(configured: Path) -> None:

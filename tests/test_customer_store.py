@@ -1,5 +1,6 @@
 """customer_store on a real SQLite file."""
 
+import time
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,51 @@ def test_bad_input_is_refused(store: CustomerStore) -> None:
         store.link_identity("cust-ayse", "fax", "123")
     with pytest.raises(ValueError, match="unknown customer field 'shoe_size'"):
         store.upsert_customer("cust-ayse", shoe_size="42")
+
+
+def test_consent_is_per_purpose_and_latest_wins(store: CustomerStore) -> None:
+    store.upsert_customer("c1", name="Deniz Kaya")
+    assert not store.has_consent("c1", "marketing")
+    store.set_consent("c1", "marketing", True, source="checkout form")
+    assert store.has_consent("c1", "marketing") and not store.has_consent("c1", "service_notices")
+    store.set_consent("c1", "marketing", False, source="chat")
+    assert not store.has_consent("c1", "marketing")
+    with pytest.raises(ValueError, match="consent purpose 'newsletter'"):
+        store.set_consent("c1", "newsletter", True, source="form")
+
+
+def test_profile_has_first_name_and_a_time_zone(store: CustomerStore) -> None:
+    store.upsert_customer("c1", name="Deniz Kaya")
+    profile = store.customer("c1")
+    assert profile is not None
+    assert (profile["first_name"], profile["timezone"]) == ("Deniz", "Europe/Istanbul")
+
+
+def test_orders_newest_first_and_carts(store: CustomerStore) -> None:
+    store.upsert_customer("c1", name="Deniz Kaya")
+    store.record_order("c1", "o-1", [{"product_id": "p", "quantity": 1}], 1000)
+    store.record_order("c1", "o-2", [{"product_id": "q", "quantity": 2}], 2000)
+    assert [order["order_id"] for order in store.recent_orders("c1")] == ["o-2", "o-1"]
+    assert store.recent_orders("c1")[0]["items"] == [{"product_id": "q", "quantity": 2}]
+    assert store.cart("anon-1") is None
+    store.save_cart("anon-1", [{"product_id": "p", "quantity": 3}], 3000)
+    assert store.cart("anon-1")["status"] == "open"
+    store.mark_cart_ordered("anon-1")
+    cart = store.cart("anon-1")
+    assert (cart["status"], cart["total_kurus"], cart["items"]) == ("ordered", 3000, [{"product_id": "p", "quantity": 3}])
+
+
+def test_last_activity_is_the_latest_channel(store: CustomerStore) -> None:
+    store.upsert_customer("c1", name="Deniz Kaya")
+    assert store.last_activity("c1") is None
+    store.record_conversation("c1", "web", "web:c1")
+    store.record_conversation("c1", "whatsapp", "whatsapp:+905550000000")
+    last = store.last_activity("c1")
+    assert last is not None and abs(last - time.time()) < 60
+
+
+def test_demo_seed_adds_consents_and_orders_once(store: CustomerStore) -> None:
+    store.seed_demo_customers()
+    store.seed_demo_customers()
+    assert store.has_consent("cust-ayse", "marketing") and not store.has_consent("cust-mehmet", "marketing")
+    assert [order["order_id"] for order in store.recent_orders("cust-ayse")] == ["12345"]

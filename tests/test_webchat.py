@@ -308,3 +308,28 @@ def test_a_message_after_the_token_expired_is_refused_and_a_refresh_keeps_the_su
 
     asyncio.run(scenario())
     assert [event["text"] for event in user_events(servers, "web:anon-short")] == ["merhaba"]
+
+
+def test_a_flood_from_one_conversation_is_limited_and_told(servers: Servers) -> None:
+    """INBOUND_MESSAGES_BURST (10 by default) messages at once pass; the rest are refused with a code
+    the widget shows, and never reach the NLU; another conversation is not affected."""
+    async def scenario() -> None:
+        flood = Chat(servers, token_for(servers, "anon-flood"))
+        calm = Chat(servers, token_for(servers, "anon-calm"))
+        await flood.connect()
+        await calm.connect()
+        for number in range(13):
+            await flood.client.emit("user_uttered", {"message": f"merhaba {number}"})
+        await calm.say({"message": "merhaba"})
+        for _ in range(int(WAIT / 0.1)):
+            if len([e for e in flood.events if e == ("bot_typing", {"typing": False})]) >= 10:
+                break
+            await asyncio.sleep(0.1)
+        await flood.client.disconnect()
+        await calm.client.disconnect()
+        refusals = [data for event, data in flood.events if event == "chat_error"]
+        assert len(refusals) == 3 and all(data["code"] == "rate_limited" for data in refusals)
+
+    asyncio.run(scenario())
+    assert len(user_events(servers, "web:anon-flood")) == 10
+    assert len(user_events(servers, "web:anon-calm")) == 1

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import random
 import secrets
+import sqlite3
 import threading
 import time
 import urllib.error
@@ -334,3 +335,37 @@ def test_fake_page_plays_the_customer_and_shows_their_text_as_text(servers: Serv
         """))
         assert inbound[0].startswith("<img src=x onerror=alert(1)> merhaba") and images == 0
         assert "Merhaba!" in outbound[0]
+
+
+def test_a_flood_from_one_number_is_limited_told_once_and_stop_still_works(servers: Servers) -> None:
+    """Each inbound message can trigger paid sends: past INBOUND_MESSAGES_BURST (10) at once, messages
+    are kept but not answered, the sender is told once, and an opt-out keyword always passes."""
+    flooder = new_number()
+    sids = [new_sid() for _ in range(14)]
+    for number, sid in enumerate(sids):
+        assert post_form(servers, WEBHOOK, inbound_params(flooder, f"merhaba {number}", sid=sid)) == 200
+    assert post_form(servers, WEBHOOK, inbound_params(flooder, "DUR")) == 200
+    wait_for(lambda: set(sids) <= set(handled_sids(servers, flooder)), "all 14 messages handled")
+    turns = user_events(servers, flooder)
+    assert 10 <= len(turns) <= 11  # 10 at once, plus at most one refilled token (30 a minute) while posting
+    bodies = [message["body"] for message in sent_to(servers, flooder)]
+    assert sum("Çok hızlı mesaj" in body for body in bodies) == 1
+    assert any("çıkarıldınız" in body for body in bodies)
+    assert CustomerStore(servers.state / "destek.sqlite3").is_opted_out(flooder)
+
+
+def handled_sids(servers: Servers, address: str) -> List[str]:
+    with sqlite3.connect(servers.state / "destek.sqlite3") as connection:
+        rows = connection.execute(
+            "SELECT message_sid FROM whatsapp_inbound WHERE address = ? AND handled_at IS NOT NULL", (address,)
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def test_signed_webhook_with_blank_fields_is_accepted(servers: Servers) -> None:
+    """Twilio signs blank fields too (a photo without a caption has Body=""; ProfileName may be empty)."""
+    sender, sid = new_number(), new_sid()
+    params = inbound_params(sender, "", sid=sid, ProfileName="", NumMedia="1",
+                            MediaUrl0="http://127.0.0.1:9/photo.jpg", MediaContentType0="image/jpeg")
+    assert post_form(servers, WEBHOOK, params) == 200
+    wait_for(lambda: sid in handled_sids(servers, sender), "the blank-field message handled")

@@ -8,7 +8,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import services
+from bot.actions.outage import outage_notice
 from kb_index.search import Hit
+from privacy.redaction import redact
 
 RELATED_LIMIT = 3
 
@@ -25,15 +27,21 @@ class ActionAnswerFromKb(Action):
         kb = services.knowledge_base()
         settings = services.settings()
         language = tracker.get_slot("language")
-        hits = kb.search(query, k=RELATED_LIMIT, lang=language if language in kb.languages else None)
+        vector = kb.embed_query(query)
+        hits = kb.search(query, k=RELATED_LIMIT + 2, lang=language if language in kb.languages else None, query_vector=vector)
+        hits = services.feedback_memory().rerank(hits, vector)[:RELATED_LIMIT]
+        notice = outage_notice(dispatcher, tracker, query, hits)  # a known outage comes before troubleshooting
+        if notice is not None:
+            return notice
         threshold = settings.kb_threshold if settings.kb_threshold is not None else kb.threshold
         best = hits[0] if hits else None
         answered = best is not None and best.score >= threshold
         _remember(tracker, language, query, best if answered else None)
         if answered:
+            services.records().add_answer_served(tracker.sender_id, query, language, best.id, best.score)
             dispatcher.utter_message(response="utter_kb_answer", answer=best.snippet, title=best.title, url=best.url)
             dispatcher.utter_message(response="utter_ask_helpful")
-            return _result(query, best, answered=True)
+            return _result(query, best, answered=True, hits=hits)
         services.records().add_unanswered(
             tracker.sender_id, query, language, best.id if best else None, best.score if best else None
         )
@@ -46,7 +54,7 @@ class ActionAnswerFromKb(Action):
                 buttons=[{"title": hit.title, "payload": hit.title} for hit in related],
             )
         dispatcher.utter_message(response="utter_offer_human")
-        return _result(query, best, answered=False)
+        return _result(query, best, answered=False, hits=hits)
 
 
 def _remember(tracker: Tracker, language: str | None, query: str, answer: Hit | None) -> None:
@@ -57,7 +65,7 @@ def _remember(tracker: Tracker, language: str | None, query: str, answer: Hit | 
     services.customers().remember_context(
         customer_id,
         language=language,
-        last_query=query,
+        last_query=redact(query),
         last_article_id=answer.id if answer else None,
         last_article_title=answer.title if answer else None,
         last_article_url=answer.url if answer else None,
@@ -66,10 +74,12 @@ def _remember(tracker: Tracker, language: str | None, query: str, answer: Hit | 
     )
 
 
-def _result(query: str, best: Hit | None, answered: bool) -> List[Dict[Text, Any]]:
+def _result(query: str, best: Hit | None, answered: bool, hits: List[Hit]) -> List[Dict[Text, Any]]:
     return [
         SlotSet("kb_query", query),
         SlotSet("kb_article_id", best.id if answered and best else None),
         SlotSet("kb_score", best.score if best else None),
         SlotSet("kb_answered", answered),
+        # Every article considered, for the agent's context card (handoff/context_card.py).
+        SlotSet("kb_candidates", [{"id": hit.id, "title": hit.title, "score": round(hit.score, 3)} for hit in hits]),
     ]

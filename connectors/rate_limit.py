@@ -1,0 +1,77 @@
+"""Per-sender limit on inbound messages: each one runs the NLU and can trigger paid sends.
+
+A token bucket per sender: `burst` messages at once, refilled at `per_minute`. A refused
+sender is told once per refusal spell (then silence until a token is back), so a flood cannot
+make the bot flood back. Opt-out keywords are never limited (the channels check them first).
+"""
+
+import os
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Callable, Dict
+
+
+class Verdict(Enum):
+    ALLOW = "allow"
+    REFUSE_AND_TELL = "refuse_and_tell"
+    REFUSE_SILENTLY = "refuse_silently"
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+    told: bool = False
+
+
+@dataclass
+class SenderRateLimit:
+    per_minute: float
+    burst: int
+    clock: Callable[[], float] = time.monotonic
+    max_senders: int = 50_000
+    _buckets: Dict[str, _Bucket] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> "SenderRateLimit":
+        per_minute = os.environ.get("INBOUND_MESSAGES_PER_MINUTE") or "30"
+        burst = os.environ.get("INBOUND_MESSAGES_BURST") or "10"
+        try:
+            limit = cls(per_minute=float(per_minute), burst=int(burst))
+        except ValueError:
+            raise ValueError(f"INBOUND_MESSAGES_PER_MINUTE ({per_minute!r}) and INBOUND_MESSAGES_BURST ({burst!r}) must be numbers") from None
+        if limit.per_minute <= 0 or limit.burst < 1:
+            raise ValueError("INBOUND_MESSAGES_PER_MINUTE must be > 0 and INBOUND_MESSAGES_BURST >= 1")
+        return limit
+
+    def check(self, sender: str) -> Verdict:
+        now = self.clock()
+        bucket = self._buckets.get(sender)
+        if bucket is None:
+            self._forget_idle(now)
+            bucket = self._buckets[sender] = _Bucket(tokens=float(self.burst), updated=now)
+        bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.updated) * self.per_minute / 60)
+        bucket.updated = now
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            bucket.told = False
+            return Verdict.ALLOW
+        if bucket.told:
+            return Verdict.REFUSE_SILENTLY
+        bucket.told = True
+        return Verdict.REFUSE_AND_TELL
+
+    def _forget_idle(self, now: float) -> None:
+        """Keep memory bounded: drop senders whose bucket has refilled (they are as new)."""
+        if len(self._buckets) < self.max_senders:
+            return
+        refill_time = self.burst * 60 / self.per_minute
+        for sender in [s for s, b in self._buckets.items() if now - b.updated >= refill_time]:
+            del self._buckets[sender]
+
+
+SLOW_DOWN = {
+    "tr": "Çok hızlı mesaj gönderiyorsunuz; lütfen biraz bekleyip tekrar yazın.",
+    "en": "You are sending messages very quickly; please wait a moment and write again.",
+}
