@@ -72,12 +72,14 @@ def write_nlu_yaml(examples: List[Example], path: Path) -> None:
     class Literal(str):
         pass
 
-    dumper = yaml.SafeDumper
-    dumper.add_representer(Literal, lambda d, s: d.represent_scalar("tag:yaml.org,2002:str", s, style="|"))
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    Dumper.add_representer(Literal, lambda d, s: d.represent_scalar("tag:yaml.org,2002:str", s, style="|"))
     for block in blocks:
         block["examples"] = Literal(block["examples"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.dump({"version": "3.1", "nlu": blocks}, Dumper=dumper, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    path.write_text(yaml.dump({"version": "3.1", "nlu": blocks}, Dumper=Dumper, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def nlu_config(project_config: Path, out: Path, epochs: Optional[int]) -> Dict[str, Any]:
