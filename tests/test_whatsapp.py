@@ -325,7 +325,8 @@ def test_fake_page_plays_the_customer_and_shows_their_text_as_text(servers: Serv
         driver.get(servers.fake_url + "/")
         driver.find_element(By.ID, "from").clear()
         driver.find_element(By.ID, "from").send_keys(number)
-        driver.find_element(By.ID, "body").send_keys("<img src=x onerror=alert(1)> merhaba")
+        # A clear greeting around the markup (with one word of text, the classifier may call it a KB question).
+        driver.find_element(By.ID, "body").send_keys("<img src=x onerror=alert(1)> merhaba, iyi günler")
         driver.find_element(By.CSS_SELECTOR, "#send button").click()
         # Read the conversation in one script: the page redraws it every second.
         inbound, outbound, images = WebDriverWait(driver, 30).until(lambda d: d.execute_script("""
@@ -333,7 +334,7 @@ def test_fake_page_plays_the_customer_and_shows_their_text_as_text(servers: Serv
             const inbound = texts("#chat li.inbound"), outbound = texts("#chat li.outbound");
             return inbound.length && outbound.length ? [inbound, outbound, document.querySelectorAll("#chat img").length] : null;
         """))
-        assert inbound[0].startswith("<img src=x onerror=alert(1)> merhaba") and images == 0
+        assert inbound[0].startswith("<img src=x onerror=alert(1)> merhaba, iyi günler") and images == 0
         assert "Merhaba!" in outbound[0]
 
 
