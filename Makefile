@@ -64,6 +64,7 @@ shell: $(VENV)/.installed ## chat with the running bot in the terminal
 validate: setup ## check Rasa training data and the knowledge base
 	$(RASA) data validate --config config.yml --domain domain.yml --data $(RASA_DATA) --fail-on-warnings
 	$(PY) -m kb_index build --source $(KB_SOURCE) --out var/validate-index --model none --quiet
+	$(PY) -m tuning lint-kb --source $(KB_SOURCE)
 
 test: setup train index test-unit test-stories ## everything CI runs
 
@@ -88,3 +89,17 @@ lock: ## re-pin requirements/*.lock.txt from the current environments
 
 clean: ## remove built models, indexes and local data (not the environments)
 	rm -rf bot/models/*.tar.gz var
+
+# --- tuning tools (issue #6, docs/staff-tools.md) ---
+INTERACTIVE_PORT ?= 5006
+
+.PHONY: interactive rasa-shell gaps
+interactive: setup train ## rasa interactive (learn from your own chats) with the action server running
+	scripts/with-actions.sh $(RASA) interactive --model $(MODEL) --config config.yml --domain domain.yml \
+	  --data $(RASA_DATA) --endpoints endpoints.yml -p $(INTERACTIVE_PORT)
+
+rasa-shell: setup train ## rasa shell (model loaded in-process, with the action server), no `make run` needed
+	scripts/with-actions.sh $(RASA) shell --model $(MODEL) --endpoints endpoints.yml -p $(INTERACTIVE_PORT)
+
+gaps: setup ## KB gap report as CSV (var/gaps.csv): what customers asked that the KB did not answer
+	$(PY) -m tuning gaps --out var/gaps.csv

@@ -22,7 +22,11 @@ sys.path.insert(0, str(ROOT))
 from kb_index.search import KnowledgeBase  # noqa: E402
 from tests.servers import running_servers  # noqa: E402
 import whatsapp_ack  # noqa: E402  (bench/ is on sys.path as the script's folder)
+import campaign_throughput  # noqa: E402
+import proactive  # noqa: E402
 import handoff_latency  # noqa: E402
+import analytics_dashboard  # noqa: E402
+import staff_tools  # noqa: E402
 
 
 def percentiles(samples_ms: list[float]) -> str:
@@ -101,6 +105,7 @@ def main() -> int:
     parser.add_argument("--skip-synthetic", action="store_true")
     parser.add_argument("--skip-rasa", action="store_true")
     parser.add_argument("--hnsw", action="store_true", help="also build and search the synthetic base with HNSW")
+    parser.add_argument("--skip-campaigns", action="store_true", help="skip the campaign throughput run (about 4 minutes)")
     args = parser.parse_args()
     texts = queries(Path(args.queries))
     print("| benchmark | result |\n|---|---|", flush=True)
@@ -126,8 +131,17 @@ def main() -> int:
             row(name, result)
         for name, result in whatsapp_ack.run():
             row(name, result)
+        for name, result in proactive.run():
+            row(name, result)
         for name, result in handoff_latency.run():
             row(name, result)
+    if not args.skip_campaigns:
+        for name, result in campaign_throughput.run():
+            row(name, result)
+    for name, result in analytics_dashboard.run():
+        row(name, result)
+    for name, result in staff_tools.run(Path(args.index), Path(args.queries)):
+        row(name, result)
     return 0
 
 

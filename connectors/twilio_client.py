@@ -88,10 +88,16 @@ class TwilioSender:
             await asyncio.sleep(slot - now)
 
     async def create(self, to: str, body: Optional[str] = None, media_url: Optional[List[str]] = None,
-                     content_sid: Optional[str] = None, content_variables: Optional[str] = None) -> Dict[str, str]:
-        """Create one message; returns {"sid", "status"}. Raises TwilioRestException on an API error."""
+                     content_sid: Optional[str] = None, content_variables: Optional[str] = None,
+                     status_callback: Optional[str] = None) -> Dict[str, str]:
+        """Create one message; returns {"sid", "status"}. Raises TwilioRestException on an API error.
+
+        status_callback: None for the WhatsApp channel's status URL, "" for no callbacks."""
         await self._wait_for_slot()
-        fields: Dict[str, Any] = {"to": to, "from_": self.settings.whatsapp_from, "status_callback": self.settings.status_callback}
+        callback = self.settings.status_callback if status_callback is None else status_callback
+        fields: Dict[str, Any] = {"to": to, "from_": self.settings.whatsapp_from}
+        if callback:
+            fields["status_callback"] = callback
         if body is not None:
             fields["body"] = body
         if media_url:
@@ -101,6 +107,14 @@ class TwilioSender:
             fields["content_variables"] = content_variables or "{}"
         message = await self._twilio().messages.create_async(**fields)
         return {"sid": str(message.sid), "status": str(message.status)}
+
+    async def recent_to(self, to: str, limit: int = 50) -> List[Dict[str, Any]]:
+        """Messages to `to`, newest first (Messages list filtered by To): finds what a crash left unrecorded."""
+        found = []
+        async for message in await self._twilio().messages.stream_async(to=to, limit=limit, page_size=min(limit, 50)):
+            found.append({"sid": str(message.sid), "from": message.from_, "to": message.to, "body": message.body or "",
+                          "status": str(message.status), "direction": str(message.direction), "date_created": message.date_created})
+        return found
 
     async def close(self) -> None:
         """Close the running loop's client."""

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import zlib
+from urllib.parse import parse_qsl
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -123,7 +124,11 @@ class WhatsAppInput(InputChannel):
         url = self.messenger.settings.public_url + request.path
         if request.query_string:
             url += "?" + request.query_string
-        params = {name: values[0] for name, values in request.form.items()}
+        # Sanic's request.form drops blank fields, but Twilio signs them too (an empty Body of a
+        # media message, an empty ProfileName): parse the raw body, keeping blanks.
+        params: Dict[str, str] = {}
+        for name, value in parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True):
+            params.setdefault(name, value)
         if not signature or not self.validator.validate(url, params, signature):
             logger.warning("rejected a WhatsApp webhook with a bad signature for %s", url)
             return None

@@ -240,6 +240,15 @@ class CustomerStore:
             ).fetchone()
         return bool(row and row["granted"])
 
+    def customers_with_consent(self, purpose: str) -> List[Dict[str, Any]]:
+        """Profiles of every customer whose latest answer for the purpose is yes."""
+        with self._connection() as connection:
+            rows = connection.execute(
+                "SELECT c.* FROM customers c JOIN consents k ON k.customer_id = c.id WHERE k.purpose = ? AND k.granted = 1 ORDER BY c.id",
+                (purpose,),
+            ).fetchall()
+        return [dict(row) for row in rows]
+
     # orders and carts (the demo shop writes them; the agent's card and cart reminders read them)
 
     def record_order(self, customer_id: str, order_id: str, items: List[Dict[str, Any]], total_kurus: int, status: str = "placed") -> None:

@@ -9,9 +9,11 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass, field
-from email.utils import formatdate
+from datetime import datetime, timezone
+from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Dict, List, Set
+from typing import Any, Dict, List, Optional, Set
+from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
@@ -22,10 +24,19 @@ logger = logging.getLogger("fake_twilio")
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 1600
 CALLBACK_STATUSES = ("queued", "sent", "delivered", "read")
+# How far a message to an address gets (set through /_fake/outcomes): the default reads it.
+OUTCOMES = {
+    "read": CALLBACK_STATUSES,
+    "delivered": ("queued", "sent", "delivered"),
+    "failed": ("queued", "sent", "failed"),
+    "undelivered": ("queued", "sent", "undelivered"),
+}
+ERROR_CODES = {"failed": "63016", "undelivered": "30008"}
 # Approved templates the fake knows, as Twilio's Content API would render them.
 TEMPLATES = {
     "HX" + "0" * 31 + "1": "Hello {{1}}, we have a reply to your message. Please write to us to read it. / "
                            "Merhaba {{1}}, mesajınıza bir yanıtımız var. Okumak için bize yazın.",
+    "HX" + "0" * 31 + "2": "{{1}}\n\nDestek: DUR yazın / reply STOP to unsubscribe.",
 }
 _ADDRESS = re.compile(r"^whatsapp:\+[1-9]\d{6,14}$")
 
@@ -38,7 +49,20 @@ class FakeTwilio:
     whatsapp_number: str
     status_delay: float = 0.2
     messages: List[Dict[str, Any]] = field(default_factory=list)
+    by_to: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
+    outcomes: Dict[str, str] = field(default_factory=dict)
     tasks: Set["asyncio.Task[None]"] = field(default_factory=set)
+    session: Optional[aiohttp.ClientSession] = None
+
+    def keep(self, message: Dict[str, Any]) -> None:
+        self.messages.append(message)
+        self.by_to.setdefault(str(message.get("to")), []).append(message)
+
+    def http(self) -> aiohttp.ClientSession:
+        """One session for every status callback (a session per message costs more than the post)."""
+        if self.session is None or self.session.closed:
+            self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        return self.session
 
     @property
     def validator(self) -> RequestValidator:
@@ -120,29 +144,114 @@ async def create_message(request: web.Request) -> web.Response:
         "price": None, "price_unit": "USD", "api_version": "2010-04-01", "messaging_service_sid": None,
         "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json",
     }
-    fake.messages.append(message)
-    if message["status_callback"]:
-        fake.spawn(send_status_callbacks(fake, message))
-    reply = {key: value for key, value in message.items() if key not in ("free_text", "content_variables", "status_callback")}
-    return web.json_response(reply, status=201)
+    fake.keep(message)
+    fake.spawn(progress(fake, message))
+    return web.json_response(public(message), status=201)
 
 
-async def send_status_callbacks(fake: FakeTwilio, message: Dict[str, Any]) -> None:
-    """queued → sent → delivered → read, each POSTed to StatusCallback and signed like Twilio's."""
+def public(message: Dict[str, Any]) -> Dict[str, Any]:
+    """A message as Twilio's API shows it (without what only the fake's inbox keeps)."""
+    return {key: value for key, value in message.items() if key not in ("free_text", "content_variables", "status_callback", "destek_status")}
+
+
+async def progress(fake: FakeTwilio, message: Dict[str, Any]) -> None:
+    """queued → sent → delivered → read (or the outcome set for the address), each POSTed to
+    the StatusCallback, if any, and signed like Twilio's."""
     url = message["status_callback"]
-    timeout = aiohttp.ClientTimeout(total=10)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
-        for status in CALLBACK_STATUSES:
-            await asyncio.sleep(fake.status_delay)
-            message["status"] = status
-            params = {"MessageSid": message["sid"], "SmsSid": message["sid"], "MessageStatus": status, "SmsStatus": status,
-                      "AccountSid": message["account_sid"], "From": message["from"], "To": message["to"], "ApiVersion": "2010-04-01"}
-            try:
-                async with session.post(url, data=params, headers={"X-Twilio-Signature": fake.sign(url, params)}) as response:
-                    if response.status >= 300:
-                        logger.warning("status callback %s for %s: HTTP %s", status, message["sid"], response.status)
-            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
-                logger.warning("status callback %s for %s failed: %s", status, message["sid"], error)
+    for status in OUTCOMES[fake.outcomes.get(message["to"], "read")]:
+        await asyncio.sleep(fake.status_delay)
+        message["status"] = status
+        if status == "sent":
+            message["date_sent"] = formatdate(usegmt=True)
+        params = {"MessageSid": message["sid"], "SmsSid": message["sid"], "MessageStatus": status, "SmsStatus": status,
+                  "AccountSid": message["account_sid"], "From": message["from"], "To": message["to"], "ApiVersion": "2010-04-01"}
+        if status in ERROR_CODES:
+            message["error_code"] = params["ErrorCode"] = ERROR_CODES[status]
+        if not url:
+            continue
+        try:
+            async with fake.http().post(url, data=params, headers={"X-Twilio-Signature": fake.sign(url, params)}) as response:
+                if response.status >= 300:
+                    logger.warning("status callback %s for %s: HTTP %s", status, message["sid"], response.status)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            logger.warning("status callback %s for %s failed: %s", status, message["sid"], error)
+
+
+def _date_filter(value: str) -> datetime:
+    """Twilio's DateSent filters take YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)."""
+    if len(value) == 10:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+
+async def read_messages(request: web.Request) -> web.Response:
+    """Twilio's Messages list: To, From, DateSent / DateSent< / DateSent> (on or before / after),
+    PageSize (default 50, max 1000) and Page; newest first, in Twilio's page envelope."""
+    fake: FakeTwilio = request.app["fake"]
+    account_sid = request.match_info["account_sid"]
+    if not authorised(request, account_sid, fake.auth_token):
+        return twilio_error(401, 20003, "Authentication Error - invalid username")
+    query = request.query
+    try:
+        page_size = min(int(query.get("PageSize", "50")), 1000)
+        page = int(query.get("Page", "0"))
+        dates = {key: _date_filter(query[key]) for key in ("DateSent", "DateSent<", "DateSent>") if key in query}
+    except ValueError as error:
+        return twilio_error(400, 20001, f"Invalid parameter: {error}")
+    if page_size < 1 or page < 0:
+        return twilio_error(400, 20001, "Invalid PageSize or Page")
+    pool = fake.by_to.get(query["To"], []) if "To" in query else fake.messages
+
+    def matches(message: Dict[str, Any]) -> bool:
+        if message.get("account_sid", account_sid) != account_sid or message.get("direction") == "inbound":
+            return False
+        if "From" in query and message.get("from") != query["From"]:
+            return False
+        if dates:
+            if not message.get("date_sent"):
+                return False
+            sent = parsedate_to_datetime(message["date_sent"])
+            if "DateSent" in dates and sent.date() != dates["DateSent"].date():
+                return False
+            if "DateSent<" in dates and sent > dates["DateSent<"]:
+                return False
+            if "DateSent>" in dates and sent < dates["DateSent>"]:
+                return False
+        return True
+
+    found = [message for message in reversed(pool) if matches(message)]
+    chunk = found[page * page_size:(page + 1) * page_size]
+    base = f"/2010-04-01/Accounts/{account_sid}/Messages.json"
+    params = {key: value for key, value in query.items() if key not in ("Page", "PageSize", "PageToken")}
+
+    def uri(number: int) -> str:
+        return f"{base}?{urlencode({**params, 'PageSize': page_size, 'Page': number})}"
+
+    more = (page + 1) * page_size < len(found)
+    return web.json_response({
+        "messages": [public(message) for message in chunk], "page": page, "page_size": page_size,
+        "start": page * page_size, "end": page * page_size + max(len(chunk) - 1, 0), "uri": uri(page),
+        "first_page_uri": uri(0), "next_page_uri": uri(page + 1) if more else None,
+        "previous_page_uri": uri(page - 1) if page > 0 else None,
+    })
+
+
+async def set_outcome(request: web.Request) -> web.Response:
+    """Test control: {"address": "whatsapp:+90…", "outcome": "read|delivered|failed|undelivered"}."""
+    fake: FakeTwilio = request.app["fake"]
+    payload = await request.json()
+    outcome = str(payload.get("outcome", ""))
+    if outcome not in OUTCOMES:
+        return web.json_response({"error": f"field 'outcome': {outcome!r} is not one of {', '.join(OUTCOMES)}"}, status=400)
+    fake.outcomes[whatsapp_address(str(payload.get("address", "")))] = outcome
+    return web.json_response({"ok": True})
+
+
+async def count_messages(request: web.Request) -> web.Response:
+    """Test helper for big runs: {"outbound": n, "by_to": {address: count}} of outbound messages."""
+    fake: FakeTwilio = request.app["fake"]
+    by_to = {to: sum(1 for m in messages if m.get("direction") == "outbound-api") for to, messages in fake.by_to.items()}
+    return web.json_response({"outbound": sum(by_to.values()), "by_to": {k: v for k, v in by_to.items() if v}})
 
 
 async def inbound(request: web.Request) -> web.Response:
@@ -178,7 +287,7 @@ async def inbound(request: web.Request) -> web.Response:
     record = {"sid": sid, "from": sender, "to": fake.whatsapp_number, "direction": "inbound", "body": body,
               "media_url": [params[f"MediaUrl{n}"] for n in range(len(media))], "status": "received",
               "date_created": formatdate(usegmt=True), "destek_status": None}
-    fake.messages.append(record)
+    fake.keep(record)
     path = "/webhooks/whatsapp/webhook"
     headers = {"X-Twilio-Signature": fake.sign(fake.public_url + path, params)}
     try:
@@ -209,12 +318,22 @@ async def page(_: web.Request) -> web.Response:
     return web.FileResponse(STATIC / "index.html", headers={"Content-Security-Policy": "default-src 'self'; style-src 'self'"})
 
 
+async def _close_session(app: web.Application) -> None:
+    fake: FakeTwilio = app["fake"]
+    if fake.session is not None:
+        await fake.session.close()
+
+
 def create_app(fake: FakeTwilio) -> web.Application:
     app = web.Application()
     app["fake"] = fake
     app.router.add_post("/2010-04-01/Accounts/{account_sid}/Messages.json", create_message)
+    app.router.add_get("/2010-04-01/Accounts/{account_sid}/Messages.json", read_messages)
+    app.router.add_post("/_fake/outcomes", set_outcome)
+    app.router.add_get("/_fake/counts", count_messages)
     app.router.add_post("/_fake/inbound", inbound)
     app.router.add_get("/_fake/messages", list_messages)
     app.router.add_get("/", page)
+    app.on_cleanup.append(_close_session)
     app.router.add_static("/static", STATIC)
     return app

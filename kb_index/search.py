@@ -103,8 +103,14 @@ class KnowledgeBase:
     def languages(self) -> list[str]:
         return sorted(self._languages)
 
-    def search(self, query: str, k: int = 5, lang: Optional[str] = None) -> list[Hit]:
-        """Best `k` articles for `query`, best first; `lang` None detects the query's language."""
+    def embed_query(self, query: str) -> Optional[np.ndarray]:
+        """The query's dense vector (None for a lexical-only index), as `search` computes it."""
+        return self._embedder.encode([query.strip()], queries=True)[0] if self._embedder else None
+
+    def search(self, query: str, k: int = 5, lang: Optional[str] = None, query_vector: Optional[np.ndarray] = None) -> list[Hit]:
+        """Best `k` articles for `query`, best first; `lang` None detects the query's language.
+
+        `query_vector`: the query's `embed_query` result, when the caller needs it too (saves embedding twice)."""
         query = query.strip()
         if not query:
             raise KbError("empty query")
@@ -112,7 +118,7 @@ class KnowledgeBase:
             raise KbError(f"k must be at least 1 (got {k})")
         if lang is not None and lang not in self._languages:
             raise KbError(f"language {lang!r} is not in this index (it has {', '.join(self.languages)})")
-        vector = self._embedder.encode([query], queries=True)[0] if self._embedder else None
+        vector = self.embed_query(query) if query_vector is None else query_vector
         hits: list[Hit] = []
         for language in self._route(query, lang):
             hits.extend(self._search_language(language, query, vector, k))

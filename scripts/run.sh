@@ -41,6 +41,9 @@ if [ -z "${TWILIO_ACCOUNT_SID:-}" ]; then
 fi
 .venv/bin/python -m support_app --port "$SUPPORT_PORT" &
 pids+=($!)
+# The one campaign scheduler (proactive messages); a second one would only wait for its lease.
+.venv/bin/python -m campaigns.scheduler &
+pids+=($!)
 
 for _ in $(seq 1 120); do
   if curl -fsS "http://127.0.0.1:${RASA_PORT}/status?token=${RASA_AUTH_TOKEN}" >/dev/null 2>&1 \

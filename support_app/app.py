@@ -5,7 +5,6 @@ the token from /api/webchat/token; a visitor gets an `anon-…` subject kept in 
 session cookie, so reloads continue the same conversation.
 """
 
-import secrets
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,15 +17,22 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
-from connectors.webchat_token import ANONYMOUS_PREFIX, issue_token
+from checkout.recovery import CheckoutRecovery
+from connectors.webchat_token import issue_token
 from customer_store.store import CustomerStore
+from incidents.followups import CampaignsScheduler
 from support_app import catalogue
 from support_app.accounts import Accounts
+from support_app.checkout_help import cart_subject, checkout_data, checkout_router, complete_order, save_cart
+from support_app.incident_pages import incident_router
 from support_app.inbox import inbox_router
+from support_app.dashboard import dashboard_router
+from support_app.review import review_router
 from support_app.security import check_csrf, csrf_token
 from support_app.settings import Settings
 from support_app.staff import SESSION_KEY, StaffAccounts, StaffLoginRequired
 from support_app.staff_pages import STAFF_AREAS, staff_router
+from support_app.campaign_pages import campaign_router
 
 HERE = Path(__file__).resolve().parent
 LANGUAGES = ("tr", "en")
@@ -47,6 +53,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     customers = CustomerStore(settings.database_path)
     accounts = Accounts(settings.database_path)
     staff_accounts = StaffAccounts(settings.database_path)
+    recovery = CheckoutRecovery(settings.database_path)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["staff_areas"] = STAFF_AREAS
     csp = content_security_policy(settings.webchat_server_url)
@@ -75,7 +82,10 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         return RedirectResponse("/staff/login?" + urlencode({"next": error.next_path}), status_code=303)
 
     app.include_router(staff_router())
+    app.include_router(campaign_router())
     app.include_router(inbox_router(settings.database_path))
+    app.include_router(dashboard_router())
+    app.include_router(review_router())
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -121,7 +131,8 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         lang = language(request)
         customer_id = request.session.get("customer_id")
         customer = customers.customer(customer_id) if customer_id else None
-        widget_config = {"serverUrl": settings.webchat_server_url, "tokenUrl": "/api/webchat/token", "language": lang}
+        widget_config = {"serverUrl": settings.webchat_server_url, "tokenUrl": "/api/webchat/token", "language": lang,
+                         "checkoutIdleSeconds": settings.checkout_idle_seconds}
         return templates.TemplateResponse(
             request, template,
             {"lang": lang, "t": catalogue.TEXTS[lang], "customer": customer, "csrf": csrf_token(request),
@@ -151,6 +162,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         items = cart(request)
         items[product_id] = min(items.get(product_id, 0) + 1, 99)
         request.session["cart"] = items
+        save_cart(customers, request, items)
         return RedirectResponse("/cart", status_code=303)
 
     @app.post("/cart/remove")
@@ -159,17 +171,20 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         items = cart(request)
         items.pop(product_id, None)
         request.session["cart"] = items
+        save_cart(customers, request, items)
         return RedirectResponse("/cart", status_code=303)
 
     @app.get("/checkout", response_class=HTMLResponse)
     async def checkout(request: Request) -> HTMLResponse:
-        return render(request, "checkout.html", ordered=False, **cart_lines(request, language(request)))
+        return render(request, "checkout.html", ordered=False, checkout=checkout_data(request, cart(request), csrf_token(request)),
+                      **cart_lines(request, language(request)))
 
     @app.post("/checkout", response_class=HTMLResponse)
     async def place_order(request: Request, csrf: str = Form("")) -> HTMLResponse:
         check_csrf(request, csrf)
         if not cart(request):
             raise HTTPException(status_code=400, detail="the cart is empty")
+        complete_order(customers, recovery, lambda: CampaignsScheduler(settings.database_path), request, cart(request))
         request.session["cart"] = {}
         return render(request, "checkout.html", ordered=True, lines=[], total="")
 
@@ -195,17 +210,13 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
 
     @app.get("/api/webchat/token")
     async def webchat_token(request: Request) -> JSONResponse:
-        customer_id = request.session.get("customer_id")
-        if customer_id:
-            sub = str(customer_id)
-        else:
-            if not str(request.session.get("anon_sub", "")).startswith(ANONYMOUS_PREFIX):
-                request.session["anon_sub"] = ANONYMOUS_PREFIX + secrets.token_hex(12)
-            sub = str(request.session["anon_sub"])
+        sub = cart_subject(request)
         lang = language(request)
         now = time.time()
         token = issue_token(sub, settings.webchat_jwt_secret, settings.webchat_token_ttl, language=lang, now=now)
         body = {"token": token, "sub": sub, "language": lang, "expires_at": int(now) + settings.webchat_token_ttl}
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
+    app.include_router(incident_router(settings.database_path, lambda: CampaignsScheduler(settings.database_path)))
+    app.include_router(checkout_router(settings, customers, recovery, lambda: CampaignsScheduler(settings.database_path)))
     return app

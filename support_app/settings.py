@@ -21,6 +21,8 @@ class Settings:
     webchat_token_ttl: int
     secure_cookies: bool
     staff_demo_password: str
+    checkout_idle_seconds: float = 30.0
+    cart_reminder_delay_minutes: float = 60.0
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -36,4 +38,17 @@ class Settings:
             webchat_token_ttl=int(ttl),
             secure_cookies=os.environ.get("SUPPORT_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
             staff_demo_password=os.environ.get("STAFF_DEMO_PASSWORD", DEFAULT_STAFF_DEMO_PASSWORD),
+            checkout_idle_seconds=_positive("CHECKOUT_IDLE_SECONDS", "30"),
+            cart_reminder_delay_minutes=_positive("CART_REMINDER_DELAY_MINUTES", "60"),
         )
+
+
+def _positive(name: str, default: str) -> float:
+    raw = os.environ.get(name) or default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ValueError(f"{name} must be a positive number, not {raw!r}")
+    return value

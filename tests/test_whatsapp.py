@@ -360,3 +360,12 @@ def handled_sids(servers: Servers, address: str) -> List[str]:
             "SELECT message_sid FROM whatsapp_inbound WHERE address = ? AND handled_at IS NOT NULL", (address,)
         ).fetchall()
     return [row[0] for row in rows]
+
+
+def test_signed_webhook_with_blank_fields_is_accepted(servers: Servers) -> None:
+    """Twilio signs blank fields too (a photo without a caption has Body=""; ProfileName may be empty)."""
+    sender, sid = new_number(), new_sid()
+    params = inbound_params(sender, "", sid=sid, ProfileName="", NumMedia="1",
+                            MediaUrl0="http://127.0.0.1:9/photo.jpg", MediaContentType0="image/jpeg")
+    assert post_form(servers, WEBHOOK, params) == 200
+    wait_for(lambda: sid in handled_sids(servers, sender), "the blank-field message handled")

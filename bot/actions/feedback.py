@@ -25,9 +25,18 @@ class ActionRecordFeedback(Action):
             tracker.get_slot("kb_score"),
             helpful,
         )
+        _remember_vote(tracker, helpful)
         if helpful:
             dispatcher.utter_message(response="utter_feedback_thanks")
         else:
             dispatcher.utter_message(response="utter_feedback_sorry")
             dispatcher.utter_message(response="utter_offer_human")
         return [SlotSet("kb_feedback", "up" if helpful else "down")]
+
+
+def _remember_vote(tracker: Tracker, helpful: bool) -> None:
+    """The vote with the question's embedding, so similar questions rank the article accordingly."""
+    query, article_id = tracker.get_slot("kb_query"), tracker.get_slot("kb_article_id")
+    vector = services.knowledge_base().embed_query(query) if query and article_id else None
+    if vector is not None:
+        services.feedback_memory().add(article_id, tracker.get_slot("language"), vector, helpful)

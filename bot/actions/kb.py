@@ -8,6 +8,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import services
+from bot.actions.outage import outage_notice
 from kb_index.search import Hit
 from privacy.redaction import redact
 
@@ -26,12 +27,18 @@ class ActionAnswerFromKb(Action):
         kb = services.knowledge_base()
         settings = services.settings()
         language = tracker.get_slot("language")
-        hits = kb.search(query, k=RELATED_LIMIT, lang=language if language in kb.languages else None)
+        vector = kb.embed_query(query)
+        hits = kb.search(query, k=RELATED_LIMIT + 2, lang=language if language in kb.languages else None, query_vector=vector)
+        hits = services.feedback_memory().rerank(hits, vector)[:RELATED_LIMIT]
+        notice = outage_notice(dispatcher, tracker, query, hits)  # a known outage comes before troubleshooting
+        if notice is not None:
+            return notice
         threshold = settings.kb_threshold if settings.kb_threshold is not None else kb.threshold
         best = hits[0] if hits else None
         answered = best is not None and best.score >= threshold
         _remember(tracker, language, query, best if answered else None)
         if answered:
+            services.records().add_answer_served(tracker.sender_id, query, language, best.id, best.score)
             dispatcher.utter_message(response="utter_kb_answer", answer=best.snippet, title=best.title, url=best.url)
             dispatcher.utter_message(response="utter_ask_helpful")
             return _result(query, best, answered=True, hits=hits)

@@ -1,4 +1,4 @@
-"""What the bot records for support staff: answer feedback, unanswered questions, handoff requests.
+"""What the bot records for support staff: answers served, answer feedback, unanswered questions, handoff requests.
 
 Customer text is redacted (card numbers, IBANs, TCKNs, one-time codes) before it is stored.
 
@@ -33,6 +33,16 @@ CREATE TABLE IF NOT EXISTS unanswered_questions (
     best_score REAL,
     created_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS answers_served (
+    id INTEGER PRIMARY KEY,
+    sender_id TEXT NOT NULL,
+    query TEXT NOT NULL,
+    language TEXT,
+    article_id TEXT NOT NULL,
+    score REAL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS answers_served_article ON answers_served (article_id);
 CREATE TABLE IF NOT EXISTS handoff_requests (
     id INTEGER PRIMARY KEY,
     sender_id TEXT NOT NULL,
@@ -70,9 +80,21 @@ class Records:
     def add_handoff_request(self, sender_id: str, language: Optional[str], reason: str, last_query: Optional[str]) -> None:
         self._insert("handoff_requests", sender_id=sender_id, language=language, reason=reason, last_query=redact(last_query) if last_query else last_query)
 
+    def add_answer_served(self, sender_id: str, query: str, language: Optional[str], article_id: str, score: Optional[float]) -> None:
+        """Every answer the bot gave from an article: the article usage report counts these.
+
+        On the answer path of every question, so without an fsync per commit (synchronous=NORMAL
+        in WAL mode): a crash loses nothing, a power cut may lose the last rows of a usage count."""
+        with self._connect() as connection:
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute(
+                "INSERT INTO answers_served (sender_id, query, language, article_id, score, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (sender_id, query, language, article_id, score, time.time()),
+            )
+
     def rows(self, table: str) -> list[dict[str, Any]]:
         """All rows of one table, oldest first (for reports and tests)."""
-        if table not in ("answer_feedback", "unanswered_questions", "handoff_requests"):
+        if table not in ("answer_feedback", "unanswered_questions", "handoff_requests", "answers_served"):
             raise ValueError(f"unknown table {table!r}")
         with self._connect() as connection:
             return [dict(row) for row in connection.execute(f"SELECT * FROM {table} ORDER BY id")]

@@ -1,13 +1,18 @@
 """The long-lived objects actions share, created on first use (never at import time)."""
 
 from functools import lru_cache
+from pathlib import Path
 
 from bot.actions.records import Records
 from bot.settings import Settings
+from campaigns.store import CampaignStore
+from checkout.recovery import CheckoutRecovery
 from customer_store.store import CustomerStore
 from handoff.rasa_client import RasaClient
 from handoff.store import HandoffStore
+from incidents.store import IncidentStore
 from kb_index.search import KnowledgeBase
+from tuning.feedback_ranking import DemotionSettings, FeedbackMemory
 
 
 @lru_cache(maxsize=1)
@@ -32,6 +37,22 @@ def customers() -> CustomerStore:
 
 
 @lru_cache(maxsize=1)
+def incidents() -> IncidentStore:
+    return IncidentStore(settings().database_path)
+
+
+@lru_cache(maxsize=1)
+def checkout_recovery() -> CheckoutRecovery:
+    return CheckoutRecovery(settings().database_path)
+
+
+@lru_cache(maxsize=1)
+def campaigns() -> CampaignStore:
+    """Web notices waiting for a customer's next visit (shown at session start)."""
+    return CampaignStore(settings().database_path)
+
+
+@lru_cache(maxsize=1)
 def handoffs() -> HandoffStore:
     return HandoffStore(settings().database_path)
 
@@ -40,3 +61,13 @@ def handoffs() -> HandoffStore:
 def rasa() -> RasaClient:
     """The Rasa HTTP API (RASA_URL, RASA_AUTH_TOKEN), for the customer's other conversations."""
     return RasaClient.from_env()
+
+
+def feedback_memory() -> FeedbackMemory:
+    """👍/👎 with their questions' embeddings; demotes articles rated down for similar questions."""
+    return _feedback_memory(settings().database_path, knowledge_base().manifest["model"])
+
+
+@lru_cache(maxsize=4)
+def _feedback_memory(database_path: Path, model: str) -> FeedbackMemory:
+    return FeedbackMemory(database_path, model, DemotionSettings.from_env())

@@ -31,6 +31,8 @@ class ActionSessionStart(Action):
         if customer_id is not None:
             events.append(SlotSet("customer_id", customer_id))
             events += _remembered(dispatcher, tracker.sender_id, services.customers().context(customer_id))
+            if tracker.sender_id.startswith("web:"):
+                _campaign_notices(dispatcher, customer_id)
         events.append(ActionExecuted("action_listen"))
         return events
 
@@ -53,3 +55,11 @@ def _remembered(dispatcher: CollectingDispatcher, sender_id: str, context: Dict[
             url=context.get("last_article_url") or "",
         )
     return events
+
+
+def _campaign_notices(dispatcher: CollectingDispatcher, customer_id: str) -> None:
+    """Campaign messages waiting for this web customer's next visit (web channel): shown once."""
+    notices = services.campaigns().pending_web_notices(customer_id)
+    for notice in notices:
+        dispatcher.utter_message(text=notice["text"])
+    services.campaigns().mark_web_notices_shown([notice["recipient_id"] for notice in notices])

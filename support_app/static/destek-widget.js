@@ -41,6 +41,8 @@
   var URL_PATTERN = /(https?:\/\/[^\s<>"']+)/g;
   /* Screen-reader labels for buttons whose title is only an emoji. */
   var PAYLOAD_LABELS = { "/answer_helpful": "helpful", "/answer_not_helpful": "notHelpful" };
+  var NUDGE_PREFIX = "destek:checkout-nudged:";
+  var ACTIVITY_EVENTS = ["mousemove", "mousedown", "keydown", "scroll", "touchstart", "input"];
 
   var script = document.currentScript;
 
@@ -191,7 +193,7 @@
     root.appendChild(this.launcher);
     document.body.appendChild(root);
 
-    this.launcher.addEventListener("click", function () { self.toggle(self.panel.hidden); });
+    this.launcher.addEventListener("click", function () { self.launcher.classList.remove("destek-unread"); self.toggle(self.panel.hidden); });
     this.closeButton.addEventListener("click", function () { self.toggle(false); });
     this.panel.addEventListener("keydown", function (event) { if (event.key === "Escape") self.toggle(false); });
     this.form.addEventListener("submit", function (event) {
@@ -259,6 +261,71 @@
     this.socket.emit("user_uttered", { message: message, metadata: { page: location.pathname } });
   };
 
+  /* A signal for the bot (an /EXTERNAL_… intent): sent on the socket, never shown in the transcript. */
+  Widget.prototype.signal = function (intent, entities) {
+    if (!this.socket) return;
+    this.socket.emit("user_uttered", { message: "/" + intent + JSON.stringify(entities), metadata: { page: location.pathname } });
+  };
+
+  /* Show the panel without taking the focus; if the shopper is typing in a page form, only mark the launcher. */
+  Widget.prototype.reveal = function () {
+    if (!this.panel.hidden) return;
+    var active = document.activeElement;
+    var typing = active && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName) && !this.panel.contains(active);
+    if (typing) { this.launcher.classList.add("destek-unread"); return; }
+    this.panel.hidden = false;
+    this.launcher.setAttribute("aria-expanded", "true");
+    this.log.scrollTop = this.log.scrollHeight;
+  };
+
+  /*
+   * Checkout help: when the page carries data-destek-checkout (a non-empty cart), the first of
+   * "idle for checkoutIdleSeconds" or "pointer leaves through the top" sends one
+   * /EXTERNAL_checkout_stalled signal per browser session; leaving the page (pagehide) with the
+   * cart sends a beacon so the shop can schedule a reminder. No sound, no focus stealing.
+   */
+  Widget.prototype.watchCheckout = function () {
+    var self = this;
+    var holder = document.querySelector("[data-destek-checkout]");
+    if (!holder) return;
+    var checkout;
+    try { checkout = JSON.parse(holder.getAttribute("data-destek-checkout") || "{}"); } catch (e) { return; }
+    if (!checkout.itemCount) return;
+    var key = NUDGE_PREFIX + this.tokenInfo.sub;
+    var idleMs = Math.max(1, Number(this.config.checkoutIdleSeconds) || 30) * 1000;
+    var timer = null;
+    var ordering = false;
+    function nudged() { try { return sessionStorage.getItem(key) === "1"; } catch (e) { return self.nudgedHere; } }
+    function stop() {
+      clearTimeout(timer);
+      ACTIVITY_EVENTS.forEach(function (name) { document.removeEventListener(name, restart, true); });
+      document.removeEventListener("mouseout", onMouseOut);
+    }
+    function fire(kind) {
+      stop();
+      if (nudged() || ordering) return;
+      self.nudgedHere = true;
+      try { sessionStorage.setItem(key, "1"); } catch (e) { /* the bot also makes the offer only once */ }
+      self.expectingNudge = true;
+      self.signal("EXTERNAL_checkout_stalled", { checkout_signal: kind, language: self.lang });
+    }
+    function restart() { clearTimeout(timer); timer = setTimeout(function () { fire("idle"); }, idleMs); }
+    function onMouseOut(event) { if (!event.relatedTarget && event.clientY <= 0) fire("exit"); }
+    if (!nudged()) {
+      ACTIVITY_EVENTS.forEach(function (name) { document.addEventListener(name, restart, { capture: true, passive: true }); });
+      document.addEventListener("mouseout", onMouseOut);
+      restart();
+    }
+    var orderForm = document.getElementById("place-order");
+    if (orderForm) orderForm.addEventListener("submit", function () { ordering = true; stop(); });
+    window.addEventListener("pagehide", function () {
+      if (ordering || !checkout.leaveUrl || !navigator.sendBeacon) return;
+      var form = new FormData();
+      form.append("csrf", checkout.csrf || "");
+      navigator.sendBeacon(checkout.leaveUrl, form);
+    });
+  };
+
   Widget.prototype.onBotMessage = function (data) {
     if (!data || typeof data !== "object") return;
     var text = typeof data.text === "string" ? data.text : "";
@@ -270,6 +337,7 @@
     this.transcript.forEach(function (entry) { if (entry.buttons) entry.answered = true; });
     Array.prototype.forEach.call(this.log.querySelectorAll(".destek-replies"), function (group) { group.remove(); });
     this.add({ from: "bot", text: text, buttons: buttons.map(function (b) { return { title: b.title, payload: b.payload }; }), ts: Date.now() });
+    if (this.expectingNudge) { this.expectingNudge = false; this.reveal(); }
   };
 
   Widget.prototype.connect = function (io) {
@@ -325,7 +393,7 @@
         self.status.textContent = self.t("connecting");
         return loadSocketIo();
       })
-      .then(function (io) { self.connect(io); })
+      .then(function (io) { self.connect(io); self.watchCheckout(); })
       .catch(function (error) {
         console.error("destek:", error);
         if (self.status) self.status.textContent = self.t("failed");

@@ -1,0 +1,258 @@
+"""Read Rasa's SQL tracker store (table `events`, Rasa 3.6 SQLTrackerStore) into conversations and turns.
+
+The file is opened read-only, so a reader can never change or lock out the Rasa server's data.
+A conversation is one Rasa session of one sender: `action_session_start` (or `session_started`)
+begins the next one.
+A turn is one user message with everything the bot did until the next user message.
+"""
+
+import itertools
+import json
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Optional
+from urllib.parse import quote
+
+DEFAULT_TRACKER_DB = "var/rasa-tracker.sqlite3"
+CHANNELS = ("web", "whatsapp", "rest")
+_IGNORED_ACTIONS = ("action_listen", "action_session_start")
+_EVENT_TYPES = ("user", "bot", "action", "slot", "session_started")  # the rest (featurization, loops…) is not read
+_SLOTS = ("language", "kb_query", "kb_article_id", "kb_score", "kb_answered", "handoff_requested", "kb_feedback")
+
+
+def tracker_db_path() -> Path:
+    """RASA_TRACKER_DB, the same variable endpoints.yml gives the Rasa server."""
+    return Path(os.environ.get("RASA_TRACKER_DB") or DEFAULT_TRACKER_DB)
+
+
+def channel_of(sender_id: str) -> str:
+    """`web:…` → web, `whatsapp:…` → whatsapp, anything else (REST, shell, tests) → rest."""
+    if sender_id.startswith("web:"):
+        return "web"
+    if sender_id.startswith("whatsapp:"):
+        return "whatsapp"
+    return "rest"
+
+
+@dataclass
+class BotUtterance:
+    timestamp: float
+    text: Optional[str]
+    response: Optional[str]  # the domain response it came from (utter_…), if any
+
+
+@dataclass
+class ActionRun:
+    timestamp: float
+    name: str
+    policy: Optional[str]
+    confidence: Optional[float]
+
+
+@dataclass
+class Turn:
+    """One user message (or an EXTERNAL_… intent triggered through the API) and the bot's reaction."""
+
+    timestamp: float
+    text: Optional[str]
+    intent: Optional[str]
+    confidence: Optional[float]
+    entities: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[ActionRun] = field(default_factory=list)
+    bot: list[BotUtterance] = field(default_factory=list)
+    kb_query: Optional[str] = None
+    kb_article_id: Optional[str] = None
+    kb_score: Optional[float] = None
+    kb_answered: Optional[bool] = None  # None: no KB lookup in this turn
+    feedback: Optional[bool] = None  # 👍 True / 👎 False on this turn's KB answer, given in a later turn
+    feedback_at: Optional[float] = None
+    handoff_requested: bool = False
+
+    @property
+    def external(self) -> bool:
+        """Triggered by the system (EXTERNAL_… intents), not written by the customer."""
+        return bool(self.intent and self.intent.startswith("EXTERNAL_"))
+
+
+@dataclass
+class Conversation:
+    sender_id: str
+    session: int  # 0, 1, … in the order of the sender's sessions
+    channel: str
+    started_at: float
+    last_at: float
+    language: Optional[str] = None  # the language slot's last value in this session
+    turns: list[Turn] = field(default_factory=list)
+    opening: list[BotUtterance] = field(default_factory=list)  # bot messages before the first turn
+
+    @property
+    def user_turns(self) -> list[Turn]:
+        return [turn for turn in self.turns if not turn.external]
+
+    @property
+    def handed_off(self) -> bool:
+        """The bot recorded a handoff request (slot handoff_requested) in this conversation."""
+        return any(turn.handoff_requested for turn in self.turns)
+
+    @property
+    def first_user_at(self) -> Optional[float]:
+        turns = self.user_turns
+        return turns[0].timestamp if turns else None
+
+    @property
+    def first_response_at(self) -> Optional[float]:
+        """The first bot message after the first user message."""
+        first = self.first_user_at
+        if first is None:
+            return None
+        replies = [b.timestamp for turn in self.turns for b in turn.bot if b.timestamp >= first]
+        return min(replies) if replies else None
+
+
+def open_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection; raises sqlite3.OperationalError if the file does not exist."""
+    connection = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=10)
+    connection.row_factory = sqlite3.Row
+    return connection
+
+
+def iter_conversations(path: Path, since: Optional[float] = None, sender_id: Optional[str] = None) -> Iterator[Conversation]:
+    """Every conversation in the tracker store, grouped by sender, oldest session first.
+
+    since: only senders with an event at or after it (their older sessions come too: filter on
+    started_at). A missing file or a store without the events table yields nothing.
+    """
+    if not path.exists():
+        return
+    connection = open_read_only(path)
+    try:
+        if not connection.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='events'").fetchone():
+            return
+        query = "SELECT sender_id, type_name, timestamp, action_name, data FROM events"
+        conditions: list[str] = [f"type_name IN ({', '.join('?' for _ in _EVENT_TYPES)})"]
+        arguments: list[Any] = list(_EVENT_TYPES)
+        if sender_id is not None:
+            conditions.append("sender_id = ?")
+            arguments.append(sender_id)
+        if since is not None:
+            conditions.append("sender_id IN (SELECT DISTINCT sender_id FROM events WHERE timestamp >= ?)")
+            arguments.append(since)
+        query += " WHERE " + " AND ".join(conditions)
+        rows = connection.execute(query + " ORDER BY sender_id, id", arguments)
+        rows.row_factory = None  # plain tuples: a third faster than sqlite3.Row here
+        for sender, events in itertools.groupby(rows, key=lambda row: str(row[0])):
+            yield from _conversations(sender, events)
+    finally:
+        connection.close()
+
+
+def read_conversations(path: Path, since: Optional[float] = None, until: Optional[float] = None) -> list[Conversation]:
+    """Conversations that started in [since, until) (both optional), ordered by start time."""
+    selected = [
+        c for c in iter_conversations(path, since=since)
+        if (since is None or c.started_at >= since) and (until is None or c.started_at < until)
+    ]
+    return sorted(selected, key=lambda c: (c.started_at, c.sender_id))
+
+
+def conversations_of(path: Path, sender_id: str) -> list[Conversation]:
+    """All sessions of one sender, oldest first."""
+    return list(iter_conversations(path, sender_id=sender_id))
+
+
+def _conversations(sender_id: str, rows: Iterator[tuple[Any, ...]]) -> Iterator[Conversation]:
+    """rows: (sender_id, type_name, timestamp, action_name, data) of one sender, in order."""
+    builder = _Builder(sender_id)
+    for _, type_name, row_timestamp, name, data in rows:
+        # action_listen and slots analytics does not read need only their name and time: skip the JSON
+        if (type_name == "action" and name == "action_listen") or (type_name == "slot" and name not in _SLOTS):
+            event: dict[str, Any] = {"name": name}
+        else:
+            try:
+                event = json.loads(data or "{}")
+            except json.JSONDecodeError:
+                continue
+        timestamp = float(row_timestamp or event.get("timestamp") or 0.0)
+        finished = builder.add(type_name, timestamp, event)
+        if finished is not None:
+            yield finished
+    if builder.conversation is not None:
+        yield builder.conversation
+
+
+class _Builder:
+    """Folds one sender's events, in order, into conversations."""
+
+    def __init__(self, sender_id: str) -> None:
+        self.sender_id = sender_id
+        self.session = -1
+        self.conversation: Optional[Conversation] = None
+        self.in_session_start = False  # slots set now are carried over, not new facts
+        self.language: Optional[str] = None
+
+    def add(self, type_name: str, timestamp: float, event: dict[str, Any]) -> Optional[Conversation]:
+        """Apply one event; returns the previous conversation when this event starts a new session."""
+        starts_session = type_name == "session_started" or (type_name == "action" and event.get("name") == "action_session_start")
+        finished = None
+        if self.conversation is None or (starts_session and (self.conversation.turns or self.conversation.opening)):
+            finished = self.conversation
+            self.session += 1
+            self.conversation = Conversation(
+                self.sender_id, self.session, channel_of(self.sender_id), timestamp, timestamp, language=self.language
+            )
+        conversation = self.conversation
+        conversation.last_at = max(conversation.last_at, timestamp)
+        turn = conversation.turns[-1] if conversation.turns else None
+        if starts_session:
+            self.in_session_start = True
+        elif type_name == "user":
+            self.in_session_start = False
+            parse = event.get("parse_data") or {}
+            intent = parse.get("intent") or {}
+            conversation.turns.append(Turn(
+                timestamp=timestamp, text=event.get("text"), intent=intent.get("name"),
+                confidence=_float(intent.get("confidence")),
+                entities=[e for e in (parse.get("entities") or []) if isinstance(e, dict)],
+            ))
+        elif type_name == "action":
+            name = str(event.get("name") or "")
+            if name == "action_listen":
+                self.in_session_start = False
+            if turn is not None and name not in _IGNORED_ACTIONS:
+                turn.actions.append(ActionRun(timestamp, name, event.get("policy"), _float(event.get("confidence"))))
+        elif type_name == "bot":
+            metadata = event.get("metadata") or {}
+            utterance = BotUtterance(timestamp, event.get("text"), metadata.get("utter_action") or metadata.get("template"))
+            (turn.bot if turn is not None else conversation.opening).append(utterance)
+        elif type_name == "slot":
+            self._slot(conversation, turn, str(event.get("name")), event.get("value"), timestamp)
+        return finished
+
+    def _slot(self, conversation: Conversation, turn: Optional[Turn], name: str, value: Any, timestamp: float) -> None:
+        if name == "language" and value:
+            self.language = conversation.language = str(value)
+        if self.in_session_start or turn is None:
+            return
+        if name == "kb_query":
+            turn.kb_query = value
+        elif name == "kb_article_id":
+            turn.kb_article_id = value
+        elif name == "kb_score":
+            turn.kb_score = _float(value)
+        elif name == "kb_answered" and value is not None:
+            turn.kb_answered = bool(value)
+        elif name == "handoff_requested" and value:
+            turn.handoff_requested = True
+        elif name == "kb_feedback" and value in ("up", "down"):
+            rated = next((t for t in reversed(conversation.turns) if t.kb_answered), turn)
+            rated.feedback = value == "up"
+            rated.feedback_at = timestamp
+
+
+def _float(value: Any) -> Optional[float]:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,361 @@
+"""Campaigns and their send log in the support database (DESTEK_DB).
+
+Tables (owned here): `campaigns`, `campaign_recipients` (the send log: one row per campaign and
+recipient address, UNIQUE), `campaign_web_notices` (texts waiting for a web customer's next
+visit) and `scheduler_lease`. The scheduler's side of the send log is in `campaigns.sendlog`.
+
+States of a send-log row: pending → sending (committed before the provider is called) → sent,
+or skipped (reason), failed (the provider refused it), canceled.
+"""
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, ContextManager, Dict, Iterable, List, Optional
+
+from campaigns.messages import check_texts, render
+from campaigns.timing import QuietHours, check_recurrence, next_occurrence, valid_timezone
+from customer_store.sqlite import connection as sqlite_connection
+
+KINDS = ("outage_notice", "announcement", "cart_reminder", "service_restored")
+PURPOSES = ("service", "marketing")
+CHANNELS = ("whatsapp", "web")
+ACTIVE = ("scheduled", "running")
+SKIP_REASONS = ("no_consent", "opted_out", "no_address")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS campaigns (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    messages TEXT NOT NULL,
+    audience TEXT NOT NULL,
+    send_at REAL NOT NULL,
+    recurrence TEXT NOT NULL DEFAULT '',
+    timezone TEXT NOT NULL,
+    quiet_hours INTEGER NOT NULL,
+    rate REAL NOT NULL,
+    template_sid TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    parent_id INTEGER REFERENCES campaigns(id),
+    occurrence_at REAL,
+    next_run_at REAL,
+    dedup_key TEXT UNIQUE,
+    created_by TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    UNIQUE (parent_id, occurrence_at)
+);
+CREATE TABLE IF NOT EXISTS campaign_recipients (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+    address TEXT NOT NULL,
+    customer_id TEXT,
+    name TEXT NOT NULL DEFAULT '',
+    language TEXT NOT NULL DEFAULT '',
+    timezone TEXT NOT NULL DEFAULT '',
+    text TEXT NOT NULL,
+    due_at REAL NOT NULL,
+    deferred INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL DEFAULT 'pending',
+    skip_reason TEXT NOT NULL DEFAULT '',
+    holder TEXT,
+    claimed_at REAL,
+    message_sid TEXT,
+    sent_kind TEXT NOT NULL DEFAULT '',
+    sent_at REAL,
+    error TEXT NOT NULL DEFAULT '',
+    delivery TEXT NOT NULL DEFAULT '',
+    replied INTEGER NOT NULL DEFAULT 0,
+    opted_out_after INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (campaign_id, address)
+);
+CREATE INDEX IF NOT EXISTS campaign_recipients_due ON campaign_recipients (state, due_at);
+CREATE INDEX IF NOT EXISTS campaign_recipients_sid ON campaign_recipients (message_sid);
+CREATE TABLE IF NOT EXISTS campaign_web_notices (
+    recipient_id INTEGER PRIMARY KEY REFERENCES campaign_recipients(id),
+    customer_id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    shown_at REAL
+);
+CREATE INDEX IF NOT EXISTS campaign_web_notices_customer ON campaign_web_notices (customer_id, shown_at);
+CREATE TABLE IF NOT EXISTS scheduler_lease (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    renewed_at REAL NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who gets a message: a WhatsApp address (`whatsapp:+90…`) or a web customer (`web:<customer id>`)."""
+
+    address: str
+    customer_id: Optional[str] = None
+    name: str = ""
+    language: str = ""
+    timezone: str = ""
+    skip_reason: str = ""  # known at selection time (e.g. no_address): stored as skipped
+
+
+@dataclass(frozen=True)
+class CampaignSpec:
+    """What staff (page, CLI) or another package asks for; checked by `CampaignStore.create`."""
+
+    name: str
+    kind: str
+    purpose: str
+    channel: str
+    messages: Dict[str, str]
+    audience: Dict[str, Any]  # {"type": "segment", "filters": {...}} | {"type": "csv", ...} | {"type": "single", ...}
+    send_at: float
+    recurrence: str = ""
+    timezone: str = "Europe/Istanbul"
+    quiet_hours: Optional[bool] = None  # None: on for marketing (always), off for service notices
+    rate: float = 10.0
+    template_sid: str = ""
+    created_by: str = ""
+    dedup_key: Optional[str] = None
+
+
+class CampaignStore:
+    def __init__(self, path: Path, quiet: Optional[QuietHours] = None) -> None:
+        self.path = Path(path)
+        self.quiet = quiet or QuietHours.from_env()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connection() as connection:
+            connection.executescript(_SCHEMA)
+
+    def _connection(self) -> ContextManager[sqlite3.Connection]:
+        return sqlite_connection(self.path)
+
+    # creating campaigns
+
+    def create(self, spec: CampaignSpec, recipients: Iterable[Recipient] = ()) -> int:
+        """Store a campaign and (unless it recurs) its recipients, all in one transaction.
+
+        Raises ValueError naming the field. With a dedup_key that exists, returns that campaign."""
+        spec = _checked(spec)
+        now = time.time()
+        status = "recurring" if spec.recurrence else "scheduled"
+        next_run = next_occurrence(spec.recurrence, spec.send_at - 1, spec.timezone) if spec.recurrence else None
+        with self._connection() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            if spec.dedup_key:
+                row = connection.execute("SELECT id FROM campaigns WHERE dedup_key = ?", (spec.dedup_key,)).fetchone()
+                if row:
+                    return int(row["id"])
+            cursor = connection.execute(
+                "INSERT INTO campaigns (name, kind, purpose, channel, messages, audience, send_at, recurrence, timezone, "
+                "quiet_hours, rate, template_sid, status, next_run_at, dedup_key, created_by, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (spec.name, spec.kind, spec.purpose, spec.channel, json.dumps(spec.messages, ensure_ascii=False),
+                 json.dumps(spec.audience, ensure_ascii=False), spec.send_at, spec.recurrence, spec.timezone,
+                 int(bool(spec.quiet_hours)), spec.rate, spec.template_sid, status, next_run, spec.dedup_key,
+                 spec.created_by, now, now),
+            )
+            campaign_id = int(cursor.lastrowid or 0)
+            if not spec.recurrence:
+                self._insert_recipients(connection, campaign_id, spec, spec.send_at, recipients)
+        return campaign_id
+
+    def create_occurrence(self, parent_id: int, occurrence_at: float, recipients: Iterable[Recipient]) -> Optional[int]:
+        """One run of a recurring campaign (at most one per occurrence time); moves the parent's next run on."""
+        parent = self.campaign(parent_id)
+        if parent is None or parent["status"] != "recurring":
+            return None
+        spec = _spec_of(parent)
+        now = time.time()
+        with self._connection() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            cursor = connection.execute(
+                "INSERT OR IGNORE INTO campaigns (name, kind, purpose, channel, messages, audience, send_at, recurrence, timezone, "
+                "quiet_hours, rate, template_sid, status, parent_id, occurrence_at, created_by, created_at, updated_at) "
+                "SELECT name, kind, purpose, channel, messages, audience, ?, '', timezone, quiet_hours, rate, template_sid, "
+                "'scheduled', id, ?, created_by, ?, ? FROM campaigns WHERE id = ?",
+                (occurrence_at, occurrence_at, now, now, parent_id),
+            )
+            child_id = int(cursor.lastrowid or 0) if cursor.rowcount == 1 else None
+            if child_id is not None:
+                self._insert_recipients(connection, child_id, spec, occurrence_at, recipients)
+            connection.execute(
+                "UPDATE campaigns SET next_run_at = ?, updated_at = ? WHERE id = ?",
+                (next_occurrence(parent["recurrence"], occurrence_at, parent["timezone"]), now, parent_id),
+            )
+        return child_id
+
+    def _insert_recipients(self, connection: sqlite3.Connection, campaign_id: int, spec: CampaignSpec,
+                           send_at: float, recipients: Iterable[Recipient]) -> None:
+        rows = []
+        for recipient in recipients:
+            due = self.quiet.defer(send_at, recipient.timezone) if spec.quiet_hours else send_at
+            text = render(spec.messages, recipient.language, recipient.name)
+            rows.append((campaign_id, recipient.address, recipient.customer_id, recipient.name, recipient.language,
+                         recipient.timezone, text, due, int(due > send_at),
+                         "skipped" if recipient.skip_reason else "pending", recipient.skip_reason))
+        connection.executemany(
+            "INSERT OR IGNORE INTO campaign_recipients (campaign_id, address, customer_id, name, language, timezone, text, due_at, "
+            "deferred, state, skip_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    # reading
+
+    def campaign(self, campaign_id: int) -> Optional[Dict[str, Any]]:
+        with self._connection() as connection:
+            row = connection.execute("SELECT * FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()
+        return _campaign_dict(row) if row else None
+
+    def campaign_by_key(self, dedup_key: str) -> Optional[Dict[str, Any]]:
+        with self._connection() as connection:
+            row = connection.execute("SELECT * FROM campaigns WHERE dedup_key = ?", (dedup_key,)).fetchone()
+        return _campaign_dict(row) if row else None
+
+    def campaigns(self, include_singles: bool = False, limit: int = 200) -> List[Dict[str, Any]]:
+        """Newest first; one-off messages (dedup_key set) only when asked for."""
+        where = "" if include_singles else "WHERE dedup_key IS NULL"
+        with self._connection() as connection:
+            rows = connection.execute(f"SELECT * FROM campaigns {where} ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [_campaign_dict(row) for row in rows]
+
+    def due_recurring(self, now: float) -> List[Dict[str, Any]]:
+        with self._connection() as connection:
+            rows = connection.execute(
+                "SELECT * FROM campaigns WHERE status = 'recurring' AND next_run_at <= ? ORDER BY next_run_at", (now,)
+            ).fetchall()
+        return [_campaign_dict(row) for row in rows]
+
+    def recipients(self, campaign_id: int, limit: int = 100, offset: int = 0) -> List[Dict[str, Any]]:
+        with self._connection() as connection:
+            rows = connection.execute(
+                "SELECT * FROM campaign_recipients WHERE campaign_id = ? ORDER BY id LIMIT ? OFFSET ?", (campaign_id, limit, offset)
+            ).fetchall()
+        return [dict(row) for row in rows]
+
+    def stats(self, campaign_id: int) -> Dict[str, Any]:
+        """targeted, pending, sent, skipped (per reason), deferred, delivered, read, failed, replies, opt_outs."""
+        ids = [campaign_id] + self._children(campaign_id)
+        marks = ",".join("?" * len(ids))
+        with self._connection() as connection:
+            row = connection.execute(
+                "SELECT count(*) AS targeted, "
+                "sum(state IN ('pending', 'sending')) AS pending, "
+                "sum(state = 'sent') AS sent, "
+                "sum(state = 'skipped') AS skipped, "
+                "sum(state = 'skipped' AND skip_reason = 'no_consent') AS skipped_no_consent, "
+                "sum(state = 'skipped' AND skip_reason = 'opted_out') AS skipped_opted_out, "
+                "sum(state = 'skipped' AND skip_reason = 'no_address') AS skipped_no_address, "
+                "sum(deferred) AS quiet_hours_deferred, "
+                "sum(delivery IN ('delivered', 'read')) AS delivered, "
+                "sum(delivery = 'read') AS read, "
+                "sum(state = 'failed' OR delivery IN ('failed', 'undelivered')) AS failed, "
+                "sum(state = 'canceled') AS canceled, "
+                "sum(replied) AS replies, sum(opted_out_after) AS opt_outs "
+                f"FROM campaign_recipients WHERE campaign_id IN ({marks})",
+                ids,
+            ).fetchone()
+        return {key: int(row[key] or 0) for key in row.keys()}
+
+    def _children(self, campaign_id: int) -> List[int]:
+        with self._connection() as connection:
+            rows = connection.execute("SELECT id FROM campaigns WHERE parent_id = ?", (campaign_id,)).fetchall()
+        return [int(row["id"]) for row in rows]
+
+    # staff controls
+
+    def pause(self, campaign_id: int) -> str:
+        return self._move(campaign_id, {"scheduled": "paused", "running": "paused", "recurring": "paused"}, "pause")
+
+    def resume(self, campaign_id: int) -> str:
+        campaign = self._require(campaign_id)
+        target = "recurring" if campaign["recurrence"] else "scheduled"
+        return self._move(campaign_id, {"paused": target}, "resume")
+
+    def cancel(self, campaign_id: int) -> str:
+        """No further sends; what is already sent stays sent."""
+        status = self._move(campaign_id, {s: "canceled" for s in ("scheduled", "running", "paused", "recurring")}, "cancel")
+        with self._connection() as connection:
+            ids = [campaign_id] + self._children(campaign_id)
+            marks = ",".join("?" * len(ids))
+            connection.execute(f"UPDATE campaigns SET status = 'canceled', updated_at = ? WHERE id IN ({marks}) "
+                               "AND status IN ('scheduled', 'running', 'paused')", [time.time(), *ids])
+            connection.execute(f"UPDATE campaign_recipients SET state = 'canceled' WHERE campaign_id IN ({marks}) AND state = 'pending'", ids)
+        return status
+
+    def _require(self, campaign_id: int) -> Dict[str, Any]:
+        campaign = self.campaign(campaign_id)
+        if campaign is None:
+            raise LookupError(f"campaign {campaign_id} does not exist")
+        return campaign
+
+    def _move(self, campaign_id: int, moves: Dict[str, str], verb: str) -> str:
+        campaign = self._require(campaign_id)
+        target = moves.get(campaign["status"])
+        if target is None:
+            raise ValueError(f"campaign {campaign_id} is {campaign['status']}: cannot {verb} it")
+        with self._connection() as connection:
+            connection.execute("UPDATE campaigns SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
+                               (target, time.time(), campaign_id, campaign["status"]))
+        return target
+
+    # web notices (shown at the customer's next visit)
+
+    def pending_web_notices(self, customer_id: str) -> List[Dict[str, Any]]:
+        with self._connection() as connection:
+            rows = connection.execute(
+                "SELECT n.recipient_id, n.text FROM campaign_web_notices n JOIN campaign_recipients r ON r.id = n.recipient_id "
+                "JOIN campaigns c ON c.id = r.campaign_id "
+                "WHERE n.customer_id = ? AND n.shown_at IS NULL AND c.status != 'canceled' ORDER BY n.created_at",
+                (customer_id,),
+            ).fetchall()
+        return [dict(row) for row in rows]
+
+    def mark_web_notices_shown(self, recipient_ids: List[int]) -> None:
+        """Shown in the chat: counts as delivered and read."""
+        if not recipient_ids:
+            return
+        marks = ",".join("?" * len(recipient_ids))
+        with self._connection() as connection:
+            connection.execute(f"UPDATE campaign_web_notices SET shown_at = ? WHERE recipient_id IN ({marks})", [time.time(), *recipient_ids])
+            connection.execute(f"UPDATE campaign_recipients SET delivery = 'read' WHERE id IN ({marks})", recipient_ids)
+
+
+def _checked(spec: CampaignSpec) -> CampaignSpec:
+    if not spec.name.strip():
+        raise ValueError("field name: a campaign name is required")
+    if spec.kind not in KINDS:
+        raise ValueError(f"field kind: {spec.kind!r} is not one of {', '.join(KINDS)}")
+    if spec.purpose not in PURPOSES:
+        raise ValueError(f"field purpose: {spec.purpose!r} is not one of {', '.join(PURPOSES)}")
+    if spec.channel not in CHANNELS:
+        raise ValueError(f"field channel: {spec.channel!r} is not one of {', '.join(CHANNELS)}")
+    if not valid_timezone(spec.timezone):
+        raise ValueError(f"field timezone: {spec.timezone!r} is not an IANA time zone")
+    if not 0 < spec.rate <= 10_000:
+        raise ValueError(f"field rate: {spec.rate} is not between 0 and 10000 messages per second")
+    messages = check_texts(spec.messages)
+    recurrence = check_recurrence(spec.recurrence) if spec.recurrence else ""
+    if spec.purpose == "marketing" and spec.quiet_hours is False:
+        raise ValueError("field quiet_hours: marketing messages always respect quiet hours")
+    quiet = spec.purpose == "marketing" if spec.quiet_hours is None else spec.quiet_hours
+    return replace(spec, name=spec.name.strip(), messages=messages, recurrence=recurrence, quiet_hours=quiet)
+
+
+def _campaign_dict(row: sqlite3.Row) -> Dict[str, Any]:
+    campaign = dict(row)
+    campaign["messages"] = json.loads(campaign["messages"])
+    campaign["audience"] = json.loads(campaign["audience"])
+    campaign["quiet_hours"] = bool(campaign["quiet_hours"])
+    return campaign
+
+
+def _spec_of(campaign: Dict[str, Any]) -> CampaignSpec:
+    fields = {name: campaign[name] for name in CampaignSpec.__dataclass_fields__ if name in campaign}
+    return CampaignSpec(**fields)

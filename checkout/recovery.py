@@ -1,0 +1,117 @@
+"""Checkout nudges (the bot's offer, WhatsApp cart reminders) and the carts they recovered.
+
+Tables `checkout_nudges` and `recovered_carts` in the support database (owner: this module).
+A cart counts as recovered when an order is completed after the bot's offer or after a
+reminder that was actually sent, within RECOVERY_WINDOW_S of the nudge; each nudge counts for
+one order at most.
+"""
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, ContextManager, Dict, List, Optional
+
+from customer_store.sqlite import connection as sqlite_connection
+
+RECOVERY_WINDOW_S = 7 * 24 * 3600
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS checkout_nudges (
+    id INTEGER PRIMARY KEY,
+    subject TEXT NOT NULL,
+    customer_id TEXT,
+    kind TEXT NOT NULL,
+    dedup_key TEXT,
+    send_at REAL,
+    created_at REAL NOT NULL,
+    cancelled_at REAL,
+    closed_at REAL
+);
+CREATE INDEX IF NOT EXISTS checkout_nudges_by_subject ON checkout_nudges (subject, closed_at);
+CREATE TABLE IF NOT EXISTS recovered_carts (
+    order_id TEXT PRIMARY KEY,
+    subject TEXT NOT NULL,
+    customer_id TEXT,
+    via TEXT NOT NULL,
+    total_kurus INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+"""
+
+
+class CheckoutRecovery:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connection() as connection:
+            connection.executescript(_SCHEMA)
+
+    def _connection(self) -> ContextManager[sqlite3.Connection]:
+        return sqlite_connection(self.path)
+
+    def record_prompt(self, subject: str, customer_id: Optional[str]) -> None:
+        with self._connection() as connection:
+            connection.execute(
+                "INSERT INTO checkout_nudges (subject, customer_id, kind, created_at) VALUES (?, ?, 'prompt', ?)",
+                (subject, customer_id, time.time()),
+            )
+
+    def record_reminder(self, subject: str, customer_id: str, dedup_key: str, send_at: float) -> None:
+        with self._connection() as connection:
+            connection.execute(
+                "INSERT INTO checkout_nudges (subject, customer_id, kind, dedup_key, send_at, created_at) VALUES (?, ?, 'reminder', ?, ?, ?)",
+                (subject, customer_id, dedup_key, send_at, time.time()),
+            )
+
+    def pending_reminder(self, subject: str) -> Optional[Dict[str, Any]]:
+        """The subject's scheduled reminder that is neither cancelled nor used by an order yet."""
+        with self._connection() as connection:
+            row = connection.execute(
+                "SELECT * FROM checkout_nudges WHERE subject = ? AND kind = 'reminder' AND cancelled_at IS NULL AND closed_at IS NULL "
+                "ORDER BY id DESC LIMIT 1",
+                (subject,),
+            ).fetchone()
+        return dict(row) if row else None
+
+    def mark_cancelled(self, nudge_id: int) -> None:
+        with self._connection() as connection:
+            connection.execute("UPDATE checkout_nudges SET cancelled_at = ? WHERE id = ?", (time.time(), nudge_id))
+
+    def order_placed(self, subject: str, customer_id: Optional[str], order_id: str, total_kurus: int) -> Optional[str]:
+        """Close the subject's open nudges; when any of them reached the customer, count the cart as
+        recovered and return how ("prompt", "reminder" or "prompt+reminder"), else None."""
+        now = time.time()
+        with self._connection() as connection:
+            rows = connection.execute(
+                "SELECT id, kind FROM checkout_nudges WHERE subject = ? AND closed_at IS NULL AND cancelled_at IS NULL AND created_at >= ?",
+                (subject, now - RECOVERY_WINDOW_S),
+            ).fetchall()
+            connection.execute("UPDATE checkout_nudges SET closed_at = ? WHERE subject = ? AND closed_at IS NULL", (now, subject))
+            kinds = sorted({row["kind"] for row in rows})
+            if not kinds:
+                return None
+            via = "+".join(kinds)
+            connection.execute(
+                "INSERT OR IGNORE INTO recovered_carts (order_id, subject, customer_id, via, total_kurus, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (order_id, subject, customer_id, via, total_kurus, now),
+            )
+        return via
+
+    def reminders(self, subject: str) -> List[Dict[str, Any]]:
+        """Every reminder scheduled for the subject, oldest first."""
+        with self._connection() as connection:
+            rows = connection.execute("SELECT * FROM checkout_nudges WHERE subject = ? AND kind = 'reminder' ORDER BY id", (subject,))
+            return [dict(row) for row in rows]
+
+    def recovered(self) -> List[Dict[str, Any]]:
+        with self._connection() as connection:
+            return [dict(row) for row in connection.execute("SELECT * FROM recovered_carts ORDER BY created_at")]
+
+
+def recovered_carts_summary(path: Path, since: float = 0.0) -> Dict[str, Any]:
+    """For the dashboard: recovered carts since a time, their value, and how they were recovered."""
+    carts = [cart for cart in CheckoutRecovery(path).recovered() if cart["created_at"] >= since]
+    by_via: Dict[str, int] = {}
+    for cart in carts:
+        by_via[cart["via"]] = by_via.get(cart["via"], 0) + 1
+    return {"recovered_carts": len(carts), "recovered_kurus": sum(cart["total_kurus"] for cart in carts), "by_via": by_via}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Run a command (rasa interactive, rasa shell) next to Destek's action server: use the one
+# already answering on ACTION_PORT (e.g. from `make run`), else start one and stop it afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ACTION_PORT=${ACTION_PORT:-5055}
+export ACTION_SERVER_URL=${ACTION_SERVER_URL:-http://127.0.0.1:${ACTION_PORT}/webhook}
+export RASA_TRACKER_DB=${RASA_TRACKER_DB:-var/rasa-tracker.sqlite3}
+mkdir -p var
+
+health="http://127.0.0.1:${ACTION_PORT}/health"
+if curl -fsS --max-time 2 "$health" >/dev/null 2>&1; then
+  echo "using the action server already running on port ${ACTION_PORT}"
+else
+  .venv/bin/python -m bot.action_server --port "$ACTION_PORT" >var/action-server.log 2>&1 &
+  pid=$!
+  trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT
+  for _ in $(seq 1 120); do
+    curl -fsS --max-time 2 "$health" >/dev/null 2>&1 && break
+    kill -0 "$pid" 2>/dev/null || { echo "error: the action server did not start; see var/action-server.log" >&2; exit 1; }
+    sleep 1
+  done
+  curl -fsS --max-time 2 "$health" >/dev/null 2>&1 || { echo "error: the action server did not answer on ${health} within 120 s" >&2; exit 1; }
+  echo "action server started on port ${ACTION_PORT} (log: var/action-server.log)"
+fi
+"$@"
