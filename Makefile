@@ -67,7 +67,7 @@ validate: setup ## check Rasa training data and the knowledge base
 	$(PY) -m kb_index build --source $(KB_SOURCE) --out var/validate-index --model none --quiet
 	$(PY) -m tuning lint-kb --source $(KB_SOURCE)
 
-test: setup train index test-unit test-stories ## everything CI runs
+test: setup train index validate test-unit test-stories ## everything CI runs: data validation, pytest, conversation tests
 
 test-unit: setup train index
 	$(PY) -m pytest tests -q

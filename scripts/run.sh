@@ -53,6 +53,7 @@ for _ in $(seq 1 120); do
 
 Destek is running.
   Demo shop:    http://localhost:${SUPPORT_PORT}  (chat widget bottom right; logins ayse / john / mehmet, password demo)
+  Staff:        http://localhost:${SUPPORT_PORT}/staff  (inbox, review, dashboard, campaigns, incidents; logins admin / agent1 / agent2 / marketing / ops, password: STAFF_DEMO_PASSWORD, demo-staff by default)
   Talk to it:   make shell            (in another terminal; Turkish or English)
   REST channel: curl -XPOST http://localhost:${RASA_PORT}/webhooks/rest/webhook -d '{"sender":"me","message":"siparişim nerede?"}'
   Actions:      http://localhost:${ACTION_PORT}/health

@@ -113,6 +113,13 @@ def queue_button(driver: WebDriver, handoff_id: int) -> Any:
     return wait_for(driver, lambda d: d.find_element(By.CSS_SELECTOR, f".queue-item[data-id='{handoff_id}'] button"))
 
 
+def open_conversation(driver: WebDriver, handoff_id: int) -> None:
+    """Select the handoff in the queue and wait until its conversation and card are shown."""
+    queue_button(driver, handoff_id).click()
+    wait_for(driver, lambda d: d.execute_script("return Boolean(window.DestekInbox.handoff) && window.DestekInbox.handoff.id") == handoff_id
+             and d.find_element(By.ID, "conversation").is_displayed())
+
+
 def texts(driver: WebDriver, selector: str) -> List[str]:
     """The text of every match, read in one script (a page reloading in between cannot break it)."""
     return list(driver.execute_script("return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent)", selector))
@@ -163,7 +170,7 @@ def test_a_template_with_missing_values_must_be_filled_and_an_undelivered_reply_
     assert created.status_code == 201, created.text
     handoff = new_handoff(store, "web:anon-template", ["siparişim gelmedi"])
     open_inbox(agent, servers, "agent2")
-    queue_button(agent, handoff["id"]).click()
+    open_conversation(agent, handoff["id"])
     agent.find_element(By.ID, "claim-button").click()
     wait_for(agent, lambda d: d.find_element(By.ID, "template-insert").is_enabled())
     wait_for(agent, lambda d: d.find_elements(By.CSS_SELECTOR, f"#template-select option[value='{created.json()['id']}']"))
