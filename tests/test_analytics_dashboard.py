@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from handoff.store import HandoffStore
 from tests.browser import chromium
 from tests.servers import MODEL, Servers
 
@@ -32,13 +33,6 @@ ANSWERED_EN = "how can I track my order"
 UNANSWERABLE_TR = "pusula hisseleri borsada işlem görüyor mu fiyatı ne"
 
 # docs/interfaces.md: the handoff feature's tables, exactly as the dashboard reads them.
-HANDOFF_TABLES = """
-CREATE TABLE IF NOT EXISTS handoffs (id INTEGER PRIMARY KEY, sender_id TEXT NOT NULL, customer_id TEXT, channel TEXT,
-    language TEXT, reason TEXT, priority INTEGER, status TEXT, agent TEXT, created_at REAL, claimed_at REAL,
-    first_agent_reply_at REAL, closed_at REAL);
-CREATE TABLE IF NOT EXISTS csat_ratings (handoff_id INTEGER, sender_id TEXT, channel TEXT, rating INTEGER, created_at REAL);
-"""
-
 WEB_ANSWERED = "web:analytics-ayse"
 WHATSAPP_HANDOFF = "whatsapp:+905550000002"
 REST_NOT_SURE = "rest-analytics-3"
@@ -78,8 +72,10 @@ def conversations(servers: Servers) -> None:
     servers.say(WEB_GREETING, "/greet")
     servers.say(WEB_HANDOFF, "/request_human")
     now = time.time()
+    HandoffStore(servers.state / "destek.sqlite3")  # the real schema (the bot has created it already)
     with sqlite3.connect(servers.state / "destek.sqlite3") as db:
-        db.executescript(HANDOFF_TABLES)
+        # Replace the rows the handoff feature wrote with ones whose times and ratings are known.
+        db.executescript("DELETE FROM csat_ratings; DELETE FROM handoff_messages; DELETE FROM handoffs;")
         db.executemany(
             "INSERT INTO handoffs (id, sender_id, channel, language, reason, priority, status, agent, created_at, claimed_at, "
             "first_agent_reply_at, closed_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
@@ -88,7 +84,7 @@ def conversations(servers: Servers) -> None:
              # a second handoff in the same conversation: still one handed-off conversation
              (3, WEB_HANDOFF, "web", "en", "customer_asked", "queued", None, now + 1, None, None, None)],
         )
-        db.executemany("INSERT INTO csat_ratings VALUES (?, ?, ?, ?, ?)", [
+        db.executemany("INSERT INTO csat_ratings (handoff_id, sender_id, channel, rating, created_at) VALUES (?, ?, ?, ?, ?)", [
             (1, WHATSAPP_HANDOFF, "whatsapp", 2, now + 301), (2, WEB_HANDOFF, "web", 4, now + 901), (3, WEB_HANDOFF, "web", 5, now + 902)])
 
 
