@@ -13,11 +13,11 @@ import sqlite3
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ContextManager, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 from campaigns.messages import check_texts, render
 from campaigns.timing import QuietHours, check_recurrence, next_occurrence, valid_timezone
-from customer_store.sqlite import connection as sqlite_connection
+from customer_store.sqlite import SqliteStore
 
 KINDS = ("outage_notice", "announcement", "cart_reminder", "service_restored")
 PURPOSES = ("service", "marketing")
@@ -125,16 +125,12 @@ class CampaignSpec:
     dedup_key: Optional[str] = None
 
 
-class CampaignStore:
-    def __init__(self, path: Path, quiet: Optional[QuietHours] = None) -> None:
-        self.path = Path(path)
-        self.quiet = quiet or QuietHours.from_env()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connection() as connection:
-            connection.executescript(_SCHEMA)
+class CampaignStore(SqliteStore):
+    SCHEMA = _SCHEMA
 
-    def _connection(self) -> ContextManager[sqlite3.Connection]:
-        return sqlite_connection(self.path)
+    def __init__(self, path: Path, quiet: Optional[QuietHours] = None) -> None:
+        super().__init__(path)
+        self.quiet = quiet or QuietHours.from_env()
 
     # creating campaigns
 

@@ -6,12 +6,11 @@ reminder that was actually sent, within RECOVERY_WINDOW_S of the nudge; each nud
 one order at most.
 """
 
-import sqlite3
 import time
 from pathlib import Path
-from typing import Any, ContextManager, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
-from customer_store.sqlite import connection as sqlite_connection
+from customer_store.sqlite import SqliteStore
 
 RECOVERY_WINDOW_S = 7 * 24 * 3600
 
@@ -39,15 +38,8 @@ CREATE TABLE IF NOT EXISTS recovered_carts (
 """
 
 
-class CheckoutRecovery:
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connection() as connection:
-            connection.executescript(_SCHEMA)
-
-    def _connection(self) -> ContextManager[sqlite3.Connection]:
-        return sqlite_connection(self.path)
+class CheckoutRecovery(SqliteStore):
+    SCHEMA = _SCHEMA
 
     def record_prompt(self, subject: str, customer_id: Optional[str]) -> None:
         with self._connection() as connection:

@@ -3,7 +3,7 @@
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import ClassVar, ContextManager, Iterator
 
 
 @contextmanager
@@ -20,3 +20,19 @@ def connection(path: Path) -> Iterator[sqlite3.Connection]:
             yield opened
     finally:
         opened.close()
+
+
+class SqliteStore:
+    """Base of the stores that own tables in the support database: the constructor creates the
+    subclass's SCHEMA (idempotent `CREATE TABLE IF NOT EXISTS`), `_connection()` opens one unit of work."""
+
+    SCHEMA: ClassVar[str] = ""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connection() as opened:
+            opened.executescript(self.SCHEMA)
+
+    def _connection(self) -> ContextManager[sqlite3.Connection]:
+        return connection(self.path)

@@ -7,12 +7,10 @@ per call keeps it safe across threads and processes; WAL lets readers and a writ
 """
 
 import json
-import sqlite3
 import time
-from pathlib import Path
-from typing import Any, ContextManager, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
-from customer_store.sqlite import connection as sqlite_connection
+from customer_store.sqlite import SqliteStore
 
 IDENTITY_KINDS = ("web", "phone", "email")
 
@@ -99,15 +97,8 @@ DEMO_ORDERS = (
 )
 
 
-class CustomerStore:
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connection() as connection:
-            connection.executescript(_SCHEMA)
-
-    def _connection(self) -> ContextManager[sqlite3.Connection]:
-        return sqlite_connection(self.path)
+class CustomerStore(SqliteStore):
+    SCHEMA = _SCHEMA
 
     # customers and identities
 

@@ -9,10 +9,9 @@ import json
 import sqlite3
 import statistics
 import time
-from pathlib import Path
-from typing import Any, ContextManager, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
-from customer_store.sqlite import connection as sqlite_connection
+from customer_store.sqlite import SqliteStore
 
 OPEN = ("queued", "assigned")
 STATUSES = ("queued", "assigned", "closed", "cancelled")
@@ -75,15 +74,8 @@ class HandoffError(ValueError):
     """A handoff operation that is not allowed now; the message says why."""
 
 
-class HandoffStore:
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as connection:
-            connection.executescript(_SCHEMA)
-
-    def _connect(self) -> ContextManager[sqlite3.Connection]:
-        return sqlite_connection(self.path)
+class HandoffStore(SqliteStore):
+    SCHEMA = _SCHEMA
 
     # --- handoffs -------------------------------------------------------------------
     def create(
@@ -91,7 +83,7 @@ class HandoffStore:
         language: Optional[str] = None, reason_detail: str = "", out_of_hours: bool = False, now: Optional[float] = None,
     ) -> Dict[str, Any]:
         """A new queued handoff, or the sender's open one (never two at once)."""
-        with self._connect() as connection:
+        with self._connection() as connection:
             connection.execute("BEGIN IMMEDIATE")
             row = connection.execute(
                 "SELECT * FROM handoffs WHERE sender_id = ? AND status IN ('queued', 'assigned') ORDER BY id DESC LIMIT 1", (sender_id,)
@@ -107,7 +99,7 @@ class HandoffStore:
         return self.require(int(handoff_id))
 
     def get(self, handoff_id: int) -> Optional[Dict[str, Any]]:
-        with self._connect() as connection:
+        with self._connection() as connection:
             row = connection.execute("SELECT * FROM handoffs WHERE id = ?", (handoff_id,)).fetchone()
         return _handoff(row) if row else None
 
@@ -118,7 +110,7 @@ class HandoffStore:
         return handoff
 
     def open_for_sender(self, sender_id: str) -> Optional[Dict[str, Any]]:
-        with self._connect() as connection:
+        with self._connection() as connection:
             row = connection.execute(
                 "SELECT * FROM handoffs WHERE sender_id = ? AND status IN ('queued', 'assigned') ORDER BY id DESC LIMIT 1", (sender_id,)
             ).fetchone()
@@ -127,7 +119,7 @@ class HandoffStore:
     def list(self, statuses: tuple = OPEN, limit: int = 200) -> List[Dict[str, Any]]:
         """Handoffs with these statuses: highest priority first, then oldest first."""
         marks = ", ".join("?" for _ in statuses)
-        with self._connect() as connection:
+        with self._connection() as connection:
             rows = connection.execute(
                 f"SELECT * FROM handoffs WHERE status IN ({marks}) ORDER BY priority DESC, created_at, id LIMIT ?", (*statuses, limit)
             ).fetchall()
@@ -135,11 +127,18 @@ class HandoffStore:
 
     def position(self, handoff_id: int) -> int:
         """1-based place in the queue (0 when not queued)."""
-        queued = [h["id"] for h in self.list(("queued",), limit=100000)]
-        return queued.index(handoff_id) + 1 if handoff_id in queued else 0
+        with self._connection() as connection:
+            row = connection.execute(
+                "SELECT (SELECT COUNT(*) FROM handoffs o WHERE o.status = 'queued' AND "
+                "(o.priority > h.priority OR (o.priority = h.priority AND (o.created_at < h.created_at "
+                "OR (o.created_at = h.created_at AND o.id <= h.id))))) AS place "
+                "FROM handoffs h WHERE h.id = ? AND h.status = 'queued'",
+                (handoff_id,),
+            ).fetchone()
+        return int(row["place"]) if row else 0
 
     def claim(self, handoff_id: int, agent: str, now: Optional[float] = None) -> Dict[str, Any]:
-        self._transition(handoff_id, ("queued",), "assigned", f"cannot claim it", agent=agent, claimed_at=now or time.time())
+        self._transition(handoff_id, ("queued",), "assigned", "cannot claim it", agent=agent, claimed_at=now or time.time())
         return self.require(handoff_id)
 
     def transfer(self, handoff_id: int, from_agent: str, to_agent: str) -> Dict[str, Any]:
@@ -167,17 +166,17 @@ class HandoffStore:
     def set_followup(self, handoff_id: int, followup: str) -> None:
         if followup not in FOLLOWUPS:
             raise HandoffError(f"field 'followup': {followup!r} is not one of {', '.join(FOLLOWUPS)}")
-        with self._connect() as connection:
+        with self._connection() as connection:
             connection.execute("UPDATE handoffs SET followup = ? WHERE id = ?", (followup, handoff_id))
 
     def set_context_card(self, handoff_id: int, card: Dict[str, Any]) -> None:
-        with self._connect() as connection:
+        with self._connection() as connection:
             connection.execute("UPDATE handoffs SET context_card = ? WHERE id = ?", (json.dumps(card, ensure_ascii=False), handoff_id))
 
     def _transition(self, handoff_id: int, allowed: tuple, status: str, action: str, **columns: Any) -> None:
         assignments = ", ".join(f"{name} = ?" for name in ("status", *columns))
         marks = ", ".join("?" for _ in allowed)
-        with self._connect() as connection:
+        with self._connection() as connection:
             cursor = connection.execute(
                 f"UPDATE handoffs SET {assignments} WHERE id = ? AND status IN ({marks})",
                 (status, *columns.values(), handoff_id, *allowed),
@@ -189,7 +188,7 @@ class HandoffStore:
 
     # --- messages -------------------------------------------------------------------
     def add_message(self, handoff_id: int, direction: str, author: str, text: str, status: str = "stored") -> int:
-        with self._connect() as connection:
+        with self._connection() as connection:
             cursor = connection.execute(
                 "INSERT INTO handoff_messages (handoff_id, direction, author, text, status, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (handoff_id, direction, author, text, status, time.time()),
@@ -197,7 +196,7 @@ class HandoffStore:
             return int(cursor.lastrowid)
 
     def set_message_status(self, message_id: int, status: str, error: str = "") -> None:
-        with self._connect() as connection:
+        with self._connection() as connection:
             connection.execute("UPDATE handoff_messages SET status = ?, error = ? WHERE id = ?", (status, error, message_id))
             if status == "sent":
                 connection.execute(
@@ -207,14 +206,14 @@ class HandoffStore:
                 )
 
     def messages(self, handoff_id: int) -> List[Dict[str, Any]]:
-        with self._connect() as connection:
+        with self._connection() as connection:
             rows = connection.execute("SELECT * FROM handoff_messages WHERE handoff_id = ? ORDER BY id", (handoff_id,)).fetchall()
         return [dict(row) for row in rows]
 
     # --- wait estimate inputs -------------------------------------------------------
     def median_handling_seconds(self, recent: int = 20) -> Optional[float]:
         """Median claimed→closed time of the last `recent` closed handoffs (None without history)."""
-        with self._connect() as connection:
+        with self._connection() as connection:
             rows = connection.execute(
                 "SELECT closed_at - claimed_at FROM handoffs WHERE status = 'closed' AND claimed_at IS NOT NULL"
                 " ORDER BY closed_at DESC LIMIT ?", (recent,)
@@ -224,7 +223,7 @@ class HandoffStore:
 
     def agents_active_since(self, since: float) -> int:
         """Agents who claimed, replied or closed since `since`."""
-        with self._connect() as connection:
+        with self._connection() as connection:
             row = connection.execute(
                 "SELECT COUNT(DISTINCT agent) FROM ("
                 " SELECT agent FROM handoffs WHERE agent IS NOT NULL AND (claimed_at >= ? OR closed_at >= ? OR status = 'assigned')"
@@ -237,7 +236,7 @@ class HandoffStore:
     def add_csat(self, handoff_id: Optional[int], sender_id: str, channel: str, rating: int) -> None:
         if not 1 <= int(rating) <= 5:
             raise HandoffError(f"field 'rating': {rating!r} is not between 1 and 5")
-        with self._connect() as connection:
+        with self._connection() as connection:
             connection.execute(
                 "INSERT INTO csat_ratings (handoff_id, sender_id, channel, rating, created_at) VALUES (?, ?, ?, ?, ?)",
                 (handoff_id, sender_id, channel, int(rating), time.time()),
@@ -247,7 +246,7 @@ class HandoffStore:
         query, args = "SELECT * FROM csat_ratings ORDER BY id", ()
         if handoff_id is not None:
             query, args = "SELECT * FROM csat_ratings WHERE handoff_id = ? ORDER BY id", (handoff_id,)
-        with self._connect() as connection:
+        with self._connection() as connection:
             return [dict(row) for row in connection.execute(query, args)]
 
     # --- reply templates (the inbox's canned answers) --------------------------------
@@ -256,7 +255,7 @@ class HandoffStore:
             raise HandoffError("field 'name' and field 'text' must not be empty")
         if language not in ("tr", "en"):
             raise HandoffError(f"field 'language': {language!r} is not tr or en")
-        with self._connect() as connection:
+        with self._connection() as connection:
             connection.execute(
                 "INSERT INTO reply_templates (name, language, text, updated_by, updated_at) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (name, language) DO UPDATE SET text = excluded.text, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
@@ -267,11 +266,11 @@ class HandoffStore:
         query, args = "SELECT * FROM reply_templates ORDER BY name, language", ()
         if language:
             query, args = "SELECT * FROM reply_templates WHERE language = ? ORDER BY name", (language,)
-        with self._connect() as connection:
+        with self._connection() as connection:
             return [dict(row) for row in connection.execute(query, args)]
 
     def delete_template(self, template_id: int) -> None:
-        with self._connect() as connection:
+        with self._connection() as connection:
             connection.execute("DELETE FROM reply_templates WHERE id = ?", (template_id,))
 
 

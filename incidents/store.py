@@ -9,10 +9,9 @@ import json
 import sqlite3
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, ContextManager, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
-from customer_store.sqlite import connection as sqlite_connection
+from customer_store.sqlite import SqliteStore
 from kb_index.textnorm import fold
 
 SERVICES = ("internet", "tv", "mobile")
@@ -98,15 +97,8 @@ def _clean_message(field: str, text: Any) -> str:
     return text.strip()
 
 
-class IncidentStore:
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connection() as connection:
-            connection.executescript(_SCHEMA)
-
-    def _connection(self) -> ContextManager[sqlite3.Connection]:
-        return sqlite_connection(self.path)
+class IncidentStore(SqliteStore):
+    SCHEMA = _SCHEMA
 
     def open(self, service: str, regions: Sequence[str], eta: float, message_tr: str, message_en: str,
              started_at: Optional[float] = None, opened_by: str = "") -> Incident:

@@ -4,11 +4,9 @@ import base64
 import hashlib
 import hmac
 import secrets
-import sqlite3
-from pathlib import Path
-from typing import ContextManager, Optional
+from typing import Optional
 
-from customer_store.sqlite import connection as sqlite_connection
+from customer_store.sqlite import SqliteStore
 from customer_store.store import DEMO_CUSTOMERS
 
 DEMO_PASSWORD = "demo"
@@ -29,19 +27,10 @@ def password_matches(password: str, stored: str) -> bool:
     return hmac.compare_digest(candidate, base64.b64decode(digest))
 
 
-class Accounts:
+class Accounts(SqliteStore):
     """Login name → (customer id, password hash), in the `web_accounts` table."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connection() as connection:
-            connection.execute(
-                "CREATE TABLE IF NOT EXISTS web_accounts (login TEXT PRIMARY KEY, customer_id TEXT NOT NULL, password_hash TEXT NOT NULL)"
-            )
-
-    def _connection(self) -> ContextManager[sqlite3.Connection]:
-        return sqlite_connection(self.path)
+    SCHEMA = "CREATE TABLE IF NOT EXISTS web_accounts (login TEXT PRIMARY KEY, customer_id TEXT NOT NULL, password_hash TEXT NOT NULL);"
 
     def set_password(self, login: str, customer_id: str, password: str) -> None:
         with self._connection() as connection:

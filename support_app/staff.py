@@ -10,16 +10,14 @@ Roles: `admin` may do everything; `agent` (inbox, review), `marketing` (campaign
 
 import hashlib
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable, ContextManager, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from customer_store.sqlite import connection as sqlite_connection
+from customer_store.sqlite import SqliteStore
 from support_app.accounts import hash_password, password_matches
 from support_app.security import csrf_token
 
@@ -66,15 +64,8 @@ def _hash_session_id(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-class StaffAccounts:
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connection() as connection:
-            connection.executescript(_SCHEMA)
-
-    def _connection(self) -> ContextManager[sqlite3.Connection]:
-        return sqlite_connection(self.path)
+class StaffAccounts(SqliteStore):
+    SCHEMA = _SCHEMA
 
     def set_account(self, login: str, display_name: str, role: str, password: str) -> None:
         """Create or replace an account (a new password ends the account's open sessions)."""

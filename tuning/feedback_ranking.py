@@ -16,7 +16,7 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
-from customer_store.sqlite import connection
+from customer_store.sqlite import SqliteStore
 from kb_index.search import Hit
 
 _SCHEMA = """
@@ -57,19 +57,18 @@ class DemotionSettings:
         return settings
 
 
-class FeedbackMemory:
+class FeedbackMemory(SqliteStore):
     """The votes with their questions' embeddings, for one embedding model."""
 
+    SCHEMA = _SCHEMA
+
     def __init__(self, path: Path, model: str, settings: Optional[DemotionSettings] = None) -> None:
-        self.path = path
+        super().__init__(path)
         self.model = model
         self.settings = settings or DemotionSettings()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with connection(path) as db:
-            db.executescript(_SCHEMA)
 
     def add(self, article_id: str, language: Optional[str], query_vector: np.ndarray, helpful: bool) -> None:
-        with connection(self.path) as db:
+        with self._connection() as db:
             db.execute(
                 "INSERT INTO feedback_vectors (article_id, language, model, helpful, vector, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (article_id, language, self.model, int(helpful), np.asarray(query_vector, dtype=np.float32).tobytes(), time.time()),
@@ -80,7 +79,7 @@ class FeedbackMemory:
         if not article_ids:
             return {}
         marks = ", ".join("?" for _ in article_ids)
-        with connection(self.path) as db:
+        with self._connection() as db:
             rows = db.execute(
                 f"SELECT article_id, helpful, vector FROM feedback_vectors WHERE model = ? AND article_id IN ({marks})",
                 (self.model, *article_ids),

@@ -5,10 +5,9 @@ marks; the review page shows which messages were already handled.
 """
 
 import time
-from pathlib import Path
 from typing import Any, Optional
 
-from customer_store.sqlite import connection
+from customer_store.sqlite import SqliteStore
 
 NEEDS_ARTICLE = "needs_article"
 ADDED_EXAMPLE = "added_example"
@@ -29,18 +28,14 @@ CREATE TABLE IF NOT EXISTS review_actions (
 """
 
 
-class ReviewStore:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with connection(path) as db:
-            db.executescript(_SCHEMA)
+class ReviewStore(SqliteStore):
+    SCHEMA = _SCHEMA
 
     def record(self, kind: str, sender_id: str, message_at: float, text: str, language: Optional[str], staff: str, intent: Optional[str] = None) -> bool:
         """Store one action on one message; False when that message already had it (nothing changed)."""
         if kind not in (NEEDS_ARTICLE, ADDED_EXAMPLE):
             raise ValueError(f"unknown review action {kind!r}")
-        with connection(self.path) as db:
+        with self._connection() as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO review_actions (kind, sender_id, message_at, text, language, intent, staff, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (kind, sender_id, message_at, text, language, intent, staff, time.time()),
@@ -49,5 +44,5 @@ class ReviewStore:
 
     def actions(self, kind: Optional[str] = None) -> list[dict[str, Any]]:
         query = "SELECT * FROM review_actions" + (" WHERE kind = ?" if kind else "") + " ORDER BY id"
-        with connection(self.path) as db:
+        with self._connection() as db:
             return [dict(row) for row in db.execute(query, (kind,) if kind else ())]

@@ -6,12 +6,10 @@ SQLite by default (DESTEK_DB), opened through customer_store.sqlite: one short-l
 connection per write keeps it safe across the action server's threads.
 """
 
-import sqlite3
 import time
-from pathlib import Path
-from typing import Any, ContextManager, Optional
+from typing import Any, Optional
 
-from customer_store.sqlite import connection as sqlite_connection
+from customer_store.sqlite import SqliteStore
 from privacy.redaction import redact
 
 _SCHEMA = """
@@ -54,21 +52,14 @@ CREATE TABLE IF NOT EXISTS handoff_requests (
 """
 
 
-class Records:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as connection:
-            connection.executescript(_SCHEMA)
-
-    def _connect(self) -> ContextManager[sqlite3.Connection]:
-        return sqlite_connection(self.path)
+class Records(SqliteStore):
+    SCHEMA = _SCHEMA
 
     def _insert(self, table: str, **values: Any) -> None:
         values["created_at"] = time.time()
         columns = ", ".join(values)
         marks = ", ".join("?" for _ in values)
-        with self._connect() as connection:
+        with self._connection() as connection:
             connection.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(values.values()))
 
     def add_feedback(self, sender_id: str, query: Optional[str], article_id: Optional[str], score: Optional[float], helpful: bool) -> None:
@@ -85,7 +76,7 @@ class Records:
 
         On the answer path of every question, so without an fsync per commit (synchronous=NORMAL
         in WAL mode): a crash loses nothing, a power cut may lose the last rows of a usage count."""
-        with self._connect() as connection:
+        with self._connection() as connection:
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute(
                 "INSERT INTO answers_served (sender_id, query, language, article_id, score, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -96,5 +87,5 @@ class Records:
         """All rows of one table, oldest first (for reports and tests)."""
         if table not in ("answer_feedback", "unanswered_questions", "handoff_requests", "answers_served"):
             raise ValueError(f"unknown table {table!r}")
-        with self._connect() as connection:
+        with self._connection() as connection:
             return [dict(row) for row in connection.execute(f"SELECT * FROM {table} ORDER BY id")]
