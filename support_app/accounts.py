@@ -19,7 +19,12 @@ def hash_password(password: str) -> str:
     return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
 
 
-def password_matches(password: str, stored: str) -> bool:
+def password_matches(password: str, stored: Optional[str]) -> bool:
+    """Whether the password fits the stored hash. With no stored hash (unknown login) the same
+    scrypt work is done anyway, so timing does not reveal which logins exist."""
+    if stored is None:
+        hash_password(password)
+        return False
     scheme, salt, digest = stored.split("$")
     if scheme != "scrypt":
         return False
@@ -46,10 +51,9 @@ class Accounts(SqliteStore):
             row = connection.execute(
                 "SELECT customer_id, password_hash FROM web_accounts WHERE login = ?", (login.strip().lower(),)
             ).fetchone()
-        if row is None:
-            hash_password(password)  # the same work as for a known login: no user enumeration by timing
+        if not password_matches(password, row[1] if row else None):
             return None
-        return str(row[0]) if password_matches(password, row[1]) else None
+        return str(row[0])
 
     def seed_demo(self) -> None:
         """Password "demo" for each demo customer's web login (see customer_store.seed_demo_customers)."""

@@ -107,10 +107,9 @@ class StaffAccounts(SqliteStore):
             row = connection.execute(
                 "SELECT password_hash FROM staff_accounts WHERE login = ?", (login.strip().lower(),)
             ).fetchone()
-        if row is None:
-            hash_password(password)  # the same work as for a known login: no user enumeration by timing
+        if not password_matches(password, row["password_hash"] if row else None):
             return None
-        return self.user(login.strip().lower()) if password_matches(password, row["password_hash"]) else None
+        return self.user(login.strip().lower())
 
     def open_session(self, login: str) -> str:
         session_id = secrets.token_urlsafe(32)
