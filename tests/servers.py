@@ -177,10 +177,13 @@ class Servers:
 
 
 @contextmanager
-def running_servers(state: Path, *, fake_twilio: bool = False, support_app: bool = False) -> Iterator[Servers]:
+def running_servers(state: Path, *, fake_twilio: bool = False, support_app: bool = False,
+                    env: Optional[dict[str, str]] = None) -> Iterator[Servers]:
     """Start what a test module needs, in the order the settings flow (the fake and the
-    support app before Rasa, whose channels read their URLs and secrets), and stop it all."""
+    support app before Rasa, whose channels read their URLs and secrets), and stop it all.
+    `env` adds settings every process sees (e.g. a staff password, a settings file)."""
     servers = Servers(state)
+    servers.env.update(env or {})
     try:
         if fake_twilio:
             servers.start_fake()

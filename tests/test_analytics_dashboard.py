@@ -22,7 +22,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from handoff.store import HandoffStore
 from tests.browser import chromium
-from tests.servers import MODEL, Servers
+from tests.servers import MODEL, Servers, running_servers
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
 
@@ -42,18 +42,10 @@ WEB_HANDOFF = "web:analytics-5"
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    """running_servers' order, plus METRICS_TOKEN and a staff password for the support app."""
-    servers = Servers(tmp_path_factory.mktemp("analytics"))
-    servers.env.update({"METRICS_TOKEN": METRICS_TOKEN, "STAFF_DEMO_PASSWORD": STAFF_PASSWORD})
-    try:
-        servers.start_support_app()
-        servers.start_actions()
-        servers.start_rasa()
+    """With METRICS_TOKEN and a staff password for the support app."""
+    with running_servers(tmp_path_factory.mktemp("analytics"), support_app=True,
+                         env={"METRICS_TOKEN": METRICS_TOKEN, "STAFF_DEMO_PASSWORD": STAFF_PASSWORD}) as servers:
         yield servers
-    finally:
-        servers.stop_rasa()
-        servers.stop_actions()
-        servers.stop_support_app()
 
 
 def texts(replies: list[dict]) -> str:

@@ -21,7 +21,7 @@ from handoff import queue, settings as handoff_settings, webhook
 from handoff.rasa_client import RasaClient
 from handoff.service import HandoffService
 from handoff.store import HandoffStore
-from tests.servers import AUTH_TOKEN, MODEL, Servers
+from tests.servers import AUTH_TOKEN, MODEL, Servers, running_servers
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
 
@@ -69,20 +69,16 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
     settings_file.write_text(ALWAYS_OPEN)
     helpdesk = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Helpdesk)
     threading.Thread(target=helpdesk.serve_forever, daemon=True).start()
-    servers = Servers(state)
-    servers.env.update({
+    env = {
         "HANDOFF_SETTINGS": str(settings_file),
         "HELPDESK_WEBHOOK_URL": f"http://127.0.0.1:{helpdesk.server_address[1]}/destek",
         "HELPDESK_WEBHOOK_SECRET": WEBHOOK_SECRET,
-    })
+    }
     CustomerStore(state / "destek.sqlite3").seed_demo_customers()
     try:
-        servers.start_actions()
-        servers.start_rasa()
-        yield Flow(servers, settings_file)
+        with running_servers(state, env=env) as servers:
+            yield Flow(servers, settings_file)
     finally:
-        servers.stop_rasa()
-        servers.stop_actions()
         helpdesk.shutdown()
 
 

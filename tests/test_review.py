@@ -21,7 +21,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser import chromium
 from tests.conftest import ROOT
-from tests.servers import RASA, Servers
+from tests.servers import RASA, Servers, running_servers
 
 STAFF_PASSWORD = "review-test-staff-password"
 WEB_FAQ = "web:review-faq"
@@ -53,17 +53,9 @@ def data_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory, data_copy: Path) -> Iterator[Servers]:
-    servers = Servers(tmp_path_factory.mktemp("review"))
-    servers.env.update({"STAFF_DEMO_PASSWORD": STAFF_PASSWORD, "DESTEK_NLU_DIR": str(data_copy / "nlu"), "DESTEK_KB_SOURCE": str(ROOT / "bot" / "data" / "kb")})
-    try:
-        servers.start_support_app()
-        servers.start_actions()
-        servers.start_rasa()
+    env = {"STAFF_DEMO_PASSWORD": STAFF_PASSWORD, "DESTEK_NLU_DIR": str(data_copy / "nlu"), "DESTEK_KB_SOURCE": str(ROOT / "bot" / "data" / "kb")}
+    with running_servers(tmp_path_factory.mktemp("review"), support_app=True, env=env) as servers:
         yield servers
-    finally:
-        servers.stop_rasa()
-        servers.stop_actions()
-        servers.stop_support_app()
 
 
 @pytest.fixture(scope="module")
