@@ -22,7 +22,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-MODEL_INPUTS := config.yml domain.yml $(wildcard bot/data/nlu/*.yml bot/data/rules/*.yml bot/components/*.py) kb_index/language.py kb_index/textnorm.py
+MODEL_INPUTS := config.yml domain.yml $(wildcard bot/data/nlu/*.yml bot/data/rules/*.yml bot/components/*.py) kb_index/language.py kb_index/textnorm.py kb_index/embedders.py
 KB_INPUTS    := $(shell find $(KB_SOURCE) -name '*.md' 2>/dev/null) $(wildcard kb_index/*.py)
 
 .PHONY: help setup run shell test test-unit test-stories validate train index eval-kb compare-models bench lock clean
@@ -88,7 +88,7 @@ NLU_FOLDS ?= 3
 NLU_REPORT ?= var/nlu-report
 test-nlu: setup ## NLU cross-validation on bot/data/nlu: per-intent P/R/F1, confusion matrix in var/nlu-report/
 	rm -rf $(NLU_REPORT)
-	nice $(RASA) test nlu --nlu bot/data/nlu --config config.yml --cross-validation --folds $(NLU_FOLDS) --out $(NLU_REPORT)
+	nice $(RASA) test nlu --nlu bot/data/nlu --config config.yml --cross-validation --folds $(NLU_FOLDS) --successes --out $(NLU_REPORT)
 	$(PY) scripts/nlu_report.py $(NLU_REPORT)
 
 bench-nlu: setup ## config.yml's NLU pipeline on BANKING77, CLINC150, Bitext, HWU64 (slow; not part of make test)

@@ -29,6 +29,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tuning.fallback_threshold import IN_SCOPE_BUDGET, highest_threshold_within_budget  # noqa: E402
+
 EVAL_DIR = Path(os.environ.get("DESTEK_EVAL_DIR", "/work/shared/eval"))
 OOS = "oos"
 FALLBACK = "nlu_fallback"
@@ -166,10 +168,9 @@ def clinc_scores(in_scope: List[Example], in_rankings: List, oos_rankings: List,
     return sum(correct) / len(correct), sum(detected) / len(detected)
 
 
-def tune_threshold(val: List[Example], val_rankings: List, oos_val_rankings: List) -> float:
-    """The confidence threshold (steps of 0.05) that maximises in-scope accuracy + oos recall on `val`."""
-    candidates = [round(0.05 * i, 2) for i in range(20)]
-    return max(candidates, key=lambda t: sum(clinc_scores(val, val_rankings, oos_val_rankings, t, 0.0)))
+def tune_threshold(val: List[Example], val_rankings: List, oos_val_rankings: List, budget: float = IN_SCOPE_BUDGET) -> float:
+    """The threshold chosen on `val`'s in-scope queries only (tuning/fallback_threshold.py explains why)."""
+    return highest_threshold_within_budget(lambda t: clinc_scores(val, val_rankings, oos_val_rankings, t, 0.0)[0], budget)
 
 
 def run(name: str, args: argparse.Namespace) -> Dict[str, Any]:
@@ -210,7 +211,7 @@ def table(results: List[Dict[str, Any]]) -> str:
         else:
             metric = (
                 f"in-scope accuracy {100 * r['in_scope_accuracy']:.2f} %, oos recall {100 * r['oos_recall']:.1f} % (config threshold {r['fallback_threshold']}); "
-                f"{100 * r['in_scope_accuracy_val_tuned']:.2f} % / {100 * r['oos_recall_val_tuned']:.1f} % (threshold {r['val_tuned_threshold']} chosen on val)"
+                f"{100 * r['in_scope_accuracy_val_tuned']:.2f} % / {100 * r['oos_recall_val_tuned']:.1f} % (threshold {r['val_tuned_threshold']} chosen on val in-scope)"
             )
         n_test = r["n_test"] + r.get("n_oos_test", 0)
         lines.append(f"| {r['dataset']} | {r['n_train']} / {n_test} | {metric} | {r['train_seconds']} s | {r['parse_ms_per_message']} ms |")

