@@ -37,6 +37,15 @@ def _blocks(message: Message) -> Dict[Text, csr_matrix]:
     return blocks
 
 
+def _stack(per_message: List[Dict[Text, csr_matrix]], key: Text, width: int) -> csr_matrix:
+    """One featurizer's rows for all messages; a missing or mis-sized block is zeros."""
+    rows = []
+    for blocks in per_message:
+        block = blocks.get(key)
+        rows.append(block if block is not None and block.shape[1] == width else csr_matrix((1, width)))
+    return vstack(rows, format="csr")
+
+
 def _unit_rows(matrix: csr_matrix) -> csr_matrix:
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1))).ravel()
     norms[norms == 0] = 1.0
@@ -100,19 +109,12 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     ) -> "LinearIntentClassifier":
         return cls(config, model_storage, resource)
 
-    def _block_matrix(self, messages: List[Message], key: Text, width: int) -> csr_matrix:
-        """One featurizer's rows for all messages; a missing or mis-sized block is zeros."""
-        rows = []
-        for message in messages:
-            block = _blocks(message).get(key)
-            rows.append(block if block is not None and block.shape[1] == width else csr_matrix((1, width)))
-        return vstack(rows, format="csr")
-
     def _matrix(self, messages: List[Message]) -> csr_matrix:
         """One row per message: every block weighted, unit length, in training order."""
+        per_message = [_blocks(message) for message in messages]
         parts = []
         for key, width in self._layout:
-            block = self._block_matrix(messages, key, width)
+            block = _stack(per_message, key, width)
             if key in self._idf:
                 block = _sublinear(block).multiply(self._idf[key].reshape(1, -1))
             block = _unit_rows(csr_matrix(block))
@@ -132,11 +134,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         self._layout = sorted(widths.items())
         self._idf = {}
         if self._config["sparse_weighting"] == "tfidf":
-            self._idf = {
-                key: _smooth_idf(self._block_matrix(examples, key, width))
-                for key, width in self._layout
-                if key.endswith(":sparse")
-            }
+            per_example = [_blocks(example) for example in examples]
+            self._idf = {key: _smooth_idf(_stack(per_example, key, width)) for key, width in self._layout if key.endswith(":sparse")}
         self._classifier = LogisticRegression(
             C=float(self._config["C"]), max_iter=int(self._config["max_iter"]), random_state=int(self._config["random_state"])
         )
@@ -149,8 +148,9 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     def process(self, messages: List[Message]) -> List[Message]:
         if self._classifier is None:
             return messages
-        with threadpool_limits(limits=1):
-            probabilities = self._classifier.predict_proba(self._matrix(messages))
+        # No thread limit here: one message is too small for BLAS threads, and setting the
+        # limit costs more (~6 ms, threadpoolctl scans the loaded libraries) than the prediction.
+        probabilities = self._classifier.predict_proba(self._matrix(messages))
         names = self._classifier.classes_
         for message, row in zip(messages, probabilities):
             order = np.argsort(-row)[: int(self._config["ranking_length"])]
