@@ -2,8 +2,9 @@
 
 Takes every sentence-level feature of the message text (sparse count vectors, dense sentence
 embeddings), weights sparse counts as sublinear TF-IDF (idf learnt from the training examples),
-scales each featurizer's block to unit length, and fits one multinomial logistic regression. Compared with DIET it trains in seconds instead of minutes, and its confidences are
-class probabilities, so the FallbackClassifier threshold keeps a plain meaning.
+scales each featurizer's block to unit length, and fits one multinomial logistic regression.
+Compared with DIET it trains in seconds instead of minutes, and its confidences are class
+probabilities, so the FallbackClassifier threshold keeps a plain meaning.
 """
 
 from typing import Any, Dict, List, Optional, Text, Tuple
