@@ -12,7 +12,7 @@ from typing import List, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tuning.fallback_threshold import THRESHOLD_STEPS, accuracy_at, highest_threshold_within_budget  # noqa: E402
+from tuning.fallback_threshold import IN_SCOPE_BUDGET, THRESHOLD_STEPS, accuracy_at, highest_threshold_within_budget  # noqa: E402
 
 SUMMARY_ROWS = ("accuracy", "macro avg", "weighted avg", "micro avg")
 OUT_OF_SCOPE = "out_of_scope"
@@ -61,7 +61,7 @@ def threshold_curve(rows: List[Tuple[str, str, float]]) -> str:
     lines = [f"fallback threshold curve ({len(in_scope)} in-scope, {len(unknown)} {OUT_OF_SCOPE} examples)", "threshold  in-scope accuracy  out_of_scope recall"]
     for threshold in THRESHOLD_STEPS:
         caught = sum(p == OUT_OF_SCOPE or c < threshold for p, c in unknown) / max(1, len(unknown))
-        mark = "  <- chosen (at most 0.5 point of in-scope accuracy given up)" if threshold == chosen else ""
+        mark = f"  <- chosen (at most {100 * IN_SCOPE_BUDGET:g} point of in-scope accuracy given up)" if threshold == chosen else ""
         lines.append(f"{threshold:>9.2f}  {accuracy(threshold):>17.3f}  {caught:>19.3f}{mark}")
     return "\n".join(lines)
 
