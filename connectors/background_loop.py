@@ -3,12 +3,14 @@
 Rasa 3.6 runs its NLU and policy graph synchronously on the server's event loop, so while a
 message is being processed nothing else on that loop moves. Running the WhatsApp channel's
 message handling on this second loop keeps the server's loop free to acknowledge webhooks
-within milliseconds; the graph's heavy parts (TensorFlow) release the GIL.
+within milliseconds.
 
 While the background thread computes, the server's thread waits for the GIL after each of its
 system calls, by default up to 5 ms each time; starting the loop lowers that switch interval
-(process-wide) to 1 ms, which took the benchmark's acknowledgement p95 from ~100 ms to ~40 ms
-without lowering throughput.
+(process-wide) to 0.1 ms. Measured with bench/whatsapp_ack.py (ack p95, messages/s): with the
+DIET pipeline (TensorFlow releases the GIL) 1 ms was enough (~40 ms); the numpy/scikit-learn
+pipeline holds the GIL while it computes, and 1 ms gave 94-99 ms, 0.2 ms 47-49 ms, 0.1 ms 22 ms
+at 15 instead of 17 messages/s.
 """
 
 import asyncio
@@ -17,7 +19,7 @@ import threading
 from concurrent.futures import Future
 from typing import Any, Callable, Coroutine, Optional
 
-SWITCH_INTERVAL = 0.001  # seconds
+SWITCH_INTERVAL = 0.0001  # seconds
 
 
 class BackgroundLoop:
