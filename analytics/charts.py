@@ -12,18 +12,13 @@ LANGUAGE_NAMES = {"tr": "Turkish", "en": "English", "unknown": "unknown"}
 def charts(figures: Figures) -> dict[str, Optional[str]]:
     """Chart id → SVG, or None where there is nothing to draw (the page says "no data")."""
     out: dict[str, Optional[str]] = {}
-    out["per-day-channel"] = svg.stacked_bars(
-        "chart-per-day-channel", "Conversations per day, by channel",
-        f"{figures.conversations} conversations over {len(figures.days)} days, stacked by channel.",
-        figures.days, {CHANNEL_NAMES.get(k, k): v for k, v in figures.per_day_channel.items()},
-        "day", "conversations",
-    ) if figures.days else None
-    out["per-day-language"] = svg.stacked_bars(
-        "chart-per-day-language", "Conversations per day, by language",
-        f"{figures.conversations} conversations over {len(figures.days)} days, stacked by language.",
-        figures.days, {LANGUAGE_NAMES.get(k, k): v for k, v in figures.per_day_language.items()},
-        "day", "conversations",
-    ) if figures.days else None
+    for by, per_day, names in (("channel", figures.per_day_channel, CHANNEL_NAMES), ("language", figures.per_day_language, LANGUAGE_NAMES)):
+        out[f"per-day-{by}"] = svg.stacked_bars(
+            f"chart-per-day-{by}", f"Conversations per day, by {by}",
+            f"{figures.conversations} conversations over {len(figures.days)} days, stacked by {by}.",
+            figures.days, {names.get(k, k): v for k, v in per_day.items()},
+            "day", "conversations",
+        ) if figures.days else None
     out["outcome"] = svg.horizontal_bars(
         "chart-outcome", "Resolved by the bot or handed to a person",
         f"Contained {figures.contained}, handed off {figures.handed_off}, of {figures.conversations} conversations.",
