@@ -20,6 +20,7 @@ from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import normalize
 from threadpoolctl import threadpool_limits
 
 MODEL_FILE = "linear_intent_classifier.skops"
@@ -45,12 +46,6 @@ def _stack(per_message: List[Dict[Text, csr_matrix]], key: Text, width: int) -> 
         block = blocks.get(key)
         rows.append(block if block is not None and block.shape[1] == width else csr_matrix((1, width)))
     return vstack(rows, format="csr")
-
-
-def _unit_rows(matrix: csr_matrix) -> csr_matrix:
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1))).ravel()
-    norms[norms == 0] = 1.0
-    return csr_matrix(matrix.multiply(1.0 / norms.reshape(-1, 1)))
 
 
 def _sublinear(counts: csr_matrix) -> csr_matrix:
@@ -118,7 +113,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             block = _stack(per_message, key, width)
             if key in self._idf:
                 block = _sublinear(block).multiply(self._idf[key].reshape(1, -1))
-            block = _unit_rows(csr_matrix(block))
+            block = normalize(csr_matrix(block))
             if key.endswith(":dense"):
                 block = block * float(self._config["dense_weight"])
             parts.append(block)
