@@ -22,7 +22,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-MODEL_INPUTS := config.yml domain.yml $(wildcard bot/data/nlu/*.yml bot/data/rules/*.yml bot/components/*.py) kb_index/language.py kb_index/textnorm.py kb_index/embedders.py
+MODEL_INPUTS := config.yml domain.yml $(wildcard bot/data/nlu/*.yml bot/data/rules/*.yml bot/components/*.py intent_encoder/*.py) kb_index/language.py kb_index/textnorm.py kb_index/embedders.py
 KB_INPUTS    := $(shell find $(KB_SOURCE) -name '*.md' 2>/dev/null) $(wildcard kb_index/*.py)
 
 .PHONY: help setup run shell test test-unit test-stories validate train index eval-kb compare-models bench lock clean
@@ -45,7 +45,7 @@ $(RASA_VENV)/.installed: requirements/rasa.lock.txt
 	$(RASA_VENV)/bin/python -m pip install -q -r requirements/rasa.lock.txt
 	touch $@
 
-$(MODEL): $(MODEL_INPUTS) $(RASA_VENV)/.installed
+$(MODEL): $(MODEL_INPUTS) $(VENV)/.installed $(RASA_VENV)/.installed
 	$(RASA) train --config config.yml --domain domain.yml --data $(RASA_DATA) --out bot/models --fixed-model-name destek
 	touch $@
 

@@ -67,7 +67,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     def get_default_config() -> Dict[Text, Any]:
         # C: inverse regularisation strength; dense_weight multiplies dense blocks (unit length
         # like the sparse ones) so sentence embeddings can count more than n-gram counts.
-        # sparse_weighting: "tfidf" (sublinear tf, smoothed idf) or "counts".
+        # sparse_weighting: "tfidf" (sublinear tf, smoothed idf) or "counts". ranking_length 0
+        # reports every intent (what a classifier averaging with this one needs).
         return {
             "C": 10.0,
             "dense_weight": 1.0,
@@ -149,7 +150,9 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         probabilities = self._classifier.predict_proba(self._matrix(messages))
         names = self._classifier.classes_
         for message, row in zip(messages, probabilities):
-            order = np.argsort(-row)[: int(self._config["ranking_length"])]
+            order = np.argsort(-row)
+            if int(self._config["ranking_length"]) > 0:
+                order = order[: int(self._config["ranking_length"])]
             ranking = [{"name": str(names[i]), "confidence": float(row[i])} for i in order]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set("intent_ranking", ranking, add_to_output=True)

@@ -1,4 +1,4 @@
-"""Checks of LinearIntentClassifier, run with the Rasa interpreter by tests/test_linear_intent_classifier.py.
+"""Checks of LinearIntentClassifier, run with the Rasa interpreter by tests/test_rasa_components.py.
 
 Exits non-zero (AssertionError) on the first failed check.
 """
@@ -60,6 +60,15 @@ def main() -> None:
         loaded_rankings = [m.get("intent_ranking") for m in loaded.process(fresh)]
         assert trained_rankings == loaded_rankings, (trained_rankings, loaded_rankings)
         assert [r[0]["name"] for r in loaded_rankings] == INTENTS, loaded_rankings
+
+        # ranking_length 0 reports every intent (probabilities summing to 1), 1 only the best.
+        everything = LinearIntentClassifier.create({**config, "ranking_length": 0}, storage, Resource("all"), context)
+        everything.train(TrainingData([message(i, intent) for i, intent in enumerate(INTENTS)]))
+        full = everything.process([message(0)])[0].get("intent_ranking")
+        assert sorted(r["name"] for r in full) == ["bye", "greet"] and abs(sum(r["confidence"] for r in full) - 1) < 1e-9, full
+        one = LinearIntentClassifier.create({**config, "ranking_length": 1}, storage, Resource("one"), context)
+        one.train(TrainingData([message(i, intent) for i, intent in enumerate(INTENTS)]))
+        assert [r["name"] for r in one.process([message(0)])[0].get("intent_ranking")] == ["greet"]
 
         # "counts" keeps raw counts (unit rows only); an unknown weighting is refused by name.
         counts = LinearIntentClassifier.create({**config, "sparse_weighting": "counts"}, storage, Resource("counts"), context)
