@@ -25,7 +25,7 @@ export TRANSFORMERS_OFFLINE := 1
 MODEL_INPUTS := config.yml domain.yml $(wildcard bot/data/nlu/*.yml bot/data/rules/*.yml bot/components/*.py intent_encoder/*.py) kb_index/language.py kb_index/textnorm.py kb_index/embedders.py
 KB_INPUTS    := $(shell find $(KB_SOURCE) -name '*.md' 2>/dev/null) $(wildcard kb_index/*.py)
 
-.PHONY: help setup run shell test test-unit test-stories validate train index eval-kb compare-models bench lock clean
+.PHONY: help setup browser run shell test test-unit test-stories validate train index eval-kb compare-models bench lock clean
 .PHONY: test-nlu bench-nlu
 
 help: ## list the commands
@@ -44,6 +44,9 @@ $(RASA_VENV)/.installed: requirements/rasa.lock.txt
 	$(RASA_VENV)/bin/python -m pip install -q --upgrade pip
 	$(RASA_VENV)/bin/python -m pip install -q -r requirements/rasa.lock.txt
 	touch $@
+
+browser: ## Debian's Chromium and ChromeDriver for the browser tests (installed with apt-get when missing)
+	@[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
 $(MODEL): $(MODEL_INPUTS) $(VENV)/.installed $(RASA_VENV)/.installed
 	$(RASA) train --config config.yml --domain domain.yml --data $(RASA_DATA) --out bot/models --fixed-model-name destek
@@ -69,7 +72,7 @@ validate: setup ## check Rasa training data and the knowledge base
 
 test: setup train index validate test-unit test-stories ## everything CI runs: data validation, pytest, conversation tests
 
-test-unit: setup train index
+test-unit: setup browser train index
 	$(PY) -m pytest tests -q
 
 test-stories: train ## conversation tests; any prediction error fails

@@ -1,7 +1,7 @@
 """Real headless Chromium (Debian's chromium + chromedriver) driven by Selenium.
 
 Service("/usr/bin/chromedriver") keeps Selenium Manager from downloading a driver; the flags
-keep Chromium from calling home. `.ci/run` installs both packages when they are missing.
+keep Chromium from calling home. `make test` (`make browser`) installs both packages when they are missing.
 """
 
 import tempfile
@@ -23,7 +23,7 @@ FLAGS = (
 @contextmanager
 def chromium() -> Iterator[webdriver.Chrome]:
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        raise RuntimeError("Chromium is missing: apt-get install -y chromium chromium-driver (.ci/run does)")
+        raise RuntimeError("Chromium is missing: make browser (apt-get install -y chromium chromium-driver)")
     with tempfile.TemporaryDirectory(prefix="destek-chromium-") as profile:
         options = webdriver.ChromeOptions()
         options.binary_location = str(CHROMIUM)
