@@ -38,17 +38,17 @@ def encode(tokenizer, texts: List[str]) -> Tuple[np.ndarray, np.ndarray]:
 class ExportedIntentModel:
     """A directory written by the trainer: texts in, one probability row per text out.
 
-    One thread by default: the Rasa server parses one message at a time on shared cores.
+    One thread: the Rasa server parses one message at a time on shared cores.
     """
 
-    def __init__(self, model_dir: Path, threads: int = 1) -> None:
+    def __init__(self, model_dir: Path) -> None:
         import onnxruntime
 
         meta = json.loads((model_dir / LABELS_FILE).read_text(encoding="utf-8"))
         self.labels: List[str] = list(meta["labels"])
         self._tokenizer = load_tokenizer(model_dir / TOKENIZER_FILE, int(meta["max_length"]))
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         self._session = onnxruntime.InferenceSession(
             (model_dir / MODEL_FILE).read_bytes(), sess_options=options, providers=["CPUExecutionProvider"]
