@@ -34,12 +34,14 @@ help: ## list the commands
 setup: $(VENV)/.installed $(RASA_VENV)/.installed ## build both Python environments (idempotent)
 
 $(VENV)/.installed: requirements/app.lock.txt
+	@echo "==> building the application environment $(VENV) (Python 3.11; a few minutes the first time)"
 	@[ -x $(PY) ] || { python=$$(scripts/find-python.sh 3.11) && $$python -m venv $(VENV); }
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements/app.lock.txt
 	touch $@
 
 $(RASA_VENV)/.installed: requirements/rasa.lock.txt
+	@echo "==> building the Rasa environment $(RASA_VENV) (Python 3.10; a few minutes the first time)"
 	@[ -x $(RASA_VENV)/bin/python ] || { python=$$(scripts/find-python.sh 3.10) && $$python -m venv $(RASA_VENV); }
 	$(RASA_VENV)/bin/python -m pip install -q --upgrade pip
 	$(RASA_VENV)/bin/python -m pip install -q -r requirements/rasa.lock.txt
@@ -49,10 +51,12 @@ browser: ## Debian's Chromium and ChromeDriver for the browser tests (installed 
 	@[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
 $(MODEL): $(MODEL_INPUTS) $(VENV)/.installed $(RASA_VENV)/.installed
+	@echo "==> training the Rasa model $(MODEL) (several minutes the first time: it fine-tunes the intent encoder, progress below)"
 	$(RASA) train --config config.yml --domain domain.yml --data $(RASA_DATA) --out bot/models --fixed-model-name destek
 	touch $@
 
 $(KB_INDEX)/current.json: $(KB_INPUTS) $(VENV)/.installed
+	@echo "==> building the knowledge-base index $(KB_INDEX) from $(KB_SOURCE)"
 	$(PY) -m kb_index build --source $(KB_SOURCE) --out $(KB_INDEX)
 
 train: $(MODEL) ## train the Rasa model (only when its inputs changed)
@@ -60,6 +64,7 @@ train: $(MODEL) ## train the Rasa model (only when its inputs changed)
 index: $(KB_INDEX)/current.json ## build the KB index (only when articles or code changed)
 
 run: setup train index ## start Rasa (5005), actions (5055), demo shop (8000), fake Twilio; Ctrl-C stops all
+	@echo "==> starting Rasa ($${RASA_PORT:-5005}), the action server ($${ACTION_PORT:-5055}), the support app ($${SUPPORT_PORT:-8000}), the campaign scheduler and (without TWILIO_ACCOUNT_SID) fake Twilio; \"Destek is running\" follows once they all answer"
 	scripts/run.sh
 
 shell: $(VENV)/.installed ## chat with the running bot in the terminal

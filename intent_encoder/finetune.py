@@ -10,6 +10,8 @@ Usage: python -m intent_encoder.finetune --examples EXAMPLES.jsonl --out DIR [--
 EXAMPLES.jsonl holds one {"text": ..., "intent": ...} per line. DIR receives model.onnx
 (token ids and attention mask in, intent probabilities out), tokenizer.json, labels.json; it is
 replaced whole, and only once the export gives the trained model's probabilities.
+Progress (epoch, step, elapsed and estimated time left) goes to stderr about every 15 seconds;
+the result, one JSON object, to stdout.
 """
 
 import argparse
@@ -19,7 +21,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import List, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, TextIO, Tuple
 
 from intent_encoder.exported import LABELS_FILE, MODEL_FILE, TOKENIZER_FILE, ExportedIntentModel, encode, load_tokenizer
 
@@ -28,6 +30,51 @@ CHECK_TEXTS = ["example", "a longer example sentence", "where is my card?"]
 
 class EncoderError(Exception):
     """Bad input to the fine-tuning run; the message names the problem."""
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+class Progress:
+    """Progress lines on stderr: one at the start, one at most every `every` seconds, one at the end.
+
+    Time left is estimated from the mean time per step so far. `clock` and `stream` are
+    parameters so that a test can drive it with a fake clock.
+    """
+
+    PREFIX = "intent encoder fine-tune:"
+
+    def __init__(
+        self, epochs: int, steps: int, every: float = 15.0, clock: Callable[[], float] = time.monotonic, stream: Optional[TextIO] = None
+    ) -> None:
+        self.epochs, self.steps, self.every, self.clock = epochs, steps, every, clock
+        self.stream = stream
+        self.started = self.last = clock()
+
+    def say(self, text: str) -> None:
+        stream = self.stream or sys.stderr
+        print(f"{self.PREFIX} {text}", file=stream, flush=True)
+
+    def start(self, examples: int, intents: int) -> None:
+        self.say(f"{examples} examples, {intents} intents, {self.epochs} epochs, {self.steps} steps (this can take several minutes)")
+
+    def step(self, epoch: int, step: int) -> None:
+        """After update number `step` (1-based) of epoch `epoch` (1-based)."""
+        now = self.clock()
+        if now - self.last < self.every and step < self.steps:
+            return
+        self.last = now
+        elapsed = now - self.started
+        left = elapsed / step * (self.steps - step)
+        self.say(
+            f"epoch {epoch}/{self.epochs}, step {step}/{self.steps} ({100 * step // self.steps} %), "
+            f"{_duration(elapsed)} elapsed, about {_duration(left)} left"
+        )
+
+    def finish(self, text: str) -> None:
+        self.say(f"{text} ({_duration(self.clock() - self.started)} in all)")
 
 
 def model_location(name: str) -> Path:
@@ -103,8 +150,11 @@ def fine_tune(examples: List[Tuple[str, str]], location: Path, out: Path, epochs
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, step / warm_up) * max(0.0, (steps - step) / steps))
     targets = torch.tensor([index[intent] for _, intent in examples])
     started = time.monotonic()
+    progress = Progress(epochs, steps)
+    progress.start(len(examples), len(labels))
+    done = 0
     model.train()
-    for _ in range(epochs):
+    for epoch in range(1, epochs + 1):
         order = torch.randperm(len(examples))
         for start in range(0, len(examples), batch_size):
             batch = order[start : start + batch_size]
@@ -115,6 +165,9 @@ def fine_tune(examples: List[Tuple[str, str]], location: Path, out: Path, epochs
             loss.backward()
             optimizer.step()
             schedule.step()
+            done += 1
+            progress.step(epoch, done)
+    progress.say("exporting to ONNX and checking the export")
     model.eval()
     staging = out.with_name(out.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -138,6 +191,7 @@ def fine_tune(examples: List[Tuple[str, str]], location: Path, out: Path, epochs
         staging.rename(out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    progress.finish("done")
     return {"examples": len(examples), "intents": len(labels), "epochs": epochs, "steps": steps, "seconds": round(time.monotonic() - started, 1)}
 
 

@@ -12,9 +12,11 @@ On BANKING77 the average beat either part alone (docs/nlu.md).
 import json
 import os
 import subprocess
+import sys
 import tempfile
+import threading
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import IO, Any, Dict, List, Optional, Text, Tuple
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -120,12 +122,22 @@ class FineTunedIntentClassifier(GraphComponent, IntentClassifier):
             "--max-length", str(c["max_length"]),
         ]  # fmt: skip
         env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+        # stderr (the fine-tune's progress lines) is passed on as it comes, so `make train` shows
+        # how far it is; its last line names the problem when the run fails.
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        lines: List[str] = []
+        reader = threading.Thread(target=_pass_on, args=(process.stderr, lines), daemon=True)
+        reader.start()
         try:
-            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60 * float(c["timeout_minutes"]))
+            returncode = process.wait(timeout=60 * float(c["timeout_minutes"]))
         except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
             raise RuntimeError(f"{type(self).__name__}: fine-tuning took longer than {c['timeout_minutes']} minutes") from None
-        if done.returncode != 0:
-            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        finally:
+            reader.join(timeout=5)
+        if returncode != 0:
+            last = ([line for line in lines if line.strip()] or ["no output"])[-1].strip()
             raise RuntimeError(f"{type(self).__name__}: fine-tuning failed: {last}")
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -169,3 +181,12 @@ class FineTunedIntentClassifier(GraphComponent, IntentClassifier):
             # No stored resource: trained without examples of two intents in its language.
             return cls.create(config, model_storage, resource, execution_context)
         return cls(config, model_storage, resource, model)
+
+
+def _pass_on(stream: IO[str], lines: List[str]) -> None:
+    """Copy the fine-tune's stderr to ours line by line, keeping the last lines for an error message."""
+    for line in stream:
+        sys.stderr.write(line)
+        sys.stderr.flush()
+        lines.append(line)
+        del lines[:-20]
