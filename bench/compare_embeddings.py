@@ -1,7 +1,7 @@
 """Build the sample KB with each embedding set-up and evaluate it on the labelled queries.
 
 Usage: .venv/bin/python bench/compare_embeddings.py [--out var/compare] [--models a,b,…]
-Prints a Markdown table (the README's "Choosing the default model" table comes from here).
+Prints a Markdown table (the "Embedding set-ups" table of docs/benchmarks.md comes from here).
 """
 
 import argparse

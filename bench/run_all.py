@@ -1,7 +1,7 @@
 """`make bench`: KB search latency, REST round trip through Rasa + action server, index build
 time and peak memory (sample KB and a synthetic 100,000-passage base).
 
-Prints a Markdown table; the README's benchmark table is copied from it. Run on an idle
+Prints a Markdown table; docs/benchmarks.md's "Round trips" table is copied from it. Run on an idle
 machine and compare figures from one run: this machine is shared and noisy.
 """
 

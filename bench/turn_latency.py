@@ -3,7 +3,7 @@
     PYTHONPATH=. .venv/bin/python bench/turn_latency.py
 
 Serves bot/models/destek.tar.gz like `make bench` does; to compare two models, copy each in
-turn to that path and run this back to back (README, "The fine-tuned encoder's cost on a turn").
+turn to that path and run this back to back (docs/benchmarks.md, "The fine-tuned encoder's cost on a turn").
 """
 
 import sys
