@@ -12,6 +12,7 @@ from typing import Any, AsyncIterator, Dict, Optional
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Form, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -27,7 +28,7 @@ from support_app.checkout_help import cart_subject, checkout_data, checkout_rout
 from support_app.http_headers import SecurityHeaders, security_headers
 from support_app.incident_pages import incident_router
 from support_app.inbox import inbox_router
-from support_app.input_checks import InputGuard
+from support_app.input_guard import InputGuard, one_line_response, validation_error_line
 from support_app.login_throttle import LoginThrottle
 from support_app.dashboard import dashboard_router
 from support_app.review import review_router
@@ -84,6 +85,10 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.state.templates = templates
     app.state.customers = customers
     app.state.staff_accounts = staff_accounts
+
+    @app.exception_handler(RequestValidationError)
+    async def one_line_400(request: Request, error: RequestValidationError) -> Response:
+        return one_line_response(request.url.path, 400, validation_error_line(error))
 
     @app.exception_handler(StaffLoginRequired)
     async def to_staff_login(_: Request, error: StaffLoginRequired) -> RedirectResponse:

@@ -8,6 +8,7 @@ writer store text a customer never sent. Customer text is redacted (privacy.reda
 is shown or written: a card number or IBAN never becomes a training example in git.
 """
 
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -147,6 +148,8 @@ def review_router(settings: Optional[ReviewSettings] = None) -> APIRouter:
         )
 
     def find_turn(sender_id: str, message_at: float) -> tuple[Conversation, Turn]:
+        if not math.isfinite(message_at):
+            raise HTTPException(status_code=400, detail=f"field 'message_at': {message_at} is not a finite number")
         for conversation in conversations_of(tracker_db_path(), sender_id):
             for turn in conversation.user_turns:
                 if abs(turn.timestamp - message_at) < 1e-6 and turn.text:
