@@ -193,3 +193,14 @@ def test_a_thumbs_down_on_a_question_of_no_language_does_not_break_the_gap_repor
     assert groups.status_code == 200 and "unknown" in groups.text
     articles = client.get("/review/articles.csv")
     assert articles.status_code == 200 and "track-tr" in articles.text
+
+
+def test_a_campaign_recipient_with_an_impossible_due_time_does_not_break_the_campaign_page(client: TestClient, settings: Settings) -> None:
+    log_in(client, "marketing")
+    created = client.post("/campaigns", data={**CAMPAIGN, "csrf": csrf(client, "/campaigns"), "action": "create"}, follow_redirects=False)
+    assert created.status_code == 303
+    campaign_id = int(created.headers["location"].rsplit("/", 1)[1])
+    with sqlite3.connect(settings.database_path) as connection:
+        assert connection.execute("UPDATE campaign_recipients SET due_at = ? WHERE campaign_id = ?", (float("inf"), campaign_id)).rowcount
+    page = client.get(f"/campaigns/{campaign_id}")
+    assert page.status_code == 200 and "invalid" in page.text
