@@ -28,6 +28,7 @@ from support_app.checkout_help import cart_subject, checkout_data, checkout_rout
 from support_app.http_headers import SecurityHeaders, security_headers
 from support_app.incident_pages import incident_router
 from support_app.inbox import inbox_router
+from support_app.input_checks import InputError, check_credentials
 from support_app.input_guard import InputGuard, one_line_response, validation_error_line
 from support_app.login_throttle import LoginThrottle
 from support_app.dashboard import dashboard_router
@@ -199,7 +200,11 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     @app.post("/login", response_model=None)
     async def login(request: Request, login: str = Form(...), password: str = Form(...), csrf: str = Form("")) -> Response:
         check_csrf(request, csrf)
-        name, client = login.strip().lower(), client_address(request)
+        try:
+            name = check_credentials(login, password)
+        except InputError as error:
+            raise HTTPException(status_code=400, detail=str(error)) from None
+        client = client_address(request)
         if login_throttle.blocked(name, client):
             return render(request, "login.html", status_code=429, error="throttled")
         customer_id = accounts.authenticate(name, password)

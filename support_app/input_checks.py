@@ -68,3 +68,15 @@ def check_timestamp(value: Any, field: str) -> float:
     if not EARLIEST <= number < LATEST:
         raise InputError(f"field '{field}': {value} is not a time between 2000-01-01 and 2100-01-01")
     return number
+
+
+MAX_LOGIN_CHARS = 100
+MAX_PASSWORD_CHARS = 1024
+
+
+def check_credentials(login: str, password: str) -> str:
+    """The login, folded; raises InputError for an over-long login or password (before any hashing)."""
+    name = check_text(login, "login", MAX_LOGIN_CHARS).lower()
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise InputError(f"field 'password': at most {MAX_PASSWORD_CHARS} characters")
+    return name

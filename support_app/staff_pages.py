@@ -1,8 +1,9 @@
 """Staff login, logout and the staff home page (links to what the user's role may open)."""
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from support_app.input_checks import InputError, check_credentials
 from support_app.security import check_csrf
 from support_app.staff import (
     SESSION_KEY, StaffAccounts, StaffUser, client_address, current_staff, render_staff, safe_next, staff_page,
@@ -31,7 +32,10 @@ def staff_router() -> APIRouter:
     async def login(request: Request, login: str = Form(...), password: str = Form(...), csrf: str = Form(""),
                     next: str = Form("/staff")) -> Response:
         check_csrf(request, csrf)
-        name = login.strip().lower()
+        try:
+            name = check_credentials(login, password)
+        except InputError as error:
+            raise HTTPException(status_code=400, detail=str(error)) from None
         client = client_address(request)
         accounts: StaffAccounts = request.app.state.staff_accounts
         if throttle.blocked(name, client):

@@ -140,3 +140,10 @@ def test_staff_pages_and_apis_are_not_cached_and_static_files_may_be(agent_desk:
     assert agent_desk.get("/api/webchat/token").headers["cache-control"] == "no-store"
     static = agent_desk.get("/static/" + next(p.name for p in (Path(__file__).parents[1] / "support_app" / "static").iterdir() if p.suffix == ".css"))
     assert static.status_code == 200 and "no-store" not in static.headers.get("cache-control", "")
+
+
+def test_over_long_credentials_are_refused_before_any_hashing(stranger: TestClient) -> None:
+    for path, page in (("/staff/login", "/staff/login"), ("/login", "/login")):
+        for login, password in (("a" * 101, "x"), ("agent1", "x" * 1025)):
+            response = stranger.post(path, data={"login": login, "password": password, "csrf": csrf(stranger, page)})
+            assert response.status_code == 400 and response.json()["detail"].startswith("field '"), path
