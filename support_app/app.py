@@ -74,7 +74,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
 
     app = FastAPI(title="Destek support app", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     # One cookie carries the shop and the staff session: it lives as long as a staff session
-    # (renewed on each response, so a shop visitor is forgotten after 12 idle hours).
+    # (12 h, renewed whenever the session changes), not 30 days.
     app.add_middleware(
         SessionMiddleware, secret_key=settings.session_secret, session_cookie="destek_session",
         max_age=SESSION_LIFETIME, same_site="lax", https_only=settings.secure_cookies,
