@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from bot.actions.records import Records
 from campaigns.store import CampaignStore
 from incidents.store import IncidentStore
+from incidents.times import eta_text
 from support_app import review
 from support_app.app import create_app
 from support_app.input_guard import MAX_BODY_BYTES
@@ -204,3 +205,10 @@ def test_a_campaign_recipient_with_an_impossible_due_time_does_not_break_the_cam
         assert connection.execute("UPDATE campaign_recipients SET due_at = ? WHERE campaign_id = ?", (float("inf"), campaign_id)).rowcount
     page = client.get(f"/campaigns/{campaign_id}")
     assert page.status_code == 200 and "invalid" in page.text
+
+
+def test_an_impossible_stored_eta_still_gives_the_customer_a_sentence() -> None:
+    assert eta_text(float("inf"), "en", "Europe/Istanbul") == "not known yet"
+    assert eta_text(float("nan"), "tr", None) == "henüz belli değil"
+    assert eta_text(1e300, "tr", "Pacific/Kiritimati") == "henüz belli değil"
+    assert eta_text(1795000000.0, "en", "Europe/Istanbul").endswith("2026")
