@@ -122,3 +122,8 @@ rasa-shell: setup train ## rasa shell (model loaded in-process, with the action 
 
 gaps: setup ## KB gap report as CSV (var/gaps.csv): what customers asked that the KB did not answer
 	$(PY) -m tuning gaps --out var/gaps.csv
+
+# --- privacy (issue #15, docs/privacy-and-input.md) ---
+.PHONY: retention
+retention: $(VENV)/.installed ## delete transcripts and customer text older than DESTEK_RETENTION_DAYS (default 180)
+	$(PY) -m privacy.retention

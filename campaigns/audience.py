@@ -6,6 +6,7 @@ Every line is checked before anything is stored; an error names the line and the
 
 import csv
 import io
+import math
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -15,11 +16,14 @@ from campaigns.store import Recipient
 from campaigns.timing import valid_timezone
 from customer_store.sqlite import connection as sqlite_connection
 from customer_store.store import CustomerStore
+from support_app.input_checks import control_character
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 CSV_COLUMNS = ("phone", "customer_id", "name", "language", "timezone")
 LANGUAGES = ("tr", "en")
 MAX_ERRORS = 20
+MAX_CELL_CHARS = 200  # a name, a phone number, an id or a time zone
+MAX_ACTIVE_WITHIN_DAYS = 3650
 SEGMENT_FIELDS = ("region", "plan", "language", "consent", "active_within_days")
 
 
@@ -46,6 +50,10 @@ class Segment:
         if unknown:
             raise AudienceError([f"field {unknown[0]}: not a segment field (known: {', '.join(SEGMENT_FIELDS)})"])
         values = {key: str(value).strip() for key, value in filters.items() if key != "active_within_days" and value not in (None, "")}
+        for key, value in values.items():
+            problem = control_character(value, multiline=False)
+            if problem or len(value) > MAX_CELL_CHARS:
+                raise AudienceError([f"field {key}: {problem} is not allowed" if problem else f"field {key}: at most {MAX_CELL_CHARS} characters"])
         if values.get("language") and values["language"] not in LANGUAGES:
             raise AudienceError([f"field language: {values['language']!r} is not one of {', '.join(LANGUAGES)}"])
         if values.get("consent") and values["consent"] not in ("marketing", "service_notices"):
@@ -56,8 +64,8 @@ class Segment:
                 days = float(days)  # type: ignore[arg-type]
             except ValueError:
                 raise AudienceError([f"field active_within_days: {days!r} is not a number"]) from None
-            if days <= 0:
-                raise AudienceError([f"field active_within_days: {days} must be positive"])
+            if not (math.isfinite(days) and 0 < days <= MAX_ACTIVE_WITHIN_DAYS):
+                raise AudienceError([f"field active_within_days: {days} is not between 0 and {MAX_ACTIVE_WITHIN_DAYS} days"])
         return cls(active_within_days=days or None, **values)  # type: ignore[arg-type]
 
     def describe(self) -> Dict[str, Any]:
@@ -114,6 +122,14 @@ class _CsvCheck:
 
     def row(self, line: int, values: Dict[str, str]) -> Optional[Recipient]:
         before = len(self.errors)
+        for name, value in values.items():
+            problem = control_character(value, multiline=False)
+            if problem:
+                self.error(line, name, f"{problem} is not allowed")
+            elif len(value) > MAX_CELL_CHARS:
+                self.error(line, name, f"at most {MAX_CELL_CHARS} characters, not {len(value)}")
+        if len(self.errors) > before:
+            return None
         raw_phone = values.get("phone", "")
         phone = re.sub(r"[\s\-()]", "", raw_phone).removeprefix("whatsapp:")
         customer_id = values.get("customer_id", "")

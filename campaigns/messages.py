@@ -3,6 +3,8 @@
 import string
 from typing import Dict, Mapping, Optional
 
+from support_app.input_checks import check_text
+
 VARIABLES = ("name", "first_name")
 LANGUAGES = ("tr", "en")
 MAX_LENGTH = 1500  # Twilio's limit is 1600 per message; leave room for the longest name
@@ -20,6 +22,7 @@ def check_texts(texts: Mapping[str, str]) -> Dict[str, str]:
     for lang, text in cleaned.items():
         if len(text) > MAX_LENGTH:
             raise ValueError(f"field message_{lang}: {len(text)} characters, at most {MAX_LENGTH}")
+        check_text(text, f"message_{lang}", MAX_LENGTH, multiline=True)
         try:
             names = [field for _, field, _, _ in string.Formatter().parse(text) if field is not None]
         except ValueError as error:

@@ -18,6 +18,7 @@ from typing import Any, Dict, Iterable, List, Optional
 from campaigns.messages import check_texts, render
 from campaigns.timing import QuietHours, check_recurrence, next_occurrence, valid_timezone
 from customer_store.sqlite import SqliteStore
+from support_app.input_checks import check_text, check_timestamp
 
 KINDS = ("outage_notice", "announcement", "cart_reminder", "service_restored")
 PURPOSES = ("service", "marketing")
@@ -323,9 +324,17 @@ class CampaignStore(SqliteStore):
             connection.execute(f"UPDATE campaign_recipients SET delivery = 'read' WHERE id IN ({marks})", recipient_ids)
 
 
+MAX_NAME_CHARS = 200
+MAX_TEMPLATE_SID_CHARS = 64
+
+
 def _checked(spec: CampaignSpec) -> CampaignSpec:
+    """Every field checked (InputError and ValueError name the field); nothing is stored on error."""
     if not spec.name.strip():
         raise ValueError("field name: a campaign name is required")
+    check_text(spec.name, "name", MAX_NAME_CHARS)
+    check_text(spec.template_sid, "template_sid", MAX_TEMPLATE_SID_CHARS)
+    check_timestamp(spec.send_at, "send_at")
     if spec.kind not in KINDS:
         raise ValueError(f"field kind: {spec.kind!r} is not one of {', '.join(KINDS)}")
     if spec.purpose not in PURPOSES:

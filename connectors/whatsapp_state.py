@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
+from privacy.redaction import redact
+
 WINDOW_SECONDS = 24 * 3600
 
 # Twilio message statuses in the order a message moves through them. A callback never moves
@@ -59,6 +61,13 @@ CREATE TABLE IF NOT EXISTS whatsapp_outbound (
 );
 """
 
+CUSTOMER_TEXT_FIELDS = ("Body", "ButtonText")  # Twilio's fields that carry what the customer typed
+
+
+def _redacted(params: Dict[str, str]) -> Dict[str, str]:
+    """Only the customer's text: ids such as MessageSid must stay exact for the replay."""
+    return {name: redact(value) if name in CUSTOMER_TEXT_FIELDS else value for name, value in params.items()}
+
 
 class WhatsAppState:
     """One connection per thread, kept open: the acknowledgement path writes here, and opening a
@@ -88,11 +97,12 @@ class WhatsAppState:
     # inbound messages: each MessageSid is handled once, even across restarts
 
     def claim_inbound(self, message_sid: str, address: str, params: Dict[str, str]) -> bool:
-        """Store the webhook; False when this MessageSid was seen before (a retry or a duplicate)."""
+        """Store the webhook (its text redacted: a replay never needs a card number); False when
+        this MessageSid was seen before (a retry or a duplicate)."""
         with self._connection() as connection:
             cursor = connection.execute(
                 "INSERT OR IGNORE INTO whatsapp_inbound (message_sid, address, params, received_at) VALUES (?, ?, ?, ?)",
-                (message_sid, address, json.dumps(params, ensure_ascii=False), time.time()),
+                (message_sid, address, json.dumps(_redacted(params), ensure_ascii=False), time.time()),
             )
         return cursor.rowcount == 1
 

@@ -11,6 +11,7 @@ import time
 from typing import Any, Dict, List, Optional
 
 from customer_store.sqlite import SqliteStore
+from privacy.redaction import redact_value
 
 IDENTITY_KINDS = ("web", "phone", "email")
 
@@ -180,10 +181,10 @@ class CustomerStore(SqliteStore):
         return [dict(row) for row in rows]
 
     def remember_context(self, customer_id: str, **values: Any) -> None:
-        """Merge values (JSON-serialisable) into what the bot remembers about the customer."""
+        """Merge values (JSON-serialisable, redacted) into what the bot remembers about the customer."""
         with self._connection() as connection:
             row = connection.execute("SELECT data FROM customer_context WHERE customer_id = ?", (customer_id,)).fetchone()
-            data = {**(json.loads(row["data"]) if row else {}), **values}
+            data = {**(json.loads(row["data"]) if row else {}), **redact_value(values)}
             connection.execute(
                 "INSERT INTO customer_context (customer_id, data, updated_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (customer_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",

@@ -32,7 +32,14 @@ REASONS = {
     "always_human": "topic always handled by a person",
 }
 LANGUAGES = {"tr": "Turkish", "en": "English"}
-_ORDER_NUMBER = re.compile(r"(?<!\d)\d{5,8}(?!\d)")
+_NUMBER = re.compile(r"(?<![\w])\d{5,8}(?![\w])")
+# A number counts as an order number after an order word ("sipariş 12345", "order #12345",
+# "12345 numaralı sipariş"), or when it is one of the customer's orders; a bare number may be
+# a one-time code that the redactor had no code word to recognise.
+_ORDER_MENTION = re.compile(
+    r"(?i)(?:sipari[sş]\w*|order\w*)\s*(?:no\.?|numaras[ıi]|number|id)?\s*[:#]?\s*(\d{5,8})(?![\w])"
+    r"|(?<![\w])(\d{5,8})\s*(?:numaral[ıi]\s+)?(?:sipari[sş]|order)"
+)
 
 
 def build_card(
@@ -45,6 +52,7 @@ def build_card(
     for sender_id, channel, events in transcripts:
         turns += _turns(sender_id, channel, events)
     turns.sort(key=lambda turn: turn.get("time") or 0)
+    turns = redact_value(turns)  # before anything below cuts, scores or reads numbers from the text
     attempts = _kb_attempts(turns)
     mood = [{"time": t.get("time"), "score": anger_score(t["text"], settings)} for t in turns if t["role"] == "customer"]
     card = {
@@ -146,7 +154,7 @@ def summary(card: Dict[str, Any]) -> str:
     failed = [a for a in attempts if not a["answered"] or a.get("feedback") == "down"]
     if failed:
         parts.append(f"{len(failed)} article{'s' if len(failed) != 1 else ''} did not help")
-    orders = sorted({n for t in customer_turns for n in _ORDER_NUMBER.findall(t["text"])})
+    orders = sorted({n for t in customer_turns for n in _order_numbers(t["text"], card.get("recent_orders") or [])})
     if orders:
         parts.append("mentions order " + ", ".join(orders))
     if len(card["channels"]) > 1:
@@ -156,6 +164,13 @@ def summary(card: Dict[str, Any]) -> str:
     reason = REASONS.get(card.get("reason") or "", card.get("reason") or "")
     detail = f" ({card['reason_detail']})" if card.get("reason_detail") else ""
     return "; ".join(parts) + f". Handed over: {reason}{detail}."
+
+
+def _order_numbers(text: str, known_orders: Sequence[Dict[str, Any]]) -> List[str]:
+    """Order numbers the (redacted) text mentions: after an order word, or known as the customer's."""
+    known = {str(order.get("order_id")) for order in known_orders}
+    mentioned = [first or second for first, second in _ORDER_MENTION.findall(text)]
+    return mentioned + [number for number in _NUMBER.findall(text) if number in known]
 
 
 def _short(text: str, limit: int = 80) -> str:

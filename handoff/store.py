@@ -12,6 +12,7 @@ import time
 from typing import Any, Dict, List, Optional
 
 from customer_store.sqlite import SqliteStore
+from privacy.redaction import redact, redact_value
 
 OPEN = ("queued", "assigned")
 STATUSES = ("queued", "assigned", "closed", "cancelled")
@@ -93,7 +94,7 @@ class HandoffStore(SqliteStore):
             cursor = connection.execute(
                 "INSERT INTO handoffs (sender_id, customer_id, channel, language, reason, reason_detail, priority, status, out_of_hours, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
-                (sender_id, customer_id, channel, language, reason, reason_detail, priority, int(out_of_hours), now or time.time()),
+                (sender_id, customer_id, channel, language, reason, redact(reason_detail), priority, int(out_of_hours), now or time.time()),
             )
             handoff_id = cursor.lastrowid
         return self.require(int(handoff_id))
@@ -171,7 +172,7 @@ class HandoffStore(SqliteStore):
 
     def set_context_card(self, handoff_id: int, card: Dict[str, Any]) -> None:
         with self._connection() as connection:
-            connection.execute("UPDATE handoffs SET context_card = ? WHERE id = ?", (json.dumps(card, ensure_ascii=False), handoff_id))
+            connection.execute("UPDATE handoffs SET context_card = ? WHERE id = ?", (json.dumps(redact_value(card), ensure_ascii=False), handoff_id))
 
     def _transition(self, handoff_id: int, allowed: tuple, status: str, action: str, **columns: Any) -> None:
         assignments = ", ".join(f"{name} = ?" for name in ("status", *columns))
@@ -188,10 +189,11 @@ class HandoffStore(SqliteStore):
 
     # --- messages -------------------------------------------------------------------
     def add_message(self, handoff_id: int, direction: str, author: str, text: str, status: str = "stored") -> int:
+        """A message of the conversation; a customer's text is stored redacted (privacy.redaction)."""
         with self._connection() as connection:
             cursor = connection.execute(
                 "INSERT INTO handoff_messages (handoff_id, direction, author, text, status, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (handoff_id, direction, author, text, status, time.time()),
+                (handoff_id, direction, author, redact(text) if direction == "customer" else text, status, time.time()),
             )
             return int(cursor.lastrowid)
 

@@ -6,6 +6,7 @@ Regions are compared folded (case, Turkish letters and diacritics ignored), so a
 """
 
 import json
+import math
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from customer_store.sqlite import SqliteStore
 from kb_index.textnorm import fold
+from support_app.input_checks import InputError, check_text, check_timestamp
 
 SERVICES = ("internet", "tv", "mobile")
 SERVICE_NAMES = {  # as customers read them
@@ -21,6 +23,7 @@ SERVICE_NAMES = {  # as customers read them
 }
 MAX_MESSAGE_CHARS = 500
 MAX_REGIONS = 100
+MAX_REGION_CHARS = 100
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -74,14 +77,17 @@ class Incident:
 
     def as_json(self) -> Dict[str, Any]:
         return {
-            "id": self.id, "service": self.service, "regions": self.regions, "started_at": self.started_at,
-            "eta": self.eta, "message_tr": self.message_tr, "message_en": self.message_en, "status": self.status,
-            "opened_by": self.opened_by, "resolved_at": self.resolved_at, "contact_count": self.contact_count,
+            "id": self.id, "service": self.service, "regions": self.regions, "started_at": _shown_time(self.started_at),
+            "eta": _shown_time(self.eta), "message_tr": self.message_tr, "message_en": self.message_en, "status": self.status,
+            "opened_by": self.opened_by, "resolved_at": _shown_time(self.resolved_at), "contact_count": self.contact_count,
         }
 
 
 def clean_regions(regions: Sequence[str]) -> List[str]:
-    cleaned = [region.strip() for region in regions if region and region.strip()]
+    try:
+        cleaned = [check_text(region, "regions", MAX_REGION_CHARS) for region in regions if region and region.strip()]
+    except InputError as error:
+        raise IncidentError(str(error)) from None
     if not cleaned:
         raise IncidentError("field 'regions': give at least one affected region")
     if len(cleaned) > MAX_REGIONS:
@@ -92,9 +98,23 @@ def clean_regions(regions: Sequence[str]) -> List[str]:
 def _clean_message(field: str, text: Any) -> str:
     if not isinstance(text, str) or not text.strip():
         raise IncidentError(f"field '{field}': the customer message is empty")
-    if len(text) > MAX_MESSAGE_CHARS:
-        raise IncidentError(f"field '{field}': longer than {MAX_MESSAGE_CHARS} characters")
-    return text.strip()
+    try:
+        return check_text(text, field, MAX_MESSAGE_CHARS, multiline=True)
+    except InputError as error:
+        raise IncidentError(str(error)) from None
+
+
+def _checked_time(field: str, value: Any) -> float:
+    """Unix seconds every page and message can show (finite, 2000–2100)."""
+    try:
+        return check_timestamp(value, field)
+    except InputError as error:
+        raise IncidentError(str(error)) from None
+
+
+def _shown_time(value: Any) -> Optional[float]:
+    """A stored time as the API shows it: None for one that is not a finite number."""
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
 class IncidentStore(SqliteStore):
@@ -107,7 +127,8 @@ class IncidentStore(SqliteStore):
             raise IncidentError(f"field 'service': {service!r} is not one of {', '.join(SERVICES)}")
         cleaned_regions = clean_regions(regions)
         now = time.time()
-        started = now if started_at is None else float(started_at)
+        started = now if started_at is None else _checked_time("started_at", started_at)
+        eta = _checked_time("eta", eta)
         if eta <= started:
             raise IncidentError("field 'eta': the expected end must be after the start")
         texts = (_clean_message("message_tr", message_tr), _clean_message("message_en", message_en))
@@ -138,6 +159,7 @@ class IncidentStore(SqliteStore):
 
     def update_eta(self, incident_id: int, eta: float) -> Incident:
         incident = self._open_one(incident_id)
+        eta = _checked_time("eta", eta)
         if eta <= incident.started_at:
             raise IncidentError("field 'eta': the expected end must be after the start")
         with self._connection() as connection:

@@ -43,8 +43,12 @@ def parse_time(text: str, field: str, now: Optional[float] = None) -> float:
 
 
 def eta_text(eta: float, language: Optional[str], timezone: Optional[str]) -> str:
-    """The ETA in the customer's time zone: "23.11.2026 18:30" (tr) or "18:30 on 23 Nov 2026" (en)."""
-    local = datetime.fromtimestamp(eta, _zone(timezone or DEFAULT_TIMEZONE))
+    """The ETA in the customer's time zone: "23.11.2026 18:30" (tr) or "18:30 on 23 Nov 2026" (en);
+    for a stored ETA no clock can show, that it is not known yet (the customer still gets the notice)."""
+    try:
+        local = datetime.fromtimestamp(eta, _zone(timezone or DEFAULT_TIMEZONE))
+    except (OverflowError, OSError, ValueError, TypeError):
+        return "not known yet" if language == "en" else "henüz belli değil"
     if language == "en":
         return local.strftime("%H:%M on %d %b %Y").replace(" 0", " ")
     return local.strftime("%d.%m.%Y %H:%M")

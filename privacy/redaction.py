@@ -3,7 +3,8 @@
 Candidates come from regular expressions and are kept only when their checksum holds
 (Luhn for cards, ISO 13616 mod-97 for IBANs, the TCKN digit rules), so order numbers and
 phone numbers survive. `redact(text)` is what stores call before writing a transcript;
-`redaction_pipeline()` gives a blank spaCy pipeline whose `doc.ents` are the same findings,
+`redact_for_display(text)` also masks every long digit run and IBAN-shaped token, for screens
+shown outside the conversation (dashboard, review page); `redaction_pipeline()` gives a blank spaCy pipeline whose `doc.ents` are the same findings,
 for analytics code that wants tokens. No model, no download.
 """
 
@@ -23,6 +24,9 @@ _TCKN = re.compile(r"(?<![\w])[1-9]\d{10}(?![\w])")
 _CODE_WORDS = r"(?:kod(?:u|unuz|um|unu)?|code|otp|pin|şifre(?:si|niz)?|sifre(?:si|niz)?|password|passcode)"
 _OTP_AFTER = re.compile(rf"(?i)\b{_CODE_WORDS}\b\s*(?:is|:|=|-)?\s*(\d{{4,8}})(?![\w])")
 _OTP_BEFORE = re.compile(rf"(?i)(?<![\w])(\d{{4,8}})\s+(?:(?:doğrulama|dogrulama|onay|tek kullanımlık|sms)\s+)?{_CODE_WORDS}\b")
+DISPLAY_MASK = "[•••]"
+_IBAN_SHAPED = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b", re.IGNORECASE)
+_LONG_DIGIT_RUN = re.compile(r"(?<!\w)\d(?:[ .\-]?\d){5,}(?!\w)")
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,17 @@ def redact(text: str) -> str:
         pieces += [text[last:finding.start], PLACEHOLDERS[finding.kind]]
         last = finding.end
     return "".join(pieces) + text[last:]
+
+
+def mask_long_numbers(text: str) -> str:
+    """Every run of 6 or more digits (spaces, dots, dashes between them) and every IBAN-shaped
+    token replaced by [•••]: what a checksum misses, at the price of hiding order numbers."""
+    return _LONG_DIGIT_RUN.sub(DISPLAY_MASK, _IBAN_SHAPED.sub(DISPLAY_MASK, text))
+
+
+def redact_for_display(text: str) -> str:
+    """redact(), then mask_long_numbers(): for customer text shown outside its conversation."""
+    return mask_long_numbers(redact(text))
 
 
 def redact_value(value: Any) -> Any:

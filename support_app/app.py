@@ -12,6 +12,7 @@ from typing import Any, AsyncIterator, Dict, Optional
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Form, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -24,13 +25,17 @@ from incidents.followups import CampaignsScheduler
 from support_app import catalogue
 from support_app.accounts import Accounts
 from support_app.checkout_help import cart_subject, checkout_data, checkout_router, complete_order, save_cart
+from support_app.http_headers import SecurityHeaders, security_headers
 from support_app.incident_pages import incident_router
 from support_app.inbox import inbox_router
+from support_app.input_checks import InputError, check_credentials
+from support_app.input_guard import InputGuard, one_line_response, validation_error_line
+from support_app.login_throttle import LoginThrottle
 from support_app.dashboard import dashboard_router
 from support_app.review import review_router
 from support_app.security import check_csrf, csrf_token
 from support_app.settings import Settings
-from support_app.staff import SESSION_KEY, StaffAccounts, StaffLoginRequired
+from support_app.staff import SESSION_KEY, SESSION_LIFETIME, StaffAccounts, StaffLoginRequired, client_address
 from support_app.staff_pages import STAFF_AREAS, staff_router
 from support_app.campaign_pages import campaign_router
 
@@ -57,6 +62,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["staff_areas"] = STAFF_AREAS
     csp = content_security_policy(settings.webchat_server_url)
+    login_throttle = LoginThrottle("shop")
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -67,15 +73,23 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         yield
 
     app = FastAPI(title="Destek support app", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    # One cookie carries the shop and the staff session: it lives as long as a staff session
+    # (12 h, renewed whenever the session changes), not 30 days.
     app.add_middleware(
         SessionMiddleware, secret_key=settings.session_secret, session_cookie="destek_session",
-        max_age=30 * 24 * 3600, same_site="lax", https_only=settings.secure_cookies,
+        max_age=SESSION_LIFETIME, same_site="lax", https_only=settings.secure_cookies,
     )
+    app.add_middleware(InputGuard)
+    app.add_middleware(SecurityHeaders, headers=security_headers(csp))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.state.settings = settings
     app.state.templates = templates
     app.state.customers = customers
     app.state.staff_accounts = staff_accounts
+
+    @app.exception_handler(RequestValidationError)
+    async def one_line_400(request: Request, error: RequestValidationError) -> Response:
+        return one_line_response(request.url.path, 400, validation_error_line(error))
 
     @app.exception_handler(StaffLoginRequired)
     async def to_staff_login(_: Request, error: StaffLoginRequired) -> RedirectResponse:
@@ -86,15 +100,6 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.include_router(inbox_router(settings.database_path))
     app.include_router(dashboard_router())
     app.include_router(review_router())
-
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        response.headers["Content-Security-Policy"] = csp
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.headers["X-Frame-Options"] = "DENY"
-        return response
 
     def language(request: Request) -> str:
         requested = request.query_params.get("lang")
@@ -195,9 +200,18 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     @app.post("/login", response_model=None)
     async def login(request: Request, login: str = Form(...), password: str = Form(...), csrf: str = Form("")) -> Response:
         check_csrf(request, csrf)
-        customer_id = accounts.authenticate(login, password)
+        try:
+            name = check_credentials(login, password)
+        except InputError as error:
+            raise HTTPException(status_code=400, detail=str(error)) from None
+        client = client_address(request)
+        if login_throttle.blocked(name, client):
+            return render(request, "login.html", status_code=429, error="throttled")
+        customer_id = accounts.authenticate(name, password)
         if customer_id is None:
+            login_throttle.failed(name, client)
             return render(request, "login.html", status_code=401, error=True)
+        login_throttle.succeeded(name, client)
         restart_customer_session(request)
         request.session["customer_id"] = customer_id
         return RedirectResponse("/", status_code=303)

@@ -133,7 +133,15 @@ def campaign_router() -> APIRouter:
 
 def _local_times(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Each row's due time in the recipient's own time zone (what quiet hours are about)."""
-    return [{**row, "due_local": datetime.fromtimestamp(row["due_at"], zone(row["timezone"])).strftime("%Y-%m-%d %H:%M %Z")} for row in rows]
+    return [{**row, "due_local": _due_local(row.get("due_at"), row.get("timezone") or "")} for row in rows]
+
+
+def _due_local(due_at: Any, timezone: str) -> str:
+    """A stored time no clock can show (missing, non-finite, beyond year 9999) reads "invalid"."""
+    try:
+        return datetime.fromtimestamp(due_at, zone(timezone)).strftime("%Y-%m-%d %H:%M %Z")
+    except (OverflowError, OSError, ValueError, TypeError):
+        return "invalid"
 
 
 def _preview(db: Path, fields: Dict[str, Any], csv_data: Optional[bytes]) -> Dict[str, Any]:

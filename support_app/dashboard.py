@@ -23,6 +23,7 @@ from analytics.tracker import CHANNELS, iter_conversations, tracker_db_path
 from support_app.staff import StaffUser, render_staff, staff_page
 
 DEFAULT_DAYS = 30
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)  # beyond them the day arithmetic overflows
 LANGUAGES = ("tr", "en")
 PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 
@@ -46,6 +47,8 @@ def parse_filters(params: dict[str, str], timezone: ZoneInfo, today: date) -> tu
                 days[name] = date.fromisoformat(values[name])
             except ValueError:
                 raise ValueError(f"{name}: {values[name]!r} is not a date (YYYY-MM-DD)") from None
+            if not FIRST_DAY <= days[name] <= LAST_DAY:
+                raise ValueError(f"{name}: {days[name]} is not between {FIRST_DAY} and {LAST_DAY}")
     last = days.get("to", today)
     first = days.get("from", last - timedelta(days=DEFAULT_DAYS - 1))
     if first > last:

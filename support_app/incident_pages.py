@@ -45,7 +45,13 @@ def api_caller(request: Request) -> str:
 
 
 def _local(timestamp: Optional[float]) -> str:
-    return datetime.fromtimestamp(timestamp, operations_timezone()).strftime("%Y-%m-%d %H:%M") if timestamp else ""
+    """The time in the operations time zone; a stored value no clock can show reads "invalid"."""
+    if timestamp is None:
+        return ""
+    try:
+        return datetime.fromtimestamp(timestamp, operations_timezone()).strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, OSError, ValueError, TypeError):
+        return "invalid"
 
 
 def _field(body: Dict[str, Any], name: str) -> Any:
@@ -56,7 +62,7 @@ def _field(body: Dict[str, Any], name: str) -> Any:
 
 def _time(value: Any, field: str) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+        return value  # the store checks that it is finite and in range
     if isinstance(value, str):
         return parse_time(value, field)
     raise IncidentError(f"field '{field}': give Unix seconds, an ISO 8601 time or +2h")

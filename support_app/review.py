@@ -4,10 +4,11 @@ Conversations come from Rasa's tracker store through analytics.tracker (read-onl
 misunderstood message an agent can, in one action, add it as a training example of the right
 intent (tuning.nlu_writer, into DESTEK_NLU_DIR) or mark it "needs an article" (gap report).
 The message text is looked up again in the tracker from (sender, time): a form cannot make the
-writer store text a customer never sent. Customer text is redacted (analytics.redaction) before it
+writer store text a customer never sent. Customer text is redacted (privacy.redaction.redact_for_display) before it
 is shown or written: a card number or IBAN never becomes a training example in git.
 """
 
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from analytics.redaction import redact
+from privacy.redaction import redact_for_display as redact
 from analytics.tracker import CHANNELS, Conversation, Turn, conversations_of, iter_conversations, tracker_db_path
 from kb_index.errors import KbError
 from kb_index.language import detect_language
@@ -147,6 +148,8 @@ def review_router(settings: Optional[ReviewSettings] = None) -> APIRouter:
         )
 
     def find_turn(sender_id: str, message_at: float) -> tuple[Conversation, Turn]:
+        if not math.isfinite(message_at):
+            raise HTTPException(status_code=400, detail=f"field 'message_at': {message_at} is not a finite number")
         for conversation in conversations_of(tracker_db_path(), sender_id):
             for turn in conversation.user_turns:
                 if abs(turn.timestamp - message_at) < 1e-6 and turn.text:

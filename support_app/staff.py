@@ -12,7 +12,7 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, List, Optional
 
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
@@ -144,24 +144,9 @@ class StaffAccounts(SqliteStore):
             self.set_account(login, display_name, role, password)
 
 
-class LoginThrottle:
-    """At most `limit` failed logins per login name in `window` seconds (per process)."""
-
-    def __init__(self, limit: int = 5, window: float = 900) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: Dict[str, List[float]] = {}
-
-    def blocked(self, login: str) -> bool:
-        recent = [moment for moment in self._failures.get(login, []) if moment > time.monotonic() - self.window]
-        self._failures[login] = recent
-        return len(recent) >= self.limit
-
-    def failed(self, login: str) -> None:
-        self._failures.setdefault(login, []).append(time.monotonic())
-
-    def succeeded(self, login: str) -> None:
-        self._failures.pop(login, None)
+def client_address(request: Request) -> str:
+    """The caller's address as uvicorn reports it, for per-client login limits."""
+    return request.client.host if request.client else "unknown"
 
 
 def current_staff(request: Request) -> Optional[StaffUser]:

@@ -1,12 +1,14 @@
 """Staff login, logout and the staff home page (links to what the user's role may open)."""
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from support_app.input_checks import InputError, check_credentials
 from support_app.security import check_csrf
 from support_app.staff import (
-    SESSION_KEY, LoginThrottle, StaffAccounts, StaffUser, current_staff, render_staff, safe_next, staff_page,
+    SESSION_KEY, StaffAccounts, StaffUser, client_address, current_staff, render_staff, safe_next, staff_page,
 )
+from support_app.login_throttle import LoginThrottle
 
 # Each staff area: (path, title, roles that may open it; none = every staff user).
 STAFF_AREAS = (
@@ -20,7 +22,7 @@ STAFF_AREAS = (
 
 def staff_router() -> APIRouter:
     router = APIRouter()
-    throttle = LoginThrottle()
+    throttle = LoginThrottle("staff")
 
     @router.get("/staff/login", response_class=HTMLResponse)
     async def login_page(request: Request, next: str = "/staff") -> HTMLResponse:
@@ -30,17 +32,21 @@ def staff_router() -> APIRouter:
     async def login(request: Request, login: str = Form(...), password: str = Form(...), csrf: str = Form(""),
                     next: str = Form("/staff")) -> Response:
         check_csrf(request, csrf)
-        name = login.strip().lower()
+        try:
+            name = check_credentials(login, password)
+        except InputError as error:
+            raise HTTPException(status_code=400, detail=str(error)) from None
+        client = client_address(request)
         accounts: StaffAccounts = request.app.state.staff_accounts
-        if throttle.blocked(name):
+        if throttle.blocked(name, client):
             return render_staff(request, "staff_login.html", None, status_code=429, next=safe_next(next),
-                                error="Too many failed attempts for this login; wait 15 minutes and try again.")
+                                error="Too many failed attempts; wait 15 minutes and try again.")
         user = accounts.authenticate(name, password)
         if user is None:
-            throttle.failed(name)
+            throttle.failed(name, client)
             return render_staff(request, "staff_login.html", None, status_code=401, next=safe_next(next),
                                 error="Wrong login or password.")
-        throttle.succeeded(name)
+        throttle.succeeded(name, client)
         previous = request.session.pop(SESSION_KEY, None)
         if previous:
             accounts.close_session(str(previous))

@@ -27,6 +27,7 @@ EXAMPLES_PER_GROUP = 5
 HANDOFF_WINDOW_S = 1800  # a handoff up to 30 min after an answer counts against that answer's article
 FLAG_MIN_DOWNVOTES = 2
 FLAG_MIN_DOWN_SHARE = 0.5
+UNKNOWN_LANGUAGE = "unknown"  # a question in neither language (or too short to tell) still gets a group
 
 Encoder = Callable[[Sequence[str]], np.ndarray]
 
@@ -102,7 +103,9 @@ def collect_questions(database: Path) -> list[GapQuestion]:
 
 
 def _language(stored: Optional[str], text: str) -> str:
-    return stored if stored in ("tr", "en") else detect_language(text).language
+    if stored in ("tr", "en"):
+        return stored
+    return detect_language(text).language or UNKNOWN_LANGUAGE
 
 
 def group_questions(questions: Iterable[GapQuestion], encode: Encoder, distance: float = DEFAULT_DISTANCE) -> list[GapGroup]:

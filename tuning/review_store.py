@@ -8,6 +8,7 @@ import time
 from typing import Any, Optional
 
 from customer_store.sqlite import SqliteStore
+from privacy.redaction import redact
 
 NEEDS_ARTICLE = "needs_article"
 ADDED_EXAMPLE = "added_example"
@@ -32,13 +33,13 @@ class ReviewStore(SqliteStore):
     SCHEMA = _SCHEMA
 
     def record(self, kind: str, sender_id: str, message_at: float, text: str, language: Optional[str], staff: str, intent: Optional[str] = None) -> bool:
-        """Store one action on one message; False when that message already had it (nothing changed)."""
+        """Store one action on one message (its text redacted); False when that message already had it (nothing changed)."""
         if kind not in (NEEDS_ARTICLE, ADDED_EXAMPLE):
             raise ValueError(f"unknown review action {kind!r}")
         with self._connection() as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO review_actions (kind, sender_id, message_at, text, language, intent, staff, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (kind, sender_id, message_at, text, language, intent, staff, time.time()),
+                (kind, sender_id, message_at, redact(text), language, intent, staff, time.time()),
             )
             return cursor.rowcount == 1
 

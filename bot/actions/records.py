@@ -80,7 +80,7 @@ class Records(SqliteStore):
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute(
                 "INSERT INTO answers_served (sender_id, query, language, article_id, score, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (sender_id, query, language, article_id, score, time.time()),
+                (sender_id, redact(query), language, article_id, score, time.time()),
             )
 
     def rows(self, table: str) -> list[dict[str, Any]]:
