@@ -29,7 +29,8 @@ ACTION_HOST=$(.venv/bin/python -m security.listen actions)
 SUPPORT_HOST=$(.venv/bin/python -m security.listen support)
 FAKE_TWILIO_HOST=$(.venv/bin/python -m security.listen fake_twilio)
 # CORS on the Rasa server: the widget's origins only (the socket checks them too).
-IFS=',' read -r -a cors_origins <<<"${WEBCHAT_ALLOWED_ORIGINS:-http://localhost:${SUPPORT_PORT},http://127.0.0.1:${SUPPORT_PORT}}"
+origins=${WEBCHAT_ALLOWED_ORIGINS:-http://localhost:${SUPPORT_PORT},http://127.0.0.1:${SUPPORT_PORT}}
+IFS=',' read -r -a cors_origins <<<"${origins// /}"
 
 pids=()
 stop() {

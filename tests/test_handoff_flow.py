@@ -73,6 +73,7 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
         "HANDOFF_SETTINGS": str(settings_file),
         "HELPDESK_WEBHOOK_URL": f"http://127.0.0.1:{helpdesk.server_address[1]}/destek",
         "HELPDESK_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "INBOUND_MESSAGES_BURST": "50",  # one conversation here says more than the default burst of 10 at once
     }
     CustomerStore(state / "destek.sqlite3").seed_demo_customers()
     try:
