@@ -4,6 +4,9 @@ Unlike Rasa's own Twilio channel it checks X-Twilio-Signature (403 otherwise), a
 webhook at once and handles the message afterwards, handles each MessageSid once (SQLite,
 so a restart neither replays nor loses one), keeps delivery statuses from the status
 callbacks, and sends through WhatsAppMessenger (24-hour window, templates, opt-outs).
+A signed webhook must still name a WhatsApp sender (`whatsapp:+<E.164>`: no other channel's
+ids) with bounded fields, and Body/ProfileName are redacted (card numbers, IBANs, TCKNs,
+one-time codes) before the inbound log stores them and before the message enters Rasa.
 
 Routes: POST /webhooks/whatsapp/webhook (messages), POST /webhooks/whatsapp/status.
 """

@@ -31,7 +31,7 @@ class Settings:
         if not ttl.isdigit() or int(ttl) < 60:
             raise ValueError(f"WEBCHAT_TOKEN_TTL must be a whole number of seconds >= 60, not {ttl!r}")
         return cls(
-            database_path=Path(os.environ.get("DESTEK_DB") or "var/destek.sqlite3"),
+            database_path=database_path_from_env(),
             webchat_jwt_secret=require("WEBCHAT_JWT_SECRET"),
             session_secret=require("SUPPORT_SESSION_SECRET"),
             webchat_server_url=(os.environ.get("WEBCHAT_SERVER_URL") or f"http://localhost:{rasa_port}").rstrip("/"),
@@ -41,6 +41,11 @@ class Settings:
             checkout_idle_seconds=_positive("CHECKOUT_IDLE_SECONDS", "30"),
             cart_reminder_delay_minutes=_positive("CART_REMINDER_DELAY_MINUTES", "60"),
         )
+
+
+def database_path_from_env() -> Path:
+    """The support database alone (for tools that need no secret, e.g. staff_cli)."""
+    return Path(os.environ.get("DESTEK_DB") or "var/destek.sqlite3")
 
 
 def _positive(name: str, default: str) -> float:
