@@ -46,8 +46,9 @@ def text_cells(database: Path) -> List[str]:
         tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         for table in tables:
             for row in connection.execute(f'SELECT * FROM "{table}"'):
-                cells += [f"{table}: {value}" for value in row if isinstance(value, (str, bytes))]
-    return [cell if isinstance(cell, str) else cell.decode("utf-8", "replace") for cell in cells]
+                cells += [f"{table}: {value}" for value in row if isinstance(value, str)]
+                cells += [f"{table}: {value.decode('utf-8', 'replace')}" for value in row if isinstance(value, bytes)]
+    return cells
 
 
 def leaks(texts: List[str]) -> List[str]:
