@@ -310,7 +310,7 @@ def test_the_demo_flag_lets_a_published_value_through(tmp_path: Path) -> None:
 )
 def test_each_service_started_directly_refuses_a_missing_secret_in_one_line(tmp_path: Path, command: List[str], unset: str, line: str) -> None:
     env = run_env(tmp_path, **{name: "a-random-enough-test-secret-0123456789" for name in SECRETS if name != unset},
-                  ACTION_SERVER_URL="http://127.0.0.1:9/webhook", PORT=str(free_port()))
+                  ACTION_SERVER_URL="http://127.0.0.1:9/webhook")
     result = subprocess.run([*command, "--port", str(free_port())], cwd=ROOT, env=env, capture_output=True, timeout=300)
     assert result.returncode != 0
     assert result.stderr.decode().strip().splitlines()[-1].startswith(line)
