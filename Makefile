@@ -118,7 +118,7 @@ interactive: setup train ## rasa interactive (learn from your own chats) with th
 	  --data $(RASA_DATA) --endpoints endpoints.yml -p $(INTERACTIVE_PORT)
 
 rasa-shell: setup train ## rasa shell (model loaded in-process, with the action server), no `make run` needed
-	scripts/with-actions.sh $(RASA) shell --model $(MODEL) --endpoints endpoints.yml -p $(INTERACTIVE_PORT)
+	scripts/with-actions.sh $(RASA) shell --model $(MODEL) --endpoints endpoints.yml -p $(INTERACTIVE_PORT) --interface 127.0.0.1
 
 gaps: setup ## KB gap report as CSV (var/gaps.csv): what customers asked that the KB did not answer
 	$(PY) -m tuning gaps --out var/gaps.csv

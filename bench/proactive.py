@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from customer_store.store import CustomerStore  # noqa: E402
 from incidents.store import IncidentStore  # noqa: E402
-from tests.servers import running_servers  # noqa: E402
+from tests.servers import UNLIMITED_RATE, running_servers  # noqa: E402
 
 IN_REGION, OUT_OF_REGION = "whatsapp:+905551110001", "whatsapp:+905551110003"  # Ayşe (Kadıköy), Mehmet (Ankara)
 CABLE = [{"product_id": "ethernet-cable", "name": "Cat6", "quantity": 1, "price_kurus": 14950}]
@@ -38,7 +38,7 @@ def run(n: int = 100) -> List[Tuple[str, str]]:
         IncidentStore(state / "destek.sqlite3").open("internet", ["Istanbul-Kadikoy"], time.time() + 7200, "Arıza var.", "A fault.")
         for number in range(n):
             customers.save_cart(f"anon-bench-{number}", CABLE, 14950)
-        with running_servers(state) as servers:
+        with running_servers(state, fake_twilio=True, env=UNLIMITED_RATE) as servers:
 
             def timed(sender: str, text: str, expect: Callable[[str], bool]) -> float:
                 started = time.perf_counter()
@@ -54,9 +54,9 @@ def run(n: int = 100) -> List[Tuple[str, str]]:
             offer = [timed(f"web:anon-bench-{number}", '/EXTERNAL_checkout_stalled{"checkout_signal": "idle"}',
                            lambda text: "Ücretsiz kargoya" in text) for number in range(n)]
     return [
-        ("REST round trip, outage notice (customer in the incident's region)", percentiles(notice)),
-        ("REST round trip, KB answer behind the outage check (customer outside the region)", percentiles(answer)),
-        ("REST round trip, checkout offer (first message of a new web conversation)", percentiles(offer)),
+        ("WhatsApp round trip (signed webhook to reply at the fake Twilio), outage notice (customer in the incident's region)", percentiles(notice)),
+        ("WhatsApp round trip, KB answer behind the outage check (customer outside the region)", percentiles(answer)),
+        ("web chat round trip (socket, new connection), checkout offer (first message of a new web conversation)", percentiles(offer)),
     ]
 
 

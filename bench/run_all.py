@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kb_index.search import KnowledgeBase  # noqa: E402
-from tests.servers import running_servers  # noqa: E402
+from tests.servers import UNLIMITED_RATE, running_servers  # noqa: E402
 import whatsapp_ack  # noqa: E402  (bench/ is on sys.path as the script's folder)
 import campaign_throughput  # noqa: E402
 import proactive  # noqa: E402
@@ -84,7 +84,7 @@ def bench_round_trip(texts: list[str], plain: list[str]) -> list[tuple[str, str]
         servers.say(sender, text)
         return (time.perf_counter() - started) * 1000
 
-    with tempfile.TemporaryDirectory() as state, running_servers(Path(state)) as servers:
+    with tempfile.TemporaryDirectory() as state, running_servers(Path(state), env=UNLIMITED_RATE) as servers:
         for number in range(10):
             servers.say(f"bench-ongoing-{number}", "merhaba")
         ongoing = [timed(f"bench-ongoing-{number % 10}", text) for number, text in enumerate(texts)]

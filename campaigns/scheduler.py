@@ -13,6 +13,7 @@ import os
 import secrets
 import signal
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from campaigns.store import CampaignStore
 from campaigns.timing import Clock, QuietHours
 from connectors.whatsapp_state import WhatsAppState
 from customer_store.store import CustomerStore
+from security.secrets_policy import SecretError
 
 logger = logging.getLogger("campaigns.scheduler")
 
@@ -275,7 +277,10 @@ async def serve(settings: SchedulerSettings) -> None:
 def main() -> None:
     argparse.ArgumentParser(description="The campaign scheduler (one per database; a second one waits)").parse_args()
     logging.basicConfig(level=os.environ.get("CAMPAIGNS_LOG_LEVEL", "INFO"), format="campaigns %(levelname)s %(message)s")
-    asyncio.run(serve(SchedulerSettings.from_env()))
+    try:
+        asyncio.run(serve(SchedulerSettings.from_env()))
+    except SecretError as error:
+        sys.exit(f"campaign scheduler: {error}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ from typing import Any, Dict, List, Optional
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
+from security.secrets_policy import require
+
 FAKE_ACCOUNT_SID = "AC" + "0" * 32
 FAKE_API_BASE = "http://127.0.0.1:5099"
 DEMO_TEMPLATE_SID = "HX" + "0" * 31 + "1"
@@ -34,7 +36,7 @@ class TwilioSettings:
         api_base = os.environ.get("TWILIO_API_BASE", "").strip() or (None if account_sid else FAKE_API_BASE)
         return cls(
             account_sid=account_sid or FAKE_ACCOUNT_SID,
-            auth_token=os.environ.get("TWILIO_AUTH_TOKEN", "").strip() or "demo-auth-token-not-secret",
+            auth_token=require("TWILIO_AUTH_TOKEN"),
             whatsapp_from=os.environ.get("TWILIO_WHATSAPP_FROM", "").strip() or "whatsapp:+14155238886",
             public_url=(os.environ.get("PUBLIC_URL", "").strip() or "http://localhost:5005").rstrip("/"),
             api_base=api_base.rstrip("/") if api_base else None,

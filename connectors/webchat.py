@@ -12,6 +12,9 @@ Client events: `user_uttered` {"message", "metadata": {"page"}?}, `session_reque
 `refresh_token` {"token"} (ack: {"ok"} or {"error"}). Server events: `session_confirm`
 {"session_id"}, `bot_uttered` (Rasa's socket.io message format), `bot_typing` {"typing"},
 `chat_error` {"error"}.
+
+Card numbers, IBANs, TCKNs and one-time codes are redacted before a message enters Rasa, so
+the tracker store never holds them (the customer's own screen still shows what they typed).
 """
 
 import asyncio
@@ -30,8 +33,10 @@ from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError
 
 from connectors.rate_limit import SenderRateLimit, Verdict
-from connectors.webchat_token import DEFAULT_SECRET, InvalidToken, WebChatClaims, verify_token
+from connectors.webchat_token import InvalidToken, WebChatClaims, verify_token
 from customer_store.store import CustomerStore
+from privacy.redaction import redact
+from security.secrets_policy import SecretError, require
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +65,12 @@ class WebChatInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         credentials = credentials or {}
+        try:
+            jwt_secret = require("WEBCHAT_JWT_SECRET")
+        except SecretError as error:
+            raise SystemExit(f"web chat channel: {error}") from None
         return cls(
-            jwt_secret=os.environ.get("WEBCHAT_JWT_SECRET") or DEFAULT_SECRET,
+            jwt_secret=jwt_secret,
             allowed_origins=allowed_origins_from_env(),
             customer_db=Path(os.environ.get("DESTEK_DB") or "var/destek.sqlite3"),
             socketio_path=credentials.get("socketio_path") or "/socket.io",
@@ -158,12 +167,12 @@ class WebChatInput(InputChannel):
             client_metadata = data.get("metadata")
             page = client_metadata.get("page") if isinstance(client_metadata, dict) else None
             if isinstance(page, str):
-                metadata["page"] = page[:MAX_PAGE_CHARS]
+                metadata["page"] = redact(page[:MAX_PAGE_CHARS])
             await self._record_conversation(claims)
             await sio.emit("bot_typing", {"typing": True}, room=claims.sender_id)
             try:
                 await on_new_message(
-                    UserMessage(text, SocketIOOutput(sio, BOT_EVENT), claims.sender_id, input_channel=self.name(), metadata=metadata)
+                    UserMessage(redact(text), SocketIOOutput(sio, BOT_EVENT), claims.sender_id, input_channel=self.name(), metadata=metadata)
                 )
             finally:
                 await sio.emit("bot_typing", {"typing": False}, room=claims.sender_id)

@@ -16,7 +16,6 @@ ALGORITHM = "HS256"
 ISSUER = "destek-support-app"
 AUDIENCE = "destek-webchat"
 ANONYMOUS_PREFIX = "anon-"
-DEFAULT_SECRET = "demo-webchat-secret-change-me-0123456789"
 _SUB = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 

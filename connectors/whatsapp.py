@@ -4,6 +4,9 @@ Unlike Rasa's own Twilio channel it checks X-Twilio-Signature (403 otherwise), a
 webhook at once and handles the message afterwards, handles each MessageSid once (SQLite,
 so a restart neither replays nor loses one), keeps delivery statuses from the status
 callbacks, and sends through WhatsAppMessenger (24-hour window, templates, opt-outs).
+A signed webhook must still name a WhatsApp sender (`whatsapp:+<E.164>`: no other channel's
+ids) with bounded fields, and Body/ProfileName are redacted (card numbers, IBANs, TCKNs,
+one-time codes) before the inbound log stores them and before the message enters Rasa.
 
 Routes: POST /webhooks/whatsapp/webhook (messages), POST /webhooks/whatsapp/status.
 """
@@ -11,6 +14,7 @@ Routes: POST /webhooks/whatsapp/webhook (messages), POST /webhooks/whatsapp/stat
 import asyncio
 import logging
 import os
+import re
 import zlib
 from urllib.parse import parse_qsl
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
@@ -26,11 +30,19 @@ from connectors.rate_limit import SLOW_DOWN, SenderRateLimit, Verdict
 from connectors.whatsapp_messenger import WhatsAppMessenger
 from connectors.whatsapp_state import STATUS_RANK
 from connectors.whatsapp_text import CONFIRMATIONS, chosen_payload, numbered_options, opt_keyword
+from privacy.redaction import redact
+from security.secrets_policy import SecretError
 
 logger = logging.getLogger(__name__)
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 MAX_MEDIA = 10  # WhatsApp allows at most 10 media items per message
+MAX_BODY_CHARS = 4096  # WhatsApp's own limit on a text message
+MAX_REQUEST_BYTES = 65_536
+# The only sender ids this channel produces: WhatsApp's E.164 addresses, never another channel's.
+ADDRESS = re.compile(r"whatsapp:\+[1-9][0-9]{6,14}")
+MESSAGE_SID = re.compile(r"[A-Za-z0-9]{1,64}")  # Twilio's are 34: "SM" or "MM" and 32 hex digits
+REDACTED_FIELDS = ("Body", "ProfileName")
 
 
 class WhatsAppOutput(OutputChannel):
@@ -61,7 +73,11 @@ class WhatsAppInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         """Settings come from the environment (see TwilioSettings), so no credentials are needed."""
-        return cls(WhatsAppMessenger.from_env(), SenderRateLimit.from_env(), workers=int(os.environ.get("WHATSAPP_WORKERS", "") or 4))
+        try:
+            messenger = WhatsAppMessenger.from_env()
+        except SecretError as error:
+            raise SystemExit(f"WhatsApp channel: {error}") from None
+        return cls(messenger, SenderRateLimit.from_env(), workers=int(os.environ.get("WHATSAPP_WORKERS", "") or 4))
 
     def __init__(self, messenger: WhatsAppMessenger, rate_limit: SenderRateLimit, workers: int = 4) -> None:
         self.messenger = messenger
@@ -87,18 +103,24 @@ class WhatsAppInput(InputChannel):
 
         @whatsapp.route("/webhook", methods=["POST"])
         async def inbound(request: Request) -> HTTPResponse:
+            if len(request.body or b"") > MAX_REQUEST_BYTES:
+                return response.text(f"request body is larger than {MAX_REQUEST_BYTES} bytes", status=413)
             params = self._signed_params(request)
             if params is None:
                 return response.text("invalid or missing X-Twilio-Signature", status=403)
-            missing = [name for name in ("MessageSid", "From") if not params.get(name)]
-            if missing:
-                return response.text(f"missing form field {missing[0]}", status=400)
+            problem = _inbound_problem(params)
+            if problem:
+                return response.text(problem, status=400)
+            # Stored and handled redacted: neither the webhook log nor the tracker holds a card number.
+            params = {**params, **{name: redact(params[name]) for name in REDACTED_FIELDS if name in params}}
             if self.state.claim_inbound(params["MessageSid"], params["From"], params):
                 self._enqueue(params, on_new_message, self._admit(params))
             return response.text(EMPTY_TWIML, content_type="text/xml")
 
         @whatsapp.route("/status", methods=["POST"])
         async def status(request: Request) -> HTTPResponse:
+            if len(request.body or b"") > MAX_REQUEST_BYTES:
+                return response.text(f"request body is larger than {MAX_REQUEST_BYTES} bytes", status=413)
             params = self._signed_params(request)
             if params is None:
                 return response.text("invalid or missing X-Twilio-Signature", status=403)
@@ -200,3 +222,17 @@ class WhatsAppInput(InputChannel):
             "channel": "whatsapp", "customer_id": customer_id, "profile_name": params.get("ProfileName", ""),
             "media": media, "message_sid": params["MessageSid"],
         }
+
+
+def _inbound_problem(params: Dict[str, str]) -> Optional[str]:
+    """What is wrong with a signed inbound webhook's fields (one line), or None."""
+    missing = [name for name in ("MessageSid", "From") if not params.get(name)]
+    if missing:
+        return f"missing form field {missing[0]}"
+    if not MESSAGE_SID.fullmatch(params["MessageSid"]):
+        return "MessageSid must be 1 to 64 letters or digits"
+    if not ADDRESS.fullmatch(params["From"]):
+        return "From must be a WhatsApp address: whatsapp:+ and 7 to 15 digits"
+    if len(params.get("Body", "")) > MAX_BODY_CHARS:
+        return f"Body is longer than {MAX_BODY_CHARS} characters"
+    return None

@@ -200,8 +200,10 @@ def collect_card(
             logger.warning("context card of handoff %s: %s", handoff.get("id"), error)
     profile = customers.customer(customer_id) if customer_id else None
     orders = customers.recent_orders(customer_id) if customer_id else []
-    # Carts belong to the customer id, or to an anonymous web visitor's "anon-…" subject.
-    cart = customers.cart(customer_id or sender_id.partition("web:")[2] or sender_id)
+    # Carts belong to the customer id, or to an anonymous web visitor's "anon-…" subject; no
+    # other sender (a REST id such as "rest:web:cust-ayse", a WhatsApp address) has a cart.
+    subject = customer_id or (sender_id.removeprefix("web:") if sender_id.startswith("web:") else None)
+    cart = customers.cart(subject) if subject else None
     return build_card(handoff, transcripts, profile=profile, orders=orders, cart=cart)
 
 

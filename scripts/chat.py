@@ -14,7 +14,11 @@ from typing import Any
 
 def send(url: str, sender: str, message: str) -> list[dict[str, Any]]:
     body = json.dumps({"sender": sender, "message": message}).encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    token = os.environ.get("REST_CHANNEL_TOKEN", "").strip()
+    if token:  # the REST channel requires it when it is set (connectors/rest.py)
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=body, headers=headers)
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.load(response)
 

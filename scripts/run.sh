@@ -12,14 +12,25 @@ export RASA_TRACKER_DB=${RASA_TRACKER_DB:-var/rasa-tracker.sqlite3}
 export PUBLIC_URL=${PUBLIC_URL:-http://localhost:${RASA_PORT}}
 FAKE_TWILIO_PORT=${FAKE_TWILIO_PORT:-5099}
 [ -n "${TWILIO_ACCOUNT_SID:-}" ] || export TWILIO_API_BASE=${TWILIO_API_BASE:-http://127.0.0.1:${FAKE_TWILIO_PORT}}
-if [ -z "${RASA_AUTH_TOKEN:-}" ]; then
-  RASA_AUTH_TOKEN=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))')
-  echo "RASA_AUTH_TOKEN was not set; using a random token for this run: $RASA_AUTH_TOKEN"
-fi
-# Handoff: the action server and the support app (agent replies) call Rasa's HTTP API with it.
-export RASA_AUTH_TOKEN
 export RASA_URL=${RASA_URL:-http://127.0.0.1:${RASA_PORT}}
 mkdir -p var
+
+# Secrets (docs/security.md): each one the environment leaves unset gets a random value kept per
+# install in var/secrets.env (mode 0600); a published default is refused, naming the variable.
+# With a real Twilio account, TWILIO_AUTH_TOKEN must be that account's token: never generated.
+SECRETS_FILE=${DESTEK_SECRETS_FILE:-var/secrets.env}
+skip=()
+[ -z "${TWILIO_ACCOUNT_SID:-}" ] || skip=(--skip TWILIO_AUTH_TOKEN)
+secret_exports=$(.venv/bin/python -m security.secrets_policy --file "$SECRETS_FILE" "${skip[@]}")
+eval "$secret_exports"
+# Every listener on 127.0.0.1 unless DESTEK_EXPOSE names it (rasa, support, actions, fake_twilio).
+RASA_HOST=$(.venv/bin/python -m security.listen rasa)
+ACTION_HOST=$(.venv/bin/python -m security.listen actions)
+SUPPORT_HOST=$(.venv/bin/python -m security.listen support)
+FAKE_TWILIO_HOST=$(.venv/bin/python -m security.listen fake_twilio)
+# CORS on the Rasa server: the widget's origins only (the socket checks them too).
+origins=${WEBCHAT_ALLOWED_ORIGINS:-http://localhost:${SUPPORT_PORT},http://127.0.0.1:${SUPPORT_PORT}}
+IFS=',' read -r -a cors_origins <<<"${origins// /}"
 
 pids=()
 stop() {
@@ -30,16 +41,16 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-.venv/bin/python -m bot.action_server --port "$ACTION_PORT" &
+.venv/bin/python -m bot.action_server --host "$ACTION_HOST" --port "$ACTION_PORT" &
 pids+=($!)
 .venv-rasa/bin/rasa run --model bot/models --endpoints endpoints.yml --credentials credentials.yml \
-  --port "$RASA_PORT" --enable-api --auth-token "$RASA_AUTH_TOKEN" --cors "*" &
+  --interface "$RASA_HOST" --port "$RASA_PORT" --enable-api --auth-token "$RASA_AUTH_TOKEN" --cors "${cors_origins[@]}" &
 pids+=($!)
 if [ -z "${TWILIO_ACCOUNT_SID:-}" ]; then
-  .venv/bin/python -m fake_twilio --port "$FAKE_TWILIO_PORT" --destek-url "http://127.0.0.1:${RASA_PORT}" &
+  .venv/bin/python -m fake_twilio --host "$FAKE_TWILIO_HOST" --port "$FAKE_TWILIO_PORT" --destek-url "http://127.0.0.1:${RASA_PORT}" &
   pids+=($!)
 fi
-.venv/bin/python -m support_app --port "$SUPPORT_PORT" &
+.venv/bin/python -m support_app --host "$SUPPORT_HOST" --port "$SUPPORT_PORT" &
 pids+=($!)
 # The one campaign scheduler (proactive messages); a second one would only wait for its lease.
 .venv/bin/python -m campaigns.scheduler &
@@ -56,6 +67,9 @@ Destek is running.
   Staff:        http://localhost:${SUPPORT_PORT}/staff  (inbox, review, dashboard, campaigns, incidents; logins admin / agent1 / agent2 / marketing / ops, password: STAFF_DEMO_PASSWORD, demo-staff by default)
   Talk to it:   make shell            (in another terminal; Turkish or English)
   REST channel: curl -XPOST http://localhost:${RASA_PORT}/webhooks/rest/webhook -d '{"sender":"me","message":"siparişim nerede?"}'
+                (its own "rest:" conversations; add -H "Authorization: Bearer \$REST_CHANNEL_TOKEN" when that is set)
+  Secrets:      ${SECRETS_FILE} (generated once per install; docs/security.md)
+  Listening on: ${DESTEK_EXPOSE:-127.0.0.1 only}  (DESTEK_EXPOSE=rasa to let the widget and Twilio reach Rasa)
   Actions:      http://localhost:${ACTION_PORT}/health
   WhatsApp:     http://localhost:${FAKE_TWILIO_PORT}  (fake Twilio when TWILIO_ACCOUNT_SID is empty: play a customer)
 Press Ctrl-C to stop.

@@ -8,6 +8,11 @@ ACTION_PORT=${ACTION_PORT:-5055}
 export ACTION_SERVER_URL=${ACTION_SERVER_URL:-http://127.0.0.1:${ACTION_PORT}/webhook}
 export RASA_TRACKER_DB=${RASA_TRACKER_DB:-var/rasa-tracker.sqlite3}
 mkdir -p var
+# The action server and endpoints.yml need ACTION_SERVER_TOKEN: the install's own (see scripts/run.sh).
+skip=()
+[ -z "${TWILIO_ACCOUNT_SID:-}" ] || skip=(--skip TWILIO_AUTH_TOKEN)
+secret_exports=$(.venv/bin/python -m security.secrets_policy --file "${DESTEK_SECRETS_FILE:-var/secrets.env}" "${skip[@]}")
+eval "$secret_exports"
 
 health="http://127.0.0.1:${ACTION_PORT}/health"
 if curl -fsS --max-time 2 "$health" >/dev/null 2>&1; then

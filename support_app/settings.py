@@ -4,9 +4,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from connectors.webchat_token import DEFAULT_SECRET
+from security.secrets_policy import require
 
-DEFAULT_SESSION_SECRET = "demo-session-secret-change-me"
 # The demo staff accounts (admin, agent1, agent2, marketing, ops) get this password when the
 # staff table is empty; set STAFF_DEMO_PASSWORD= (empty) to create none.
 DEFAULT_STAFF_DEMO_PASSWORD = "demo-staff"
@@ -26,14 +25,15 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> "Settings":
+        """Raises SecretError (a ValueError) when a secret is unset or published (security/secrets_policy.py)."""
         rasa_port = os.environ.get("RASA_PORT") or "5005"
         ttl = os.environ.get("WEBCHAT_TOKEN_TTL") or "900"
         if not ttl.isdigit() or int(ttl) < 60:
             raise ValueError(f"WEBCHAT_TOKEN_TTL must be a whole number of seconds >= 60, not {ttl!r}")
         return cls(
-            database_path=Path(os.environ.get("DESTEK_DB") or "var/destek.sqlite3"),
-            webchat_jwt_secret=os.environ.get("WEBCHAT_JWT_SECRET") or DEFAULT_SECRET,
-            session_secret=os.environ.get("SUPPORT_SESSION_SECRET") or DEFAULT_SESSION_SECRET,
+            database_path=database_path_from_env(),
+            webchat_jwt_secret=require("WEBCHAT_JWT_SECRET"),
+            session_secret=require("SUPPORT_SESSION_SECRET"),
             webchat_server_url=(os.environ.get("WEBCHAT_SERVER_URL") or f"http://localhost:{rasa_port}").rstrip("/"),
             webchat_token_ttl=int(ttl),
             secure_cookies=os.environ.get("SUPPORT_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
@@ -41,6 +41,11 @@ class Settings:
             checkout_idle_seconds=_positive("CHECKOUT_IDLE_SECONDS", "30"),
             cart_reminder_delay_minutes=_positive("CART_REMINDER_DELAY_MINUTES", "60"),
         )
+
+
+def database_path_from_env() -> Path:
+    """The support database alone (for tools that need no secret, e.g. staff_cli)."""
+    return Path(os.environ.get("DESTEK_DB") or "var/destek.sqlite3")
 
 
 def _positive(name: str, default: str) -> float:

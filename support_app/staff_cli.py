@@ -6,7 +6,7 @@ import getpass
 import os
 import sys
 
-from support_app.settings import Settings
+from support_app.settings import database_path_from_env
 from support_app.staff import ROLES, StaffAccounts
 
 
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     remove.add_argument("login")
     commands.add_parser("list", help="list the accounts")
     args = parser.parse_args(argv)
-    accounts = StaffAccounts(Settings.from_env().database_path)
+    accounts = StaffAccounts(database_path_from_env())
     try:
         if args.command == "add":
             password = os.environ.get("STAFF_PASSWORD") or getpass.getpass(f"password for {args.login}: ")

@@ -1,6 +1,7 @@
 """Shared fixtures: a tiny knowledge base written on the fly, and its index."""
 
 import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -10,6 +11,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Services refuse to start without their secrets (security/secrets_policy.py): the test run gets
+# its own random ones, which every process started by a test inherits.
+for _name in ("ACTION_SERVER_TOKEN", "WEBCHAT_JWT_SECRET", "SUPPORT_SESSION_SECRET", "TWILIO_AUTH_TOKEN"):
+    os.environ.setdefault(_name, secrets.token_urlsafe(32))
 
 TINY_ARTICLES = {
     "en/track.md": """---

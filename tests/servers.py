@@ -1,22 +1,44 @@
-"""Start the real Rasa server and action server as processes on loopback, for integration tests."""
+"""Start the real Rasa server and action server as processes on loopback, for integration tests.
 
+`Servers.say(sender, text)` sends a customer message through the channel that owns the sender's
+namespace, as a real customer would: `web:<sub>` over the web chat socket with a token signed
+for <sub>, `whatsapp:+…` as a signed Twilio webhook (start the fake Twilio), anything else over
+REST, whose conversation is `rest:<sender>` (`Servers.conversation(sender)`).
+"""
+
+import asyncio
 import json
 import os
+import secrets
 import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
+import socketio
+from twilio.request_validator import RequestValidator
+
+from connectors.webchat_token import issue_token
 from tests.conftest import ROOT
 
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 MODEL = ROOT / "bot" / "models" / "destek.tar.gz"
 AUTH_TOKEN = "integration-test-token"
 TWILIO_AUTH_TOKEN = "integration-test-twilio-token"
+TURN_TIMEOUT = 60
+# For benchmarks that send hundreds of messages per conversation: the inbound rate limits off.
+UNLIMITED_RATE = {"INBOUND_MESSAGES_PER_MINUTE": "1000000", "INBOUND_MESSAGES_BURST": "1000000", "REST_MESSAGES_PER_MINUTE": "1000000"}
+
+
+def conversation(sender: str) -> str:
+    """The Rasa sender id a test's `sender` ends up as: web and WhatsApp ids as they are, any
+    other id in the REST channel's own namespace (connectors/rest.py)."""
+    return sender if sender.startswith(("web:", "whatsapp:", "rest:")) else "rest:" + sender
 
 
 def free_port() -> int:
@@ -58,6 +80,7 @@ class Servers:
         self.rasa_port = free_port()
         self.action_port = free_port()
         self.fake_port = free_port()
+        self.support_port = free_port()
         self.env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
@@ -77,6 +100,10 @@ class Servers:
             "RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
             "RASA_AUTH_TOKEN": AUTH_TOKEN,
             "HANDOFF_SETTINGS": str(ROOT / "tests" / "data" / "handoff_always_open.yml"),
+            # The web chat channel needs its secret and the shop's origin even without the support app.
+            "WEBCHAT_JWT_SECRET": self.webchat_secret,
+            "WEBCHAT_ALLOWED_ORIGINS": self.support_url,
+            "SUPPORT_SESSION_SECRET": "integration-test-session-secret",
         }
         self.rasa: Optional[subprocess.Popen[bytes]] = None
         self.actions: Optional[subprocess.Popen[bytes]] = None
@@ -89,7 +116,7 @@ class Servers:
     def start_actions(self) -> None:
         log = open(self.state / "actions.log", "ab")
         self.actions = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "python"), "-m", "bot.action_server", "--port", str(self.action_port), "--host", "127.0.0.1"],
+            [str(ROOT / ".venv" / "bin" / "python"), "-m", "bot.action_server", "--port", str(self.action_port)],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )
         wait_until(f"http://127.0.0.1:{self.action_port}/health", 120, self.actions)
@@ -144,16 +171,10 @@ class Servers:
     def start_support_app(self) -> None:
         """The support app (demo shop, web chat tokens). Start it before Rasa: the web chat channel
         reads the shared token secret and the shop's origin from the environment set here."""
-        self.support_port = free_port()
-        self.env.update({
-            "WEBCHAT_JWT_SECRET": self.webchat_secret,
-            "WEBCHAT_ALLOWED_ORIGINS": self.support_url,
-            "WEBCHAT_SERVER_URL": self.rasa_url,
-            "SUPPORT_SESSION_SECRET": "integration-test-session-secret",
-        })
+        self.env["WEBCHAT_SERVER_URL"] = self.rasa_url
         log = open(self.state / "support_app.log", "ab")
         self.support = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "python"), "-m", "support_app", "--port", str(self.support_port), "--host", "127.0.0.1"],
+            [str(ROOT / ".venv" / "bin" / "python"), "-m", "support_app", "--port", str(self.support_port)],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )
         wait_until(f"{self.support_url}/healthz", 60, self.support)
@@ -166,12 +187,84 @@ class Servers:
         self._stop(self.support)
 
     def say(self, sender: str, text: str, metadata: Optional[dict[str, Any]] = None) -> list[dict[str, Any]]:
-        status, replies = http("POST", f"{self.rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": text, "metadata": metadata or {}})
-        assert status == 200, status
-        return list(replies)
+        """The bot's replies (REST's format: {"text", "buttons"?}) to one message, sent through the
+        channel that owns the sender's namespace (see the module docstring)."""
+        if sender.startswith("web:"):
+            return asyncio.run(self._say_on_the_web(sender.removeprefix("web:"), text, metadata or {}))
+        if sender.startswith("whatsapp:"):
+            return self._say_on_whatsapp(sender, text)
+        token = self.env.get("REST_CHANNEL_TOKEN")
+        request = urllib.request.Request(
+            f"{self.rasa_url}/webhooks/rest/webhook", method="POST",
+            data=json.dumps({"sender": sender, "message": text, "metadata": metadata or {}}).encode(),
+            headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
+        )
+        with urllib.request.urlopen(request, timeout=TURN_TIMEOUT) as response:
+            return list(json.loads(response.read()))
+
+    async def _say_on_the_web(self, sub: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
+        client = socketio.AsyncClient(reconnection=False)
+        replies: list[dict[str, Any]] = []
+        done = asyncio.Event()
+
+        @client.on("bot_uttered")
+        async def uttered(data: Any) -> None:
+            if isinstance(data, dict):
+                buttons = [{"title": q.get("title"), "payload": q.get("payload")} for q in data.get("quick_replies") or []]
+                replies.append({"recipient_id": f"web:{sub}", **{k: v for k, v in data.items() if k != "quick_replies"},
+                                **({"buttons": buttons} if buttons else {})})
+
+        @client.on("bot_typing")
+        async def typing(data: Any) -> None:
+            if data == {"typing": False}:
+                done.set()
+
+        @client.on("chat_error")
+        async def refused(data: Any) -> None:
+            replies.append({"error": data})
+            done.set()
+
+        await client.connect(self.rasa_url, auth={"token": issue_token(sub, self.webchat_secret, 600)}, transports=["websocket"],
+                             headers={"Origin": self.support_url}, wait_timeout=10)
+        try:
+            await client.emit("user_uttered", {"message": text, "metadata": metadata})
+            await asyncio.wait_for(done.wait(), TURN_TIMEOUT)
+        finally:
+            await client.disconnect()
+        assert not any("error" in reply for reply in replies), replies
+        return replies
+
+    def _say_on_whatsapp(self, address: str, text: str) -> list[dict[str, Any]]:
+        assert self.fake is not None, "start the fake Twilio (running_servers(..., fake_twilio=True)) to talk as a WhatsApp customer"
+        before = len(self.whatsapp_sent_to(address))
+        sid = "SM" + secrets.token_hex(16)
+        params = {"MessageSid": sid, "AccountSid": "AC" + "0" * 32, "From": address, "To": "whatsapp:+14155238886",
+                  "Body": text, "NumMedia": "0", "ProfileName": "Test"}
+        path = "/webhooks/whatsapp/webhook"
+        request = urllib.request.Request(
+            self.rasa_url + path, data=urllib.parse.urlencode(params).encode(), method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded",
+                     "X-Twilio-Signature": RequestValidator(self.env["TWILIO_AUTH_TOKEN"]).compute_signature(self.rasa_url + path, params)},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+        deadline = time.monotonic() + TURN_TIMEOUT
+        # The tracker is saved after the replies went out: once it holds this message, the turn is over.
+        while sid not in [e.get("message_id") for e in self.tracker(address).get("events") or [] if e["event"] == "user"]:
+            assert time.monotonic() < deadline, f"no turn for {text!r} from {address}"
+            time.sleep(0.05)
+        return [{"recipient_id": address, "text": m["body"]} for m in self.whatsapp_sent_to(address)[before:]]
+
+    def whatsapp_sent_to(self, address: str) -> list[dict[str, Any]]:
+        """What Destek sent to this address through the fake Twilio API, oldest first."""
+        status, inbox = http("GET", f"{self.fake_url}/_fake/messages?" + urllib.parse.urlencode({"to": address, "direction": "outbound-api"}))
+        assert status == 200
+        return list(inbox["messages"])
 
     def tracker(self, sender: str) -> dict[str, Any]:
-        status, tracker = http("GET", f"{self.rasa_url}/conversations/{sender}/tracker?token={AUTH_TOKEN}")
+        """The tracker of a test's `sender` (a REST sender's is `rest:<sender>`)."""
+        quoted = urllib.parse.quote(conversation(sender), safe=":+@")
+        status, tracker = http("GET", f"{self.rasa_url}/conversations/{quoted}/tracker?token={AUTH_TOKEN}")
         assert status == 200, status
         return dict(tracker)
 

@@ -35,7 +35,7 @@ UNANSWERABLE_TR = "pusula hisseleri borsada işlem görüyor mu fiyatı ne"
 # docs/interfaces.md: the handoff feature's tables, exactly as the dashboard reads them.
 WEB_ANSWERED = "web:analytics-ayse"
 WHATSAPP_HANDOFF = "whatsapp:+905550000002"
-REST_NOT_SURE = "rest-analytics-3"
+REST_NOT_SURE = "rest:analytics-3"
 WEB_GREETING = "web:analytics-4"
 WEB_HANDOFF = "web:analytics-5"
 
@@ -43,7 +43,7 @@ WEB_HANDOFF = "web:analytics-5"
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     """With METRICS_TOKEN and a staff password for the support app."""
-    with running_servers(tmp_path_factory.mktemp("analytics"), support_app=True,
+    with running_servers(tmp_path_factory.mktemp("analytics"), fake_twilio=True, support_app=True,
                          env={"METRICS_TOKEN": METRICS_TOKEN, "STAFF_DEMO_PASSWORD": STAFF_PASSWORD}) as servers:
         yield servers
 

@@ -217,7 +217,7 @@ def test_web_customer_to_agent_and_back_with_csat(servers: Servers, template_id:
 
 def test_customer_markup_and_script_links_are_inert_in_the_inbox(servers: Servers, agent_browser: WebDriver) -> None:
     open_inbox(agent_browser, servers, "agent2")
-    sender = "xss-" + str(int(time.time() * 1000))
+    sender = "rest:xss-" + str(int(time.time() * 1000))  # REST's own namespace, as the channel stores it
     attacks = ["<img src=x onerror=alert(1)>", "<img src=x onerror=\"window.customerScriptRan=true\"><script>window.customerScriptRan=true</script>",
                "javascript:alert(1)", "[tıkla](javascript:alert(1)) <a href=\"javascript:window.customerScriptRan=true\">link</a>"]
     servers.say(sender, ASK_PERSON_TR)

@@ -11,14 +11,14 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.servers import AUTH_TOKEN, MODEL, Servers, http, running_servers
+from tests.servers import AUTH_TOKEN, MODEL, Servers, conversation, http, running_servers
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
 
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    with running_servers(tmp_path_factory.mktemp("servers")) as running:
+    with running_servers(tmp_path_factory.mktemp("servers"), fake_twilio=True) as running:
         yield running
 
 
@@ -61,7 +61,7 @@ def test_feedback_is_stored_with_the_query_and_article(servers: Servers) -> None
     replies = servers.say(sender, "/answer_helpful")
     assert "Glad it helped" in texts(replies)
     with sqlite3.connect(servers.state / "destek.sqlite3") as connection:
-        rows = connection.execute("SELECT query, article_id, helpful FROM answer_feedback WHERE sender_id = ?", (sender,)).fetchall()
+        rows = connection.execute("SELECT query, article_id, helpful FROM answer_feedback WHERE sender_id = ?", (conversation(sender),)).fetchall()
     assert rows == [("I want to return a product, how many days do I have", "return-product-en", 1)]
 
 
@@ -123,12 +123,13 @@ def test_history_survives_a_rasa_restart(servers: Servers) -> None:
 def test_token_grants_access(servers: Servers) -> None:
     sender = new_sender()
     servers.say(sender, "merhaba")
-    status, tracker = http("GET", f"{servers.rasa_url}/conversations/{sender}/tracker?token={AUTH_TOKEN}")
-    assert status == 200 and tracker["sender_id"] == sender
+    status, tracker = http("GET", f"{servers.rasa_url}/conversations/{conversation(sender)}/tracker?token={AUTH_TOKEN}")
+    assert status == 200 and tracker["sender_id"] == f"rest:{sender}"
 
 
 def test_customer_context_follows_them_to_another_conversation(servers: Servers) -> None:
-    """Sender ids carry the channel (`web:<customer>`, `whatsapp:<phone>`); the customer store links them."""
+    """Sender ids carry the channel (`web:<customer>`, `whatsapp:<phone>`); the customer store links them.
+    Both messages go through the real channels (a signed web chat token, a signed Twilio webhook)."""
     from customer_store.store import CustomerStore
 
     CustomerStore(servers.state / "destek.sqlite3").seed_demo_customers()

@@ -26,7 +26,7 @@ from tests.servers import RASA, Servers, running_servers
 STAFF_PASSWORD = "review-test-staff-password"
 WEB_FAQ = "web:review-faq"
 WA_TR = "whatsapp:+905550000011"
-REST_XSS = "rest-review-xss"
+REST_XSS = "rest:review-xss"
 WEB_GIFT = "web:review-gift"
 GIFT = "do you do gift wrapping for birthday presents"
 XSS = "<img src=x onerror=alert(1)> where is my order? javascript:alert(2)"
@@ -54,7 +54,7 @@ def data_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory, data_copy: Path) -> Iterator[Servers]:
     env = {"STAFF_DEMO_PASSWORD": STAFF_PASSWORD, "DESTEK_NLU_DIR": str(data_copy / "nlu"), "DESTEK_KB_SOURCE": str(ROOT / "bot" / "data" / "kb")}
-    with running_servers(tmp_path_factory.mktemp("review"), support_app=True, env=env) as servers:
+    with running_servers(tmp_path_factory.mktemp("review"), fake_twilio=True, support_app=True, env=env) as servers:
         yield servers
 
 

@@ -1,0 +1,1 @@
+"""Secrets and exposure policy shared by every Destek process (docs/security.md)."""

@@ -1,0 +1,70 @@
+"""The secrets policy and the listening addresses, as units (security/): what `make run` and every
+service rely on before anything listens."""
+
+from pathlib import Path
+
+import pytest
+
+from security.listen import host_for
+from security.secrets_policy import PUBLISHED_DEFAULTS, SECRETS, SecretError, ensure, published_values, require
+from tests.conftest import ROOT
+
+GOOD = "a-long-random-enough-secret-0123456789"
+
+
+def test_every_value_in_env_example_counts_as_published() -> None:
+    lines = [line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines() if "=" in line and not line.startswith("#")]
+    assert {value for _, value in lines if value} <= published_values()
+    assert PUBLISHED_DEFAULTS <= published_values()
+
+
+@pytest.mark.parametrize("value", sorted(PUBLISHED_DEFAULTS | {"demo-staff"}))
+def test_a_published_value_is_refused_naming_the_variable(value: str) -> None:
+    with pytest.raises(SecretError, match=r"^WEBCHAT_JWT_SECRET is a published default"):
+        require("WEBCHAT_JWT_SECRET", {"WEBCHAT_JWT_SECRET": value})
+    assert require("WEBCHAT_JWT_SECRET", {"WEBCHAT_JWT_SECRET": value, "DESTEK_DEMO_SECRETS": "1"}) == value
+
+
+@pytest.mark.parametrize(("env", "message"), [({}, "is not set"), ({"X": " "}, "is not set"), ({"X": "short-secret"}, "is shorter than 16")])
+def test_a_missing_or_short_secret_is_refused(env: dict, message: str) -> None:
+    with pytest.raises(SecretError, match=f"^X {message}"):
+        require("X", env)
+
+
+def test_ensure_generates_each_unset_secret_once_per_install_in_a_private_file(tmp_path: Path) -> None:
+    path = tmp_path / "var" / "secrets.env"
+    first = ensure(path, {"WEBCHAT_JWT_SECRET": GOOD})
+    assert set(first) == set(SECRETS) - {"WEBCHAT_JWT_SECRET"}
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert all(len(value) >= 32 for value in first.values()) and len(set(first.values())) == len(first)
+    assert ensure(path, {"WEBCHAT_JWT_SECRET": GOOD}) == first  # the same values on the next start
+    assert GOOD not in path.read_text()  # what the environment sets is never written
+
+
+def test_ensure_replaces_a_stored_value_that_became_unusable(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.env"
+    path.write_text("RASA_AUTH_TOKEN=demo-staff\n")
+    assert ensure(path, {}, generate=["RASA_AUTH_TOKEN"])["RASA_AUTH_TOKEN"] not in published_values()
+
+
+def test_ensure_checks_the_secrets_the_environment_sets(tmp_path: Path) -> None:
+    with pytest.raises(SecretError, match="^SUPPORT_SESSION_SECRET is a published default"):
+        ensure(tmp_path / "secrets.env", {"SUPPORT_SESSION_SECRET": "demo-session-secret-change-me"})
+    assert not (tmp_path / "secrets.env").exists()
+
+
+def test_ensure_does_not_generate_what_it_is_told_to_skip(tmp_path: Path) -> None:
+    """A real Twilio account's token cannot be made up: it is skipped, and the service then refuses to start without it."""
+    assert "TWILIO_AUTH_TOKEN" not in ensure(tmp_path / "secrets.env", {}, generate=[n for n in SECRETS if n != "TWILIO_AUTH_TOKEN"])
+
+
+@pytest.mark.parametrize(("expose", "service", "host"), [
+    ("", "rasa", "127.0.0.1"), ("rasa", "rasa", "0.0.0.0"), ("rasa", "support", "127.0.0.1"), (" rasa , support ", "support", "0.0.0.0"),
+])
+def test_services_listen_on_loopback_unless_exposed(expose: str, service: str, host: str) -> None:
+    assert host_for(service, {"DESTEK_EXPOSE": expose}) == host
+
+
+def test_an_unknown_service_in_destek_expose_is_an_error() -> None:
+    with pytest.raises(ValueError, match=r"^DESTEK_EXPOSE: unknown service 'rasaa'"):
+        host_for("rasa", {"DESTEK_EXPOSE": "rasaa"})
