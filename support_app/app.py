@@ -21,7 +21,7 @@ from checkout.recovery import CheckoutRecovery
 from connectors.webchat_token import issue_token
 from customer_store.store import CustomerStore
 from incidents.followups import CampaignsScheduler
-from support_app import catalogue
+from checkout import catalogue
 from support_app.accounts import Accounts
 from support_app.checkout_help import cart_subject, checkout_data, checkout_router, complete_order, save_cart
 from support_app.incident_pages import incident_router

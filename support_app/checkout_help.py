@@ -14,7 +14,7 @@ from checkout.recovery import CheckoutRecovery
 from checkout.reminders import SingleScheduler, order_completed, schedule_cart_reminder
 from connectors.webchat_token import ANONYMOUS_PREFIX
 from customer_store.store import CustomerStore
-from support_app import catalogue
+from checkout import catalogue
 from support_app.security import check_csrf
 from support_app.settings import Settings
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from kb_index.search import KnowledgeBase
-from tuning.feedback_ranking import DemotionSettings, FeedbackMemory
+from feedback.ranking import DemotionSettings, FeedbackMemory
 
 
 @pytest.fixture(scope="module")

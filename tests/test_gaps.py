@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.actions.records import Records
+from feedback.records import Records
 from tests.conftest import PYTHON, ROOT, write_articles
 from tuning.gaps import GapQuestion, article_usage, collect_questions, default_encoder, group_questions
 from tuning.review_store import NEEDS_ARTICLE, ReviewStore

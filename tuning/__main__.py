@@ -53,7 +53,7 @@ def _eval_demotion(args: argparse.Namespace) -> int:
     from kb_index.evaluate import load_queries
     from kb_index.search import KnowledgeBase
     from tuning.demotion_eval import evaluate_demotion, format_table
-    from tuning.feedback_ranking import DemotionSettings
+    from feedback.ranking import DemotionSettings
 
     kb = KnowledgeBase.open(Path(args.index))
     report = evaluate_demotion(kb, load_queries(Path(args.queries)), DemotionSettings.from_env())

@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
-from bot.actions.records import Records
+from feedback.records import Records
 from kb_index.language import detect_language
 from kb_index.textnorm import fold
 from tuning.review_store import NEEDS_ARTICLE, ReviewStore
