@@ -62,3 +62,18 @@ def cancel_single(dedup_key: str, db: Optional[Path] = None) -> bool:
         return False
     store.cancel(campaign["id"])
     return store.stats(campaign["id"])["canceled"] > 0
+
+
+class CampaignsScheduler:
+    """schedule_single / cancel_single bound to one support database, for the packages that schedule
+    one-off messages (incident follow-ups, checkout's cart reminders). `cancel_single` is True when it
+    stopped an unsent message."""
+
+    def __init__(self, database_path: Path) -> None:
+        self.database_path = database_path
+
+    def schedule_single(self, kind: str, customer_id: str, send_at: float, message: str, purpose: str, dedup_key: str) -> int:
+        return schedule_single(kind, customer_id, send_at, message, purpose, dedup_key, db=self.database_path)
+
+    def cancel_single(self, dedup_key: str) -> bool:
+        return cancel_single(dedup_key, db=self.database_path)

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import List, NoReturn, Optional
 
-from incidents.followups import CampaignsScheduler
+from campaigns.single import CampaignsScheduler
 from incidents.service import resolve_incident
 from incidents.store import SERVICES, Incident, IncidentError, IncidentStore
 from incidents.times import operations_timezone, parse_time

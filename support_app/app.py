@@ -20,7 +20,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from checkout.recovery import CheckoutRecovery
 from connectors.webchat_token import issue_token
 from customer_store.store import CustomerStore
-from incidents.followups import CampaignsScheduler
+from campaigns.single import CampaignsScheduler
 from checkout import catalogue
 from support_app.accounts import Accounts
 from support_app.checkout_help import cart_subject, checkout_data, checkout_router, complete_order, save_cart
