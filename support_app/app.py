@@ -22,17 +22,17 @@ from connectors.webchat_token import issue_token
 from customer_store.store import CustomerStore
 from campaigns.single import CampaignsScheduler
 from checkout import catalogue
-from support_app.accounts import Accounts
-from support_app.checkout_help import cart_subject, checkout_data, checkout_router, complete_order, save_cart
-from support_app.incident_pages import incident_router
-from support_app.inbox import inbox_router
-from support_app.dashboard import dashboard_router
-from support_app.review import review_router
+from support_app.shop.accounts import Accounts
+from support_app.shop.checkout_help import cart_subject, checkout_data, checkout_router, complete_order, save_cart
+from support_app.console.incident_pages import incident_router
+from support_app.console.inbox.pages import inbox_router
+from support_app.console.dashboard import dashboard_router
+from support_app.console.review import review_router
 from support_app.security import check_csrf, csrf_token
 from support_app.settings import Settings
-from support_app.staff import SESSION_KEY, StaffAccounts, StaffLoginRequired
-from support_app.staff_pages import STAFF_AREAS, staff_router
-from support_app.campaign_pages import campaign_router
+from support_app.console.staff.accounts import SESSION_KEY, StaffAccounts, StaffLoginRequired
+from support_app.console.staff.pages import STAFF_AREAS, staff_router
+from support_app.console.campaign_pages import campaign_router
 
 HERE = Path(__file__).resolve().parent
 LANGUAGES = ("tr", "en")

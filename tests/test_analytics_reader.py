@@ -17,7 +17,7 @@ from analytics.prometheus import exposition
 from analytics.redaction import local_redact, redact
 from analytics.support_db import read_support_data
 from analytics.tracker import channel_of, conversations_of, read_conversations
-from support_app.dashboard import metrics_allowed, parse_filters
+from support_app.console.dashboard import metrics_allowed, parse_filters
 
 # SQLTrackerStore.SQLEvent as Rasa 3.6 creates it (rasa/core/tracker_store.py).
 RASA_EVENTS_TABLE = """
@@ -282,7 +282,7 @@ def test_charts_escape_text_and_scale_axes() -> None:
 
 
 def test_a_bad_time_zone_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    from support_app.dashboard import analytics_timezone
+    from support_app.console.dashboard import analytics_timezone
 
     monkeypatch.setenv("ANALYTICS_TIMEZONE", "Mars/Olympus")
     with pytest.raises(ValueError, match="^ANALYTICS_TIMEZONE 'Mars/Olympus' is not a known time zone$"):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from support_app.reply_template_text import TemplateError, check_template, fill, unfilled, variables_in
+from support_app.console.inbox.template_text import TemplateError, check_template, fill, unfilled, variables_in
 
 
 def test_known_variables_are_found_in_order_once() -> None:

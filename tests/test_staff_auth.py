@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from support_app.app import create_app
 from support_app.settings import Settings
-from support_app.staff import StaffAccounts, StaffUser, staff_api, staff_page
+from support_app.console.staff.accounts import StaffAccounts, StaffUser, staff_api, staff_page
 
 PASSWORD = "test-staff-password"
 
@@ -126,7 +126,7 @@ def test_accounts_refuse_bad_input(tmp_path: Path) -> None:
 
 
 def test_cli_adds_lists_and_refuses_bad_roles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from support_app import staff_cli
+    from support_app.console.staff import cli as staff_cli
 
     monkeypatch.setenv("DESTEK_DB", str(tmp_path / "db.sqlite3"))
     monkeypatch.setenv("STAFF_PASSWORD", "a-long-password")

@@ -24,7 +24,7 @@ from analytics.tracker import CHANNELS, Conversation, Turn, conversations_of, it
 from kb_index.errors import KbError
 from kb_index.language import detect_language
 from support_app.security import check_csrf
-from support_app.staff import StaffUser, render_staff, safe_next, staff_page
+from support_app.console.staff.accounts import StaffUser, render_staff, safe_next, staff_page
 from tuning import gaps
 from tuning.nlu_writer import LANGUAGES, NluWriteError, add_example, known_intents
 from tuning.review_store import ADDED_EXAMPLE, NEEDS_ARTICLE, ReviewStore

@@ -14,12 +14,12 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from customer_store.store import CustomerStore
-from support_app import reply_template_text
-from support_app.inbox_backend import HandoffError, InboxBackend
-from support_app.inbox_stream import stream_router
-from support_app.reply_templates_admin import templates_admin_router
-from support_app.inbox_auth import staff_write
-from support_app.staff import StaffUser, render_staff, staff_api, staff_page
+from support_app.console.inbox import template_text as reply_template_text
+from support_app.console.inbox.backend import HandoffError, InboxBackend
+from support_app.console.inbox.stream import stream_router
+from support_app.console.inbox.reply_templates import templates_admin_router
+from support_app.console.inbox.auth import staff_write
+from support_app.console.staff.accounts import StaffUser, render_staff, staff_api, staff_page
 
 MAX_REPLY = 4000
 

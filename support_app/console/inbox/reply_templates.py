@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from support_app import reply_template_text
-from support_app.inbox_auth import staff_write
-from support_app.inbox_backend import InboxBackend
-from support_app.staff import StaffUser, render_staff, staff_page
+from support_app.console.inbox import template_text as reply_template_text
+from support_app.console.inbox.auth import staff_write
+from support_app.console.inbox.backend import InboxBackend
+from support_app.console.staff.accounts import StaffUser, render_staff, staff_page
 
 
 class TemplateBody(BaseModel):

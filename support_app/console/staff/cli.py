@@ -1,4 +1,4 @@
-"""`python -m support_app.staff_cli add LOGIN --role ROLE [--name NAME]` (password asked, or STAFF_PASSWORD),
+"""`python -m support_app.console.staff.cli add LOGIN --role ROLE [--name NAME]` (password asked, or STAFF_PASSWORD),
 `remove LOGIN`, `list`: manage staff accounts without the demo defaults."""
 
 import argparse
@@ -7,11 +7,11 @@ import os
 import sys
 
 from support_app.settings import Settings
-from support_app.staff import ROLES, StaffAccounts
+from support_app.console.staff.accounts import ROLES, StaffAccounts
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m support_app.staff_cli", description="Manage Destek staff accounts")
+    parser = argparse.ArgumentParser(prog="python -m support_app.console.staff.cli", description="Manage Destek staff accounts")
     commands = parser.add_subparsers(dest="command", required=True)
     add = commands.add_parser("add", help="create an account or replace its role, name and password")
     add.add_argument("login")

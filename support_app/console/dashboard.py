@@ -20,7 +20,7 @@ from analytics.figures import Figures, Filters, compute
 from analytics.prometheus import CONTENT_TYPE, exposition
 from analytics.support_db import SupportData, read_support_data
 from analytics.tracker import CHANNELS, iter_conversations, tracker_db_path
-from support_app.staff import StaffUser, render_staff, staff_page
+from support_app.console.staff.accounts import StaffUser, render_staff, staff_page
 
 DEFAULT_DAYS = 30
 LANGUAGES = ("tr", "en")

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from support_app.security import check_csrf
-from support_app.staff import (
+from support_app.console.staff.accounts import (
     SESSION_KEY, LoginThrottle, StaffAccounts, StaffUser, current_staff, render_staff, safe_next, staff_page,
 )
 

@@ -20,7 +20,7 @@ from incidents.service import resolve_incident
 from incidents.store import SERVICES, IncidentError, IncidentStore
 from incidents.times import operations_timezone, parse_time
 from support_app.security import check_csrf, check_csrf_header
-from support_app.staff import StaffUser, current_staff, render_staff, staff_page
+from support_app.console.staff.accounts import StaffUser, current_staff, render_staff, staff_page
 
 ROLE = "operations"
 

@@ -19,7 +19,7 @@ from campaigns.store import CHANNELS, KINDS, PURPOSES, CampaignStore
 from campaigns.timing import zone
 from customer_store.store import CustomerStore
 from support_app.security import check_csrf
-from support_app.staff import StaffUser, render_staff, staff_api, staff_page
+from support_app.console.staff.accounts import StaffUser, render_staff, staff_api, staff_page
 
 MAX_CSV_BYTES = 20 * 1024 * 1024
 FIELDS = ("name", "kind", "purpose", "channel", "message_tr", "message_en", "send_at", "recurrence", "timezone", "rate",

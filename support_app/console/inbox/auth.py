@@ -5,7 +5,7 @@ from typing import Callable
 from fastapi import Depends, Request
 
 from support_app.security import check_csrf_header
-from support_app.staff import StaffUser, staff_api
+from support_app.console.staff.accounts import StaffUser, staff_api
 
 
 def staff_write(role: str) -> Callable[..., StaffUser]:

@@ -18,7 +18,7 @@ from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from customer_store.sqlite import SqliteStore
-from support_app.accounts import hash_password, password_matches
+from support_app.shop.accounts import hash_password, password_matches
 from support_app.security import csrf_token
 
 ROLES = ("admin", "agent", "marketing", "operations")

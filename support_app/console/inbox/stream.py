@@ -17,8 +17,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from support_app.inbox_backend import InboxBackend
-from support_app.staff import StaffUser, staff_api
+from support_app.console.inbox.backend import InboxBackend
+from support_app.console.staff.accounts import StaffUser, staff_api
 
 POLL_SECONDS = 0.2
 STREAM_SECONDS = 25.0
