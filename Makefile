@@ -22,8 +22,8 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-MODEL_INPUTS := config.yml domain.yml $(wildcard bot/data/nlu/*.yml bot/data/rules/*.yml bot/components/*.py intent_encoder/*.py) kb_index/language.py kb_index/textnorm.py kb_index/embedders.py
-KB_INPUTS    := $(shell find $(KB_SOURCE) -name '*.md' 2>/dev/null) $(wildcard kb_index/*.py)
+MODEL_INPUTS := config.yml domain.yml $(wildcard bot/data/nlu/*.yml bot/data/rules/*.yml bot/components/*.py intent_encoder/*.py) language/detect.py language/fold.py kb_index/embedders.py
+KB_INPUTS    := $(shell find $(KB_SOURCE) -name '*.md' 2>/dev/null) $(wildcard kb_index/*.py language/*.py)
 
 .PHONY: help setup browser run shell test test-unit test-stories lint validate train index eval-kb compare-models bench lock clean
 .PHONY: test-nlu bench-nlu

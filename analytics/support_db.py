@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from customer_store.sqlite import connection
+from storage.sqlite import connection
 
 DEFAULT_DB = "var/destek.sqlite3"
 

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional
 
 from campaigns.store import Recipient
 from campaigns.timing import valid_timezone
-from customer_store.sqlite import connection as sqlite_connection
+from storage.sqlite import connection as sqlite_connection
 from customer_store.store import CustomerStore
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")

@@ -7,7 +7,7 @@ import time
 from typing import Any, ContextManager, Dict, Iterable, List, Optional, Tuple
 
 from campaigns.store import ACTIVE, CampaignStore
-from customer_store.sqlite import connection as sqlite_connection
+from storage.sqlite import connection as sqlite_connection
 
 LEASE = "campaigns"
 

@@ -17,7 +17,7 @@ from typing import Any, Dict, Iterable, List, Optional
 
 from campaigns.messages import check_texts, render
 from campaigns.timing import QuietHours, check_recurrence, next_occurrence, valid_timezone
-from customer_store.sqlite import SqliteStore
+from storage.sqlite import SqliteStore
 
 KINDS = ("outage_notice", "announcement", "cart_reminder", "service_restored")
 PURPOSES = ("service", "marketing")

@@ -10,7 +10,7 @@ import json
 import time
 from typing import Any, Dict, List, Optional
 
-from customer_store.sqlite import SqliteStore
+from storage.sqlite import SqliteStore
 
 IDENTITY_KINDS = ("web", "phone", "email")
 

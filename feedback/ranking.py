@@ -16,7 +16,7 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
-from customer_store.sqlite import SqliteStore
+from storage.sqlite import SqliteStore
 from kb_index.search import Hit
 
 _SCHEMA = """

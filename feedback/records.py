@@ -2,14 +2,14 @@
 
 Customer text is redacted (card numbers, IBANs, TCKNs, one-time codes) before it is stored.
 
-SQLite by default (DESTEK_DB), opened through customer_store.sqlite: one short-lived
+SQLite by default (DESTEK_DB), opened through storage.sqlite: one short-lived
 connection per write keeps it safe across the action server's threads.
 """
 
 import time
 from typing import Any, Optional
 
-from customer_store.sqlite import SqliteStore
+from storage.sqlite import SqliteStore
 from privacy.redaction import redact
 
 _SCHEMA = """

@@ -1,7 +1,7 @@
 """The handoff tables in the support database (DESTEK_DB): handoffs, handoff_messages,
 reply_templates, csat_ratings. Other parts read them through these methods only.
 
-One short-lived connection per call (customer_store.sqlite), so the action server's threads
+One short-lived connection per call (storage.sqlite), so the action server's threads
 and the support app can share the file.
 """
 
@@ -11,7 +11,7 @@ import statistics
 import time
 from typing import Any, Dict, List, Optional
 
-from customer_store.sqlite import SqliteStore
+from storage.sqlite import SqliteStore
 
 OPEN = ("queued", "assigned")
 STATUSES = ("queued", "assigned", "closed", "cancelled")

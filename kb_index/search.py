@@ -10,7 +10,7 @@ import numpy as np
 from kb_index.build import FORMAT_VERSION, POINTER
 from kb_index.embedders import Embedder, load_embedder
 from kb_index.errors import KbError
-from kb_index.language import detect_language
+from language.detect import detect_language
 from kb_index.lexical import LexicalIndex
 from kb_index.ranking import Calibration, article_maxima
 

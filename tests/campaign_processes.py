@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
-from customer_store.sqlite import connection
+from storage.sqlite import connection
 from customer_store.store import CustomerStore
 from tests.conftest import ROOT
 from tests.servers import TWILIO_AUTH_TOKEN, free_port, http, wait_until

@@ -14,7 +14,7 @@ from kb_index import build as build_module
 from kb_index.build import BuildSettings, build_index
 from kb_index.chunking import split_passages
 from kb_index.errors import KbError
-from kb_index.language import detect_language
+from language.detect import detect_language
 from kb_index.search import KnowledgeBase
 from tests.conftest import PYTHON, ROOT
 from tests.test_kb_cli_errors import kb_cli

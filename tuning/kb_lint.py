@@ -19,8 +19,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from kb_index.articles import Article, load_articles
-from kb_index.language import SUPPORTED_LANGUAGES
-from kb_index.textnorm import fold
+from language.detect import SUPPORTED_LANGUAGES
+from language.fold import fold
 
 ALLOW_FILE = "lint-allow.txt"
 _MARKDOWN_LINK = re.compile(r"\[[^\]]*\]\(((?:[^()]|\([^()]*\))*)\)")

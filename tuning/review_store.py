@@ -7,7 +7,7 @@ marks; the review page shows which messages were already handled.
 import time
 from typing import Any, Optional
 
-from customer_store.sqlite import SqliteStore
+from storage.sqlite import SqliteStore
 
 NEEDS_ARTICLE = "needs_article"
 ADDED_EXAMPLE = "added_example"

@@ -27,7 +27,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from intent_encoder.exported import STORED_FILES, ExportedIntentModel
-from kb_index.language import detect_language
+from language.detect import detect_language
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

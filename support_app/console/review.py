@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from analytics.redaction import redact
 from analytics.tracker import CHANNELS, Conversation, Turn, conversations_of, iter_conversations, tracker_db_path
 from kb_index.errors import KbError
-from kb_index.language import detect_language
+from language.detect import detect_language
 from support_app.security import check_csrf
 from support_app.console.staff.accounts import StaffUser, render_staff, safe_next, staff_page
 from tuning import gaps

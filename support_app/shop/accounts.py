@@ -6,7 +6,7 @@ import hmac
 import secrets
 from typing import Optional
 
-from customer_store.sqlite import SqliteStore
+from storage.sqlite import SqliteStore
 from customer_store.store import DEMO_CUSTOMERS
 
 DEMO_PASSWORD = "demo"

@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, Optional
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from customer_store.sqlite import SqliteStore
+from storage.sqlite import SqliteStore
 from support_app.shop.accounts import hash_password, password_matches
 from support_app.security import csrf_token
 

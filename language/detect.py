@@ -8,7 +8,7 @@ unreliable on three-word messages typed without diacritics; these cues are not.
 import re
 from typing import NamedTuple, Optional
 
-from kb_index.textnorm import fold
+from language.fold import fold
 
 SUPPORTED_LANGUAGES = ("tr", "en")
 
