@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable, Optional
 from zoneinfo import ZoneInfo
 
-from analytics.redaction import redact
+from privacy.display import redact
 from analytics.support_db import Rows, SupportData
 from analytics.tracker import Conversation, Turn, channel_of
 

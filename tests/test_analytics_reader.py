@@ -14,7 +14,7 @@ from starlette.requests import Request
 
 from analytics.figures import Durations, Filters, compute
 from analytics.prometheus import exposition
-from analytics.redaction import local_redact, redact
+from privacy.display import local_redact, redact
 from analytics.support_db import read_support_data
 from analytics.tracker import channel_of, conversations_of, read_conversations
 from support_app.console.dashboard import metrics_allowed, parse_filters

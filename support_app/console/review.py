@@ -4,7 +4,7 @@ Conversations come from Rasa's tracker store through analytics.tracker (read-onl
 misunderstood message an agent can, in one action, add it as a training example of the right
 intent (tuning.nlu_writer, into DESTEK_NLU_DIR) or mark it "needs an article" (gap report).
 The message text is looked up again in the tracker from (sender, time): a form cannot make the
-writer store text a customer never sent. Customer text is redacted (analytics.redaction) before it
+writer store text a customer never sent. Customer text is redacted (privacy.display) before it
 is shown or written: a card number or IBAN never becomes a training example in git.
 """
 
@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from analytics.redaction import redact
+from privacy.display import redact
 from analytics.tracker import CHANNELS, Conversation, Turn, conversations_of, iter_conversations, tracker_db_path
 from kb_index.errors import KbError
 from language.detect import detect_language
