@@ -28,7 +28,7 @@ from campaigns.sendlog import LeaseLost, SendLog
 from campaigns.single import destek_db
 from campaigns.store import CampaignStore
 from campaigns.timing import Clock, QuietHours
-from connectors.whatsapp_state import WhatsAppState
+from connectors.whatsapp.state import WhatsAppState
 from customer_store.store import CustomerStore
 
 logger = logging.getLogger("campaigns.scheduler")

@@ -13,7 +13,7 @@ import pytest
 from campaigns import schedule_single
 from campaigns.service import create_campaign
 from campaigns.store import CampaignStore
-from connectors.whatsapp_state import WhatsAppState
+from connectors.whatsapp.state import WhatsAppState
 from customer_store.store import CustomerStore
 from tests.campaign_processes import CampaignRig, rig, seed_customers, stop_gracefully
 

@@ -22,9 +22,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from twilio.request_validator import RequestValidator
 
-from connectors.twilio_client import DEMO_TEMPLATE_SID, TwilioSettings
-from connectors.whatsapp_messenger import WhatsAppMessenger
-from connectors.whatsapp_state import WhatsAppState
+from connectors.whatsapp.twilio_client import DEMO_TEMPLATE_SID, TwilioSettings
+from connectors.whatsapp.sender import WhatsAppMessenger
+from connectors.whatsapp.state import WhatsAppState
 from customer_store.store import CustomerStore
 from tests.browser import chromium
 from tests.servers import AUTH_TOKEN, MODEL, TWILIO_AUTH_TOKEN, Servers, http, running_servers

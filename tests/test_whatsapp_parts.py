@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.whatsapp_state import WhatsAppState
-from connectors.whatsapp_text import chosen_payload, numbered_options, opt_keyword, split_message
+from connectors.whatsapp.state import WhatsAppState
+from connectors.whatsapp.text import chosen_payload, numbered_options, opt_keyword, split_message
 
 
 def test_split_keeps_short_text_whole_and_cuts_long_text_between_sentences() -> None:

@@ -21,11 +21,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from connectors.background_loop import BackgroundLoop
+from connectors.whatsapp.background_loop import BackgroundLoop
 from connectors.rate_limit import SLOW_DOWN, SenderRateLimit, Verdict
-from connectors.whatsapp_messenger import WhatsAppMessenger
-from connectors.whatsapp_state import STATUS_RANK
-from connectors.whatsapp_text import CONFIRMATIONS, chosen_payload, numbered_options, opt_keyword
+from connectors.whatsapp.sender import WhatsAppMessenger
+from connectors.whatsapp.state import STATUS_RANK
+from connectors.whatsapp.text import CONFIRMATIONS, chosen_payload, numbered_options, opt_keyword
 
 logger = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from typing import List, Optional
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
 
-from connectors.twilio_client import TwilioSender, TwilioSettings
-from connectors.whatsapp_state import WhatsAppState
-from connectors.whatsapp_text import split_message
+from connectors.whatsapp.twilio_client import TwilioSender, TwilioSettings
+from connectors.whatsapp.state import WhatsAppState
+from connectors.whatsapp.text import split_message
 from customer_store.store import CustomerStore
 
 logger = logging.getLogger(__name__)
