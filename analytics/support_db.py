@@ -7,14 +7,11 @@ which the dashboard shows as "no data", never as zero; so does a table without t
 columns, with a one-line problem the dashboard shows.
 """
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 from storage.sqlite import connection
-
-DEFAULT_DB = "var/destek.sqlite3"
 
 # The columns analytics relies on, per table.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -29,10 +26,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 Rows = Optional[list[dict[str, Any]]]
-
-
-def support_db_path() -> Path:
-    return Path(os.environ.get("DESTEK_DB") or DEFAULT_DB)
 
 
 @dataclass

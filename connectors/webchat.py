@@ -32,6 +32,7 @@ from socketio.exceptions import ConnectionRefusedError
 from connectors.rate_limit import SenderRateLimit, Verdict
 from connectors.webchat_token import DEFAULT_SECRET, InvalidToken, WebChatClaims, verify_token
 from customer_store.store import CustomerStore
+from storage import paths
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class WebChatInput(InputChannel):
         return cls(
             jwt_secret=os.environ.get("WEBCHAT_JWT_SECRET") or DEFAULT_SECRET,
             allowed_origins=allowed_origins_from_env(),
-            customer_db=Path(os.environ.get("DESTEK_DB") or "var/destek.sqlite3"),
+            customer_db=paths.support_database(),
             socketio_path=credentials.get("socketio_path") or "/socket.io",
             rate_limit=SenderRateLimit.from_env(),
         )

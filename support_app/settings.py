@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connectors.webchat_token import DEFAULT_SECRET
+from storage import paths
 
 DEFAULT_SESSION_SECRET = "demo-session-secret-change-me"
 # The demo staff accounts (admin, agent1, agent2, marketing, ops) get this password when the
@@ -31,7 +32,7 @@ class Settings:
         if not ttl.isdigit() or int(ttl) < 60:
             raise ValueError(f"WEBCHAT_TOKEN_TTL must be a whole number of seconds >= 60, not {ttl!r}")
         return cls(
-            database_path=Path(os.environ.get("DESTEK_DB") or "var/destek.sqlite3"),
+            database_path=paths.support_database(),
             webchat_jwt_secret=os.environ.get("WEBCHAT_JWT_SECRET") or DEFAULT_SECRET,
             session_secret=os.environ.get("SUPPORT_SESSION_SECRET") or DEFAULT_SESSION_SECRET,
             webchat_server_url=(os.environ.get("WEBCHAT_SERVER_URL") or f"http://localhost:{rasa_port}").rstrip("/"),

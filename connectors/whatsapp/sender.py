@@ -3,13 +3,11 @@
 write, while the text waits and goes out when they do. Proactive sends respect opt-outs.
 
 This is the one entry point for anything that writes to WhatsApp customers: bot replies,
-agent replies and campaigns (`send_to_address`)."""
+agent replies and campaigns."""
 
 import asyncio
 import json
 import logging
-import os
-from pathlib import Path
 from typing import List, Optional
 
 import aiohttp
@@ -19,12 +17,9 @@ from connectors.whatsapp.twilio_client import TwilioSender, TwilioSettings
 from connectors.whatsapp.state import WhatsAppState
 from connectors.whatsapp.text import split_message
 from customer_store.store import CustomerStore
+from storage import paths
 
 logger = logging.getLogger(__name__)
-
-
-def destek_db() -> Path:
-    return Path(os.environ.get("DESTEK_DB", "") or "var/destek.sqlite3")
 
 
 class WhatsAppMessenger:
@@ -36,7 +31,7 @@ class WhatsAppMessenger:
 
     @classmethod
     def from_env(cls) -> "WhatsAppMessenger":
-        return cls(TwilioSettings.from_env(), WhatsAppState(destek_db()), CustomerStore(destek_db()))
+        return cls(TwilioSettings.from_env(), WhatsAppState(paths.support_database()), CustomerStore(paths.support_database()))
 
     async def send(self, address: str, text: str, proactive: bool = False) -> List[str]:
         """Send `text` (split to Twilio's limit); returns the MessageSids created.
@@ -79,13 +74,3 @@ class WhatsAppMessenger:
         self.state.record_outbound(message["sid"], address, kind, message["status"] or "queued")
         return message["sid"]
 
-
-_default: Optional[WhatsAppMessenger] = None
-
-
-async def send_to_address(address: str, text: str, proactive: bool = True) -> List[str]:
-    """Send to a WhatsApp address ("whatsapp:+90…") with settings from the environment."""
-    global _default
-    if _default is None:
-        _default = WhatsAppMessenger.from_env()
-    return await _default.send(address, text, proactive=proactive)

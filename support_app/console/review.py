@@ -28,6 +28,7 @@ from support_app.console.staff.accounts import StaffUser, render_staff, safe_nex
 from tuning import gaps
 from tuning.nlu_writer import LANGUAGES, NluWriteError, add_example, known_intents
 from tuning.review_store import ADDED_EXAMPLE, NEEDS_ARTICLE, ReviewStore
+from storage import paths
 
 PAGE_SIZE = 50
 FLASH_KEY = "review_flash"
@@ -44,8 +45,8 @@ class ReviewSettings:
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "ReviewSettings":
         """DESTEK_NLU_DIR (where examples are written), DESTEK_KB_SOURCE, DESTEK_REVIEW_LOW_CONFIDENCE, DESTEK_REVIEW_DAYS."""
         return cls(
-            nlu_dir=Path(env.get("DESTEK_NLU_DIR") or "bot/data/nlu"),
-            kb_source=Path(env.get("DESTEK_KB_SOURCE") or "bot/data/kb"),
+            nlu_dir=paths.nlu_dir(env),
+            kb_source=paths.kb_source(env),
             low_confidence=float(env.get("DESTEK_REVIEW_LOW_CONFIDENCE") or 0.6),
             days=int(env.get("DESTEK_REVIEW_DAYS") or 30),
         )
