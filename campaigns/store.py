@@ -23,7 +23,6 @@ KINDS = ("outage_notice", "announcement", "cart_reminder", "service_restored")
 PURPOSES = ("service", "marketing")
 CHANNELS = ("whatsapp", "web")
 ACTIVE = ("scheduled", "running")
-SKIP_REASONS = ("no_consent", "opted_out", "no_address")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS campaigns (

@@ -31,7 +31,6 @@ _BY_ID = {product.id: product for product in PRODUCTS}
 
 # Checkout terms (the same figures as the KB articles shipping-fees-times and installments).
 FREE_SHIPPING_KURUS = 500_00
-SHIPPING_FEE_KURUS = 39_90
 INSTALLMENTS_MIN_KURUS = 1_000_00
 MAX_INSTALLMENTS = 12
 

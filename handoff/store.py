@@ -14,7 +14,6 @@ from typing import Any, Dict, List, Optional
 from storage.sqlite import SqliteStore
 
 OPEN = ("queued", "assigned")
-STATUSES = ("queued", "assigned", "closed", "cancelled")
 FOLLOWUPS = ("callback", "email")
 
 _SCHEMA = """

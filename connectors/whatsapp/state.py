@@ -21,7 +21,6 @@ STATUS_RANK = {
     "accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3, "delivered": 4, "read": 5,
     "failed": 6, "undelivered": 6, "canceled": 6,
 }
-TERMINAL_RANK = 6
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS whatsapp_inbound (
