@@ -9,7 +9,7 @@ columns, with a one-line problem the dashboard shows.
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from storage.sqlite import connection
 
@@ -25,7 +25,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "handoff_requests": ("sender_id", "language", "reason", "created_at"),
 }
 
-Rows = Optional[list[dict[str, Any]]]
+Rows = list[dict[str, Any]] | None
 
 
 @dataclass

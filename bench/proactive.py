@@ -26,7 +26,7 @@ CABLE = [{"product_id": "ethernet-cable", "name": "Cat6", "quantity": 1, "price_
 
 def percentiles(samples_ms: List[float]) -> str:
     ordered = sorted(samples_ms)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return f"p50 {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms (n={len(ordered)})"
 
 

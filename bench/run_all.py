@@ -31,7 +31,7 @@ import staff_tools  # noqa: E402
 
 def percentiles(samples_ms: list[float]) -> str:
     ordered = sorted(samples_ms)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * len(ordered))) - 1)]
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * len(ordered)) - 1)]
     return f"p50 {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms (n={len(ordered)})"
 
 

@@ -34,7 +34,7 @@ WEBHOOK = "/webhooks/whatsapp/webhook"
 
 def p95(samples: List[float]) -> float:
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(0.95 * len(ordered))) - 1)]
+    return ordered[min(len(ordered) - 1, round(0.95 * len(ordered)) - 1)]
 
 
 def load_queries(count: int) -> List[str]:

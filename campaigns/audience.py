@@ -53,12 +53,12 @@ class Segment:
         days = filters.get("active_within_days")
         if days not in (None, ""):
             try:
-                days = float(days)  # type: ignore[arg-type]
+                days = float(days)
             except ValueError:
                 raise AudienceError([f"field active_within_days: {days!r} is not a number"]) from None
             if days <= 0:
                 raise AudienceError([f"field active_within_days: {days} must be positive"])
-        return cls(active_within_days=days or None, **values)  # type: ignore[arg-type]
+        return cls(active_within_days=days or None, **values)
 
     def describe(self) -> Dict[str, Any]:
         return {key: value for key, value in asdict(self).items() if value not in (None, "")}

@@ -190,7 +190,7 @@ class Scheduler:
 
     async def send_due(self) -> bool:
         """Claim one batch of due rows and send it; False when nothing was due."""
-        batch = self._prepared or await asyncio.to_thread(self._prepare)
+        batch = self._prepared if self._prepared is not None else await asyncio.to_thread(self._prepare)
         self._prepared = None
         if not batch["rows"]:
             return False

@@ -40,7 +40,7 @@ def schedule_single(kind: str, customer_id: str, send_at: float, message: str, p
     channel = channel or ("whatsapp" if customer.get("phone") else "web")
     if channel == "whatsapp" and not customer.get("phone"):
         raise ValueError(f"field channel: customer {customer_id!r} has no phone number for WhatsApp")
-    language = customer.get("language") if customer.get("language") in ("tr", "en") else "tr"
+    language = str(customer["language"]) if customer.get("language") in ("tr", "en") else "tr"
     spec = CampaignSpec(
         name=f"{kind} for {customer_id}", kind=kind, purpose=purpose, channel=channel,
         messages={language: message.replace("{", "{{").replace("}", "}}")},

@@ -117,7 +117,7 @@ class WebChatInput(InputChannel):
                 claims = verify_token(token, self.jwt_secret)
             except InvalidToken as error:
                 logger.info("web chat connection refused: %s", error)
-                raise ConnectionRefusedError(str(error))
+                raise ConnectionRefusedError(str(error)) from error
             await sio.save_session(sid, {"claims": claims})
             await sio.enter_room(sid, claims.sender_id)
 

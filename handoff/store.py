@@ -95,6 +95,7 @@ class HandoffStore(SqliteStore):
                 (sender_id, customer_id, channel, language, reason, reason_detail, priority, int(out_of_hours), now or time.time()),
             )
             handoff_id = cursor.lastrowid
+        assert handoff_id is not None  # an INSERT always sets it
         return self.require(int(handoff_id))
 
     def get(self, handoff_id: int) -> Optional[Dict[str, Any]]:
@@ -192,7 +193,8 @@ class HandoffStore(SqliteStore):
                 "INSERT INTO handoff_messages (handoff_id, direction, author, text, status, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (handoff_id, direction, author, text, status, time.time()),
             )
-            return int(cursor.lastrowid)
+            assert cursor.lastrowid is not None  # an INSERT always sets it
+            return cursor.lastrowid
 
     def set_message_status(self, message_id: int, status: str, error: str = "") -> None:
         with self._connection() as connection:
@@ -242,7 +244,7 @@ class HandoffStore(SqliteStore):
             )
 
     def csat_ratings(self, handoff_id: Optional[int] = None) -> List[Dict[str, Any]]:
-        query, args = "SELECT * FROM csat_ratings ORDER BY id", ()
+        query, args = "SELECT * FROM csat_ratings ORDER BY id", tuple[int, ...]()
         if handoff_id is not None:
             query, args = "SELECT * FROM csat_ratings WHERE handoff_id = ? ORDER BY id", (handoff_id,)
         with self._connection() as connection:
@@ -262,7 +264,7 @@ class HandoffStore(SqliteStore):
             )
 
     def templates(self, language: Optional[str] = None) -> List[Dict[str, Any]]:
-        query, args = "SELECT * FROM reply_templates ORDER BY name, language", ()
+        query, args = "SELECT * FROM reply_templates ORDER BY name, language", tuple[str, ...]()
         if language:
             query, args = "SELECT * FROM reply_templates WHERE language = ? ORDER BY name", (language,)
         with self._connection() as connection:

@@ -128,7 +128,7 @@ class KnowledgeBase:
         if lang is not None:
             return [lang]
         detected = detect_language(query)
-        if detected.language in self._languages and detected.confidence >= _MIN_DETECTION_CONFIDENCE:
+        if detected.language is not None and detected.language in self._languages and detected.confidence >= _MIN_DETECTION_CONFIDENCE:
             return [detected.language]
         return self.languages
 

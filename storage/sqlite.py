@@ -1,9 +1,9 @@
 """The one way Destek opens its SQLite file (DESTEK_DB) from the action server and the support app."""
 
 import sqlite3
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import ClassVar, ContextManager, Iterator
+from typing import ClassVar, Iterator
 
 
 @contextmanager
@@ -34,5 +34,5 @@ class SqliteStore:
         with self._connection() as opened:
             opened.executescript(self.SCHEMA)
 
-    def _connection(self) -> ContextManager[sqlite3.Connection]:
+    def _connection(self) -> AbstractContextManager[sqlite3.Connection]:
         return connection(self.path)

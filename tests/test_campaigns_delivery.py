@@ -44,7 +44,7 @@ def test_10000_recipients_killed_at_30_and_70_percent_each_consenting_recipient_
     for fraction in (0.3, 0.7):
         scheduler = campaign_rig.start_scheduler()
         # Kill mid-batch: rows committed as `sending` whose sids are not recorded yet.
-        campaign_rig.wait_for(lambda: sum(campaign_rig.outbound_counts().values()) >= fraction * expected + 37
+        campaign_rig.wait_for(lambda fraction=fraction: sum(campaign_rig.outbound_counts().values()) >= fraction * expected + 37
                               and campaign_rig.rows_in("sending") > 0, 300, f"{fraction:.0%} sent")
         scheduler.send_signal(signal.SIGKILL)
         scheduler.wait(timeout=10)
@@ -97,7 +97,7 @@ def test_reminder_due_at_2230_local_goes_out_at_0800_as_a_template_outside_the_w
 
         started = time.time()
         running.start_scheduler(CAMPAIGNS_CLOCK_START="2030-01-08T07:59:56+03:00")
-        running.wait_for(lambda: running.sent_to("whatsapp:+905551110001"), 60, "the reminder")
+        running.wait_for(lambda running=running: running.sent_to("whatsapp:+905551110001"), 60, "the reminder")
         assert time.time() - started >= 4, "sent before 08:00 on the scheduler's clock"
         [message] = running.sent_to("whatsapp:+905551110001")
         assert message["content_sid"] and message["free_text"] == "", "outside the 24-hour window: the template, no free text"
@@ -114,7 +114,7 @@ def test_service_notice_inside_the_window_is_free_text_and_opt_out_wins(tmp_path
                                                    "message_tr": "Kadıköy'de kesinti var, {first_name}.",
                                                    "message_en": "Outage in your area, {first_name}.", "send_at": "now"})
         running.start_scheduler()
-        running.wait_for(lambda: running.open_rows() == 0, 60, "the notice")
+        running.wait_for(lambda running=running: running.open_rows() == 0, 60, "the notice")
         time.sleep(0.5)
         [mehmet] = running.sent_to("whatsapp:+905551110003")
         assert mehmet["free_text"] == "Kadıköy'de kesinti var, Mehmet." and not mehmet["content_sid"]
@@ -168,7 +168,7 @@ def test_a_daily_campaign_runs_at_its_time_on_the_schedulers_clock(tmp_path: Pat
                                               "send_at": "2030-01-07 00:00"})
         started = time.time()
         running.start_scheduler(CAMPAIGNS_CLOCK_START="2030-01-07T09:59:57+03:00")
-        running.wait_for(lambda: sum(running.outbound_counts().values()) == 3, 60, "the 10:00 run")
+        running.wait_for(lambda running=running: sum(running.outbound_counts().values()) == 3, 60, "the 10:00 run")
         assert time.time() - started >= 3, "the run started before 10:00 on the scheduler's clock"
         time.sleep(1.5)
         assert sum(running.outbound_counts().values()) == 3  # one run, once each

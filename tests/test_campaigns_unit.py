@@ -52,7 +52,7 @@ def test_recurrences_daily_and_weekly() -> None:
 def test_marketing_is_deferred_by_quiet_hours_service_is_not_unless_asked(db: Path) -> None:
     store = CampaignStore(db, QuietHours())
     late = at("2030-01-07T22:30:00+03:00")
-    base = dict(kind="announcement", channel="whatsapp", messages={"tr": "x"}, audience={"type": "segment"}, send_at=late)
+    base = {"kind": "announcement", "channel": "whatsapp", "messages": {"tr": "x"}, "audience": {"type": "segment"}, "send_at": late}
     recipients = segment_recipients(Segment(), CustomerStore(db), "whatsapp")
     marketing = store.create(CampaignSpec(name="m", purpose="marketing", **base), recipients)
     service = store.create(CampaignSpec(name="s", purpose="service", **base), recipients)
@@ -81,7 +81,7 @@ def test_csv_errors_name_line_and_field_and_store_nothing(db: Path) -> None:
         assert str(error.value).startswith(message), (str(error.value), message)
     fields = {"name": "x", "message_tr": "Merhaba", "channel": "whatsapp"}
     with pytest.raises(AudienceError, match="line 7, field phone"):
-        create_campaign(db, fields, list(cases)[0])
+        create_campaign(db, fields, next(iter(cases)))
     assert CampaignStore(db).campaigns() == []
     good = parse_csv(b"customer_id,language\ncust-ayse,en\n", customers, "web")
     assert [(r.address, r.language, r.name) for r in good] == [("web:cust-ayse", "en", "Ayşe Yılmaz")]

@@ -114,7 +114,7 @@ def test_idle_on_checkout_gives_exactly_one_offer_about_the_cart(servers: Server
         field = browser.find_element(By.ID, "destek-input")
         field.send_keys(question)
         field.submit()
-        wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f".destek-bot a[href='{url}']"))
+        wait_for(browser, lambda d, url=url: d.find_elements(By.CSS_SELECTOR, f".destek-bot a[href='{url}']"))
 
 
 def reminder_campaigns(servers: Servers, customer_id: str) -> list[dict[str, Any]]:

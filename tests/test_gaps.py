@@ -93,3 +93,10 @@ def test_cli_writes_the_csv(tmp_path: Path) -> None:
     assert rows[1]["examples"].startswith("'=HYPERLINK")  # no formula injection in spreadsheets
     missing = subprocess.run([PYTHON, "-m", "tuning", "gaps", "--out", str(out), "--db", str(tmp_path / "none.sqlite3")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and missing.stderr.strip() == f"error: {tmp_path / 'none.sqlite3'}: no such database (set DESTEK_DB or --db)"
+
+
+def test_a_question_in_no_detectable_language_is_grouped_with_turkish() -> None:
+    from tuning.gaps import _language
+
+    assert _language(None, "iphone 15") == "tr"  # no cue either way: the default language, so groups still sort
+    assert _language("en", "iphone 15") == "en"

@@ -51,7 +51,7 @@ def test_settings_file_errors_name_the_file_and_field(tmp_path: Path) -> None:
     with pytest.raises(handoff_settings.SettingsError, match=r"handoff.yml: field 'business_hours.open': expected HH:MM"):
         handoff_settings.load((handoff_settings.DEFAULT_PATH, bad))
     bad.write_text("business_hours: [\n")
-    with pytest.raises(handoff_settings.SettingsError, match="handoff.yml: invalid YAML"):
+    with pytest.raises(handoff_settings.SettingsError, match=r"handoff\.yml: invalid YAML"):
         handoff_settings.load((handoff_settings.DEFAULT_PATH, bad))
 
 

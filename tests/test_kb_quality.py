@@ -47,4 +47,4 @@ def test_articles_come_in_pairs() -> None:
     for path in (ROOT / "bot" / "data" / "kb").rglob("*.md"):
         topics.setdefault(path.stem, set()).add(path.parent.name)
     assert len(topics) >= 40
-    assert all(langs == {"tr", "en"} for langs in topics.values()), {t: l for t, l in topics.items() if l != {"tr", "en"}}
+    assert all(langs == {"tr", "en"} for langs in topics.values()), {topic: langs for topic, langs in topics.items() if langs != {"tr", "en"}}

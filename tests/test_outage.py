@@ -160,5 +160,5 @@ def test_operations_page_in_a_browser_shows_counts_and_keeps_text_inert(servers:
         assert hostile in browser.find_element(By.ID, "incidents").text  # shown as text
         assert not browser.find_elements(By.CSS_SELECTOR, "#incidents img")
         with pytest.raises(NoAlertPresentException):
-            browser.switch_to.alert.text
+            _ = browser.switch_to.alert.text
     assert [item["regions"] for item in api(servers, "GET", "/api/incidents?status=open")["incidents"]] == [["Istanbul-Besiktas"]]

@@ -102,7 +102,8 @@ def collect_questions(database: Path) -> list[GapQuestion]:
 
 
 def _language(stored: Optional[str], text: str) -> str:
-    return stored if stored in ("tr", "en") else detect_language(text).language
+    """The stored language, else the detected one, else Turkish (the default language), so that groups sort."""
+    return stored if stored is not None and stored in ("tr", "en") else detect_language(text).language or "tr"
 
 
 def group_questions(questions: Iterable[GapQuestion], encode: Encoder, distance: float = DEFAULT_DISTANCE) -> list[GapGroup]:

@@ -165,7 +165,7 @@ def _link_problem(article: Article, target: str, article_urls: set[str], help_ho
         if not parts.netloc or not _HOST.match(host) or " " in target:
             return "malformed URL"
         try:
-            parts.port
+            _ = parts.port  # raises ValueError on a bad port
         except ValueError:
             return "malformed URL (bad port)"
         if host.lower() in help_hosts and _canonical(target) not in article_urls:

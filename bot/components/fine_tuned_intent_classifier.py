@@ -145,6 +145,7 @@ class FineTunedIntentClassifier(GraphComponent, IntentClassifier):
         """Weighted average with the earlier ranking (or this model alone when there is none)."""
         weight = float(self._config["weight"]) if earlier else 1.0
         scores: Dict[Text, float] = {item["name"]: (1.0 - weight) * float(item["confidence"]) for item in earlier}
+        assert self._model is not None  # process() returns early without one
         for name, probability in zip(self._model.labels, row):
             scores[name] = scores.get(name, 0.0) + weight * float(probability)
         best: List[Tuple[Text, float]] = sorted(scores.items(), key=lambda item: -item[1])[: int(self._config["ranking_length"])]

@@ -42,7 +42,7 @@ def campaign_router() -> APIRouter:
     router = APIRouter()
 
     def page(request: Request, user: StaffUser, status_code: int = 200, **context: Any) -> HTMLResponse:
-        defaults = {"form": {"kind": "announcement", "purpose": "marketing", "channel": "whatsapp", "send_at": "now",
+        defaults: Dict[str, Any] = {"form": {"kind": "announcement", "purpose": "marketing", "channel": "whatsapp", "send_at": "now",
                              "timezone": "Europe/Istanbul", "audience": "segment"},
                     "errors": [], "previewed": None, "kinds": KINDS, "purposes": PURPOSES, "channels": CHANNELS}
         return render_staff(request, "campaigns.html", user, status_code=status_code,

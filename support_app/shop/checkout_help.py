@@ -5,7 +5,7 @@ The offer of help itself is made by the bot (bot/actions/checkout.py) from the c
 """
 
 import secrets
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
@@ -31,7 +31,7 @@ def cart_subject(request: Request) -> str:
 
 def cart_record(items: Dict[str, int]) -> Dict[str, Any]:
     """Session cart (product id → quantity) as stored for the bot: lines with names and prices, and the total."""
-    lines = []
+    lines: List[Dict[str, Any]] = []
     for product_id, quantity in items.items():
         product = catalogue.product(product_id)
         if product is not None:

@@ -38,7 +38,7 @@ def training_data(groups: dict) -> TrainingData:
     return TrainingData([Message(data={TEXT: text, INTENT: intent}) for intent, texts in groups.items() for text in texts])
 
 
-def message(text: str, earlier: list = None) -> Message:
+def message(text: str, earlier: list | None = None) -> Message:
     result = Message(data={TEXT: text})
     if earlier is not None:
         result.set("intent_ranking", earlier)

@@ -48,7 +48,7 @@ def variables_in(body: str) -> List[str]:
 
 
 def _position_of_stray(body: str, brace: str) -> int:
-    covered = set()
+    covered: set[int] = set()
     for match in _PLACEHOLDER.finditer(body):
         covered.update(range(match.start(), match.end()))
     return next(index + 1 for index, char in enumerate(body) if char == brace and index not in covered)
