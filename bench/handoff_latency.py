@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from connectors.webchat_token import issue_token  # noqa: E402
-from tests.servers import AUTH_TOKEN, Servers, running_servers  # noqa: E402
+from tests.helpers.servers import AUTH_TOKEN, Servers, running_servers  # noqa: E402
 
 ASK_PERSON = "bir temsilciyle görüşmek istiyorum"
 QUEUE_MESSAGE = "Sırada"  # utter_handoff_connecting (TR)

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from customer_store.store import CustomerStore  # noqa: E402
 from incidents.store import IncidentStore  # noqa: E402
-from tests.servers import running_servers  # noqa: E402
+from tests.helpers.servers import running_servers  # noqa: E402
 
 IN_REGION, OUT_OF_REGION = "whatsapp:+905551110001", "whatsapp:+905551110003"  # Ayşe (Kadıköy), Mehmet (Ankara)
 CABLE = [{"product_id": "ethernet-cable", "name": "Cat6", "quantity": 1, "price_kurus": 14950}]

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kb_index.search import KnowledgeBase  # noqa: E402
-from tests.servers import running_servers  # noqa: E402
+from tests.helpers.servers import running_servers  # noqa: E402
 import whatsapp_ack  # noqa: E402  (bench/ is on sys.path as the script's folder)
 import campaign_throughput  # noqa: E402
 import proactive  # noqa: E402

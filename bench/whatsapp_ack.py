@@ -27,7 +27,7 @@ from twilio.request_validator import RequestValidator
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import TWILIO_AUTH_TOKEN, Servers  # noqa: E402
+from tests.helpers.servers import TWILIO_AUTH_TOKEN, Servers  # noqa: E402
 
 WEBHOOK = "/webhooks/whatsapp/webhook"
 

@@ -1,4 +1,4 @@
-"""Checks of FineTunedIntentClassifier, run with the Rasa interpreter by tests/test_rasa_components.py.
+"""Checks of FineTunedIntentClassifier, run with the Rasa interpreter by tests/bot/test_components.py.
 
 Really fine-tunes all-MiniLM-L6-v2 (through .venv's torch) on a few dozen examples, then
 checks what the exported model does inside Rasa. Exits non-zero on the first failed check.
