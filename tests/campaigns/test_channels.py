@@ -3,8 +3,7 @@ keywords) and action server (web notices at session start), fake_twilio as Twili
 scheduler process. Counts come from the fake's inbox and the stats the scheduler reconciled."""
 
 import subprocess
-import time
-from typing import Any, Callable, Iterator
+from typing import Iterator
 
 import pytest
 
@@ -14,6 +13,7 @@ from customer_store.store import CustomerStore
 from tests.helpers.campaign_processes import PYTHON
 from tests.conftest import ROOT
 from tests.helpers.servers import MODEL, Servers, http, running_servers
+from tests.helpers.waiting import eventually
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
 
@@ -37,15 +37,6 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
             scheduler.wait(timeout=20)
 
 
-def eventually(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"{what}: not within {timeout}s (last: {check()!r})")
-
 
 def test_stats_reconcile_delivered_read_failed_replies_and_opt_outs_from_status_callbacks(servers: Servers) -> None:
     db = servers.state / "destek.sqlite3"
@@ -55,11 +46,11 @@ def test_stats_reconcile_delivered_read_failed_replies_and_opt_outs_from_status_
                                        "message_tr": "Bölgenizde kesinti var.", "message_en": "There is an outage in your area."})
     store = CampaignStore(db)
     wanted = {"sent": 3, "delivered": 2, "read": 1, "failed": 1}
-    eventually(lambda: {key: store.stats(campaign_id)[key] for key in wanted} == wanted, 60, "stats from callbacks")
+    eventually(lambda: {key: store.stats(campaign_id)[key] for key in wanted} == wanted, "stats from callbacks", timeout=60)
 
     status, _ = http("POST", f"{servers.fake_url}/_fake/inbound", {"from": JOHN, "body": "DUR", "profile_name": "John"})  # John: STOP
     assert status == 200
-    eventually(lambda: store.stats(campaign_id)["opt_outs"] == 1, 30, "the opt-out counted")
+    eventually(lambda: store.stats(campaign_id)["opt_outs"] == 1, "the opt-out counted", timeout=30)
     stats = store.stats(campaign_id)
     assert (stats["replies"], stats["opt_outs"], stats["failed"]) == (1, 1, 1)
 
@@ -73,7 +64,7 @@ def test_web_notice_is_shown_once_at_the_customers_next_chat_session(servers: Se
                                        "message_tr": "Merhaba {first_name}, yeni modemler geldi!",
                                        "message_en": "Hi {first_name}, the new modems are here!", "region": "Istanbul-*"})
     store = CampaignStore(db)
-    eventually(lambda: store.stats(campaign_id)["sent"] == 1, 30, "the notice stored for Ayşe's next visit")
+    eventually(lambda: store.stats(campaign_id)["sent"] == 1, "the notice stored for Ayşe's next visit", timeout=30)
     replies = servers.say("web:cust-ayse", "merhaba")
     assert "Merhaba Ayşe, yeni modemler geldi!" in [reply.get("text") for reply in replies]
     assert store.stats(campaign_id)["read"] == 1

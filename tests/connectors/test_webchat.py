@@ -20,7 +20,6 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from connectors.webchat_token import AUDIENCE, ISSUER, issue_token
 from customer_store.store import CustomerStore
-from tests.helpers.browser import chromium
 from tests.helpers.servers import MODEL, Servers, running_servers
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
@@ -34,12 +33,6 @@ WAIT = 30
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     with running_servers(tmp_path_factory.mktemp("webchat"), support_app=True) as running:
         yield running
-
-
-@pytest.fixture
-def browser() -> Iterator[WebDriver]:
-    with chromium() as driver:
-        yield driver
 
 
 # --- browser helpers -------------------------------------------------------------------------

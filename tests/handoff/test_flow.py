@@ -7,7 +7,6 @@ import json
 import re
 import sqlite3
 import threading
-import time
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,6 +21,7 @@ from handoff.rasa_client import RasaClient
 from handoff.service import HandoffService
 from handoff.store import HandoffStore
 from tests.helpers.servers import AUTH_TOKEN, MODEL, Servers, running_servers
+from tests.helpers.waiting import eventually
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
 
@@ -230,10 +230,8 @@ def test_context_card_spans_channels_and_nothing_personal_is_stored(flow: Flow) 
     flow.say(whatsapp, "I want to talk to a person")
     handoff = flow.handoff(whatsapp)
     assert handoff["customer_id"] == "cust-john" and handoff["context_card"]["customer"]["name"] == "John Smith"
-    deadline = time.monotonic() + 15  # the other channels are added right after the reply
-    while len(flow.store.require(handoff["id"])["context_card"]["channels"]) < 2:
-        assert time.monotonic() < deadline, "the card never got the web conversation"
-        time.sleep(0.2)
+    # the other channels are added right after the reply
+    eventually(lambda: len(flow.store.require(handoff["id"])["context_card"]["channels"]) >= 2, "the web conversation on the card", timeout=15)
     card = flow.store.require(handoff["id"])["context_card"]
     assert {c["sender_id"] for c in card["channels"]} == {web, whatsapp}
     assert any(t["sender_id"] == web and "used cars" in t.get("text", "") for t in card["transcript"])
@@ -261,10 +259,8 @@ def test_helpdesk_received_signed_handoffs(flow: Flow) -> None:
     sender = new_sender()
     flow.say(sender, "I want to talk to a person")
     handoff_id = flow.handoff(sender)["id"]
-    deadline = time.monotonic() + 10
-    while not any(json.loads(body)["handoff"].get("handoff_id") == handoff_id for _, body in Helpdesk.received):
-        assert time.monotonic() < deadline, "the helpdesk got no webhook"
-        time.sleep(0.2)
+    eventually(lambda: any(json.loads(body)["handoff"].get("handoff_id") == handoff_id for _, body in Helpdesk.received),
+               "the helpdesk webhook", timeout=10)
     headers, body = next((h, b) for h, b in Helpdesk.received if json.loads(b)["handoff"].get("handoff_id") == handoff_id)
     assert webhook.verify(WEBHOOK_SECRET, headers["X-Destek-Timestamp"], headers["X-Destek-Signature"], body)
     assert not webhook.verify(WEBHOOK_SECRET, headers["X-Destek-Timestamp"], headers["X-Destek-Signature"], body + b" ")

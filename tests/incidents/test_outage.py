@@ -12,7 +12,7 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 from selenium.common.exceptions import NoAlertPresentException
@@ -23,6 +23,7 @@ from customer_store.store import CustomerStore
 from tests.helpers.browser import chromium
 from tests.conftest import ROOT
 from tests.helpers.servers import MODEL, Servers, http, running_servers
+from tests.helpers.waiting import eventually
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
 
@@ -86,15 +87,6 @@ def sent_to(servers: Servers, phone: str) -> List[str]:
     return [str(message["body"]) for message in inbox["messages"]]
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError("timed out")
-
 
 def write(servers: Servers, phone: str, text: str) -> str:
     """Send a WhatsApp message through the fake and return the bot's first reply to it."""
@@ -102,7 +94,7 @@ def write(servers: Servers, phone: str, text: str) -> str:
     # A profile name is given: an empty form field would be dropped by Sanic and break the signature (see the report).
     status, _ = http("POST", f"{servers.fake_url}/_fake/inbound", {"from": phone, "body": text, "profile_name": "Test"})
     assert status == 200
-    replies = wait_for(lambda: sent_to(servers, phone)[before:])
+    replies = eventually(lambda: sent_to(servers, phone)[before:], f"the reply to {phone}", timeout=60)
     return replies[0]
 
 
@@ -130,8 +122,8 @@ def test_customer_outside_the_region_gets_the_usual_troubleshooting(servers: Ser
 def test_resolving_sends_one_follow_up_to_each_told_customer(servers: Servers, incident_id: int) -> None:
     resolved = api(servers, "POST", f"/api/incidents/{incident_id}/resolve")
     assert resolved["status"] == "resolved" and resolved["followups_scheduled"] == 2  # Ayşe, Emma (Mehmet: another region)
-    ayse = wait_for(lambda: [text for text in sent_to(servers, AYSE) if "kesintisi giderildi" in text])
-    emma = wait_for(lambda: [text for text in sent_to(servers, EMMA) if "has been fixed" in text])
+    ayse = eventually(lambda: [text for text in sent_to(servers, AYSE) if "kesintisi giderildi" in text], "the TR follow-up", timeout=60)
+    emma = eventually(lambda: [text for text in sent_to(servers, EMMA) if "has been fixed" in text], "the EN follow-up", timeout=60)
     assert ayse == ["Merhaba Ayşe, bölgenizdeki internet kesintisi giderildi. Her şey yolunda mı? Sorun sürüyorsa bu mesaja yanıt vermeniz yeterli."]
     assert emma == ["Hello Emma, the internet outage in your area has been fixed. Is everything working? If not, just reply to this message."]
     time.sleep(3)  # a few more scheduler polls: still exactly one each, and nothing for Mehmet

@@ -15,7 +15,7 @@ import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -28,6 +28,7 @@ from connectors.whatsapp.state import WhatsAppState
 from customer_store.store import CustomerStore
 from tests.helpers.browser import chromium
 from tests.helpers.servers import AUTH_TOKEN, MODEL, TWILIO_AUTH_TOKEN, Servers, http, running_servers
+from tests.helpers.waiting import eventually as wait_for
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
 
@@ -78,15 +79,6 @@ def sent_to(servers: Servers, address: str) -> List[Dict[str, Any]]:
     assert status == 200
     return list(inbox["messages"])
 
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def wait_for_replies(servers: Servers, address: str, count: int) -> List[Dict[str, Any]]:

@@ -12,7 +12,6 @@ import urllib.parse
 from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
-import requests
 from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -21,6 +20,8 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from customer_store.store import CustomerStore
 from tests.helpers.browser import chromium
 from tests.helpers.servers import MODEL, Servers, http, running_servers
+from tests.helpers.staff import staff_session
+from tests.helpers.waiting import eventually
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
 
@@ -71,26 +72,6 @@ def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], timeout: 
     return WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
 
 
-def eventually(check: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def staff_session(servers: Servers, login: str) -> requests.Session:
-    """A logged-in staff HTTP session; its X-CSRF-Token header is set for API calls."""
-    session = requests.Session()
-    page = session.get(f"{servers.support_url}/staff/login", timeout=10).text
-    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    response = session.post(f"{servers.support_url}/staff/login", timeout=10, allow_redirects=False,
-                            data={"login": login, "password": STAFF_PASSWORD, "csrf": token, "next": "/staff"})
-    assert response.status_code == 303
-    session.headers["X-CSRF-Token"] = token
-    return session
 
 
 def open_inbox(driver: WebDriver, servers: Servers, login: str = "agent1") -> None:

@@ -11,7 +11,6 @@ import time
 from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
-import requests
 from selenium.common.exceptions import JavascriptException, NoAlertPresentException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -21,6 +20,7 @@ from handoff.context_card import build_card
 from handoff.store import HandoffStore
 from tests.helpers.browser import chromium
 from tests.helpers.servers import Servers
+from tests.helpers.staff import staff_session
 
 WAIT = 20
 STAFF_PASSWORD = "demo-staff"
@@ -68,16 +68,6 @@ def open_inbox(driver: WebDriver, servers: Servers, login: str) -> None:
     wait_for(driver, lambda d: d.current_url.endswith("/inbox") and d.execute_script("return Boolean(window.DestekInbox && window.DestekInbox.connected)"))
     driver.execute_script("window.inboxNotReloaded = true; window.customerScriptRan = false;")
 
-
-def staff_session(servers: Servers, login: str) -> requests.Session:
-    session = requests.Session()
-    page = session.get(f"{servers.support_url}/staff/login", timeout=10).text
-    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    response = session.post(f"{servers.support_url}/staff/login", timeout=10, allow_redirects=False,
-                            data={"login": login, "password": STAFF_PASSWORD, "csrf": token, "next": "/staff"})
-    assert response.status_code == 303
-    session.headers["X-CSRF-Token"] = token
-    return session
 
 
 def tracker_events(texts: List[str]) -> List[Dict[str, Any]]:

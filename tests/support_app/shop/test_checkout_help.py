@@ -18,7 +18,6 @@ from selenium.webdriver.support.ui import WebDriverWait
 from campaigns.store import CampaignStore
 from checkout.recovery import CheckoutRecovery, recovered_carts_summary
 from customer_store.store import CustomerStore
-from tests.helpers.browser import chromium
 from tests.helpers.servers import MODEL, Servers, running_servers
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
@@ -42,12 +41,6 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         patch.setenv("CART_REMINDER_DELAY_MINUTES", "60")
         with running_servers(state, fake_twilio=True, support_app=True) as running:
             yield running
-
-
-@pytest.fixture
-def browser() -> Iterator[WebDriver]:
-    with chromium() as driver:
-        yield driver
 
 
 def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], timeout: float = WAIT) -> Any:
