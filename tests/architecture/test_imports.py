@@ -2,7 +2,11 @@
 
 - no import cycle between top-level packages (a imports b, b imports a back, directly or round a loop);
 - the Rasa server (Python 3.10, `.venv-rasa`) loads only what config.yml and credentials.yml name, and
-  what that imports: none of it may reach the action server's or the support app's packages.
+  what that imports: none of it may reach the action server's or the support app's packages;
+- the action server (`python -m bot.action_server`: bot.actions and what they call) loads neither the support
+  app, nor the staff tools, nor Rasa's components and channels.
+
+Imports inside functions count too: they run in the same process when called.
 """
 
 import ast
@@ -114,9 +118,18 @@ def rasa_entry_modules() -> set[str]:
 
 
 def loaded_by_rasa() -> set[str]:
+    return loaded_from(rasa_entry_modules())
+
+
+def loaded_by_the_action_server() -> set[str]:
+    """bot.action_server registers every module of the bot.actions package with the SDK's executor."""
+    return loaded_from({"bot.action_server", *(module for module in module_graph() if module.startswith("bot.actions."))})
+
+
+def loaded_from(entries: set[str]) -> set[str]:
     graph = module_graph()
     seen: set[str] = set()
-    todo = list(rasa_entry_modules())
+    todo = list(entries)
     while todo:
         module = todo.pop()
         if module in seen:
@@ -141,3 +154,11 @@ def test_the_rasa_process_does_not_load_action_server_or_support_app_code() -> N
 
     outside = sorted(module for module in loaded_by_rasa() if not allowed(module))
     assert not outside, f"the Rasa process (Python 3.10) would import {outside}"
+
+
+def test_the_action_server_does_not_load_the_support_app_the_tools_or_rasas_components() -> None:
+    forbidden = ("support_app", "tuning", "analytics", "bot.components", "connectors")
+    loaded = loaded_by_the_action_server()
+    assert "bot.actions.kb" in loaded and "feedback.ranking" in loaded
+    outside = sorted(module for module in loaded if any(module == p or module.startswith(p + ".") for p in forbidden))
+    assert not outside, f"the action server would import {outside}"
