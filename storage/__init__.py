@@ -1,1 +1,2 @@
-"""Shared plumbing for every process that keeps state: the support database (SQLite file, DESTEK_DB) and its connection rules."""
+"""Shared plumbing for every process that keeps state: the support database's connection rules and base store
+(sqlite.py), and every default file path with the variable that overrides it (paths.py)."""

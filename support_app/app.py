@@ -1,4 +1,5 @@
-"""The demo shop (Pusula): catalogue, cart, checkout, demo login, and the web chat token endpoint.
+"""The support app's assembly (create_app: the staff console's routers, shared middleware) and the demo shop
+(Pusula): cart, checkout, demo login, and the web chat token endpoint.
 
 Every page embeds the chat widget. A logged-in customer's chat is bound to their customer id by
 the token from /api/webchat/token; a visitor gets an `anon-…` subject kept in the signed
