@@ -11,7 +11,7 @@ from typing import Any, Dict, Iterator, List, Optional
 from storage.sqlite import connection
 from customer_store.store import CustomerStore
 from tests.conftest import ROOT
-from tests.helpers.servers import TWILIO_AUTH_TOKEN, free_port, http, wait_until
+from tests.helpers.servers import TWILIO_AUTH_TOKEN, free_port, http, start_fake_twilio
 
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 
@@ -38,11 +38,8 @@ class CampaignRig:
         return f"http://127.0.0.1:{self.fake_port}"
 
     def start_fake(self, status_delay: float = 0.05) -> None:
-        log = open(self.state / "fake_twilio.log", "ab")
-        self.fake = subprocess.Popen(
-            [PYTHON, "-m", "fake_twilio", "--port", str(self.fake_port), "--destek-url", "http://127.0.0.1:9",
-             "--status-delay", str(status_delay)], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        wait_until(f"{self.fake_url}/_fake/messages?to=none", 30, self.fake)
+        """The fake of Twilio's API, with nothing behind it (the scheduler only sends)."""
+        self.fake = start_fake_twilio(self.state, self.fake_port, self.env, "http://127.0.0.1:9", status_delay)
 
     def start_scheduler(self, **env: str) -> "subprocess.Popen[bytes]":
         log = open(self.state / f"scheduler-{len(self.schedulers)}.log", "ab")

@@ -36,6 +36,18 @@ def http(method: str, url: str, body: Optional[Any] = None, timeout: float = 30)
         return error.code, None
 
 
+def start_fake_twilio(state: Path, port: int, env: dict[str, str], destek_url: str, status_delay: float) -> subprocess.Popen[bytes]:
+    """The local fake of Twilio's API (fake_twilio) on `port`, calling Destek at `destek_url`; its log in `state`."""
+    log = open(state / "fake_twilio.log", "ab")
+    process = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "python"), "-m", "fake_twilio", "--port", str(port),
+         "--destek-url", destek_url, "--status-delay", str(status_delay)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    wait_until(f"http://127.0.0.1:{port}/_fake/messages", 30, process)
+    return process
+
+
 def wait_until(url: str, timeout: float, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -111,13 +123,7 @@ class Servers:
 
     def start_fake(self, status_delay: float = 0.05) -> None:
         """The local fake of Twilio's API (fake_twilio), pointed at this Rasa server."""
-        log = open(self.state / "fake_twilio.log", "ab")
-        self.fake = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "python"), "-m", "fake_twilio", "--port", str(self.fake_port),
-             "--destek-url", self.rasa_url, "--status-delay", str(status_delay)],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        wait_until(f"{self.fake_url}/_fake/messages", 30, self.fake)
+        self.fake = start_fake_twilio(self.state, self.fake_port, self.env, self.rasa_url, status_delay)
 
     def stop_fake(self) -> None:
         self._stop(self.fake)
