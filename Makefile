@@ -22,10 +22,10 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-MODEL_INPUTS := config.yml domain.yml $(wildcard bot/data/nlu/*.yml bot/data/rules/*.yml bot/components/*.py intent_encoder/*.py) kb_index/language.py kb_index/textnorm.py kb_index/embedders.py
-KB_INPUTS    := $(shell find $(KB_SOURCE) -name '*.md' 2>/dev/null) $(wildcard kb_index/*.py)
+MODEL_INPUTS := config.yml domain.yml $(wildcard bot/data/nlu/*.yml bot/data/rules/*.yml bot/components/*.py intent_encoder/*.py) language/detect.py language/fold.py kb_index/embedders.py
+KB_INPUTS    := $(shell find $(KB_SOURCE) -name '*.md' 2>/dev/null) $(wildcard kb_index/*.py language/*.py)
 
-.PHONY: help setup browser run shell test test-unit test-stories validate train index eval-kb compare-models bench lock clean
+.PHONY: help setup browser run shell test test-unit test-stories lint validate train index eval-kb compare-models bench lock clean
 .PHONY: test-nlu bench-nlu
 
 help: ## list the commands
@@ -75,10 +75,15 @@ validate: setup ## check Rasa training data and the knowledge base
 	$(PY) -m kb_index build --source $(KB_SOURCE) --out var/validate-index --model none --quiet
 	$(PY) -m tuning lint-kb --source $(KB_SOURCE)
 
-test: setup train index validate test-unit test-stories ## everything CI runs: data validation, pytest, conversation tests
+test: setup lint train index validate test-unit test-stories ## everything CI runs: lint, data validation, pytest, conversation tests
 
 test-unit: setup browser train index
 	$(PY) -m pytest tests -q
+
+lint: $(VENV)/.installed ## ruff (style, import order, bugs), ruff format --check, mypy (types); settings in pyproject.toml
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m mypy
 
 test-stories: train ## conversation tests; any prediction error fails
 	$(RASA) test core --model $(MODEL) --stories tests/conversations --fail-on-prediction-errors --out var/rasa-test-results

@@ -7,14 +7,11 @@ which the dashboard shows as "no data", never as zero; so does a table without t
 columns, with a one-line problem the dashboard shows.
 """
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
-from customer_store.sqlite import connection
-
-DEFAULT_DB = "var/destek.sqlite3"
+from storage.sqlite import connection
 
 # The columns analytics relies on, per table.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -28,11 +25,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "handoff_requests": ("sender_id", "language", "reason", "created_at"),
 }
 
-Rows = Optional[list[dict[str, Any]]]
-
-
-def support_db_path() -> Path:
-    return Path(os.environ.get("DESTEK_DB") or DEFAULT_DB)
+Rows = list[dict[str, Any]] | None
 
 
 @dataclass

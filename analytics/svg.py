@@ -8,6 +8,7 @@ All text is escaped here.
 
 import math
 from html import escape
+from collections.abc import Mapping, Sequence
 from typing import Callable, Optional
 
 # Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
@@ -79,7 +80,7 @@ def _x_axis(labels: list[str], x_label: str, position: Callable[[int], float]) -
     return parts
 
 
-def stacked_bars(chart_id: str, title: str, desc: str, labels: list[str], series: dict[str, list[float]],
+def stacked_bars(chart_id: str, title: str, desc: str, labels: list[str], series: Mapping[str, Sequence[float]],
                  x_label: str, y_label: str) -> str:
     """One bar per label, stacked by series (e.g. conversations per day, stacked by channel)."""
     totals = [sum(values[i] for values in series.values()) for i in range(len(labels))]
@@ -104,7 +105,7 @@ def stacked_bars(chart_id: str, title: str, desc: str, labels: list[str], series
     return "\n".join(parts + ["</svg>"])
 
 
-def horizontal_bars(chart_id: str, title: str, desc: str, items: list[tuple[str, float]], x_label: str,
+def horizontal_bars(chart_id: str, title: str, desc: str, items: Sequence[tuple[str, float]], x_label: str,
                     fmt: Callable[[float], str] = _number, x_max: Optional[float] = None) -> str:
     """One bar per item, in the order given (top intents, top articles, handoff reasons);
     x_max: a fixed scale (e.g. 5 for ratings) instead of one fitted to the values."""

@@ -8,14 +8,14 @@ A turn is one user message with everything the bot did until the next user messa
 
 import itertools
 import json
-import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Optional
 from urllib.parse import quote
 
-DEFAULT_TRACKER_DB = "var/rasa-tracker.sqlite3"
+from storage import paths
+
 CHANNELS = ("web", "whatsapp", "rest")
 _IGNORED_ACTIONS = ("action_listen", "action_session_start")
 _EVENT_TYPES = ("user", "bot", "action", "slot", "session_started")  # the rest (featurization, loops…) is not read
@@ -24,7 +24,7 @@ _SLOTS = ("language", "kb_query", "kb_article_id", "kb_score", "kb_answered", "h
 
 def tracker_db_path() -> Path:
     """RASA_TRACKER_DB, the same variable endpoints.yml gives the Rasa server."""
-    return Path(os.environ.get("RASA_TRACKER_DB") or DEFAULT_TRACKER_DB)
+    return paths.tracker_database()
 
 
 def channel_of(sender_id: str) -> str:

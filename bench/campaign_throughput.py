@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from campaigns.service import create_campaign  # noqa: E402
-from tests.campaign_processes import CampaignRig, seed_customers  # noqa: E402
+from tests.helpers.campaign_processes import CampaignRig, seed_customers  # noqa: E402
 
 NO_QUIET_HOURS = "00:00-00:00"
 ACCOUNT_RATE = 80  # TWILIO_SEND_RATE: the sender-wide ceiling (Twilio's default WhatsApp throughput); the campaign paces below it

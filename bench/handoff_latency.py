@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from connectors.webchat_token import issue_token  # noqa: E402
-from tests.servers import AUTH_TOKEN, Servers, running_servers  # noqa: E402
+from tests.helpers.servers import AUTH_TOKEN, Servers, running_servers  # noqa: E402
 
 ASK_PERSON = "bir temsilciyle görüşmek istiyorum"
 QUEUE_MESSAGE = "Sırada"  # utter_handoff_connecting (TR)
@@ -48,7 +48,7 @@ WARM_UP = 2
 
 def percentiles(samples_ms: List[float]) -> str:
     ordered = sorted(samples_ms)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * len(ordered))) - 1)]
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * len(ordered)) - 1)]
     return f"p50 {statistics.median(ordered):.0f} ms, p95 {p95:.0f} ms (n={len(ordered)})"
 
 
@@ -210,7 +210,7 @@ def run(customers: int = 20) -> List[Tuple[str, str]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=20, help="customers per channel (after %d warm-up ones)" % WARM_UP)
+    parser.add_argument("--customers", type=int, default=20, help=f"customers per channel (after {WARM_UP} warm-up ones)")
     args = parser.parse_args()
     print("| benchmark | result |\n|---|---|", flush=True)
     for name, result in run(args.customers):

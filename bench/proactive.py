@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from customer_store.store import CustomerStore  # noqa: E402
 from incidents.store import IncidentStore  # noqa: E402
-from tests.servers import UNLIMITED_RATE, running_servers  # noqa: E402
+from tests.helpers.servers import UNLIMITED_RATE, running_servers  # noqa: E402
 
 IN_REGION, OUT_OF_REGION = "whatsapp:+905551110001", "whatsapp:+905551110003"  # Ayşe (Kadıköy), Mehmet (Ankara)
 CABLE = [{"product_id": "ethernet-cable", "name": "Cat6", "quantity": 1, "price_kurus": 14950}]
@@ -26,7 +26,7 @@ CABLE = [{"product_id": "ethernet-cable", "name": "Cat6", "quantity": 1, "price_
 
 def percentiles(samples_ms: List[float]) -> str:
     ordered = sorted(samples_ms)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return f"p50 {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms (n={len(ordered)})"
 
 

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kb_index.search import KnowledgeBase  # noqa: E402
-from tests.servers import UNLIMITED_RATE, running_servers  # noqa: E402
+from tests.helpers.servers import UNLIMITED_RATE, running_servers  # noqa: E402
 import whatsapp_ack  # noqa: E402  (bench/ is on sys.path as the script's folder)
 import campaign_throughput  # noqa: E402
 import proactive  # noqa: E402
@@ -31,7 +31,7 @@ import staff_tools  # noqa: E402
 
 def percentiles(samples_ms: list[float]) -> str:
     ordered = sorted(samples_ms)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * len(ordered))) - 1)]
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * len(ordered)) - 1)]
     return f"p50 {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms (n={len(ordered)})"
 
 

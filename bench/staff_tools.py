@@ -14,9 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.actions.records import Records  # noqa: E402
+from feedback.records import Records  # noqa: E402
 from kb_index.search import KnowledgeBase  # noqa: E402
-from tuning.feedback_ranking import FeedbackMemory  # noqa: E402
+from feedback.ranking import FeedbackMemory  # noqa: E402
 from tuning.gaps import GapQuestion, default_encoder, group_questions  # noqa: E402
 
 

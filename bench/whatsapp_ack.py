@@ -27,14 +27,14 @@ from twilio.request_validator import RequestValidator
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import TWILIO_AUTH_TOKEN, Servers  # noqa: E402
+from tests.helpers.servers import TWILIO_AUTH_TOKEN, Servers  # noqa: E402
 
 WEBHOOK = "/webhooks/whatsapp/webhook"
 
 
 def p95(samples: List[float]) -> float:
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(0.95 * len(ordered))) - 1)]
+    return ordered[min(len(ordered) - 1, round(0.95 * len(ordered)) - 1)]
 
 
 def load_queries(count: int) -> List[str]:

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional
 
+from storage import paths
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -18,9 +20,9 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
         threshold = env.get("DESTEK_KB_THRESHOLD")
         return cls(
-            kb_index_dir=Path(env.get("DESTEK_KB_INDEX", "var/kb-index")),
+            kb_index_dir=paths.kb_index(env),
             embedding_model=env.get("DESTEK_EMBEDDING_MODEL") or None,
             kb_threshold=float(threshold) if threshold else None,
             kb_related_min_score=float(env.get("DESTEK_KB_RELATED_MIN_SCORE", "0.1")),
-            database_path=Path(env.get("DESTEK_DB", "var/destek.sqlite3")),
+            database_path=paths.support_database(env),
         )

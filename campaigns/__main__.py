@@ -12,9 +12,9 @@ from typing import Any, Dict, List, Optional
 
 from campaigns.audience import AudienceError, parse_csv
 from campaigns.service import create_campaign, preview, test_send
-from campaigns.single import destek_db
 from campaigns.store import CHANNELS, KINDS, PURPOSES, CampaignStore
 from customer_store.store import CustomerStore
+from storage import paths
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,7 +66,7 @@ def _campaign_id(store: CampaignStore, campaign_id: int) -> Dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> List[str]:
-    db = args.db or destek_db()
+    db = args.db or paths.support_database()
     store = CampaignStore(db)
     if args.command == "create":
         fields = {key: value for key, value in vars(args).items() if key not in ("db", "command", "csv")}

@@ -14,9 +14,9 @@ from typing import Any, Dict, List, Optional
 
 from campaigns.store import Recipient
 from campaigns.timing import valid_timezone
-from customer_store.sqlite import connection as sqlite_connection
+from storage.sqlite import connection as sqlite_connection
 from customer_store.store import CustomerStore
-from support_app.input_checks import control_character
+from validation.fields import control_character
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 CSV_COLUMNS = ("phone", "customer_id", "name", "language", "timezone")
@@ -61,7 +61,7 @@ class Segment:
         days = filters.get("active_within_days")
         if days not in (None, ""):
             try:
-                days = float(days)  # type: ignore[arg-type]
+                days = float(days)
             except ValueError:
                 raise AudienceError([f"field active_within_days: {days!r} is not a number"]) from None
             if not (math.isfinite(days) and 0 < days <= MAX_ACTIVE_WITHIN_DAYS):

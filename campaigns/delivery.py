@@ -15,8 +15,8 @@ from typing import Any, Dict, List, Optional, Tuple
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
 
-from connectors.twilio_client import TwilioSender, TwilioSettings
-from connectors.whatsapp_state import WhatsAppState
+from connectors.whatsapp.twilio_client import TwilioSender, TwilioSettings
+from connectors.whatsapp.state import WhatsAppState
 
 logger = logging.getLogger(__name__)
 

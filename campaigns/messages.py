@@ -3,7 +3,7 @@
 import string
 from typing import Dict, Mapping, Optional
 
-from support_app.input_checks import check_text
+from validation.fields import check_text
 
 VARIABLES = ("name", "first_name")
 LANGUAGES = ("tr", "en")
@@ -35,7 +35,7 @@ def check_texts(texts: Mapping[str, str]) -> Dict[str, str]:
 
 def render(texts: Mapping[str, str], language: Optional[str], name: Optional[str]) -> str:
     """The text in the recipient's language (else the first one there is), variables filled."""
-    lang = language if language in texts else next(iter(texts))
+    lang = language if language is not None and language in texts else next(iter(texts))
     full = (name or "").strip()
     first = full.split(" ")[0] if full else ""
     return texts[lang].format(name=full, first_name=first).strip()

@@ -26,12 +26,12 @@ from campaigns.audience import resolve_stored_audience
 from campaigns.bucket import TokenBucket
 from campaigns.delivery import CLOCK_SKEW, WhatsAppDelivery
 from campaigns.sendlog import LeaseLost, SendLog
-from campaigns.single import destek_db
 from campaigns.store import CampaignStore
 from campaigns.timing import Clock, QuietHours
-from connectors.whatsapp_state import WhatsAppState
+from connectors.whatsapp.state import WhatsAppState
 from customer_store.store import CustomerStore
 from security.secrets_policy import SecretError
+from storage import paths
 
 logger = logging.getLogger("campaigns.scheduler")
 
@@ -52,7 +52,7 @@ class SchedulerSettings:
 
     @classmethod
     def from_env(cls) -> "SchedulerSettings":
-        return cls(db=destek_db(), lease_ttl=float(os.environ.get("CAMPAIGNS_LEASE_TTL", "") or 30),
+        return cls(db=paths.support_database(), lease_ttl=float(os.environ.get("CAMPAIGNS_LEASE_TTL", "") or 30),
                    poll=float(os.environ.get("CAMPAIGNS_POLL", "") or 1),
                    check_every=float(os.environ.get("CAMPAIGNS_CHECK_EVERY", "") or 10))
 
@@ -192,7 +192,7 @@ class Scheduler:
 
     async def send_due(self) -> bool:
         """Claim one batch of due rows and send it; False when nothing was due."""
-        batch = self._prepared or await asyncio.to_thread(self._prepare)
+        batch = self._prepared if self._prepared is not None else await asyncio.to_thread(self._prepare)
         self._prepared = None
         if not batch["rows"]:
             return False

@@ -4,10 +4,11 @@ left in doubt by a crash."""
 
 import sqlite3
 import time
-from typing import Any, ContextManager, Dict, Iterable, List, Optional, Tuple
+from contextlib import AbstractContextManager
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from campaigns.store import ACTIVE, CampaignStore
-from customer_store.sqlite import connection as sqlite_connection
+from storage.sqlite import connection as sqlite_connection
 
 LEASE = "campaigns"
 
@@ -21,7 +22,7 @@ class SendLog:
         self.store = store  # creates the tables
         self.path = store.path
 
-    def _connection(self) -> ContextManager[sqlite3.Connection]:
+    def _connection(self) -> AbstractContextManager[sqlite3.Connection]:
         return sqlite_connection(self.path)
 
     # the lease: one row; whoever holds an unexpired lease is the only sender

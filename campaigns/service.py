@@ -13,7 +13,7 @@ from campaigns.delivery import WhatsAppDelivery
 from campaigns.messages import LANGUAGES, check_texts, render
 from campaigns.store import CampaignSpec, CampaignStore
 from campaigns.timing import zone
-from connectors.whatsapp_state import WhatsAppState
+from connectors.whatsapp.state import WhatsAppState
 from customer_store.store import CustomerStore
 
 SAMPLE_NAME = "Ayşe Yılmaz"

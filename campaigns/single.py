@@ -8,16 +8,12 @@
 The scheduler process sends it (quiet hours, consent, opt-outs, 24-hour window all applied).
 """
 
-import os
 from pathlib import Path
 from typing import Optional
 
 from campaigns.store import CampaignSpec, CampaignStore, Recipient
 from customer_store.store import CustomerStore
-
-
-def destek_db() -> Path:
-    return Path(os.environ.get("DESTEK_DB", "") or "var/destek.sqlite3")
+from storage import paths
 
 
 def recipient_for(customer: dict, channel: str) -> Recipient:
@@ -35,7 +31,7 @@ def schedule_single(kind: str, customer_id: str, send_at: float, message: str, p
     channel: whatsapp | web; default WhatsApp when the customer has a phone number, else web.
     Idempotent: the same dedup_key again returns the first campaign's id and schedules nothing.
     Raises ValueError (unknown customer, bad field) and changes nothing then."""
-    path = db or destek_db()
+    path = db or paths.support_database()
     if not dedup_key:
         raise ValueError("field dedup_key: required (it makes a retried call harmless)")
     customer = CustomerStore(path).customer(customer_id)
@@ -44,7 +40,7 @@ def schedule_single(kind: str, customer_id: str, send_at: float, message: str, p
     channel = channel or ("whatsapp" if customer.get("phone") else "web")
     if channel == "whatsapp" and not customer.get("phone"):
         raise ValueError(f"field channel: customer {customer_id!r} has no phone number for WhatsApp")
-    language = customer.get("language") if customer.get("language") in ("tr", "en") else "tr"
+    language = str(customer["language"]) if customer.get("language") in ("tr", "en") else "tr"
     spec = CampaignSpec(
         name=f"{kind} for {customer_id}", kind=kind, purpose=purpose, channel=channel,
         messages={language: message.replace("{", "{{").replace("}", "}}")},
@@ -56,9 +52,24 @@ def schedule_single(kind: str, customer_id: str, send_at: float, message: str, p
 
 def cancel_single(dedup_key: str, db: Optional[Path] = None) -> bool:
     """Cancel a one-off message that has not gone out yet; False when there was nothing to cancel."""
-    store = CampaignStore(db or destek_db())
+    store = CampaignStore(db or paths.support_database())
     campaign = store.campaign_by_key(dedup_key)
     if campaign is None or campaign["status"] not in ("scheduled", "running", "paused"):
         return False
     store.cancel(campaign["id"])
     return store.stats(campaign["id"])["canceled"] > 0
+
+
+class CampaignsScheduler:
+    """schedule_single / cancel_single bound to one support database, for the packages that schedule
+    one-off messages (incident follow-ups, checkout's cart reminders). `cancel_single` is True when it
+    stopped an unsent message."""
+
+    def __init__(self, database_path: Path) -> None:
+        self.database_path = database_path
+
+    def schedule_single(self, kind: str, customer_id: str, send_at: float, message: str, purpose: str, dedup_key: str) -> int:
+        return schedule_single(kind, customer_id, send_at, message, purpose, dedup_key, db=self.database_path)
+
+    def cancel_single(self, dedup_key: str) -> bool:
+        return cancel_single(dedup_key, db=self.database_path)

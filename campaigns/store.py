@@ -17,14 +17,13 @@ from typing import Any, Dict, Iterable, List, Optional
 
 from campaigns.messages import check_texts, render
 from campaigns.timing import QuietHours, check_recurrence, next_occurrence, valid_timezone
-from customer_store.sqlite import SqliteStore
-from support_app.input_checks import check_text, check_timestamp
+from storage.sqlite import SqliteStore
+from validation.fields import check_text, check_timestamp
 
 KINDS = ("outage_notice", "announcement", "cart_reminder", "service_restored")
 PURPOSES = ("service", "marketing")
 CHANNELS = ("whatsapp", "web")
 ACTIVE = ("scheduled", "running")
-SKIP_REASONS = ("no_consent", "opted_out", "no_address")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS campaigns (

@@ -1,1 +1,1 @@
-"""Checkout help: the offer made to a shopper who stalls, cart reminders, and recovered carts."""
+"""Checkout help: the shop's catalogue and terms, the offer made to a shopper who stalls, cart reminders, and recovered carts."""

@@ -2,7 +2,7 @@
 
 from typing import Any, Dict
 
-from support_app.catalogue import FREE_SHIPPING_KURUS, INSTALLMENTS_MIN_KURUS, MAX_INSTALLMENTS, total_text
+from checkout.catalogue import FREE_SHIPPING_KURUS, INSTALLMENTS_MIN_KURUS, MAX_INSTALLMENTS, total_text
 
 TEXTS = {
     "tr": {

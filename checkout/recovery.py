@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from customer_store.sqlite import SqliteStore
+from storage.sqlite import SqliteStore
 
 RECOVERY_WINDOW_S = 7 * 24 * 3600
 

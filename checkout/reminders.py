@@ -6,7 +6,7 @@ from typing import Any, Callable, Optional, Protocol
 
 from checkout.recovery import CheckoutRecovery
 from customer_store.store import CustomerStore
-from support_app.catalogue import total_text
+from checkout.catalogue import total_text
 
 REMINDER_TEXT = {
     "tr": "Merhaba{name}, sepetinizdeki {count} ürün ({total}) sizi bekliyor. Siparişinizi tamamlamak için: {url} "

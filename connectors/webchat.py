@@ -37,6 +37,7 @@ from connectors.webchat_token import InvalidToken, WebChatClaims, verify_token
 from customer_store.store import CustomerStore
 from privacy.redaction import redact
 from security.secrets_policy import SecretError, require
+from storage import paths
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class WebChatInput(InputChannel):
         return cls(
             jwt_secret=jwt_secret,
             allowed_origins=allowed_origins_from_env(),
-            customer_db=Path(os.environ.get("DESTEK_DB") or "var/destek.sqlite3"),
+            customer_db=paths.support_database(),
             socketio_path=credentials.get("socketio_path") or "/socket.io",
             rate_limit=SenderRateLimit.from_env(),
         )
@@ -125,7 +126,7 @@ class WebChatInput(InputChannel):
                 claims = verify_token(token, self.jwt_secret)
             except InvalidToken as error:
                 logger.info("web chat connection refused: %s", error)
-                raise ConnectionRefusedError(str(error))
+                raise ConnectionRefusedError(str(error)) from error
             await sio.save_session(sid, {"claims": claims})
             await sio.enter_room(sid, claims.sender_id)
 

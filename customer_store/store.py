@@ -10,8 +10,8 @@ import json
 import time
 from typing import Any, Dict, List, Optional
 
-from customer_store.sqlite import SqliteStore
 from privacy.redaction import redact_value
+from storage.sqlite import SqliteStore
 
 IDENTITY_KINDS = ("web", "phone", "email")
 
@@ -90,7 +90,7 @@ DEMO_CUSTOMERS = (
 DEMO_CONSENTS = {"cust-ayse": {"marketing": True, "service_notices": True},
                  "cust-john": {"marketing": True, "service_notices": False},
                  "cust-mehmet": {"marketing": False, "service_notices": True}}
-DEMO_ORDERS = (
+DEMO_ORDERS: tuple[dict[str, Any], ...] = (
     {"order_id": "12345", "customer_id": "cust-ayse", "total_kurus": 249900, "status": "delivered",
      "items": [{"product_id": "fiber-modem", "name": "Fiber Modem AX3000", "quantity": 1, "price_kurus": 249900}]},
     {"order_id": "12377", "customer_id": "cust-john", "total_kurus": 89990, "status": "shipped",

@@ -284,7 +284,7 @@ async def inbound(request: web.Request) -> web.Response:
         params[f"MediaUrl{number}"] = url
         params[f"MediaContentType{number}"] = kind or "application/octet-stream"
     # Recorded before it is posted: Destek may reply before the webhook's answer arrives here.
-    record = {"sid": sid, "from": sender, "to": fake.whatsapp_number, "direction": "inbound", "body": body,
+    record: Dict[str, Any] = {"sid": sid, "from": sender, "to": fake.whatsapp_number, "direction": "inbound", "body": body,
               "media_url": [params[f"MediaUrl{n}"] for n in range(len(media))], "status": "received",
               "date_created": formatdate(usegmt=True), "destek_status": None}
     fake.keep(record)
@@ -314,7 +314,7 @@ async def list_messages(request: web.Request) -> web.Response:
     return web.json_response({"messages": found})
 
 
-async def page(_: web.Request) -> web.Response:
+async def page(_: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html", headers={"Content-Security-Policy": "default-src 'self'; style-src 'self'"})
 
 

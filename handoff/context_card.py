@@ -54,7 +54,7 @@ def build_card(
     turns.sort(key=lambda turn: turn.get("time") or 0)
     turns = redact_value(turns)  # before anything below cuts, scores or reads numbers from the text
     attempts = _kb_attempts(turns)
-    mood = [{"time": t.get("time"), "score": anger_score(t["text"], settings)} for t in turns if t["role"] == "customer"]
+    mood: List[Dict[str, Any]] = [{"time": t.get("time"), "score": anger_score(t["text"], settings)} for t in turns if t["role"] == "customer"]
     card = {
         "handoff_id": handoff.get("id"),
         "sender_id": handoff.get("sender_id"),

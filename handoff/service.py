@@ -10,13 +10,13 @@ after which the bot is back and asks for a CSAT rating.
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Dict, Mapping
 
 from customer_store.store import CustomerStore
 from handoff.context_card import refresh_card
 from handoff.rasa_client import RasaClient, RasaUnavailable
 from handoff.store import HandoffError, HandoffStore
+from storage import paths
 
 MAX_REPLY_CHARS = 4000
 
@@ -29,7 +29,7 @@ class HandoffService:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "HandoffService":
-        database = Path(env.get("DESTEK_DB") or "var/destek.sqlite3")
+        database = paths.support_database(env)
         return cls(HandoffStore(database), RasaClient.from_env(env), CustomerStore(database))
 
     def claim(self, handoff_id: int, agent: str) -> Dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import yaml
 
-from kb_index.textnorm import fold
+from language.fold import fold
 
 logger = logging.getLogger(__name__)
 

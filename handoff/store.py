@@ -1,7 +1,7 @@
 """The handoff tables in the support database (DESTEK_DB): handoffs, handoff_messages,
 reply_templates, csat_ratings. Other parts read them through these methods only.
 
-One short-lived connection per call (customer_store.sqlite), so the action server's threads
+One short-lived connection per call (storage.sqlite), so the action server's threads
 and the support app can share the file.
 """
 
@@ -11,11 +11,10 @@ import statistics
 import time
 from typing import Any, Dict, List, Optional
 
-from customer_store.sqlite import SqliteStore
 from privacy.redaction import redact, redact_value
+from storage.sqlite import SqliteStore
 
 OPEN = ("queued", "assigned")
-STATUSES = ("queued", "assigned", "closed", "cancelled")
 FOLLOWUPS = ("callback", "email")
 
 _SCHEMA = """
@@ -97,6 +96,7 @@ class HandoffStore(SqliteStore):
                 (sender_id, customer_id, channel, language, reason, redact(reason_detail), priority, int(out_of_hours), now or time.time()),
             )
             handoff_id = cursor.lastrowid
+        assert handoff_id is not None  # an INSERT always sets it
         return self.require(int(handoff_id))
 
     def get(self, handoff_id: int) -> Optional[Dict[str, Any]]:
@@ -195,7 +195,8 @@ class HandoffStore(SqliteStore):
                 "INSERT INTO handoff_messages (handoff_id, direction, author, text, status, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (handoff_id, direction, author, redact(text) if direction == "customer" else text, status, time.time()),
             )
-            return int(cursor.lastrowid)
+            assert cursor.lastrowid is not None  # an INSERT always sets it
+            return cursor.lastrowid
 
     def set_message_status(self, message_id: int, status: str, error: str = "") -> None:
         with self._connection() as connection:
@@ -245,7 +246,7 @@ class HandoffStore(SqliteStore):
             )
 
     def csat_ratings(self, handoff_id: Optional[int] = None) -> List[Dict[str, Any]]:
-        query, args = "SELECT * FROM csat_ratings ORDER BY id", ()
+        query, args = "SELECT * FROM csat_ratings ORDER BY id", tuple[int, ...]()
         if handoff_id is not None:
             query, args = "SELECT * FROM csat_ratings WHERE handoff_id = ? ORDER BY id", (handoff_id,)
         with self._connection() as connection:
@@ -265,7 +266,7 @@ class HandoffStore(SqliteStore):
             )
 
     def templates(self, language: Optional[str] = None) -> List[Dict[str, Any]]:
-        query, args = "SELECT * FROM reply_templates ORDER BY name, language", ()
+        query, args = "SELECT * FROM reply_templates ORDER BY name, language", tuple[str, ...]()
         if language:
             query, args = "SELECT * FROM reply_templates WHERE language = ? ORDER BY name", (language,)
         with self._connection() as connection:

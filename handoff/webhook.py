@@ -10,7 +10,6 @@ import hmac
 import json
 import logging
 import os
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -79,9 +78,3 @@ class HelpdeskWebhook:
                 sleep(delay)
                 delay *= 2
         return False
-
-    def post_in_background(self, payload: Dict[str, Any]) -> threading.Thread:
-        """Post without holding up the customer's reply (retries can take seconds)."""
-        thread = threading.Thread(target=self.post, args=(payload,), name="helpdesk-webhook", daemon=True)
-        thread.start()
-        return thread

@@ -11,10 +11,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import List, NoReturn, Optional
 
-from incidents.followups import CampaignsScheduler
+from campaigns.single import CampaignsScheduler
 from incidents.service import resolve_incident
 from incidents.store import SERVICES, Incident, IncidentError, IncidentStore
 from incidents.times import operations_timezone, parse_time
+from storage import paths
 
 
 class _Parser(argparse.ArgumentParser):
@@ -24,7 +25,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m incidents", description="Record, update and resolve service incidents (outages).")
-    parser.add_argument("--db", default=os.environ.get("DESTEK_DB") or "var/destek.sqlite3", help="support database (DESTEK_DB)")
+    parser.add_argument("--db", default=str(paths.support_database()), help="support database (DESTEK_DB)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     opened = commands.add_parser("open", help="record a new incident")
     opened.add_argument("--service", required=True, help=f"one of {', '.join(SERVICES)}")

@@ -3,10 +3,8 @@ customers it affected, through the campaigns scheduler (purpose `service`), whic
 opt-outs, the WhatsApp 24-hour template rule and sends exactly once per dedup key."""
 
 import time
-from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Protocol
 
-from campaigns import cancel_single, schedule_single
 from incidents.store import SERVICE_NAMES, Incident
 
 RESTORED_TEXT = {
@@ -53,16 +51,3 @@ def schedule_restored(
         scheduled.append(customer_id)
     return scheduled
 
-
-class CampaignsScheduler:
-    """The one persistent scheduler (package `campaigns`) on a given support database; also used
-    by checkout for cart reminders. `cancel_single` is True when it stopped an unsent message."""
-
-    def __init__(self, database_path: Path) -> None:
-        self.database_path = database_path
-
-    def schedule_single(self, kind: str, customer_id: str, send_at: float, message: str, purpose: str, dedup_key: str) -> int:
-        return schedule_single(kind, customer_id, send_at, message, purpose, dedup_key, db=self.database_path)
-
-    def cancel_single(self, dedup_key: str) -> bool:
-        return cancel_single(dedup_key, db=self.database_path)

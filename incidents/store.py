@@ -1,6 +1,6 @@
 """Incidents and the customers who contacted us about them (tables `incidents`, `incident_contacts`).
 
-Opened through customer_store.sqlite like every table in the support database (DESTEK_DB).
+Opened through storage.sqlite like every table in the support database (DESTEK_DB).
 Regions are compared folded (case, Turkish letters and diacritics ignored), so an operator's
 "İstanbul-Kadıköy" matches a profile's "Istanbul-Kadikoy".
 """
@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence
 
-from customer_store.sqlite import SqliteStore
-from kb_index.textnorm import fold
-from support_app.input_checks import InputError, check_text, check_timestamp
+from language.fold import fold
+from storage.sqlite import SqliteStore
+from validation.fields import InputError, check_text, check_timestamp
 
 SERVICES = ("internet", "tv", "mobile")
 SERVICE_NAMES = {  # as customers read them

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import yaml
 
 from kb_index.errors import KbError
-from kb_index.language import SUPPORTED_LANGUAGES
+from language.detect import SUPPORTED_LANGUAGES
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _REQUIRED = ("id", "title", "body", "lang")

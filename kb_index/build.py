@@ -147,6 +147,7 @@ def _write_faiss(path: Path, vectors: np.ndarray, index_type: str) -> None:
     import faiss
 
     dim = vectors.shape[1]
+    index: faiss.Index
     if index_type == "hnsw":
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80

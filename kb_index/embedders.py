@@ -39,7 +39,10 @@ class SentenceTransformerEmbedder:
         except Exception as exc:  # the library raises many types for a missing model
             raise KbError(f"model {name!r} could not be loaded from {location!r} ({type(exc).__name__})") from None
         self.name = name
-        self.dim = int(self._model.get_embedding_dimension())
+        dim = self._model.get_embedding_dimension()
+        if dim is None:
+            raise KbError(f"model {name!r} does not say its embedding dimension")
+        self.dim = int(dim)
 
     def encode(self, texts: Sequence[str], *, queries: bool, batch_size: int = 64) -> np.ndarray:
         vectors = self._model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)

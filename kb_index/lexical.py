@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from kb_index.textnorm import fold
+from language.fold import fold
 
 NGRAM_RANGE = (3, 5)
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 # Used when a knowledge base has too few alternate questions to fit its own calibration.
 # Hand-set starting values, not fitted: a base with fewer than MIN_CALIBRATION_SAMPLES
 # questions should be evaluated (`kb_index eval`) and its threshold set from that.
-FALLBACK_CALIBRATION = {"dense": 9.0, "lexical": 7.0, "intercept": -8.5}
+FALLBACK_CALIBRATION: dict[str, Any] = {"dense": 9.0, "lexical": 7.0, "intercept": -8.5}
 MIN_CALIBRATION_SAMPLES = 30
 _NEGATIVES_PER_QUESTION = 5
 _MAX_CALIBRATION_QUESTIONS = 3000

@@ -10,7 +10,7 @@ import numpy as np
 from kb_index.build import FORMAT_VERSION, POINTER
 from kb_index.embedders import Embedder, load_embedder
 from kb_index.errors import KbError
-from kb_index.language import detect_language
+from language.detect import detect_language
 from kb_index.lexical import LexicalIndex
 from kb_index.ranking import Calibration, article_maxima
 
@@ -128,7 +128,7 @@ class KnowledgeBase:
         if lang is not None:
             return [lang]
         detected = detect_language(query)
-        if detected.language in self._languages and detected.confidence >= _MIN_DETECTION_CONFIDENCE:
+        if detected.language is not None and detected.language in self._languages and detected.confidence >= _MIN_DETECTION_CONFIDENCE:
             return [detected.language]
         return self.languages
 

@@ -1,4 +1,5 @@
-"""The demo shop (Pusula): catalogue, cart, checkout, demo login, and the web chat token endpoint.
+"""The support app's assembly (create_app: the staff console's routers, shared middleware) and the demo shop
+(Pusula): cart, checkout, demo login, and the web chat token endpoint.
 
 Every page embeds the chat widget. A logged-in customer's chat is bound to their customer id by
 the token from /api/webchat/token; a visitor gets an `anon-…` subject kept in the signed
@@ -21,23 +22,23 @@ from starlette.middleware.sessions import SessionMiddleware
 from checkout.recovery import CheckoutRecovery
 from connectors.webchat_token import issue_token
 from customer_store.store import CustomerStore
-from incidents.followups import CampaignsScheduler
-from support_app import catalogue
-from support_app.accounts import Accounts
-from support_app.checkout_help import cart_subject, checkout_data, checkout_router, complete_order, save_cart
+from campaigns.single import CampaignsScheduler
+from checkout import catalogue
+from support_app.console.campaign_pages import campaign_router
+from support_app.console.dashboard import dashboard_router
+from support_app.console.inbox.pages import inbox_router
+from support_app.console.incident_pages import incident_router
+from support_app.console.review import review_router
+from support_app.console.staff.accounts import SESSION_KEY, SESSION_LIFETIME, StaffAccounts, StaffLoginRequired, client_address
+from support_app.console.staff.pages import STAFF_AREAS, staff_router
 from support_app.http_headers import SecurityHeaders, security_headers
-from support_app.incident_pages import incident_router
-from support_app.inbox import inbox_router
-from support_app.input_checks import InputError, check_credentials
 from support_app.input_guard import InputGuard, one_line_response, validation_error_line
 from support_app.login_throttle import LoginThrottle
-from support_app.dashboard import dashboard_router
-from support_app.review import review_router
 from support_app.security import check_csrf, csrf_token
 from support_app.settings import Settings
-from support_app.staff import SESSION_KEY, SESSION_LIFETIME, StaffAccounts, StaffLoginRequired, client_address
-from support_app.staff_pages import STAFF_AREAS, staff_router
-from support_app.campaign_pages import campaign_router
+from support_app.shop.accounts import Accounts
+from support_app.shop.checkout_help import cart_subject, checkout_data, checkout_router, complete_order, save_cart
+from validation.fields import InputError, check_credentials
 
 HERE = Path(__file__).resolve().parent
 LANGUAGES = ("tr", "en")

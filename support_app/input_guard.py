@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from support_app.input_checks import CONTROL_OR_NEWLINE, control_character
+from validation.fields import CONTROL_OR_NEWLINE, control_character
 
 MAX_BODY_BYTES = 21 * 1024 * 1024  # the campaign CSV upload (20 MB) and its form fields
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from security.secrets_policy import require
+from storage import paths
 
 # The demo staff accounts (admin, agent1, agent2, marketing, ops) get this password when the
 # staff table is empty; set STAFF_DEMO_PASSWORD= (empty) to create none.
@@ -31,7 +32,7 @@ class Settings:
         if not ttl.isdigit() or int(ttl) < 60:
             raise ValueError(f"WEBCHAT_TOKEN_TTL must be a whole number of seconds >= 60, not {ttl!r}")
         return cls(
-            database_path=database_path_from_env(),
+            database_path=paths.support_database(),
             webchat_jwt_secret=require("WEBCHAT_JWT_SECRET"),
             session_secret=require("SUPPORT_SESSION_SECRET"),
             webchat_server_url=(os.environ.get("WEBCHAT_SERVER_URL") or f"http://localhost:{rasa_port}").rstrip("/"),
@@ -41,11 +42,6 @@ class Settings:
             checkout_idle_seconds=_positive("CHECKOUT_IDLE_SECONDS", "30"),
             cart_reminder_delay_minutes=_positive("CART_REMINDER_DELAY_MINUTES", "60"),
         )
-
-
-def database_path_from_env() -> Path:
-    """The support database alone (for tools that need no secret, e.g. staff_cli)."""
-    return Path(os.environ.get("DESTEK_DB") or "var/destek.sqlite3")
 
 
 def _positive(name: str, default: str) -> float:

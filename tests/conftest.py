@@ -3,7 +3,9 @@
 import os
 import secrets
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -114,3 +116,12 @@ def tiny_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = write_articles(base / "kb")
     build_index(source, base / "index", BuildSettings(), progress=False)
     return base / "index"
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """A headless Chromium (a Selenium WebDriver) for one test; see tests/helpers/browser.py."""
+    from tests.helpers.browser import chromium
+
+    with chromium() as driver:
+        yield driver

@@ -1,1 +1,1 @@
-"""Tools for the people who tune Destek: NLU example writer, KB lint, KB gap report, feedback ranking."""
+"""Tools for the people who tune Destek: NLU example writer, KB lint, KB gap report, the demotion evaluation."""

@@ -1,12 +1,12 @@
 """`python -m tuning lint-kb|gaps|eval-demotion`: the support lead's command-line tools (see docs/staff-tools.md)."""
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Optional
 
 from kb_index.errors import KbError
+from storage import paths
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -53,7 +53,7 @@ def _eval_demotion(args: argparse.Namespace) -> int:
     from kb_index.evaluate import load_queries
     from kb_index.search import KnowledgeBase
     from tuning.demotion_eval import evaluate_demotion, format_table
-    from tuning.feedback_ranking import DemotionSettings
+    from feedback.ranking import DemotionSettings
 
     kb = KnowledgeBase.open(Path(args.index))
     report = evaluate_demotion(kb, load_queries(Path(args.queries)), DemotionSettings.from_env())
@@ -67,17 +67,17 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tuning", description="Destek tuning tools.")
     commands = parser.add_subparsers(dest="command", required=True)
     lint = commands.add_parser("lint-kb", help="duplicate questions, missing counterparts, broken links")
-    lint.add_argument("--source", default="bot/data/kb", help="KB folder (default: bot/data/kb)")
+    lint.add_argument("--source", default=str(paths.KB_SOURCE), help="KB folder (default: bot/data/kb)")
     lint.set_defaults(run=_lint_kb)
     gaps = commands.add_parser("gaps", help="KB gap report: unanswered questions grouped by meaning, as CSV")
     gaps.add_argument("--out", required=True, help="CSV file of the groups")
     gaps.add_argument("--articles-out", help="also write article usage (served, 👍/👎, handoffs after, flagged) to this CSV")
-    gaps.add_argument("--db", default=os.environ.get("DESTEK_DB") or "var/destek.sqlite3")
-    gaps.add_argument("--kb", default=os.environ.get("DESTEK_KB_SOURCE") or "bot/data/kb", help="KB folder (article titles)")
+    gaps.add_argument("--db", default=str(paths.support_database()))
+    gaps.add_argument("--kb", default=str(paths.kb_source()), help="KB folder (article titles)")
     gaps.add_argument("--distance", type=float, default=DEFAULT_DISTANCE, help=f"cosine distance threshold of a group (default {DEFAULT_DISTANCE})")
     gaps.set_defaults(run=_gaps)
     demotion = commands.add_parser("eval-demotion", help="before/after figure of feedback demotion on labelled queries")
-    demotion.add_argument("--index", default="var/kb-index")
+    demotion.add_argument("--index", default=str(paths.KB_INDEX))
     demotion.add_argument("--queries", default="bot/data/kb_eval/queries.jsonl")
     demotion.add_argument("--json", action="store_true")
     demotion.set_defaults(run=_eval_demotion)

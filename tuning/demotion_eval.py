@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from kb_index.search import KnowledgeBase
-from tuning.feedback_ranking import DemotionSettings, FeedbackMemory
+from feedback.ranking import DemotionSettings, FeedbackMemory
 
 
 def evaluate_demotion(kb: KnowledgeBase, queries: list[dict[str, Any]], settings: DemotionSettings, threshold: float | None = None) -> dict[str, Any]:

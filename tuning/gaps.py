@@ -17,9 +17,9 @@ from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
-from bot.actions.records import Records
-from kb_index.language import detect_language
-from kb_index.textnorm import fold
+from feedback.records import Records
+from language.detect import detect_language
+from language.fold import fold
 from tuning.review_store import NEEDS_ARTICLE, ReviewStore
 
 DEFAULT_DISTANCE = 0.55  # average cosine distance within a group; measured on tests/test_gaps.py fixtures

@@ -19,8 +19,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from kb_index.articles import Article, load_articles
-from kb_index.language import SUPPORTED_LANGUAGES
-from kb_index.textnorm import fold
+from language.detect import SUPPORTED_LANGUAGES
+from language.fold import fold
 
 ALLOW_FILE = "lint-allow.txt"
 _MARKDOWN_LINK = re.compile(r"\[[^\]]*\]\(((?:[^()]|\([^()]*\))*)\)")
@@ -165,7 +165,7 @@ def _link_problem(article: Article, target: str, article_urls: set[str], help_ho
         if not parts.netloc or not _HOST.match(host) or " " in target:
             return "malformed URL"
         try:
-            parts.port
+            _ = parts.port  # raises ValueError on a bad port
         except ValueError:
             return "malformed URL (bad port)"
         if host.lower() in help_hosts and _canonical(target) not in article_urls:

@@ -7,8 +7,8 @@ marks; the review page shows which messages were already handled.
 import time
 from typing import Any, Optional
 
-from customer_store.sqlite import SqliteStore
 from privacy.redaction import redact
+from storage.sqlite import SqliteStore
 
 NEEDS_ARTICLE = "needs_article"
 ADDED_EXAMPLE = "added_example"

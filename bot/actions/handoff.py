@@ -26,7 +26,7 @@ from handoff.context_card import collect_card
 from handoff.rasa_client import RasaClient
 from handoff.store import HandoffError
 from handoff.webhook import HelpdeskWebhook
-from kb_index.textnorm import fold
+from language.fold import fold
 from privacy.redaction import redact
 
 logger = logging.getLogger(__name__)

@@ -37,7 +37,7 @@ class ActionAnswerFromKb(Action):
         best = hits[0] if hits else None
         answered = best is not None and best.score >= threshold
         _remember(tracker, language, query, best if answered else None)
-        if answered:
+        if answered and best is not None:
             services.records().add_answer_served(tracker.sender_id, query, language, best.id, best.score)
             dispatcher.utter_message(response="utter_kb_answer", answer=best.snippet, title=best.title, url=best.url)
             dispatcher.utter_message(response="utter_ask_helpful")

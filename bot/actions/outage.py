@@ -18,7 +18,7 @@ from bot.actions import services
 from incidents.store import SERVICE_NAMES
 from incidents.times import eta_text
 from kb_index.search import Hit
-from kb_index.textnorm import fold
+from language.fold import fold
 
 # KB topics about connectivity (article ids are "<topic>-<lang>") → the service they concern.
 CONNECTIVITY_TOPICS = {"no-internet": "internet", "slow-internet": "internet", "modem-lights": "internet", "outage-status": None}

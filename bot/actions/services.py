@@ -3,7 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
-from bot.actions.records import Records
+from feedback.records import Records
 from bot.settings import Settings
 from campaigns.store import CampaignStore
 from checkout.recovery import CheckoutRecovery
@@ -12,7 +12,7 @@ from handoff.rasa_client import RasaClient
 from handoff.store import HandoffStore
 from incidents.store import IncidentStore
 from kb_index.search import KnowledgeBase
-from tuning.feedback_ranking import DemotionSettings, FeedbackMemory
+from feedback.ranking import DemotionSettings, FeedbackMemory
 
 
 @lru_cache(maxsize=1)

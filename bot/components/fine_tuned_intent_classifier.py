@@ -29,7 +29,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from intent_encoder.exported import STORED_FILES, ExportedIntentModel
-from kb_index.language import detect_language
+from language.detect import detect_language
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -157,6 +157,7 @@ class FineTunedIntentClassifier(GraphComponent, IntentClassifier):
         """Weighted average with the earlier ranking (or this model alone when there is none)."""
         weight = float(self._config["weight"]) if earlier else 1.0
         scores: Dict[Text, float] = {item["name"]: (1.0 - weight) * float(item["confidence"]) for item in earlier}
+        assert self._model is not None  # process() returns early without one
         for name, probability in zip(self._model.labels, row):
             scores[name] = scores.get(name, 0.0) + weight * float(probability)
         best: List[Tuple[Text, float]] = sorted(scores.items(), key=lambda item: -item[1])[: int(self._config["ranking_length"])]

@@ -170,7 +170,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             sio.dump(self._classifier, model_dir / MODEL_FILE)
             (model_dir / LAYOUT_FILE).write_text(json.dumps(self._layout), encoding="utf-8")
             # Keys index the layout, so the file needs no pickled objects.
-            np.savez(model_dir / IDF_FILE, **{str(i): self._idf[key] for i, (key, _) in enumerate(self._layout) if key in self._idf})
+            arrays: Dict[str, Any] = {str(i): self._idf[key] for i, (key, _) in enumerate(self._layout) if key in self._idf}
+            np.savez(model_dir / IDF_FILE, **arrays)
 
     @classmethod
     def load(

@@ -69,7 +69,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         if not with_text:
             return messages
         vectors = _embedder(self._model, self._threads).encode(
-            [self._text(m) for m in with_text], queries=True, batch_size=self._batch_size
+            [self._text(m) or "" for m in with_text], queries=True, batch_size=self._batch_size
         )
         for message, vector in zip(with_text, vectors):
             features = Features(vector.reshape(1, -1), FEATURE_TYPE_SENTENCE, TEXT, self._config[FEATURIZER_CLASS_ALIAS])

@@ -1,4 +1,4 @@
-"""Checks of FineTunedIntentClassifier, run with the Rasa interpreter by tests/test_rasa_components.py.
+"""Checks of FineTunedIntentClassifier, run with the Rasa interpreter by tests/bot/test_components.py.
 
 Really fine-tunes all-MiniLM-L6-v2 (through .venv's torch) on a few dozen examples, then
 checks what the exported model does inside Rasa. Exits non-zero on the first failed check.
@@ -38,7 +38,7 @@ def training_data(groups: dict) -> TrainingData:
     return TrainingData([Message(data={TEXT: text, INTENT: intent}) for intent, texts in groups.items() for text in texts])
 
 
-def message(text: str, earlier: list = None) -> Message:
+def message(text: str, earlier: list | None = None) -> Message:
     result = Message(data={TEXT: text})
     if earlier is not None:
         result.set("intent_ranking", earlier)

@@ -1,4 +1,4 @@
-"""Checks of LinearIntentClassifier, run with the Rasa interpreter by tests/test_rasa_components.py.
+"""Checks of LinearIntentClassifier, run with the Rasa interpreter by tests/bot/test_components.py.
 
 Exits non-zero (AssertionError) on the first failed check.
 """

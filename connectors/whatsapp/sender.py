@@ -1,0 +1,76 @@
+"""Sending to a WhatsApp address the way WhatsApp allows it: free text inside the customer's
+24-hour window; outside it an approved template (ContentSid) that invites the customer to
+write, while the text waits and goes out when they do. Proactive sends respect opt-outs.
+
+This is the one entry point for anything that writes to WhatsApp customers: bot replies,
+agent replies and campaigns."""
+
+import asyncio
+import json
+import logging
+from typing import List, Optional
+
+import aiohttp
+from twilio.base.exceptions import TwilioRestException
+
+from connectors.whatsapp.twilio_client import TwilioSender, TwilioSettings
+from connectors.whatsapp.state import WhatsAppState
+from connectors.whatsapp.text import split_message
+from customer_store.store import CustomerStore
+from storage import paths
+
+logger = logging.getLogger(__name__)
+
+
+class WhatsAppMessenger:
+    def __init__(self, settings: TwilioSettings, state: WhatsAppState, store: CustomerStore) -> None:
+        self.settings = settings
+        self.state = state
+        self.store = store
+        self.sender = TwilioSender(settings)
+
+    @classmethod
+    def from_env(cls) -> "WhatsAppMessenger":
+        return cls(TwilioSettings.from_env(), WhatsAppState(paths.support_database()), CustomerStore(paths.support_database()))
+
+    async def send(self, address: str, text: str, proactive: bool = False) -> List[str]:
+        """Send `text` (split to Twilio's limit); returns the MessageSids created.
+
+        proactive: not an answer to the customer's own message, so an opt-out suppresses it."""
+        if proactive and self.store.is_opted_out(address):
+            logger.info("not sending to %s: opted out", address)
+            return []
+        if not self.state.window_open(address):
+            return await self._send_template(address, text)
+        sids = []
+        for piece in split_message(text):
+            sid = await self._create(address, "text", body=piece)
+            if sid:
+                sids.append(sid)
+        return sids
+
+    async def release_held(self, address: str) -> List[str]:
+        """Send what waited for the window to reopen (call when the customer writes)."""
+        sids: List[str] = []
+        for text in self.state.release(address):
+            sids.extend(await self.send(address, text))
+        return sids
+
+    async def _send_template(self, address: str, text: str) -> List[str]:
+        if self.state.hold(address, text) > 0:
+            return []  # a template inviting the customer back is already on its way
+        window = self.state.window(address)
+        name = (window or {}).get("profile_name") or ""
+        variables = json.dumps({"1": name}, ensure_ascii=False)
+        sid = await self._create(address, "template", content_sid=self.settings.template_sid, content_variables=variables)
+        return [sid] if sid else []
+
+    async def _create(self, address: str, kind: str, **fields: object) -> Optional[str]:
+        try:
+            message = await self.sender.create(address, **fields)  # type: ignore[arg-type]
+        except (TwilioRestException, aiohttp.ClientError, asyncio.TimeoutError) as error:
+            logger.error("WhatsApp send to %s failed: %s", address, error)
+            return None
+        self.state.record_outbound(message["sid"], address, kind, message["status"] or "queued")
+        return message["sid"]
+

@@ -1,0 +1,104 @@
+"""Customer feedback feeds ranking: an article rated down for a kind of question is demoted for similar questions.
+
+Each 👍/👎 is stored with the embedding of the question that was answered (table
+`feedback_vectors` in DESTEK_DB). For a new question, the votes on each candidate article
+whose question is similar (cosine ≥ `similarity`) are counted; when 👎 outnumber 👍 by at least
+`min_net`, the article's calibrated score is lowered by `step` per net 👎, at most
+`max_penalty`, and the hits are re-sorted. A bounded penalty on similar questions only: an
+article that is right for other questions keeps its place there, and praise cancels blame.
+"""
+
+import os
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Mapping, Optional, Sequence
+
+import numpy as np
+
+from storage.sqlite import SqliteStore
+from kb_index.search import Hit
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feedback_vectors (
+    id INTEGER PRIMARY KEY,
+    article_id TEXT NOT NULL,
+    language TEXT,
+    model TEXT NOT NULL,
+    helpful INTEGER NOT NULL,
+    vector BLOB NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feedback_vectors_article ON feedback_vectors (article_id, model);
+"""
+
+
+@dataclass(frozen=True)
+class DemotionSettings:
+    enabled: bool = True
+    similarity: float = 0.7
+    min_net: int = 2
+    step: float = 0.1
+    max_penalty: float = 0.3
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> "DemotionSettings":
+        """DESTEK_FEEDBACK_DEMOTION (on/off), _SIMILARITY, _MIN_NET, _STEP, _MAX_PENALTY."""
+        default = cls()
+        settings = cls(
+            enabled=env.get("DESTEK_FEEDBACK_DEMOTION", "on").strip().lower() not in ("off", "0", "false", "no"),
+            similarity=float(env.get("DESTEK_FEEDBACK_SIMILARITY") or default.similarity),
+            min_net=int(env.get("DESTEK_FEEDBACK_MIN_NET") or default.min_net),
+            step=float(env.get("DESTEK_FEEDBACK_STEP") or default.step),
+            max_penalty=float(env.get("DESTEK_FEEDBACK_MAX_PENALTY") or default.max_penalty),
+        )
+        if not 0 <= settings.max_penalty <= 1 or settings.step < 0 or settings.min_net < 1:
+            raise ValueError("DESTEK_FEEDBACK_*: need 0 <= MAX_PENALTY <= 1, STEP >= 0 and MIN_NET >= 1")
+        return settings
+
+
+class FeedbackMemory(SqliteStore):
+    """The votes with their questions' embeddings, for one embedding model."""
+
+    SCHEMA = _SCHEMA
+
+    def __init__(self, path: Path, model: str, settings: Optional[DemotionSettings] = None) -> None:
+        super().__init__(path)
+        self.model = model
+        self.settings = settings or DemotionSettings()
+
+    def add(self, article_id: str, language: Optional[str], query_vector: np.ndarray, helpful: bool) -> None:
+        with self._connection() as db:
+            db.execute(
+                "INSERT INTO feedback_vectors (article_id, language, model, helpful, vector, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (article_id, language, self.model, int(helpful), np.asarray(query_vector, dtype=np.float32).tobytes(), time.time()),
+            )
+
+    def penalties(self, query_vector: np.ndarray, article_ids: Sequence[str]) -> dict[str, float]:
+        """Score penalty per article (0 when its similar votes are not mostly 👎)."""
+        if not article_ids:
+            return {}
+        marks = ", ".join("?" for _ in article_ids)
+        with self._connection() as db:
+            rows = db.execute(
+                f"SELECT article_id, helpful, vector FROM feedback_vectors WHERE model = ? AND article_id IN ({marks})",
+                (self.model, *article_ids),
+            ).fetchall()
+        net: dict[str, int] = {}
+        query = np.asarray(query_vector, dtype=np.float32)
+        for article_id, helpful, blob in rows:
+            vector = np.frombuffer(blob, dtype=np.float32)
+            if vector.shape == query.shape and float(vector @ query) >= self.settings.similarity:
+                net[article_id] = net.get(article_id, 0) + (-1 if helpful else 1)
+        step, cap, floor = self.settings.step, self.settings.max_penalty, self.settings.min_net
+        return {article_id: min(cap, step * count) for article_id, count in net.items() if count >= floor}
+
+    def rerank(self, hits: list[Hit], query_vector: Optional[np.ndarray]) -> list[Hit]:
+        """Hits with penalties applied, best first; unchanged when demotion is off or there is no vector."""
+        if not self.settings.enabled or query_vector is None or not hits:
+            return hits
+        penalties = self.penalties(query_vector, [hit.id for hit in hits])
+        if not penalties:
+            return hits
+        demoted = [replace(hit, score=round(max(0.0, hit.score - penalties.get(hit.id, 0.0)), 4)) for hit in hits]
+        return sorted(demoted, key=lambda hit: -hit.score)

@@ -1,0 +1,91 @@
+"""What the bot records for support staff: answers served, answer feedback, unanswered questions, handoff requests.
+
+Customer text is redacted (card numbers, IBANs, TCKNs, one-time codes) before it is stored.
+
+SQLite by default (DESTEK_DB), opened through storage.sqlite: one short-lived
+connection per write keeps it safe across the action server's threads.
+"""
+
+import time
+from typing import Any, Optional
+
+from storage.sqlite import SqliteStore
+from privacy.redaction import redact
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS answer_feedback (
+    id INTEGER PRIMARY KEY,
+    sender_id TEXT NOT NULL,
+    query TEXT,
+    article_id TEXT,
+    score REAL,
+    helpful INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS unanswered_questions (
+    id INTEGER PRIMARY KEY,
+    sender_id TEXT NOT NULL,
+    query TEXT NOT NULL,
+    language TEXT,
+    best_article_id TEXT,
+    best_score REAL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS answers_served (
+    id INTEGER PRIMARY KEY,
+    sender_id TEXT NOT NULL,
+    query TEXT NOT NULL,
+    language TEXT,
+    article_id TEXT NOT NULL,
+    score REAL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS answers_served_article ON answers_served (article_id);
+CREATE TABLE IF NOT EXISTS handoff_requests (
+    id INTEGER PRIMARY KEY,
+    sender_id TEXT NOT NULL,
+    language TEXT,
+    reason TEXT NOT NULL,
+    last_query TEXT,
+    created_at REAL NOT NULL
+);
+"""
+
+
+class Records(SqliteStore):
+    SCHEMA = _SCHEMA
+
+    def _insert(self, table: str, **values: Any) -> None:
+        values["created_at"] = time.time()
+        columns = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        with self._connection() as connection:
+            connection.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(values.values()))
+
+    def add_feedback(self, sender_id: str, query: Optional[str], article_id: Optional[str], score: Optional[float], helpful: bool) -> None:
+        self._insert("answer_feedback", sender_id=sender_id, query=redact(query) if query else query, article_id=article_id, score=score, helpful=int(helpful))
+
+    def add_unanswered(self, sender_id: str, query: str, language: Optional[str], best_article_id: Optional[str], best_score: Optional[float]) -> None:
+        self._insert("unanswered_questions", sender_id=sender_id, query=redact(query), language=language, best_article_id=best_article_id, best_score=best_score)
+
+    def add_handoff_request(self, sender_id: str, language: Optional[str], reason: str, last_query: Optional[str]) -> None:
+        self._insert("handoff_requests", sender_id=sender_id, language=language, reason=reason, last_query=redact(last_query) if last_query else last_query)
+
+    def add_answer_served(self, sender_id: str, query: str, language: Optional[str], article_id: str, score: Optional[float]) -> None:
+        """Every answer the bot gave from an article: the article usage report counts these.
+
+        On the answer path of every question, so without an fsync per commit (synchronous=NORMAL
+        in WAL mode): a crash loses nothing, a power cut may lose the last rows of a usage count."""
+        with self._connection() as connection:
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute(
+                "INSERT INTO answers_served (sender_id, query, language, article_id, score, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (sender_id, redact(query), language, article_id, score, time.time()),
+            )
+
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        """All rows of one table, oldest first (for reports and tests)."""
+        if table not in ("answer_feedback", "unanswered_questions", "handoff_requests", "answers_served"):
+            raise ValueError(f"unknown table {table!r}")
+        with self._connection() as connection:
+            return [dict(row) for row in connection.execute(f"SELECT * FROM {table} ORDER BY id")]

@@ -1,0 +1,1 @@
+"""Staff accounts (roles, sessions), their pages, and `python -m support_app.console.staff.cli`."""

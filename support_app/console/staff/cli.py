@@ -1,0 +1,41 @@
+"""`python -m support_app.console.staff.cli add LOGIN --role ROLE [--name NAME]` (password asked, or STAFF_PASSWORD),
+`remove LOGIN`, `list`: manage staff accounts without the demo defaults."""
+
+import argparse
+import getpass
+import os
+import sys
+
+from support_app.console.staff.accounts import ROLES, StaffAccounts
+from storage import paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m support_app.console.staff.cli", description="Manage Destek staff accounts")
+    commands = parser.add_subparsers(dest="command", required=True)
+    add = commands.add_parser("add", help="create an account or replace its role, name and password")
+    add.add_argument("login")
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--name", help="display name (default: the login)")
+    remove = commands.add_parser("remove", help="delete an account and end its sessions")
+    remove.add_argument("login")
+    commands.add_parser("list", help="list the accounts")
+    args = parser.parse_args(argv)
+    accounts = StaffAccounts(paths.support_database())
+    try:
+        if args.command == "add":
+            password = os.environ.get("STAFF_PASSWORD") or getpass.getpass(f"password for {args.login}: ")
+            accounts.set_account(args.login, args.name or args.login, args.role, password)
+        elif args.command == "remove":
+            accounts.remove_account(args.login)
+        else:
+            for user in accounts.users():
+                print(f"{user.login}\t{user.role}\t{user.display_name}")
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

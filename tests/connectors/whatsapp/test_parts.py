@@ -1,0 +1,75 @@
+"""The WhatsApp channel's pure parts: text shaping, keywords and the SQLite state (real SQLite)."""
+
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from connectors.whatsapp.state import WhatsAppState
+from connectors.whatsapp.text import chosen_payload, numbered_options, opt_keyword, split_message
+
+
+def test_split_keeps_short_text_whole_and_cuts_long_text_between_sentences() -> None:
+    assert split_message("  Kısa bir yanıt.  ") == ["Kısa bir yanıt."]
+    sentences = [f"Cümle numarası {number} burada bitiyor." for number in range(200)]
+    pieces = split_message(" ".join(sentences), limit=300)
+    assert all(len(piece) <= 300 for piece in pieces) and len(pieces) > 10
+    assert " ".join(pieces) == " ".join(sentences)
+    assert all(piece.endswith("bitiyor.") for piece in pieces)
+
+
+def test_split_packs_paragraphs_and_cuts_a_word_longer_than_the_limit() -> None:
+    assert split_message("Bir.\n\nİki.\n\nÜç.", limit=12) == ["Bir.\n\nİki.", "Üç."]
+    assert [len(piece) for piece in split_message("x" * 3500)] == [1600, 1600, 300]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("DUR", (True, "tr")), ("dur", (True, "tr")), ("İPTAL", (True, "tr")), ("iptal", (True, "tr")),
+    ("IPTAL", (True, "tr")), (" Stop! ", (True, "en")), ("BAŞLA", (False, "tr")), ("basla", (False, "tr")),
+    ("START", (False, "en")), ("durum nedir", None), ("stop the charge please", None), ("", None),
+])
+def test_opt_keywords_are_whole_messages_in_either_language(text: str, expected: object) -> None:
+    assert opt_keyword(text) == expected
+
+
+def test_buttons_become_numbered_options_and_numbers_map_back() -> None:
+    body, payloads = numbered_options("Yardımcı oldu mu?", [{"title": "👍", "payload": "/answer_helpful"}, {"title": "👎", "payload": "/answer_not_helpful"}])
+    assert body == "Yardımcı oldu mu?\n\n1. 👍\n2. 👎"
+    assert chosen_payload("2", payloads) == "/answer_not_helpful"
+    assert chosen_payload(" 1. ", payloads) == "/answer_helpful"
+    assert chosen_payload("3", payloads) is None and chosen_payload("12 TL", payloads) is None
+
+
+def test_state_deduplicates_across_instances_and_replays_only_unhandled(tmp_path: Path) -> None:
+    db = tmp_path / "destek.sqlite3"
+    assert WhatsAppState(db).claim_inbound("SM1", "whatsapp:+905550000001", {"MessageSid": "SM1"})
+    assert not WhatsAppState(db).claim_inbound("SM1", "whatsapp:+905550000001", {"MessageSid": "SM1"})
+    WhatsAppState(db).claim_inbound("SM2", "whatsapp:+905550000001", {"MessageSid": "SM2"})
+    WhatsAppState(db).mark_handled("SM1")
+    assert WhatsAppState(db).unhandled() == [{"MessageSid": "SM2"}]
+
+
+def test_window_is_open_for_24_hours_after_the_last_inbound(tmp_path: Path) -> None:
+    state = WhatsAppState(tmp_path / "destek.sqlite3")
+    address = "whatsapp:+905550000002"
+    assert not state.window_open(address)
+    state.touch_window(address, "Ayşe", at=time.time() - 23 * 3600)
+    assert state.window_open(address)
+    state.touch_window(address, "", at=time.time() - 30 * 3600)  # an older webhook arriving late
+    assert state.window_open(address) and state.window(address)["profile_name"] == "Ayşe"
+    assert not state.window_open(address, now=time.time() + 2 * 3600)
+
+
+def test_status_never_moves_backwards_and_terminal_failures_stay(tmp_path: Path) -> None:
+    state = WhatsAppState(tmp_path / "destek.sqlite3")
+    statuses = ["queued", "sent", "delivered", "read"] * 3
+    random.Random(5).shuffle(statuses)
+    for status in statuses:
+        state.update_status("SMa", status)
+    assert state.outbound("SMa")["status"] == "read"
+    for status in ["queued", "undelivered", "sent", "delivered", "read"]:
+        state.update_status("SMb", status, error_code="63016" if status == "undelivered" else "")
+    assert state.outbound("SMb")["status"] == "undelivered" and state.outbound("SMb")["error_code"] == "63016"
+    with pytest.raises(ValueError, match="unknown message status 'lost'"):
+        state.update_status("SMa", "lost")

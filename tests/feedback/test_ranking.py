@@ -1,0 +1,63 @@
+"""Feedback demotion on a real (tiny) index: 👎 on similar questions lowers an article, bounded, and 👍 cancels it."""
+
+from pathlib import Path
+
+import pytest
+
+from kb_index.search import KnowledgeBase
+from feedback.ranking import DemotionSettings, FeedbackMemory
+
+
+@pytest.fixture(scope="module")
+def kb(tiny_index: Path) -> KnowledgeBase:
+    return KnowledgeBase.open(tiny_index)
+
+
+def test_downvotes_on_similar_questions_demote_the_article(kb: KnowledgeBase, tmp_path: Path) -> None:
+    memory = FeedbackMemory(tmp_path / "votes.sqlite3", kb.manifest["model"], DemotionSettings(similarity=0.7, min_net=2, step=0.1, max_penalty=0.3))
+    query = "when do I get my money back"
+    hits = kb.search(query, k=3, lang="en")
+    assert hits[0].id == "refund-en"
+    vector = kb.embed_query(query)
+    assert memory.rerank(hits, vector) == hits  # no votes yet: nothing changes
+
+    for voted in ("when will my money come back", "when do I receive my money back"):
+        memory.add("refund-en", "en", kb.embed_query(voted), helpful=False)
+    after_two = memory.rerank(hits, vector)
+    refund_after = next(hit for hit in after_two if hit.id == "refund-en")
+    assert refund_after.score == pytest.approx(max(0.0, hits[0].score - 0.2), abs=1e-4)
+    others = {hit.id: hit.score for hit in hits[1:]}
+    assert {hit.id: hit.score for hit in after_two if hit.id != "refund-en"} == others
+
+    for voted in ("when does my money come back", "when will I get my money back", "money back when?"):
+        memory.add("refund-en", "en", kb.embed_query(voted), helpful=False)
+    capped = next(hit for hit in memory.rerank(hits, vector) if hit.id == "refund-en")
+    assert capped.score == pytest.approx(max(0.0, hits[0].score - 0.3), abs=1e-4)  # bounded by max_penalty
+
+    # an unrelated question about the same article's neighbours is not affected
+    wifi_hits = kb.search("how do I change my wifi password", k=3, lang="en")
+    assert memory.rerank(wifi_hits, kb.embed_query("how do I change my wifi password")) == wifi_hits
+
+
+def test_demotion_changes_the_ranking_and_praise_cancels_blame(kb: KnowledgeBase, tmp_path: Path) -> None:
+    settings = DemotionSettings(similarity=0.6, min_net=1, step=1.0, max_penalty=1.0)
+    memory = FeedbackMemory(tmp_path / "votes.sqlite3", kb.manifest["model"], settings)
+    query = "where is my parcel"
+    hits = kb.search(query, k=3, lang="en")
+    assert hits[0].id == "track-en"
+    memory.add("track-en", "en", kb.embed_query("where's my parcel"), helpful=False)
+    demoted = memory.rerank(hits, kb.embed_query(query))
+    assert demoted[0].id != "track-en" and [h.score for h in demoted] == sorted((h.score for h in demoted), reverse=True)
+    memory.add("track-en", "en", kb.embed_query("where is my parcel now"), helpful=True)
+    assert memory.rerank(hits, kb.embed_query(query)) == hits
+
+
+def test_demotion_can_be_switched_off(kb: KnowledgeBase, tmp_path: Path) -> None:
+    off = DemotionSettings.from_env({"DESTEK_FEEDBACK_DEMOTION": "off"})
+    memory = FeedbackMemory(tmp_path / "votes.sqlite3", kb.manifest["model"], off)
+    for _ in range(3):
+        memory.add("track-en", "en", kb.embed_query("where is my parcel"), helpful=False)
+    hits = kb.search("where is my parcel", k=3, lang="en")
+    assert memory.rerank(hits, kb.embed_query("where is my parcel")) == hits
+    with pytest.raises(ValueError, match="MAX_PENALTY"):
+        DemotionSettings.from_env({"DESTEK_FEEDBACK_MAX_PENALTY": "2"})

@@ -1,0 +1,50 @@
+"""The sample knowledge base meets the retrieval targets on the labelled queries (issue #2).
+
+Uses the index `make index` built from bot/data/kb with the default settings.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from kb_index.evaluate import evaluate, load_queries
+from kb_index.search import KnowledgeBase
+from tests.conftest import ROOT
+
+INDEX = ROOT / "var" / "kb-index"
+QUERIES = ROOT / "bot" / "data" / "kb_eval" / "queries.jsonl"
+
+
+@pytest.fixture(scope="module")
+def report() -> dict:
+    if not (INDEX / "current.json").exists():
+        pytest.skip("no sample index: run `make index` (make test does)")
+    return evaluate(KnowledgeBase.open(INDEX), load_queries(QUERIES))
+
+
+def test_query_set_shape() -> None:
+    queries = load_queries(QUERIES)
+    by_lang = {lang: [q for q in queries if q["lang"] == lang] for lang in ("tr", "en")}
+    assert len(queries) >= 300
+    assert abs(len(by_lang["tr"]) - len(by_lang["en"])) <= 10
+    for items in by_lang.values():
+        share = sum(q["expected_id"] is None for q in items) / len(items)
+        assert 0.12 <= share <= 0.18
+
+
+@pytest.mark.parametrize("lang", ["tr", "en"])
+def test_recall_at_1_target(report: dict, lang: str) -> None:
+    assert report["by_lang"][lang]["recall@1"] >= 0.90
+
+
+@pytest.mark.parametrize("lang", ["tr", "en"])
+def test_false_answer_target(report: dict, lang: str) -> None:
+    assert report["by_lang"][lang]["false_answer_rate"] <= 0.10
+
+
+def test_articles_come_in_pairs() -> None:
+    topics: dict[str, set[str]] = {}
+    for path in (ROOT / "bot" / "data" / "kb").rglob("*.md"):
+        topics.setdefault(path.stem, set()).add(path.parent.name)
+    assert len(topics) >= 40
+    assert all(langs == {"tr", "en"} for langs in topics.values()), {topic: langs for topic, langs in topics.items() if langs != {"tr", "en"}}

@@ -1,0 +1,1 @@
+"""Field checks shared by the stores and the web apps: one-line errors naming the field."""
