@@ -15,7 +15,7 @@ from bot.actions.handoff import ActionForwardToAgent, ActionRequestHuman
 from bot.actions.kb import ActionAnswerFromKb
 from connectors.whatsapp.state import WhatsAppState
 from handoff.context_card import build_card
-from tests.test_actions import run, tracker
+from tests.bot.test_actions import run, tracker
 from tuning.review_store import NEEDS_ARTICLE, ReviewStore
 
 CARD = "4111 1111 1111 1111"

@@ -17,7 +17,7 @@ from feedback.records import Records
 from campaigns.store import CampaignStore
 from incidents.store import IncidentStore
 from incidents.times import eta_text
-from support_app import review
+from support_app.console import review
 from support_app.app import create_app
 from support_app.input_guard import MAX_BODY_BYTES
 from support_app.settings import Settings
