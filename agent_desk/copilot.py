@@ -1,0 +1,131 @@
+"""Suggestions for the agent: the KB passages and reply templates that fit what the customer wrote.
+
+The passages come from the same kb_index the bot answers from (DESTEK_KB_INDEX), searched in the
+customer's language; the customer's latest messages are each searched and an article keeps its
+best score, older messages counting a little less. Templates are ranked by how close their text
+is to the customer's words and to the best article (character n-grams, plus the index's sentence
+model when it has one), so "paketim gelmedi" finds a template about tracking a parcel. Offline.
+"""
+
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from kb_index.build import POINTER
+from kb_index.lexical import LexicalIndex
+from kb_index.search import Hit, KnowledgeBase
+
+RECENT_MESSAGES = 3
+AGE_WEIGHTS = (1.0, 0.85, 0.7)  # newest message first
+MAX_QUERY_CHARS = 500
+_VARIABLE = re.compile(r"\{[^{}]*\}")  # a template's {first_name}: not words to match on
+ARTICLE_WEIGHT = 0.8  # a template matching the best article counts a little less than one matching the customer
+
+
+@dataclass(frozen=True)
+class Passage:
+    hit: Hit
+    weighted: float
+    query: str
+
+    def public(self) -> Dict[str, Any]:
+        return {**self.hit.public(), "query": self.query}
+
+
+def customer_texts(messages: Sequence[Dict[str, Any]], card: Optional[Dict[str, Any]]) -> List[Tuple[int, str]]:
+    """The customer's latest messages to the agent, newest first, as (message id, text); before
+    the customer has written to the agent, their last turns with the bot (id 0)."""
+    texts = [(int(m["id"]), str(m["text"])) for m in messages if m.get("direction") == "customer" and str(m.get("text") or "").strip()]
+    if not texts:
+        turns = [t for t in (card or {}).get("transcript") or [] if t.get("role") == "customer" and str(t.get("text") or "").strip()]
+        texts = [(0, str(turn["text"])) for turn in turns]
+    return [(message_id, text.strip()[:MAX_QUERY_CHARS]) for message_id, text in texts[::-1][:RECENT_MESSAGES]]
+
+
+class Copilot:
+    """Opens the index on first use and again when `kb_index build` switches its live generation."""
+
+    def __init__(self, index_dir: Path, model: Optional[str] = None) -> None:
+        self.index_dir = Path(index_dir)
+        self.model = model
+        self._lock = threading.Lock()
+        self._kb: Optional[KnowledgeBase] = None
+        self._pointer: Optional[str] = None
+        self._template_vectors: Dict[Tuple[int, float], np.ndarray] = {}
+
+    def knowledge_base(self) -> KnowledgeBase:
+        """Raises kb_index.errors.KbError (one line) when the index is missing or damaged."""
+        pointer = self.index_dir / POINTER
+        current = pointer.read_text(encoding="utf-8") if pointer.is_file() else None
+        with self._lock:
+            if self._kb is None or current != self._pointer:
+                self._kb = KnowledgeBase.open(self.index_dir, model=self.model)
+                self._pointer = current
+                self._template_vectors.clear()
+            return self._kb
+
+    def passages(self, texts: Sequence[str], language: Optional[str], k: int = 3) -> List[Passage]:
+        """The best `k` articles for the customer's messages (newest first), in `language` when the
+        index has it (else the language each message is detected in)."""
+        kb = self.knowledge_base()
+        lang = language if language in kb.languages else None
+        best: Dict[str, Passage] = {}
+        for weight, text in zip(AGE_WEIGHTS, texts):
+            for hit in kb.search(text, k=k + 2, lang=lang):
+                candidate = Passage(hit, hit.score * weight, text)
+                if hit.id not in best or candidate.weighted > best[hit.id].weighted:
+                    best[hit.id] = candidate
+        return sorted(best.values(), key=lambda passage: -passage.weighted)[:k]
+
+    def templates(self, texts: Sequence[str], passages: Sequence[Passage], templates: Sequence[Dict[str, Any]], k: int = 3) -> List[Dict[str, Any]]:
+        """The `k` reply templates closest to the customer's words or to the best article, with a score in 0..1."""
+        if not templates or not texts:
+            return []
+        bodies = [f"{row['name']}. {_VARIABLE.sub(' ', row['text'])}" for row in templates]
+        probes = [(1.0, text) for text in texts[:1]] + [(ARTICLE_WEIGHT, f"{p.hit.title}. {p.hit.snippet}") for p in passages[:1]]
+        lexical = LexicalIndex.build(bodies)
+        kb = self.knowledge_base()
+        vectors = self._vectors(kb, templates, bodies)
+        scores = np.zeros(len(templates), dtype=np.float32)
+        for weight, probe in probes:
+            similarity = lexical.scores(probe)
+            if vectors is not None:
+                similarity = 0.5 * similarity + 0.5 * np.clip(vectors @ kb.embed_query(probe), 0, 1)
+            scores = np.maximum(scores, weight * similarity)
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [{"id": templates[i]["id"], "name": templates[i]["name"], "language": templates[i]["language"],
+                 "text": templates[i]["text"], "score": round(float(scores[i]), 4)} for i in order if scores[i] > 0]
+
+    def _vectors(self, kb: KnowledgeBase, templates: Sequence[Dict[str, Any]], bodies: Sequence[str]) -> Optional[np.ndarray]:
+        """The templates' sentence vectors (None for a lexical-only index), kept until a template changes."""
+        rows = []
+        for row, body in zip(templates, bodies):
+            key = (int(row["id"]), float(row["updated_at"]))
+            if key not in self._template_vectors:
+                vector = kb.embed_query(body)
+                if vector is None:
+                    return None
+                self._template_vectors[key] = vector
+            rows.append(self._template_vectors[key])
+        return np.vstack(rows)
+
+    def suggest(self, handoff: Dict[str, Any], messages: Sequence[Dict[str, Any]], card: Optional[Dict[str, Any]],
+                templates: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+        """What the inbox's copilot panel shows for one handoff."""
+        recent = customer_texts(messages, card)
+        texts = [text for _, text in recent]
+        language = handoff.get("language") or (card or {}).get("language")
+        passages = self.passages(texts, language) if texts else []
+        in_language = [row for row in templates if not language or row["language"] == language]
+        return {
+            "handoff_id": handoff["id"],
+            "language": language,
+            "based_on_message_id": recent[0][0] if recent else 0,
+            "queries": texts,
+            "passages": [passage.public() for passage in passages],
+            "templates": self.templates(texts, passages, in_language),
+        }
