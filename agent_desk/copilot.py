@@ -1,9 +1,9 @@
 """Suggestions for the agent: the KB passages and reply templates that fit what the customer wrote.
 
 The passages come from the same kb_index the bot answers from (DESTEK_KB_INDEX), searched in the
-customer's language; the customer's latest messages are each searched and an article keeps its
-best score, older messages counting a little less. Templates are ranked by how close their text
-is to the customer's words and to the best article (character n-grams, plus the index's sentence
+customer's language; the customer's latest messages are each searched (see `passages` for how
+they are merged). Templates are ranked by how close their text
+is to the customer's words and to the best article's title (character n-grams, plus the index's sentence
 model when it has one), so "paketim gelmedi" finds a template about tracking a parcel. Offline.
 """
 
@@ -23,6 +23,9 @@ RECENT_MESSAGES = 3
 AGE_WEIGHTS = (1.0, 0.85, 0.7)  # newest message first
 MAX_QUERY_CHARS = 500
 _VARIABLE = re.compile(r"\{[^{}]*\}")  # a template's {first_name}: not words to match on
+# The newest message's hits above this share of the index's answer threshold come first: a new
+# question scores ~0.2-0.6, "thanks" or "still waiting" below 0.11 on the sample KB (threshold 0.35).
+NEW_TOPIC_SHARE = 0.5
 ARTICLE_WEIGHT = 0.8  # a template matching the best article counts a little less than one matching the customer
 
 
@@ -70,23 +73,32 @@ class Copilot:
 
     def passages(self, texts: Sequence[str], language: Optional[str], k: int = 3) -> List[Passage]:
         """The best `k` articles for the customer's messages (newest first), in `language` when the
-        index has it (else the language each message is detected in)."""
+        index has it (else the language each message is detected in). The newest message's hits
+        above half the index's answer threshold come first (the customer moved on to a new question);
+        the other places go to the best of all recent messages, older ones counting less (a
+        "hello?" or "thanks" keeps the earlier question's articles on screen)."""
         kb = self.knowledge_base()
         lang = language if language in kb.languages else None
         best: Dict[str, Passage] = {}
-        for weight, text in zip(AGE_WEIGHTS, texts):
+        confident: List[Passage] = []  # what the newest message asks, where it clearly asks something
+        for age, (weight, text) in enumerate(zip(AGE_WEIGHTS, texts)):
             for hit in kb.search(text, k=k + 2, lang=lang):
                 candidate = Passage(hit, hit.score * weight, text)
+                if age == 0 and hit.score >= NEW_TOPIC_SHARE * kb.threshold:
+                    confident.append(candidate)
                 if hit.id not in best or candidate.weighted > best[hit.id].weighted:
                     best[hit.id] = candidate
-        return sorted(best.values(), key=lambda passage: -passage.weighted)[:k]
+        taken = {passage.hit.id for passage in confident}
+        rest = sorted((p for p in best.values() if p.hit.id not in taken), key=lambda passage: -passage.weighted)
+        return (confident + rest)[:k]
 
     def templates(self, texts: Sequence[str], passages: Sequence[Passage], templates: Sequence[Dict[str, Any]], k: int = 3) -> List[Dict[str, Any]]:
-        """The `k` reply templates closest to the customer's words or to the best article, with a score in 0..1."""
+        """The `k` reply templates closest to the customer's latest words or to the best article's title
+        (its question: a passage often mentions neighbouring topics), with a score in 0..1."""
         if not templates or not texts:
             return []
         bodies = [f"{row['name']}. {_VARIABLE.sub(' ', row['text'])}" for row in templates]
-        probes = [(1.0, text) for text in texts[:1]] + [(ARTICLE_WEIGHT, f"{p.hit.title}. {p.hit.snippet}") for p in passages[:1]]
+        probes = [(1.0, text) for text in texts[:1]] + [(ARTICLE_WEIGHT, p.hit.title) for p in passages[:1]]
         lexical = LexicalIndex.build(bodies)
         kb = self.knowledge_base()
         vectors = self._vectors(kb, templates, bodies)
@@ -95,7 +107,7 @@ class Copilot:
             similarity = lexical.scores(probe)
             if vectors is not None:
                 similarity = 0.5 * similarity + 0.5 * np.clip(vectors @ kb.embed_query(probe), 0, 1)
-            scores = np.maximum(scores, weight * similarity)
+            scores = scores + weight * similarity
         order = np.argsort(-scores, kind="stable")[:k]
         return [{"id": templates[i]["id"], "name": templates[i]["name"], "language": templates[i]["language"],
                  "text": templates[i]["text"], "score": round(float(scores[i]), 4)} for i in order if scores[i] > 0]
