@@ -26,6 +26,7 @@ _VARIABLE = re.compile(r"\{[^{}]*\}")  # a template's {first_name}: not words to
 # The newest message's hits above this share of the index's answer threshold come first: a new
 # question scores ~0.2-0.6, "thanks" or "still waiting" below 0.11 on the sample KB (threshold 0.35).
 NEW_TOPIC_SHARE = 0.5
+CACHE_SIZE = 2048  # searches and sentence vectors kept (cleared when full or when the index changes)
 ARTICLE_WEIGHT = 0.8  # a template matching the best article counts a little less than one matching the customer
 
 
@@ -58,7 +59,9 @@ class Copilot:
         self._lock = threading.Lock()
         self._kb: Optional[KnowledgeBase] = None
         self._pointer: Optional[str] = None
-        self._template_vectors: Dict[Tuple[int, float], np.ndarray] = {}
+        # A conversation's earlier messages are searched again with each new one: keep the results.
+        self._searches: Dict[Tuple[str, Optional[str], int], List[Hit]] = {}
+        self._vectors_by_text: Dict[str, Optional[np.ndarray]] = {}
 
     def knowledge_base(self) -> KnowledgeBase:
         """Raises kb_index.errors.KbError (one line) when the index is missing or damaged."""
@@ -68,7 +71,8 @@ class Copilot:
             if self._kb is None or current != self._pointer:
                 self._kb = KnowledgeBase.open(self.index_dir, model=self.model)
                 self._pointer = current
-                self._template_vectors.clear()
+                self._searches.clear()
+                self._vectors_by_text.clear()
             return self._kb
 
     def passages(self, texts: Sequence[str], language: Optional[str], k: int = 3) -> List[Passage]:
@@ -82,7 +86,7 @@ class Copilot:
         best: Dict[str, Passage] = {}
         confident: List[Passage] = []  # what the newest message asks, where it clearly asks something
         for age, (weight, text) in enumerate(zip(AGE_WEIGHTS, texts)):
-            for hit in kb.search(text, k=k + 2, lang=lang):
+            for hit in self._search(kb, text, lang, k + 2):
                 candidate = Passage(hit, hit.score * weight, text)
                 if age == 0 and hit.score >= NEW_TOPIC_SHARE * kb.threshold:
                     confident.append(candidate)
@@ -101,29 +105,36 @@ class Copilot:
         probes = [(1.0, text) for text in texts[:1]] + [(ARTICLE_WEIGHT, p.hit.title) for p in passages[:1]]
         lexical = LexicalIndex.build(bodies)
         kb = self.knowledge_base()
-        vectors = self._vectors(kb, templates, bodies)
+        vectors = self._vectors(kb, bodies)
         scores = np.zeros(len(templates), dtype=np.float32)
         for weight, probe in probes:
             similarity = lexical.scores(probe)
             if vectors is not None:
-                similarity = 0.5 * similarity + 0.5 * np.clip(vectors @ kb.embed_query(probe), 0, 1)
+                similarity = 0.5 * similarity + 0.5 * np.clip(vectors @ self._embed(kb, probe), 0, 1)
             scores = scores + weight * similarity
         order = np.argsort(-scores, kind="stable")[:k]
         return [{"id": templates[i]["id"], "name": templates[i]["name"], "language": templates[i]["language"],
                  "text": templates[i]["text"], "score": round(float(scores[i]), 4)} for i in order if scores[i] > 0]
 
-    def _vectors(self, kb: KnowledgeBase, templates: Sequence[Dict[str, Any]], bodies: Sequence[str]) -> Optional[np.ndarray]:
-        """The templates' sentence vectors (None for a lexical-only index), kept until a template changes."""
-        rows = []
-        for row, body in zip(templates, bodies):
-            key = (int(row["id"]), float(row["updated_at"]))
-            if key not in self._template_vectors:
-                vector = kb.embed_query(body)
-                if vector is None:
-                    return None
-                self._template_vectors[key] = vector
-            rows.append(self._template_vectors[key])
-        return np.vstack(rows)
+    def _embed(self, kb: KnowledgeBase, text: str) -> Optional[np.ndarray]:
+        if text not in self._vectors_by_text:
+            if len(self._vectors_by_text) >= CACHE_SIZE:
+                self._vectors_by_text.clear()
+            self._vectors_by_text[text] = kb.embed_query(text)
+        return self._vectors_by_text[text]
+
+    def _search(self, kb: KnowledgeBase, text: str, lang: Optional[str], k: int) -> List[Hit]:
+        key = (text, lang, k)
+        if key not in self._searches:
+            if len(self._searches) >= CACHE_SIZE:
+                self._searches.clear()
+            self._searches[key] = kb.search(text, k=k, lang=lang, query_vector=self._embed(kb, text))
+        return self._searches[key]
+
+    def _vectors(self, kb: KnowledgeBase, bodies: Sequence[str]) -> Optional[np.ndarray]:
+        """The templates' sentence vectors (None for a lexical-only index)."""
+        vectors = [self._embed(kb, body) for body in bodies]
+        return None if any(vector is None for vector in vectors) else np.vstack(vectors)
 
     def suggest(self, handoff: Dict[str, Any], messages: Sequence[Dict[str, Any]], card: Optional[Dict[str, Any]],
                 templates: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
