@@ -106,12 +106,13 @@ class Copilot:
         lexical = LexicalIndex.build(bodies)
         kb = self.knowledge_base()
         vectors = self._vectors(kb, bodies)
-        scores = np.zeros(len(templates), dtype=np.float32)
+        scores: np.ndarray = np.zeros(len(templates), dtype=np.float32)
         for weight, probe in probes:
             similarity = lexical.scores(probe)
             if vectors is not None:
                 similarity = 0.5 * similarity + 0.5 * np.clip(vectors @ self._embed(kb, probe), 0, 1)
             scores = scores + weight * similarity
+        scores = scores / sum(weight for weight, _ in probes)  # a weighted mean: 0..1
         order = np.argsort(-scores, kind="stable")[:k]
         return [{"id": templates[i]["id"], "name": templates[i]["name"], "language": templates[i]["language"],
                  "text": templates[i]["text"], "score": round(float(scores[i]), 4)} for i in order if scores[i] > 0]
@@ -134,7 +135,8 @@ class Copilot:
     def _vectors(self, kb: KnowledgeBase, bodies: Sequence[str]) -> Optional[np.ndarray]:
         """The templates' sentence vectors (None for a lexical-only index)."""
         vectors = [self._embed(kb, body) for body in bodies]
-        return None if any(vector is None for vector in vectors) else np.vstack(vectors)
+        present = [vector for vector in vectors if vector is not None]
+        return np.vstack(present) if len(present) == len(vectors) else None
 
     def suggest(self, handoff: Dict[str, Any], messages: Sequence[Dict[str, Any]], card: Optional[Dict[str, Any]],
                 templates: Sequence[Dict[str, Any]]) -> Dict[str, Any]:

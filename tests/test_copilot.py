@@ -4,7 +4,6 @@ support app (real process, real index, real SQLite)."""
 
 import json
 import re
-from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
