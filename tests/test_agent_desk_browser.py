@@ -150,3 +150,16 @@ def test_sla_marker_and_one_browser_notification(servers: Servers, store: Handof
     store.claim(late["id"], "agent2")
     store.set_message_status(store.add_message(late["id"], "agent", "agent2", "Hello!", status="pending"), "sent")
     wait_for(agent, lambda d: "sla-breached" not in d.find_element(By.CSS_SELECTOR, item).get_attribute("class"))
+
+
+def test_team_box_shows_presence_and_admin_sets_a_capacity(servers: Servers, agent: WebDriver) -> None:
+    open_inbox(agent, servers, "admin")
+    row = "#desk-agents .desk-agent[data-login='{}']"
+    wait_for(agent, lambda d: "● admin" in d.find_element(By.CSS_SELECTOR, row.format("admin")).text)  # this open inbox
+    assert "○ agent1" in agent.find_element(By.CSS_SELECTOR, row.format("agent1")).text
+    assert "Auto-assignment off" in agent.find_element(By.ID, "desk-status").text
+    capacity = agent.find_element(By.CSS_SELECTOR, row.format("agent1") + " input")
+    capacity.clear()
+    capacity.send_keys("4")
+    agent.find_element(By.CSS_SELECTOR, row.format("agent1") + " button").click()
+    wait_for(agent, lambda d: d.find_element(By.CSS_SELECTOR, row.format("agent1") + " .load").text.endswith("/4"))
