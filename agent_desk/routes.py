@@ -35,13 +35,21 @@ class CapacityBody(BaseModel):
     capacity: StrictInt
 
 
+_reported: Dict[str, str] = {}
+
+
 def current_settings() -> AssignmentSettings:
-    """The assignment settings; the packaged defaults (logged) when a deployment's file is broken."""
+    """The assignment settings; the packaged defaults when a deployment's file is broken (logged
+    once per distinct error, not at every tick)."""
     try:
-        return load_settings()
+        settings = load_settings()
     except SettingsError as error:
-        logger.error("assignment settings: %s; using the defaults", error)
+        if _reported.get("settings") != str(error):
+            logger.error("assignment settings: %s; using the defaults", error)
+            _reported["settings"] = str(error)
         return AssignmentSettings()
+    _reported.pop("settings", None)
+    return settings
 
 
 def desk_router(database_path: Path) -> APIRouter:
