@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
+from agent_desk.routes import assignment_worker, desk_router
 from checkout.recovery import CheckoutRecovery
 from connectors.webchat_token import issue_token
 from customer_store.store import CustomerStore
@@ -71,7 +72,8 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         accounts.seed_demo()
         if settings.staff_demo_password:
             staff_accounts.seed_demo(settings.staff_demo_password)
-        yield
+        async with assignment_worker(settings.database_path):
+            yield
 
     app = FastAPI(title="Destek support app", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     # One cookie carries the shop and the staff session: it lives as long as a staff session
@@ -99,6 +101,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.include_router(staff_router())
     app.include_router(campaign_router())
     app.include_router(inbox_router(settings.database_path))
+    app.include_router(desk_router(settings.database_path))
     app.include_router(dashboard_router())
     app.include_router(review_router())
 

@@ -280,6 +280,7 @@
       renderCard(data.card, data.handoff);
       (data.messages || []).forEach(addMessage);
       connect();
+      root.dispatchEvent(new CustomEvent("inbox:selected", { detail: { handoffId: handoffId } }));  // agent_desk.js
     }).catch(function (error) { showError(error.message); });
   }
 
@@ -371,6 +372,7 @@
       var data = JSON.parse(event.data);
       state.skew = Date.now() / 1000 - data.now;
       renderQueue(data.handoffs);
+      root.dispatchEvent(new CustomEvent("inbox:queue"));  // agent_desk.js
     });
     source.addEventListener("handoff", function (event) {
       var data = JSON.parse(event.data);
@@ -379,6 +381,7 @@
     source.addEventListener("messages", function (event) {
       var data = JSON.parse(event.data);
       if (String(data.handoff_id) === String(state.selected)) data.messages.forEach(addMessage);
+      root.dispatchEvent(new CustomEvent("inbox:messages", { detail: data }));  // agent_desk.js
     });
     source.onopen = function () {
       state.connected = true;
