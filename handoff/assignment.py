@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from customer_store.sqlite import SqliteStore
+from storage.sqlite import SqliteStore
 from handoff.settings import SettingsError, _merged, _mtime, _read, settings_paths
 from handoff.store import HandoffStore
 from handoff.webhook import HelpdeskWebhook

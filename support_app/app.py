@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
-from agent_desk.routes import assignment_worker, desk_router
+from support_app.console.agent_desk.routes import assignment_worker, desk_router
 from checkout.recovery import CheckoutRecovery
 from connectors.webchat_token import issue_token
 from customer_store.store import CustomerStore

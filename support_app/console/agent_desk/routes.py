@@ -18,15 +18,15 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, StrictInt
 from starlette.concurrency import run_in_threadpool
 
-from agent_desk.copilot import Copilot
+from support_app.console.agent_desk.copilot import Copilot
 from handoff.assignment import Assignment, AssignmentSettings, load_settings, notify_breaches
 from handoff.settings import SettingsError
 from handoff.store import HandoffStore
 from handoff.webhook import HelpdeskWebhook
 from kb_index.errors import KbError
-from support_app.inbox import agent_logins
-from support_app.inbox_auth import staff_write
-from support_app.staff import StaffUser, staff_api
+from support_app.console.inbox.pages import agent_logins
+from support_app.console.inbox.auth import staff_write
+from support_app.console.staff.accounts import StaffUser, staff_api
 
 logger = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from typing import Any, Dict, Iterator, List
 import pytest
 import requests
 
-from agent_desk.copilot import Copilot, customer_texts
+from support_app.console.agent_desk.copilot import Copilot, customer_texts
 from handoff.store import HandoffStore
 from tests.conftest import ROOT
-from tests.servers import Servers
+from tests.helpers.servers import Servers
 
 INDEX = ROOT / "var" / "kb-index"
 QUERIES = ROOT / "bot" / "data" / "kb_eval" / "queries.jsonl"
