@@ -165,7 +165,8 @@ def _check_and_write(source: Path, path: Path, text: str, new_topic: str = "") -
         after = [f for f in lint(copy) if f.level == "error" and (f.allow_key or f.message) not in before]
         after = [f for f in after if not (new_topic and f.allow_key == f"missing-counterpart:{new_topic}")]
         if after:
-            raise KbWriteError(f"the edit would add a KB lint error ({after[0].message}); nothing was written")
+            message = after[0].message.replace(str(copy), str(source))
+            raise KbWriteError(f"the edit would add a KB lint error ({message}); nothing was written")
     _atomic_write(path, text)
 
 
