@@ -34,6 +34,7 @@ from support_app.login_throttle import LoginThrottle
 from support_app.dashboard import dashboard_router
 from support_app.review import review_router
 from learning.routes import learning_router
+from replay.routes import golden_router
 from support_app.security import check_csrf, csrf_token
 from support_app.settings import Settings
 from support_app.staff import SESSION_KEY, SESSION_LIFETIME, StaffAccounts, StaffLoginRequired, client_address
@@ -102,6 +103,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.include_router(dashboard_router())
     app.include_router(review_router())
     app.include_router(learning_router())
+    app.include_router(golden_router())
 
     def language(request: Request) -> str:
         requested = request.query_params.get("lang")

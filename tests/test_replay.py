@@ -8,11 +8,13 @@ real index, and is compared with what the customers got.
 import csv
 import io
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Iterator
 
+import httpx
 import pytest
 
 from tests.conftest import ROOT
@@ -23,6 +25,7 @@ GOLDEN_WEB = "web:replay-golden"
 MARKED_REST = "replay-marked"
 TR_WA = "whatsapp:+905550007001"
 PLAIN_REST = "replay-plain"
+STAFF_PASSWORD = "replay-test-staff-password"
 
 
 def replay(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
@@ -52,12 +55,16 @@ def test_bad_input_is_a_one_line_error(tmp_path: Path, content: str | None, expe
 
 
 @pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A tracker store and support database with four conversations; yields the state folder."""
-    state = tmp_path_factory.mktemp("replay")
-    with running_servers(state, fake_twilio=True) as servers:
-        _record(servers)
-    yield state
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    with running_servers(tmp_path_factory.mktemp("replay"), fake_twilio=True, support_app=True, env={"STAFF_DEMO_PASSWORD": STAFF_PASSWORD}) as servers:
+        yield servers
+
+
+@pytest.fixture(scope="module")
+def recorded(servers: Servers) -> Path:
+    """A tracker store and support database with four conversations; returns the state folder."""
+    _record(servers)
+    return servers.state
 
 
 def _record(servers: Servers) -> None:
@@ -90,9 +97,28 @@ def test_unchanged_model_and_index_report_zero_changes(recorded: Path, tmp_path:
     assert same.returncode == 0 and "against model" in same.stdout and ": 0 changed turns" in same.stdout, same.stderr
 
 
-def test_an_edited_article_that_no_longer_answers_a_golden_conversation_fails_naming_it(recorded: Path, tmp_path: Path) -> None:
-    marked = replay("golden", conversation(MARKED_REST), "--db", str(recorded / "destek.sqlite3"))
-    assert marked.returncode == 0, marked.stderr
+def mark_golden_on_the_review_page(servers: Servers, sender_id: str) -> None:
+    with httpx.Client(base_url=servers.support_url, timeout=60) as client:
+        assert client.post("/review/golden", data={"sender_id": sender_id, "session": "0"}).headers["location"].startswith("/staff/login")
+        page = client.get("/staff/login")
+        client.post("/staff/login", data={"login": "agent1", "password": STAFF_PASSWORD, "csrf": csrf_of(page.text), "next": "/review"})
+        review = client.get("/review", params={"channel": "rest"}).text
+        assert f'name="sender_id" value="{sender_id}"><input type="hidden" name="session" value="0">' in review
+        form = {"sender_id": sender_id, "session": "0", "csrf": csrf_of(review), "back": "/review?channel=rest"}
+        assert client.post("/review/golden", data={**form, "csrf": "forged"}).status_code == 400
+        assert client.post("/review/golden", data={**form, "session": "7"}).status_code == 404
+        done = client.post("/review/golden", data=form, follow_redirects=True)
+        assert done.status_code == 200 and f"{sender_id}#0 is golden" in done.text
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def test_an_edited_article_that_no_longer_answers_a_golden_conversation_fails_naming_it(servers: Servers, recorded: Path, tmp_path: Path) -> None:
+    mark_golden_on_the_review_page(servers, conversation(MARKED_REST))
     kb = tmp_path / "kb"
     shutil.copytree(ROOT / "bot" / "data" / "kb", kb)
     for name in ("reset-password.md", "pay-invoice.md"):  # same ids, now about something else
@@ -112,6 +138,11 @@ def test_an_edited_article_that_no_longer_answers_a_golden_conversation_fails_na
     changed = {row["conversation"]: row for row in rows}
     assert changed[f"{GOLDEN_WEB}#0"]["answer_before"] == "answer:reset-password-en"
     assert changed[f"{GOLDEN_WEB}#0"]["answer_after"] != "answer:reset-password-en" and changed[f"{GOLDEN_WEB}#0"]["golden"] == "yes"
+
+    unmarked = replay("golden", conversation(MARKED_REST) + "#0", "--remove", "--db", str(recorded / "destek.sqlite3"))
+    assert unmarked.returncode == 0 and "not golden" in unmarked.stdout, unmarked.stderr
+    after, _ = run_against(recorded, tmp_path, "--index", str(tmp_path / "index"))
+    assert after.returncode == 1 and [line.split()[2] for line in after.stderr.splitlines()] == [f"{GOLDEN_WEB}#0"], after.stderr
 
 
 def test_jsonl_input_is_replayed_like_the_tracker_store(recorded: Path, tmp_path: Path) -> None:
