@@ -42,7 +42,8 @@ def keep_answer(store: HandoffStore, handoff: Mapping[str, Any]) -> bool:
     questions = questions_of(handoff, messages)
     if not answer.strip() or not questions:
         return False
-    language = handoff.get("language") if handoff.get("language") in ("tr", "en") else detect_language(questions[0]).language or "tr"
+    stored = str(handoff.get("language") or "")
+    language = stored if stored in ("tr", "en") else detect_language(questions[0]).language or "tr"
     return AgentAnswerStore(store.path).keep(
         int(handoff["id"]), handoff["sender_id"], handoff["channel"], language, questions, answer,
         handoff.get("agent") or "", float(handoff.get("closed_at") or 0.0),

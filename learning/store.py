@@ -76,7 +76,8 @@ class AgentAnswerStore(SqliteStore):
             return cursor.rowcount == 1
 
     def answers(self, state: Optional[str] = OPEN, ids: Optional[Iterable[int]] = None) -> list[AgentAnswer]:
-        conditions, args = [], []
+        conditions: list[str] = []
+        args: list[Any] = []
         if state is not None:
             conditions.append("state = ?")
             args.append(state)

@@ -9,6 +9,7 @@ from typing import Optional, Sequence
 
 from analytics.tracker import tracker_db_path
 from handoff.settings import load_or_default
+from kb_index.errors import KbError
 from replay.engine import KbDecision, parse_texts, replay_conversation
 from replay.golden import GoldenStore
 from replay.recorded import RecordedConversation, ReplayError, from_jsonl, from_tracker, write_jsonl
@@ -93,7 +94,7 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True)
     for name, help_text in (("run", "replay and report what changed"), ("export", "write the recorded conversations as JSONL")):
         command = commands.add_parser(name, help=help_text)
-        command.add_argument("--days", type=float, default=float(os.environ.get("REPLAY_DAYS") or 30), help="the tracker store's last N days (default 30)")
+        command.add_argument("--days", type=float, default=30.0, help="the tracker store's last N days (default 30)")
         command.add_argument("--input", help="a JSONL file of conversations instead of the tracker store")
         command.add_argument("--tracker", help="the tracker store (default RASA_TRACKER_DB)")
         command.add_argument("--db", help="the support database with golden marks and 👍/👎 memory (default DESTEK_DB)")
@@ -116,7 +117,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser().parse_args(argv)
     try:
         return {"run": run, "export": export, "golden": golden}[args.command](args)
-    except (ReplayError, ValueError, OSError) as error:
+    except (ReplayError, KbError, ValueError, OSError) as error:
         print(f"replay: {error}", file=sys.stderr)
         return 2
 

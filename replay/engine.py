@@ -61,7 +61,9 @@ def parse_texts(model: Path, texts: Sequence[str]) -> dict[str, Parse]:
             lines = [line for line in done.stderr.splitlines() if line.strip()]
             raise ReplayError(f"{model}: the model could not parse the messages ({lines[-1] if lines else 'exit ' + str(done.returncode)})")
         results = json.loads(target.read_text(encoding="utf-8"))
-    return {text: Parse(item["intent"], item["language"]) for text, item in zip(unique, results)}
+    if len(results) != len(unique):
+        raise ReplayError(f"{model}: the model returned {len(results)} parses for {len(unique)} messages")
+    return {text: Parse(item["intent"], item["language"]) for text, item in zip(unique, results, strict=True)}
 
 
 class KbDecision:
