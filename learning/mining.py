@@ -1,7 +1,8 @@
 """Group agents' answers into KB suggestions: an alternate question for an existing article, or a draft article.
 
 Per language (TR and EN never mix), each kept answer is one point: its customer question's vector
-and its agent answer's vector, both unit length, side by side. Cosine distance between two
+and its agent answer's vector (the index's own embedder, so the same vectors also serve the KB
+searches below), both unit length, side by side. Cosine distance between two
 points is then 1 − (question similarity + answer similarity) / 2, so questions worded apart but
 answered alike by agents still meet. Agglomerative clustering (average linkage, DISTANCE) groups
 them, as the gap report groups unanswered questions.
@@ -20,7 +21,8 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from kb_index.articles import Article
-from kb_index.search import KnowledgeBase
+from kb_index.search import Hit, KnowledgeBase
+from kb_index.textnorm import fold
 from learning.store import AgentAnswer
 from tuning.kb_lint import question_key
 
@@ -54,14 +56,38 @@ class Suggestion:
         return text[:1].upper() + text[1:]
 
 
-def mine(answers: Sequence[AgentAnswer], encode: Encoder, kb: KnowledgeBase, articles: Sequence[Article], distance: float = DISTANCE) -> list[Suggestion]:
+def mine(answers: Sequence[AgentAnswer], kb: KnowledgeBase, articles: Sequence[Article], distance: float = DISTANCE) -> list[Suggestion]:
     """Suggestions, biggest groups first; groups whose every wording the bot already answers are left out."""
+    encode = kb_encoder(kb)
     suggestions = []
     for group in group_answers(answers, encode, distance):
-        suggestion = suggest(group, encode, kb, articles)
+        suggestion = suggest(group, kb, articles, encode)
         if suggestion is not None:
             suggestions.append(suggestion)
     return sorted(suggestions, key=lambda s: (-len(s.answers), s.language, s.central_question))
+
+
+def kb_encoder(kb: KnowledgeBase) -> Encoder:
+    """The index's embedder (cached per text); char n-gram hashing for a lexical-only index."""
+    if kb.manifest["dim"]:
+        return cached(lambda texts: np.stack([kb.embed_query(text) for text in texts]))
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    vectorizer = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), preprocessor=fold, n_features=2**16, alternate_sign=False)
+    return cached(lambda texts: np.asarray(vectorizer.transform(list(texts)).todense(), dtype=np.float32))
+
+
+def cached(encode: Encoder) -> Encoder:
+    """Each distinct text embedded once (long agent answers are the slow part), missing ones in one batch."""
+    vectors: dict[str, np.ndarray] = {}
+
+    def lookup(texts: Sequence[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in vectors))
+        if missing:
+            vectors.update(zip(missing, np.asarray(encode(missing), dtype=np.float32), strict=True))
+        return np.stack([vectors[t] for t in texts])
+
+    return lookup
 
 
 def group_answers(answers: Sequence[AgentAnswer], encode: Encoder, distance: float = DISTANCE) -> list[list[AgentAnswer]]:
@@ -92,8 +118,9 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.where(norms == 0, 1.0, norms)
 
 
-def suggest(group: Sequence[AgentAnswer], encode: Encoder, kb: KnowledgeBase, articles: Sequence[Article]) -> Optional[Suggestion]:
+def suggest(group: Sequence[AgentAnswer], kb: KnowledgeBase, articles: Sequence[Article], encode: Optional[Encoder] = None) -> Optional[Suggestion]:
     """The suggestion for one group of answers (one language), or None when nothing is left to add."""
+    encode = encode or kb_encoder(kb)
     language = group[0].language
     if any(a.language != language for a in group):
         raise ValueError("field 'ids': the answers are not all in one language")
@@ -103,11 +130,11 @@ def suggest(group: Sequence[AgentAnswer], encode: Encoder, kb: KnowledgeBase, ar
     agents = sorted({a.agent for a in group if a.agent})
     article, reason = _cited(group, articles, language)
     if article is None:
-        article, reason = _matched(group[central].answer, kb, articles, language)
+        article, reason = _matched(group[central].answer, kb, articles, language, encode)
     if article is None:
         return Suggestion(ARTICLE, language, list(group), wordings[:MAX_DRAFT_QUESTIONS], group[central].question, group[central].answer, agents=agents)
     known = {question_key(q) for q in (article.title, *article.questions)}
-    missing = [q for q in wordings if question_key(q) not in known and not _answers(kb, q, language, article.id)]
+    missing = [q for q in wordings if question_key(q) not in known and not _answers(kb, q, language, article.id, encode)]
     if not missing:
         return None
     return Suggestion(ALTERNATE, language, list(group), missing, group[central].question, group[central].answer, article, reason, agents)
@@ -128,21 +155,26 @@ def _cited(group: Sequence[AgentAnswer], articles: Sequence[Article], language: 
     return None, ""
 
 
-def _matched(answer: str, kb: KnowledgeBase, articles: Sequence[Article], language: str) -> tuple[Optional[Article], str]:
+def _search(kb: KnowledgeBase, text: str, language: str, encode: Encoder) -> list[Hit]:
+    vector = encode([text])[0] if kb.manifest["dim"] else None
+    return kb.search(text, k=1, lang=language, query_vector=vector)
+
+
+def _matched(answer: str, kb: KnowledgeBase, articles: Sequence[Article], language: str, encode: Encoder) -> tuple[Optional[Article], str]:
     if language not in kb.languages:
         return None, ""
-    hits = kb.search(answer, k=1, lang=language)
+    hits = _search(kb, answer, language, encode)
     if not hits or hits[0].score < kb.threshold:
         return None, ""
     article = next((a for a in articles if a.id == hits[0].id), None)
     return article, f"the agents' answer matches it (score {hits[0].score:.2f}, threshold {kb.threshold:.2f})"
 
 
-def _answers(kb: KnowledgeBase, question: str, language: str, article_id: str) -> bool:
+def _answers(kb: KnowledgeBase, question: str, language: str, article_id: str, encode: Encoder) -> bool:
     """The bot already answers this wording with that article."""
     if language not in kb.languages:
         return False
-    hits = kb.search(question, k=1, lang=language)
+    hits = _search(kb, question, language, encode)
     return bool(hits) and hits[0].id == article_id and hits[0].score >= kb.threshold
 
 

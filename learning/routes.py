@@ -21,7 +21,7 @@ from kb_index.build import POINTER
 from kb_index.errors import KbError
 from kb_index.search import KnowledgeBase
 from learning.kb_writer import Draft, KbWriteError, add_article, add_questions
-from learning.mining import ALTERNATE, ARTICLE, Encoder, Suggestion, mine, suggest
+from learning.mining import ALTERNATE, ARTICLE, Suggestion, mine, suggest
 from learning.store import ACCEPTED, OPEN, REJECTED, AgentAnswerStore
 from support_app.security import check_csrf
 from support_app.staff import StaffUser, staff_page
@@ -41,12 +41,14 @@ class LearningSettings:
         return cls(Path(env.get("DESTEK_KB_SOURCE") or "bot/data/kb"), Path(env.get("DESTEK_KB_INDEX") or "var/kb-index"))
 
 
-@lru_cache(maxsize=1)
-def _encoder() -> Encoder:
-    """The KB's embedder, loaded on first use (not at start-up)."""
-    from tuning.gaps import default_encoder
+def _knowledge_base(index: Path) -> KnowledgeBase:
+    """The live index, opened again only after a rebuild (opening loads the embedder: seconds)."""
+    return _open(index.resolve(), index_built_at(index))
 
-    return default_encoder()
+
+@lru_cache(maxsize=2)
+def _open(index: Path, built_at: float) -> KnowledgeBase:
+    return KnowledgeBase.open(index)
 
 
 def index_built_at(index: Path) -> float:
@@ -64,11 +66,11 @@ def learned_section(database: Path, language: str = "", settings: Optional[Learn
     if not answers:
         return {"suggestions": [], "pending": pending, "problem": ""}
     try:
-        kb = KnowledgeBase.open(settings.kb_index)
+        kb = _knowledge_base(settings.kb_index)
         articles = load_articles(settings.kb_source)
     except KbError as error:
         return {"suggestions": [], "pending": pending, "problem": str(error)}
-    return {"suggestions": mine(answers, _encoder(), kb, articles), "pending": pending, "problem": ""}
+    return {"suggestions": mine(answers, kb, articles), "pending": pending, "problem": ""}
 
 
 def _ids(raw: str) -> list[int]:
@@ -105,8 +107,7 @@ def learning_router(settings: Optional[LearningSettings] = None) -> APIRouter:
         if len({a.language for a in answers}) != 1:
             raise HTTPException(status_code=400, detail="field 'ids': the answers are not all in one language")
         try:
-            kb = KnowledgeBase.open(settings.kb_index)
-            suggestion = suggest(answers, _encoder(), kb, load_articles(settings.kb_source))
+            suggestion = suggest(answers, _knowledge_base(settings.kb_index), load_articles(settings.kb_source))
             message = _apply(settings.kb_source, suggestion, kind, title, body)
         except (KbWriteError, KbError) as error:
             return flash(request, "error", f"Not changed: {error}")

@@ -18,23 +18,17 @@ from handoff.store import HandoffStore
 from kb_index.articles import load_articles
 from kb_index.search import KnowledgeBase
 from learning.kb_writer import Draft, KbWriteError, add_article, add_questions
-from learning.mining import ALTERNATE, ARTICLE, group_answers, mine
+from learning.mining import ALTERNATE, ARTICLE, group_answers, kb_encoder, mine
 from learning.store import AgentAnswerStore
 from tests.conftest import ROOT
 from tests.learning_fixture import GIFT_EN, RESET_EN, synthetic_month, topics
 from tests.servers import free_port
-from tuning.gaps import default_encoder
 
 
 @pytest.fixture(scope="module")
 def month(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list[int]]]:
     database = tmp_path_factory.mktemp("learning") / "destek.sqlite3"
     return database, synthetic_month(database)
-
-
-@pytest.fixture(scope="module")
-def encoder():  # type: ignore[no-untyped-def]
-    return default_encoder()
 
 
 @pytest.fixture(scope="module")
@@ -68,11 +62,11 @@ def test_closing_a_handoff_keeps_question_and_answer_redacted(tmp_path: Path) ->
     assert [a.handoff_id for a in AgentAnswerStore(database).answers()] == [handoff["id"]]
 
 
-def test_questions_answered_alike_form_one_group_per_language(month: tuple[Path, dict[str, list[int]]], encoder) -> None:  # type: ignore[no-untyped-def]
+def test_questions_answered_alike_form_one_group_per_language(month: tuple[Path, dict[str, list[int]]], kb: KnowledgeBase) -> None:
     database, made = month
     answers = AgentAnswerStore(database).answers()
     assert len(answers) == sum(len(ids) for ids in made.values())
-    groups = group_answers(answers, encoder)
+    groups = group_answers(answers, kb_encoder(kb))
     as_sets = sorted(sorted(a.handoff_id for a in group) for group in groups)
     assert as_sets == sorted(sorted(ids) for ids in made.values())
     for group in groups:
@@ -81,9 +75,9 @@ def test_questions_answered_alike_form_one_group_per_language(month: tuple[Path,
     assert {a.language for a in gift_en} == {"en"} and not set(made["gift-tr"]) & {a.handoff_id for a in gift_en}
 
 
-def test_suggestions_link_or_match_articles_or_draft_new_ones(month: tuple[Path, dict[str, list[int]]], encoder, kb: KnowledgeBase) -> None:  # type: ignore[no-untyped-def]
+def test_suggestions_link_or_match_articles_or_draft_new_ones(month: tuple[Path, dict[str, list[int]]], kb: KnowledgeBase) -> None:
     database, made = month
-    suggestions = mine(AgentAnswerStore(database).answers(), encoder, kb, load_articles(ROOT / "bot" / "data" / "kb"))
+    suggestions = mine(AgentAnswerStore(database).answers(), kb, load_articles(ROOT / "bot" / "data" / "kb"))
     by_topic = {topic: next((s for s in suggestions if ids[0] in {a.handoff_id for a in s.answers}), None) for topic, ids in made.items()}
 
     gift = by_topic["gift-en"]
