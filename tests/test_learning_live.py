@@ -12,12 +12,19 @@ from typing import Any, Iterator
 
 import httpx
 import pytest
+from selenium.webdriver.common.by import By
 
 from tests.conftest import ROOT
 from tests.learning_fixture import GIFT_EN, RESET_EN, synthetic_month
-from tests.servers import Servers, running_servers
+from customer_store.store import CustomerStore
+from handoff.rasa_client import RasaClient
+from handoff.service import HandoffService
+from handoff.store import HandoffStore
+from tests.browser import chromium
+from tests.servers import Servers, free_port, running_servers
 
 STAFF_PASSWORD = "learning-test-staff-password"
+XSS = "<img src=x onerror=alert(1)> do you deliver to northern cyprus"
 _SECTION = re.compile(r'<section class="card learned" data-kind="(\w+)" data-language="(\w+)" data-ids="([\d,]+)">(.*?)</section>', re.S)
 
 
@@ -27,6 +34,12 @@ def state(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(ROOT / "bot" / "data" / "kb", folder / "kb")
     shutil.copytree(ROOT / "var" / "kb-index", folder / "index")
     synthetic_month(folder / "destek.sqlite3")  # the support database the servers use (tests/servers.py)
+    store = HandoffStore(folder / "destek.sqlite3")
+    handoff = store.create("web:learn-xss", "web", "customer_asked", 1, language="en")
+    store.claim(handoff["id"], "agent2")
+    store.add_message(handoff["id"], "customer", "", XSS)
+    store.set_message_status(store.add_message(handoff["id"], "agent", "agent2", "We deliver to Northern Cyprus by sea freight.", status="pending"), "sent")
+    HandoffService(store, RasaClient(url=f"http://127.0.0.1:{free_port()}", token="x"), CustomerStore(folder / "destek.sqlite3")).close(handoff["id"], "agent2")
     return folder
 
 
@@ -118,3 +131,22 @@ def test_accepted_suggestions_are_answered_by_the_bot_after_the_index_rebuild(se
 
     assert kb_result(servers, "learn-after", question) == (True, article_id)
     assert kb_result(servers, "learn-after-reset", reset_wording) == (True, "reset-password-en")
+
+
+def test_customer_text_is_inert_in_chromium_and_reject_hides_the_suggestion(servers: Servers) -> None:
+    with chromium() as driver:
+        driver.get(f"{servers.support_url}/review/gaps")
+        driver.find_element(By.NAME, "login").send_keys("agent2")
+        driver.find_element(By.NAME, "password").send_keys(STAFF_PASSWORD)
+        driver.find_element(By.NAME, "password").submit()
+        assert driver.find_element(By.ID, "learned").text == "Answered by agents"
+        sections = driver.find_elements(By.CSS_SELECTOR, "section.learned")
+        xss = next(s for s in sections if XSS in [li.text for li in s.find_elements(By.CSS_SELECTOR, "ul.examples li")])
+        assert driver.find_elements(By.CSS_SELECTOR, "img[src='x']") == []
+        ids = xss.get_attribute("data-ids")
+        xss.find_element(By.CSS_SELECTOR, "form[action='/review/learned/reject'] button").click()
+        assert driver.find_element(By.ID, "flash").text == "Hidden 1 answer from the suggestions."
+        assert ids not in [s.get_attribute("data-ids") for s in driver.find_elements(By.CSS_SELECTOR, "section.learned")]
+        assert len(driver.find_elements(By.CSS_SELECTOR, "section.learned")) == len(sections) - 1
+        errors = [entry for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
+        assert errors == []
