@@ -20,6 +20,7 @@ from kb_index.search import KnowledgeBase
 from learning.kb_writer import Draft, KbWriteError, add_article, add_questions
 from learning.mining import ALTERNATE, ARTICLE, group_answers, kb_encoder, mine
 from learning.store import AgentAnswerStore
+from privacy.retention import purge_support_db
 from tests.conftest import ROOT
 from tests.learning_fixture import GIFT_EN, RESET_EN, synthetic_month, topics
 from tests.servers import free_port
@@ -55,11 +56,15 @@ def test_closing_a_handoff_keeps_question_and_answer_redacted(tmp_path: Path) ->
     assert kept.questions == ("my card [CARD] was charged twice, why?",)
     assert kept.answer == "We refunded the second charge to [IBAN]."
 
+    assert purge_support_db(database, cutoff=kept.closed_at - 1)["agent_answers"] == 0  # the retention period applies
+    assert purge_support_db(database, cutoff=kept.closed_at + 1)["agent_answers"] == 1
+    assert AgentAnswerStore(database).answers() == []
+
     silent = store.create("web:silent", "web", "customer_asked", 1, language="en")
     store.claim(silent["id"], "agent1")
     store.add_message(silent["id"], "customer", "", "is anybody there at all")
     service.close(silent["id"], "agent1")  # no answer from the agent: nothing to learn
-    assert [a.handoff_id for a in AgentAnswerStore(database).answers()] == [handoff["id"]]
+    assert AgentAnswerStore(database).answers() == []
 
 
 def test_questions_answered_alike_form_one_group_per_language(month: tuple[Path, dict[str, list[int]]], kb: KnowledgeBase) -> None:
