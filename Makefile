@@ -132,3 +132,9 @@ gaps: setup ## KB gap report as CSV (var/gaps.csv): what customers asked that th
 .PHONY: retention
 retention: $(VENV)/.installed ## delete transcripts and customer text older than DESTEK_RETENTION_DAYS (default 180)
 	$(PY) -m privacy.retention
+
+# --- learning from people (issue #17, docs/learning.md) ---
+REPLAY_DAYS ?= 30
+.PHONY: replay
+replay: setup train index ## replay the last REPLAY_DAYS days (or INPUT=file.jsonl) through the model and index; AGAINST=model.tar.gz compares two models
+	$(PY) -m replay run --days $(REPLAY_DAYS) $(if $(INPUT),--input $(INPUT)) $(if $(AGAINST),--against $(AGAINST))

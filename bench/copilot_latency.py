@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from handoff.store import HandoffStore  # noqa: E402
-from tests.browser import chromium  # noqa: E402
-from tests.servers import Servers  # noqa: E402
+from tests.helpers.browser import chromium  # noqa: E402
+from tests.helpers.servers import Servers  # noqa: E402
 
 STAFF_PASSWORD = "demo-staff"
 WARM_UP = 2

@@ -16,6 +16,7 @@ from customer_store.store import CustomerStore
 from handoff.context_card import refresh_card
 from handoff.rasa_client import RasaClient, RasaUnavailable
 from handoff.store import HandoffError, HandoffStore
+from learning.harvest import keep_answer_safely
 from storage import paths
 
 MAX_REPLY_CHARS = 4000
@@ -64,6 +65,7 @@ class HandoffService:
         The handoff is closed even when Rasa is down; `notified` and `error` say whether the
         customer's conversation was told."""
         handoff = self.store.close(handoff_id, agent)
+        keep_answer_safely(self.store, handoff)  # the agent's answer becomes a KB suggestion (learning/)
         try:
             self.rasa.trigger_intent(handoff["sender_id"], "EXTERNAL_handoff_closed", {})
         except RasaUnavailable as error:

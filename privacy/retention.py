@@ -5,7 +5,7 @@ DESTEK_RETENTION_DAYS (default 180) when --days is not given. It works on two SQ
 
 - the support database (DESTEK_DB): rows of customer text older than the cutoff (answers served,
   feedback, unanswered questions, handoff requests, review marks, the bot's remembered context,
-  handled WhatsApp webhooks, held WhatsApp texts); for handoffs closed before the cutoff, their
+  handled WhatsApp webhooks, held WhatsApp texts, agents' answers kept from handoffs); for handoffs closed before the cutoff, their
   messages and context card (the transcript) go, while the row itself (times, reason, status)
   stays for the dashboard's handoff and response-time figures;
 - Rasa's tracker store (RASA_TRACKER_DB): every conversation session that ended before the
@@ -39,6 +39,7 @@ SUPPORT_TABLES = (
     ("customer_context", "updated_at", ""),
     ("whatsapp_inbound", "received_at", " AND handled_at IS NOT NULL"),  # an unhandled one is still to be replayed
     ("whatsapp_pending", "created_at", ""),
+    ("agent_answers", "closed_at", ""),  # questions and agents' answers kept from handoffs (learning/)
 )
 _ENDED_HANDOFFS = "SELECT id FROM handoffs WHERE status IN ('closed', 'cancelled') AND COALESCE(closed_at, created_at) < ?"
 # Per sender: the start of the session their first event at or after the cutoff belongs to.

@@ -35,6 +35,8 @@ from support_app.console.staff.pages import STAFF_AREAS, staff_router
 from support_app.http_headers import SecurityHeaders, security_headers
 from support_app.input_guard import InputGuard, one_line_response, validation_error_line
 from support_app.login_throttle import LoginThrottle
+from support_app.console.learning_pages import learning_router
+from support_app.console.replay_pages import golden_router
 from support_app.security import check_csrf, csrf_token
 from support_app.settings import Settings
 from support_app.shop.accounts import Accounts
@@ -104,6 +106,8 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.include_router(desk_router(settings.database_path))
     app.include_router(dashboard_router())
     app.include_router(review_router())
+    app.include_router(learning_router())
+    app.include_router(golden_router())
 
     def language(request: Request) -> str:
         requested = request.query_params.get("lang")

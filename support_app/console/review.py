@@ -24,6 +24,7 @@ from privacy.redaction import redact_for_display as redact
 from analytics.tracker import CHANNELS, Conversation, Turn, conversations_of, iter_conversations, tracker_db_path
 from kb_index.errors import KbError
 from language.detect import detect_language
+from support_app.console.learning_pages import learned_section
 from support_app.security import check_csrf
 from support_app.console.staff.accounts import StaffUser, render_staff, safe_next, staff_page
 from tuning import gaps
@@ -206,7 +207,9 @@ def review_router(settings: Optional[ReviewSettings] = None) -> APIRouter:
     @router.get("/review/gaps", response_class=HTMLResponse)
     async def gap_report(request: Request, language: str = "", user: StaffUser = Depends(staff_page("agent"))) -> HTMLResponse:
         groups, uses = report(request, language)
-        return render_staff(request, "review_gaps.html", user, groups=groups, uses=uses, language=language, languages=LANGUAGES)
+        learned = learned_section(request.app.state.settings.database_path, language)  # "answered by agents" (learning/)
+        return render_staff(request, "review_gaps.html", user, groups=groups, uses=uses, language=language, languages=LANGUAGES,
+                            learned=learned, flash=request.session.pop(FLASH_KEY, None))
 
     @router.get("/review/gaps.csv")
     async def gap_csv(request: Request, language: str = "", user: StaffUser = Depends(staff_page("agent"))) -> Response:

@@ -16,7 +16,7 @@ from handoff.assignment import Assignment, AssignmentSettings, load_settings, no
 from handoff.settings import SettingsError
 from handoff.store import HandoffStore
 from handoff.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, HelpdeskWebhook, verify
-from tests.servers import Servers
+from tests.helpers.servers import Servers
 
 SECRET = "sla-test-secret"
 T0 = 1_800_000_000.0

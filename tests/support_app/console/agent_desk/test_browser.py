@@ -13,9 +13,9 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from handoff.store import HandoffStore
-from tests.browser import chromium
+from tests.helpers.browser import chromium
 from tests.conftest import ROOT
-from tests.servers import Servers
+from tests.helpers.servers import Servers
 
 WAIT = 20
 STAFF_PASSWORD = "demo-staff"

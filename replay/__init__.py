@@ -1,0 +1,1 @@
+"""Replay recorded conversations through the current model and index, offline (docs/learning.md)."""
