@@ -10,7 +10,10 @@ read from the database as before. The database stays the record: a restart, a ne
 or anything unexpected only costs one full read.
 
 endpoints.yml:  tracker_store: {type: bot.tracker_store.CachedSQLTrackerStore, dialect: sqlite,
-db: ..., cached_conversations: 1000}
+db: ..., cached_conversations: 1000, action_server_events: 120}
+`action_server_events` is not about storage: this class is the one piece of Destek that Rasa
+builds from endpoints.yml, so it installs bot/action_payload.py (the newest N events go to the
+action server; 0 sends whole sessions, as Rasa does).
 """
 
 import threading
@@ -20,6 +23,8 @@ from typing import Any, Optional, Sequence, Text, Tuple
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
+
+from bot import action_payload
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -33,8 +38,9 @@ class _Kept:
 
 
 class CachedSQLTrackerStore(SQLTrackerStore):
-    def __init__(self, *args: Any, cached_conversations: int = DEFAULT_CACHED_CONVERSATIONS, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, cached_conversations: int = DEFAULT_CACHED_CONVERSATIONS, action_server_events: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        action_payload.register(int(action_server_events))
         self.cached_conversations = int(cached_conversations)
         self._kept: "OrderedDict[Text, _Kept]" = OrderedDict()
         self._guard = threading.Lock()

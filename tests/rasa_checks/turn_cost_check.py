@@ -5,17 +5,26 @@ Run with the Rasa interpreter by tests/test_turn_cost.py; exits non-zero on the 
   tracker (counted, not timed), the same number as of a 200-event one, and still decide right.
 - CachedSQLTrackerStore decodes no stored event when nothing changed, and returns what Rasa's
   SQLTrackerStore returns when something did (another writer, a new session, an unsaved turn).
+- Through Rasa's own RemoteAction, a custom action gets the newest events of a 2,000-event
+  tracker (bot/action_payload.py); action_request_human gets them all.
 """
 
 import asyncio
+import http.server
+import json
 import sys
+import threading
 import tempfile
 from collections import deque
 from pathlib import Path
 from typing import Any, Callable, Iterator, List
 
 import rasa.shared.core.events as rasa_events
+from rasa.core.actions.action import RemoteAction
+from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.utils.endpoints import EndpointConfig
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
@@ -25,6 +34,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+from bot import action_payload  # noqa: E402
 from bot.components.action_server_fallback import ActionServerFallbackPolicy  # noqa: E402
 from bot.components.handoff_policy import START, HandoffPolicy  # noqa: E402
 from bot.tracker_store import CachedSQLTrackerStore  # noqa: E402
@@ -187,10 +197,52 @@ def check_tracker_store(folder: Path) -> None:
     assert list(small._kept) == ["c", "d"]
 
 
+def check_action_payload() -> None:
+    bodies: List[dict] = []
+
+    class ActionServer(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            answer = json.dumps({"events": [], "responses": []}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ActionServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint = EndpointConfig(f"http://127.0.0.1:{server.server_address[1]}/webhook")
+    tracker = conversation(2000, [user("kargom nerede", "faq")])
+    tracker.events = deque(tracker.events)
+    nlg = TemplatedNaturalLanguageGenerator(DOMAIN.responses)
+
+    def call(action: str) -> List[dict]:
+        asyncio.run(RemoteAction(action, endpoint).run(CollectingOutputChannel(), nlg, tracker, DOMAIN))
+        return bodies[-1]["tracker"]["events"]
+
+    size = len(tracker.events)
+    try:
+        assert len(call("action_answer_from_kb")) == size > 1900  # Rasa's own behaviour until registered
+        action_payload.register(120)
+        newest = call("action_answer_from_kb")
+        assert len(newest) == 120 and newest == [event.as_dict() for event in list(tracker.events)[-120:]]
+        assert bodies[-1]["tracker"]["latest_message"]["text"] == "kargom nerede" and "slots" in bodies[-1]["tracker"]
+        assert len(call("action_request_human")) == size
+        action_payload.register(0)
+        assert len(call("action_answer_from_kb")) == size
+    finally:
+        server.shutdown()
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         check_policies(Path(folder))
         check_tracker_store(Path(folder))
+    check_action_payload()
     print("ok")
 
 
