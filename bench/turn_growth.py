@@ -20,6 +20,9 @@ the message was handled (reply sent) before the next request.
 
 Prints p50/p95 per block of turns (1-20, 51-70, 101-120, 151-170, 201-220) and the ratio
 Destek / stock, and the slope (ms per earlier turn) of each; docs/turn-cost.md reads it.
+Also the CPU time each turn cost the bot's server processes (Rasa + action server, from
+/proc, mean per block): on a shared, loaded machine wall times mostly measure waiting for a
+core, CPU time measures the work.
 """
 
 import argparse
@@ -36,7 +39,7 @@ import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
 from twilio.request_validator import RequestValidator
 
@@ -145,6 +148,27 @@ class StockBot:
             Servers._stop(process)
 
 
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ms(pids: Sequence[int]) -> float:
+    """CPU time (user + system, all threads) used so far by these processes and their children."""
+    total, pending, seen = 0, list(pids), set()
+    while pending:
+        pid = pending.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total * 1000 / TICKS_PER_SECOND
+
+
 def say(url: str, sender: str, text: str) -> Tuple[float, list]:
     """One REST turn: (milliseconds, replies)."""
     started = time.perf_counter()
@@ -208,9 +232,9 @@ def percentile(samples: Sequence[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, int(round(share * len(ordered))) - 1))]
 
 
-def slope(per_turn: Dict[int, List[float]]) -> float:
-    """Least-squares ms per earlier turn over the median of each turn."""
-    points = [(turn, statistics.median(values)) for turn, values in sorted(per_turn.items())]
+def slope(per_turn: Dict[int, List[float]], center: Callable[[List[float]], float] = statistics.median) -> float:
+    """Least-squares ms per earlier turn over the median (or `center`) of each turn."""
+    points = [(turn, center(values)) for turn, values in sorted(per_turn.items())]
     mean_x = statistics.fmean(x for x, _ in points)
     mean_y = statistics.fmean(y for _, y in points)
     return sum((x - mean_x) * (y - mean_y) for x, y in points) / sum((x - mean_x) ** 2 for x, _ in points)
@@ -226,7 +250,7 @@ def measure(turns: int, conversations: int, whatsapp: bool, state: Path, stock_m
     servers.env["INBOUND_MESSAGES_BURST"] = str(turns + 10)
     servers.env["INBOUND_MESSAGES_PER_MINUTE"] = "100000"
     stock = StockBot(stock_model.parent.parent, state)
-    series: Dict[str, Dict[int, List[float]]] = {name: {} for name in ("destek", "stock", "ack", "handled")}
+    series: Dict[str, Dict[int, List[float]]] = {name: {} for name in ("destek", "stock", "destek_cpu", "stock_cpu", "ack", "handled")}
     try:
         if whatsapp:
             servers.start_fake()
@@ -239,13 +263,16 @@ def measure(turns: int, conversations: int, whatsapp: bool, state: Path, stock_m
             say(servers.rasa_url, f"warm-{run}-{number}", faqs[number])
             say(stock.url, f"warm-{run}-{number}", STOCK_TEXT)
         customer = WhatsAppCustomer(servers) if whatsapp else None
+        pids = {"destek": [p.pid for p in (servers.rasa, servers.actions) if p], "stock": [p.pid for p in stock.processes]}
         for turn in range(1, turns + 1):
             text = faqs[(turn - 1) % FAQ_PERIOD]
             for conversation in range(conversations):
                 sender = f"growth-{run}-{conversation}"
                 pair = [("destek", servers.rasa_url, text), ("stock", stock.url, STOCK_TEXT)]
                 for name, url, message in pair if (turn + conversation) % 2 else reversed(pair):
+                    before = cpu_ms(pids[name])
                     elapsed, replies = say(url, sender, message)
+                    series[name + "_cpu"].setdefault(turn, []).append(cpu_ms(pids[name]) - before)
                     if not replies:
                         raise SystemExit(f"{name} gave no reply at turn {turn}")
                     series[name].setdefault(turn, []).append(elapsed)
@@ -253,6 +280,7 @@ def measure(turns: int, conversations: int, whatsapp: bool, state: Path, stock_m
                 ack, handled = customer.send(text)
                 series["ack"].setdefault(turn, []).append(ack)
                 series["handled"].setdefault(turn, []).append(handled)
+                time.sleep(0.3)  # the reply's status callbacks, so they are not counted in the next REST turn's CPU
         check_conversations(servers, [f"growth-{run}-{c}" for c in range(conversations)], turns)
     finally:
         stock.stop()
@@ -277,19 +305,24 @@ def block_samples(per_turn: Dict[int, List[float]], first: int, last: int) -> Li
 
 
 def table(series: Dict[str, Dict[int, List[float]]], turns: int) -> List[str]:
-    lines = ["| turns | Destek FAQ p50 / p95 | stock custom action p50 / p95 | ratio p50 / p95 | WhatsApp ack p50 / p95 | WhatsApp handled p50 / p95 |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| turns | Destek FAQ p50 / p95 | stock custom action p50 / p95 | ratio p50 / p95 | CPU per turn Destek / stock (ratio) "
+             "| WhatsApp ack p50 / p95 | WhatsApp handled p50 / p95 |",
+             "|---|---|---|---|---|---|---|"]
     for first, last in blocks(turns):
         destek, stock = block_samples(series["destek"], first, last), block_samples(series["stock"], first, last)
         cells = [f"{first}–{last}"]
         cells.append(f"{percentile(destek, 0.5):.0f} / {percentile(destek, 0.95):.0f} ms")
         cells.append(f"{percentile(stock, 0.5):.0f} / {percentile(stock, 0.95):.0f} ms")
         cells.append(f"{percentile(destek, 0.5) / percentile(stock, 0.5):.2f} / {percentile(destek, 0.95) / percentile(stock, 0.95):.2f}")
+        destek_cpu = statistics.fmean(block_samples(series["destek_cpu"], first, last))
+        stock_cpu = statistics.fmean(block_samples(series["stock_cpu"], first, last))
+        cells.append(f"{destek_cpu:.0f} / {stock_cpu:.0f} ms ({destek_cpu / stock_cpu:.2f})")
         for name in ("ack", "handled"):
             samples = block_samples(series[name], first, last)
             cells.append(f"{percentile(samples, 0.5):.1f} / {percentile(samples, 0.95):.1f} ms" if samples else "–")
         lines.append("| " + " | ".join(cells) + " |")
-    slopes = [f"{name} {slope(series[name]):+.2f} ms/turn" for name in ("destek", "stock", "ack", "handled") if series[name]]
+    slopes = [f"{name} {slope(series[name], statistics.fmean if name.endswith('_cpu') else statistics.median):+.2f} ms/turn"
+              for name in ("destek", "stock", "destek_cpu", "stock_cpu", "ack", "handled") if series[name]]
     lines.append("")
     lines.append("slope of the per-turn median (least squares, ms per earlier turn): " + ", ".join(slopes))
     return lines
@@ -311,6 +344,9 @@ def run(turns: int = 220, conversations: int = 3, whatsapp: bool = True) -> List
         text = (f"Destek FAQ p50 {percentile(destek, 0.5):.0f} ms / p95 {percentile(destek, 0.95):.0f} ms; stock custom action "
                 f"p50 {percentile(stock, 0.5):.0f} / p95 {percentile(stock, 0.95):.0f} ms; ratio "
                 f"{percentile(destek, 0.5) / percentile(stock, 0.5):.2f} / {percentile(destek, 0.95) / percentile(stock, 0.95):.2f}")
+        destek_cpu = statistics.fmean(block_samples(series["destek_cpu"], first, last))
+        stock_cpu = statistics.fmean(block_samples(series["stock_cpu"], first, last))
+        text += f"; CPU per turn {destek_cpu:.0f} / {stock_cpu:.0f} ms ({destek_cpu / stock_cpu:.2f})"
         if ack:
             text += f"; WhatsApp ack p50 {percentile(ack, 0.5):.1f} / p95 {percentile(ack, 0.95):.1f} ms"
         rows.append((f"Turn cost at turns {first}–{last} of one conversation (n={len(destek)} each)", text))
