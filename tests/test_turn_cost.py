@@ -63,7 +63,7 @@ def conversation(size: int, ending: list[dict[str, Any]]) -> CountingList:
     return CountingList(events + ending)
 
 
-UNCLEAR = [
+UNCLEAR: list[dict[str, Any]] = [
     {"event": "user", "text": "asdf", "parse_data": {"intent": {"name": "nlu_fallback"}}}, {"event": "action", "name": "action_answer_from_kb"},
     {"event": "slot", "name": "kb_answered", "value": False}, {"event": "action", "name": "action_listen"},
     {"event": "user", "text": "qwer", "parse_data": {"intent": {"name": "nlu_fallback"}}},

@@ -64,7 +64,8 @@ class CountingDeque(deque):
 
 
 def user(text: str, intent: str) -> UserUttered:
-    return UserUttered(text, intent={"name": intent, "confidence": 0.9}, parse_data={"intent": {"name": intent, "confidence": 0.9}, "entities": [], "text": text})
+    parse_data = {"intent": {"name": intent, "confidence": 0.9}, "entities": [], "text": text}
+    return UserUttered(text, intent=parse_data["intent"], parse_data=parse_data)
 
 
 def faq_turn(number: int) -> List[Event]:
