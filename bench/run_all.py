@@ -27,6 +27,7 @@ import proactive  # noqa: E402
 import handoff_latency  # noqa: E402
 import analytics_dashboard  # noqa: E402
 import staff_tools  # noqa: E402
+import turn_growth  # noqa: E402
 
 
 def percentiles(samples_ms: list[float]) -> str:
@@ -106,6 +107,7 @@ def main() -> int:
     parser.add_argument("--skip-rasa", action="store_true")
     parser.add_argument("--hnsw", action="store_true", help="also build and search the synthetic base with HNSW")
     parser.add_argument("--skip-campaigns", action="store_true", help="skip the campaign throughput run (about 4 minutes)")
+    parser.add_argument("--turn-growth-turns", type=int, default=220, help="turns per conversation of the turn-growth run (0 skips it)")
     args = parser.parse_args()
     texts = queries(Path(args.queries))
     print("| benchmark | result |\n|---|---|", flush=True)
@@ -135,6 +137,9 @@ def main() -> int:
             row(name, result)
         for name, result in handoff_latency.run():
             row(name, result)
+        if args.turn_growth_turns:
+            for name, result in turn_growth.run(args.turn_growth_turns):
+                row(name, result)
     if not args.skip_campaigns:
         for name, result in campaign_throughput.run():
             row(name, result)

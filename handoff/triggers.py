@@ -3,6 +3,10 @@
 Works on tracker events as dicts (Rasa's `event.as_dict()` and rasa-sdk's tracker.events
 share that shape), so the Rasa handoff policy (which decides) and action_request_human (which
 records the reason) reach the same answer. Python 3.10-compatible, no I/O but the settings.
+
+It runs on every customer message, so its work must not grow with the conversation
+(docs/turn-cost.md): it reads only the last LOOKBACK events, and the one count that spans
+the whole conversation (👎) comes from the `kb_downvotes` slot that action_record_feedback keeps.
 """
 
 from dataclasses import dataclass
@@ -16,6 +20,9 @@ FEEDBACK_ACTION = "action_record_feedback"
 HANDOFF_ACTION = "action_request_human"
 # A new "conversation" for counting starts after these (or a session start).
 WINDOW_RESET_ACTIONS = (HANDOFF_ACTION, "action_handback", "action_forward_to_agent")
+# Events read back from the newest: the last few turns (a FAQ turn is about 12 events, an unclear
+# one about 16), enough for `in_a_row` up to 5 and for two KB answers in a row.
+LOOKBACK = 120
 NOT_IT_PHRASES = [pattern(p) for p in (
     "that's not it", "thats not it", "not what i asked", "that didn't help", "that does not help", "still not answered",
     "bu degil", "o degil", "olmadi", "ise yaramadi", "yardimci olmadi", "sorduğum bu degil", "bunu sormadim",
@@ -30,24 +37,26 @@ class Decision:
 
 
 def window(events: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """The events since the session started or the last handoff began or ended."""
-    start = 0
-    for index, event in enumerate(events):
-        kind = event.get("event")
-        if kind == "session_started" or (kind == "action" and event.get("name") in WINDOW_RESET_ACTIONS):
-            start = index + 1
-    return list(events[start:])
+    """Of the last LOOKBACK events, those since the session started or the last handoff began or ended."""
+    recent = list(events[-LOOKBACK:])
+    for index in range(len(recent) - 1, -1, -1):
+        kind = recent[index].get("event")
+        if kind == "session_started" or (kind == "action" and recent[index].get("name") in WINDOW_RESET_ACTIONS):
+            return recent[index + 1:]
+    return recent
 
 
 def user_intent(event: Dict[str, Any]) -> Optional[str]:
     return ((event.get("parse_data") or {}).get("intent") or {}).get("name")
 
 
-def decide(events: Sequence[Dict[str, Any]], settings: Optional[HandoffSettings] = None) -> Optional[Decision]:
+def decide(events: Sequence[Dict[str, Any]], settings: Optional[HandoffSettings] = None, downvotes: float = 0) -> Optional[Decision]:
     """The strongest handoff trigger for the latest step of the conversation, if any.
 
     Two moments are checked: right after a customer message, and right after the KB answer
-    or the 👍/👎 recording actions ran (their slots tell whether the bot was unsure)."""
+    or the 👍/👎 recording actions ran (their slots tell whether the bot was unsure).
+    `events` may be the whole conversation or only its newest LOOKBACK events (the same
+    answer); `downvotes` is the `kb_downvotes` slot."""
     settings = settings or load()
     recent = window(events)
     actions = [e for e in recent if e.get("event") == "action"]
@@ -59,7 +68,7 @@ def decide(events: Sequence[Dict[str, Any]], settings: Optional[HandoffSettings]
     elif last_action == KB_ACTION and _kb_unsure_in_a_row(recent) >= 2:
         found += _fire(settings, "kb_insists", "kb_no_answer", "second question without an answer")
     elif last_action == FEEDBACK_ACTION:
-        downs = sum(1 for e in recent if e.get("event") == "slot" and e.get("name") == "kb_feedback" and e.get("value") == "down")
+        downs = int(downvotes or 0)
         trigger = settings.trigger("downvotes")
         if downs >= int(trigger.options.get("count", 2)):
             found += _fire(settings, "downvotes", "downvotes", f"{downs} answers rated 👎")

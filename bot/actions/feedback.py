@@ -31,7 +31,10 @@ class ActionRecordFeedback(Action):
         else:
             dispatcher.utter_message(response="utter_feedback_sorry")
             dispatcher.utter_message(response="utter_offer_human")
-        return [SlotSet("kb_feedback", "up" if helpful else "down")]
+        if helpful:
+            return [SlotSet("kb_feedback", "up")]
+        # The handoff trigger "downvotes" reads this count instead of scanning the conversation.
+        return [SlotSet("kb_feedback", "down"), SlotSet("kb_downvotes", int(tracker.get_slot("kb_downvotes") or 0) + 1)]
 
 
 def _remember_vote(tracker: Tracker, helpful: bool) -> None:

@@ -47,7 +47,7 @@ def _channel(tracker: Tracker) -> str:
 
 def _decision(tracker: Tracker, config: handoff_settings.HandoffSettings) -> triggers.Decision:
     """Why now: the trigger that fired, or the customer accepting the bot's offer of a person."""
-    decision = triggers.decide(tracker.events, config)
+    decision = triggers.decide(tracker.events, config, downvotes=tracker.get_slot("kb_downvotes") or 0)
     if decision is not None:
         return decision
     if latest_intent(tracker) == "request_human":
@@ -95,7 +95,8 @@ class ActionRequestHuman(Action):
             back = queue.describe_opening(queue.next_opening(config), language)
             dispatcher.utter_message(response="utter_handoff_out_of_hours", back=back)
         threading.Thread(target=self._complete_card, args=(handoff, events), name=f"handoff-{handoff['id']}-card", daemon=True).start()
-        return [SlotSet("handoff_requested", True), SlotSet(STATUS, "queued"), SlotSet(HANDOFF_ID, str(handoff["id"]))]
+        # A handoff starts a new count of 👎 (handoff.triggers.WINDOW_RESET_ACTIONS).
+        return [SlotSet("handoff_requested", True), SlotSet(STATUS, "queued"), SlotSet(HANDOFF_ID, str(handoff["id"])), SlotSet("kb_downvotes", None)]
 
     @staticmethod
     def _store_card(handoff: Dict[str, Any], events: List[Dict[str, Any]], rasa: Optional[RasaClient]) -> Dict[str, Any]:
@@ -194,7 +195,7 @@ class ActionHandback(Action):
             return [SlotSet(STATUS, tracker.get_slot(STATUS))]
         dispatcher.utter_message(response="utter_handback")
         dispatcher.utter_message(response="utter_ask_csat")
-        return [SlotSet(STATUS, "rating"), SlotSet("handoff_requested", False)]
+        return [SlotSet(STATUS, "rating"), SlotSet("handoff_requested", False), SlotSet("kb_downvotes", None)]
 
 
 class ActionRecordCsat(Action):

@@ -10,8 +10,11 @@ Reads only the tracker (no I/O but the handoff settings file):
   confidence twice, …) predict `action_request_human`.
 After one of these actions ran and returned events it predicts action_listen; a custom action
 that returned nothing is left to ActionServerFallbackPolicy (action server down).
+Per prediction it reads at most the newest triggers.LOOKBACK events, however long the
+conversation (docs/turn-cost.md).
 """
 
+import itertools
 import re
 from typing import Any, Dict, List, Optional, Text
 
@@ -81,5 +84,6 @@ class HandoffPolicy(Policy):
                 return CSAT
         if latest not in (ACTION_LISTEN_NAME, triggers.KB_ACTION, triggers.FEEDBACK_ACTION) or status in WITH_AGENT:
             return None
-        decision = triggers.decide([event.as_dict() for event in tracker.events], load_or_default())
+        newest = [event.as_dict() for event in itertools.islice(reversed(tracker.events), triggers.LOOKBACK)]
+        decision = triggers.decide(newest[::-1], load_or_default(), downvotes=tracker.get_slot("kb_downvotes") or 0)
         return START if decision else None

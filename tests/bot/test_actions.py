@@ -16,7 +16,7 @@ from bot.actions.session import ActionSessionStart
 
 SLOTS = {
     "language": "tr", "kb_answered": None, "kb_query": None, "kb_article_id": None, "kb_score": None,
-    "kb_feedback": None, "handoff_requested": None, "customer_id": None,
+    "kb_feedback": None, "kb_downvotes": None, "handoff_requested": None, "customer_id": None,
 }
 
 
@@ -113,7 +113,7 @@ def test_related_articles_are_offered_below_the_threshold(configured: Path, monk
 def test_feedback_is_stored_with_query_and_article(configured: Path, intent: str, helpful: bool) -> None:
     current = tracker("👍", intent=intent, kb_query="Kargom nerede?", kb_article_id="track-tr", kb_score=0.8)
     events, messages = run(ActionRecordFeedback(), current)
-    assert events == [SlotSet("kb_feedback", "up" if helpful else "down")]
+    assert events == ([SlotSet("kb_feedback", "up")] if helpful else [SlotSet("kb_feedback", "down"), SlotSet("kb_downvotes", 1)])
     expected = ["utter_feedback_thanks"] if helpful else ["utter_feedback_sorry", "utter_offer_human"]
     assert [m["response"] for m in messages] == expected
     rows = services.records().rows("answer_feedback")
@@ -123,7 +123,7 @@ def test_feedback_is_stored_with_query_and_article(configured: Path, intent: str
 @pytest.mark.parametrize(("intent", "reason"), [("request_human", "customer_asked"), ("affirm", "kb_no_answer")])
 def test_request_for_a_person_is_recorded(configured: Path, intent: str, reason: str) -> None:
     events, messages = run(ActionRequestHuman(), tracker("temsilciye bağlan", intent=intent, kb_query="araba satıyor musunuz"))
-    assert events == [SlotSet("handoff_requested", True), SlotSet("handoff_status", "queued"), SlotSet("handoff_id", "1")]
+    assert events == [SlotSet("handoff_requested", True), SlotSet("handoff_status", "queued"), SlotSet("handoff_id", "1"), SlotSet("kb_downvotes", None)]
     assert messages == [message("utter_handoff_connecting", position=1, wait=6)]
     rows = services.records().rows("handoff_requests")
     assert [(r["sender_id"], r["language"], r["reason"], r["last_query"]) for r in rows] == [("customer-1", "tr", reason, "araba satıyor musunuz")]

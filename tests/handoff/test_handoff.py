@@ -76,13 +76,19 @@ def test_an_override_file_changes_only_what_it_names(tmp_path: Path) -> None:
         ([LISTEN, *kb_turn("tv kanalı ekleyebilir miyim", False), user("bu değil", "nlu_fallback")], "kb_no_answer"),
         ([LISTEN, *kb_turn("can I add tv channels", False), user("/answer_not_helpful", "answer_not_helpful")], "kb_no_answer"),
         ([LISTEN, *kb_turn("tv kanalı", False)[:-1], LISTEN, *kb_turn("uydu anteni", False)[:-1]], "kb_no_answer"),
-        ([LISTEN, user("/answer_not_helpful", "answer_not_helpful"), action("action_record_feedback"), slot("kb_feedback", "down"), LISTEN,
-          user("/answer_not_helpful", "answer_not_helpful"), action("action_record_feedback"), slot("kb_feedback", "down")], "downvotes"),
     ],
 )
 def test_each_trigger_gives_its_reason(events: list[dict[str, Any]], reason: str) -> None:
     decision = triggers.decide(events, CONFIG)
     assert decision is not None and decision.reason == reason
+
+
+def test_downvotes_are_counted_by_the_slot_not_by_scanning() -> None:
+    """The second 👎 (kb_downvotes = 2, kept by action_record_feedback) hands over; the first does not."""
+    vote = [LISTEN, user("/answer_not_helpful", "answer_not_helpful"), action("action_record_feedback"), slot("kb_feedback", "down")]
+    assert triggers.decide(vote, CONFIG, downvotes=1) is None
+    decision = triggers.decide(vote, CONFIG, downvotes=2)
+    assert decision is not None and decision.reason == "downvotes"
 
 
 @pytest.mark.parametrize(

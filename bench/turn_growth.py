@@ -1,0 +1,374 @@
+"""How a turn's cost grows with the length of the conversation: Destek against a stock Rasa bot.
+
+The stock bot is what `rasa init --no-prompt` writes and trains (Rasa 3.6 from .venv-rasa,
+offline), with its "are you a bot?" rule calling one trivial custom action (`action_hello_world`,
+the commented-out example of the template: utters one line) served by `rasa run actions`, and
+the same SQLite tracker store as Destek. It is built once into var/turn-growth/stock-bot and
+reused while its inputs are unchanged.
+
+Destek runs as in the integration tests (tests/servers.py: Rasa, action server, fake Twilio,
+a throwaway state folder). Both bots get the same client; every turn sends one request to each,
+alternating which goes first, so load on this shared machine hits both alike. Destek's message
+is a FAQ that action_answer_from_kb answers (chosen at start from bot/data/kb_eval, each checked
+on a fresh conversation); the stock bot's is "are you a bot?". The FAQ texts cycle with period
+50, so every block of 20 turns asks the same questions. One WhatsApp customer talks through the
+signed webhook path in the same loop: the acknowledgement is timed, then the bench waits until
+the message was handled (reply sent) before the next request.
+
+    PYTHONPATH=. .venv/bin/python bench/turn_growth.py [--turns 220] [--conversations 3]
+    PYTHONPATH=. .venv/bin/python bench/turn_growth.py --turns 70 --conversations 1   # quick
+
+Prints p50/p95 per block of turns (1-20, 51-70, 101-120, 151-170, 201-220) and the ratio
+Destek / stock, and the slope (ms per earlier turn) of each; docs/turn-cost.md reads it.
+Also the CPU time each turn cost the bot's server processes (Rasa + action server, from
+/proc, mean per block): on a shared, loaded machine wall times mostly measure waiting for a
+core, CPU time measures the work.
+"""
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Callable, Dict, List, Sequence, Tuple
+
+from twilio.request_validator import RequestValidator
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.servers import TWILIO_AUTH_TOKEN, Servers, free_port, http, wait_until  # noqa: E402
+
+RASA_VENV = ROOT / ".venv-rasa" / "bin"
+STOCK_DIR = ROOT / "var" / "turn-growth" / "stock-bot"
+STOCK_TEXT = "are you a bot?"
+BLOCK_STARTS = (1, 51, 101, 151, 201)
+BLOCK_SIZE = 20
+FAQ_PERIOD = 50
+WHATSAPP_FROM = "whatsapp:+905559990001"
+WEBHOOK = "/webhooks/whatsapp/webhook"
+
+# The changes to the `rasa init` template: one rule calls one trivial custom action.
+STOCK_ACTION = '''from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+
+class ActionHelloWorld(Action):
+    def name(self) -> Text:
+        return "action_hello_world"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        dispatcher.utter_message(text="Hello World!")
+        return []
+'''
+STOCK_ENDPOINTS = """action_endpoint:
+  url: ${ACTION_SERVER_URL}
+tracker_store:
+  type: SQL
+  dialect: sqlite
+  db: ${RASA_TRACKER_DB}
+"""
+
+
+def stock_env(extra: Dict[str, str]) -> Dict[str, str]:
+    return {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", "HF_HUB_OFFLINE": "1", **extra}
+
+
+def build_stock_bot(folder: Path = STOCK_DIR) -> Path:
+    """The trained stock model (`rasa init --no-prompt`, then the custom-action rule), built once."""
+    model = folder / "models" / "stock.tar.gz"
+    if model.exists():
+        return model
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    env = stock_env({})
+    log = open(folder.parent / "build.log", "ab")
+    # rasa init trains the template bot too; its model is replaced by the one below.
+    subprocess.run([str(RASA_VENV / "rasa"), "init", "--no-prompt", "--init-dir", str(folder)], cwd=folder, env=env, check=True,
+                   stdout=log, stderr=subprocess.STDOUT)
+    rules = (folder / "data" / "rules.yml").read_text(encoding="utf-8")
+    if "action: utter_iamabot" not in rules:
+        raise SystemExit("the rasa init template changed: no utter_iamabot rule to point at the custom action")
+    (folder / "data" / "rules.yml").write_text(rules.replace("action: utter_iamabot", "action: action_hello_world"), encoding="utf-8")
+    with (folder / "domain.yml").open("a", encoding="utf-8") as domain:
+        domain.write("\nactions:\n  - action_hello_world\n")
+    (folder / "actions" / "actions.py").write_text(STOCK_ACTION, encoding="utf-8")
+    (folder / "endpoints.yml").write_text(STOCK_ENDPOINTS, encoding="utf-8")
+    for old in (folder / "models").glob("*.tar.gz"):
+        old.unlink()
+    subprocess.run([str(RASA_VENV / "rasa"), "train", "--out", "models", "--fixed-model-name", "stock"], cwd=folder, env=env, check=True,
+                   stdout=log, stderr=subprocess.STDOUT)
+    return model
+
+
+class StockBot:
+    """`rasa run` and `rasa run actions` of the stock bot, on free loopback ports."""
+
+    def __init__(self, folder: Path, state: Path) -> None:
+        self.folder = folder
+        self.state = state
+        self.port = free_port()
+        self.action_port = free_port()
+        self.env = stock_env({
+            "ACTION_SERVER_URL": f"http://127.0.0.1:{self.action_port}/webhook",
+            "RASA_TRACKER_DB": str(state / "stock-tracker.sqlite3"),
+        })
+        self.processes: List[subprocess.Popen[bytes]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log = open(self.state / "stock.log", "ab")
+        actions = subprocess.Popen([str(RASA_VENV / "rasa"), "run", "actions", "--port", str(self.action_port)],
+                                   cwd=self.folder, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.processes.append(actions)
+        wait_until(f"http://127.0.0.1:{self.action_port}/health", 120, actions)
+        rasa = subprocess.Popen([str(RASA_VENV / "rasa"), "run", "--model", "models/stock.tar.gz", "--endpoints", "endpoints.yml",
+                                 "--credentials", "credentials.yml", "--port", str(self.port), "--interface", "127.0.0.1"],
+                                cwd=self.folder, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.processes.append(rasa)
+        wait_until(f"{self.url}/webhooks/rest/", 300, rasa)
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            Servers._stop(process)
+
+
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ms(pids: Sequence[int]) -> float:
+    """CPU time (user + system, all threads) used so far by these processes and their children."""
+    total, pending, seen = 0, list(pids), set()
+    while pending:
+        pid = pending.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total * 1000 / TICKS_PER_SECOND
+
+
+def say(url: str, sender: str, text: str) -> Tuple[float, list]:
+    """One REST turn: (milliseconds, replies)."""
+    started = time.perf_counter()
+    status, replies = http("POST", f"{url}/webhooks/rest/webhook", {"sender": sender, "message": text})
+    elapsed = (time.perf_counter() - started) * 1000
+    if status != 200:
+        raise SystemExit(f"{url} answered HTTP {status}")
+    return elapsed, list(replies or [])
+
+
+def answered_faqs(servers: Servers, count: int) -> List[str]:
+    """Questions action_answer_from_kb answers confidently, each checked on a fresh conversation
+    (an unsure answer twice in a row would hand the conversation to a person)."""
+    lines = (ROOT / "bot/data/kb_eval/queries.jsonl").read_text(encoding="utf-8").splitlines()
+    candidates = [json.loads(line) for line in lines if line.strip()]
+    chosen: List[str] = []
+    for number, candidate in enumerate(c for c in candidates if c.get("expected_id")):
+        sender = f"calibrate-{number}"
+        servers.say(sender, candidate["query"])
+        events = servers.tracker(sender)["events"]
+        actions = [e.get("name") for e in events if e.get("event") == "action"]
+        answered = [e.get("value") for e in events if e.get("event") == "slot" and e.get("name") == "kb_answered"]
+        if "action_answer_from_kb" in actions and answered == [True] and "action_request_human" not in actions:
+            chosen.append(candidate["query"])
+            if len(chosen) == count:
+                return chosen
+    raise SystemExit(f"only {len(chosen)} KB questions are answered confidently; need {count}")
+
+
+class WhatsAppCustomer:
+    """One customer on the signed webhook path; each message is acknowledged, then handled."""
+
+    def __init__(self, servers: Servers) -> None:
+        self.servers = servers
+        self.validator = RequestValidator(TWILIO_AUTH_TOKEN)
+        self.db = servers.state / "destek.sqlite3"
+
+    def send(self, text: str) -> Tuple[float, float]:
+        """(acknowledgement ms, ms until the message was handled)."""
+        params = {"MessageSid": "SM" + secrets.token_hex(16), "AccountSid": "AC" + "0" * 32, "From": WHATSAPP_FROM,
+                  "To": "whatsapp:+14155238886", "Body": text, "NumMedia": "0", "ProfileName": "Bench"}
+        url = self.servers.rasa_url + WEBHOOK
+        body = urllib.parse.urlencode(params).encode()
+        headers = {"X-Twilio-Signature": self.validator.compute_signature(url, params), "Content-Type": "application/x-www-form-urlencoded"}
+        started = time.perf_counter()
+        with urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers, method="POST"), timeout=30) as response:
+            response.read()
+        ack = (time.perf_counter() - started) * 1000
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with sqlite3.connect(self.db) as connection:
+                row = connection.execute("SELECT handled_at FROM whatsapp_inbound WHERE message_sid = ?", (params["MessageSid"],)).fetchone()
+            if row and row[0] is not None:
+                return ack, (time.perf_counter() - started) * 1000
+            time.sleep(0.005)
+        raise SystemExit(f"WhatsApp message {params['MessageSid']} not handled within 60 s")
+
+
+def percentile(samples: Sequence[float], share: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, int(round(share * len(ordered))) - 1))]
+
+
+def slope(per_turn: Dict[int, List[float]], center: Callable[[List[float]], float] = statistics.median) -> float:
+    """Least-squares ms per earlier turn over the median (or `center`) of each turn."""
+    points = [(turn, center(values)) for turn, values in sorted(per_turn.items())]
+    mean_x = statistics.fmean(x for x, _ in points)
+    mean_y = statistics.fmean(y for _, y in points)
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / sum((x - mean_x) ** 2 for x, _ in points)
+
+
+def blocks(turns: int) -> List[Tuple[int, int]]:
+    return [(start, start + BLOCK_SIZE - 1) for start in BLOCK_STARTS if start + BLOCK_SIZE - 1 <= turns]
+
+
+def measure(turns: int, conversations: int, whatsapp: bool, state: Path, stock_model: Path) -> Dict[str, Dict[int, List[float]]]:
+    """Samples per series and turn number (1-based)."""
+    servers = Servers(state)
+    servers.env["INBOUND_MESSAGES_BURST"] = str(turns + 10)
+    servers.env["INBOUND_MESSAGES_PER_MINUTE"] = "100000"
+    stock = StockBot(stock_model.parent.parent, state)
+    series: Dict[str, Dict[int, List[float]]] = {name: {} for name in ("destek", "stock", "destek_cpu", "stock_cpu", "ack", "handled")}
+    try:
+        if whatsapp:
+            servers.start_fake()
+        servers.start_actions()
+        servers.start_rasa()
+        stock.start()
+        faqs = answered_faqs(servers, FAQ_PERIOD)
+        run = secrets.token_hex(3)
+        for number in range(5):  # warm-up of both bots (not measured)
+            say(servers.rasa_url, f"warm-{run}-{number}", faqs[number])
+            say(stock.url, f"warm-{run}-{number}", STOCK_TEXT)
+        customer = WhatsAppCustomer(servers) if whatsapp else None
+        pids = {"destek": [p.pid for p in (servers.rasa, servers.actions) if p], "stock": [p.pid for p in stock.processes]}
+        for turn in range(1, turns + 1):
+            text = faqs[(turn - 1) % FAQ_PERIOD]
+            for conversation in range(conversations):
+                sender = f"growth-{run}-{conversation}"
+                pair = [("destek", servers.rasa_url, text), ("stock", stock.url, STOCK_TEXT)]
+                for name, url, message in pair if (turn + conversation) % 2 else reversed(pair):
+                    before = cpu_ms(pids[name])
+                    elapsed, replies = say(url, sender, message)
+                    series[name + "_cpu"].setdefault(turn, []).append(cpu_ms(pids[name]) - before)
+                    if not replies:
+                        raise SystemExit(f"{name} gave no reply at turn {turn}")
+                    series[name].setdefault(turn, []).append(elapsed)
+            if customer is not None:
+                ack, handled = customer.send(text)
+                series["ack"].setdefault(turn, []).append(ack)
+                series["handled"].setdefault(turn, []).append(handled)
+                time.sleep(0.3)  # the reply's status callbacks, so they are not counted in the next REST turn's CPU
+        check_conversations(servers, [f"growth-{run}-{c}" for c in range(conversations)], turns)
+    finally:
+        stock.stop()
+        servers.stop_rasa()
+        servers.stop_actions()
+        servers.stop_fake()
+    return series
+
+
+def check_conversations(servers: Servers, senders: List[str], turns: int) -> None:
+    """Every measured Destek turn was a FAQ answered by the KB (no handoff, no fallback)."""
+    for sender in senders:
+        events = servers.tracker(sender)["events"]
+        answers = sum(1 for e in events if e.get("event") == "action" and e.get("name") == "action_answer_from_kb")
+        handoffs = sum(1 for e in events if e.get("event") == "action" and e.get("name") == "action_request_human")
+        if answers != turns or handoffs:
+            raise SystemExit(f"{sender}: {answers} KB answers in {turns} turns, {handoffs} handoffs: the measurement is not of FAQ turns")
+
+
+def block_samples(per_turn: Dict[int, List[float]], first: int, last: int) -> List[float]:
+    return [value for turn in range(first, last + 1) for value in per_turn.get(turn, [])]
+
+
+def table(series: Dict[str, Dict[int, List[float]]], turns: int) -> List[str]:
+    lines = ["| turns | Destek FAQ p50 / p95 | stock custom action p50 / p95 | ratio p50 / p95 | CPU per turn Destek / stock (ratio) "
+             "| WhatsApp ack p50 / p95 | WhatsApp handled p50 / p95 |",
+             "|---|---|---|---|---|---|---|"]
+    for first, last in blocks(turns):
+        destek, stock = block_samples(series["destek"], first, last), block_samples(series["stock"], first, last)
+        cells = [f"{first}–{last}"]
+        cells.append(f"{percentile(destek, 0.5):.0f} / {percentile(destek, 0.95):.0f} ms")
+        cells.append(f"{percentile(stock, 0.5):.0f} / {percentile(stock, 0.95):.0f} ms")
+        cells.append(f"{percentile(destek, 0.5) / percentile(stock, 0.5):.2f} / {percentile(destek, 0.95) / percentile(stock, 0.95):.2f}")
+        destek_cpu = statistics.fmean(block_samples(series["destek_cpu"], first, last))
+        stock_cpu = statistics.fmean(block_samples(series["stock_cpu"], first, last))
+        cells.append(f"{destek_cpu:.0f} / {stock_cpu:.0f} ms ({destek_cpu / stock_cpu:.2f})")
+        for name in ("ack", "handled"):
+            samples = block_samples(series[name], first, last)
+            cells.append(f"{percentile(samples, 0.5):.1f} / {percentile(samples, 0.95):.1f} ms" if samples else "–")
+        lines.append("| " + " | ".join(cells) + " |")
+    slopes = [f"{name} {slope(series[name], statistics.fmean if name.endswith('_cpu') else statistics.median):+.2f} ms/turn"
+              for name in ("destek", "stock", "destek_cpu", "stock_cpu", "ack", "handled") if series[name]]
+    lines.append("")
+    lines.append("slope of the per-turn median (least squares, ms per earlier turn): " + ", ".join(slopes))
+    return lines
+
+
+def collect(turns: int, conversations: int, whatsapp: bool) -> Dict[str, Dict[int, List[float]]]:
+    stock_model = build_stock_bot()
+    with tempfile.TemporaryDirectory() as state:
+        return measure(turns, conversations, whatsapp, Path(state), stock_model)
+
+
+def run(turns: int = 220, conversations: int = 3, whatsapp: bool = True) -> List[Tuple[str, str]]:
+    """Rows for bench/run_all.py: one per block of turns."""
+    series = collect(turns, conversations, whatsapp)
+    rows = []
+    for first, last in blocks(turns):
+        destek, stock = block_samples(series["destek"], first, last), block_samples(series["stock"], first, last)
+        ack = block_samples(series["ack"], first, last)
+        text = (f"Destek FAQ p50 {percentile(destek, 0.5):.0f} ms / p95 {percentile(destek, 0.95):.0f} ms; stock custom action "
+                f"p50 {percentile(stock, 0.5):.0f} / p95 {percentile(stock, 0.95):.0f} ms; ratio "
+                f"{percentile(destek, 0.5) / percentile(stock, 0.5):.2f} / {percentile(destek, 0.95) / percentile(stock, 0.95):.2f}")
+        destek_cpu = statistics.fmean(block_samples(series["destek_cpu"], first, last))
+        stock_cpu = statistics.fmean(block_samples(series["stock_cpu"], first, last))
+        text += f"; CPU per turn {destek_cpu:.0f} / {stock_cpu:.0f} ms ({destek_cpu / stock_cpu:.2f})"
+        if ack:
+            text += f"; WhatsApp ack p50 {percentile(ack, 0.5):.1f} / p95 {percentile(ack, 0.95):.1f} ms"
+        rows.append((f"Turn cost at turns {first}–{last} of one conversation (n={len(destek)} each)", text))
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--turns", type=int, default=220, help="turns of each conversation (blocks end at 20, 70, 120, 170, 220)")
+    parser.add_argument("--conversations", type=int, default=3, help="conversations per bot, interleaved turn by turn")
+    parser.add_argument("--no-whatsapp", action="store_true", help="skip the WhatsApp customer")
+    parser.add_argument("--json", type=Path, help="also write every sample here")
+    args = parser.parse_args()
+    if args.turns < BLOCK_SIZE:
+        parser.error(f"--turns must be at least {BLOCK_SIZE}")
+    series = collect(args.turns, args.conversations, not args.no_whatsapp)
+    if args.json:
+        args.json.write_text(json.dumps(series), encoding="utf-8")
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {args.turns} turns × {args.conversations} conversations per bot")
+    print("\n".join(table(series, args.turns)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
