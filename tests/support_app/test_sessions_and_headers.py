@@ -98,7 +98,7 @@ def test_the_slower_limits_per_client_and_per_login() -> None:
 
 def test_the_session_cookie_lives_as_long_as_a_staff_session(agent_desk: TestClient) -> None:
     data = {"login": "agent1", "password": PASSWORD, "csrf": csrf(agent_desk, "/staff/login"), "next": "/staff"}
-    header = support_app.console.agent_desk.post("/staff/login", data=data, follow_redirects=False).headers["set-cookie"]
+    header = agent_desk.post("/staff/login", data=data, follow_redirects=False).headers["set-cookie"]
     assert f"Max-Age={SESSION_LIFETIME}" in header and SESSION_LIFETIME == 12 * 3600
     assert "secure" not in header.lower() and "httponly" in header.lower() and "samesite=lax" in header.lower()
 
@@ -134,11 +134,11 @@ def test_error_responses_carry_the_security_headers(stranger: TestClient) -> Non
 def test_staff_pages_and_apis_are_not_cached_and_static_files_may_be(agent_desk: TestClient) -> None:
     assert staff_login(agent_desk, "agent1", PASSWORD) == 303
     for path in ("/staff", "/inbox", "/review", "/dashboard", "/inbox/api/queue", "/inbox/api/templates"):
-        response = support_app.console.agent_desk.get(path)
+        response = agent_desk.get(path)
         assert response.status_code == 200, path
         assert_security_headers(response.headers, path)
-    assert support_app.console.agent_desk.get("/api/webchat/token").headers["cache-control"] == "no-store"
-    static = support_app.console.agent_desk.get("/static/" + next(p.name for p in (Path(__file__).parents[2] / "support_app" / "static").iterdir() if p.suffix == ".css"))
+    assert agent_desk.get("/api/webchat/token").headers["cache-control"] == "no-store"
+    static = agent_desk.get("/static/" + next(p.name for p in (Path(__file__).parents[2] / "support_app" / "static").iterdir() if p.suffix == ".css"))
     assert static.status_code == 200 and "no-store" not in static.headers.get("cache-control", "")
 
 
