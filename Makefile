@@ -77,7 +77,7 @@ validate: setup ## check Rasa training data and the knowledge base
 
 test: setup lint train index validate test-unit test-stories ## everything CI runs: lint, data validation, pytest, conversation tests
 
-test-unit: setup browser train index
+test-unit: setup browser nginx train index
 	$(PY) -m pytest tests -q
 
 lint: $(VENV)/.installed ## ruff (style, import order, bugs), ruff format --check, mypy (types); settings in pyproject.toml
@@ -132,3 +132,11 @@ gaps: setup ## KB gap report as CSV (var/gaps.csv): what customers asked that th
 .PHONY: retention
 retention: $(VENV)/.installed ## delete transcripts and customer text older than DESTEK_RETENTION_DAYS (default 180)
 	$(PY) -m privacy.retention
+
+# --- cluster profile (issue #16, docs/cluster.md) ---
+.PHONY: nginx run-cluster
+nginx: ## Debian's nginx, the load balancer of run-cluster and the cluster tests (apt-get when missing)
+	@[ -x /usr/sbin/nginx ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; }
+
+run-cluster: setup train index nginx ## 2 Rasa replicas + 2 action servers behind nginx, on PostgreSQL/Redis/RabbitMQ
+	scripts/run-cluster.sh
