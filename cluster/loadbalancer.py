@@ -45,7 +45,13 @@ http {{
   fastcgi_temp_path {directory}/fastcgi;
   uwsgi_temp_path {directory}/uwsgi;
   scgi_temp_path {directory}/scgi;
+  # Bodies and responses stay in memory: nothing is written under the temp paths, which the
+  # worker (an unprivileged user when nginx starts as root) may not be allowed to write.
   client_max_body_size 1m;
+  client_body_buffer_size 1m;
+  proxy_buffer_size 64k;
+  proxy_buffers 64 64k;
+  proxy_max_temp_file_size 0;
   map $http_upgrade $connection_upgrade {{ default upgrade; '' ''; }}
 {_upstream("rasa_replicas", rasa[1])}{_upstream("action_servers", actions[1])}
   server {{

@@ -116,12 +116,15 @@ class SharedWhatsAppQueue:
                     continue
                 address = popped[1].decode()
                 keys = self._keys(address)
-                if not await client.set(keys["lease"], self.owner, nx=True, px=LEASE_MS):
+                token = f"{self.owner}:{secrets.token_hex(4)}"  # this hold of the lease, not just this process
+                if not await client.set(keys["lease"], token, nx=True, px=LEASE_MS):
                     continue  # another worker drains this address; it will see the new message
+                renewal = asyncio.ensure_future(self._renew(keys["lease"], token))  # for the whole drain
                 try:
-                    await self._drain(address, handle, already_handled)
+                    await self._drain(address, token, handle, already_handled)
                 finally:
-                    await client.eval(_LEASE, 1, keys["lease"], self.owner, 0)
+                    renewal.cancel()
+                    await client.eval(_LEASE, 1, keys["lease"], token, 0)
                 if await client.llen(keys["list"]):
                     await client.rpush(self._ready, address)  # arrived while we released the lease
             except asyncio.CancelledError:
@@ -130,7 +133,7 @@ class SharedWhatsAppQueue:
                 logger.exception("WhatsApp queue worker: Redis failed; retrying in 1 s")
                 await asyncio.sleep(1)
 
-    async def _drain(self, address: str, handle: Handler, already_handled: AlreadyHandled) -> None:
+    async def _drain(self, address: str, token: str, handle: Handler, already_handled: AlreadyHandled) -> None:
         client = self._redis()
         keys = self._keys(address)
         while True:
@@ -140,23 +143,27 @@ class SharedWhatsAppQueue:
             item = json.loads(raw)
             params: dict[str, str] = item["params"]
             inflight = f"{self.prefix}:inflight:{params['MessageSid']}"
-            first_attempt = await client.set(inflight, self.owner, nx=True, ex=SID_TTL_SECONDS)
+            first_attempt = await client.set(inflight, token, nx=True, ex=SID_TTL_SECONDS)
             if first_attempt or not await already_handled(params):
                 if not first_attempt:
                     logger.info("WhatsApp message %s: its worker died before finishing; handling it again", params["MessageSid"])
-                renewal = asyncio.ensure_future(self._renew(keys["lease"]))
-                try:
-                    await handle(params, item["verdict"])
-                finally:
-                    renewal.cancel()
-            if await client.eval(_DONE, 3, keys["lease"], keys["list"], self._active, self.owner, address) == -1:
+                await handle(params, item["verdict"])
+            if await client.eval(_DONE, 3, keys["lease"], keys["list"], self._active, token, address) == -1:
                 logger.warning("WhatsApp queue: lost the lease on %s; another worker goes on", address)
                 return
 
-    async def _renew(self, lease: str) -> None:
+    async def _renew(self, lease: str, token: str) -> None:
+        """Keep the lease while its worker drains the address (a third of its life at a time)."""
         while True:
             await asyncio.sleep(LEASE_MS / 3000)
-            await self._redis().eval(_LEASE, 1, lease, self.owner, LEASE_MS)
+            try:
+                if not await self._redis().eval(_LEASE, 1, lease, token, LEASE_MS):
+                    logger.warning("WhatsApp queue: %s lapsed before it was renewed", lease)
+                    return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("WhatsApp queue: renewing %s failed; trying again", lease)
 
     async def _sweeper(self) -> None:
         """Hand addresses whose lease lapsed (a dead replica's) back to the workers."""

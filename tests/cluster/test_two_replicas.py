@@ -108,6 +108,13 @@ def customers(cluster: Cluster, prefix: str, count: int, during: Any = None) -> 
     return sent
 
 
+def assert_actions_ran(cluster: Cluster) -> None:
+    """Every custom action reached an action server through nginx (Rasa logs each failure)."""
+    for index in range(len(cluster.replica_ports)):
+        log = (cluster.state / f"rasa{index}.log").read_text(errors="replace")
+        assert "Failed to execute custom action" not in log, f"rasa{index}: an action call failed"
+
+
 def all_handled(cluster: Cluster, sent: dict[str, list[str]]) -> dict[str, list[str]] | None:
     """Every conversation's stored MessageSids once each has as many turns as were sent, else None."""
     stored = cluster.user_messages()
@@ -118,8 +125,12 @@ def test_forty_customers_on_two_replicas_each_message_once_in_order(cluster: Clu
     sent = customers(cluster, "531", 40)
     stored = eventually(lambda: all_handled(cluster, sent), "every turn stored", timeout=240, interval=1)
     assert len(sent) == 40 and all(len(sids) == 10 for sids in sent.values())
-    for address, sids in sent.items():
-        assert stored[address] == sids, address  # each MessageSid once, in the order sent
+    owner = {sid: (address, index) for address, sids in sent.items() for index, sid in enumerate(sids)}
+    for address, sids in sent.items():  # each MessageSid once, in the order sent
+        assert stored[address] == sids, (address, [owner.get(sid) for sid in stored[address]])
+    assert_actions_ran(cluster)
+    for address in sent:  # and every turn answered the customer through (fake) Twilio
+        assert len(cluster.base.whatsapp_sent_to(address)) >= len(TEXTS), address
 
 
 def test_webchat_customer_on_replica_a_gets_the_agent_reply_handled_by_replica_b(cluster: Cluster) -> None:
