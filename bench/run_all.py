@@ -6,6 +6,7 @@ machine and compare figures from one run: this machine is shared and noisy.
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import random
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Any
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +29,15 @@ import proactive  # noqa: E402
 import handoff_latency  # noqa: E402
 import analytics_dashboard  # noqa: E402
 import staff_tools  # noqa: E402
+
+
+def cluster_benchmark() -> Any:
+    """bench/cluster.py (by path: the name `cluster` is the top-level package)."""
+    spec = importlib.util.spec_from_file_location("cluster_benchmark", ROOT / "bench" / "cluster.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def percentiles(samples_ms: list[float]) -> str:
@@ -134,6 +145,8 @@ def main() -> int:
         for name, result in proactive.run():
             row(name, result)
         for name, result in handoff_latency.run():
+            row(name, result)
+        for name, result in cluster_benchmark().run():
             row(name, result)
     if not args.skip_campaigns:
         for name, result in campaign_throughput.run():
