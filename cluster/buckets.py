@@ -43,7 +43,7 @@ return verdict
 class SharedBuckets:
     """One family of buckets (`name`: which limit) on one Redis server."""
 
-    def __init__(self, client: "redis.Redis[bytes]", name: str, prefix: str = "destek") -> None:
+    def __init__(self, client: "redis.Redis", name: str, prefix: str = "destek") -> None:
         self.client = client
         self.name = name
         self.prefix = prefix

@@ -17,7 +17,7 @@ from cluster.settings import async_client, key_prefix, redis_url, sync_client
 logger = logging.getLogger(__name__)
 
 SAFETY_SECONDS = 5.0
-_publisher: Optional["redis.Redis[bytes]"] = None
+_publisher: Optional["redis.Redis"] = None
 
 
 def channel() -> str:

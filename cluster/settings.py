@@ -3,6 +3,7 @@ prefix DESTEK_REDIS_PREFIX (default `destek`) so that several installs or test r
 one Redis server without meeting."""
 
 import os
+from typing import Any
 
 import redis
 import redis.asyncio as aioredis
@@ -20,9 +21,10 @@ def key_prefix() -> str:
     return prefix
 
 
-def sync_client(url: str) -> "redis.Redis[bytes]":
+def sync_client(url: str) -> "redis.Redis":
     return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30)
 
 
-def async_client(url: str) -> "aioredis.Redis[bytes]":
+def async_client(url: str) -> Any:
+    """redis.asyncio's client, typed Any: its stubs mix awaitable and plain results."""
     return aioredis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)

@@ -20,8 +20,6 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, Optional
 
-import redis.asyncio as aioredis
-
 from cluster.settings import async_client, key_prefix, redis_url
 
 logger = logging.getLogger(__name__)
@@ -62,14 +60,14 @@ class SharedWhatsAppQueue:
         self.url = url
         self.prefix = f"{prefix}:whatsapp"
         self.owner = secrets.token_hex(8)  # this process, in the leases it holds
-        self._clients: dict[int, aioredis.Redis[bytes]] = {}
+        self._clients: dict[int, Any] = {}
 
     @classmethod
     def from_env(cls) -> Optional["SharedWhatsAppQueue"]:
         url = redis_url()
         return cls(url, key_prefix()) if url else None
 
-    def _redis(self) -> "aioredis.Redis[bytes]":
+    def _redis(self) -> Any:
         """A client per event loop: the server's loop records, the channel's processing loop works."""
         loop = id(asyncio.get_running_loop())
         if loop not in self._clients:
