@@ -133,6 +133,14 @@ def test_forty_customers_on_two_replicas_each_message_once_in_order(cluster: Clu
         assert len(cluster.base.whatsapp_sent_to(address)) >= len(TEXTS), address
 
 
+def test_rasa_publishes_the_conversations_to_rabbitmq(cluster: Cluster) -> None:
+    """The event broker of endpoints.cluster.yml: the turns of the test above are on the queue."""
+    events = cluster.broker_events()
+    users = [event for event in events if event.get("event") == "user" and str(event.get("sender_id", "")).startswith("whatsapp:+90531")]
+    assert len(users) >= 100, f"{len(users)} user events of the 40 customers among {len(events)} on {cluster.queue}"
+    assert all(event.get("message_id", "").startswith("SM") for event in users)
+
+
 def test_webchat_customer_on_replica_a_gets_the_agent_reply_handled_by_replica_b(cluster: Cluster) -> None:
     sub = "cluster-" + secrets.token_hex(4)
     sender = f"web:{sub}"

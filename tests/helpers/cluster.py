@@ -5,6 +5,7 @@ Each run gets its own PostgreSQL database (created, then dropped), its own Redis
 its own RabbitMQ queue (deleted after), so parallel runs never meet.
 """
 
+import json
 import os
 import secrets
 import signal
@@ -170,6 +171,37 @@ class Cluster:
             connection.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
         self._drop_queue()
         self._drop_redis_keys()
+
+    def broker_events(self, limit: int = 2000) -> list[dict[str, Any]]:
+        """Up to `limit` of the events Rasa published to this run's RabbitMQ queue, left in it
+        (read with .venv-rasa's aio-pika: the application environment has no AMQP client)."""
+        script = (
+            "import asyncio, json, sys, aio_pika\n"
+            "async def main():\n"
+            "    connection = await aio_pika.connect('amqp://guest:guest@127.0.0.1:5672/')\n"
+            "    async with connection:\n"
+            "        channel = await connection.channel()\n"
+            "        queue = await channel.declare_queue(sys.argv[1], passive=True)\n"
+            "        events, taken = [], []\n"
+            "        while len(events) < int(sys.argv[2]):\n"
+            "            message = await queue.get(no_ack=False, fail=False)\n"
+            "            if message is None:\n"
+            "                break\n"
+            "            events.append(json.loads(message.body))\n"
+            "            taken.append(message)\n"
+            "        for message in taken:\n"
+            "            await message.nack(requeue=True)\n"
+            "        print(json.dumps(events))\n"
+            "asyncio.run(main())\n"
+        )
+        result = subprocess.run(
+            [str(ROOT / ".venv-rasa" / "bin" / "python"), "-c", script, self.queue, str(limit)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return list(json.loads(result.stdout))
 
     def _drop_queue(self) -> None:
         script = (
