@@ -144,7 +144,7 @@ class SharedWhatsAppQueue:
             first_attempt = await client.set(inflight, token, nx=True, ex=SID_TTL_SECONDS)
             if first_attempt or not await already_handled(params):
                 if not first_attempt:
-                    logger.info("WhatsApp message %s: its worker died before finishing; handling it again", params["MessageSid"])
+                    logger.warning("WhatsApp message %s: its worker died before finishing; handling it again", params["MessageSid"])
                 await handle(params, item["verdict"])
             if await client.eval(_DONE, 3, keys["lease"], keys["list"], self._active, token, address) == -1:
                 logger.warning("WhatsApp queue: lost the lease on %s; another worker goes on", address)
