@@ -77,7 +77,7 @@ validate: setup ## check Rasa training data and the knowledge base
 
 test: setup lint train index validate test-unit test-stories ## everything CI runs: lint, data validation, pytest, conversation tests
 
-test-unit: setup browser train index
+test-unit: setup browser nginx train index
 	$(PY) -m pytest tests -q
 
 lint: $(VENV)/.installed ## ruff (style, import order, bugs), ruff format --check, mypy (types); settings in pyproject.toml
@@ -138,3 +138,11 @@ REPLAY_DAYS ?= 30
 .PHONY: replay
 replay: setup train index ## replay the last REPLAY_DAYS days (or INPUT=file.jsonl) through the model and index; AGAINST=model.tar.gz compares two models
 	$(PY) -m replay run --days $(REPLAY_DAYS) $(if $(INPUT),--input $(INPUT)) $(if $(AGAINST),--against $(AGAINST))
+
+# --- cluster profile (issue #16, docs/cluster.md) ---
+.PHONY: nginx run-cluster
+nginx: ## Debian's nginx, the load balancer of run-cluster and the cluster tests (apt-get when missing)
+	@[ -x /usr/sbin/nginx ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; }
+
+run-cluster: setup train index nginx ## 2 Rasa replicas + 2 action servers behind nginx, on PostgreSQL/Redis/RabbitMQ
+	scripts/run-cluster.sh

@@ -6,6 +6,7 @@ machine and compare figures from one run: this machine is shared and noisy.
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import random
@@ -15,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -28,6 +30,15 @@ import handoff_latency  # noqa: E402
 import analytics_dashboard  # noqa: E402
 import staff_tools  # noqa: E402
 import turn_growth  # noqa: E402
+
+
+def cluster_benchmark() -> Any:
+    """bench/cluster.py (by path: the name `cluster` is the top-level package)."""
+    spec = importlib.util.spec_from_file_location("cluster_benchmark", ROOT / "bench" / "cluster.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def percentiles(samples_ms: list[float]) -> str:
@@ -140,6 +151,8 @@ def main() -> int:
         if args.turn_growth_turns:
             for name, result in turn_growth.run(args.turn_growth_turns):
                 row(name, result)
+        for name, result in cluster_benchmark().run():
+            row(name, result)
     if not args.skip_campaigns:
         for name, result in campaign_throughput.run():
             row(name, result)

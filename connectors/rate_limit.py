@@ -9,7 +9,9 @@ import os
 import time
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Callable, Dict
+from typing import Callable, Dict, Optional
+
+from cluster.buckets import SharedBuckets
 
 
 class Verdict(Enum):
@@ -31,6 +33,8 @@ class SenderRateLimit:
     burst: int
     clock: Callable[[], float] = time.monotonic
     max_senders: int = 50_000
+    # With DESTEK_REDIS_URL the buckets live in Redis, shared by every replica (cluster/buckets.py).
+    shared: Optional[SharedBuckets] = None
     _buckets: Dict[str, _Bucket] = field(default_factory=dict)
 
     @classmethod
@@ -38,7 +42,7 @@ class SenderRateLimit:
         per_minute = os.environ.get("INBOUND_MESSAGES_PER_MINUTE") or "30"
         burst = os.environ.get("INBOUND_MESSAGES_BURST") or "10"
         try:
-            limit = cls(per_minute=float(per_minute), burst=int(burst))
+            limit = cls(per_minute=float(per_minute), burst=int(burst), shared=SharedBuckets.from_env("inbound"))
         except ValueError:
             raise ValueError(f"INBOUND_MESSAGES_PER_MINUTE ({per_minute!r}) and INBOUND_MESSAGES_BURST ({burst!r}) must be numbers") from None
         if limit.per_minute <= 0 or limit.burst < 1:
@@ -46,6 +50,8 @@ class SenderRateLimit:
         return limit
 
     def check(self, sender: str) -> Verdict:
+        if self.shared is not None:
+            return Verdict(self.shared.take(sender, self.per_minute, self.burst))
         now = self.clock()
         bucket = self._buckets.get(sender)
         if bucket is None:

@@ -24,6 +24,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from cluster.buckets import SharedBuckets
 from connectors.rate_limit import SenderRateLimit, Verdict
 from privacy.redaction import redact, redact_value
 
@@ -52,7 +53,8 @@ class RestChannel(InputChannel):
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         per_minute = os.environ.get("REST_MESSAGES_PER_MINUTE") or "300"
         try:
-            channel_limit = SenderRateLimit(per_minute=float(per_minute), burst=max(1, int(float(per_minute) / 5)))
+            channel_limit = SenderRateLimit(per_minute=float(per_minute), burst=max(1, int(float(per_minute) / 5)),
+                                            shared=SharedBuckets.from_env("rest-channel"))
         except ValueError:
             raise SystemExit(f"REST_MESSAGES_PER_MINUTE must be a number, not {per_minute!r}") from None
         return cls(os.environ.get("REST_CHANNEL_TOKEN", "").strip() or None, SenderRateLimit.from_env(), channel_limit)

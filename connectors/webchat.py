@@ -32,6 +32,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError
 
+from cluster.socketio_manager import socketio_manager
 from connectors.rate_limit import SenderRateLimit, Verdict
 from connectors.webchat_token import InvalidToken, WebChatClaims, verify_token
 from customer_store.store import CustomerStore
@@ -107,7 +108,9 @@ class WebChatInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         origins: Any = "*" if "*" in self.allowed_origins else self.allowed_origins
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origins)
+        # With DESTEK_REDIS_URL an emit to a room reaches sockets on every replica (an agent's reply
+        # handled by one replica, a browser connected to another).
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origins, client_manager=socketio_manager())
         self.sio = sio
         webchat = SocketBlueprint(sio, self.socketio_path, "webchat_webhook", __name__)
 

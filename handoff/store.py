@@ -11,6 +11,7 @@ import statistics
 import time
 from typing import Any, Dict, List, Optional
 
+from cluster.inbox_feed import notify_inbox
 from privacy.redaction import redact, redact_value
 from storage.sqlite import SqliteStore
 
@@ -96,6 +97,7 @@ class HandoffStore(SqliteStore):
                 (sender_id, customer_id, channel, language, reason, redact(reason_detail), priority, int(out_of_hours), now or time.time()),
             )
             handoff_id = cursor.lastrowid
+        notify_inbox()
         assert handoff_id is not None  # an INSERT always sets it
         return self.require(int(handoff_id))
 
@@ -183,6 +185,7 @@ class HandoffStore(SqliteStore):
                 (status, *columns.values(), handoff_id, *allowed),
             )
             changed = cursor.rowcount
+        notify_inbox()
         if not changed:
             current = self.require(handoff_id)
             raise HandoffError(f"handoff {handoff_id} is {current['status']}; {action}")
@@ -195,8 +198,9 @@ class HandoffStore(SqliteStore):
                 "INSERT INTO handoff_messages (handoff_id, direction, author, text, status, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (handoff_id, direction, author, redact(text) if direction == "customer" else text, status, time.time()),
             )
-            assert cursor.lastrowid is not None  # an INSERT always sets it
-            return cursor.lastrowid
+        notify_inbox()
+        assert cursor.lastrowid is not None  # an INSERT always sets it
+        return cursor.lastrowid
 
     def set_message_status(self, message_id: int, status: str, error: str = "") -> None:
         with self._connection() as connection:
@@ -207,6 +211,7 @@ class HandoffStore(SqliteStore):
                     " WHERE id = (SELECT handoff_id FROM handoff_messages WHERE id = ?)",
                     (time.time(), message_id),
                 )
+        notify_inbox()
 
     def messages(self, handoff_id: int) -> List[Dict[str, Any]]:
         with self._connection() as connection:

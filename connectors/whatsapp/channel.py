@@ -25,6 +25,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
+from cluster.whatsapp_queue import SharedWhatsAppQueue, message_in_tracker
 from connectors.whatsapp.background_loop import BackgroundLoop
 from connectors.rate_limit import SLOW_DOWN, SenderRateLimit, Verdict
 from connectors.whatsapp.sender import WhatsAppMessenger
@@ -77,10 +78,15 @@ class WhatsAppInput(InputChannel):
             messenger = WhatsAppMessenger.from_env()
         except SecretError as error:
             raise SystemExit(f"WhatsApp channel: {error}") from None
-        return cls(messenger, SenderRateLimit.from_env(), workers=int(os.environ.get("WHATSAPP_WORKERS", "") or 4))
+        return cls(messenger, SenderRateLimit.from_env(), workers=int(os.environ.get("WHATSAPP_WORKERS", "") or 4),
+                   shared_queue=SharedWhatsAppQueue.from_env())
 
-    def __init__(self, messenger: WhatsAppMessenger, rate_limit: SenderRateLimit, workers: int = 4) -> None:
+    def __init__(self, messenger: WhatsAppMessenger, rate_limit: SenderRateLimit, workers: int = 4,
+                 shared_queue: Optional[SharedWhatsAppQueue] = None) -> None:
         self.messenger = messenger
+        # With DESTEK_REDIS_URL the inbound queue is shared by every replica (cluster/whatsapp_queue.py).
+        self.shared_queue = shared_queue
+        self.workers = workers
         self.rate_limit = rate_limit
         self.state = messenger.state
         self.store = messenger.store
@@ -113,7 +119,10 @@ class WhatsAppInput(InputChannel):
                 return response.text(problem, status=400)
             # Stored and handled redacted: neither the webhook log nor the tracker holds a card number.
             params = {**params, **{name: redact(params[name]) for name in REDACTED_FIELDS if name in params}}
-            if self.state.claim_inbound(params["MessageSid"], params["From"], params):
+            if self.shared_queue is not None:
+                if not await self.shared_queue.seen(params["MessageSid"]) and await self.shared_queue.push(params, self._admit(params).value):
+                    self.state.claim_inbound(params["MessageSid"], params["From"], params)
+            elif self.state.claim_inbound(params["MessageSid"], params["From"], params):
                 self._enqueue(params, on_new_message, self._admit(params))
             return response.text(EMPTY_TWIML, content_type="text/xml")
 
@@ -133,12 +142,28 @@ class WhatsAppInput(InputChannel):
             return response.text("")
 
         @whatsapp.listener("after_server_start")
-        async def replay(*_: Any) -> None:
-            """Handle webhooks acknowledged before a stop but never processed."""
+        async def replay(app: Any, *_: Any) -> None:
+            """Handle webhooks acknowledged before a stop but never processed (with the shared
+            queue: work it, including what a stopped replica left)."""
+            if self.shared_queue is not None:
+                self._work_shared_queue(app, on_new_message)
+                return
             for params in self.state.unhandled():
                 self._enqueue(params, on_new_message, Verdict.ALLOW)
 
         return whatsapp
+
+    def _work_shared_queue(self, app: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        assert self.shared_queue is not None
+
+        async def handle(params: Dict[str, str], verdict: str) -> None:
+            await self._handle(params, Verdict(verdict), on_new_message)
+
+        async def already_handled(params: Dict[str, str]) -> bool:
+            tracker = await app.ctx.agent.tracker_store.retrieve(params["From"])
+            return tracker is not None and message_in_tracker(tracker.events, params["MessageSid"])
+
+        self.processing.submit(self.shared_queue.run(self.workers, handle, already_handled))
 
     def _signed_params(self, request: Request) -> Optional[Dict[str, str]]:
         """The form fields if X-Twilio-Signature matches PUBLIC_URL + path + the fields, else None."""

@@ -21,7 +21,7 @@ NOT_PRODUCT = {"tests", "bench", "requirements", "docs", "var"}
 # What the Rasa process may load (besides Rasa and its own dependencies). Everything else runs on Python 3.11 in the
 # action server (bot.actions and the domain packages it calls), the support app (support_app, shop, console) or
 # the tools (tuning, scripts, *.__main__).
-RASA_PROCESS_PACKAGES = {"bot.components", "bot.tracker_store", "bot.action_payload", "connectors", "customer_store", "handoff", "intent_encoder", "kb_index", "language", "privacy", "security", "storage", "validation"}
+RASA_PROCESS_PACKAGES = {"bot.components", "bot.tracker_store", "bot.action_payload", "cluster", "connectors", "customer_store", "handoff", "intent_encoder", "kb_index", "language", "privacy", "security", "storage", "validation"}
 
 
 def top_level_packages() -> list[str]:

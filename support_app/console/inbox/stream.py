@@ -1,7 +1,8 @@
 """The inbox's live feed: Server-Sent Events at /inbox/api/stream.
 
 Handoffs are created and customer messages stored by other processes (Rasa's action server), so
-the stream looks at the database every POLL_SECONDS and sends what changed: `queue` (the open
+the stream looks at the database every POLL_SECONDS (with DESTEK_REDIS_URL: when a writer
+publishes a change, cluster/inbox_feed.py) and sends what changed: `queue` (the open
 handoffs, when the list changes), `handoff` (the selected one's state) and `messages` (new
 messages of the selected handoff; the event id is the last message id, so a reconnecting
 EventSource continues where it stopped). A stream ends after STREAM_SECONDS and the browser
@@ -17,6 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from cluster.inbox_feed import SAFETY_SECONDS, inbox_feed
 from support_app.console.inbox.backend import InboxBackend
 from support_app.console.staff.accounts import StaffUser, staff_api
 
@@ -47,6 +49,7 @@ async def changes(request: Request, backend: InboxBackend, handoff_id: Optional[
     sent_queue: Optional[List[Dict[str, Any]]] = None
     sent_handoff: Any = object()
     deadline = time.monotonic() + STREAM_SECONDS
+    feed = inbox_feed()  # with DESTEK_REDIS_URL: read when a writer says something changed, not every poll
     while time.monotonic() < deadline and not await request.is_disconnected():
         current = await run_in_threadpool(snapshot, backend, handoff_id, after)
         if current["queue"] != sent_queue:
@@ -59,7 +62,10 @@ async def changes(request: Request, backend: InboxBackend, handoff_id: Optional[
             if current["messages"]:
                 after = int(current["messages"][-1]["id"])
                 yield event("messages", {"handoff_id": handoff_id, "messages": current["messages"]}, event_id=after)
-        await asyncio.sleep(POLL_SECONDS)
+        if feed is not None:
+            await feed.wait(min(SAFETY_SECONDS, max(0.0, deadline - time.monotonic())))
+        else:
+            await asyncio.sleep(POLL_SECONDS)
 
 
 def stream_router(backend: InboxBackend) -> APIRouter:

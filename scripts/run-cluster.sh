@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# `make run-cluster` (docs/cluster.md): on one machine, RASA_REPLICAS Rasa replicas and
+# ACTION_REPLICAS action servers behind nginx, one support app, one campaign scheduler and (without
+# TWILIO_ACCOUNT_SID) fake Twilio, all on PostgreSQL, Redis and RabbitMQ. Ctrl-C stops all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export DESTEK_PROFILE=cluster
+RASA_PORT=${RASA_PORT:-5005}
+ACTION_PORT=${ACTION_PORT:-5055}
+RASA_REPLICAS=${RASA_REPLICAS:-2}
+ACTION_REPLICAS=${ACTION_REPLICAS:-2}
+export SUPPORT_PORT=${SUPPORT_PORT:-8000}
+STATE=${DESTEK_CLUSTER_DIR:-var/cluster}
+# The engines (docs/cluster.md lists every setting); defaults: the services of this machine.
+export RASA_TRACKER_PG_HOST=${RASA_TRACKER_PG_HOST:-127.0.0.1} RASA_TRACKER_PG_PORT=${RASA_TRACKER_PG_PORT:-5432}
+export RASA_TRACKER_PG_DB=${RASA_TRACKER_PG_DB:-destek_tracker} RASA_TRACKER_PG_USER=${RASA_TRACKER_PG_USER:-postgres}
+export RASA_TRACKER_PG_PASSWORD=${RASA_TRACKER_PG_PASSWORD:-} RASA_TRACKER_PG_LOGIN_DB=${RASA_TRACKER_PG_LOGIN_DB:-postgres}
+export RASA_LOCK_REDIS_HOST=${RASA_LOCK_REDIS_HOST:-127.0.0.1} RASA_LOCK_REDIS_PORT=${RASA_LOCK_REDIS_PORT:-6379}
+export RASA_LOCK_REDIS_DB=${RASA_LOCK_REDIS_DB:-1} RASA_LOCK_REDIS_PREFIX=${RASA_LOCK_REDIS_PREFIX:-destek}
+export DESTEK_REDIS_URL=${DESTEK_REDIS_URL:-redis://127.0.0.1:6379/0}
+export RABBITMQ_HOST=${RABBITMQ_HOST:-127.0.0.1} RABBITMQ_PORT=${RABBITMQ_PORT:-5672}
+export RABBITMQ_USER=${RABBITMQ_USER:-guest} RABBITMQ_PASSWORD=${RABBITMQ_PASSWORD:-guest} RABBITMQ_QUEUE=${RABBITMQ_QUEUE:-destek_events}
+# A dead replica's conversation lock blocks that conversation this long (Rasa's default: 60 s).
+export TICKET_LOCK_LIFETIME=${TICKET_LOCK_LIFETIME:-30}
+export ACTION_SERVER_URL=${ACTION_SERVER_URL:-http://127.0.0.1:${ACTION_PORT}/webhook}
+export PUBLIC_URL=${PUBLIC_URL:-http://localhost:${RASA_PORT}}
+FAKE_TWILIO_PORT=${FAKE_TWILIO_PORT:-5099}
+[ -n "${TWILIO_ACCOUNT_SID:-}" ] || export TWILIO_API_BASE=${TWILIO_API_BASE:-http://127.0.0.1:${FAKE_TWILIO_PORT}}
+export RASA_URL=${RASA_URL:-http://127.0.0.1:${RASA_PORT}}
+mkdir -p var "$STATE"
+
+.venv/bin/python -m cluster.services
+
+SECRETS_FILE=${DESTEK_SECRETS_FILE:-var/secrets.env}
+skip=()
+[ -z "${TWILIO_ACCOUNT_SID:-}" ] || skip=(--skip TWILIO_AUTH_TOKEN)
+secret_exports=$(.venv/bin/python -m security.secrets_policy --file "$SECRETS_FILE" "${skip[@]}")
+eval "$secret_exports"
+RASA_HOST=$(.venv/bin/python -m security.listen rasa)
+SUPPORT_HOST=$(.venv/bin/python -m security.listen support)
+FAKE_TWILIO_HOST=$(.venv/bin/python -m security.listen fake_twilio)
+origins=${WEBCHAT_ALLOWED_ORIGINS:-http://localhost:${SUPPORT_PORT},http://127.0.0.1:${SUPPORT_PORT}}
+IFS=',' read -r -a cors_origins <<<"${origins// /}"
+
+rasa_ports=() action_ports=()
+for i in $(seq 1 "$RASA_REPLICAS"); do rasa_ports+=($((RASA_PORT + 9 + i))); done
+for i in $(seq 1 "$ACTION_REPLICAS"); do action_ports+=($((ACTION_PORT + 9 + i))); done
+join() { local IFS=,; echo "$*"; }
+nginx=$(.venv/bin/python -m cluster.loadbalancer --dir "$STATE/nginx" --listen "$RASA_HOST" \
+  --rasa "$RASA_PORT=$(join "${rasa_ports[@]}")" --actions "$ACTION_PORT=$(join "${action_ports[@]}")")
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo "stopping…"
+  kill "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+for port in "${action_ports[@]}"; do
+  .venv/bin/python -m bot.action_server --host 127.0.0.1 --port "$port" &
+  pids+=($!)
+done
+for port in "${rasa_ports[@]}"; do
+  .venv-rasa/bin/rasa run --model bot/models --endpoints endpoints.cluster.yml --credentials credentials.yml \
+    --interface 127.0.0.1 --port "$port" --enable-api --auth-token "$RASA_AUTH_TOKEN" --cors "${cors_origins[@]}" &
+  pids+=($!)
+done
+"$nginx" -p "$STATE/nginx" -c nginx.conf &
+pids+=($!)
+if [ -z "${TWILIO_ACCOUNT_SID:-}" ]; then
+  .venv/bin/python -m fake_twilio --host "$FAKE_TWILIO_HOST" --port "$FAKE_TWILIO_PORT" --destek-url "http://127.0.0.1:${RASA_PORT}" &
+  pids+=($!)
+fi
+.venv/bin/python -m support_app --host "$SUPPORT_HOST" --port "$SUPPORT_PORT" &
+pids+=($!)
+.venv/bin/python -m campaigns.scheduler &
+pids+=($!)
+
+for _ in $(seq 1 300); do
+  up=1
+  for port in "${rasa_ports[@]}"; do curl -fsS "http://127.0.0.1:${port}/status?token=${RASA_AUTH_TOKEN}" >/dev/null 2>&1 || up=0; done
+  for port in "${action_ports[@]}"; do curl -fsS "http://127.0.0.1:${port}/health" >/dev/null 2>&1 || up=0; done
+  curl -fsS "http://127.0.0.1:${SUPPORT_PORT}/healthz" >/dev/null 2>&1 || up=0
+  if [ "$up" = 1 ]; then
+    cat <<MSG
+
+Destek is running as a cluster (docs/cluster.md).
+  Rasa:         http://localhost:${RASA_PORT} (nginx) → replicas on ${rasa_ports[*]}
+  Actions:      http://127.0.0.1:${ACTION_PORT} (nginx) → ${action_ports[*]}
+  Demo shop:    http://localhost:${SUPPORT_PORT}   Staff: http://localhost:${SUPPORT_PORT}/staff
+  Engines:      PostgreSQL ${RASA_TRACKER_PG_HOST}:${RASA_TRACKER_PG_PORT}/${RASA_TRACKER_PG_DB}, Redis ${DESTEK_REDIS_URL}, RabbitMQ queue ${RABBITMQ_QUEUE}
+  WhatsApp:     http://localhost:${FAKE_TWILIO_PORT}  (fake Twilio when TWILIO_ACCOUNT_SID is empty)
+Press Ctrl-C to stop.
+MSG
+    break
+  fi
+  sleep 1
+done
+wait -n "${pids[@]}"
