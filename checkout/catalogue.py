@@ -49,7 +49,7 @@ TEXTS: Dict[str, Dict[str, str]] = {
         "add": "Sepete ekle", "remove": "Çıkar", "empty": "Sepetiniz boş.", "total": "Toplam",
         "to_checkout": "Ödemeye geç", "place_order": "Siparişi tamamla", "ordered": "Siparişiniz alındı. Teşekkürler!",
         "user": "Kullanıcı adı", "password": "Şifre", "bad_login": "Kullanıcı adı veya şifre hatalı.", "too_many_logins": "Çok fazla hatalı deneme; 15 dakika sonra tekrar deneyin.",
-        "hello": "Merhaba", "product": "Ürün", "quantity": "Adet", "summary": "Sepet özeti", "tagline": "Pusula — hızlı ve güvenilir internet",
+        "hello": "Merhaba", "product": "Ürün", "quantity": "Adet", "summary": "Sepet özeti", "tagline": "Hızlı ve güvenilir internet",
         "demo_logins": "Demo kullanıcılar: ayse, john, mehmet (şifre: demo)", "other_language": "English",
     },
     "en": {
@@ -57,7 +57,7 @@ TEXTS: Dict[str, Dict[str, str]] = {
         "add": "Add to cart", "remove": "Remove", "empty": "Your cart is empty.", "total": "Total",
         "to_checkout": "Go to checkout", "place_order": "Place order", "ordered": "Your order was received. Thank you!",
         "user": "User name", "password": "Password", "bad_login": "Wrong user name or password.", "too_many_logins": "Too many failed attempts; try again in 15 minutes.",
-        "hello": "Hello", "product": "Product", "quantity": "Qty", "summary": "Cart summary", "tagline": "Pusula — fast and reliable internet",
+        "hello": "Hello", "product": "Product", "quantity": "Qty", "summary": "Cart summary", "tagline": "Fast and reliable internet",
         "demo_logins": "Demo users: ayse, john, mehmet (password: demo)", "other_language": "Türkçe",
     },
 }
