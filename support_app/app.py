@@ -163,7 +163,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     @app.get("/", response_class=HTMLResponse)
     async def shop(request: Request) -> HTMLResponse:
         lang = language(request)
-        products = [{"id": p.id, "name": p.name[lang], "description": p.description[lang], "price": p.price_text()} for p in catalogue.PRODUCTS]
+        products = [{"id": p.id, "name": p.name[lang], "description": p.description[lang], "price": p.price_text()} for p in catalogue.current().products]
         return render(request, "shop.html", products=products)
 
     @app.get("/cart", response_class=HTMLResponse)
