@@ -7,8 +7,8 @@ from pathlib import Path
 from security.secrets_policy import require
 from storage import paths
 
-# The demo staff accounts (admin, agent1, agent2, marketing, ops) get this password when the
-# staff table is empty; set STAFF_DEMO_PASSWORD= (empty) to create none.
+# The demo staff accounts (admin, agent1, agent2, marketing, ops) get this password when
+# DESTEK_DEMO_DATA is on and the staff table is empty; set STAFF_DEMO_PASSWORD= (empty) to create none.
 DEFAULT_STAFF_DEMO_PASSWORD = "demo-staff"
 _ON = ("1", "true", "yes", "on")
 _OFF = ("", "0", "false", "no", "off")
