@@ -97,7 +97,7 @@ def timed_requests(state: Path, repeat: int) -> list[tuple[str, str]]:
     from support_app.app import create_app
 
     settings = {"RASA_TRACKER_DB": str(state / "tracker.sqlite3"), "DESTEK_DB": str(state / "destek.sqlite3"),
-                "STAFF_DEMO_PASSWORD": "bench-staff-password", "METRICS_TOKEN": "bench"}
+                "STAFF_DEMO_PASSWORD": "bench-staff-password", "DESTEK_DEMO_DATA": "1", "METRICS_TOKEN": "bench"}
     with environment(settings), TestClient(create_app()) as client:
         page = client.get("/staff/login")
         csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]

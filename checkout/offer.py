@@ -1,8 +1,8 @@
 """The short offer of help the bot makes once to a shopper who stalls at checkout (TR and EN)."""
 
-from typing import Any, Dict
+from typing import Any
 
-from checkout.catalogue import FREE_SHIPPING_KURUS, INSTALLMENTS_MIN_KURUS, MAX_INSTALLMENTS, total_text
+from checkout.catalogue import current
 
 TEXTS = {
     "tr": {
@@ -26,19 +26,21 @@ TEXTS = {
 }
 
 
-def offer_text(cart: Dict[str, Any], language: str) -> str:
+def offer_text(cart: dict[str, Any], language: str) -> str:
     """One message tied to the cart: items and total, what is left to free shipping, installments, coupons."""
     texts = TEXTS["en" if language == "en" else "tr"]
+    catalogue = current()
+    total_text, free_shipping, installments_min = catalogue.money, catalogue.free_shipping_kurus, catalogue.installments_min_kurus
     total = int(cart.get("total_kurus") or 0)
     count = sum(int(item.get("quantity") or 0) for item in cart.get("items") or [])
     parts = [texts["intro"].format(count=count, total=total_text(total))]
-    if total < FREE_SHIPPING_KURUS:
-        parts.append(texts["shipping_left"].format(left=total_text(FREE_SHIPPING_KURUS - total)))
+    if total < free_shipping:
+        parts.append(texts["shipping_left"].format(left=total_text(free_shipping - total)))
     else:
         parts.append(texts["shipping_free"])
-    if total >= INSTALLMENTS_MIN_KURUS:
-        parts.append(texts["installments"].format(max=MAX_INSTALLMENTS))
+    if total >= installments_min:
+        parts.append(texts["installments"].format(max=catalogue.max_installments))
     else:
-        parts.append(texts["installments_left"].format(minimum=total_text(INSTALLMENTS_MIN_KURUS), max=MAX_INSTALLMENTS))
+        parts.append(texts["installments_left"].format(minimum=total_text(installments_min), max=catalogue.max_installments))
     parts += [texts["coupon"], texts["questions"]]
     return " ".join(parts)

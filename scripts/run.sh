@@ -13,6 +13,10 @@ export PUBLIC_URL=${PUBLIC_URL:-http://localhost:${RASA_PORT}}
 FAKE_TWILIO_PORT=${FAKE_TWILIO_PORT:-5099}
 [ -n "${TWILIO_ACCOUNT_SID:-}" ] || export TWILIO_API_BASE=${TWILIO_API_BASE:-http://127.0.0.1:${FAKE_TWILIO_PORT}}
 export RASA_URL=${RASA_URL:-http://127.0.0.1:${RASA_PORT}}
+# The demo (docs/configuration.md#adopting-destek-for-another-company): demo customers and staff,
+# the Pusula brand. Set either one empty (e.g. in .env) to turn it off.
+export DESTEK_DEMO_DATA=${DESTEK_DEMO_DATA-1}
+export DESTEK_BRAND_NAME=${DESTEK_BRAND_NAME-Pusula}
 mkdir -p var
 
 # Secrets (docs/security.md): each one the environment leaves unset gets a random value kept per

@@ -11,6 +11,7 @@ TRACKER_DATABASE = Path("var/rasa-tracker.sqlite3")  # RASA_TRACKER_DB: Rasa's t
 KB_INDEX = Path("var/kb-index")  # DESTEK_KB_INDEX: the built knowledge-base index
 KB_SOURCE = Path("bot/data/kb")  # DESTEK_KB_SOURCE: the knowledge-base articles
 NLU_DIR = Path("bot/data/nlu")  # DESTEK_NLU_DIR: NLU training examples
+CATALOGUE = Path("bot/data/shop/catalogue.yml")  # DESTEK_CATALOGUE: the demo shop's products and checkout terms
 
 
 def support_database(env: Mapping[str, str] = os.environ) -> Path:
@@ -31,3 +32,7 @@ def kb_source(env: Mapping[str, str] = os.environ) -> Path:
 
 def nlu_dir(env: Mapping[str, str] = os.environ) -> Path:
     return Path(env.get("DESTEK_NLU_DIR") or NLU_DIR)
+
+
+def catalogue(env: Mapping[str, str] = os.environ) -> Path:
+    return Path(env.get("DESTEK_CATALOGUE") or CATALOGUE)

@@ -6,6 +6,7 @@ import sys
 
 import uvicorn
 
+from checkout import catalogue
 from security.listen import host_for
 from support_app.app import create_app
 from support_app.settings import Settings
@@ -18,6 +19,7 @@ def main() -> None:
     args = parser.parse_args()
     try:
         settings = Settings.from_env()
+        catalogue.current()  # a bad catalogue file stops the start with one line naming the field
         host = args.host or host_for("support")
     except ValueError as error:
         sys.exit(f"support app: {error}")

@@ -65,15 +65,18 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     recovery = CheckoutRecovery(settings.database_path)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["staff_areas"] = STAFF_AREAS
+    templates.env.globals["brand"] = settings.brand_name
+    templates.env.globals["demo_data"] = settings.demo_data
     csp = content_security_policy(settings.webchat_server_url)
     login_throttle = LoginThrottle("shop")
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        customers.seed_demo_customers()
-        accounts.seed_demo()
-        if settings.staff_demo_password:
-            staff_accounts.seed_demo(settings.staff_demo_password)
+        if settings.demo_data:  # DESTEK_DEMO_DATA: off for a real company (docs/configuration.md)
+            customers.seed_demo_customers()
+            accounts.seed_demo()
+            if settings.staff_demo_password:
+                staff_accounts.seed_demo(settings.staff_demo_password)
         async with assignment_worker(settings.database_path):
             yield
 
@@ -145,7 +148,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         customer_id = request.session.get("customer_id")
         customer = customers.customer(customer_id) if customer_id else None
         widget_config = {"serverUrl": settings.webchat_server_url, "tokenUrl": "/api/webchat/token", "language": lang,
-                         "checkoutIdleSeconds": settings.checkout_idle_seconds}
+                         "checkoutIdleSeconds": settings.checkout_idle_seconds, "brand": settings.brand_name}
         return templates.TemplateResponse(
             request, template,
             {"lang": lang, "t": catalogue.TEXTS[lang], "customer": customer, "csrf": csrf_token(request),
@@ -160,7 +163,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     @app.get("/", response_class=HTMLResponse)
     async def shop(request: Request) -> HTMLResponse:
         lang = language(request)
-        products = [{"id": p.id, "name": p.name[lang], "description": p.description[lang], "price": p.price_text()} for p in catalogue.PRODUCTS]
+        products = [{"id": p.id, "name": p.name[lang], "description": p.description[lang], "price": p.price_text()} for p in catalogue.current().products]
         return render(request, "shop.html", products=products)
 
     @app.get("/cart", response_class=HTMLResponse)

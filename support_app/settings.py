@@ -7,9 +7,11 @@ from pathlib import Path
 from security.secrets_policy import require
 from storage import paths
 
-# The demo staff accounts (admin, agent1, agent2, marketing, ops) get this password when the
-# staff table is empty; set STAFF_DEMO_PASSWORD= (empty) to create none.
+# The demo staff accounts (admin, agent1, agent2, marketing, ops) get this password when
+# DESTEK_DEMO_DATA is on and the staff table is empty; set STAFF_DEMO_PASSWORD= (empty) to create none.
 DEFAULT_STAFF_DEMO_PASSWORD = "demo-staff"
+_ON = ("1", "true", "yes", "on")
+_OFF = ("", "0", "false", "no", "off")
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,10 @@ class Settings:
     staff_demo_password: str
     checkout_idle_seconds: float = 30.0
     cart_reminder_delay_minutes: float = 60.0
+    # DESTEK_BRAND_NAME: the company's name in the widget's title and the shop's header ("" → none).
+    brand_name: str = ""
+    # DESTEK_DEMO_DATA: seed the demo customers, their shop logins and the demo staff at start.
+    demo_data: bool = False
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -41,6 +47,8 @@ class Settings:
             staff_demo_password=os.environ.get("STAFF_DEMO_PASSWORD", DEFAULT_STAFF_DEMO_PASSWORD),
             checkout_idle_seconds=_positive("CHECKOUT_IDLE_SECONDS", "30"),
             cart_reminder_delay_minutes=_positive("CART_REMINDER_DELAY_MINUTES", "60"),
+            brand_name=_brand_name(),
+            demo_data=_flag("DESTEK_DEMO_DATA"),
         )
 
 
@@ -53,3 +61,18 @@ def _positive(name: str, default: str) -> float:
     if not value > 0:
         raise ValueError(f"{name} must be a positive number, not {raw!r}")
     return value
+
+
+def _flag(name: str) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw not in _ON + _OFF:
+        raise ValueError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), not {raw!r}")
+    return raw in _ON
+
+
+def _brand_name() -> str:
+    """At most 60 printable characters; the widget and the templates render it as text."""
+    name = " ".join(os.environ.get("DESTEK_BRAND_NAME", "").split())
+    if len(name) > 60 or not name.isprintable():
+        raise ValueError("DESTEK_BRAND_NAME must be at most 60 printable characters")
+    return name

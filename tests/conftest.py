@@ -17,6 +17,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # its own random ones, which every process started by a test inherits.
 for _name in ("ACTION_SERVER_TOKEN", "WEBCHAT_JWT_SECRET", "SUPPORT_SESSION_SECRET", "TWILIO_AUTH_TOKEN"):
     os.environ.setdefault(_name, secrets.token_urlsafe(32))
+# The suite runs on the demo (customers ayse/john/mehmet, demo staff, the Pusula brand), as `make run` does.
+os.environ.setdefault("DESTEK_DEMO_DATA", "1")
+os.environ.setdefault("DESTEK_BRAND_NAME", "Pusula")
 
 TINY_ARTICLES = {
     "en/track.md": """---

@@ -2,21 +2,22 @@
  * Destek chat widget. Embed with one script tag and a config object:
  *
  *   <script type="application/json" id="destek-config">
- *     {"serverUrl": "http://localhost:5005", "tokenUrl": "/api/webchat/token", "language": "tr"}
+ *     {"serverUrl": "http://localhost:5005", "tokenUrl": "/api/webchat/token", "language": "tr", "brand": "Acme"}
  *   </script>
  *   <script src="/static/destek-widget.js" defer></script>
  *
  * (or set window.DestekConfig before the script runs). The token URL returns
  * {"token", "sub", "expires_at", "language"}; the Rasa web chat channel derives the
  * conversation from the token alone. Message text is always put into the page as text
- * nodes; only http(s) links become <a> elements.
+ * nodes; only http(s) links become <a> elements. "brand" (optional) goes before the title:
+ * "Acme Destek" / "Acme Support".
  */
 (function () {
   "use strict";
 
   var STRINGS = {
     tr: {
-      open: "Destek ile sohbet et", close: "Sohbeti kapat", title: "Pusula Destek",
+      open: "Destek ile sohbet et", close: "Sohbeti kapat", title: "Destek",
       input: "Mesajınız", send: "Gönder", placeholder: "Sorunuzu yazın…",
       typing: "Destek yazıyor…", slow_down: "Çok hızlı yazıyorsunuz; birkaç saniye bekleyin.", connecting: "Bağlanıyor…", offline: "Bağlantı koptu, yeniden bağlanılıyor…",
       failed: "Sohbete bağlanılamadı. Sayfayı yenileyip tekrar deneyin.",
@@ -25,7 +26,7 @@
       helpful: "Evet, yanıt işime yaradı", notHelpful: "Hayır, yanıt işime yaramadı"
     },
     en: {
-      open: "Chat with support", close: "Close chat", title: "Pusula Support",
+      open: "Chat with support", close: "Close chat", title: "Support",
       input: "Your message", send: "Send", placeholder: "Type your question…",
       typing: "Support is typing…", slow_down: "You are writing very fast; wait a few seconds.", connecting: "Connecting…", offline: "Connection lost, reconnecting…",
       failed: "Could not connect to the chat. Reload the page and try again.",
@@ -116,6 +117,11 @@
   }
 
   Widget.prototype.t = function (key) { return STRINGS[this.lang][key]; };
+  /* The company's name (config "brand", e.g. DESTEK_BRAND_NAME) before the title; always a text node. */
+  Widget.prototype.title = function () {
+    var brand = typeof this.config.brand === "string" ? this.config.brand.trim() : "";
+    return brand ? brand + " " + this.t("title") : this.t("title");
+  };
 
   Widget.prototype.fetchToken = function () {
     var self = this;
@@ -173,9 +179,9 @@
       type: "button", "class": "destek-launcher", "aria-expanded": "false",
       "aria-controls": "destek-panel", "aria-label": this.t("open")
     }, "💬");
-    this.panel = el("section", { id: "destek-panel", "class": "destek-panel", role: "dialog", "aria-label": this.t("title"), hidden: "" });
+    this.panel = el("section", { id: "destek-panel", "class": "destek-panel", role: "dialog", "aria-label": this.title(), hidden: "" });
     var header = el("header", { "class": "destek-header" });
-    header.appendChild(el("h2", { "class": "destek-title" }, this.t("title")));
+    header.appendChild(el("h2", { "class": "destek-title" }, this.title()));
     this.closeButton = el("button", { type: "button", "class": "destek-close", "aria-label": this.t("close") }, "×");
     header.appendChild(this.closeButton);
     this.log = el("ol", { "class": "destek-log", role: "log", "aria-live": "polite", "aria-label": this.t("log"), tabindex: "0" });

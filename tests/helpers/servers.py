@@ -116,6 +116,9 @@ class Servers:
             "WEBCHAT_JWT_SECRET": self.webchat_secret,
             "WEBCHAT_ALLOWED_ORIGINS": self.support_url,
             "SUPPORT_SESSION_SECRET": "integration-test-session-secret",
+            # The demo customers and staff, as `make run` has them (env={"DESTEK_DEMO_DATA": "0"}: none).
+            "DESTEK_DEMO_DATA": "1",
+            "DESTEK_BRAND_NAME": os.environ.get("DESTEK_BRAND_NAME", "Pusula"),
         }
         self.rasa: Optional[subprocess.Popen[bytes]] = None
         self.actions: Optional[subprocess.Popen[bytes]] = None
