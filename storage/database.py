@@ -67,6 +67,14 @@ def engine(database: Database) -> Engine:
         return found
 
 
+def dispose(database: Database) -> None:
+    """Close the pooled connections of a database this process will not use again (tests, tools)."""
+    with _engines_lock:
+        found = _engines.pop(url_of(database), None)
+    if found is not None:
+        found.dispose()
+
+
 def _create_engine(url: URL) -> Engine:
     if url.get_backend_name() == "sqlite":
         if url.database:
@@ -104,6 +112,9 @@ class Result:
 
     def __init__(self, keys: Sequence[str], rows: list[Row], rowcount: int) -> None:
         self.keys, self.rows, self.rowcount = keys, rows, rowcount
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.rows)
 
     def fetchone(self) -> Row | None:
         return self.rows[0] if self.rows else None
