@@ -22,16 +22,28 @@ def postgres_rig(tmp_path: Path, postgres_database: str, monkeypatch: pytest.Mon
     yield from rig(tmp_path, postgres_database, CAMPAIGNS_QUIET_HOURS=NO_QUIET_HOURS)
 
 
+@pytest.mark.postgres
 def test_two_schedulers_on_postgresql_one_killed_mid_campaign_each_consenting_recipient_gets_it_once(postgres_rig: CampaignRig) -> None:
     groups = seed_customers(postgres_rig.db, 1500, no_consent_every=10, opted_out_every=10)
     expected = len(groups["consenting"])
-    fields = {"name": "Kampanya", "kind": "announcement", "purpose": "marketing", "channel": "whatsapp",
-              "message_tr": "Merhaba {first_name}", "message_en": "Hi {first_name}", "send_at": "now", "rate": 300}
+    fields = {
+        "name": "Kampanya",
+        "kind": "announcement",
+        "purpose": "marketing",
+        "channel": "whatsapp",
+        "message_tr": "Merhaba {first_name}",
+        "message_en": "Hi {first_name}",
+        "send_at": "now",
+        "rate": 300,
+    }
     campaign_id = create_campaign(postgres_rig.db, fields)
     first, second = postgres_rig.start_scheduler(), postgres_rig.start_scheduler()
     # Kill the lease holder mid-batch: rows committed as `sending` whose sids are not recorded yet.
-    postgres_rig.wait_for(lambda: sum(postgres_rig.outbound_counts().values()) >= expected * 0.3 and postgres_rig.rows_in("sending") > 0,
-                          120, "30% sent with rows in flight")
+    postgres_rig.wait_for(
+        lambda: sum(postgres_rig.outbound_counts().values()) >= expected * 0.3 and postgres_rig.rows_in("sending") > 0,
+        120,
+        "30% sent with rows in flight",
+    )
     logs = [postgres_rig.scheduler_log(0), postgres_rig.scheduler_log(1)]
     assert ("holds the lease" in logs[0]) != ("holds the lease" in logs[1]), "exactly one scheduler holds the lease"
     holder = first if "holds the lease" in logs[0] else second
@@ -43,8 +55,9 @@ def test_two_schedulers_on_postgresql_one_killed_mid_campaign_each_consenting_re
     time.sleep(1)  # anything still on its way would show up now
 
     counts = postgres_rig.outbound_counts()
-    assert all(counts.get(address) == 1 for address in groups["consenting"]), \
+    assert all(counts.get(address) == 1 for address in groups["consenting"]), (
         f"not exactly once: {[(a, counts.get(a)) for a in groups['consenting'] if counts.get(a) != 1][:5]}"
+    )
     assert not any(counts.get(address) for address in groups["no_consent"] + groups["opted_out"])
     assert sum(counts.values()) == expected
     assert "holds the lease" in postgres_rig.scheduler_log(0) and "holds the lease" in postgres_rig.scheduler_log(1)

@@ -4,7 +4,8 @@
 name on the server at DESTEK_TEST_DATABASE_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/test,
 dropped after the test). A test gets a URL string for PostgreSQL and a Path for SQLite, as the stores accept
 both. When PostgreSQL is not reachable the `postgresql` cases are skipped with one line saying how to start
-it, except under CI=true, where they fail. `make test-postgres` runs only the `postgresql` cases.
+it, except under CI=true, where they fail. Every PostgreSQL case carries the `postgres` marker: `make test-postgres` runs those (`-m postgres`),
+`make test-unit` the rest.
 """
 
 import os
@@ -61,7 +62,11 @@ def postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgres: runs on the test PostgreSQL server (`make test-postgres` runs these)")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """The support database on each engine: a SQLite file (Path) or a PostgreSQL schema (URL)."""
     if request.param == "sqlite":
