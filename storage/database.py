@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
+import sqlalchemy
 from sqlalchemy import Table, create_engine, event, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import NullPool
@@ -82,7 +83,14 @@ def _create_engine(url: URL) -> Engine:
         created = create_engine(url, future=True, poolclass=NullPool, connect_args={"timeout": 10, "check_same_thread": False})
         event.listen(created, "connect", _sqlite_pragmas)
         return created
+    if url.drivername == "postgresql+psycopg" and not _has_psycopg_dialect():
+        url = url.set(drivername="postgresql+psycopg2")  # the Rasa process: SQLAlchemy 1.4 with Rasa's psycopg2
     return create_engine(url, future=True, pool_size=5, max_overflow=10, pool_pre_ping=True)
+
+
+def _has_psycopg_dialect() -> bool:
+    """SQLAlchemy 2.0 has a dialect for psycopg 3; 1.4 (pinned by Rasa) only for psycopg2."""
+    return int(sqlalchemy.__version__.split(".")[0]) >= 2
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -4,8 +4,8 @@ doubt. Counted at the fake's inbox: each consenting recipient got the message ex
 
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
