@@ -14,8 +14,7 @@ from campaigns.store import CampaignSpec, CampaignStore
 from campaigns.timing import zone
 from connectors.whatsapp.state import WhatsAppState
 from customer_store.store import CustomerStore
-from storage import paths
-from storage.database import Database, sqlite_path
+from storage.database import Database
 
 SAMPLE_NAME = "Ayşe Yılmaz"
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -88,8 +87,7 @@ async def test_send(db: Database, campaign: Dict[str, Any], phone: str, language
     if not E164.match(phone):
         raise ValueError(f"field phone: {phone!r} is not an E.164 number")
     text = render(campaign["messages"], language, SAMPLE_NAME)
-    # The WhatsApp channel state is still a SQLite file (DESTEK_DB) when the campaigns are on PostgreSQL.
-    delivery = WhatsAppDelivery.from_env(WhatsAppState(sqlite_path(db) or paths.support_database()))
+    delivery = WhatsAppDelivery.from_env(WhatsAppState(db))
     try:
         result = await delivery.send({"id": 0, "address": f"whatsapp:{phone}", "text": "[TEST] " + text,
                                       "template_sid": campaign.get("template_sid")})

@@ -22,7 +22,6 @@ class CampaignRig:
 
     def __init__(self, state: Path, database: Optional[Database] = None, **env: str) -> None:
         self.state = state
-        # campaigns and customers; the WhatsApp channel's state stays in the SQLite file (DESTEK_DB)
         self.db: Database = database or state / "destek.sqlite3"
         self.fake_port = free_port()
         self.env = {
