@@ -17,7 +17,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -125,6 +125,10 @@ class Row(dict[str, Any]):
             return self._values[key]
         return super().__getitem__(key)
 
+    def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
+        """The values, as sqlite3.Row does (`article_id, helpful = row`); `dict(row)` still reads the keys."""
+        return iter(self._values)
+
 
 class Result:
     """What `Connection.execute` returns: rows fetched at once, `rowcount`, and the `RETURNING` value."""
@@ -132,13 +136,14 @@ class Result:
     def __init__(self, keys: Sequence[str], rows: list[Row], rowcount: int) -> None:
         self.keys, self.rows, self.rowcount = keys, rows, rowcount
 
-    def __iter__(self) -> Iterator[Row]:
+    # Typed Any like sqlite3's cursor: the stores know their columns; a row is a Row.
+    def __iter__(self) -> Iterator[Any]:
         return iter(self.rows)
 
-    def fetchone(self) -> Row | None:
+    def fetchone(self) -> Any:
         return self.rows[0] if self.rows else None
 
-    def fetchall(self) -> list[Row]:
+    def fetchall(self) -> list[Any]:
         return self.rows
 
     def scalar(self) -> Any:
@@ -189,6 +194,12 @@ class Connection:
         transaction already holds the database's one write lock (`transaction(write=True)`)."""
         return "" if self.is_sqlite else " FOR UPDATE"
 
+    def lock_key(self, key: str) -> None:
+        """Serialise the transactions that decide on `key` (e.g. "one open handoff per sender"): a transaction-scoped
+        advisory lock on PostgreSQL; on SQLite the write lock of `transaction(write=True)` already does it."""
+        if not self.is_sqlite:
+            self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (key,))
+
     def greatest(self, left: str, right: str) -> str:
         """The larger of two SQL expressions (SQLite's scalar max, PostgreSQL's GREATEST)."""
         return f"max({left}, {right})" if self.is_sqlite else f"greatest({left}, {right})"
@@ -237,5 +248,5 @@ class Store:
         self.path = sqlite_path(database)
         create_tables(self.url, self.TABLES)
 
-    def _transaction(self, write: bool = False) -> "Any":
-        return transaction(self.url, write)
+    def _transaction(self, write: bool = False, kept_open: bool = False) -> AbstractContextManager[Connection]:
+        return transaction(self.url, write, kept_open)
