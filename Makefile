@@ -25,7 +25,7 @@ export TRANSFORMERS_OFFLINE := 1
 MODEL_INPUTS := config.yml domain.yml $(wildcard bot/data/nlu/*.yml bot/data/rules/*.yml bot/components/*.py intent_encoder/*.py) language/detect.py language/fold.py kb_index/embedders.py
 KB_INPUTS    := $(shell find $(KB_SOURCE) -name '*.md' 2>/dev/null) $(wildcard kb_index/*.py language/*.py)
 
-.PHONY: help setup browser run shell test test-unit test-postgres migrate test-stories lint validate train index eval-kb compare-models bench lock clean
+.PHONY: help setup browser run shell test test-unit test-postgres migrate bench-database test-stories lint validate train index eval-kb compare-models bench lock clean
 .PHONY: test-nlu bench-nlu
 
 help: ## list the commands
@@ -85,6 +85,9 @@ test-unit: setup browser train index
 POSTGRES_TESTS ?= tests/storage tests/customer_store tests/campaigns tests/connectors/whatsapp/test_parts.py tests/handoff/test_handoff.py tests/incidents/test_incidents.py tests/checkout/test_checkout.py tests/feedback/test_ranking.py
 test-postgres: setup ## the store and campaign tests on PostgreSQL (docs/database.md)
 	$(PY) -m pytest $(POSTGRES_TESTS) -q -m postgres
+
+bench-database: setup ## per-operation cost of store writes and reads, SQLite vs PostgreSQL (docs/database.md)
+	$(PY) bench/database_ops.py
 
 migrate: $(VENV)/.installed ## bring the support database (DESTEK_DATABASE_URL, else DESTEK_DB) to the newest schema (Alembic)
 	$(PY) -m storage.migrate upgrade

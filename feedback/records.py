@@ -2,8 +2,8 @@
 
 Customer text is redacted (card numbers, IBANs, TCKNs, one-time codes) before it is stored.
 
-SQLite by default (DESTEK_DB), opened through storage.sqlite: one short-lived
-connection per write keeps it safe across the action server's threads.
+SQLite by default (DESTEK_DB) or PostgreSQL (DESTEK_DATABASE_URL), opened through storage.database: one short-lived
+unit of work per write keeps it safe across the action server's threads.
 """
 
 import time

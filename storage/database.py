@@ -125,7 +125,7 @@ class Row(dict[str, Any]):
             return self._values[key]
         return super().__getitem__(key)
 
-    def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[Any]:
         """The values, as sqlite3.Row does (`article_id, helpful = row`); `dict(row)` still reads the keys."""
         return iter(self._values)
 
