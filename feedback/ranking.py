@@ -11,14 +11,13 @@ article that is right for other questions keeps its place there, and praise canc
 import os
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
 from kb_index.search import Hit
 from storage import schema
-from storage.database import Store
+from storage.database import Database, Store
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ class FeedbackMemory(Store):
 
     TABLES = (schema.feedback_vectors,)
 
-    def __init__(self, path: Path, model: str, settings: Optional[DemotionSettings] = None) -> None:
+    def __init__(self, path: Database, model: str, settings: Optional[DemotionSettings] = None) -> None:
         super().__init__(path)
         self.model = model
         self.settings = settings or DemotionSettings()

@@ -40,6 +40,11 @@ def database_url(env: Mapping[str, str] = os.environ) -> str:
     return env.get("DESTEK_DATABASE_URL") or sqlite_url(paths.support_database(env))
 
 
+def configured_database(env: Mapping[str, str] = os.environ) -> Database:
+    """What the processes hand their stores: DESTEK_DATABASE_URL when set, else the SQLite file (a Path, as before)."""
+    return env.get("DESTEK_DATABASE_URL") or paths.support_database(env)
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{Path(path)}"
 
