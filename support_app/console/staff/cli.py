@@ -6,8 +6,8 @@ import getpass
 import os
 import sys
 
-from support_app.console.staff.accounts import ROLES, StaffAccounts
 from storage.database import configured_database
+from support_app.console.staff.accounts import ROLES, StaffAccounts
 
 
 def main(argv: list[str] | None = None) -> int:
