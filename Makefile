@@ -25,7 +25,7 @@ export TRANSFORMERS_OFFLINE := 1
 MODEL_INPUTS := config.yml domain.yml $(wildcard bot/data/nlu/*.yml bot/data/rules/*.yml bot/components/*.py intent_encoder/*.py) language/detect.py language/fold.py kb_index/embedders.py
 KB_INPUTS    := $(shell find $(KB_SOURCE) -name '*.md' 2>/dev/null) $(wildcard kb_index/*.py language/*.py)
 
-.PHONY: help setup browser run shell test test-unit test-stories lint validate train index eval-kb compare-models bench lock clean
+.PHONY: help setup browser run shell test test-unit test-postgres migrate bench-database test-stories lint validate train index eval-kb compare-models bench lock clean
 .PHONY: test-nlu bench-nlu
 
 help: ## list the commands
@@ -75,10 +75,22 @@ validate: setup ## check Rasa training data and the knowledge base
 	$(PY) -m kb_index build --source $(KB_SOURCE) --out var/validate-index --model none --quiet
 	$(PY) -m tuning lint-kb --source $(KB_SOURCE)
 
-test: setup lint train index validate test-unit test-stories ## everything CI runs: lint, data validation, pytest, conversation tests
+test: setup lint train index validate test-unit test-postgres test-stories ## everything CI runs: lint, data validation, pytest (SQLite and PostgreSQL), conversation tests
 
 test-unit: setup browser nginx train index
-	$(PY) -m pytest tests -q
+	$(PY) -m pytest tests -q -m "not postgres"
+
+# The database-touching tests again on PostgreSQL (DESTEK_TEST_DATABASE_URL, default the local server's `test`
+# database; each test in its own schema). Outside CI they skip, with how to start PostgreSQL, when it is not up.
+POSTGRES_TESTS ?= tests/storage tests/customer_store tests/campaigns tests/connectors/whatsapp/test_parts.py tests/handoff/test_handoff.py tests/incidents/test_incidents.py tests/checkout/test_checkout.py tests/feedback/test_ranking.py tests/support_app/console/test_campaign_pages.py tests/support_app/console/test_incident_pages.py
+test-postgres: setup ## the store and campaign tests on PostgreSQL (docs/database.md)
+	$(PY) -m pytest $(POSTGRES_TESTS) -q -m postgres
+
+bench-database: setup ## per-operation cost of store writes and reads, SQLite vs PostgreSQL (docs/database.md)
+	$(PY) bench/database_ops.py
+
+migrate: $(VENV)/.installed ## bring the support database (DESTEK_DATABASE_URL, else DESTEK_DB) to the newest schema (Alembic)
+	$(PY) -m storage.migrate upgrade
 
 lint: $(VENV)/.installed ## ruff (style, import order, bugs), ruff format --check, mypy (types); settings in pyproject.toml
 	$(VENV)/bin/ruff check .

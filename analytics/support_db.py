@@ -1,4 +1,4 @@
-"""Rows the dashboard reads from the support database (DESTEK_DB), tolerant of tables not built yet.
+"""Rows the dashboard reads from the support database (SQLite or PostgreSQL), tolerant of tables not built yet.
 
 handoffs and csat_ratings belong to `handoff`, campaigns and campaign_recipients to `campaigns`
 (columns: docs/interfaces.md); answer_feedback and handoff_requests to
@@ -8,10 +8,11 @@ columns, with a one-line problem the dashboard shows.
 """
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from storage.sqlite import connection
+from sqlalchemy import inspect
+
+from storage.database import Database, engine, sqlite_path, transaction
 
 # The columns analytics relies on, per table.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -41,18 +42,20 @@ class SupportData:
     problems: list[str]
 
 
-def read_support_data(path: Path) -> SupportData:
-    if not path.exists():
+def read_support_data(path: Database) -> SupportData:
+    file = sqlite_path(path)
+    if file is not None and not file.exists():
         return SupportData(None, None, None, None, None, None, problems=[])
-    with connection(path) as db:
-        existing = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    schema = inspect(engine(path))
+    existing = set(schema.get_table_names())
+    with transaction(path) as db:
         tables: dict[str, Rows] = {}
         problems: list[str] = []
         for table, columns in COLUMNS.items():
             if table not in existing:
                 tables[table] = None
                 continue
-            present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            present = {column["name"] for column in schema.get_columns(table)}
             missing = [column for column in columns if column not in present]
             if missing:
                 problems.append(f"table {table} lacks column(s) {', '.join(missing)} (see docs/interfaces.md); shown as no data")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Mapping, Optional
 
 from storage import paths
+from storage.database import Database, configured_database
 
 
 @dataclass(frozen=True)
@@ -14,7 +15,7 @@ class Settings:
     embedding_model: Optional[str]
     kb_threshold: Optional[float]
     kb_related_min_score: float
-    database_path: Path
+    database_path: Database  # storage.database: the SQLite file (DESTEK_DB), or DESTEK_DATABASE_URL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
@@ -24,5 +25,5 @@ class Settings:
             embedding_model=env.get("DESTEK_EMBEDDING_MODEL") or None,
             kb_threshold=float(threshold) if threshold else None,
             kb_related_min_score=float(env.get("DESTEK_KB_RELATED_MIN_SCORE", "0.1")),
-            database_path=paths.support_database(env),
+            database_path=configured_database(env),
         )

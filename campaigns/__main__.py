@@ -14,12 +14,12 @@ from campaigns.audience import AudienceError, parse_csv
 from campaigns.service import create_campaign, preview, test_send
 from campaigns.store import CHANNELS, KINDS, PURPOSES, CampaignStore
 from customer_store.store import CustomerStore
-from storage import paths
+from storage.database import database_url
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m campaigns", description="Proactive message campaigns")
-    parser.add_argument("--db", type=Path, default=None, help="support database (default: DESTEK_DB)")
+    parser.add_argument("--db", default=None, help="support database: a SQLite path or a URL (default: DESTEK_DATABASE_URL, else DESTEK_DB)")
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create", help="create a campaign (segment filters, or --csv)")
     create.add_argument("--name", required=True)
@@ -66,7 +66,7 @@ def _campaign_id(store: CampaignStore, campaign_id: int) -> Dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> List[str]:
-    db = args.db or paths.support_database()
+    db = args.db or database_url()
     store = CampaignStore(db)
     if args.command == "create":
         fields = {key: value for key, value in vars(args).items() if key not in ("db", "command", "csv")}

@@ -14,8 +14,8 @@ from typing import Any, Dict, List, Optional
 
 from campaigns.store import Recipient
 from campaigns.timing import valid_timezone
-from storage.sqlite import connection as sqlite_connection
 from customer_store.store import CustomerStore
+from storage.database import transaction
 from validation.fields import control_character
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -87,7 +87,7 @@ def segment_recipients(segment: Segment, customers: CustomerStore, channel: str)
             where.append(f"{name} = ?")
             params.append(getattr(segment, name))
     sql = "SELECT id, name, phone, language, timezone FROM customers" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
-    with sqlite_connection(customers.path) as connection:
+    with transaction(customers.url) as connection:
         rows = [dict(row) for row in connection.execute(sql, params).fetchall()]
     since = time.time() - segment.active_within_days * 86400 if segment.active_within_days else None
     chosen = []

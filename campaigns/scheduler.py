@@ -16,10 +16,10 @@ import socket
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import aiohttp
+from sqlalchemy.engine import make_url
 from twilio.base.exceptions import TwilioException
 
 from campaigns.audience import resolve_stored_audience
@@ -31,7 +31,7 @@ from campaigns.timing import Clock, QuietHours
 from connectors.whatsapp.state import WhatsAppState
 from customer_store.store import CustomerStore
 from security.secrets_policy import SecretError
-from storage import paths
+from storage.database import Database, database_url, url_of
 
 logger = logging.getLogger("campaigns.scheduler")
 
@@ -43,7 +43,7 @@ BATCH_SECONDS = 4.0
 
 @dataclass(frozen=True)
 class SchedulerSettings:
-    db: Path
+    db: Database  # DESTEK_DATABASE_URL, else the SQLite file DESTEK_DB
     lease_ttl: float = 30.0      # CAMPAIGNS_LEASE_TTL: how long a dead scheduler blocks the next one
     poll: float = 1.0            # CAMPAIGNS_POLL: seconds between looks when nothing is due
     batch: int = 200             # rows claimed (committed as `sending`) per transaction: at most this many in doubt after a crash
@@ -52,7 +52,7 @@ class SchedulerSettings:
 
     @classmethod
     def from_env(cls) -> "SchedulerSettings":
-        return cls(db=paths.support_database(), lease_ttl=float(os.environ.get("CAMPAIGNS_LEASE_TTL", "") or 30),
+        return cls(db=database_url(), lease_ttl=float(os.environ.get("CAMPAIGNS_LEASE_TTL", "") or 30),
                    poll=float(os.environ.get("CAMPAIGNS_POLL", "") or 1),
                    check_every=float(os.environ.get("CAMPAIGNS_CHECK_EVERY", "") or 10))
 
@@ -270,7 +270,7 @@ async def serve(settings: SchedulerSettings) -> None:
         loop.add_signal_handler(signum, stop.set)
     delivery = WhatsAppDelivery.from_env(WhatsAppState(settings.db))
     scheduler = Scheduler(settings, delivery, Clock.from_env(), QuietHours.from_env())
-    logger.info("campaign scheduler %s on %s", scheduler.holder, settings.db)
+    logger.info("campaign scheduler %s on %s", scheduler.holder, make_url(url_of(settings.db)).render_as_string(hide_password=True))
     await scheduler.run(stop)
 
 

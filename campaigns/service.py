@@ -5,7 +5,6 @@ import os
 import re
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from campaigns.audience import AudienceError, Segment, parse_csv, segment_recipients, stored_csv_audience
@@ -15,6 +14,7 @@ from campaigns.store import CampaignSpec, CampaignStore
 from campaigns.timing import zone
 from connectors.whatsapp.state import WhatsAppState
 from customer_store.store import CustomerStore
+from storage.database import Database
 
 SAMPLE_NAME = "Ayşe Yılmaz"
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -38,7 +38,7 @@ def parse_when(text: str, timezone: str, now: Optional[float] = None) -> float:
     return moment.timestamp()
 
 
-def create_campaign(db: Path, fields: Dict[str, Any], csv_data: Optional[bytes] = None, csv_name: str = "upload.csv",
+def create_campaign(db: Database, fields: Dict[str, Any], csv_data: Optional[bytes] = None, csv_name: str = "upload.csv",
                     created_by: str = "") -> int:
     """fields: name, kind, purpose, channel, message_tr, message_en, send_at, recurrence, timezone,
     rate, quiet_hours (bool or None), template_sid, and segment fields (region, plan, language,
@@ -81,7 +81,7 @@ def preview(campaign: Dict[str, Any], name: str = SAMPLE_NAME) -> List[Dict[str,
     return shown
 
 
-async def test_send(db: Path, campaign: Dict[str, Any], phone: str, language: Optional[str] = None) -> Dict[str, Any]:
+async def test_send(db: Database, campaign: Dict[str, Any], phone: str, language: Optional[str] = None) -> Dict[str, Any]:
     """Send the campaign's text once to a staff phone, now, outside the send log and the stats."""
     phone = re.sub(r"[\s\-()]", "", phone).removeprefix("whatsapp:")
     if not E164.match(phone):

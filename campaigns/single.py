@@ -8,12 +8,11 @@
 The scheduler process sends it (quiet hours, consent, opt-outs, 24-hour window all applied).
 """
 
-from pathlib import Path
 from typing import Optional
 
 from campaigns.store import CampaignSpec, CampaignStore, Recipient
 from customer_store.store import CustomerStore
-from storage import paths
+from storage.database import Database, database_url
 
 
 def recipient_for(customer: dict, channel: str) -> Recipient:
@@ -24,14 +23,14 @@ def recipient_for(customer: dict, channel: str) -> Recipient:
 
 
 def schedule_single(kind: str, customer_id: str, send_at: float, message: str, purpose: str, dedup_key: str,
-                    channel: Optional[str] = None, db: Optional[Path] = None) -> int:
+                    channel: Optional[str] = None, db: Optional[Database] = None) -> int:
     """Schedule one message to one customer; returns the campaign id.
 
     kind: outage_notice | announcement | cart_reminder | service_restored; purpose: service | marketing.
     channel: whatsapp | web; default WhatsApp when the customer has a phone number, else web.
     Idempotent: the same dedup_key again returns the first campaign's id and schedules nothing.
     Raises ValueError (unknown customer, bad field) and changes nothing then."""
-    path = db or paths.support_database()
+    path = db or database_url()
     if not dedup_key:
         raise ValueError("field dedup_key: required (it makes a retried call harmless)")
     customer = CustomerStore(path).customer(customer_id)
@@ -50,9 +49,9 @@ def schedule_single(kind: str, customer_id: str, send_at: float, message: str, p
     return CampaignStore(path).create(spec, [recipient_for(customer, channel)])
 
 
-def cancel_single(dedup_key: str, db: Optional[Path] = None) -> bool:
+def cancel_single(dedup_key: str, db: Optional[Database] = None) -> bool:
     """Cancel a one-off message that has not gone out yet; False when there was nothing to cancel."""
-    store = CampaignStore(db or paths.support_database())
+    store = CampaignStore(db or database_url())
     campaign = store.campaign_by_key(dedup_key)
     if campaign is None or campaign["status"] not in ("scheduled", "running", "paused"):
         return False
@@ -65,7 +64,7 @@ class CampaignsScheduler:
     one-off messages (incident follow-ups, checkout's cart reminders). `cancel_single` is True when it
     stopped an unsent message."""
 
-    def __init__(self, database_path: Path) -> None:
+    def __init__(self, database_path: Database) -> None:
         self.database_path = database_path
 
     def schedule_single(self, kind: str, customer_id: str, send_at: float, message: str, purpose: str, dedup_key: str) -> int:

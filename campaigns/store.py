@@ -9,89 +9,20 @@ or skipped (reason), failed (the provider refused it), canceled.
 """
 
 import json
-import sqlite3
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional
 
 from campaigns.messages import check_texts, render
 from campaigns.timing import QuietHours, check_recurrence, next_occurrence, valid_timezone
-from storage.sqlite import SqliteStore
+from storage import schema
+from storage.database import Connection, Database, Row, Store
 from validation.fields import check_text, check_timestamp
 
 KINDS = ("outage_notice", "announcement", "cart_reminder", "service_restored")
 PURPOSES = ("service", "marketing")
 CHANNELS = ("whatsapp", "web")
 ACTIVE = ("scheduled", "running")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS campaigns (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    purpose TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    messages TEXT NOT NULL,
-    audience TEXT NOT NULL,
-    send_at REAL NOT NULL,
-    recurrence TEXT NOT NULL DEFAULT '',
-    timezone TEXT NOT NULL,
-    quiet_hours INTEGER NOT NULL,
-    rate REAL NOT NULL,
-    template_sid TEXT NOT NULL DEFAULT '',
-    status TEXT NOT NULL,
-    parent_id INTEGER REFERENCES campaigns(id),
-    occurrence_at REAL,
-    next_run_at REAL,
-    dedup_key TEXT UNIQUE,
-    created_by TEXT NOT NULL DEFAULT '',
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    UNIQUE (parent_id, occurrence_at)
-);
-CREATE TABLE IF NOT EXISTS campaign_recipients (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
-    address TEXT NOT NULL,
-    customer_id TEXT,
-    name TEXT NOT NULL DEFAULT '',
-    language TEXT NOT NULL DEFAULT '',
-    timezone TEXT NOT NULL DEFAULT '',
-    text TEXT NOT NULL,
-    due_at REAL NOT NULL,
-    deferred INTEGER NOT NULL DEFAULT 0,
-    state TEXT NOT NULL DEFAULT 'pending',
-    skip_reason TEXT NOT NULL DEFAULT '',
-    holder TEXT,
-    claimed_at REAL,
-    message_sid TEXT,
-    sent_kind TEXT NOT NULL DEFAULT '',
-    sent_at REAL,
-    error TEXT NOT NULL DEFAULT '',
-    delivery TEXT NOT NULL DEFAULT '',
-    replied INTEGER NOT NULL DEFAULT 0,
-    opted_out_after INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (campaign_id, address)
-);
-CREATE INDEX IF NOT EXISTS campaign_recipients_due ON campaign_recipients (state, due_at);
-CREATE INDEX IF NOT EXISTS campaign_recipients_sid ON campaign_recipients (message_sid);
-CREATE TABLE IF NOT EXISTS campaign_web_notices (
-    recipient_id INTEGER PRIMARY KEY REFERENCES campaign_recipients(id),
-    customer_id TEXT NOT NULL,
-    text TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    shown_at REAL
-);
-CREATE INDEX IF NOT EXISTS campaign_web_notices_customer ON campaign_web_notices (customer_id, shown_at);
-CREATE TABLE IF NOT EXISTS scheduler_lease (
-    name TEXT PRIMARY KEY,
-    holder TEXT NOT NULL,
-    expires_at REAL NOT NULL,
-    renewed_at REAL NOT NULL
-);
-"""
-
 
 @dataclass(frozen=True)
 class Recipient:
@@ -125,11 +56,11 @@ class CampaignSpec:
     dedup_key: Optional[str] = None
 
 
-class CampaignStore(SqliteStore):
-    SCHEMA = _SCHEMA
+class CampaignStore(Store):
+    TABLES = (schema.campaigns, schema.campaign_recipients, schema.campaign_web_notices, schema.scheduler_lease)
 
-    def __init__(self, path: Path, quiet: Optional[QuietHours] = None) -> None:
-        super().__init__(path)
+    def __init__(self, database: Database, quiet: Optional[QuietHours] = None) -> None:
+        super().__init__(database)
         self.quiet = quiet or QuietHours.from_env()
 
     # creating campaigns
@@ -142,22 +73,23 @@ class CampaignStore(SqliteStore):
         now = time.time()
         status = "recurring" if spec.recurrence else "scheduled"
         next_run = next_occurrence(spec.recurrence, spec.send_at - 1, spec.timezone) if spec.recurrence else None
-        with self._connection() as connection:
-            connection.execute("BEGIN IMMEDIATE")
+        with self._transaction(write=True) as connection:
             if spec.dedup_key:
                 row = connection.execute("SELECT id FROM campaigns WHERE dedup_key = ?", (spec.dedup_key,)).fetchone()
                 if row:
                     return int(row["id"])
-            cursor = connection.execute(
+            inserted = connection.insert_id(
                 "INSERT INTO campaigns (name, kind, purpose, channel, messages, audience, send_at, recurrence, timezone, "
                 "quiet_hours, rate, template_sid, status, next_run_at, dedup_key, created_by, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (spec.name, spec.kind, spec.purpose, spec.channel, json.dumps(spec.messages, ensure_ascii=False),
                  json.dumps(spec.audience, ensure_ascii=False), spec.send_at, spec.recurrence, spec.timezone,
                  int(bool(spec.quiet_hours)), spec.rate, spec.template_sid, status, next_run, spec.dedup_key,
                  spec.created_by, now, now),
             )
-            campaign_id = int(cursor.lastrowid or 0)
+            if inserted is None:  # the same dedup_key, stored meanwhile by another process (the UNIQUE constraint)
+                return int(connection.execute("SELECT id FROM campaigns WHERE dedup_key = ?", (spec.dedup_key,)).scalar())
+            campaign_id = inserted
             if not spec.recurrence:
                 self._insert_recipients(connection, campaign_id, spec, spec.send_at, recipients)
         return campaign_id
@@ -169,16 +101,14 @@ class CampaignStore(SqliteStore):
             return None
         spec = _spec_of(parent)
         now = time.time()
-        with self._connection() as connection:
-            connection.execute("BEGIN IMMEDIATE")
-            cursor = connection.execute(
-                "INSERT OR IGNORE INTO campaigns (name, kind, purpose, channel, messages, audience, send_at, recurrence, timezone, "
+        with self._transaction(write=True) as connection:
+            child_id = connection.insert_id(
+                "INSERT INTO campaigns (name, kind, purpose, channel, messages, audience, send_at, recurrence, timezone, "
                 "quiet_hours, rate, template_sid, status, parent_id, occurrence_at, created_by, created_at, updated_at) "
                 "SELECT name, kind, purpose, channel, messages, audience, ?, '', timezone, quiet_hours, rate, template_sid, "
-                "'scheduled', id, ?, created_by, ?, ? FROM campaigns WHERE id = ?",
+                "'scheduled', id, ?, created_by, ?, ? FROM campaigns WHERE id = ? ON CONFLICT DO NOTHING",
                 (occurrence_at, occurrence_at, now, now, parent_id),
             )
-            child_id = int(cursor.lastrowid or 0) if cursor.rowcount == 1 else None
             if child_id is not None:
                 self._insert_recipients(connection, child_id, spec, occurrence_at, recipients)
             connection.execute(
@@ -187,7 +117,7 @@ class CampaignStore(SqliteStore):
             )
         return child_id
 
-    def _insert_recipients(self, connection: sqlite3.Connection, campaign_id: int, spec: CampaignSpec,
+    def _insert_recipients(self, connection: Connection, campaign_id: int, spec: CampaignSpec,
                            send_at: float, recipients: Iterable[Recipient]) -> None:
         rows = []
         for recipient in recipients:
@@ -197,39 +127,39 @@ class CampaignStore(SqliteStore):
                          recipient.timezone, text, due, int(due > send_at),
                          "skipped" if recipient.skip_reason else "pending", recipient.skip_reason))
         connection.executemany(
-            "INSERT OR IGNORE INTO campaign_recipients (campaign_id, address, customer_id, name, language, timezone, text, due_at, "
-            "deferred, state, skip_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO campaign_recipients (campaign_id, address, customer_id, name, language, timezone, text, due_at, "
+            "deferred, state, skip_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             rows,
         )
 
     # reading
 
     def campaign(self, campaign_id: int) -> Optional[Dict[str, Any]]:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             row = connection.execute("SELECT * FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()
         return _campaign_dict(row) if row else None
 
     def campaign_by_key(self, dedup_key: str) -> Optional[Dict[str, Any]]:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             row = connection.execute("SELECT * FROM campaigns WHERE dedup_key = ?", (dedup_key,)).fetchone()
         return _campaign_dict(row) if row else None
 
     def campaigns(self, include_singles: bool = False, limit: int = 200) -> List[Dict[str, Any]]:
         """Newest first; one-off messages (dedup_key set) only when asked for."""
         where = "" if include_singles else "WHERE dedup_key IS NULL"
-        with self._connection() as connection:
+        with self._transaction() as connection:
             rows = connection.execute(f"SELECT * FROM campaigns {where} ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         return [_campaign_dict(row) for row in rows]
 
     def due_recurring(self, now: float) -> List[Dict[str, Any]]:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             rows = connection.execute(
                 "SELECT * FROM campaigns WHERE status = 'recurring' AND next_run_at <= ? ORDER BY next_run_at", (now,)
             ).fetchall()
         return [_campaign_dict(row) for row in rows]
 
     def recipients(self, campaign_id: int, limit: int = 100, offset: int = 0) -> List[Dict[str, Any]]:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             rows = connection.execute(
                 "SELECT * FROM campaign_recipients WHERE campaign_id = ? ORDER BY id LIMIT ? OFFSET ?", (campaign_id, limit, offset)
             ).fetchall()
@@ -239,28 +169,28 @@ class CampaignStore(SqliteStore):
         """targeted, pending, sent, skipped (per reason), deferred, delivered, read, failed, replies, opt_outs."""
         ids = [campaign_id] + self._children(campaign_id)
         marks = ",".join("?" * len(ids))
-        with self._connection() as connection:
+        with self._transaction() as connection:
             row = connection.execute(
                 "SELECT count(*) AS targeted, "
-                "sum(state IN ('pending', 'sending')) AS pending, "
-                "sum(state = 'sent') AS sent, "
-                "sum(state = 'skipped') AS skipped, "
-                "sum(state = 'skipped' AND skip_reason = 'no_consent') AS skipped_no_consent, "
-                "sum(state = 'skipped' AND skip_reason = 'opted_out') AS skipped_opted_out, "
-                "sum(state = 'skipped' AND skip_reason = 'no_address') AS skipped_no_address, "
+                "sum(CASE WHEN state IN ('pending', 'sending') THEN 1 ELSE 0 END) AS pending, "
+                "sum(CASE WHEN state = 'sent' THEN 1 ELSE 0 END) AS sent, "
+                "sum(CASE WHEN state = 'skipped' THEN 1 ELSE 0 END) AS skipped, "
+                "sum(CASE WHEN state = 'skipped' AND skip_reason = 'no_consent' THEN 1 ELSE 0 END) AS skipped_no_consent, "
+                "sum(CASE WHEN state = 'skipped' AND skip_reason = 'opted_out' THEN 1 ELSE 0 END) AS skipped_opted_out, "
+                "sum(CASE WHEN state = 'skipped' AND skip_reason = 'no_address' THEN 1 ELSE 0 END) AS skipped_no_address, "
                 "sum(deferred) AS quiet_hours_deferred, "
-                "sum(delivery IN ('delivered', 'read')) AS delivered, "
-                "sum(delivery = 'read') AS read, "
-                "sum(state = 'failed' OR delivery IN ('failed', 'undelivered')) AS failed, "
-                "sum(state = 'canceled') AS canceled, "
+                "sum(CASE WHEN delivery IN ('delivered', 'read') THEN 1 ELSE 0 END) AS delivered, "
+                "sum(CASE WHEN delivery = 'read' THEN 1 ELSE 0 END) AS read, "
+                "sum(CASE WHEN state = 'failed' OR delivery IN ('failed', 'undelivered') THEN 1 ELSE 0 END) AS failed, "
+                "sum(CASE WHEN state = 'canceled' THEN 1 ELSE 0 END) AS canceled, "
                 "sum(replied) AS replies, sum(opted_out_after) AS opt_outs "
                 f"FROM campaign_recipients WHERE campaign_id IN ({marks})",
                 ids,
             ).fetchone()
-        return {key: int(row[key] or 0) for key in row.keys()}
+        return {key: int(value or 0) for key, value in row.items()}
 
     def _children(self, campaign_id: int) -> List[int]:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             rows = connection.execute("SELECT id FROM campaigns WHERE parent_id = ?", (campaign_id,)).fetchall()
         return [int(row["id"]) for row in rows]
 
@@ -277,7 +207,7 @@ class CampaignStore(SqliteStore):
     def cancel(self, campaign_id: int) -> str:
         """No further sends; what is already sent stays sent."""
         status = self._move(campaign_id, {s: "canceled" for s in ("scheduled", "running", "paused", "recurring")}, "cancel")
-        with self._connection() as connection:
+        with self._transaction() as connection:
             ids = [campaign_id] + self._children(campaign_id)
             marks = ",".join("?" * len(ids))
             connection.execute(f"UPDATE campaigns SET status = 'canceled', updated_at = ? WHERE id IN ({marks}) "
@@ -296,7 +226,7 @@ class CampaignStore(SqliteStore):
         target = moves.get(campaign["status"])
         if target is None:
             raise ValueError(f"campaign {campaign_id} is {campaign['status']}: cannot {verb} it")
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute("UPDATE campaigns SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
                                (target, time.time(), campaign_id, campaign["status"]))
         return target
@@ -304,7 +234,7 @@ class CampaignStore(SqliteStore):
     # web notices (shown at the customer's next visit)
 
     def pending_web_notices(self, customer_id: str) -> List[Dict[str, Any]]:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             rows = connection.execute(
                 "SELECT n.recipient_id, n.text FROM campaign_web_notices n JOIN campaign_recipients r ON r.id = n.recipient_id "
                 "JOIN campaigns c ON c.id = r.campaign_id "
@@ -318,7 +248,7 @@ class CampaignStore(SqliteStore):
         if not recipient_ids:
             return
         marks = ",".join("?" * len(recipient_ids))
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute(f"UPDATE campaign_web_notices SET shown_at = ? WHERE recipient_id IN ({marks})", [time.time(), *recipient_ids])
             connection.execute(f"UPDATE campaign_recipients SET delivery = 'read' WHERE id IN ({marks})", recipient_ids)
 
@@ -352,7 +282,7 @@ def _checked(spec: CampaignSpec) -> CampaignSpec:
     return replace(spec, name=spec.name.strip(), messages=messages, recurrence=recurrence, quiet_hours=quiet)
 
 
-def _campaign_dict(row: sqlite3.Row) -> Dict[str, Any]:
+def _campaign_dict(row: Row) -> Dict[str, Any]:
     campaign = dict(row)
     campaign["messages"] = json.loads(campaign["messages"])
     campaign["audience"] = json.loads(campaign["audience"])

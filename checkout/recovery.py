@@ -10,46 +10,25 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from storage.sqlite import SqliteStore
+from storage import schema
+from storage.database import Store
 
 RECOVERY_WINDOW_S = 7 * 24 * 3600
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS checkout_nudges (
-    id INTEGER PRIMARY KEY,
-    subject TEXT NOT NULL,
-    customer_id TEXT,
-    kind TEXT NOT NULL,
-    dedup_key TEXT,
-    send_at REAL,
-    created_at REAL NOT NULL,
-    cancelled_at REAL,
-    closed_at REAL
-);
-CREATE INDEX IF NOT EXISTS checkout_nudges_by_subject ON checkout_nudges (subject, closed_at);
-CREATE TABLE IF NOT EXISTS recovered_carts (
-    order_id TEXT PRIMARY KEY,
-    subject TEXT NOT NULL,
-    customer_id TEXT,
-    via TEXT NOT NULL,
-    total_kurus INTEGER NOT NULL,
-    created_at REAL NOT NULL
-);
-"""
 
 
-class CheckoutRecovery(SqliteStore):
-    SCHEMA = _SCHEMA
+class CheckoutRecovery(Store):
+    TABLES = (schema.checkout_nudges, schema.recovered_carts)
 
     def record_prompt(self, subject: str, customer_id: Optional[str]) -> None:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute(
                 "INSERT INTO checkout_nudges (subject, customer_id, kind, created_at) VALUES (?, ?, 'prompt', ?)",
                 (subject, customer_id, time.time()),
             )
 
     def record_reminder(self, subject: str, customer_id: str, dedup_key: str, send_at: float) -> None:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute(
                 "INSERT INTO checkout_nudges (subject, customer_id, kind, dedup_key, send_at, created_at) VALUES (?, ?, 'reminder', ?, ?, ?)",
                 (subject, customer_id, dedup_key, send_at, time.time()),
@@ -57,7 +36,7 @@ class CheckoutRecovery(SqliteStore):
 
     def pending_reminder(self, subject: str) -> Optional[Dict[str, Any]]:
         """The subject's scheduled reminder that is neither cancelled nor used by an order yet."""
-        with self._connection() as connection:
+        with self._transaction() as connection:
             row = connection.execute(
                 "SELECT * FROM checkout_nudges WHERE subject = ? AND kind = 'reminder' AND cancelled_at IS NULL AND closed_at IS NULL "
                 "ORDER BY id DESC LIMIT 1",
@@ -66,14 +45,14 @@ class CheckoutRecovery(SqliteStore):
         return dict(row) if row else None
 
     def mark_cancelled(self, nudge_id: int) -> None:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute("UPDATE checkout_nudges SET cancelled_at = ? WHERE id = ?", (time.time(), nudge_id))
 
     def order_placed(self, subject: str, customer_id: Optional[str], order_id: str, total_kurus: int) -> Optional[str]:
         """Close the subject's open nudges; when any of them reached the customer, count the cart as
         recovered and return how ("prompt", "reminder" or "prompt+reminder"), else None."""
         now = time.time()
-        with self._connection() as connection:
+        with self._transaction() as connection:
             rows = connection.execute(
                 "SELECT id, kind FROM checkout_nudges WHERE subject = ? AND closed_at IS NULL AND cancelled_at IS NULL AND created_at >= ?",
                 (subject, now - RECOVERY_WINDOW_S),
@@ -84,19 +63,19 @@ class CheckoutRecovery(SqliteStore):
                 return None
             via = "+".join(kinds)
             connection.execute(
-                "INSERT OR IGNORE INTO recovered_carts (order_id, subject, customer_id, via, total_kurus, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO recovered_carts (order_id, subject, customer_id, via, total_kurus, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (order_id, subject, customer_id, via, total_kurus, now),
             )
         return via
 
     def reminders(self, subject: str) -> List[Dict[str, Any]]:
         """Every reminder scheduled for the subject, oldest first."""
-        with self._connection() as connection:
+        with self._transaction() as connection:
             rows = connection.execute("SELECT * FROM checkout_nudges WHERE subject = ? AND kind = 'reminder' ORDER BY id", (subject,))
             return [dict(row) for row in rows]
 
     def recovered(self) -> List[Dict[str, Any]]:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             return [dict(row) for row in connection.execute("SELECT * FROM recovered_carts ORDER BY created_at")]
 
 

@@ -21,7 +21,6 @@ import asyncio
 import logging
 import os
 import time
-from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -38,7 +37,7 @@ from connectors.webchat_token import InvalidToken, WebChatClaims, verify_token
 from customer_store.store import CustomerStore
 from privacy.redaction import redact
 from security.secrets_policy import SecretError, require
-from storage import paths
+from storage.database import Database, configured_database
 
 logger = logging.getLogger(__name__)
 
@@ -74,12 +73,12 @@ class WebChatInput(InputChannel):
         return cls(
             jwt_secret=jwt_secret,
             allowed_origins=allowed_origins_from_env(),
-            customer_db=paths.support_database(),
+            customer_db=configured_database(),
             socketio_path=credentials.get("socketio_path") or "/socket.io",
             rate_limit=SenderRateLimit.from_env(),
         )
 
-    def __init__(self, jwt_secret: str, allowed_origins: List[str], customer_db: Path, rate_limit: SenderRateLimit,
+    def __init__(self, jwt_secret: str, allowed_origins: List[str], customer_db: Database, rate_limit: SenderRateLimit,
                  socketio_path: str = "/socket.io") -> None:
         self.jwt_secret = jwt_secret
         self.allowed_origins = allowed_origins

@@ -1,9 +1,8 @@
 """One customer across channels: identities (web login, phone, e-mail), their conversations,
 the context the bot remembers between channels, and the opt-out list.
 
-Stdlib sqlite3 only and Python 3.10-compatible: the Rasa server (channels), the action
-server and the support app all open the same file (DESTEK_DB). One short-lived connection
-per call keeps it safe across threads and processes; WAL lets readers and a writer overlap.
+Python 3.10-compatible, on the database layer's Core API common to SQLAlchemy 1.4 and 2.0: the Rasa
+server (channels), the action server and the support app all open the same database (storage.database).
 """
 
 import json
@@ -11,66 +10,10 @@ import time
 from typing import Any, Dict, List, Optional
 
 from privacy.redaction import redact_value
-from storage.sqlite import SqliteStore
+from storage import schema
+from storage.database import Store
 
 IDENTITY_KINDS = ("web", "phone", "email")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS customers (
-    id TEXT PRIMARY KEY,
-    name TEXT, email TEXT, phone TEXT, language TEXT, region TEXT, plan TEXT, timezone TEXT,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS customer_identities (
-    kind TEXT NOT NULL,
-    value TEXT NOT NULL,
-    customer_id TEXT NOT NULL REFERENCES customers(id),
-    PRIMARY KEY (kind, value)
-);
-CREATE TABLE IF NOT EXISTS customer_conversations (
-    customer_id TEXT NOT NULL REFERENCES customers(id),
-    channel TEXT NOT NULL,
-    sender_id TEXT NOT NULL,
-    first_seen REAL NOT NULL,
-    last_seen REAL NOT NULL,
-    PRIMARY KEY (customer_id, sender_id)
-);
-CREATE TABLE IF NOT EXISTS customer_context (
-    customer_id TEXT PRIMARY KEY REFERENCES customers(id),
-    data TEXT NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS opt_outs (
-    address TEXT PRIMARY KEY,
-    opted_out INTEGER NOT NULL,
-    reason TEXT NOT NULL DEFAULT '',
-    updated_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS consents (
-    customer_id TEXT NOT NULL REFERENCES customers(id),
-    purpose TEXT NOT NULL,
-    granted INTEGER NOT NULL,
-    source TEXT NOT NULL,
-    recorded_at REAL NOT NULL,
-    PRIMARY KEY (customer_id, purpose)
-);
-CREATE TABLE IF NOT EXISTS orders (
-    order_id TEXT PRIMARY KEY,
-    customer_id TEXT NOT NULL REFERENCES customers(id),
-    items TEXT NOT NULL,
-    total_kurus INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS orders_by_customer ON orders (customer_id, created_at);
-CREATE TABLE IF NOT EXISTS carts (
-    subject TEXT PRIMARY KEY,
-    items TEXT NOT NULL,
-    total_kurus INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    updated_at REAL NOT NULL
-);
-"""
 
 CONSENT_PURPOSES = ("marketing", "service_notices")
 DEFAULT_TIMEZONE = "Europe/Istanbul"
@@ -98,8 +41,9 @@ DEMO_ORDERS: tuple[dict[str, Any], ...] = (
 )
 
 
-class CustomerStore(SqliteStore):
-    SCHEMA = _SCHEMA
+class CustomerStore(Store):
+    TABLES = (schema.customers, schema.customer_identities, schema.customer_conversations, schema.customer_context, schema.opt_outs,
+              schema.consents, schema.orders, schema.carts)
 
     # customers and identities
 
@@ -109,8 +53,8 @@ class CustomerStore(SqliteStore):
         if unknown:
             raise ValueError(f"unknown customer field {sorted(unknown)[0]!r}")
         values = {name: value for name, value in profile.items() if value is not None}
-        with self._connection() as connection:
-            connection.execute("INSERT OR IGNORE INTO customers (id, created_at) VALUES (?, ?)", (customer_id, time.time()))
+        with self._transaction() as connection:
+            connection.execute("INSERT INTO customers (id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING", (customer_id, time.time()))
             for name, value in values.items():
                 connection.execute(f"UPDATE customers SET {name} = ? WHERE id = ?", (value, customer_id))
 
@@ -118,7 +62,7 @@ class CustomerStore(SqliteStore):
         """Bind a web login, phone number (E.164) or e-mail to the customer."""
         if kind not in IDENTITY_KINDS:
             raise ValueError(f"identity kind {kind!r} is not one of {', '.join(IDENTITY_KINDS)}")
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute(
                 "INSERT INTO customer_identities (kind, value, customer_id) VALUES (?, ?, ?) "
                 "ON CONFLICT (kind, value) DO UPDATE SET customer_id = excluded.customer_id",
@@ -126,7 +70,7 @@ class CustomerStore(SqliteStore):
             )
 
     def customer_for(self, kind: str, value: str) -> Optional[str]:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             row = connection.execute(
                 "SELECT customer_id FROM customer_identities WHERE kind = ? AND value = ?", (kind, _normalised(kind, value))
             ).fetchone()
@@ -143,7 +87,7 @@ class CustomerStore(SqliteStore):
 
     def customer(self, customer_id: str) -> Optional[Dict[str, Any]]:
         """The profile, with `first_name` (for templates) and a time zone (the default when unknown)."""
-        with self._connection() as connection:
+        with self._transaction() as connection:
             row = connection.execute("SELECT * FROM customers WHERE id = ?", (customer_id,)).fetchone()
         if row is None:
             return None
@@ -154,7 +98,7 @@ class CustomerStore(SqliteStore):
 
     def last_activity(self, customer_id: str) -> Optional[float]:
         """When the customer last wrote on any channel (Unix seconds), or None."""
-        with self._connection() as connection:
+        with self._transaction() as connection:
             row = connection.execute(
                 "SELECT MAX(last_seen) AS last_seen FROM customer_conversations WHERE customer_id = ?", (customer_id,)
             ).fetchone()
@@ -164,7 +108,7 @@ class CustomerStore(SqliteStore):
 
     def record_conversation(self, customer_id: str, channel: str, sender_id: str) -> None:
         now = time.time()
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute(
                 "INSERT INTO customer_conversations (customer_id, channel, sender_id, first_seen, last_seen) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (customer_id, sender_id) DO UPDATE SET last_seen = excluded.last_seen",
@@ -173,7 +117,7 @@ class CustomerStore(SqliteStore):
 
     def conversations(self, customer_id: str) -> List[Dict[str, Any]]:
         """Every conversation of the customer on any channel, most recent first."""
-        with self._connection() as connection:
+        with self._transaction() as connection:
             rows = connection.execute(
                 "SELECT channel, sender_id, first_seen, last_seen FROM customer_conversations WHERE customer_id = ? ORDER BY last_seen DESC",
                 (customer_id,),
@@ -182,8 +126,9 @@ class CustomerStore(SqliteStore):
 
     def remember_context(self, customer_id: str, **values: Any) -> None:
         """Merge values (JSON-serialisable, redacted) into what the bot remembers about the customer."""
-        with self._connection() as connection:
-            row = connection.execute("SELECT data FROM customer_context WHERE customer_id = ?", (customer_id,)).fetchone()
+        with self._transaction(write=True) as connection:
+            row = connection.execute("SELECT data FROM customer_context WHERE customer_id = ?" + connection.for_update(),
+                                     (customer_id,)).fetchone()
             data = {**(json.loads(row["data"]) if row else {}), **redact_value(values)}
             connection.execute(
                 "INSERT INTO customer_context (customer_id, data, updated_at) VALUES (?, ?, ?) "
@@ -192,14 +137,14 @@ class CustomerStore(SqliteStore):
             )
 
     def context(self, customer_id: str) -> Dict[str, Any]:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             row = connection.execute("SELECT data FROM customer_context WHERE customer_id = ?", (customer_id,)).fetchone()
         return json.loads(row["data"]) if row else {}
 
     # opt-outs (the suppression list always wins over any send)
 
     def set_opt_out(self, address: str, opted_out: bool, reason: str = "") -> None:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute(
                 "INSERT INTO opt_outs (address, opted_out, reason, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (address) DO UPDATE SET opted_out = excluded.opted_out, reason = excluded.reason, updated_at = excluded.updated_at",
@@ -207,7 +152,7 @@ class CustomerStore(SqliteStore):
             )
 
     def is_opted_out(self, address: str) -> bool:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             row = connection.execute("SELECT opted_out FROM opt_outs WHERE address = ?", (address,)).fetchone()
         return bool(row and row["opted_out"])
 
@@ -217,7 +162,7 @@ class CustomerStore(SqliteStore):
         """Record the customer's latest yes/no for a purpose and where it came from (form, chat, import…)."""
         if purpose not in CONSENT_PURPOSES:
             raise ValueError(f"consent purpose {purpose!r} is not one of {', '.join(CONSENT_PURPOSES)}")
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute(
                 "INSERT INTO consents (customer_id, purpose, granted, source, recorded_at) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (customer_id, purpose) DO UPDATE SET granted = excluded.granted, source = excluded.source, "
@@ -226,7 +171,7 @@ class CustomerStore(SqliteStore):
             )
 
     def has_consent(self, customer_id: str, purpose: str) -> bool:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             row = connection.execute(
                 "SELECT granted FROM consents WHERE customer_id = ? AND purpose = ?", (customer_id, purpose)
             ).fetchone()
@@ -234,7 +179,7 @@ class CustomerStore(SqliteStore):
 
     def customers_with_consent(self, purpose: str) -> List[Dict[str, Any]]:
         """Profiles of every customer whose latest answer for the purpose is yes."""
-        with self._connection() as connection:
+        with self._transaction() as connection:
             rows = connection.execute(
                 "SELECT c.* FROM customers c JOIN consents k ON k.customer_id = c.id WHERE k.purpose = ? AND k.granted = 1 ORDER BY c.id",
                 (purpose,),
@@ -244,14 +189,14 @@ class CustomerStore(SqliteStore):
     # orders and carts (the demo shop writes them; the agent's card and cart reminders read them)
 
     def record_order(self, customer_id: str, order_id: str, items: List[Dict[str, Any]], total_kurus: int, status: str = "placed") -> None:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute(
                 "INSERT INTO orders (order_id, customer_id, items, total_kurus, status, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (order_id, customer_id, json.dumps(items, ensure_ascii=False), total_kurus, status, time.time()),
             )
 
     def recent_orders(self, customer_id: str, limit: int = 5) -> List[Dict[str, Any]]:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             rows = connection.execute(
                 "SELECT * FROM orders WHERE customer_id = ? ORDER BY created_at DESC LIMIT ?", (customer_id, limit)
             ).fetchall()
@@ -259,7 +204,7 @@ class CustomerStore(SqliteStore):
 
     def save_cart(self, subject: str, items: List[Dict[str, Any]], total_kurus: int) -> None:
         """The cart of a customer id or an anonymous web chat subject; an empty cart is stored as such."""
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute(
                 "INSERT INTO carts (subject, items, total_kurus, status, updated_at) VALUES (?, ?, ?, 'open', ?) "
                 "ON CONFLICT (subject) DO UPDATE SET items = excluded.items, total_kurus = excluded.total_kurus, "
@@ -268,12 +213,12 @@ class CustomerStore(SqliteStore):
             )
 
     def cart(self, subject: str) -> Optional[Dict[str, Any]]:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             row = connection.execute("SELECT * FROM carts WHERE subject = ?", (subject,)).fetchone()
         return {**dict(row), "items": json.loads(row["items"])} if row else None
 
     def mark_cart_ordered(self, subject: str) -> None:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute(
                 "UPDATE carts SET status = 'ordered', updated_at = ? WHERE subject = ?", (time.time(), subject)
             )
@@ -286,7 +231,7 @@ class CustomerStore(SqliteStore):
             self.link_identity(demo["id"], "web", demo["login"])
             self.link_identity(demo["id"], "phone", demo["phone"])
             self.link_identity(demo["id"], "email", demo["email"])
-        with self._connection() as connection:
+        with self._transaction() as connection:
             known_consents = {row[0] for row in connection.execute("SELECT DISTINCT customer_id FROM consents")}
             known_orders = {row[0] for row in connection.execute("SELECT order_id FROM orders")}
         for customer_id, purposes in DEMO_CONSENTS.items():

@@ -11,26 +11,13 @@ article that is right for other questions keeps its place there, and praise canc
 import os
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
-from storage.sqlite import SqliteStore
 from kb_index.search import Hit
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback_vectors (
-    id INTEGER PRIMARY KEY,
-    article_id TEXT NOT NULL,
-    language TEXT,
-    model TEXT NOT NULL,
-    helpful INTEGER NOT NULL,
-    vector BLOB NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS feedback_vectors_article ON feedback_vectors (article_id, model);
-"""
+from storage import schema
+from storage.database import Database, Store
 
 
 @dataclass(frozen=True)
@@ -57,18 +44,18 @@ class DemotionSettings:
         return settings
 
 
-class FeedbackMemory(SqliteStore):
+class FeedbackMemory(Store):
     """The votes with their questions' embeddings, for one embedding model."""
 
-    SCHEMA = _SCHEMA
+    TABLES = (schema.feedback_vectors,)
 
-    def __init__(self, path: Path, model: str, settings: Optional[DemotionSettings] = None) -> None:
+    def __init__(self, path: Database, model: str, settings: Optional[DemotionSettings] = None) -> None:
         super().__init__(path)
         self.model = model
         self.settings = settings or DemotionSettings()
 
     def add(self, article_id: str, language: Optional[str], query_vector: np.ndarray, helpful: bool) -> None:
-        with self._connection() as db:
+        with self._transaction() as db:
             db.execute(
                 "INSERT INTO feedback_vectors (article_id, language, model, helpful, vector, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (article_id, language, self.model, int(helpful), np.asarray(query_vector, dtype=np.float32).tobytes(), time.time()),
@@ -79,7 +66,7 @@ class FeedbackMemory(SqliteStore):
         if not article_ids:
             return {}
         marks = ", ".join("?" for _ in article_ids)
-        with self._connection() as db:
+        with self._transaction() as db:
             rows = db.execute(
                 f"SELECT article_id, helpful, vector FROM feedback_vectors WHERE model = ? AND article_id IN ({marks})",
                 (self.model, *article_ids),

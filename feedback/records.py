@@ -2,64 +2,26 @@
 
 Customer text is redacted (card numbers, IBANs, TCKNs, one-time codes) before it is stored.
 
-SQLite by default (DESTEK_DB), opened through storage.sqlite: one short-lived
-connection per write keeps it safe across the action server's threads.
+SQLite by default (DESTEK_DB) or PostgreSQL (DESTEK_DATABASE_URL), opened through storage.database: one short-lived
+unit of work per write keeps it safe across the action server's threads.
 """
 
 import time
 from typing import Any, Optional
 
-from storage.sqlite import SqliteStore
 from privacy.redaction import redact
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS answer_feedback (
-    id INTEGER PRIMARY KEY,
-    sender_id TEXT NOT NULL,
-    query TEXT,
-    article_id TEXT,
-    score REAL,
-    helpful INTEGER NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS unanswered_questions (
-    id INTEGER PRIMARY KEY,
-    sender_id TEXT NOT NULL,
-    query TEXT NOT NULL,
-    language TEXT,
-    best_article_id TEXT,
-    best_score REAL,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS answers_served (
-    id INTEGER PRIMARY KEY,
-    sender_id TEXT NOT NULL,
-    query TEXT NOT NULL,
-    language TEXT,
-    article_id TEXT NOT NULL,
-    score REAL,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS answers_served_article ON answers_served (article_id);
-CREATE TABLE IF NOT EXISTS handoff_requests (
-    id INTEGER PRIMARY KEY,
-    sender_id TEXT NOT NULL,
-    language TEXT,
-    reason TEXT NOT NULL,
-    last_query TEXT,
-    created_at REAL NOT NULL
-);
-"""
+from storage import schema
+from storage.database import Store
 
 
-class Records(SqliteStore):
-    SCHEMA = _SCHEMA
+class Records(Store):
+    TABLES = (schema.answer_feedback, schema.unanswered_questions, schema.answers_served, schema.handoff_requests)
 
     def _insert(self, table: str, **values: Any) -> None:
         values["created_at"] = time.time()
         columns = ", ".join(values)
         marks = ", ".join("?" for _ in values)
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(values.values()))
 
     def add_feedback(self, sender_id: str, query: Optional[str], article_id: Optional[str], score: Optional[float], helpful: bool) -> None:
@@ -76,8 +38,7 @@ class Records(SqliteStore):
 
         On the answer path of every question, so without an fsync per commit (synchronous=NORMAL
         in WAL mode): a crash loses nothing, a power cut may lose the last rows of a usage count."""
-        with self._connection() as connection:
-            connection.execute("PRAGMA synchronous=NORMAL")
+        with self._transaction(kept_open=True) as connection:  # SQLite: synchronous=NORMAL (storage.database)
             connection.execute(
                 "INSERT INTO answers_served (sender_id, query, language, article_id, score, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (sender_id, redact(query), language, article_id, score, time.time()),
@@ -87,5 +48,5 @@ class Records(SqliteStore):
         """All rows of one table, oldest first (for reports and tests)."""
         if table not in ("answer_feedback", "unanswered_questions", "handoff_requests", "answers_served"):
             raise ValueError(f"unknown table {table!r}")
-        with self._connection() as connection:
+        with self._transaction() as connection:
             return [dict(row) for row in connection.execute(f"SELECT * FROM {table} ORDER BY id")]

@@ -1,82 +1,31 @@
 """The handoff tables in the support database (DESTEK_DB): handoffs, handoff_messages,
 reply_templates, csat_ratings. Other parts read them through these methods only.
 
-One short-lived connection per call (storage.sqlite), so the action server's threads
+One short-lived unit of work per call (storage.database: SQLite or PostgreSQL), so the action server's threads
 and the support app can share the file.
 """
 
 import json
-import sqlite3
 import statistics
 import time
 from typing import Any, Dict, List, Optional
 
 from cluster.inbox_feed import notify_inbox
 from privacy.redaction import redact, redact_value
-from storage.sqlite import SqliteStore
+from storage import schema
+from storage.database import Row, Store
 
 OPEN = ("queued", "assigned")
 FOLLOWUPS = ("callback", "email")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS handoffs (
-    id INTEGER PRIMARY KEY,
-    sender_id TEXT NOT NULL,
-    customer_id TEXT,
-    channel TEXT NOT NULL,
-    language TEXT,
-    reason TEXT NOT NULL,
-    reason_detail TEXT NOT NULL DEFAULT '',
-    priority INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    agent TEXT,
-    out_of_hours INTEGER NOT NULL DEFAULT 0,
-    followup TEXT,
-    context_card TEXT,
-    created_at REAL NOT NULL,
-    claimed_at REAL,
-    first_agent_reply_at REAL,
-    closed_at REAL
-);
-CREATE INDEX IF NOT EXISTS handoffs_by_sender ON handoffs (sender_id, status);
-CREATE INDEX IF NOT EXISTS handoffs_by_status ON handoffs (status, priority, created_at);
-CREATE TABLE IF NOT EXISTS handoff_messages (
-    id INTEGER PRIMARY KEY,
-    handoff_id INTEGER NOT NULL REFERENCES handoffs(id),
-    direction TEXT NOT NULL,          -- customer, agent, system
-    author TEXT NOT NULL DEFAULT '',
-    text TEXT NOT NULL,
-    status TEXT NOT NULL,             -- stored (customer/system), pending, sent, failed (agent)
-    error TEXT NOT NULL DEFAULT '',
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS handoff_messages_by_handoff ON handoff_messages (handoff_id, id);
-CREATE TABLE IF NOT EXISTS reply_templates (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL,
-    language TEXT NOT NULL,
-    text TEXT NOT NULL,
-    updated_by TEXT NOT NULL DEFAULT '',
-    updated_at REAL NOT NULL,
-    UNIQUE (name, language)
-);
-CREATE TABLE IF NOT EXISTS csat_ratings (
-    id INTEGER PRIMARY KEY,
-    handoff_id INTEGER REFERENCES handoffs(id),
-    sender_id TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
-    created_at REAL NOT NULL
-);
-"""
 
 
 class HandoffError(ValueError):
     """A handoff operation that is not allowed now; the message says why."""
 
 
-class HandoffStore(SqliteStore):
-    SCHEMA = _SCHEMA
+class HandoffStore(Store):
+    TABLES = (schema.handoffs, schema.handoff_messages, schema.reply_templates, schema.csat_ratings)
 
     # --- handoffs -------------------------------------------------------------------
     def create(
@@ -84,25 +33,24 @@ class HandoffStore(SqliteStore):
         language: Optional[str] = None, reason_detail: str = "", out_of_hours: bool = False, now: Optional[float] = None,
     ) -> Dict[str, Any]:
         """A new queued handoff, or the sender's open one (never two at once)."""
-        with self._connection() as connection:
-            connection.execute("BEGIN IMMEDIATE")
+        with self._transaction(write=True) as connection:
+            connection.lock_key(f"handoff:{sender_id}")  # never two open handoffs for one sender, on any engine
             row = connection.execute(
                 "SELECT * FROM handoffs WHERE sender_id = ? AND status IN ('queued', 'assigned') ORDER BY id DESC LIMIT 1", (sender_id,)
             ).fetchone()
             if row is not None:
                 return _handoff(row)
-            cursor = connection.execute(
+            handoff_id = connection.insert_id(
                 "INSERT INTO handoffs (sender_id, customer_id, channel, language, reason, reason_detail, priority, status, out_of_hours, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
                 (sender_id, customer_id, channel, language, reason, redact(reason_detail), priority, int(out_of_hours), now or time.time()),
             )
-            handoff_id = cursor.lastrowid
         notify_inbox()
         assert handoff_id is not None  # an INSERT always sets it
         return self.require(int(handoff_id))
 
     def get(self, handoff_id: int) -> Optional[Dict[str, Any]]:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             row = connection.execute("SELECT * FROM handoffs WHERE id = ?", (handoff_id,)).fetchone()
         return _handoff(row) if row else None
 
@@ -113,7 +61,7 @@ class HandoffStore(SqliteStore):
         return handoff
 
     def open_for_sender(self, sender_id: str) -> Optional[Dict[str, Any]]:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             row = connection.execute(
                 "SELECT * FROM handoffs WHERE sender_id = ? AND status IN ('queued', 'assigned') ORDER BY id DESC LIMIT 1", (sender_id,)
             ).fetchone()
@@ -122,7 +70,7 @@ class HandoffStore(SqliteStore):
     def list(self, statuses: tuple = OPEN, limit: int = 200) -> List[Dict[str, Any]]:
         """Handoffs with these statuses: highest priority first, then oldest first."""
         marks = ", ".join("?" for _ in statuses)
-        with self._connection() as connection:
+        with self._transaction() as connection:
             rows = connection.execute(
                 f"SELECT * FROM handoffs WHERE status IN ({marks}) ORDER BY priority DESC, created_at, id LIMIT ?", (*statuses, limit)
             ).fetchall()
@@ -130,7 +78,7 @@ class HandoffStore(SqliteStore):
 
     def position(self, handoff_id: int) -> int:
         """1-based place in the queue (0 when not queued)."""
-        with self._connection() as connection:
+        with self._transaction() as connection:
             row = connection.execute(
                 "SELECT (SELECT COUNT(*) FROM handoffs o WHERE o.status = 'queued' AND "
                 "(o.priority > h.priority OR (o.priority = h.priority AND (o.created_at < h.created_at "
@@ -169,17 +117,17 @@ class HandoffStore(SqliteStore):
     def set_followup(self, handoff_id: int, followup: str) -> None:
         if followup not in FOLLOWUPS:
             raise HandoffError(f"field 'followup': {followup!r} is not one of {', '.join(FOLLOWUPS)}")
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute("UPDATE handoffs SET followup = ? WHERE id = ?", (followup, handoff_id))
 
     def set_context_card(self, handoff_id: int, card: Dict[str, Any]) -> None:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute("UPDATE handoffs SET context_card = ? WHERE id = ?", (json.dumps(redact_value(card), ensure_ascii=False), handoff_id))
 
     def _transition(self, handoff_id: int, allowed: tuple, status: str, action: str, **columns: Any) -> None:
         assignments = ", ".join(f"{name} = ?" for name in ("status", *columns))
         marks = ", ".join("?" for _ in allowed)
-        with self._connection() as connection:
+        with self._transaction() as connection:
             cursor = connection.execute(
                 f"UPDATE handoffs SET {assignments} WHERE id = ? AND status IN ({marks})",
                 (status, *columns.values(), handoff_id, *allowed),
@@ -193,17 +141,17 @@ class HandoffStore(SqliteStore):
     # --- messages -------------------------------------------------------------------
     def add_message(self, handoff_id: int, direction: str, author: str, text: str, status: str = "stored") -> int:
         """A message of the conversation; a customer's text is stored redacted (privacy.redaction)."""
-        with self._connection() as connection:
-            cursor = connection.execute(
+        with self._transaction() as connection:
+            message_id = connection.insert_id(
                 "INSERT INTO handoff_messages (handoff_id, direction, author, text, status, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (handoff_id, direction, author, redact(text) if direction == "customer" else text, status, time.time()),
             )
+            assert message_id is not None  # an INSERT without ON CONFLICT always returns it
         notify_inbox()
-        assert cursor.lastrowid is not None  # an INSERT always sets it
-        return cursor.lastrowid
+        return message_id
 
     def set_message_status(self, message_id: int, status: str, error: str = "") -> None:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute("UPDATE handoff_messages SET status = ?, error = ? WHERE id = ?", (status, error, message_id))
             if status == "sent":
                 connection.execute(
@@ -214,14 +162,14 @@ class HandoffStore(SqliteStore):
         notify_inbox()
 
     def messages(self, handoff_id: int) -> List[Dict[str, Any]]:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             rows = connection.execute("SELECT * FROM handoff_messages WHERE handoff_id = ? ORDER BY id", (handoff_id,)).fetchall()
         return [dict(row) for row in rows]
 
     # --- wait estimate inputs -------------------------------------------------------
     def median_handling_seconds(self, recent: int = 20) -> Optional[float]:
         """Median claimed→closed time of the last `recent` closed handoffs (None without history)."""
-        with self._connection() as connection:
+        with self._transaction() as connection:
             rows = connection.execute(
                 "SELECT closed_at - claimed_at FROM handoffs WHERE status = 'closed' AND claimed_at IS NOT NULL"
                 " ORDER BY closed_at DESC LIMIT ?", (recent,)
@@ -231,11 +179,11 @@ class HandoffStore(SqliteStore):
 
     def agents_active_since(self, since: float) -> int:
         """Agents who claimed, replied or closed since `since`."""
-        with self._connection() as connection:
+        with self._transaction() as connection:
             row = connection.execute(
                 "SELECT COUNT(DISTINCT agent) FROM ("
                 " SELECT agent FROM handoffs WHERE agent IS NOT NULL AND (claimed_at >= ? OR closed_at >= ? OR status = 'assigned')"
-                " UNION SELECT author AS agent FROM handoff_messages WHERE direction = 'agent' AND created_at >= ?)",
+                " UNION SELECT author AS agent FROM handoff_messages WHERE direction = 'agent' AND created_at >= ?) AS agents",
                 (since, since, since),
             ).fetchone()
         return int(row[0])
@@ -244,7 +192,7 @@ class HandoffStore(SqliteStore):
     def add_csat(self, handoff_id: Optional[int], sender_id: str, channel: str, rating: int) -> None:
         if not 1 <= int(rating) <= 5:
             raise HandoffError(f"field 'rating': {rating!r} is not between 1 and 5")
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute(
                 "INSERT INTO csat_ratings (handoff_id, sender_id, channel, rating, created_at) VALUES (?, ?, ?, ?, ?)",
                 (handoff_id, sender_id, channel, int(rating), time.time()),
@@ -254,7 +202,7 @@ class HandoffStore(SqliteStore):
         query, args = "SELECT * FROM csat_ratings ORDER BY id", tuple[int, ...]()
         if handoff_id is not None:
             query, args = "SELECT * FROM csat_ratings WHERE handoff_id = ? ORDER BY id", (handoff_id,)
-        with self._connection() as connection:
+        with self._transaction() as connection:
             return [dict(row) for row in connection.execute(query, args)]
 
     # --- reply templates (the inbox's canned answers) --------------------------------
@@ -263,7 +211,7 @@ class HandoffStore(SqliteStore):
             raise HandoffError("field 'name' and field 'text' must not be empty")
         if language not in ("tr", "en"):
             raise HandoffError(f"field 'language': {language!r} is not tr or en")
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute(
                 "INSERT INTO reply_templates (name, language, text, updated_by, updated_at) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (name, language) DO UPDATE SET text = excluded.text, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
@@ -274,15 +222,15 @@ class HandoffStore(SqliteStore):
         query, args = "SELECT * FROM reply_templates ORDER BY name, language", tuple[str, ...]()
         if language:
             query, args = "SELECT * FROM reply_templates WHERE language = ? ORDER BY name", (language,)
-        with self._connection() as connection:
+        with self._transaction() as connection:
             return [dict(row) for row in connection.execute(query, args)]
 
     def delete_template(self, template_id: int) -> None:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute("DELETE FROM reply_templates WHERE id = ?", (template_id,))
 
 
-def _handoff(row: sqlite3.Row) -> Dict[str, Any]:
+def _handoff(row: Row) -> Dict[str, Any]:
     handoff = dict(row)
     handoff["context_card"] = json.loads(handoff["context_card"]) if handoff.get("context_card") else None
     handoff["out_of_hours"] = bool(handoff["out_of_hours"])

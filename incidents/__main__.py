@@ -8,14 +8,13 @@ import json
 import os
 import sys
 from datetime import datetime
-from pathlib import Path
 from typing import List, NoReturn, Optional
 
 from campaigns.single import CampaignsScheduler
 from incidents.service import resolve_incident
 from incidents.store import SERVICES, Incident, IncidentError, IncidentStore
 from incidents.times import operations_timezone, parse_time
-from storage import paths
+from storage.database import configured_database
 
 
 class _Parser(argparse.ArgumentParser):
@@ -25,7 +24,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m incidents", description="Record, update and resolve service incidents (outages).")
-    parser.add_argument("--db", default=str(paths.support_database()), help="support database (DESTEK_DB)")
+    parser.add_argument("--db", default=None, help="support database: a SQLite path or a URL (default: DESTEK_DATABASE_URL, else DESTEK_DB)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     opened = commands.add_parser("open", help="record a new incident")
     opened.add_argument("--service", required=True, help=f"one of {', '.join(SERVICES)}")
@@ -53,7 +52,7 @@ def _line(incident: Incident) -> str:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
-    database = Path(args.db)
+    database = args.db or configured_database()
     try:
         store = IncidentStore(database)
         if args.command == "open":

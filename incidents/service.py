@@ -1,14 +1,14 @@
 """What operations do to incidents, shared by the CLI, the API and the staff page."""
 
-from pathlib import Path
 from typing import List, Tuple
 
 from customer_store.store import CustomerStore
 from incidents.followups import SingleScheduler, schedule_restored
 from incidents.store import Incident, IncidentStore
+from storage.database import Database
 
 
-def resolve_incident(database_path: Path, incident_id: int, scheduler: SingleScheduler) -> Tuple[Incident, List[str]]:
+def resolve_incident(database_path: Database, incident_id: int, scheduler: SingleScheduler) -> Tuple[Incident, List[str]]:
     """Mark the incident resolved, then schedule the "service restored" follow-ups.
 
     Recipients: every customer who was told about it, and every customer in an affected region

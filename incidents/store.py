@@ -1,19 +1,19 @@
 """Incidents and the customers who contacted us about them (tables `incidents`, `incident_contacts`).
 
-Opened through storage.sqlite like every table in the support database (DESTEK_DB).
+Opened through storage.database like every table in the support database (SQLite or PostgreSQL).
 Regions are compared folded (case, Turkish letters and diacritics ignored), so an operator's
 "İstanbul-Kadıköy" matches a profile's "Istanbul-Kadikoy".
 """
 
 import json
 import math
-import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence
 
 from language.fold import fold
-from storage.sqlite import SqliteStore
+from storage import schema
+from storage.database import Row, Store
 from validation.fields import InputError, check_text, check_timestamp
 
 SERVICES = ("internet", "tv", "mobile")
@@ -25,30 +25,6 @@ MAX_MESSAGE_CHARS = 500
 MAX_REGIONS = 100
 MAX_REGION_CHARS = 100
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS incidents (
-    id INTEGER PRIMARY KEY,
-    service TEXT NOT NULL,
-    regions TEXT NOT NULL,
-    started_at REAL NOT NULL,
-    eta REAL NOT NULL,
-    message_tr TEXT NOT NULL,
-    message_en TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'open',
-    opened_by TEXT NOT NULL DEFAULT '',
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    resolved_at REAL
-);
-CREATE TABLE IF NOT EXISTS incident_contacts (
-    incident_id INTEGER NOT NULL REFERENCES incidents(id),
-    customer_id TEXT NOT NULL,
-    sender_id TEXT NOT NULL,
-    first_at REAL NOT NULL,
-    last_at REAL NOT NULL,
-    PRIMARY KEY (incident_id, customer_id)
-);
-"""
 
 
 class IncidentError(ValueError):
@@ -117,8 +93,8 @@ def _shown_time(value: Any) -> Optional[float]:
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
-class IncidentStore(SqliteStore):
-    SCHEMA = _SCHEMA
+class IncidentStore(Store):
+    TABLES = (schema.incidents, schema.incident_contacts)
 
     def open(self, service: str, regions: Sequence[str], eta: float, message_tr: str, message_en: str,
              started_at: Optional[float] = None, opened_by: str = "") -> Incident:
@@ -132,17 +108,17 @@ class IncidentStore(SqliteStore):
         if eta <= started:
             raise IncidentError("field 'eta': the expected end must be after the start")
         texts = (_clean_message("message_tr", message_tr), _clean_message("message_en", message_en))
-        with self._connection() as connection:
-            cursor = connection.execute(
+        with self._transaction() as connection:
+            inserted = connection.insert_id(
                 "INSERT INTO incidents (service, regions, started_at, eta, message_tr, message_en, opened_by, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (service, json.dumps(cleaned_regions, ensure_ascii=False), started, float(eta), *texts, opened_by, now, now),
             )
-            incident_id = int(cursor.lastrowid or 0)
+            incident_id = int(inserted or 0)
         return self.get(incident_id)
 
     def get(self, incident_id: int) -> Incident:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             row = connection.execute(_SELECT + " WHERE i.id = ? GROUP BY i.id", (incident_id,)).fetchone()
         if row is None:
             raise IncidentError(f"no incident with id {incident_id}")
@@ -153,7 +129,7 @@ class IncidentStore(SqliteStore):
         if status not in (None, "open", "resolved"):
             raise IncidentError(f"field 'status': {status!r} is not one of open, resolved")
         where = " WHERE i.status = ?" if status else ""
-        with self._connection() as connection:
+        with self._transaction() as connection:
             rows = connection.execute(_SELECT + where + " GROUP BY i.id ORDER BY i.id DESC", (status,) if status else ()).fetchall()
         return [_incident(row) for row in rows]
 
@@ -162,14 +138,14 @@ class IncidentStore(SqliteStore):
         eta = _checked_time("eta", eta)
         if eta <= incident.started_at:
             raise IncidentError("field 'eta': the expected end must be after the start")
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute("UPDATE incidents SET eta = ?, updated_at = ? WHERE id = ?", (float(eta), time.time(), incident_id))
         return self.get(incident_id)
 
     def resolve(self, incident_id: int) -> Incident:
         self._open_one(incident_id)
         now = time.time()
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute(
                 "UPDATE incidents SET status = 'resolved', resolved_at = ?, updated_at = ? WHERE id = ? AND status = 'open'",
                 (now, now, incident_id),
@@ -194,7 +170,7 @@ class IncidentStore(SqliteStore):
     def record_contact(self, incident_id: int, customer_id: str, sender_id: str) -> bool:
         """Count the customer once per incident; True when this is their first contact about it."""
         now = time.time()
-        with self._connection() as connection:
+        with self._transaction() as connection:
             cursor = connection.execute(
                 "INSERT INTO incident_contacts (incident_id, customer_id, sender_id, first_at, last_at) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (incident_id, customer_id) DO NOTHING",
@@ -209,7 +185,7 @@ class IncidentStore(SqliteStore):
         return False
 
     def contacts(self, incident_id: int) -> List[Dict[str, Any]]:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             rows = connection.execute(
                 "SELECT customer_id, sender_id, first_at, last_at FROM incident_contacts WHERE incident_id = ? ORDER BY first_at",
                 (incident_id,),
@@ -223,7 +199,7 @@ _SELECT = (
 )
 
 
-def _incident(row: sqlite3.Row) -> Incident:
+def _incident(row: Row) -> Incident:
     return Incident(
         id=row["id"], service=row["service"], regions=json.loads(row["regions"]), started_at=row["started_at"],
         eta=row["eta"], message_tr=row["message_tr"], message_en=row["message_en"], status=row["status"],

@@ -1,9 +1,10 @@
 """Delete transcripts and stored customer text older than the retention period.
 
 `python -m privacy.retention [--days N] [--dry-run]` (or `make retention`), with
-DESTEK_RETENTION_DAYS (default 180) when --days is not given. It works on two SQLite files:
+DESTEK_RETENTION_DAYS (default 180) when --days is not given. It works on two databases:
 
-- the support database (DESTEK_DB): rows of customer text older than the cutoff (answers served,
+- the support database (storage.database: DESTEK_DATABASE_URL, else the SQLite file DESTEK_DB): rows of
+  customer text older than the cutoff (answers served,
   feedback, unanswered questions, handoff requests, review marks, the bot's remembered context,
   handled WhatsApp webhooks, held WhatsApp texts, agents' answers kept from handoffs); for handoffs closed before the cutoff, their
   messages and context card (the transcript) go, while the row itself (times, reason, status)
@@ -25,8 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from storage.database import Connection, Database, database_url, engine, sqlite_path, transaction, url_of
+
 DEFAULT_DAYS = 180
-DEFAULT_SUPPORT_DB = "var/destek.sqlite3"
 DEFAULT_TRACKER_DB = "var/rasa-tracker.sqlite3"
 
 # (table, time column, extra condition): rows deleted when the time is before the cutoff.
@@ -53,7 +59,7 @@ _KEPT_SESSION_START = (
 @dataclass(frozen=True)
 class RetentionSettings:
     days: float
-    support_db: Path
+    support_db: Database
     tracker_db: Path
 
     @classmethod
@@ -66,7 +72,7 @@ class RetentionSettings:
                 days = -1.0
         if not 1 <= days <= 36500:
             raise ValueError(f"the retention (DESTEK_RETENTION_DAYS or --days) must be between 1 and 36500 days, not {raw!r}")
-        return cls(days=days, support_db=Path(os.environ.get("DESTEK_DB") or DEFAULT_SUPPORT_DB),
+        return cls(days=days, support_db=database_url(),
                    tracker_db=Path(os.environ.get("RASA_TRACKER_DB") or DEFAULT_TRACKER_DB))
 
     def cutoff(self, now: Optional[float] = None) -> float:
@@ -87,30 +93,37 @@ def _finish(connection: sqlite3.Connection, dry_run: bool) -> None:
     connection.execute("ROLLBACK" if dry_run else "COMMIT")
 
 
-def purge_support_db(path: Path, cutoff: float, dry_run: bool = False) -> Dict[str, int]:
+class _DryRun(Exception):
+    """Raised inside the unit of work to roll it back after counting."""
+
+
+def purge_support_db(path: Database, cutoff: float, dry_run: bool = False) -> Dict[str, int]:
     """Rows deleted (or, for handoffs, transcripts cleared) per table; a missing file or table counts nothing."""
-    if not path.exists():
+    file = sqlite_path(path)
+    if file is not None and not file.exists():
         return {}
     counts: Dict[str, int] = {}
-    connection = _open(path)
+    tables = set(inspect(engine(path)).get_table_names())
     try:
-        tables = _tables(connection)
-        for table, column, condition in SUPPORT_TABLES:
-            if table in tables:
-                counts[table] = connection.execute(f"DELETE FROM {table} WHERE {column} < ?{condition}", (cutoff,)).rowcount
-        if {"handoffs", "handoff_messages"} <= tables:
-            counts["handoff_messages"] = connection.execute(
-                f"DELETE FROM handoff_messages WHERE handoff_id IN ({_ENDED_HANDOFFS})", (cutoff,)).rowcount
-            counts["handoffs (transcript cleared)"] = connection.execute(
-                f"UPDATE handoffs SET context_card = NULL, reason_detail = '' WHERE id IN ({_ENDED_HANDOFFS}) "
-                "AND (context_card IS NOT NULL OR reason_detail != '')", (cutoff,)).rowcount
-        _finish(connection, dry_run)
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    finally:
-        connection.close()
+        with transaction(path, write=True) as connection:
+            _purge_support_tables(connection, tables, cutoff, counts)
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
     return counts
+
+
+def _purge_support_tables(connection: Connection, tables: set[str], cutoff: float, counts: Dict[str, int]) -> None:
+    for table, column, condition in SUPPORT_TABLES:
+        if table in tables:
+            counts[table] = connection.execute(f"DELETE FROM {table} WHERE {column} < ?{condition}", (cutoff,)).rowcount
+    if {"handoffs", "handoff_messages"} <= tables:
+        counts["handoff_messages"] = connection.execute(
+            f"DELETE FROM handoff_messages WHERE handoff_id IN ({_ENDED_HANDOFFS})", (cutoff,)).rowcount
+        counts["handoffs (transcript cleared)"] = connection.execute(
+            f"UPDATE handoffs SET context_card = NULL, reason_detail = '' WHERE id IN ({_ENDED_HANDOFFS}) "
+            "AND (context_card IS NOT NULL OR reason_detail != '')", (cutoff,)).rowcount
 
 
 def purge_tracker_store(path: Path, cutoff: float, dry_run: bool = False) -> Dict[str, int]:
@@ -141,9 +154,15 @@ def purge_tracker_store(path: Path, cutoff: float, dry_run: bool = False) -> Dic
 def apply(settings: RetentionSettings, now: Optional[float] = None, dry_run: bool = False) -> Dict[str, Dict[str, int]]:
     cutoff = settings.cutoff(now)
     return {
-        str(settings.support_db): purge_support_db(settings.support_db, cutoff, dry_run),
+        _shown(settings.support_db): purge_support_db(settings.support_db, cutoff, dry_run),
         str(settings.tracker_db): purge_tracker_store(settings.tracker_db, cutoff, dry_run),
     }
+
+
+def _shown(database: Database) -> str:
+    """A SQLite database as its path (as before), a server's URL without its password."""
+    file = sqlite_path(database)
+    return str(file) if file is not None else make_url(url_of(database)).render_as_string(hide_password=True)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -154,7 +173,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         settings = RetentionSettings.from_env(args.days)
         results = apply(settings, dry_run=args.dry_run)
-    except (ValueError, sqlite3.Error) as error:
+    except (ValueError, sqlite3.Error, SQLAlchemyError) as error:
         print(f"retention: {error}", file=sys.stderr)
         return 1
     verb = "would delete" if args.dry_run else "deleted"

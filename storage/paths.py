@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-SUPPORT_DATABASE = Path("var/destek.sqlite3")  # DESTEK_DB: customers, handoffs, campaigns, feedback, staff…
+SUPPORT_DATABASE = Path("var/destek.sqlite3")  # DESTEK_DB (unless DESTEK_DATABASE_URL is set: storage.database)
 TRACKER_DATABASE = Path("var/rasa-tracker.sqlite3")  # RASA_TRACKER_DB: Rasa's tracker store (endpoints.yml)
 KB_INDEX = Path("var/kb-index")  # DESTEK_KB_INDEX: the built knowledge-base index
 KB_SOURCE = Path("bot/data/kb")  # DESTEK_KB_SOURCE: the knowledge-base articles

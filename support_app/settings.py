@@ -2,10 +2,9 @@
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from security.secrets_policy import require
-from storage import paths
+from storage.database import Database, configured_database
 
 # The demo staff accounts (admin, agent1, agent2, marketing, ops) get this password when
 # DESTEK_DEMO_DATA is on and the staff table is empty; set STAFF_DEMO_PASSWORD= (empty) to create none.
@@ -16,7 +15,7 @@ _OFF = ("", "0", "false", "no", "off")
 
 @dataclass(frozen=True)
 class Settings:
-    database_path: Path
+    database_path: Database  # storage.database: the SQLite file (DESTEK_DB), or DESTEK_DATABASE_URL
     webchat_jwt_secret: str
     session_secret: str
     webchat_server_url: str
@@ -38,7 +37,7 @@ class Settings:
         if not ttl.isdigit() or int(ttl) < 60:
             raise ValueError(f"WEBCHAT_TOKEN_TTL must be a whole number of seconds >= 60, not {ttl!r}")
         return cls(
-            database_path=paths.support_database(),
+            database_path=configured_database(),
             webchat_jwt_secret=require("WEBCHAT_JWT_SECRET"),
             session_secret=require("SUPPORT_SESSION_SECRET"),
             webchat_server_url=(os.environ.get("WEBCHAT_SERVER_URL") or f"http://localhost:{rasa_port}").rstrip("/"),

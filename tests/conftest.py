@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.databases import database, postgres_database, pytest_configure  # noqa: F401  (shared fixtures: SQLite and PostgreSQL)
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 

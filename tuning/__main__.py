@@ -7,6 +7,7 @@ from typing import Optional
 
 from kb_index.errors import KbError
 from storage import paths
+from storage.database import configured_database, sqlite_path
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -32,8 +33,9 @@ def _lint_kb(args: argparse.Namespace) -> int:
 def _gaps(args: argparse.Namespace) -> int:
     from tuning.gaps import article_titles, article_usage, collect_questions, default_encoder, group_questions, groups_csv, usage_csv
 
-    database = Path(args.db)
-    if not database.is_file():
+    database = args.db or configured_database()
+    file = sqlite_path(database)
+    if file is not None and not file.is_file():
         raise KbError(f"{database}: no such database (set DESTEK_DB or --db)")
     groups = group_questions(collect_questions(database), default_encoder(), distance=args.distance)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -72,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     gaps = commands.add_parser("gaps", help="KB gap report: unanswered questions grouped by meaning, as CSV")
     gaps.add_argument("--out", required=True, help="CSV file of the groups")
     gaps.add_argument("--articles-out", help="also write article usage (served, 👍/👎, handoffs after, flagged) to this CSV")
-    gaps.add_argument("--db", default=str(paths.support_database()))
+    gaps.add_argument("--db", default=None, help="support database: a SQLite path or a URL (default: DESTEK_DATABASE_URL, else DESTEK_DB)")
     gaps.add_argument("--kb", default=str(paths.kb_source()), help="KB folder (article titles)")
     gaps.add_argument("--distance", type=float, default=DEFAULT_DISTANCE, help=f"cosine distance threshold of a group (default {DEFAULT_DISTANCE})")
     gaps.set_defaults(run=_gaps)

@@ -20,6 +20,7 @@ import numpy as np
 from feedback.records import Records
 from language.detect import detect_language
 from language.fold import fold
+from storage.database import Database
 from tuning.review_store import NEEDS_ARTICLE, ReviewStore
 
 DEFAULT_DISTANCE = 0.55  # average cosine distance within a group; measured on tests/test_gaps.py fixtures
@@ -79,7 +80,7 @@ class ArticleUse:
         return self.not_helpful >= FLAG_MIN_DOWNVOTES and self.not_helpful / rated >= FLAG_MIN_DOWN_SHARE
 
 
-def collect_questions(database: Path) -> list[GapQuestion]:
+def collect_questions(database: Database) -> list[GapQuestion]:
     records, review = Records(database), ReviewStore(database)
     questions = [
         GapQuestion(row["query"], _language(row["language"], row["query"]), "unanswered", row["sender_id"], row["created_at"])
@@ -162,7 +163,7 @@ def default_encoder(model: Optional[str] = None) -> Encoder:
     return char_ngrams
 
 
-def article_usage(database: Path, titles: dict[str, str]) -> list[ArticleUse]:
+def article_usage(database: Database, titles: dict[str, str]) -> list[ArticleUse]:
     """Articles by how often they were served, with 👍/👎 and handoffs that followed an answer from them."""
     records = Records(database)
     served = records.rows("answers_served")

@@ -8,42 +8,30 @@ import time
 from typing import Any, Optional
 
 from privacy.redaction import redact
-from storage.sqlite import SqliteStore
+from storage import schema
+from storage.database import Store
 
 NEEDS_ARTICLE = "needs_article"
 ADDED_EXAMPLE = "added_example"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS review_actions (
-    id INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL,
-    sender_id TEXT NOT NULL,
-    message_at REAL NOT NULL,
-    text TEXT NOT NULL,
-    language TEXT,
-    intent TEXT,
-    staff TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    UNIQUE (kind, sender_id, message_at)
-);
-"""
 
 
-class ReviewStore(SqliteStore):
-    SCHEMA = _SCHEMA
+class ReviewStore(Store):
+    TABLES = (schema.review_actions,)
 
     def record(self, kind: str, sender_id: str, message_at: float, text: str, language: Optional[str], staff: str, intent: Optional[str] = None) -> bool:
         """Store one action on one message (its text redacted); False when that message already had it (nothing changed)."""
         if kind not in (NEEDS_ARTICLE, ADDED_EXAMPLE):
             raise ValueError(f"unknown review action {kind!r}")
-        with self._connection() as db:
+        with self._transaction() as db:
             cursor = db.execute(
-                "INSERT OR IGNORE INTO review_actions (kind, sender_id, message_at, text, language, intent, staff, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO review_actions (kind, sender_id, message_at, text, language, intent, staff, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
                 (kind, sender_id, message_at, redact(text), language, intent, staff, time.time()),
             )
             return cursor.rowcount == 1
 
     def actions(self, kind: Optional[str] = None) -> list[dict[str, Any]]:
         query = "SELECT * FROM review_actions" + (" WHERE kind = ?" if kind else "") + " ORDER BY id"
-        with self._connection() as db:
+        with self._transaction() as db:
             return [dict(row) for row in db.execute(query, (kind,) if kind else ())]

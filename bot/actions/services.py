@@ -1,7 +1,6 @@
 """The long-lived objects actions share, created on first use (never at import time)."""
 
 from functools import lru_cache
-from pathlib import Path
 
 from feedback.records import Records
 from bot.settings import Settings
@@ -13,6 +12,7 @@ from handoff.store import HandoffStore
 from incidents.store import IncidentStore
 from kb_index.search import KnowledgeBase
 from feedback.ranking import DemotionSettings, FeedbackMemory
+from storage.database import Database
 
 
 @lru_cache(maxsize=1)
@@ -69,5 +69,5 @@ def feedback_memory() -> FeedbackMemory:
 
 
 @lru_cache(maxsize=4)
-def _feedback_memory(database_path: Path, model: str) -> FeedbackMemory:
+def _feedback_memory(database_path: Database, model: str) -> FeedbackMemory:
     return FeedbackMemory(database_path, model, DemotionSettings.from_env())

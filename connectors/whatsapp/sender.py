@@ -17,7 +17,7 @@ from connectors.whatsapp.twilio_client import TwilioSender, TwilioSettings
 from connectors.whatsapp.state import WhatsAppState
 from connectors.whatsapp.text import split_message
 from customer_store.store import CustomerStore
-from storage import paths
+from storage.database import database_url
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class WhatsAppMessenger:
 
     @classmethod
     def from_env(cls) -> "WhatsAppMessenger":
-        return cls(TwilioSettings.from_env(), WhatsAppState(paths.support_database()), CustomerStore(paths.support_database()))
+        return cls(TwilioSettings.from_env(), WhatsAppState(database_url()), CustomerStore(database_url()))
 
     async def send(self, address: str, text: str, proactive: bool = False) -> List[str]:
         """Send `text` (split to Twilio's limit); returns the MessageSids created.

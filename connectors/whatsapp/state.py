@@ -1,19 +1,18 @@
-"""What the WhatsApp channel must remember across restarts, in SQLite (the DESTEK_DB file):
+"""What the WhatsApp channel must remember across restarts, in the support database (storage.database):
 inbound MessageSids (deduplication and replay), each address's 24-hour window, the numbered
 options last shown, texts held back until a closed window reopens, and delivery statuses.
 
-Stdlib sqlite3 only (runs inside the Rasa server, Python 3.10).
+Runs inside the Rasa server (Python 3.10, SQLAlchemy 1.4): only the database layer's Core API common to 1.4 and 2.0.
 """
 
 import json
-import sqlite3
-import threading
 import time
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from contextlib import AbstractContextManager
+from typing import Any, Dict, List, Optional
 
 from privacy.redaction import redact
+from storage import schema
+from storage.database import Connection, Database, create_tables, sqlite_path, transaction, url_of
 
 WINDOW_SECONDS = 24 * 3600
 
@@ -24,42 +23,6 @@ STATUS_RANK = {
     "failed": 6, "undelivered": 6, "canceled": 6,
 }
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS whatsapp_inbound (
-    message_sid TEXT PRIMARY KEY,
-    address TEXT NOT NULL,
-    params TEXT NOT NULL,
-    received_at REAL NOT NULL,
-    handled_at REAL
-);
-CREATE TABLE IF NOT EXISTS whatsapp_window (
-    address TEXT PRIMARY KEY,
-    last_inbound REAL NOT NULL,
-    profile_name TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS whatsapp_choices (
-    address TEXT PRIMARY KEY,
-    payloads TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS whatsapp_pending (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    address TEXT NOT NULL,
-    text TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS whatsapp_outbound (
-    message_sid TEXT PRIMARY KEY,
-    address TEXT,
-    kind TEXT NOT NULL DEFAULT '',
-    status TEXT NOT NULL,
-    rank INTEGER NOT NULL,
-    error_code TEXT NOT NULL DEFAULT '',
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-"""
-
 CUSTOMER_TEXT_FIELDS = ("Body", "ButtonText")  # Twilio's fields that carry what the customer typed
 
 
@@ -69,29 +32,18 @@ def _redacted(params: Dict[str, str]) -> Dict[str, str]:
 
 
 class WhatsAppState:
-    """One connection per thread, kept open: the acknowledgement path writes here, and opening a
-    connection costs several system calls, each a chance to lose the GIL to the bot's thread."""
+    """On SQLite, one connection per thread, kept open (`kept_open`): the acknowledgement path writes here, and
+    opening a connection costs several system calls, each a chance to lose the GIL to the bot's thread."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        with self._connection() as connection:
-            connection.executescript(_SCHEMA)
+    TABLES = (schema.whatsapp_inbound, schema.whatsapp_window, schema.whatsapp_choices, schema.whatsapp_pending, schema.whatsapp_outbound)
 
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(self.path, timeout=10)
-            connection.row_factory = sqlite3.Row
-            connection.execute("PRAGMA journal_mode=WAL")
-            # No fsync per commit (WAL stays consistent; a power cut may lose the last commits, a
-            # process crash loses nothing): a commit costs ~0.1 ms instead of ~15 ms here.
-            connection.execute("PRAGMA synchronous=NORMAL")
-            self._local.connection = connection
-        with connection:
-            yield connection
+    def __init__(self, database: Database) -> None:
+        self.url = url_of(database)
+        self.path = sqlite_path(database)
+        create_tables(self.url, self.TABLES)
+
+    def _connection(self, write: bool = False) -> AbstractContextManager[Connection]:
+        return transaction(self.url, write, kept_open=True)
 
     # inbound messages: each MessageSid is handled once, even across restarts
 
@@ -99,11 +51,11 @@ class WhatsAppState:
         """Store the webhook (its text redacted: a replay never needs a card number); False when
         this MessageSid was seen before (a retry or a duplicate)."""
         with self._connection() as connection:
-            cursor = connection.execute(
-                "INSERT OR IGNORE INTO whatsapp_inbound (message_sid, address, params, received_at) VALUES (?, ?, ?, ?)",
+            inserted = connection.execute(
+                "INSERT INTO whatsapp_inbound (message_sid, address, params, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (message_sid, address, json.dumps(_redacted(params), ensure_ascii=False), time.time()),
             )
-        return cursor.rowcount == 1
+        return inserted.rowcount == 1
 
     def mark_handled(self, message_sid: str) -> None:
         with self._connection() as connection:
@@ -121,8 +73,9 @@ class WhatsAppState:
         with self._connection() as connection:
             connection.execute(
                 "INSERT INTO whatsapp_window (address, last_inbound, profile_name) VALUES (?, ?, ?) "
-                "ON CONFLICT (address) DO UPDATE SET last_inbound = max(last_inbound, excluded.last_inbound), "
-                "profile_name = CASE WHEN excluded.profile_name != '' THEN excluded.profile_name ELSE profile_name END",
+                "ON CONFLICT (address) DO UPDATE SET "
+                f"last_inbound = {connection.greatest('whatsapp_window.last_inbound', 'excluded.last_inbound')}, "
+                "profile_name = CASE WHEN excluded.profile_name != '' THEN excluded.profile_name ELSE whatsapp_window.profile_name END",
                 (address, time.time() if at is None else at, profile_name),
             )
 
@@ -149,8 +102,8 @@ class WhatsAppState:
             )
 
     def take_choices(self, address: str) -> List[str]:
-        with self._connection() as connection:
-            row = connection.execute("SELECT payloads FROM whatsapp_choices WHERE address = ?", (address,)).fetchone()
+        with self._connection(write=True) as connection:
+            row = connection.execute("SELECT payloads FROM whatsapp_choices WHERE address = ?" + connection.for_update(), (address,)).fetchone()
             connection.execute("DELETE FROM whatsapp_choices WHERE address = ?", (address,))
         return json.loads(row["payloads"]) if row else []
 
@@ -158,14 +111,15 @@ class WhatsAppState:
 
     def hold(self, address: str, text: str) -> int:
         """Queue a text for when the customer writes again; returns how many were queued before it."""
-        with self._connection() as connection:
-            before = connection.execute("SELECT count(*) FROM whatsapp_pending WHERE address = ?", (address,)).fetchone()[0]
+        with self._connection(write=True) as connection:
+            before = connection.execute("SELECT count(*) FROM whatsapp_pending WHERE address = ?", (address,)).scalar()
             connection.execute("INSERT INTO whatsapp_pending (address, text, created_at) VALUES (?, ?, ?)", (address, text, time.time()))
         return int(before)
 
     def release(self, address: str) -> List[str]:
-        with self._connection() as connection:
-            rows = connection.execute("SELECT id, text FROM whatsapp_pending WHERE address = ? ORDER BY id", (address,)).fetchall()
+        with self._connection(write=True) as connection:
+            rows = connection.execute("SELECT id, text FROM whatsapp_pending WHERE address = ? ORDER BY id" + connection.for_update(),
+                                      (address,)).fetchall()
             connection.execute("DELETE FROM whatsapp_pending WHERE address = ?", (address,))
         return [row["text"] for row in rows]
 
@@ -189,7 +143,7 @@ class WhatsAppState:
                 "status = CASE WHEN excluded.rank > whatsapp_outbound.rank THEN excluded.status ELSE whatsapp_outbound.status END, "
                 "error_code = CASE WHEN excluded.rank > whatsapp_outbound.rank THEN excluded.error_code ELSE whatsapp_outbound.error_code END, "
                 "updated_at = CASE WHEN excluded.rank > whatsapp_outbound.rank THEN excluded.updated_at ELSE whatsapp_outbound.updated_at END, "
-                "rank = max(whatsapp_outbound.rank, excluded.rank)",
+                f"rank = {connection.greatest('whatsapp_outbound.rank', 'excluded.rank')}",
                 (message_sid, address, kind, status, STATUS_RANK[status], error_code, now, now),
             )
 

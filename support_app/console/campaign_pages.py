@@ -5,7 +5,6 @@ Plain HTML forms (no script: the CSP stays strict); every POST carries the CSRF 
 from customers and CSV files are rendered by Jinja's autoescape, as text."""
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -18,6 +17,7 @@ from campaigns.service import SAMPLE_NAME, create_campaign, preview, test_send
 from campaigns.store import CHANNELS, KINDS, PURPOSES, CampaignStore
 from campaigns.timing import zone
 from customer_store.store import CustomerStore
+from storage.database import Database
 from support_app.security import check_csrf
 from support_app.console.staff.accounts import StaffUser, render_staff, staff_api, staff_page
 
@@ -26,8 +26,8 @@ FIELDS = ("name", "kind", "purpose", "channel", "message_tr", "message_en", "sen
           "quiet_hours", "template_sid", "region", "plan", "language", "consent", "active_within_days", "audience")
 
 
-def _db(request: Request) -> Path:
-    return Path(request.app.state.settings.database_path)
+def _db(request: Request) -> Database:
+    return request.app.state.settings.database_path
 
 
 def _store(request: Request) -> CampaignStore:
@@ -144,7 +144,7 @@ def _due_local(due_at: Any, timezone: str) -> str:
         return "invalid"
 
 
-def _preview(db: Path, fields: Dict[str, Any], csv_data: Optional[bytes]) -> Dict[str, Any]:
+def _preview(db: Database, fields: Dict[str, Any], csv_data: Optional[bytes]) -> Dict[str, Any]:
     """Rendered texts per language and the audience size, without storing anything."""
     messages = check_texts({lang: str(fields.get(f"message_{lang}") or "") for lang in LANGUAGES})
     channel = fields.get("channel") or "whatsapp"

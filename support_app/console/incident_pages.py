@@ -9,7 +9,6 @@ Bad input: 400 with one line naming the field; nothing is changed.
 import hmac
 import os
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -19,6 +18,7 @@ from incidents.followups import SingleScheduler
 from incidents.service import resolve_incident
 from incidents.store import SERVICES, IncidentError, IncidentStore
 from incidents.times import operations_timezone, parse_time
+from storage.database import Database
 from support_app.security import check_csrf, check_csrf_header
 from support_app.console.staff.accounts import StaffUser, current_staff, render_staff, staff_page
 
@@ -76,7 +76,7 @@ def _regions(value: Any) -> List[str]:
     raise IncidentError("field 'regions': give a list of region names or a comma-separated string")
 
 
-def incident_router(database_path: Path, scheduler: Callable[[], SingleScheduler]) -> APIRouter:
+def incident_router(database_path: Database, scheduler: Callable[[], SingleScheduler]) -> APIRouter:
     router = APIRouter()
 
     def store() -> IncidentStore:

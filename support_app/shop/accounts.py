@@ -6,8 +6,9 @@ import hmac
 import secrets
 from typing import Optional
 
-from storage.sqlite import SqliteStore
 from customer_store.store import DEMO_CUSTOMERS
+from storage import schema
+from storage.database import Store
 
 DEMO_PASSWORD = "demo"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -32,13 +33,13 @@ def password_matches(password: str, stored: Optional[str]) -> bool:
     return hmac.compare_digest(candidate, base64.b64decode(digest))
 
 
-class Accounts(SqliteStore):
+class Accounts(Store):
     """Login name → (customer id, password hash), in the `web_accounts` table."""
 
-    SCHEMA = "CREATE TABLE IF NOT EXISTS web_accounts (login TEXT PRIMARY KEY, customer_id TEXT NOT NULL, password_hash TEXT NOT NULL);"
+    TABLES = (schema.web_accounts,)
 
     def set_password(self, login: str, customer_id: str, password: str) -> None:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute(
                 "INSERT INTO web_accounts (login, customer_id, password_hash) VALUES (?, ?, ?) "
                 "ON CONFLICT (login) DO UPDATE SET customer_id = excluded.customer_id, password_hash = excluded.password_hash",
@@ -47,7 +48,7 @@ class Accounts(SqliteStore):
 
     def authenticate(self, login: str, password: str) -> Optional[str]:
         """The customer id when the password is right, else None."""
-        with self._connection() as connection:
+        with self._transaction() as connection:
             row = connection.execute(
                 "SELECT customer_id, password_hash FROM web_accounts WHERE login = ?", (login.strip().lower(),)
             ).fetchone()
@@ -57,7 +58,7 @@ class Accounts(SqliteStore):
 
     def seed_demo(self) -> None:
         """Password "demo" for each demo customer's web login (see customer_store.seed_demo_customers)."""
-        with self._connection() as connection:
+        with self._transaction() as connection:
             known = {row[0] for row in connection.execute("SELECT login FROM web_accounts")}
         for demo in DEMO_CUSTOMERS:
             if demo["login"] not in known:

@@ -16,6 +16,7 @@ from campaigns.service import create_campaign
 from campaigns.store import CampaignSpec, CampaignStore
 from campaigns.timing import QuietHours, next_occurrence
 from customer_store.store import CustomerStore
+from storage.database import Database
 
 
 def at(text: str) -> float:
@@ -23,10 +24,10 @@ def at(text: str) -> float:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "destek.sqlite3"
-    CustomerStore(path).seed_demo_customers()
-    return path
+def db(database: Database) -> Database:
+    """The support database on SQLite and on PostgreSQL (tests/helpers/databases.py)."""
+    CustomerStore(database).seed_demo_customers()
+    return database
 
 
 def test_quiet_hours_defer_to_0800_local_in_each_customers_time_zone() -> None:
@@ -49,7 +50,7 @@ def test_recurrences_daily_and_weekly() -> None:
     assert next_occurrence("weekly mon 09:00", at("2030-01-08T10:00:00+03:00"), "Europe/Istanbul") == at("2030-01-14T09:00:00+03:00")
 
 
-def test_marketing_is_deferred_by_quiet_hours_service_is_not_unless_asked(db: Path) -> None:
+def test_marketing_is_deferred_by_quiet_hours_service_is_not_unless_asked(db: Database) -> None:
     store = CampaignStore(db, QuietHours())
     late = at("2030-01-07T22:30:00+03:00")
     base = {"kind": "announcement", "channel": "whatsapp", "messages": {"tr": "x"}, "audience": {"type": "segment"}, "send_at": late}
@@ -63,7 +64,7 @@ def test_marketing_is_deferred_by_quiet_hours_service_is_not_unless_asked(db: Pa
         store.create(CampaignSpec(name="m", purpose="marketing", quiet_hours=False, **base), recipients)
 
 
-def test_csv_errors_name_line_and_field_and_store_nothing(db: Path) -> None:
+def test_csv_errors_name_line_and_field_and_store_nothing(db: Database) -> None:
     customers = CustomerStore(db)
     cases = {
         b"phone,name\n+905551110001,A\n+905551110002,B\n+905551110004,C\n+905551110005,D\n+905551110006,E\n+90 555,F\n":
@@ -87,7 +88,7 @@ def test_csv_errors_name_line_and_field_and_store_nothing(db: Path) -> None:
     assert [(r.address, r.language, r.name) for r in good] == [("web:cust-ayse", "en", "Ayşe Yılmaz")]
 
 
-def test_schedule_single_is_idempotent_and_cancel_single_stops_it(db: Path) -> None:
+def test_schedule_single_is_idempotent_and_cancel_single_stops_it(db: Database) -> None:
     first = schedule_single("cart_reminder", "cust-john", time.time() + 600, "Your cart {is} waiting", "marketing", "cart:john:1", db=db)
     assert schedule_single("cart_reminder", "cust-john", time.time(), "other", "marketing", "cart:john:1", db=db) == first
     store = CampaignStore(db)
@@ -104,7 +105,7 @@ def test_schedule_single_is_idempotent_and_cancel_single_stops_it(db: Path) -> N
     assert store.recipients(web)[0]["address"] == "web:cust-webonly"
 
 
-def test_only_one_lease_holder_and_claims_need_the_lease(db: Path) -> None:
+def test_only_one_lease_holder_and_claims_need_the_lease(db: Database) -> None:
     log = SendLog(CampaignStore(db))
     assert log.hold_lease("a", 5)[0] is True
     assert log.hold_lease("b", 5)[:1] == (False,) and log.hold_lease("b", 5)[2] == "a"
@@ -114,7 +115,7 @@ def test_only_one_lease_holder_and_claims_need_the_lease(db: Path) -> None:
     assert log.hold_lease("b", 5)[0] is True
 
 
-def test_a_recurring_campaign_gets_one_run_per_occurrence(db: Path) -> None:
+def test_a_recurring_campaign_gets_one_run_per_occurrence(db: Database) -> None:
     store = CampaignStore(db)
     parent = create_campaign(db, {"name": "Haftalık", "purpose": "service", "kind": "announcement", "message_tr": "Bülten",
                                   "recurrence": "weekly mon 09:00", "send_at": "2030-01-01 00:00"})
@@ -127,7 +128,7 @@ def test_a_recurring_campaign_gets_one_run_per_occurrence(db: Path) -> None:
     assert store.stats(parent)["targeted"] == 3
 
 
-def test_cli_creates_lists_and_refuses_bad_input_with_exit_2(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_creates_lists_and_refuses_bad_input_with_exit_2(db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["--db", str(db), "create", "--name", "Kesinti", "--kind", "outage_notice", "--purpose", "service",
                 "--message-tr", "Kesinti var {first_name}", "--region", "Istanbul-*", "--send-at", "2030-01-01 10:00"]) == 0
     assert "campaign 1 created: 1 recipients" in capsys.readouterr().out

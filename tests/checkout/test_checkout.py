@@ -2,7 +2,6 @@
 counts as a recovered cart (real SQLite; the scheduler is a recorder here, the real one runs in
 tests/test_checkout_help.py)."""
 
-from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
@@ -11,6 +10,7 @@ from checkout.offer import offer_text
 from checkout.recovery import CheckoutRecovery, recovered_carts_summary
 from checkout.reminders import order_completed, schedule_cart_reminder
 from customer_store.store import CustomerStore
+from storage.database import Database
 
 CABLE = [{"product_id": "ethernet-cable", "name": "Cat6", "quantity": 1, "price_kurus": 14950}]
 
@@ -31,13 +31,13 @@ class RecordingScheduler:
 
 
 @pytest.fixture()
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "destek.sqlite3"
-    CustomerStore(path).seed_demo_customers()
-    return path
+def db(database: Database) -> Database:
+    """The support database on SQLite and on PostgreSQL (tests/helpers/databases.py)."""
+    CustomerStore(database).seed_demo_customers()
+    return database
 
 
-def test_reminder_needs_a_cart_a_phone_and_marketing_consent(db: Path) -> None:
+def test_reminder_needs_a_cart_a_phone_and_marketing_consent(db: Database) -> None:
     customers, recovery, scheduler = CustomerStore(db), CheckoutRecovery(db), RecordingScheduler()
     assert schedule_cart_reminder(customers, recovery, scheduler, "cust-ayse", 3600, "http://shop/checkout") is None  # no cart
     customers.save_cart("cust-mehmet", CABLE, 14950)
@@ -49,7 +49,7 @@ def test_reminder_needs_a_cart_a_phone_and_marketing_consent(db: Path) -> None:
     assert scheduler.scheduled == []
 
 
-def test_leaving_twice_schedules_once_and_a_changed_cart_replaces_the_reminder(db: Path) -> None:
+def test_leaving_twice_schedules_once_and_a_changed_cart_replaces_the_reminder(db: Database) -> None:
     customers, recovery, scheduler = CustomerStore(db), CheckoutRecovery(db), RecordingScheduler()
     customers.save_cart("cust-john", CABLE, 14950)
     first = schedule_cart_reminder(customers, recovery, scheduler, "cust-john", 3600, "http://shop/checkout")
@@ -62,7 +62,7 @@ def test_leaving_twice_schedules_once_and_a_changed_cart_replaces_the_reminder(d
     assert second != first and scheduler.cancelled == [first] and len(scheduler.scheduled) == 2
 
 
-def test_recovered_only_after_a_nudge_that_reached_the_customer(db: Path) -> None:
+def test_recovered_only_after_a_nudge_that_reached_the_customer(db: Database) -> None:
     recovery = CheckoutRecovery(db)
     assert order_completed(recovery, RecordingScheduler, "anon-1", None, "W1", 14950) is None  # no nudge
     customers = CustomerStore(db)

@@ -6,11 +6,12 @@ from pathlib import Path
 import pytest
 
 from customer_store.store import CustomerStore
+from storage.database import Database
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> CustomerStore:
-    store = CustomerStore(tmp_path / "destek.sqlite3")
+def store(database: Database) -> CustomerStore:
+    store = CustomerStore(database)
     store.seed_demo_customers()
     return store
 

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from kb_index.search import KnowledgeBase
 from feedback.ranking import DemotionSettings, FeedbackMemory
+from kb_index.search import KnowledgeBase
+from storage.database import Database
 
 
 @pytest.fixture(scope="module")
@@ -13,8 +14,8 @@ def kb(tiny_index: Path) -> KnowledgeBase:
     return KnowledgeBase.open(tiny_index)
 
 
-def test_downvotes_on_similar_questions_demote_the_article(kb: KnowledgeBase, tmp_path: Path) -> None:
-    memory = FeedbackMemory(tmp_path / "votes.sqlite3", kb.manifest["model"], DemotionSettings(similarity=0.7, min_net=2, step=0.1, max_penalty=0.3))
+def test_downvotes_on_similar_questions_demote_the_article(kb: KnowledgeBase, database: Database) -> None:
+    memory = FeedbackMemory(database, kb.manifest["model"], DemotionSettings(similarity=0.7, min_net=2, step=0.1, max_penalty=0.3))
     query = "when do I get my money back"
     hits = kb.search(query, k=3, lang="en")
     assert hits[0].id == "refund-en"
@@ -39,9 +40,9 @@ def test_downvotes_on_similar_questions_demote_the_article(kb: KnowledgeBase, tm
     assert memory.rerank(wifi_hits, kb.embed_query("how do I change my wifi password")) == wifi_hits
 
 
-def test_demotion_changes_the_ranking_and_praise_cancels_blame(kb: KnowledgeBase, tmp_path: Path) -> None:
+def test_demotion_changes_the_ranking_and_praise_cancels_blame(kb: KnowledgeBase, database: Database) -> None:
     settings = DemotionSettings(similarity=0.6, min_net=1, step=1.0, max_penalty=1.0)
-    memory = FeedbackMemory(tmp_path / "votes.sqlite3", kb.manifest["model"], settings)
+    memory = FeedbackMemory(database, kb.manifest["model"], settings)
     query = "where is my parcel"
     hits = kb.search(query, k=3, lang="en")
     assert hits[0].id == "track-en"
@@ -52,9 +53,9 @@ def test_demotion_changes_the_ranking_and_praise_cancels_blame(kb: KnowledgeBase
     assert memory.rerank(hits, kb.embed_query(query)) == hits
 
 
-def test_demotion_can_be_switched_off(kb: KnowledgeBase, tmp_path: Path) -> None:
+def test_demotion_can_be_switched_off(kb: KnowledgeBase, database: Database) -> None:
     off = DemotionSettings.from_env({"DESTEK_FEEDBACK_DEMOTION": "off"})
-    memory = FeedbackMemory(tmp_path / "votes.sqlite3", kb.manifest["model"], off)
+    memory = FeedbackMemory(database, kb.manifest["model"], off)
     for _ in range(3):
         memory.add("track-en", "en", kb.embed_query("where is my parcel"), helpful=False)
     hits = kb.search("where is my parcel", k=3, lang="en")

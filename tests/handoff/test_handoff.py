@@ -13,9 +13,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from customer_store.store import CustomerStore
-from handoff import queue, settings as handoff_settings, triggers, webhook
+from handoff import queue, triggers, webhook
+from handoff import settings as handoff_settings
 from handoff.context_card import build_card, collect_card
 from handoff.store import HandoffError, HandoffStore
+from storage.database import Database
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = handoff_settings.load((handoff_settings.DEFAULT_PATH,))
@@ -125,8 +127,8 @@ def test_business_hours_in_istanbul() -> None:
     assert queue.describe_opening(queue.next_opening(CONFIG, thursday_night), "en", thursday_night) == "tomorrow at 09:00"
 
 
-def test_queue_position_follows_priority_then_age(tmp_path: Path) -> None:
-    store = HandoffStore(tmp_path / "destek.sqlite3")
+def test_queue_position_follows_priority_then_age(database: Database) -> None:
+    store = HandoffStore(database)
     first = store.create("s1", "rest", "customer_asked", 2, now=100)
     second = store.create("s2", "rest", "customer_asked", 2, now=200)
     angry = store.create("s3", "rest", "anger", 3, now=300)
@@ -134,8 +136,8 @@ def test_queue_position_follows_priority_then_age(tmp_path: Path) -> None:
     assert [store.position(h["id"]) for h in (first, second, angry)] == [2, 3, 1]
 
 
-def test_wait_estimate_uses_recent_handling_times_and_active_agents(tmp_path: Path) -> None:
-    store = HandoffStore(tmp_path / "destek.sqlite3")
+def test_wait_estimate_uses_recent_handling_times_and_active_agents(database: Database) -> None:
+    store = HandoffStore(database)
     waiting = store.create("w", "rest", "customer_asked", 2)
     assert queue.queue_status(store, waiting["id"], CONFIG) == queue.QueueStatus(1, 6)  # default 6 min, no history
     now = time.time()
@@ -151,8 +153,8 @@ def test_wait_estimate_uses_recent_handling_times_and_active_agents(tmp_path: Pa
     assert queue.queue_status(store, waiting["id"], CONFIG) == queue.QueueStatus(1, 5)  # 1 × 10 min ÷ 2 agents
 
 
-def test_store_refuses_what_is_not_allowed(tmp_path: Path) -> None:
-    store = HandoffStore(tmp_path / "destek.sqlite3")
+def test_store_refuses_what_is_not_allowed(database: Database) -> None:
+    store = HandoffStore(database)
     handoff = store.create("s", "rest", "customer_asked", 2)
     store.claim(handoff["id"], "agent1")
     with pytest.raises(HandoffError, match=f"handoff {handoff['id']} is assigned; cannot claim it"):
@@ -171,8 +173,8 @@ def test_store_refuses_what_is_not_allowed(tmp_path: Path) -> None:
         store.claim(999, "agent1")
 
 
-def test_reply_templates(tmp_path: Path) -> None:
-    store = HandoffStore(tmp_path / "destek.sqlite3")
+def test_reply_templates(database: Database) -> None:
+    store = HandoffStore(database)
     store.save_template("greeting", "tr", "Merhaba, ben {agent}.", "admin")
     store.save_template("greeting", "tr", "Merhaba!", "admin")
     store.save_template("greeting", "en", "Hello!", "admin")
@@ -196,8 +198,8 @@ def conversation_events() -> list[dict[str, Any]]:
     ]
 
 
-def test_context_card_has_everything_and_no_personal_numbers(tmp_path: Path) -> None:
-    customers = CustomerStore(tmp_path / "destek.sqlite3")
+def test_context_card_has_everything_and_no_personal_numbers(database: Database) -> None:
+    customers = CustomerStore(database)
     customers.seed_demo_customers()
     customer_id = "cust-ayse"
     handoff = {"id": 7, "sender_id": "web-1", "customer_id": customer_id, "channel": "webchat", "language": "tr",
@@ -219,8 +221,8 @@ def test_context_card_has_everything_and_no_personal_numbers(tmp_path: Path) -> 
     assert card["summary"].endswith("Handed over: the customer is upset (mood 1.0).")
 
 
-def test_card_of_an_anonymous_web_visitor_has_their_cart(tmp_path: Path) -> None:
-    customers = CustomerStore(tmp_path / "destek.sqlite3")
+def test_card_of_an_anonymous_web_visitor_has_their_cart(database: Database) -> None:
+    customers = CustomerStore(database)
     customers.save_cart("anon-123", [{"product_id": "p1", "name": "Modem", "quantity": 1, "price_kurus": 99900}], 99900)
     handoff = {"id": 1, "sender_id": "web:anon-123", "customer_id": None, "channel": "webchat", "language": "tr", "reason": "customer_asked"}
     card = collect_card(handoff, customers, rasa=None, current_events=[LISTEN, user("modem sepetimde kaldı", "faq")])

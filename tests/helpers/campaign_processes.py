@@ -1,5 +1,6 @@
 """Real processes for campaign tests: fake_twilio and `python -m campaigns.scheduler`, sharing
-one temporary support database, plus bulk seeding of customers straight into SQLite."""
+one temporary support database (a SQLite file, or a PostgreSQL schema given as a URL), plus bulk seeding
+of customers straight into it."""
 
 import os
 import signal
@@ -8,8 +9,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
-from storage.sqlite import connection
 from customer_store.store import CustomerStore
+from storage.database import Database, transaction
 from tests.conftest import ROOT
 from tests.helpers.servers import TWILIO_AUTH_TOKEN, free_port, http, start_fake_twilio
 
@@ -19,12 +20,13 @@ PYTHON = str(ROOT / ".venv" / "bin" / "python")
 class CampaignRig:
     """fake_twilio plus any number of scheduler processes on one database."""
 
-    def __init__(self, state: Path, **env: str) -> None:
+    def __init__(self, state: Path, database: Optional[Database] = None, **env: str) -> None:
         self.state = state
-        self.db = state / "destek.sqlite3"
+        self.db: Database = database or state / "destek.sqlite3"
         self.fake_port = free_port()
         self.env = {
-            **os.environ, "PYTHONPATH": str(ROOT), "DESTEK_DB": str(self.db), "TWILIO_ACCOUNT_SID": "",
+            **os.environ, "PYTHONPATH": str(ROOT), "DESTEK_DB": str(state / "destek.sqlite3"),
+            "DESTEK_DATABASE_URL": "" if isinstance(self.db, Path) else self.db, "TWILIO_ACCOUNT_SID": "",
             "TWILIO_API_BASE": f"http://127.0.0.1:{self.fake_port}", "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
             "PUBLIC_URL": "http://127.0.0.1:9", "CAMPAIGNS_STATUS_CALLBACK": "off", "CAMPAIGNS_POLL": "0.2",
             "CAMPAIGNS_LEASE_TTL": "8", "TWILIO_TIMEOUT": "3", "TWILIO_SEND_RATE": "5000", "CAMPAIGNS_CHECK_EVERY": "1",
@@ -73,13 +75,13 @@ class CampaignRig:
         raise TimeoutError(f"{what}: not within {timeout}s")
 
     def rows_in(self, state: str) -> int:
-        with connection(self.db) as db:
-            return int(db.execute("SELECT count(*) FROM campaign_recipients WHERE state = ?", (state,)).fetchone()[0])
+        with transaction(self.db) as db:
+            return int(db.execute("SELECT count(*) FROM campaign_recipients WHERE state = ?", (state,)).scalar())
 
     def open_rows(self) -> int:
         """Send-log rows still to go (pending or sending)."""
-        with connection(self.db) as db:
-            return int(db.execute("SELECT count(*) FROM campaign_recipients WHERE state IN ('pending', 'sending')").fetchone()[0])
+        with transaction(self.db) as db:
+            return int(db.execute("SELECT count(*) FROM campaign_recipients WHERE state IN ('pending', 'sending')").scalar())
 
     def stop(self) -> None:
         for process in [*self.schedulers, self.fake]:
@@ -97,7 +99,7 @@ def stop_gracefully(process: "subprocess.Popen[bytes]") -> None:
     process.wait(timeout=20)
 
 
-def seed_customers(db: Path, count: int, consent_every: int = 1, no_consent_every: int = 0, opted_out_every: int = 0,
+def seed_customers(db: Database, count: int, consent_every: int = 1, no_consent_every: int = 0, opted_out_every: int = 0,
                    timezone: str = "Europe/Istanbul") -> Dict[str, List[str]]:
     """`count` customers inserted in bulk (phones +90 500 …). Every `no_consent_every`-th has
     said no to marketing, every `opted_out_every`-th is on the opt-out list, the rest consented.
@@ -115,15 +117,15 @@ def seed_customers(db: Path, count: int, consent_every: int = 1, no_consent_ever
         if opted_out:
             opt_outs.append((f"whatsapp:{phone}", 1, "DUR", now))
         groups["opted_out" if opted_out else "no_consent" if no_consent else "consenting"].append(f"whatsapp:{phone}")
-    with connection(db) as database:
+    with transaction(db) as database:
         database.executemany("INSERT INTO customers (id, name, phone, language, region, plan, timezone, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", customers)
         database.executemany("INSERT INTO consents (customer_id, purpose, granted, source, recorded_at) VALUES (?, ?, ?, ?, ?)", consents)
         database.executemany("INSERT INTO opt_outs (address, opted_out, reason, updated_at) VALUES (?, ?, ?, ?)", opt_outs)
     return groups
 
 
-def rig(state: Path, **env: str) -> Iterator[CampaignRig]:
-    running = CampaignRig(state, **env)
+def rig(state: Path, database: Optional[Database] = None, **env: str) -> Iterator[CampaignRig]:
+    running = CampaignRig(state, database, **env)
     try:
         running.start_fake()
         yield running

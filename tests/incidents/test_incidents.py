@@ -3,7 +3,6 @@
 import json
 import subprocess
 import time
-from pathlib import Path
 from typing import Any, List, Tuple
 
 import pytest
@@ -12,6 +11,7 @@ from customer_store.store import CustomerStore
 from incidents.service import resolve_incident
 from incidents.store import IncidentError, IncidentStore
 from incidents.times import eta_text, parse_time
+from storage.database import Database
 from tests.conftest import PYTHON, ROOT
 
 
@@ -26,10 +26,10 @@ class RecordingScheduler:
 
 
 @pytest.fixture()
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "destek.sqlite3"
-    CustomerStore(path).seed_demo_customers()
-    return path
+def db(database: Database) -> Database:
+    """The support database on SQLite and on PostgreSQL (tests/helpers/databases.py)."""
+    CustomerStore(database).seed_demo_customers()
+    return database
 
 
 def open_kadikoy(store: IncidentStore) -> int:
@@ -37,7 +37,7 @@ def open_kadikoy(store: IncidentStore) -> int:
                       "Kadıköy'de fiber kablo arızası.", "A fibre cable fault in Kadikoy.").id
 
 
-def test_region_matching_ignores_case_and_turkish_letters(db: Path) -> None:
+def test_region_matching_ignores_case_and_turkish_letters(db: Database) -> None:
     store = IncidentStore(db)
     incident_id = open_kadikoy(store)
     assert store.open_incident_for("Istanbul-Kadikoy", "internet").id == incident_id
@@ -48,7 +48,7 @@ def test_region_matching_ignores_case_and_turkish_letters(db: Path) -> None:
     assert store.open_incident_for("Istanbul-Kadikoy", "internet") is None
 
 
-def test_contacts_count_once_per_customer(db: Path) -> None:
+def test_contacts_count_once_per_customer(db: Database) -> None:
     store = IncidentStore(db)
     incident_id = open_kadikoy(store)
     assert store.record_contact(incident_id, "cust-ayse", "whatsapp:+905551110001") is True
@@ -57,7 +57,7 @@ def test_contacts_count_once_per_customer(db: Path) -> None:
     assert store.contacts(incident_id)[0]["sender_id"] == "web:cust-ayse"
 
 
-def test_update_eta_and_resolve_checks(db: Path) -> None:
+def test_update_eta_and_resolve_checks(db: Database) -> None:
     store = IncidentStore(db)
     incident = store.get(open_kadikoy(store))
     later = incident.eta + 3600
@@ -77,7 +77,7 @@ def test_update_eta_and_resolve_checks(db: Path) -> None:
     ("message_en", {"message_en": "  "}),
     ("eta", {"eta": 1.0}),
 ])
-def test_open_refuses_bad_fields_and_writes_nothing(db: Path, field: str, kwargs: dict) -> None:
+def test_open_refuses_bad_fields_and_writes_nothing(db: Database, field: str, kwargs: dict) -> None:
     store = IncidentStore(db)
     values = {"service": "internet", "regions": ["Istanbul-Kadikoy"], "eta": time.time() + 60, "message_tr": "a", "message_en": "b", **kwargs}
     with pytest.raises(IncidentError, match=f"field '{field}'"):
@@ -85,7 +85,7 @@ def test_open_refuses_bad_fields_and_writes_nothing(db: Path, field: str, kwargs
     assert store.list() == []
 
 
-def test_resolve_schedules_told_and_subscribed_customers_once(db: Path) -> None:
+def test_resolve_schedules_told_and_subscribed_customers_once(db: Database) -> None:
     customers = CustomerStore(db)
     customers.upsert_customer("cust-zeynep", name="Zeynep Kaya", language="tr", region="Istanbul-Besiktas")
     customers.set_consent("cust-zeynep", "service_notices", True, source="test")
@@ -116,11 +116,11 @@ def test_times() -> None:
     assert eta_text(eta, "en", "Europe/London") == "15:30 on 23 Nov 2026"
 
 
-def cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(db: Database, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([PYTHON, "-m", "incidents", "--db", str(db), *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
 
 
-def test_cli_open_update_list(db: Path) -> None:
+def test_cli_open_update_list(db: Database) -> None:
     opened = cli(db, "open", "--service", "internet", "--regions", "Istanbul-Kadikoy", "--eta", "+2h",
                  "--message-tr", "Arıza var.", "--message-en", "There is a fault.")
     assert opened.returncode == 0, opened.stderr
@@ -139,7 +139,7 @@ def test_cli_open_update_list(db: Path) -> None:
     (["resolve", "abc"], "error: argument incident_id: invalid int value: 'abc'"),
     (["reopen", "1"], "error: argument command: invalid choice: 'reopen'"),
 ])
-def test_cli_bad_input_is_one_line_exit_2_and_changes_nothing(db: Path, args: List[str], message: str) -> None:
+def test_cli_bad_input_is_one_line_exit_2_and_changes_nothing(db: Database, args: List[str], message: str) -> None:
     result = cli(db, *args)
     assert result.returncode == 2
     assert result.stderr.startswith(message), result.stderr

@@ -4,7 +4,6 @@ Every call the inbox makes into `handoff` goes through here, so the web layer (i
 inbox_stream.py, reply_templates_admin.py) does not depend on the package's internals.
 """
 
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from starlette.concurrency import run_in_threadpool
@@ -14,6 +13,7 @@ from handoff.context_card import REASONS
 from handoff.rasa_client import RasaClient
 from handoff.service import HandoffService
 from handoff.store import HandoffError, HandoffStore
+from storage.database import Database
 
 __all__ = ["HandoffError", "InboxBackend"]
 
@@ -21,7 +21,7 @@ __all__ = ["HandoffError", "InboxBackend"]
 class InboxBackend:
     """Handoffs, their messages, reply templates and the agent actions, for one database."""
 
-    def __init__(self, database_path: Path) -> None:
+    def __init__(self, database_path: Database) -> None:
         self.store = HandoffStore(database_path)
         self.service = HandoffService(self.store, RasaClient.from_env(), CustomerStore(database_path))
 

@@ -6,7 +6,6 @@ State-changing calls need the X-CSRF-Token header; pages redirect to the staff l
 answer 401 without a login.
 """
 
-from pathlib import Path
 from typing import Any, Dict, List
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -14,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from customer_store.store import CustomerStore
+from storage.database import Database
 from support_app.console.inbox import template_text as reply_template_text
 from support_app.console.inbox.backend import HandoffError, InboxBackend
 from support_app.console.inbox.stream import stream_router
@@ -49,7 +49,7 @@ def agent_logins(request: Request) -> List[str]:
     return [user.login for user in request.app.state.staff_accounts.users() if user.may("agent")]
 
 
-def inbox_router(database_path: Path) -> APIRouter:
+def inbox_router(database_path: Database) -> APIRouter:
     """The inbox page and API, its live feed and the reply template admin, on one database."""
     backend = InboxBackend(database_path)
     router = APIRouter()

@@ -17,9 +17,10 @@ from typing import Any, Callable, List, Optional
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from storage.sqlite import SqliteStore
-from support_app.shop.accounts import hash_password, password_matches
+from storage import schema
+from storage.database import Store
 from support_app.security import csrf_token
+from support_app.shop.accounts import hash_password, password_matches
 
 ROLES = ("admin", "agent", "marketing", "operations")
 SESSION_LIFETIME = 12 * 3600
@@ -32,21 +33,6 @@ DEMO_STAFF = (
     ("ops", "Operations", "operations"),
 )
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS staff_accounts (
-    login TEXT PRIMARY KEY,
-    display_name TEXT NOT NULL,
-    role TEXT NOT NULL,
-    password_hash TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS staff_sessions (
-    id_hash TEXT PRIMARY KEY,
-    login TEXT NOT NULL REFERENCES staff_accounts(login) ON DELETE CASCADE,
-    created_at REAL NOT NULL,
-    expires_at REAL NOT NULL
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -64,8 +50,8 @@ def _hash_session_id(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-class StaffAccounts(SqliteStore):
-    SCHEMA = _SCHEMA
+class StaffAccounts(Store):
+    TABLES = (schema.staff_accounts, schema.staff_sessions)
 
     def set_account(self, login: str, display_name: str, role: str, password: str) -> None:
         """Create or replace an account (a new password ends the account's open sessions)."""
@@ -76,7 +62,7 @@ class StaffAccounts(SqliteStore):
             raise ValueError(f"login {login!r} must be letters, digits, '.', '-' or '_'")
         if len(password) < 8:
             raise ValueError("password must have at least 8 characters")
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute(
                 "INSERT INTO staff_accounts (login, display_name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (login) DO UPDATE SET display_name = excluded.display_name, role = excluded.role, "
@@ -86,24 +72,24 @@ class StaffAccounts(SqliteStore):
             connection.execute("DELETE FROM staff_sessions WHERE login = ?", (login,))
 
     def remove_account(self, login: str) -> None:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute("DELETE FROM staff_sessions WHERE login = ?", (login,))
             connection.execute("DELETE FROM staff_accounts WHERE login = ?", (login,))
 
     def user(self, login: str) -> Optional[StaffUser]:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             row = connection.execute("SELECT login, display_name, role FROM staff_accounts WHERE login = ?", (login,)).fetchone()
         return StaffUser(row["login"], row["display_name"], row["role"]) if row else None
 
     def users(self, role: Optional[str] = None) -> List[StaffUser]:
         """All accounts (or those with one role), by login: e.g. the agents to transfer a conversation to."""
         query = "SELECT login, display_name, role FROM staff_accounts" + (" WHERE role = ?" if role else "") + " ORDER BY login"
-        with self._connection() as connection:
+        with self._transaction() as connection:
             rows = connection.execute(query, (role,) if role else ()).fetchall()
         return [StaffUser(row["login"], row["display_name"], row["role"]) for row in rows]
 
     def authenticate(self, login: str, password: str) -> Optional[StaffUser]:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             row = connection.execute(
                 "SELECT password_hash FROM staff_accounts WHERE login = ?", (login.strip().lower(),)
             ).fetchone()
@@ -114,7 +100,7 @@ class StaffAccounts(SqliteStore):
     def open_session(self, login: str) -> str:
         session_id = secrets.token_urlsafe(32)
         now = time.time()
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute("DELETE FROM staff_sessions WHERE expires_at < ?", (now,))
             connection.execute(
                 "INSERT INTO staff_sessions (id_hash, login, created_at, expires_at) VALUES (?, ?, ?, ?)",
@@ -123,7 +109,7 @@ class StaffAccounts(SqliteStore):
         return session_id
 
     def session_user(self, session_id: str) -> Optional[StaffUser]:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             row = connection.execute(
                 "SELECT a.login, a.display_name, a.role FROM staff_sessions s JOIN staff_accounts a ON a.login = s.login "
                 "WHERE s.id_hash = ? AND s.expires_at > ?",
@@ -132,12 +118,12 @@ class StaffAccounts(SqliteStore):
         return StaffUser(row["login"], row["display_name"], row["role"]) if row else None
 
     def close_session(self, session_id: str) -> None:
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute("DELETE FROM staff_sessions WHERE id_hash = ?", (_hash_session_id(session_id),))
 
     def seed_demo(self, password: str) -> None:
         """The demo team (see DEMO_STAFF), only into an empty table: real accounts are never touched."""
-        with self._connection() as connection:
+        with self._transaction() as connection:
             if connection.execute("SELECT COUNT(*) FROM staff_accounts").fetchone()[0]:
                 return
         for login, display_name, role in DEMO_STAFF:

@@ -6,8 +6,8 @@ import getpass
 import os
 import sys
 
+from storage.database import configured_database
 from support_app.console.staff.accounts import ROLES, StaffAccounts
-from storage import paths
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     remove.add_argument("login")
     commands.add_parser("list", help="list the accounts")
     args = parser.parse_args(argv)
-    accounts = StaffAccounts(paths.support_database())
+    accounts = StaffAccounts(configured_database())
     try:
         if args.command == "add":
             password = os.environ.get("STAFF_PASSWORD") or getpass.getpass(f"password for {args.login}: ")

@@ -2,12 +2,12 @@
 
 import random
 import time
-from pathlib import Path
 
 import pytest
 
 from connectors.whatsapp.state import WhatsAppState
 from connectors.whatsapp.text import chosen_payload, numbered_options, opt_keyword, split_message
+from storage.database import Database
 
 
 def test_split_keeps_short_text_whole_and_cuts_long_text_between_sentences() -> None:
@@ -41,8 +41,8 @@ def test_buttons_become_numbered_options_and_numbers_map_back() -> None:
     assert chosen_payload("3", payloads) is None and chosen_payload("12 TL", payloads) is None
 
 
-def test_state_deduplicates_across_instances_and_replays_only_unhandled(tmp_path: Path) -> None:
-    db = tmp_path / "destek.sqlite3"
+def test_state_deduplicates_across_instances_and_replays_only_unhandled(database: Database) -> None:
+    db = database
     assert WhatsAppState(db).claim_inbound("SM1", "whatsapp:+905550000001", {"MessageSid": "SM1"})
     assert not WhatsAppState(db).claim_inbound("SM1", "whatsapp:+905550000001", {"MessageSid": "SM1"})
     WhatsAppState(db).claim_inbound("SM2", "whatsapp:+905550000001", {"MessageSid": "SM2"})
@@ -50,8 +50,8 @@ def test_state_deduplicates_across_instances_and_replays_only_unhandled(tmp_path
     assert WhatsAppState(db).unhandled() == [{"MessageSid": "SM2"}]
 
 
-def test_window_is_open_for_24_hours_after_the_last_inbound(tmp_path: Path) -> None:
-    state = WhatsAppState(tmp_path / "destek.sqlite3")
+def test_window_is_open_for_24_hours_after_the_last_inbound(database: Database) -> None:
+    state = WhatsAppState(database)
     address = "whatsapp:+905550000002"
     assert not state.window_open(address)
     state.touch_window(address, "Ayşe", at=time.time() - 23 * 3600)
@@ -61,8 +61,8 @@ def test_window_is_open_for_24_hours_after_the_last_inbound(tmp_path: Path) -> N
     assert not state.window_open(address, now=time.time() + 2 * 3600)
 
 
-def test_status_never_moves_backwards_and_terminal_failures_stay(tmp_path: Path) -> None:
-    state = WhatsAppState(tmp_path / "destek.sqlite3")
+def test_status_never_moves_backwards_and_terminal_failures_stay(database: Database) -> None:
+    state = WhatsAppState(database)
     statuses = ["queued", "sent", "delivered", "read"] * 3
     random.Random(5).shuffle(statuses)
     for status in statuses:

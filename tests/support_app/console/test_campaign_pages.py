@@ -14,6 +14,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from campaigns.store import CampaignStore
 from customer_store.store import CustomerStore
+from storage.database import Database, transaction
 from support_app.app import create_app
 from support_app.settings import Settings
 from tests.helpers.browser import chromium
@@ -26,8 +27,9 @@ FORM = {"name": "Yaz indirimi", "kind": "announcement", "purpose": "marketing", 
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    settings = dataclasses.replace(Settings.from_env(), database_path=tmp_path / "destek.sqlite3", staff_demo_password=PASSWORD)
+def client(database: Database) -> Iterator[TestClient]:
+    """The support app in process, on SQLite and on PostgreSQL (tests/helpers/databases.py)."""
+    settings = dataclasses.replace(Settings.from_env(), database_path=database, staff_demo_password=PASSWORD)
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
@@ -85,7 +87,7 @@ def test_a_malformed_csv_is_refused_with_line_and_field_and_nothing_is_stored(cl
     assert "line 4, field phone: &#39;+90 555&#39; is not an E.164 number" in response.text
     assert "line 5, field language: &#39;de&#39; is not one of tr, en" in response.text
     assert store_of(client).campaigns() == []
-    with CustomerStore(client.app.state.settings.database_path)._connection() as db:  # type: ignore[attr-defined]
+    with transaction(client.app.state.settings.database_path) as db:  # type: ignore[attr-defined]
         assert db.execute("SELECT count(*) FROM campaign_recipients").fetchone()[0] == 0
 
 

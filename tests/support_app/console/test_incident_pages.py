@@ -3,13 +3,13 @@ who may call it, bad input as one line with nothing changed, and the page's form
 
 import dataclasses
 import re
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
 from incidents.store import IncidentStore
+from storage.database import Database
 from support_app.app import create_app
 from support_app.settings import Settings
 
@@ -20,9 +20,10 @@ GOOD = {"service": "internet", "regions": ["Istanbul-Kadikoy"], "eta": "+2h",
 
 
 @pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def settings(database: Database, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The support app in process, on SQLite and on PostgreSQL (tests/helpers/databases.py)."""
     monkeypatch.setenv("OPS_API_TOKEN", OPS_TOKEN)
-    return dataclasses.replace(Settings.from_env(), database_path=tmp_path / "destek.sqlite3", staff_demo_password=PASSWORD)
+    return dataclasses.replace(Settings.from_env(), database_path=database, staff_demo_password=PASSWORD)
 
 
 @pytest.fixture

@@ -1,0 +1,74 @@
+"""Alembic on the support database: a new database (SQLite and PostgreSQL) and an OLD SQLite file, made by
+the stores' own CREATE TABLE statements before the database layer (old_schema.sql), both reach the newest
+revision, keep their rows, and then match storage.schema exactly."""
+
+import sqlite3
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from campaigns.sendlog import SendLog
+from campaigns.store import CampaignSpec, CampaignStore, Recipient
+from customer_store.store import CustomerStore
+from storage.database import Database, engine
+from storage.migrate import config, upgrade
+from storage.schema import metadata
+
+OLD_SCHEMA = Path(__file__).with_name("old_schema.sql")
+
+
+def head() -> str:
+    return str(ScriptDirectory.from_config(config("sqlite://")).get_current_head())
+
+
+def migrated_state(database: Database) -> tuple[str | None, list[object]]:
+    """(revision, differences between the database and storage.schema)."""
+    with engine(database).connect() as connection:
+        context = MigrationContext.configure(connection)
+        return context.get_current_revision(), compare_metadata(context, metadata)
+
+
+def test_a_new_database_migrates_to_head_and_equals_the_schema(database: Database) -> None:
+    upgrade(database)
+    revision, differences = migrated_state(database)
+    assert revision == head() and differences == []
+    upgrade(database)  # again: nothing to do, nothing breaks
+    assert migrated_state(database)[0] == head()
+
+
+def test_an_old_sqlite_file_made_by_the_previous_stores_migrates_and_keeps_its_rows(tmp_path: Path) -> None:
+    old = tmp_path / "destek.sqlite3"
+    with sqlite3.connect(old) as connection:
+        connection.executescript(OLD_SCHEMA.read_text(encoding="utf-8"))
+        connection.execute("INSERT INTO customers (id, name, phone, created_at) VALUES ('c1', 'Ayşe', '+905551110001', 1.5)")
+        connection.execute(
+            "INSERT INTO consents (customer_id, purpose, granted, source, recorded_at) VALUES ('c1', 'marketing', 1, 'form', 2)"
+        )
+        connection.execute("INSERT INTO scheduler_lease (name, holder, expires_at, renewed_at) VALUES ('campaigns', 'old', 0, 0)")
+    connection.close()
+
+    upgrade(old)
+    revision, differences = migrated_state(old)
+    assert revision == head()
+    # The old file keeps SQLite's own spellings (REAL for double precision; an INTEGER PRIMARY KEY reflects as
+    # nullable): no table, column, index or constraint is missing or extra.
+    kinds = {change[0] for difference in differences for change in (difference if isinstance(difference, list) else [difference])}
+    assert kinds <= {"modify_type", "modify_nullable"}, differences
+
+    customers = CustomerStore(old)
+    assert customers.customer("c1")["name"] == "Ayşe" and customers.has_consent("c1", "marketing")
+    store = CampaignStore(old)
+    spec = CampaignSpec(
+        name="x",
+        kind="announcement",
+        purpose="service",
+        channel="whatsapp",
+        messages={"tr": "Merhaba"},
+        audience={"type": "csv"},
+        send_at=1e9,
+    )
+    campaign_id = store.create(spec, [Recipient("whatsapp:+905551110001", "c1")])
+    assert store.stats(campaign_id)["targeted"] == 1
+    assert SendLog(store).hold_lease("new", ttl=5)[0], "the old lease row (expired) is taken over"
