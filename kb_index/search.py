@@ -84,18 +84,20 @@ class KnowledgeBase:
         if lang is not None and lang not in self._languages:
             raise KbError(f"language {lang!r} is not in this index (it has {', '.join(self.languages)})")
         vector = self.embed_query(query) if query_vector is None else query_vector
-        hits: list[Hit] = []
-        for language in self._route(query, lang):
-            hits.extend(self._search_language(language, query, vector, k))
-        return sorted(hits, key=lambda hit: -hit.score)[:k]
-
-    def _route(self, query: str, lang: Optional[str]) -> list[str]:
         if lang is not None:
-            return [lang]
+            return self._search_language(lang, query, vector, k)
         detected = detect_language(query)
         if detected.language in self._languages and detected.confidence >= _MIN_DETECTION_CONFIDENCE:
-            return [detected.language]
-        return self.languages
+            return self._search_language(detected.language, query, vector, k)
+        return self._search_all(query, vector, k, detected.language)
+
+    def _search_all(self, query: str, vector: Optional[np.ndarray], k: int, preferred: Optional[str]) -> list[Hit]:
+        """No confident language: search every language and keep one, the query's weak guess
+        when its best article clears the threshold, else the one whose best article scores highest."""
+        results = {language: self._search_language(language, query, vector, k) for language in self.languages}
+        if preferred in results and results[preferred] and results[preferred][0].score >= self.threshold:
+            return results[preferred]
+        return max(results.values(), key=lambda hits: hits[0].score if hits else -1.0)
 
     def _search_language(self, lang: str, query: str, vector: Optional[np.ndarray], k: int) -> list[Hit]:
         index = self._languages[lang]
