@@ -108,6 +108,8 @@ def dense_scores(name: str, docs: list[dict], queries: list[str], lang: str, cac
         qv = emb.encode(queries, queries=True, batch_size=1)
         print(f"  {name} {lang}: {1000 * (time.perf_counter() - started) / len(queries):.1f} ms a query (batch 1)", file=sys.stderr)
         np.savez(path, e=ev, w=wv, q=qv)
+    if len(ev) != len(entries):  # cached before a chunking change: whole articles only
+        return qv @ wv.T, qv @ wv.T
     owners = np.array([i for i, _ in entries])
     sims = qv @ ev.T
     emax = np.full((len(queries), len(docs)), -1.0, dtype=np.float32)

@@ -81,28 +81,27 @@ def calibrate(
             labels.append(0)
             negatives.append(absent[0])
     if total < MIN_CALIBRATION_SAMPLES or len(set(labels)) < 2:
-        calibration = Calibration.fallback(fusion)
-    else:
-        weights, intercept, offset, scale = fit_logistic(np.array(rows), np.array(labels))
-        calibration = Calibration(weights, intercept, offset, scale, samples=len(labels), fitted=True, fusion=dict(fusion))
+        report = {"pseudo_queries": total, "pseudo_recall@1": round(correct / total, 4) if total else None}
+        return replace(Calibration.fallback(fusion), threshold=COMMON_THRESHOLD, report=report)
+    weights, intercept, offset, scale = fit_logistic(np.array(rows), np.array(labels))
+    calibration = Calibration(weights, intercept, offset, scale, samples=len(labels), fitted=True, fusion=dict(fusion))
     return _with_threshold(calibration, np.array(rows), np.array(labels), np.array(negatives), budget, correct, total)
 
 
 def _with_threshold(calibration: Calibration, rows: np.ndarray, labels: np.ndarray, negatives: np.ndarray, budget: float, correct: int, total: int) -> Calibration:
     """Choose the threshold for the false-answer budget and shift it onto COMMON_THRESHOLD."""
-    if len(negatives) == 0:
-        threshold = COMMON_THRESHOLD
-    else:
-        scores = np.sort(calibration.probability(negatives))[::-1]
-        allowed = int(math.floor(budget * len(scores)))
-        threshold = float(min(scores[allowed] + 1e-6, 1.0 - 1e-6)) if allowed < len(scores) else float(scores[-1])
+    scores = np.sort(calibration.probability(negatives))[::-1]
+    allowed = int(math.floor(budget * len(scores)))
+    threshold = float(min(scores[allowed] + 1e-6, 1.0 - 1e-6)) if allowed < len(scores) else float(scores[-1])
     shift = _logit(COMMON_THRESHOLD) - _logit(threshold)
-    report: dict[str, Any] = {"pseudo_queries": total, "pseudo_recall@1": round(correct / total, 4) if total else None}
-    if len(labels):
-        shifted = replace(calibration, shift=shift)
-        answerable = rows[0::2][labels[0::2] == 1]
-        report["pseudo_answered"] = round(float((shifted.probability(answerable) >= COMMON_THRESHOLD).sum()) / total, 4) if len(answerable) else 0.0
-        report["pseudo_false_answers"] = round(float((shifted.probability(negatives) >= COMMON_THRESHOLD).mean()), 4)
+    shifted = replace(calibration, shift=shift)
+    answerable = rows[0::2][labels[0::2] == 1]
+    report: dict[str, Any] = {
+        "pseudo_queries": total,
+        "pseudo_recall@1": round(correct / total, 4),
+        "pseudo_answered": round(float((shifted.probability(answerable) >= COMMON_THRESHOLD).sum()) / total, 4),
+        "pseudo_false_answers": round(float((shifted.probability(negatives) >= COMMON_THRESHOLD).mean()), 4),
+    }
     return replace(calibration, threshold=round(threshold, 6), shift=shift, report=report)
 
 

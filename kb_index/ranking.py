@@ -22,9 +22,11 @@ SIGNALS = ("dense", "chars", "words")
 DEFAULT_FUSION = {"dense": 2.0, "chars": 1.0, "words": 1.0}
 FEATURES = ("fused", "margin", "dense", "chars")
 # Used when a knowledge base is too small to fit its own calibration (fewer than
-# MIN_CALIBRATION_SAMPLES pseudo-queries): hand-set, not fitted.
-FALLBACK_WEIGHTS = {"fused": 0.3, "margin": 1.0, "dense": 0.0, "chars": 0.0}
-FALLBACK_INTERCEPT = -2.0
+# MIN_CALIBRATION_SAMPLES pseudo-queries, so too few to place a 5 % threshold either): hand-set
+# on raw features, not fitted, with the threshold COMMON_THRESHOLD. Such a base is too small
+# for relative evidence to mean much, so absolute similarity carries the score.
+FALLBACK_WEIGHTS = {"fused": 0.0, "margin": 0.3, "dense": 6.0, "chars": 5.0}
+FALLBACK_INTERCEPT = -6.0
 MIN_CALIBRATION_SAMPLES = 20
 
 
