@@ -6,7 +6,8 @@ typed without Turkish letters); an alternate question, where the article has som
 out the same way. The base is indexed again without the taken-out texts and each pseudo-query
 is searched against it twice:
 - with its article present: the top result's evidence, labelled by whether it is that article;
-- with its article left out: an unanswerable query, whatever the top result is.
+- with its topic left out (the article and any sharing its title, as a guide split into
+  parts): an unanswerable query, whatever the top result is.
 A logistic model with non-negative weights is fitted on these, and the threshold is the lowest
 score at which at most `budget` of the unanswerable pseudo-queries would be answered.
 """
@@ -61,6 +62,12 @@ def calibrate(
     negatives: list[np.ndarray] = []
     correct = 0
     total = 0
+    # The topic of an article: it and the articles sharing its title (a guide split into parts).
+    # An unanswerable pseudo-query is one whose whole topic is missing from the base.
+    by_title: dict[str, list[int]] = {}
+    for position, article in enumerate(articles):
+        by_title.setdefault(fold(article.title), []).append(position)
+    topics = [by_title[fold(a.title)] if len(by_title[fold(a.title)]) < len(articles) else [i] for i, a in enumerate(articles)]
     rounds = max(1, min(MAX_ROUNDS, math.ceil(TARGET_PSEUDO_QUERIES / max(1, len(articles)))))
     for _ in range(rounds):
         held_articles, held_passages, queries = _hold_out(articles, passages, lang, rng)
@@ -76,7 +83,7 @@ def calibrate(
             labels.append(int(hit))
             correct += hit
             total += 1
-            _, absent, _ = index.top(signals, 1, exclude=query.article)
+            _, absent, _ = index.top(signals, 1, exclude=topics[query.article])
             rows.append(absent[0])
             labels.append(0)
             negatives.append(absent[0])

@@ -90,12 +90,12 @@ class LanguageIndex:
         per_article["words"] = self.words.scores(query)
         return per_article, entries
 
-    def top(self, signals: dict[str, np.ndarray], k: int, exclude: Optional[int] = None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    def top(self, signals: dict[str, np.ndarray], k: int, exclude: Optional[list[int]] = None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """(positions, FEATURES rows, signals) of the `k` best articles by fused score.
 
-        exclude: an article position left out (calibration's unanswerable pseudo-queries)."""
+        exclude: article positions left out (calibration's unanswerable pseudo-queries)."""
         kept = np.arange(len(self.starts))
-        if exclude is not None:
+        if exclude:
             kept = np.delete(kept, exclude)
             signals = {name: values[kept] for name, values in signals.items()}
         fused = fuse(signals, self.calibration.fusion)
