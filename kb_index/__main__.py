@@ -70,9 +70,8 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from kb_index.build import DEFAULT_FALSE_ANSWER_BUDGET, DEFAULT_STEMMER, INDEX_TYPES
+    from kb_index.build import DEFAULT_FALSE_ANSWER_BUDGET, DEFAULT_STEMMER, INDEX_TYPES, KB_DEFAULT_MODEL
     from kb_index.words import STEMMERS
-    from kb_index.embedders import DEFAULT_MODEL
 
     parser = argparse.ArgumentParser(prog="python -m kb_index", description="Build, search and evaluate Destek's knowledge-base index.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -80,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="index a folder of Markdown articles or a JSONL file")
     build.add_argument("--source", required=True, help="folder of .md articles with front matter, or a .jsonl file")
     build.add_argument("--out", required=True, help="index folder (replaced atomically)")
-    build.add_argument("--model", default=os.environ.get(MODEL_SETTING) or DEFAULT_MODEL, help=f"embedding model (default: ${MODEL_SETTING} or {DEFAULT_MODEL})")
+    build.add_argument("--model", default=os.environ.get(MODEL_SETTING) or KB_DEFAULT_MODEL, help=f"embedding model (default: ${MODEL_SETTING} or {KB_DEFAULT_MODEL})")
     build.add_argument("--index-type", choices=INDEX_TYPES, default="flat", help="flat: exact search; hnsw: approximate, for large bases")
     build.add_argument("--max-passage-words", type=_positive_int, default=80)
     build.add_argument("--threshold", type=float, help="answer threshold stored in the index (default: chosen per language for --false-answers)")
@@ -108,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluation.set_defaults(run=_eval)
     public = commands.add_parser("eval-public", help="kb_index beside lexical baselines on XQuAD (TR, EN): full and half KBs")
     public.add_argument("--xquad", default=os.environ.get("DESTEK_XQUAD_DIR") or "../shared/eval/xquad", help="folder of xquad.tr.json and xquad.en.json")
-    public.add_argument("--model", default=os.environ.get(MODEL_SETTING) or DEFAULT_MODEL)
+    public.add_argument("--model", default=os.environ.get(MODEL_SETTING) or KB_DEFAULT_MODEL, help=f"embedding model (default: ${MODEL_SETTING} or {KB_DEFAULT_MODEL})")
     public.add_argument("--json", action="store_true")
     public.set_defaults(run=_eval_public)
     return parser

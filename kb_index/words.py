@@ -1,6 +1,8 @@
 """Word-level BM25 over whole articles (title, alternate questions and body as one document).
 
 `bm25s` scores; tokens are words of the folded text cut by a stemmer setting:
+- `auto` (default): `prefix5` for Turkish, `snowball` for English, the better of the two in
+  each language on both XQuAD and the sample KB (docs/retrieval-eval.md);
 - `snowball`: Snowball's Turkish or English stemmer (PyStemmer) on the lower-cased text,
   then folded, so "siparişlerim" and "siparislerim" meet "sipariş";
 - `prefix5`: the first five letters of each folded word, a crude but strong Turkish stemmer;
@@ -19,7 +21,8 @@ import numpy as np
 from kb_index.errors import KbError
 from kb_index.textnorm import fold, turkish_lower
 
-STEMMERS = ("snowball", "prefix5", "none")
+STEMMERS = ("auto", "snowball", "prefix5", "none")
+_AUTO = {"tr": "prefix5", "en": "snowball"}
 K1 = 1.5
 B = 0.75
 _WORD = re.compile(r"[^\W_]+")
@@ -28,6 +31,8 @@ _SNOWBALL_NAMES = {"tr": "turkish", "en": "english"}
 
 def tokenizer(stemmer: str, lang: str) -> Callable[[str], list[str]]:
     """The function that turns a text into BM25 tokens for `stemmer` and `lang`."""
+    if stemmer == "auto":
+        stemmer = _AUTO.get(lang, "snowball")
     if stemmer == "none":
         return lambda text: _WORD.findall(fold(text))
     if stemmer == "prefix5":
