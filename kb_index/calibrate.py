@@ -28,7 +28,7 @@ from kb_index.textnorm import fold
 from kb_index.words import WordIndex
 
 TARGET_PSEUDO_QUERIES = 200
-MAX_ROUNDS = 4
+MAX_ROUNDS = 3
 COMMON_THRESHOLD = 0.5
 _MIN_SENTENCE_WORDS = 4
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
