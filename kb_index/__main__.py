@@ -109,6 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     public.add_argument("--xquad", default=os.environ.get("DESTEK_XQUAD_DIR") or "../shared/eval/xquad", help="folder of xquad.tr.json and xquad.en.json")
     public.add_argument("--model", default=os.environ.get(MODEL_SETTING) or KB_DEFAULT_MODEL, help=f"embedding model (default: ${MODEL_SETTING} or {KB_DEFAULT_MODEL})")
     public.add_argument("--json", action="store_true")
+    public.add_argument("--set", action="append", choices=("xquad-tr", "xquad-tr-half", "xquad-en", "xquad-en-half"), help="only this set (repeatable; default: all four)")
+    public.add_argument("--progress", action="store_true", help="print each set's row to stderr as soon as it is done")
     public.set_defaults(run=_eval_public)
     return parser
 
@@ -116,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
 def _eval_public(args: argparse.Namespace) -> int:
     from kb_index.public_eval import format_results, run
 
-    results = run(Path(args.xquad), model=args.model)
+    results = run(Path(args.xquad), model=args.model, sets=args.set, progress=args.progress)
     print(json.dumps(results) if args.json else format_results(results))
     return 0
 

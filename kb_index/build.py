@@ -24,7 +24,7 @@ import numpy as np
 
 from kb_index.articles import Article, load_articles
 from kb_index.calibrate import COMMON_THRESHOLD, calibrate
-from kb_index.chunking import article_entries, split_passages
+from kb_index.chunking import article_document, article_entries, split_passages
 from kb_index.embedders import Embedder, load_embedder
 from kb_index.errors import KbError
 from kb_index.lexical import NGRAM_RANGE, LexicalIndex
@@ -132,11 +132,6 @@ def _write_generation(folder: Path, articles: list[Article], embedder: Optional[
     }
     _write_json(folder / "manifest.json", manifest)
     return counts
-
-
-def article_document(article: Article, passages: list[str]) -> str:
-    """The article as one text for word BM25: title, alternate questions and passages."""
-    return "\n".join([article.title, *article.questions, *passages])
 
 
 def _write_language(

@@ -61,6 +61,11 @@ def article_entries(index: int, article: Article, passages: list[str]) -> list[E
     return entries
 
 
+def article_document(article: Article, passages: list[str]) -> str:
+    """The article as one text for word BM25: title, alternate questions and passages."""
+    return "\n".join([article.title, *article.questions, *passages])
+
+
 def sentences(text: str, lang: str) -> list[str]:
     """The sentences of a plain text, by spaCy's rule-based sentencizer."""
     doc = _sentencizer(lang)(text)

@@ -9,6 +9,7 @@ the odd-numbered ones as unanswerable. kb_index is built and evaluated through
 
 import json
 import re
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -131,15 +132,17 @@ def baseline_report(public: PublicSet, scores: np.ndarray) -> dict[str, Any]:
     }
 
 
-def run(folder: Path, model: Optional[str] = None, sets: Optional[list[str]] = None, work: Optional[Path] = None) -> dict[str, Any]:
-    """Build and evaluate every set; {set name: {"kb_index": eval report, baseline: report}}."""
+def run(folder: Path, model: Optional[str] = None, sets: Optional[list[str]] = None, progress: bool = False) -> dict[str, Any]:
+    """Build and evaluate every set; {set name: {"kb_index": eval report, baseline: report}}.
+
+    progress: print each set's row to stderr as one JSON line as soon as it is done."""
     from kb_index.build import BuildSettings, build_index
     from kb_index.evaluate import evaluate
     from kb_index.search import KnowledgeBase
 
     results: dict[str, Any] = {}
     vectors: dict[str, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory(prefix="kb-public-", dir=work) as scratch:
+    with tempfile.TemporaryDirectory(prefix="kb-public-") as scratch:
         for public in public_sets(folder):
             if sets and public.name not in sets:
                 continue
@@ -159,6 +162,8 @@ def run(folder: Path, model: Optional[str] = None, sets: Optional[list[str]] = N
             for name, function in BASELINES.items():
                 row[name] = baseline_report(public, function(documents, texts))
             results[public.name] = row
+            if progress:
+                print(json.dumps({public.name: row}), file=sys.stderr, flush=True)
     return results
 
 
