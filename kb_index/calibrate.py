@@ -25,15 +25,12 @@ from kb_index.lexical import LexicalIndex
 from kb_index.ranking import MIN_CALIBRATION_SAMPLES, Calibration, fit_logistic
 from kb_index.scoring import LanguageIndex, dense_index
 from kb_index.textnorm import fold
-from kb_index.words import WordIndex, tokenizer
+from kb_index.words import WordIndex
 
 TARGET_PSEUDO_QUERIES = 200
 MAX_ROUNDS = 3
 COMMON_THRESHOLD = 0.5
 _MIN_SENTENCE_WORDS = 4
-# A pseudo-query whose words are (almost) all in the best article of another topic is not
-# unanswerable: help centres repeat facts across articles ("refunds take 3–10 days").
-ANSWERED_ELSEWHERE = 0.8
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
@@ -71,14 +68,12 @@ def calibrate(
     for position, article in enumerate(articles):
         by_title.setdefault(fold(article.title), []).append(position)
     topics = [by_title[fold(a.title)] if len(by_title[fold(a.title)]) < len(articles) else [i] for i, a in enumerate(articles)]
-    tokenize = tokenizer(stemmer, lang)
     rounds = max(1, min(MAX_ROUNDS, math.ceil(TARGET_PSEUDO_QUERIES / max(1, len(articles)))))
     for _ in range(rounds):
         held_articles, held_passages, queries = _hold_out(articles, passages, lang, rng)
         if not queries or len(articles) < 2:
             break
         index = _memory_index(lang, held_articles, held_passages, encode, vectors, fusion, stemmer, index_type)
-        documents = [set(tokenize(article_document(a, p))) for a, p in zip(held_articles, held_passages)]
         query_vectors = encode([q.text for q in queries], True) if encode else None
         for number, query in enumerate(queries):
             signals, _ = index.signals(query.text, None if query_vectors is None else query_vectors[number])
@@ -88,9 +83,7 @@ def calibrate(
             labels.append(int(hit))
             correct += hit
             total += 1
-            other, absent, _ = index.top(signals, 1, exclude=topics[query.article])
-            if _answered_elsewhere(tokenize(query.text), documents[int(other[0])]):
-                continue
+            _, absent, _ = index.top(signals, 1, exclude=topics[query.article])
             rows.append(absent[0])
             labels.append(0)
             negatives.append(absent[0])
@@ -100,12 +93,6 @@ def calibrate(
     weights, intercept, offset, scale = fit_logistic(np.array(rows), np.array(labels))
     calibration = Calibration(weights, intercept, offset, scale, samples=len(labels), fitted=True, fusion=dict(fusion))
     return _with_threshold(calibration, np.array(rows), np.array(labels), np.array(negatives), budget, correct, total)
-
-
-def _answered_elsewhere(query: list[str], document: set[str]) -> bool:
-    """Whether another article holds nearly all of a pseudo-query's words: then the query is
-    not unanswerable (the same text is elsewhere), and it is no use as a negative."""
-    return bool(query) and sum(token in document for token in query) >= ANSWERED_ELSEWHERE * len(query)
 
 
 def _with_threshold(calibration: Calibration, rows: np.ndarray, labels: np.ndarray, negatives: np.ndarray, budget: float, correct: int, total: int) -> Calibration:
