@@ -77,8 +77,9 @@ def detect_language(text: str) -> Detection:
     for raw in raw_words:
         word = fold(raw)
         if any(ch in _TURKISH_LETTERS for ch in raw):
-            turkish += _LETTER_WEIGHT
-        elif word in _TURKISH_WORDS:
+            turkish += _LETTER_WEIGHT  # and no English cue: "hı" is not "hi"
+            continue
+        if word in _TURKISH_WORDS:
             turkish += 1.0
         elif len(word) > 4 and _TURKISH_SUFFIXES.search(word):
             turkish += 0.6
