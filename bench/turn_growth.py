@@ -46,7 +46,7 @@ from twilio.request_validator import RequestValidator
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import TWILIO_AUTH_TOKEN, Servers, free_port, http, wait_until  # noqa: E402
+from tests.helpers.servers import TWILIO_AUTH_TOKEN, Servers, free_port, http, wait_until  # noqa: E402
 
 RASA_VENV = ROOT / ".venv-rasa" / "bin"
 STOCK_DIR = ROOT / "var" / "turn-growth" / "stock-bot"

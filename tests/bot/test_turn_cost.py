@@ -15,7 +15,7 @@ from rasa_sdk import Tracker
 from bot.actions.feedback import ActionRecordFeedback
 from bot.actions.handoff import _decision
 from handoff import settings as handoff_settings, triggers
-from tests.servers import ROOT
+from tests.helpers.servers import ROOT
 from tests.test_actions import SLOTS, configured, run  # noqa: F401  (configured is a fixture)
 
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
