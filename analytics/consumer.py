@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exit-when-idle", type=float, help="stop after the queue has been empty this many seconds")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("pika").setLevel(logging.WARNING)
     if args.batch < 1:
         print("analytics consumer: --batch must be at least 1", file=sys.stderr)
         return 2
