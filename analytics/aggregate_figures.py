@@ -4,13 +4,13 @@ Same definitions and the same results as analytics.figures.compute (tests/analyt
 proves it on a synthetic month); handoff rows are matched to sessions at read time, in SQL-sized steps.
 """
 
-from bisect import bisect_right
+import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, column, false, func, inspect, select, table, union
+from sqlalchemy import Engine, and_, column, false, func, inspect, literal, select, table, tuple_, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from analytics.aggregate_schema import conversations, daily
@@ -79,8 +79,9 @@ def _where(t: Any, filters: Filters) -> list[ColumnElement[bool]]:
 
 
 def compute_from_aggregates(engine: Engine, data: SupportData, filters: Filters) -> Figures:
-    conv_where = and_(*_where(conversations, filters), conversations.c.user_turns > 0)
+    selection = _where(conversations, filters)
     daily_where = _where(daily, filters)
+    c = conversations.c
     with engine.connect() as connection:
         per_group = connection.execute(
             select(daily.c.day, daily.c.channel, daily.c.language, func.sum(daily.c.n))
@@ -95,33 +96,18 @@ def compute_from_aggregates(engine: Engine, data: SupportData, filters: Filters)
         ):
             totals[kind][key] += int(n)
         unanswered = _top_unanswered(connection, daily_where)
-        slot_handed = connection.execute(select(func.count()).where(conv_where, conversations.c.handed_off)).scalar_one()
-        reasons, extra, reasoned_slot = _handoff_rows(connection, engine, data, filters)
-        first_response = [
-            v
-            for (v,) in connection.execute(
-                select(conversations.c.first_response_at - conversations.c.first_user_at).where(
-                    conv_where, conversations.c.first_response_at.is_not(None), conversations.c.first_user_at.is_not(None)
-                )
-            )
-        ]
-        resolution = Counter(
-            v
-            for (v,) in connection.execute(
-                select(conversations.c.last_at - conversations.c.first_user_at).where(
-                    conv_where, conversations.c.handed_off == false(), conversations.c.first_user_at.is_not(None)
-                )
-            )
-        )
-    resolution.subtract(Counter(value for value in extra.values() if value is not None))
+        slot_handed = connection.execute(select(func.count()).where(*selection, c.user_turns > 0, c.handed_off)).scalar_one()
+        reason_counts, extra = _handoff_rows(connection, data, selection)
+        first_response = _durations(connection, c.first_response_s, selection)
+        not_extra = [tuple_(c.sender_id, c.session).not_in(extra)] if extra else []
+        resolution = _durations(connection, c.resolution_s, [*selection, *not_extra])
     total = sum(int(n) for *_, n in per_group)
     handed = slot_handed + len(extra)
     by_channel: Counter[str] = Counter()
     for _, channel, _, n in per_group:
         by_channel[channel] += int(n)
     days, per_channel, per_language = _per_day(per_group)
-    reason_counts = Counter(reasons.values())
-    reason_counts["unknown"] += slot_handed - reasoned_slot
+    reason_counts["unknown"] += slot_handed - (sum(reason_counts.values()) - len(extra))
     handoffs = _handoffs_in(data.handoffs, filters)
     csat_overall, csat_per_channel, csat_per_day = _csat(data, filters)
     articles = [
@@ -129,15 +115,15 @@ def compute_from_aggregates(engine: Engine, data: SupportData, filters: Filters)
     ]
     return Figures(
         conversations=total,
-        by_channel={c: n for c, n in sorted(by_channel.items()) if n},
+        by_channel={channel: n for channel, n in sorted(by_channel.items()) if n},
         days=days,
         per_day_channel=per_channel,
         per_day_language=per_language,
         contained=total - handed,
         handed_off=handed,
         handoff_reasons=ranked(+reason_counts),
-        first_response_bot=Durations.of(first_response),
-        resolution_bot=Durations.of(resolution.elements()),
+        first_response_bot=first_response,
+        resolution_bot=resolution,
         first_response_human=None
         if handoffs is None
         else Durations.of(h["first_agent_reply_at"] - h["created_at"] for h in handoffs if h["first_agent_reply_at"] is not None),
@@ -157,6 +143,24 @@ def compute_from_aggregates(engine: Engine, data: SupportData, filters: Filters)
     )
 
 
+def _durations(connection: Any, value: Any, conditions: list[ColumnElement[bool]]) -> Durations:
+    """n, median, p90 (nearest rank) and mean of a column, as Durations.of computes them (negative
+    values left out), read in index order instead of fetching every value. The mean is SQL's sum,
+    which may differ from Python's exact fsum in the last bits."""
+    where = [*conditions, value >= 0]
+    n, total = connection.execute(select(func.count(value), func.sum(value)).where(*where)).one()
+    if not n:
+        return Durations(0, None, None, None)
+
+    def ranked_values(offset: int, count: int) -> list[float]:
+        return [v for (v,) in connection.execute(select(value).where(*where).order_by(value).offset(offset).limit(count))]
+
+    middle = ranked_values((n - 1) // 2, 1 if n % 2 else 2)
+    median = middle[0] if n % 2 else (middle[0] + middle[1]) / 2
+    p90 = ranked_values(math.ceil(0.9 * n) - 1, 1)[0]
+    return Durations(int(n), median, p90, float(total) / n)
+
+
 def _top_unanswered(connection: Any, daily_where: list[ColumnElement[bool]]) -> list[tuple[str, int]]:
     """The TOP most asked, ties by text: every text counted at least as often as the TOP-th one."""
     total = func.sum(daily.c.n).label("total")
@@ -167,40 +171,50 @@ def _top_unanswered(connection: Any, daily_where: list[ColumnElement[bool]]) -> 
     return ranked(Counter({key: int(n) for key, n in connection.execute(grouped) if n}), TOP)
 
 
-def _handoff_rows(
-    connection: Any, engine: Engine, data: SupportData, filters: Filters
-) -> tuple[dict[Key, str], dict[Key, float | None], int]:
-    """Handoff and handoff-request rows matched to the session they fall in (as analytics.figures
-    does): reasons of selected handed-off conversations, the selected ones only the rows hand off
-    (→ their bot resolution time, to take out), and how many slot-handed selected ones have a row."""
-    sources = [name for name, rows in (("handoffs", data.handoffs), ("handoff_requests", data.handoff_requests)) if rows is not None]
+def _handoff_rows(connection: Any, data: SupportData, selection: list[ColumnElement[bool]]) -> tuple[Counter[str], list[tuple[str, int]]]:
+    """Handoff and handoff-request rows (same database) matched in SQL to the session they fall in,
+    as analytics.figures does: the session of that sender that started last at or before the row;
+    per session its first handoffs row, else its first handoff_requests row. Returns the reasons of
+    the selected conversations that have a row, and those of them the bot did not mark handed off."""
+    sources = []
+    for src, (name, rows) in enumerate((("handoffs", data.handoffs), ("handoff_requests", data.handoff_requests))):
+        if rows is not None:
+            source = table(name, column("sender_id"), column("created_at"), column("reason"))
+            sources.append(select(literal(src).label("src"), source.c.sender_id, source.c.created_at, source.c.reason))
     if not sources:
-        return {}, {}, 0
-    names = union(*(select(table(name, column("sender_id")).c.sender_id) for name in sources)).subquery()
+        return Counter(), []
+    rows_ = union_all(*sources).subquery("r")
+    earlier = conversations.alias("earlier")
+    owner = (
+        select(func.max(earlier.c.session))
+        .where(earlier.c.sender_id == rows_.c.sender_id, earlier.c.started_at <= rows_.c.created_at)
+        .scalar_subquery()
+    )
+    matched = select(rows_.c.src, rows_.c.sender_id, rows_.c.created_at, rows_.c.reason, owner.label("session")).subquery("m")
+    first = func.row_number().over(partition_by=[matched.c.sender_id, matched.c.session], order_by=[matched.c.src, matched.c.created_at])
+    owned = (
+        select(matched.c.sender_id, matched.c.session, matched.c.reason, first.label("rn"))
+        .where(matched.c.session.is_not(None))
+        .subquery("k")
+    )
     c = conversations.c
-    sessions: dict[str, list[tuple[float, int]]] = defaultdict(list)
-    info: dict[Key, tuple[bool, bool, float | None]] = {}
-    selected_where = and_(*_where(conversations, filters), c.user_turns > 0)
-    for sender, session, started_at, selected, handed_off, first_user_at, last_at in connection.execute(
-        select(c.sender_id, c.session, c.started_at, selected_where, c.handed_off, c.first_user_at, c.last_at)
-        .where(c.sender_id.in_(select(names.c.sender_id)))
-        .order_by(c.sender_id, c.session)
+    joined = owned.join(conversations, and_(c.sender_id == owned.c.sender_id, c.session == owned.c.session))
+    where = [owned.c.rn == 1, c.user_turns > 0, *selection]
+    reason = func.coalesce(func.nullif(owned.c.reason, ""), "unknown")
+    reasons: Counter[str] = Counter()
+    unmarked = 0
+    for name, handed_off, n in connection.execute(
+        select(reason, c.handed_off, func.count()).select_from(joined).where(*where).group_by(reason, c.handed_off)
     ):
-        sessions[sender].append((started_at, session))
-        resolution = None if first_user_at is None else last_at - first_user_at
-        info[(sender, session)] = (bool(selected), bool(handed_off), resolution)
-    for owned in sessions.values():
-        owned.sort(key=lambda s: s[0])
-    found: dict[Key, str] = {}
-    for rows in (data.handoffs or [], data.handoff_requests or []):
-        for row in sorted(rows, key=lambda r: r["created_at"]):
-            owned = sessions.get(row["sender_id"], [])
-            position = bisect_right([s for s, _ in owned], row["created_at"]) - 1
-            if position >= 0:
-                found.setdefault((row["sender_id"], owned[position][1]), str(row["reason"] or "unknown"))
-    reasons = {key: reason for key, reason in found.items() if info[key][0]}
-    extra = {key: info[key][2] for key in reasons if not info[key][1]}
-    return reasons, extra, sum(1 for key in reasons if info[key][1])
+        reasons[str(name)] += int(n)
+        unmarked += 0 if handed_off else int(n)
+    extra: list[tuple[str, int]] = []
+    if unmarked:  # rare: a handoff the bot did not record (an agent took over)
+        extra = [
+            (s, int(n))
+            for s, n in connection.execute(select(c.sender_id, c.session).select_from(joined).where(*where, c.handed_off == false()))
+        ]
+    return reasons, extra
 
 
 def _per_day(per_group: Sequence[Any]) -> tuple[list[str], dict[str, list[int]], dict[str, list[int]]]:

@@ -29,7 +29,13 @@ conversations = Table(
     Column("last_at", Float, nullable=False),
     Column("handed_off", Boolean, nullable=False),  # the bot set handoff_requested
     Column("user_turns", Integer, nullable=False),
+    # the dashboard's two bot times, None where the conversation has none (resolution: only when
+    # the bot did not set handoff_requested); indexed so medians are read in order, not sorted
+    Column("first_response_s", Float),
+    Column("resolution_s", Float),
     Index("ix_analytics_conversations_day", "day", "channel", "language"),
+    Index("ix_analytics_conversations_first_response", "first_response_s", "day", "channel", "language"),
+    Index("ix_analytics_conversations_resolution", "resolution_s", "day", "channel", "language"),
 )
 
 # Counts per day, channel and language of the conversation. kind: conversations (key ""), intent,

@@ -89,6 +89,8 @@ def row(sender_id: str, state: dict[str, Any], timezone: ZoneInfo) -> dict[str, 
     user_times = [t["ts"] for t in conv["turns"] if not t["x"]]
     first_user = user_times[0] if user_times else None
     replies = [b for b in conv["bot"] if first_user is not None and b >= first_user]
+    first_response = min(replies) if replies else None
+    handed_off = any(t["h"] for t in conv["turns"])
     return {
         "sender_id": sender_id,
         "session": state["session"],
@@ -97,10 +99,12 @@ def row(sender_id: str, state: dict[str, Any], timezone: ZoneInfo) -> dict[str, 
         "channel": channel_of(sender_id),
         "language": conv["language"] or "",
         "first_user_at": first_user,
-        "first_response_at": min(replies) if replies else None,
+        "first_response_at": first_response,
         "last_at": conv["last_at"],
-        "handed_off": any(t["h"] for t in conv["turns"]),
+        "handed_off": handed_off,
         "user_turns": len(user_times),
+        "first_response_s": None if first_user is None or first_response is None else first_response - first_user,
+        "resolution_s": None if first_user is None or handed_off else conv["last_at"] - first_user,
     }
 
 
