@@ -132,3 +132,11 @@ gaps: setup ## KB gap report as CSV (var/gaps.csv): what customers asked that th
 .PHONY: retention
 retention: $(VENV)/.installed ## delete transcripts and customer text older than DESTEK_RETENTION_DAYS (default 180)
 	$(PY) -m privacy.retention
+
+# --- analytics from the event stream (issue #16, docs/analytics.md) ---
+.PHONY: analytics-backfill analytics-consumer
+analytics-backfill: $(VENV)/.installed ## rebuild the analytics aggregates from the tracker store (run once before the consumer)
+	$(PY) -m analytics.backfill
+
+analytics-consumer: $(VENV)/.installed ## keep the analytics aggregates from Rasa's events on RabbitMQ (Pika broker)
+	$(PY) -m analytics.consumer

@@ -3,6 +3,7 @@ exactly the figures recomputed from the tracker store: on a synthetic month join
 conversations (several sessions, carried slots, EXTERNAL_ triggers, handoff rows the tracker does not
 show), under every filter; and folding the same events twice changes nothing."""
 
+import re
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -196,3 +197,40 @@ def test_events_folded_twice_change_nothing(tmp_path: Path, stores: tuple[Path, 
     assert apply_events(engine, events, TZ) == 0
     assert apply_events(engine, events[5000:5300] + events[5000:5300], TZ) == 0
     assert table_rows(engine) == once
+
+
+def rendered(tracker: Path, support: Path, source: str) -> tuple[str, str]:
+    """GET /dashboard (30 days and one filter) and GET /metrics through the real app with ANALYTICS_SOURCE=source;
+    the per-response nonce and CSRF token taken out."""
+    from fastapi.testclient import TestClient
+
+    from bench.analytics_dashboard import environment
+    from support_app.app import create_app
+
+    settings = {
+        "RASA_TRACKER_DB": str(tracker),
+        "DESTEK_DB": str(support),
+        "DESTEK_DATABASE_URL": f"sqlite:///{support}",
+        "ANALYTICS_SOURCE": source,
+        "ANALYTICS_TIMEZONE": TZ.key,
+        "STAFF_DEMO_PASSWORD": "aggregates-test-password",
+        "METRICS_TOKEN": "aggregates-test-token",
+    }
+    with environment(settings), TestClient(create_app()) as client:
+        csrf = client.get("/staff/login").text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        client.post("/staff/login", data={"login": "admin", "password": "aggregates-test-password", "csrf": csrf})
+        pages = [client.get(path) for path in ("/dashboard", "/dashboard?channel=whatsapp&language=en&from=2026-09-01")]
+        metrics = client.get("/metrics", headers={"Authorization": "Bearer aggregates-test-token"})
+    assert all(page.status_code == 200 for page in [*pages, metrics])
+    html = "".join(re.sub(r'(nonce|value|content)="[^"]*"', "", page.text) for page in pages)
+    return html, metrics.text
+
+
+def test_dashboard_and_metrics_pages_read_the_aggregates_with_the_same_figures(stores: tuple[Path, Path, Engine], tmp_path: Path) -> None:
+    tracker, support, _ = stores
+    recomputed_html, recomputed_metrics = rendered(tracker, support, "tracker")
+    assert "destek_conversations_total" in recomputed_metrics and "kb_no_answer" in recomputed_html
+    # no tracker store at all: the figures can only come from the aggregates
+    aggregated_html, aggregated_metrics = rendered(tmp_path / "no-tracker.sqlite3", support, "auto")
+    assert aggregated_metrics == recomputed_metrics
+    assert aggregated_html == recomputed_html
