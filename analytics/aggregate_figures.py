@@ -29,7 +29,7 @@ from analytics.figures import (
 )
 from analytics.support_db import SupportData
 
-Key = tuple[str, int]
+KINDS = ("intent", "kb", "article", "helpful", "not_helpful", "handed_off", "first_response", "resolution")
 
 
 def available(engine: Engine, filters: Filters) -> bool:
@@ -91,16 +91,23 @@ def compute_from_aggregates(engine: Engine, data: SupportData, filters: Filters)
         totals: dict[str, Counter[str]] = defaultdict(Counter)
         for kind, key, n in connection.execute(
             select(daily.c.kind, daily.c.key, func.sum(daily.c.n))
-            .where(*daily_where, daily.c.kind.in_(("intent", "kb", "article", "helpful", "not_helpful")))
+            .where(*daily_where, daily.c.kind.in_(KINDS))
             .group_by(daily.c.kind, daily.c.key)
         ):
             totals[kind][key] += int(n)
         unanswered = _top_unanswered(connection, daily_where)
-        slot_handed = connection.execute(select(func.count()).where(*selection, c.user_turns > 0, c.handed_off)).scalar_one()
+        slot_handed = totals["handed_off"][""]
         reason_counts, extra = _handoff_rows(connection, data, selection)
-        first_response = _durations(connection, c.first_response_s, selection)
-        not_extra = [tuple_(c.sender_id, c.session).not_in(extra)] if extra else []
-        resolution = _durations(connection, c.resolution_s, [*selection, *not_extra])
+        first_response = _durations(connection, c.first_response_s, selection, totals["first_response"])
+        not_extra = [tuple_(c.sender_id, c.session).not_in(list(extra))] if extra else []
+        taken_out = [v for v in extra.values() if v is not None and v >= 0]
+        resolution_sums = Counter(
+            {
+                "n": totals["resolution"]["n"] - len(taken_out),
+                "us": totals["resolution"]["us"] - sum(round(v * 1_000_000) for v in taken_out),
+            }
+        )
+        resolution = _durations(connection, c.resolution_s, [*selection, *not_extra], resolution_sums)
     total = sum(int(n) for *_, n in per_group)
     handed = slot_handed + len(extra)
     by_channel: Counter[str] = Counter()
@@ -143,14 +150,15 @@ def compute_from_aggregates(engine: Engine, data: SupportData, filters: Filters)
     )
 
 
-def _durations(connection: Any, value: Any, conditions: list[ColumnElement[bool]]) -> Durations:
+def _durations(connection: Any, value: Any, conditions: list[ColumnElement[bool]], sums: Counter[str]) -> Durations:
     """n, median, p90 (nearest rank) and mean of a column, as Durations.of computes them (negative
-    values left out), read in index order instead of fetching every value. The mean is SQL's sum,
-    which may differ from Python's exact fsum in the last bits."""
-    where = [*conditions, value >= 0]
-    n, total = connection.execute(select(func.count(value), func.sum(value)).where(*where)).one()
-    if not n:
+    values left out): n and the sum from the daily counts, the two ranks read in index order
+    instead of fetching every value. The mean comes from a sum of whole microseconds, so it may
+    differ from Python's exact mean by less than a microsecond."""
+    n = int(sums["n"])
+    if n <= 0:
         return Durations(0, None, None, None)
+    where = [*conditions, value >= 0]
 
     def ranked_values(offset: int, count: int) -> list[float]:
         return [v for (v,) in connection.execute(select(value).where(*where).order_by(value).offset(offset).limit(count))]
@@ -158,7 +166,7 @@ def _durations(connection: Any, value: Any, conditions: list[ColumnElement[bool]
     middle = ranked_values((n - 1) // 2, 1 if n % 2 else 2)
     median = middle[0] if n % 2 else (middle[0] + middle[1]) / 2
     p90 = ranked_values(math.ceil(0.9 * n) - 1, 1)[0]
-    return Durations(int(n), median, p90, float(total) / n)
+    return Durations(n, median, p90, sums["us"] / n / 1_000_000)
 
 
 def _top_unanswered(connection: Any, daily_where: list[ColumnElement[bool]]) -> list[tuple[str, int]]:
@@ -171,7 +179,9 @@ def _top_unanswered(connection: Any, daily_where: list[ColumnElement[bool]]) -> 
     return ranked(Counter({key: int(n) for key, n in connection.execute(grouped) if n}), TOP)
 
 
-def _handoff_rows(connection: Any, data: SupportData, selection: list[ColumnElement[bool]]) -> tuple[Counter[str], list[tuple[str, int]]]:
+def _handoff_rows(
+    connection: Any, data: SupportData, selection: list[ColumnElement[bool]]
+) -> tuple[Counter[str], dict[tuple[str, int], float | None]]:
     """Handoff and handoff-request rows (same database) matched in SQL to the session they fall in,
     as analytics.figures does: the session of that sender that started last at or before the row;
     per session its first handoffs row, else its first handoff_requests row. Returns the reasons of
@@ -182,7 +192,7 @@ def _handoff_rows(connection: Any, data: SupportData, selection: list[ColumnElem
             source = table(name, column("sender_id"), column("created_at"), column("reason"))
             sources.append(select(literal(src).label("src"), source.c.sender_id, source.c.created_at, source.c.reason))
     if not sources:
-        return Counter(), []
+        return Counter(), {}
     rows_ = union_all(*sources).subquery("r")
     earlier = conversations.alias("earlier")
     owner = (
@@ -208,12 +218,12 @@ def _handoff_rows(connection: Any, data: SupportData, selection: list[ColumnElem
     ):
         reasons[str(name)] += int(n)
         unmarked += 0 if handed_off else int(n)
-    extra: list[tuple[str, int]] = []
+    extra: dict[tuple[str, int], float | None] = {}
     if unmarked:  # rare: a handoff the bot did not record (an agent took over)
-        extra = [
-            (s, int(n))
-            for s, n in connection.execute(select(c.sender_id, c.session).select_from(joined).where(*where, c.handed_off == false()))
-        ]
+        for sender, session, resolution in connection.execute(
+            select(c.sender_id, c.session, c.resolution_s).select_from(joined).where(*where, c.handed_off == false())
+        ):
+            extra[(sender, int(session))] = resolution
     return reasons, extra
 
 

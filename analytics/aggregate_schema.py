@@ -9,7 +9,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Boolean, Column, Engine, Float, Index, Integer, MetaData, String, Table, Text, create_engine, event
+from sqlalchemy import BigInteger, Boolean, Column, Engine, Float, Index, Integer, MetaData, String, Table, Text, create_engine, event
 
 metadata = MetaData()
 
@@ -25,7 +25,6 @@ conversations = Table(
     Column("channel", String(16), nullable=False),
     Column("language", String(32), nullable=False),  # "" when the language slot was never set
     Column("first_user_at", Float),
-    Column("first_response_at", Float),
     Column("last_at", Float, nullable=False),
     Column("handed_off", Boolean, nullable=False),  # the bot set handoff_requested
     Column("user_turns", Integer, nullable=False),
@@ -38,8 +37,9 @@ conversations = Table(
     Index("ix_analytics_conversations_resolution", "resolution_s", "day", "channel", "language"),
 )
 
-# Counts per day, channel and language of the conversation. kind: conversations (key ""), intent,
-# kb (answered / unanswered), unanswered (redacted question text), article, helpful, not_helpful.
+# Counts per day, channel and language of the conversation. kind: conversations and handed_off (key ""),
+# intent, kb (answered / unanswered), unanswered (redacted question text), article, helpful,
+# not_helpful; first_response and resolution (key n: how many, us: their sum in microseconds).
 daily = Table(
     "analytics_daily",
     metadata,
@@ -48,7 +48,7 @@ daily = Table(
     Column("language", String(32), primary_key=True),
     Column("kind", String(16), primary_key=True),
     Column("key", String(1000), primary_key=True),
-    Column("n", Integer, nullable=False),
+    Column("n", BigInteger, nullable=False),
 )
 
 # The consumer's fold state per sender (current session only, no raw customer text): what makes

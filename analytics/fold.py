@@ -65,6 +65,13 @@ def counts(conv: dict[str, Any] | None, channel: str, timezone: ZoneInfo) -> Cou
     user_turns = [t for t in conv["turns"] if not t["x"]]
     if user_turns:
         out[(*base, "conversations", "")] += 1
+        _, first_response, resolution, handed_off = _times(conv)
+        out[(*base, "handed_off", "")] += handed_off
+        # count and sum (whole microseconds: integers add up exactly) of the bot times, for their means
+        for kind, value in (("first_response", first_response), ("resolution", resolution)):
+            if value is not None and value >= 0:
+                out[(*base, kind, "n")] += 1
+                out[(*base, kind, "us")] += round(value * 1_000_000)
     for turn in user_turns:
         out[(*base, "intent", turn["i"] or "(none)")] += 1
         if turn["a"] is True:
@@ -83,14 +90,22 @@ def counts(conv: dict[str, Any] | None, channel: str, timezone: ZoneInfo) -> Cou
     return out
 
 
-def row(sender_id: str, state: dict[str, Any], timezone: ZoneInfo) -> dict[str, Any]:
-    """The analytics_conversations row of the sender's current session."""
-    conv = state["conv"]
+def _times(conv: dict[str, Any]) -> tuple[float | None, float | None, float | None, bool]:
+    """First customer message, bot first response time, bot resolution time (only if not handed
+    off), handed off — as analytics.tracker.Conversation and analytics.figures define them."""
     user_times = [t["ts"] for t in conv["turns"] if not t["x"]]
     first_user = user_times[0] if user_times else None
     replies = [b for b in conv["bot"] if first_user is not None and b >= first_user]
-    first_response = min(replies) if replies else None
     handed_off = any(t["h"] for t in conv["turns"])
+    first_response = None if first_user is None or not replies else min(replies) - first_user
+    resolution = None if first_user is None or handed_off else conv["last_at"] - first_user
+    return first_user, first_response, resolution, handed_off
+
+
+def row(sender_id: str, state: dict[str, Any], timezone: ZoneInfo) -> dict[str, Any]:
+    """The analytics_conversations row of the sender's current session."""
+    conv = state["conv"]
+    first_user, first_response, resolution, handed_off = _times(conv)
     return {
         "sender_id": sender_id,
         "session": state["session"],
@@ -99,12 +114,11 @@ def row(sender_id: str, state: dict[str, Any], timezone: ZoneInfo) -> dict[str, 
         "channel": channel_of(sender_id),
         "language": conv["language"] or "",
         "first_user_at": first_user,
-        "first_response_at": first_response,
         "last_at": conv["last_at"],
         "handed_off": handed_off,
-        "user_turns": len(user_times),
-        "first_response_s": None if first_user is None or first_response is None else first_response - first_user,
-        "resolution_s": None if first_user is None or handed_off else conv["last_at"] - first_user,
+        "user_turns": sum(1 for t in conv["turns"] if not t["x"]),
+        "first_response_s": first_response,
+        "resolution_s": resolution,
     }
 
 
