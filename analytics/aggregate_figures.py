@@ -200,7 +200,12 @@ def _handoff_rows(
         .where(earlier.c.sender_id == rows_.c.sender_id, earlier.c.started_at <= rows_.c.created_at)
         .scalar_subquery()
     )
-    matched = select(rows_.c.src, rows_.c.sender_id, rows_.c.created_at, rows_.c.reason, owner.label("session")).subquery("m")
+    # materialised: the owner subquery runs once per row, not once per use
+    matched = (
+        select(rows_.c.src, rows_.c.sender_id, rows_.c.created_at, rows_.c.reason, owner.label("session"))
+        .cte("m")
+        .prefix_with("MATERIALIZED")
+    )
     first = func.row_number().over(partition_by=[matched.c.sender_id, matched.c.session], order_by=[matched.c.src, matched.c.created_at])
     owned = (
         select(matched.c.sender_id, matched.c.session, matched.c.reason, first.label("rn"))
