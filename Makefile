@@ -162,3 +162,11 @@ nginx: ## Debian's nginx, the load balancer of run-cluster and the cluster tests
 
 run-cluster: setup train index nginx ## 2 Rasa replicas + 2 action servers behind nginx, on PostgreSQL/Redis/RabbitMQ
 	scripts/run-cluster.sh
+
+# --- analytics from the event stream (issue #16, docs/analytics.md) ---
+.PHONY: analytics-backfill analytics-consumer
+analytics-backfill: $(VENV)/.installed ## rebuild the analytics aggregates from the tracker store (run once before the consumer)
+	$(PY) -m analytics.backfill
+
+analytics-consumer: $(VENV)/.installed ## keep the analytics aggregates from Rasa's events on RabbitMQ (Pika broker)
+	$(PY) -m analytics.consumer

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable, Optional
 from zoneinfo import ZoneInfo
 
-from privacy.redaction import redact_for_display as redact
+from analytics.fold import question_key
 from analytics.support_db import Rows, SupportData
 from analytics.tracker import Conversation, Turn, channel_of
 
@@ -158,7 +158,7 @@ def compute(conversations: list[Conversation], data: SupportData, filters: Filte
         by_channel=dict(sorted(Counter(c.channel for c in selected).items())),
         days=days, per_day_channel=per_channel, per_day_language=per_language,
         contained=len(contained), handed_off=len(handed),
-        handoff_reasons=Counter(reasons.get((c.sender_id, c.session), "unknown") for c in handed).most_common(),
+        handoff_reasons=ranked(Counter(reasons.get((c.sender_id, c.session), "unknown") for c in handed)),
         first_response_bot=Durations.of(
             c.first_response_at - c.first_user_at for c in selected
             if c.first_response_at is not None and c.first_user_at is not None
@@ -171,7 +171,7 @@ def compute(conversations: list[Conversation], data: SupportData, filters: Filte
             h["closed_at"] - h["created_at"] for h in handoffs if h["closed_at"] is not None
         ),
         csat_overall=csat_overall, csat_per_channel=csat_per_channel, csat_per_day=csat_per_day,
-        top_intents=Counter(t.intent or "(none)" for t in turns).most_common(TOP),
+        top_intents=ranked(Counter(t.intent or "(none)" for t in turns), TOP),
         top_articles=_top_articles(turns),
         kb_answered=sum(1 for t in turns if t.kb_answered is True),
         kb_unanswered=sum(1 for t in turns if t.kb_answered is False),
@@ -179,6 +179,11 @@ def compute(conversations: list[Conversation], data: SupportData, filters: Filte
         campaigns=_campaigns(data, filters),
         problems=list(data.problems),
     )
+
+
+def ranked(counts: Counter[str], top: Optional[int] = None) -> list[tuple[str, int]]:
+    """Most frequent first, ties by name: the same order whichever store the counts came from."""
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top]
 
 
 def handoff_reasons_by_conversation(conversations: list[Conversation], data: SupportData) -> dict[tuple[str, int], str]:
@@ -272,7 +277,10 @@ def _top_unanswered(turns: list[Turn]) -> list[tuple[str, int]]:
         " ".join(str(t.kb_query or t.text or "").lower().split()) for t in turns if t.kb_answered is False
     )
     counts.pop("", None)
-    return [(redact(text), n) for text, n in counts.most_common(TOP)]
+    shown: Counter[str] = Counter()
+    for text, n in counts.items():  # texts that read the same once redacted count together
+        shown[question_key(text) or ""] += n
+    return ranked(shown, TOP)
 
 
 def _campaigns(data: SupportData, filters: Filters) -> Optional[list[CampaignRow]]:

@@ -1,7 +1,7 @@
 """/dashboard (analytics for every staff user) and /metrics (Prometheus, for operations).
 
-Both read the Rasa tracker store (RASA_TRACKER_DB, read-only) and the support database at
-each request; the metric definitions are in docs/analytics.md.
+Both read the analytics aggregates (or, without them, the Rasa tracker store, read-only) and the
+support database at each request; the metric definitions are in docs/analytics.md.
 """
 
 import hmac
@@ -15,11 +15,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from analytics import formatting
+from analytics import source as analytics_source
 from analytics.charts import CHANNEL_NAMES, LANGUAGE_NAMES, charts
-from analytics.figures import Figures, Filters, compute
+from analytics.figures import Figures, Filters
 from analytics.prometheus import CONTENT_TYPE, exposition
-from analytics.support_db import SupportData, read_support_data
-from analytics.tracker import CHANNELS, iter_conversations, tracker_db_path
+from analytics.support_db import SupportData
+from analytics.tracker import CHANNELS
 from support_app.console.staff.accounts import StaffUser, render_staff, staff_page
 
 DEFAULT_DAYS = 30
@@ -67,9 +68,8 @@ def parse_filters(params: dict[str, str], timezone: ZoneInfo, today: date) -> tu
 
 
 def current_figures(request: Request, filters: Filters) -> tuple[Figures, SupportData]:
-    conversations = list(iter_conversations(tracker_db_path(), since=filters.since))
-    data = read_support_data(request.app.state.settings.database_path)
-    return compute(conversations, data, filters), data
+    """From the analytics aggregates when they exist, else recomputed from the tracker store (analytics.source)."""
+    return analytics_source.current_figures(request.app.state.settings.database_path, filters)
 
 
 def metrics_allowed(request: Request, token: str) -> bool:

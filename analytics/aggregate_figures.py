@@ -1,0 +1,251 @@
+"""The dashboard's figures read from the aggregate tables instead of re-reading every tracker event.
+
+Same definitions and the same results as analytics.figures.compute (tests/analytics/test_aggregates.py
+proves it on a synthetic month); handoff rows are matched to sessions at read time, in SQL-sized steps.
+"""
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, column, false, func, inspect, literal, select, table, tuple_, union_all
+from sqlalchemy.sql.elements import ColumnElement
+
+from analytics.aggregate_schema import conversations, daily
+from analytics.aggregate_store import stored_meta
+from analytics.figures import (
+    MAX_DAYS,
+    TOP,
+    ArticleRow,
+    Durations,
+    Figures,
+    Filters,
+    _campaigns,
+    _csat,
+    _handoffs_in,
+    ranked,
+)
+from analytics.support_db import SupportData
+
+KINDS = ("intent", "kb", "article", "helpful", "not_helpful", "handed_off", "first_response", "resolution")
+
+
+def available(engine: Engine, filters: Filters) -> bool:
+    """Aggregates exist, were backfilled, and count days in the filters' time zone."""
+    if not inspect(engine).has_table("analytics_meta"):
+        return False
+    with engine.connect() as connection:
+        known = stored_meta(connection)
+    return "backfilled_at" in known and known.get("timezone") == filters.timezone.key
+
+
+def whole_days(filters: Filters) -> bool:
+    """The range starts and ends at midnight in the filters' time zone (the dashboard's always do)."""
+    try:
+        _day_range(filters)
+    except ValueError:
+        return False
+    return True
+
+
+def _day_range(filters: Filters) -> tuple[str | None, str | None]:
+    """[first, end) as day strings; the range must be whole days of the filters' time zone."""
+    bounds: list[str | None] = []
+    for timestamp in (filters.since, filters.until):
+        if timestamp is None:
+            bounds.append(None)
+            continue
+        moment = datetime.fromtimestamp(timestamp, filters.timezone)
+        if (moment.hour, moment.minute, moment.second, moment.microsecond) != (0, 0, 0, 0):
+            raise ValueError("aggregates answer whole days only")
+        bounds.append(moment.date().isoformat())
+    return bounds[0], bounds[1]
+
+
+def _where(t: Any, filters: Filters) -> list[ColumnElement[bool]]:
+    first, end = _day_range(filters)
+    conditions: list[ColumnElement[bool]] = []
+    if first is not None:
+        conditions.append(t.c.day >= first)
+    if end is not None:
+        conditions.append(t.c.day < end)
+    if filters.channel is not None:
+        conditions.append(t.c.channel == filters.channel)
+    if filters.language is not None:
+        conditions.append(t.c.language == filters.language)
+    return conditions
+
+
+def compute_from_aggregates(engine: Engine, data: SupportData, filters: Filters) -> Figures:
+    selection = _where(conversations, filters)
+    daily_where = _where(daily, filters)
+    c = conversations.c
+    with engine.connect() as connection:
+        per_group = connection.execute(
+            select(daily.c.day, daily.c.channel, daily.c.language, func.sum(daily.c.n))
+            .where(*daily_where, daily.c.kind == "conversations")
+            .group_by(daily.c.day, daily.c.channel, daily.c.language)
+        ).all()
+        totals: dict[str, Counter[str]] = defaultdict(Counter)
+        for kind, key, n in connection.execute(
+            select(daily.c.kind, daily.c.key, func.sum(daily.c.n))
+            .where(*daily_where, daily.c.kind.in_(KINDS))
+            .group_by(daily.c.kind, daily.c.key)
+        ):
+            totals[kind][key] += int(n)
+        unanswered = _top_unanswered(connection, daily_where)
+        slot_handed = totals["handed_off"][""]
+        reason_counts, extra = _handoff_rows(connection, data, selection)
+        first_response = _durations(connection, c.first_response_s, selection, totals["first_response"])
+        not_extra = [tuple_(c.sender_id, c.session).not_in(list(extra))] if extra else []
+        taken_out = [v for v in extra.values() if v is not None and v >= 0]
+        resolution_sums = Counter(
+            {
+                "n": totals["resolution"]["n"] - len(taken_out),
+                "us": totals["resolution"]["us"] - sum(round(v * 1_000_000) for v in taken_out),
+            }
+        )
+        resolution = _durations(connection, c.resolution_s, [*selection, *not_extra], resolution_sums)
+    total = sum(int(n) for *_, n in per_group)
+    handed = slot_handed + len(extra)
+    by_channel: Counter[str] = Counter()
+    for _, channel, _, n in per_group:
+        by_channel[channel] += int(n)
+    days, per_channel, per_language = _per_day(per_group)
+    reason_counts["unknown"] += slot_handed - (sum(reason_counts.values()) - len(extra))
+    handoffs = _handoffs_in(data.handoffs, filters)
+    csat_overall, csat_per_channel, csat_per_day = _csat(data, filters)
+    articles = [
+        ArticleRow(article, n, totals["helpful"][article], totals["not_helpful"][article]) for article, n in totals["article"].items() if n
+    ]
+    return Figures(
+        conversations=total,
+        by_channel={channel: n for channel, n in sorted(by_channel.items()) if n},
+        days=days,
+        per_day_channel=per_channel,
+        per_day_language=per_language,
+        contained=total - handed,
+        handed_off=handed,
+        handoff_reasons=ranked(+reason_counts),
+        first_response_bot=first_response,
+        resolution_bot=resolution,
+        first_response_human=None
+        if handoffs is None
+        else Durations.of(h["first_agent_reply_at"] - h["created_at"] for h in handoffs if h["first_agent_reply_at"] is not None),
+        resolution_human=None
+        if handoffs is None
+        else Durations.of(h["closed_at"] - h["created_at"] for h in handoffs if h["closed_at"] is not None),
+        csat_overall=csat_overall,
+        csat_per_channel=csat_per_channel,
+        csat_per_day=csat_per_day,
+        top_intents=ranked(+totals["intent"], TOP),
+        top_articles=sorted(articles, key=lambda r: (-r.answers, r.article_id))[:TOP],
+        kb_answered=totals["kb"]["answered"],
+        kb_unanswered=totals["kb"]["unanswered"],
+        top_unanswered=unanswered,
+        campaigns=_campaigns(data, filters),
+        problems=list(data.problems),
+    )
+
+
+def _durations(connection: Any, value: Any, conditions: list[ColumnElement[bool]], sums: Counter[str]) -> Durations:
+    """n, median, p90 (nearest rank) and mean of a column, as Durations.of computes them (negative
+    values left out): n and the sum from the daily counts, the two ranks read in index order
+    instead of fetching every value. The mean comes from a sum of whole microseconds, so it may
+    differ from Python's exact mean by less than a microsecond."""
+    n = int(sums["n"])
+    if n <= 0:
+        return Durations(0, None, None, None)
+    where = [*conditions, value >= 0]
+
+    def ranked_values(offset: int, count: int) -> list[float]:
+        return [v for (v,) in connection.execute(select(value).where(*where).order_by(value).offset(offset).limit(count))]
+
+    middle = ranked_values((n - 1) // 2, 1 if n % 2 else 2)
+    median = middle[0] if n % 2 else (middle[0] + middle[1]) / 2
+    p90 = ranked_values(math.ceil(0.9 * n) - 1, 1)[0]
+    return Durations(n, median, p90, sums["us"] / n / 1_000_000)
+
+
+def _top_unanswered(connection: Any, daily_where: list[ColumnElement[bool]]) -> list[tuple[str, int]]:
+    """The TOP most asked, ties by text: every text counted at least as often as the TOP-th one."""
+    total = func.sum(daily.c.n).label("total")
+    grouped = select(daily.c.key, total).where(*daily_where, daily.c.kind == "unanswered").group_by(daily.c.key)
+    threshold = connection.execute(select(grouped.subquery().c.total).order_by(column("total").desc()).offset(TOP - 1).limit(1)).scalar()
+    if threshold is not None:
+        grouped = grouped.having(total >= threshold)
+    return ranked(Counter({key: int(n) for key, n in connection.execute(grouped) if n}), TOP)
+
+
+def _handoff_rows(
+    connection: Any, data: SupportData, selection: list[ColumnElement[bool]]
+) -> tuple[Counter[str], dict[tuple[str, int], float | None]]:
+    """Handoff and handoff-request rows (same database) matched in SQL to the session they fall in,
+    as analytics.figures does: the session of that sender that started last at or before the row;
+    per session its first handoffs row, else its first handoff_requests row. Returns the reasons of
+    the selected conversations that have a row, and those of them the bot did not mark handed off."""
+    sources = []
+    for src, (name, rows) in enumerate((("handoffs", data.handoffs), ("handoff_requests", data.handoff_requests))):
+        if rows is not None:
+            source = table(name, column("sender_id"), column("created_at"), column("reason"))
+            sources.append(select(literal(src).label("src"), source.c.sender_id, source.c.created_at, source.c.reason))
+    if not sources:
+        return Counter(), {}
+    rows_ = union_all(*sources).subquery("r")
+    earlier = conversations.alias("earlier")
+    owner = (
+        select(func.max(earlier.c.session))
+        .where(earlier.c.sender_id == rows_.c.sender_id, earlier.c.started_at <= rows_.c.created_at)
+        .scalar_subquery()
+    )
+    # materialised: the owner subquery runs once per row, not once per use
+    matched = (
+        select(rows_.c.src, rows_.c.sender_id, rows_.c.created_at, rows_.c.reason, owner.label("session"))
+        .cte("m")
+        .prefix_with("MATERIALIZED")
+    )
+    first = func.row_number().over(partition_by=[matched.c.sender_id, matched.c.session], order_by=[matched.c.src, matched.c.created_at])
+    owned = (
+        select(matched.c.sender_id, matched.c.session, matched.c.reason, first.label("rn"))
+        .where(matched.c.session.is_not(None))
+        .subquery("k")
+    )
+    c = conversations.c
+    joined = owned.join(conversations, and_(c.sender_id == owned.c.sender_id, c.session == owned.c.session))
+    where = [owned.c.rn == 1, c.user_turns > 0, *selection]
+    reason = func.coalesce(func.nullif(owned.c.reason, ""), "unknown")
+    reasons: Counter[str] = Counter()
+    unmarked = 0
+    for name, handed_off, n in connection.execute(
+        select(reason, c.handed_off, func.count()).select_from(joined).where(*where).group_by(reason, c.handed_off)
+    ):
+        reasons[str(name)] += int(n)
+        unmarked += 0 if handed_off else int(n)
+    extra: dict[tuple[str, int], float | None] = {}
+    if unmarked:  # rare: a handoff the bot did not record (an agent took over)
+        for sender, session, resolution in connection.execute(
+            select(c.sender_id, c.session, c.resolution_s).select_from(joined).where(*where, c.handed_off == false())
+        ):
+            extra[(sender, int(session))] = resolution
+    return reasons, extra
+
+
+def _per_day(per_group: Sequence[Any]) -> tuple[list[str], dict[str, list[int]], dict[str, list[int]]]:
+    counted = [(day, channel, language, int(n)) for day, channel, language, n in per_group if n]
+    if not counted:
+        return [], {}, {}
+    last = date.fromisoformat(max(day for day, *_ in counted))
+    first = max(date.fromisoformat(min(day for day, *_ in counted)), last - timedelta(days=MAX_DAYS - 1))
+    days = [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+    index = {day: i for i, day in enumerate(days)}
+    per_channel: dict[str, list[int]] = {}
+    per_language: dict[str, list[int]] = {}
+    for day, channel, language, n in counted:
+        position = index.get(day)
+        if position is None:
+            continue
+        per_channel.setdefault(channel, [0] * len(days))[position] += n
+        per_language.setdefault(language or "unknown", [0] * len(days))[position] += n
+    return days, dict(sorted(per_channel.items())), dict(sorted(per_language.items()))

@@ -1,0 +1,236 @@
+"""The aggregates (analytics.fold / aggregate_store / aggregate_figures) give the dashboard and /metrics
+exactly the figures recomputed from the tracker store: on a synthetic month joined with hand-made
+conversations (several sessions, carried slots, EXTERNAL_ triggers, handoff rows the tracker does not
+show), under every filter; and folding the same events twice changes nothing."""
+
+import re
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, select
+
+from analytics.aggregate_figures import compute_from_aggregates
+from analytics.aggregate_schema import conversations, daily, engine_for
+from analytics.aggregate_store import apply_events, rebuild
+from analytics.backfill import tracker_events
+from analytics.figures import Figures, Filters, compute
+from analytics.prometheus import exposition
+from analytics.support_db import SupportData, read_support_data
+from analytics.tracker import iter_conversations
+from bench.analytics_dashboard import synthetic_data
+from support_app.console.dashboard import parse_filters
+from tests.analytics.test_reader import (
+    T0,
+    action,
+    kb_answer,
+    kb_not_sure,
+    session_start,
+    support_db,
+    user,
+)
+
+TZ = ZoneInfo("Europe/Istanbul")
+FILTERS = [
+    {},
+    {"channel": "web"},
+    {"channel": "whatsapp", "language": "tr"},
+    {"language": "en"},
+    {"channel": "rest"},
+    {"from": "2026-09-01", "to": "2026-09-30"},
+    {"from": "2020-01-01"},
+]
+
+
+def hand_made() -> dict[str, list[dict[str, Any]]]:
+    """Conversations the synthetic month lacks (test_reader's, plus an empty session and a mid-session language change)."""
+    return {
+        "web:ayse": [
+            *session_start(T0),
+            *user(T0 + 10, "kargom nerede", "faq"),
+            *kb_answer(T0 + 11.5, "track-tr", 0.8, "kargom nerede"),
+            *user(T0 + 20, "/answer_helpful", "answer_helpful", 1.0),
+            *action(T0 + 20.5, "action_record_feedback", "utter_feedback_thanks", kb_feedback="up"),
+            *session_start(T0 + 7200, language="tr", kb_answered=True, kb_article_id="track-tr", kb_query="kargom nerede"),
+            *user(T0 + 7210, "merhaba", "greet"),
+            *action(T0 + 7213, "utter_greet", "utter_greet"),
+        ],
+        "whatsapp:+905551110001": [
+            *session_start(T0 + 100),
+            *user(T0 + 110, "my card 4111 1111 1111 1111 was charged twice", "nlu_fallback", 0.3, "en"),
+            *kb_not_sure(T0 + 112, "my card 4111 1111 1111 1111 was charged twice"),
+            *user(T0 + 130, "/request_human", "request_human", 1.0, "en"),
+            *action(T0 + 131, "action_request_human", "utter_handoff_recorded", handoff_requested=True),
+        ],
+        "rest-1": [
+            *session_start(T0 + 200),
+            *user(T0 + 205, "hello", "greet", language="en"),
+            *session_start(T0 + 300),
+            *session_start(T0 + 400),  # empty sessions merge into one
+            *user(T0 + 410, "Nerede   KARGOM", "faq", language="en"),
+            *user(T0 + 411, "kargom", "faq", language="tr"),
+            *kb_not_sure(T0 + 412, ""),
+        ],
+        "web:ghost": [*session_start(T0 + 300), *user(T0 + 301, None, "EXTERNAL_handoff_closed")],
+    }
+
+
+def append_events(path: Path, conversations_: dict[str, list[dict[str, Any]]]) -> None:
+    import json
+
+    with sqlite3.connect(path) as db:
+        for sender, events in conversations_.items():
+            for event in events:
+                db.execute(
+                    "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) VALUES (?, ?, ?, ?, ?, ?)",
+                    (sender, event["event"], event["timestamp"], None, event.get("name"), json.dumps(event)),
+                )
+
+
+def month(state: Path, conversations_: int = 1200) -> tuple[Path, Path]:
+    """The bench's synthetic month plus the hand-made conversations and test_reader's support rows."""
+    synthetic_data(state, conversations_)
+    append_events(state / "tracker.sqlite3", hand_made())
+    support = support_db(state / "support.sqlite3")
+    with sqlite3.connect(support) as db, sqlite3.connect(state / "destek.sqlite3") as month_db:
+        db.executemany(
+            "INSERT INTO handoffs (sender_id, channel, language, reason, status, created_at, first_agent_reply_at, closed_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            month_db.execute(
+                "SELECT sender_id, channel, language, reason, status, created_at, first_agent_reply_at, closed_at FROM handoffs"
+            ),
+        )
+        db.executemany("INSERT INTO csat_ratings VALUES (?, ?, ?, ?, ?)", month_db.execute("SELECT * FROM csat_ratings"))
+        # handoff requests: one in rest-1's merged session, one before any session of its sender
+        db.execute("CREATE TABLE handoff_requests (sender_id TEXT, language TEXT, reason TEXT, created_at REAL)")
+        db.executemany(
+            "INSERT INTO handoff_requests VALUES (?, ?, ?, ?)",
+            [
+                ("rest-1", "en", "kb_no_answer", T0 + 415),
+                ("web:ayse", "tr", "early", T0 - 5),
+                ("whatsapp:+905551110001", "en", "dup", T0 + 132),
+            ],
+        )
+    return state / "tracker.sqlite3", support
+
+
+def recomputed(tracker: Path, data: SupportData, filters: Filters) -> Figures:
+    return compute(list(iter_conversations(tracker, since=filters.since)), data, filters)
+
+
+def same_figures(got: Figures, expected: Figures) -> bool:
+    """Equal in every field; the bot times' means to a microsecond (the aggregates sum whole microseconds)."""
+    for name in ("first_response_bot", "resolution_bot"):
+        mine, theirs = getattr(got, name), getattr(expected, name)
+        assert (mine.mean is None) == (theirs.mean is None) and (mine.mean is None or mine.mean == pytest.approx(theirs.mean, abs=1e-6))
+        mine.mean = theirs.mean
+    assert got == expected
+    return True
+
+
+def filters_of(params: dict[str, str]) -> Filters:
+    return parse_filters(params, TZ, datetime.now(TZ).date())[0]
+
+
+def table_rows(engine: Engine) -> tuple[list[Any], list[Any]]:
+    with engine.connect() as connection:
+        return (
+            sorted(tuple(r) for r in connection.execute(select(conversations))),
+            sorted(tuple(r) for r in connection.execute(select(daily))),
+        )
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Engine]:
+    tracker, support = month(tmp_path_factory.mktemp("month"))
+    engine = engine_for(f"sqlite:///{support}")
+    rebuild(engine, tracker_events(engine_for(f"sqlite:///{tracker}")), TZ)
+    return tracker, support, engine
+
+
+@pytest.mark.parametrize("params", FILTERS, ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()) or "default")
+def test_dashboard_figures_from_aggregates_equal_the_recomputed_ones(stores: tuple[Path, Path, Engine], params: dict[str, str]) -> None:
+    tracker, support, engine = stores
+    data = read_support_data(support)
+    filters = filters_of(params)
+    expected = recomputed(tracker, data, filters)
+    assert same_figures(compute_from_aggregates(engine, data, filters), expected)
+    if not params:
+        assert expected.conversations > 1000 and expected.handed_off > 100 and expected.top_unanswered and expected.top_articles
+
+
+def test_metrics_from_aggregates_equal_the_recomputed_ones(stores: tuple[Path, Path, Engine]) -> None:
+    tracker, support, engine = stores
+    data = read_support_data(support)
+    everything = Filters(timezone=TZ)
+    from_tracker = recomputed(tracker, data, everything)
+    assert from_tracker.conversations == 1200 + 5  # ayse 2, whatsapp 1, rest-1 2 (web:ghost has no customer message)
+    from_aggregates = compute_from_aggregates(engine, data, everything)
+    assert same_figures(from_aggregates, from_tracker)
+    assert exposition(from_aggregates, data) == exposition(from_tracker, data)
+
+
+def test_hand_made_sessions_count_as_the_reader_counts_them(stores: tuple[Path, Path, Engine]) -> None:
+    """rest-1's empty sessions merge; its language is the last one set; the handoff request row hands it off."""
+    _, _, engine = stores
+    with engine.connect() as connection:
+        rest = connection.execute(select(conversations).where(conversations.c.sender_id == "rest-1")).mappings().all()
+    assert [(r["session"], r["language"], r["user_turns"], r["started_at"]) for r in rest] == [
+        (0, "en", 1, T0 + 200),
+        (1, "tr", 2, T0 + 300),
+    ]
+
+
+def test_events_folded_twice_change_nothing(tmp_path: Path, stores: tuple[Path, Path, Engine]) -> None:
+    """At-least-once delivery: each event once, then all of them again in batches, then a batch repeated."""
+    tracker, _, backfilled = stores
+    events = list(tracker_events(engine_for(f"sqlite:///{tracker}")))
+    engine = engine_for(f"sqlite:///{tmp_path / 'consumer.sqlite3'}")
+    rebuild(engine, [], TZ)
+    for start in range(0, len(events), 997):
+        apply_events(engine, events[start : start + 997], TZ)
+    once = table_rows(engine)
+    assert once == table_rows(backfilled)
+    assert apply_events(engine, events, TZ) == 0
+    assert apply_events(engine, events[5000:5300] + events[5000:5300], TZ) == 0
+    assert table_rows(engine) == once
+
+
+def rendered(tracker: Path, support: Path, source: str) -> tuple[str, str]:
+    """GET /dashboard (30 days and one filter) and GET /metrics through the real app with ANALYTICS_SOURCE=source;
+    the per-response nonce and CSRF token taken out."""
+    from fastapi.testclient import TestClient
+
+    from bench.analytics_dashboard import environment
+    from support_app.app import create_app
+
+    settings = {
+        "RASA_TRACKER_DB": str(tracker),
+        "DESTEK_DB": str(support),
+        "DESTEK_DATABASE_URL": f"sqlite:///{support}",
+        "ANALYTICS_SOURCE": source,
+        "ANALYTICS_TIMEZONE": TZ.key,
+        "STAFF_DEMO_PASSWORD": "aggregates-test-password",
+        "METRICS_TOKEN": "aggregates-test-token",
+    }
+    with environment(settings), TestClient(create_app()) as client:
+        csrf = client.get("/staff/login").text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        client.post("/staff/login", data={"login": "admin", "password": "aggregates-test-password", "csrf": csrf})
+        pages = [client.get(path) for path in ("/dashboard", "/dashboard?channel=whatsapp&language=en&from=2026-09-01")]
+        metrics = client.get("/metrics", headers={"Authorization": "Bearer aggregates-test-token"})
+    assert all(page.status_code == 200 for page in [*pages, metrics])
+    html = "".join(re.sub(r'(nonce|value|content)="[^"]*"', "", page.text) for page in pages)
+    return html, metrics.text
+
+
+def test_dashboard_and_metrics_pages_read_the_aggregates_with_the_same_figures(stores: tuple[Path, Path, Engine], tmp_path: Path) -> None:
+    tracker, support, _ = stores
+    recomputed_html, recomputed_metrics = rendered(tracker, support, "tracker")
+    assert "destek_conversations_total" in recomputed_metrics and "kb_no_answer" in recomputed_html
+    # no tracker store at all: the figures can only come from the aggregates
+    aggregated_html, aggregated_metrics = rendered(tmp_path / "no-tracker.sqlite3", support, "auto")
+    assert aggregated_metrics == recomputed_metrics
+    assert aggregated_html == recomputed_html
