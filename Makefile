@@ -83,7 +83,7 @@ test-unit: setup browser nginx train index
 
 # The database-touching tests again on PostgreSQL (DESTEK_TEST_DATABASE_URL, default the local server's `test`
 # database; each test in its own schema). Outside CI they skip, with how to start PostgreSQL, when it is not up.
-POSTGRES_TESTS ?= tests/storage tests/customer_store tests/campaigns tests/connectors/whatsapp/test_parts.py tests/handoff/test_handoff.py tests/incidents/test_incidents.py tests/checkout/test_checkout.py tests/feedback/test_ranking.py tests/support_app/console/test_campaign_pages.py tests/support_app/console/test_incident_pages.py
+POSTGRES_TESTS ?= tests/storage tests/customer_store tests/campaigns tests/connectors/whatsapp/test_parts.py tests/handoff/test_handoff.py tests/handoff/test_assignment.py tests/incidents/test_incidents.py tests/checkout/test_checkout.py tests/feedback/test_ranking.py tests/support_app/console/test_campaign_pages.py tests/support_app/console/test_incident_pages.py
 test-postgres: setup ## the store and campaign tests on PostgreSQL (docs/database.md)
 	$(PY) -m pytest $(POSTGRES_TESTS) -q -m postgres
 

@@ -9,7 +9,6 @@ file holds personal data.
 import csv
 import json
 import re
-import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from customer_store.store import CONSENT_PURPOSES, CustomerStore
 from language.detect import SUPPORTED_LANGUAGES
-from storage.sqlite import connection
+from storage.database import Connection, Database, sqlite_path, transaction, url_of
 
 PROFILE_COLUMNS = ("name", "phone", "email", "language", "region", "plan", "timezone")
 CONSENT_COLUMNS = {f"consent_{purpose}": purpose for purpose in CONSENT_PURPOSES}
@@ -61,7 +60,7 @@ class Summary:
     updated: int
 
 
-def import_customers(path: Path, database: Path) -> Summary:
+def import_customers(path: Path, database: Database) -> Summary:
     """Check the whole file, then write it in one transaction. Raises ImportFailed naming each bad line."""
     customers = read_customers(path)
     store = CustomerStore(database)  # creates the tables
@@ -69,7 +68,7 @@ def import_customers(path: Path, database: Path) -> Summary:
     if errors:
         raise ImportFailed(errors)
     created = 0
-    with connection(database) as opened:
+    with transaction(database, write=True) as opened:
         batch = _InTransaction(database, opened)
         for customer in customers:
             created += batch.customer(customer.id) is None
@@ -227,9 +226,10 @@ def _identity_conflicts(store: CustomerStore, customers: list[Customer], name: s
 class _InTransaction(CustomerStore):
     """The customer store's methods on one open connection, so an import commits or rolls back as a whole."""
 
-    def __init__(self, path: Path, opened: sqlite3.Connection) -> None:  # the tables exist already
-        self.path = path
+    def __init__(self, database: Database, opened: Connection) -> None:  # the tables exist already
+        self.url = url_of(database)
+        self.path = sqlite_path(database)
         self._opened = opened
 
-    def _connection(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _transaction(self, write: bool = False, kept_open: bool = False) -> AbstractContextManager[Connection]:
         return nullcontext(self._opened)

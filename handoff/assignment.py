@@ -19,36 +19,19 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
-from storage.sqlite import SqliteStore
 from handoff.settings import SettingsError, _merged, _mtime, _read, settings_paths
 from handoff.store import HandoffStore
 from handoff.webhook import HelpdeskWebhook
+from storage import schema
+from storage.database import Connection, Database, Store
 
 logger = logging.getLogger(__name__)
 
 AUTO_ASSIGNER = "auto-assign"
+_TICK_LOCK = "handoff-assignment"  # PostgreSQL: one tick's decisions at a time (SQLite: the write lock)
 MAX_CAPACITY = 50
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS agent_presence (
-    agent TEXT PRIMARY KEY,
-    last_seen REAL NOT NULL,
-    last_assigned_at REAL NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS agent_capacity (
-    agent TEXT PRIMARY KEY,
-    capacity INTEGER NOT NULL,
-    updated_by TEXT NOT NULL DEFAULT '',
-    updated_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS handoff_sla (
-    handoff_id INTEGER PRIMARY KEY REFERENCES handoffs(id),
-    breached_at REAL NOT NULL
-);
-"""
-
 
 @dataclass(frozen=True)
 class AssignmentSettings:
@@ -60,12 +43,12 @@ class AssignmentSettings:
     tick_seconds: float = 1.0
 
     @classmethod
-    def parse(cls, raw: Dict[str, Any]) -> "AssignmentSettings":
+    def parse(cls, raw: dict[str, Any]) -> "AssignmentSettings":
         section = raw.get("assignment") or {}
         if not isinstance(section, dict):
             raise SettingsError("field 'assignment': expected a mapping")
         defaults = cls()
-        values: Dict[str, Any] = {}
+        values: dict[str, Any] = {}
         for name, kind, low in (("default_capacity", int, 0), ("presence_timeout_seconds", float, 1), ("sla_minutes", float, 0),
                                 ("sla_priority", int, 0), ("tick_seconds", float, 0.1)):
             value = section.get(name, getattr(defaults, name))
@@ -82,17 +65,17 @@ class AssignmentSettings:
         return cls(auto_assign=auto, **values)
 
 
-_cache: Dict[Tuple[Path, ...], Tuple[Tuple[float, ...], AssignmentSettings]] = {}
+_cache: dict[tuple[Path, ...], tuple[tuple[float, ...], AssignmentSettings]] = {}
 
 
-def load_settings(paths: Optional[Tuple[Path, ...]] = None) -> AssignmentSettings:
+def load_settings(paths: tuple[Path, ...] | None = None) -> AssignmentSettings:
     """The `assignment:` settings, re-read when a settings file changes."""
     paths = paths or settings_paths()
     mtimes = tuple(_mtime(path) for path in paths)
     cached = _cache.get(paths)
     if cached and cached[0] == mtimes:
         return cached[1]
-    raw: Dict[str, Any] = {}
+    raw: dict[str, Any] = {}
     for path in paths:
         raw = _merged(raw, _read(path))
     try:
@@ -105,23 +88,27 @@ def load_settings(paths: Optional[Tuple[Path, ...]] = None) -> AssignmentSetting
 
 @dataclass(frozen=True)
 class TickResult:
-    released: List[Tuple[int, str]]
-    assigned: List[Tuple[int, str]]
-    breached: List[Dict[str, Any]]
+    released: list[tuple[int, str]]
+    assigned: list[tuple[int, str]]
+    breached: list[dict[str, Any]]
 
 
-class Assignment(SqliteStore):
-    """Presence, capacities and SLA marks next to the handoff tables (same database)."""
+class Assignment(Store):
+    """Presence, capacities and SLA marks next to the handoff tables (same database).
 
-    SCHEMA = _SCHEMA
+    The periodic work (release, assign, SLA) runs under SQLite's write lock (`transaction(write=True)`); on
+    PostgreSQL under a transaction-scoped advisory lock (`lock_key`), so two processes ticking together decide
+    one after the other, and each UPDATE keeps its status condition, counted only when it changed the row."""
 
-    def __init__(self, path: Path) -> None:
-        self.handoffs = HandoffStore(path)  # the handoffs table must exist before we join on it
-        super().__init__(path)
+    TABLES = (schema.agent_presence, schema.agent_capacity, schema.handoff_sla)
+
+    def __init__(self, database: Database) -> None:
+        self.handoffs = HandoffStore(database)  # the handoffs table must exist before we join on it
+        super().__init__(database)
 
     # --- presence and capacity -----------------------------------------------------
-    def heartbeat(self, agent: str, now: Optional[float] = None) -> None:
-        with self._connection() as connection:
+    def heartbeat(self, agent: str, now: float | None = None) -> None:
+        with self._transaction() as connection:
             connection.execute(
                 "INSERT INTO agent_presence (agent, last_seen) VALUES (?, ?) ON CONFLICT (agent) DO UPDATE SET last_seen = excluded.last_seen",
                 (agent, now or time.time()),
@@ -130,17 +117,17 @@ class Assignment(SqliteStore):
     def set_capacity(self, agent: str, capacity: int, updated_by: str = "") -> None:
         if isinstance(capacity, bool) or not isinstance(capacity, int) or not 0 <= capacity <= MAX_CAPACITY:
             raise ValueError(f"field 'capacity': expected a whole number from 0 to {MAX_CAPACITY}, got {capacity!r}")
-        with self._connection() as connection:
+        with self._transaction() as connection:
             connection.execute(
                 "INSERT INTO agent_capacity (agent, capacity, updated_by, updated_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (agent) DO UPDATE SET capacity = excluded.capacity, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
                 (agent, capacity, updated_by, time.time()),
             )
 
-    def agents(self, settings: AssignmentSettings, logins: List[str], now: Optional[float] = None) -> List[Dict[str, Any]]:
+    def agents(self, settings: AssignmentSettings, logins: list[str], now: float | None = None) -> list[dict[str, Any]]:
         """Each of `logins` with online, open conversations (load) and capacity."""
         now = now or time.time()
-        with self._connection() as connection:
+        with self._transaction() as connection:
             seen = {row["agent"]: row["last_seen"] for row in connection.execute("SELECT agent, last_seen FROM agent_presence")}
             capacities = {row["agent"]: row["capacity"] for row in connection.execute("SELECT agent, capacity FROM agent_capacity")}
             loads = _loads(connection)
@@ -151,7 +138,7 @@ class Assignment(SqliteStore):
         ]
 
     # --- the periodic work ---------------------------------------------------------
-    def tick(self, settings: AssignmentSettings, now: Optional[float] = None) -> TickResult:
+    def tick(self, settings: AssignmentSettings, now: float | None = None) -> TickResult:
         """Release the offline agents' unanswered handoffs, assign the queue, mark SLA breaches."""
         now = now or time.time()
         released = self.release_offline(settings, now) if settings.auto_assign else []
@@ -163,27 +150,29 @@ class Assignment(SqliteStore):
             self.handoffs.add_message(handoff_id, "system", AUTO_ASSIGNER, f"assigned to {agent} automatically")
         return TickResult(released, assigned, breached)
 
-    def release_offline(self, settings: AssignmentSettings, now: float) -> List[Tuple[int, str]]:
+    def release_offline(self, settings: AssignmentSettings, now: float) -> list[tuple[int, str]]:
         """Unanswered handoffs of agents whose inbox stopped sending heartbeats go back to the
         queue. Agents who never opened the inbox (no presence row) are left alone."""
-        with self._connection() as connection:
-            connection.execute("BEGIN IMMEDIATE")
+        with self._transaction(write=True) as connection:
+            connection.lock_key(_TICK_LOCK)
             rows = connection.execute(
                 "SELECT h.id, h.agent FROM handoffs h JOIN agent_presence p ON p.agent = h.agent"
                 " WHERE h.status = 'assigned' AND h.first_agent_reply_at IS NULL AND p.last_seen < ?",
                 (now - settings.presence_timeout_seconds,),
             ).fetchall()
-            for row in rows:
-                connection.execute(
+            released = [
+                (int(row["id"]), str(row["agent"])) for row in rows
+                if connection.execute(
                     "UPDATE handoffs SET status = 'queued', agent = NULL, claimed_at = NULL WHERE id = ? AND status = 'assigned'", (row["id"],)
-                )
-        return [(int(row["id"]), str(row["agent"])) for row in rows]
+                ).rowcount == 1
+            ]
+        return released
 
-    def assign_waiting(self, settings: AssignmentSettings, now: float) -> List[Tuple[int, str]]:
+    def assign_waiting(self, settings: AssignmentSettings, now: float) -> list[tuple[int, str]]:
         """Queued handoffs (priority, then oldest first) to the least loaded online agent below capacity."""
-        assigned: List[Tuple[int, str]] = []
-        with self._connection() as connection:
-            connection.execute("BEGIN IMMEDIATE")
+        assigned: list[tuple[int, str]] = []
+        with self._transaction(write=True) as connection:
+            connection.lock_key(_TICK_LOCK)
             online = connection.execute(
                 "SELECT p.agent, p.last_assigned_at, COALESCE(c.capacity, ?) AS capacity FROM agent_presence p"
                 " LEFT JOIN agent_capacity c ON c.agent = p.agent WHERE p.last_seen >= ?",
@@ -199,34 +188,42 @@ class Assignment(SqliteStore):
                 if not free:
                     break
                 _, _, agent = min(free)
-                connection.execute(
+                if connection.execute(
                     "UPDATE handoffs SET status = 'assigned', agent = ?, claimed_at = ? WHERE id = ? AND status = 'queued'", (agent, now, row["id"])
-                )
+                ).rowcount != 1:
+                    continue  # PostgreSQL: an agent claimed it meanwhile
                 connection.execute("UPDATE agent_presence SET last_assigned_at = ? WHERE agent = ?", (now, agent))
                 agents[agent][0] += 1
                 agents[agent][1] = now
                 assigned.append((int(row["id"]), agent))
         return assigned
 
-    def mark_sla(self, settings: AssignmentSettings, now: float) -> List[Dict[str, Any]]:
+    def mark_sla(self, settings: AssignmentSettings, now: float) -> list[dict[str, Any]]:
         """Open handoffs no agent has answered within the SLA: marked once (the insert is the
         'once'), priority raised. Out-of-hours handoffs are not counted: the customer was told
         when the team is back. Returns the newly breached handoffs."""
-        with self._connection() as connection:
-            connection.execute("BEGIN IMMEDIATE")
+        with self._transaction(write=True) as connection:
+            connection.lock_key(_TICK_LOCK)
             rows = connection.execute(
                 "SELECT id FROM handoffs WHERE status IN ('queued', 'assigned') AND first_agent_reply_at IS NULL AND out_of_hours = 0"
                 " AND created_at <= ? AND id NOT IN (SELECT handoff_id FROM handoff_sla)",
                 (now - settings.sla_minutes * 60,),
             ).fetchall()
+            breached = []
             for row in rows:
-                connection.execute("INSERT INTO handoff_sla (handoff_id, breached_at) VALUES (?, ?)", (row["id"], now))
-                connection.execute("UPDATE handoffs SET priority = MAX(priority, ?) WHERE id = ?", (settings.sla_priority, row["id"]))
-        return [self.handoffs.require(int(row["id"])) for row in rows]
+                if connection.execute(
+                    "INSERT INTO handoff_sla (handoff_id, breached_at) VALUES (?, ?) ON CONFLICT DO NOTHING", (row["id"], now)
+                ).rowcount != 1:
+                    continue
+                connection.execute(
+                    f"UPDATE handoffs SET priority = {connection.greatest('priority', '?')} WHERE id = ?", (settings.sla_priority, row["id"])
+                )
+                breached.append(int(row["id"]))
+        return [self.handoffs.require(handoff_id) for handoff_id in breached]
 
-    def breaches(self) -> List[Dict[str, Any]]:
+    def breaches(self) -> list[dict[str, Any]]:
         """The open handoffs past the SLA that no agent has answered yet: id and when it was breached."""
-        with self._connection() as connection:
+        with self._transaction() as connection:
             rows = connection.execute(
                 "SELECT s.handoff_id, s.breached_at, h.created_at FROM handoff_sla s JOIN handoffs h ON h.id = s.handoff_id"
                 " WHERE h.status IN ('queued', 'assigned') AND h.first_agent_reply_at IS NULL ORDER BY s.breached_at"
@@ -234,12 +231,12 @@ class Assignment(SqliteStore):
         return [dict(row) for row in rows]
 
 
-def _loads(connection: Any) -> Dict[str, int]:
+def _loads(connection: Connection) -> dict[str, int]:
     return {row["agent"]: int(row["n"]) for row in connection.execute(
         "SELECT agent, COUNT(*) AS n FROM handoffs WHERE status = 'assigned' AND agent IS NOT NULL GROUP BY agent")}
 
 
-def sla_payload(handoff: Dict[str, Any], settings: AssignmentSettings, now: float) -> Dict[str, Any]:
+def sla_payload(handoff: dict[str, Any], settings: AssignmentSettings, now: float) -> dict[str, Any]:
     """What the helpdesk receives for a breach (no customer text: the card went with handoff.created)."""
     return {
         "event": "handoff.sla_breached",
@@ -255,8 +252,8 @@ def sla_payload(handoff: Dict[str, Any], settings: AssignmentSettings, now: floa
     }
 
 
-def notify_breaches(breached: List[Dict[str, Any]], settings: AssignmentSettings, now: float,
-                    webhook: Optional[HelpdeskWebhook]) -> None:
+def notify_breaches(breached: list[dict[str, Any]], settings: AssignmentSettings, now: float,
+                    webhook: HelpdeskWebhook | None) -> None:
     """One signed POST per newly breached handoff (with the webhook's own retries)."""
     if webhook is None:
         return

@@ -1,8 +1,8 @@
 """Keep a closed handoff's customer question(s) and the agent's answer (called by handoff.service.close)."""
 
 import logging
-from pathlib import Path
-from typing import Any, Mapping, Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from language.detect import detect_language
 from language.fold import fold
@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 class HandoffMessages(Protocol):
     """What harvesting needs of handoff.store.HandoffStore (a protocol, so learning does not import handoff back)."""
 
-    path: Path
+    url: str  # the support database (storage.database)
 
     def messages(self, handoff_id: int) -> list[dict[str, Any]]: ...
 
@@ -52,7 +52,7 @@ def keep_answer(store: HandoffMessages, handoff: Mapping[str, Any]) -> bool:
         return False
     stored = str(handoff.get("language") or "")
     language = stored if stored in ("tr", "en") else detect_language(questions[0]).language or "tr"
-    return AgentAnswerStore(store.path).keep(
+    return AgentAnswerStore(store.url).keep(
         int(handoff["id"]), handoff["sender_id"], handoff["channel"], language, questions, answer,
         handoff.get("agent") or "", float(handoff.get("closed_at") or 0.0),
     )
@@ -62,5 +62,5 @@ def keep_answer_safely(store: HandoffMessages, handoff: Mapping[str, Any]) -> No
     """Closing a handoff never fails because of this: a problem is logged and the close goes on."""
     try:
         keep_answer(store, handoff)
-    except Exception:  # noqa: BLE001 - learning is a side effect of closing, never a reason to fail it
+    except Exception:
         log.exception("could not keep the answer of handoff %s", handoff.get("id"))

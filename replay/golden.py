@@ -1,4 +1,4 @@
-"""Conversations staff chose as golden (table `replay_golden` in DESTEK_DB, owned here).
+"""Conversations staff chose as golden (table `replay_golden` in the support database, storage.schema).
 
 A golden conversation makes `make replay` fail when its answer changes. Conversations rated 👍
 are golden without being listed here. An id is `SENDER#SESSION`, or a bare sender id for all of
@@ -7,35 +7,28 @@ that sender's sessions.
 
 import time
 
-from storage.sqlite import SqliteStore
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS replay_golden (
-    conversation_id TEXT PRIMARY KEY,
-    staff TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-"""
+from storage import schema
+from storage.database import Store
 
 
-class GoldenStore(SqliteStore):
-    SCHEMA = _SCHEMA
+class GoldenStore(Store):
+    TABLES = (schema.replay_golden,)
 
     def mark(self, conversation_id: str, staff: str) -> bool:
         """False when it was already golden."""
         if not conversation_id.strip() or "\x00" in conversation_id:
             raise ValueError("field 'conversation_id': empty or not text")
-        with self._connection() as db:
+        with self._transaction() as db:
             cursor = db.execute(
-                "INSERT OR IGNORE INTO replay_golden (conversation_id, staff, created_at) VALUES (?, ?, ?)",
+                "INSERT INTO replay_golden (conversation_id, staff, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (conversation_id.strip(), staff, time.time()),
             )
             return cursor.rowcount == 1
 
     def unmark(self, conversation_id: str) -> bool:
-        with self._connection() as db:
+        with self._transaction() as db:
             return db.execute("DELETE FROM replay_golden WHERE conversation_id = ?", (conversation_id,)).rowcount == 1
 
     def ids(self) -> set[str]:
-        with self._connection() as db:
+        with self._transaction() as db:
             return {row[0] for row in db.execute("SELECT conversation_id FROM replay_golden")}

@@ -454,3 +454,66 @@ campaign_web_notices = Table(
     Column("shown_at", Double),
     Index("campaign_web_notices_customer", "customer_id", "shown_at"),
 )
+
+# Handoff assignment (handoff/assignment.py): presence, per-agent capacity, SLA marks.
+agent_presence = Table(
+    "agent_presence",
+    metadata,
+    Column("agent", Text, primary_key=True),
+    Column("last_seen", Double, nullable=False),
+    Column("last_assigned_at", Double, nullable=False, server_default=text("0")),
+)
+
+agent_capacity = Table(
+    "agent_capacity",
+    metadata,
+    Column("agent", Text, primary_key=True),
+    Column("capacity", Integer, nullable=False),
+    Column("updated_by", Text, nullable=False, server_default=text("''")),
+    Column("updated_at", Double, nullable=False),
+)
+
+handoff_sla = Table(
+    "handoff_sla",
+    metadata,
+    Column("handoff_id", ForeignKey("handoffs.id"), primary_key=True, autoincrement=False),
+    Column("breached_at", Double, nullable=False),
+)
+
+# Answers mined from closed handoffs (learning/store.py).
+agent_answers = Table(
+    "agent_answers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("handoff_id", Integer, nullable=False, unique=True),
+    Column("sender_id", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("language", Text, nullable=False),
+    Column("questions", Text, nullable=False),  # JSON list of the customer's questions, redacted
+    Column("answer", Text, nullable=False),  # the agent's messages, redacted
+    Column("agent", Text, nullable=False),
+    Column("closed_at", Double, nullable=False),
+    Column("state", Text, nullable=False, server_default=text("'open'")),
+    Column("decided_by", Text),
+    Column("decided_at", Double),
+    Column("decision", Text, nullable=False, server_default=text("''")),
+    Index("agent_answers_by_state", "state", "language"),
+)
+
+kb_rebuild_marks = Table(
+    "kb_rebuild_marks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("staff", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+)
+
+# Conversations staff chose as golden (replay/golden.py).
+replay_golden = Table(
+    "replay_golden",
+    metadata,
+    Column("conversation_id", Text, primary_key=True),
+    Column("staff", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+)

@@ -9,7 +9,7 @@ import pytest
 
 from customer_store.importer import _InTransaction
 from customer_store.store import CustomerStore
-from storage.sqlite import connection
+from storage.database import Database, transaction
 from tests.conftest import ROOT
 
 HEADER = "id,name,phone,email,language,region,plan,timezone,login,consent_marketing,consent_service_notices\n"
@@ -123,10 +123,9 @@ def test_importing_again_updates_and_keeps_what_empty_fields_do_not_mention(tmp_
     assert run_import(database, write(tmp_path, "same.csv", again)).stdout.strip() == "imported 2 customers from same.csv: 0 new, 2 updated"
 
 
-def test_the_import_writes_through_one_transaction_that_a_failure_rolls_back(tmp_path: Path) -> None:
-    database = tmp_path / "destek.sqlite3"
+def test_the_import_writes_through_one_transaction_that_a_failure_rolls_back(database: Database) -> None:
     CustomerStore(database)
-    with pytest.raises(RuntimeError), connection(database) as opened:
+    with pytest.raises(RuntimeError), transaction(database, write=True) as opened:
         batch = _InTransaction(database, opened)
         batch.upsert_customer("acme-1", name="Greta Berg")
         batch.link_identity("acme-1", "phone", "+4915112345678")

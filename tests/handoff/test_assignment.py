@@ -1,13 +1,14 @@
-"""Auto-assignment, presence and the SLA (handoff/assignment.py) on a real SQLite file, with a
+"""Auto-assignment, presence and the SLA (handoff/assignment.py) on a real SQLite file and PostgreSQL, with a
 real local HTTP receiver for the signed helpdesk webhook; then the same through the running
 support app (its assignment worker, presence from the inbox API)."""
 
 import json
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any
 
 import pytest
 import requests
@@ -16,6 +17,7 @@ from handoff.assignment import Assignment, AssignmentSettings, load_settings, no
 from handoff.settings import SettingsError
 from handoff.store import HandoffStore
 from handoff.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, HelpdeskWebhook, verify
+from storage.database import Database
 from tests.helpers.servers import Servers
 
 SECRET = "sla-test-secret"
@@ -27,12 +29,12 @@ class Receiver:
     """A helpdesk on 127.0.0.1 that keeps every POST whose signature verifies (others get 401)."""
 
     def __init__(self) -> None:
-        self.received: List[Dict[str, Any]] = []
+        self.received: list[dict[str, Any]] = []
         self.rejected = 0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if verify(SECRET, self.headers.get(TIMESTAMP_HEADER, ""), self.headers.get(SIGNATURE_HEADER, ""), body):
                     receiver.received.append(json.loads(body))
@@ -68,12 +70,12 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def stores(tmp_path: Path) -> tuple[HandoffStore, Assignment]:
-    database = tmp_path / "destek.sqlite3"
+def stores(database: Database) -> tuple[HandoffStore, Assignment]:
+    """On each engine (tests/helpers/databases.py): SQLite file and PostgreSQL schema."""
     return HandoffStore(database), Assignment(database)
 
 
-def waiting(store: HandoffStore, count: int, start: float = T0, prefix: str = "c") -> List[int]:
+def waiting(store: HandoffStore, count: int, start: float = T0, prefix: str = "c") -> list[int]:
     return [store.create(f"web:{prefix}{i}", "web", "customer_asks", 1, language="tr", now=start + i)["id"] for i in range(count)]
 
 
@@ -160,13 +162,13 @@ def test_auto_assign_off_leaves_the_queue_alone(stores: tuple[HandoffStore, Assi
     assert store.require(handoff_id)["status"] == "queued"
 
 
-def test_sla_breach_raises_priority_and_notifies_once(stores: tuple[HandoffStore, Assignment], receiver: Receiver, tmp_path: Path) -> None:
+def test_sla_breach_raises_priority_and_notifies_once(stores: tuple[HandoffStore, Assignment], receiver: Receiver) -> None:
     store, assignment = stores
     late = waiting(store, 1, start=T0)[0]
     fresh = store.create("web:fresh", "web", "customer_asks", 1, now=T0 + 299)["id"]
     night = store.create("web:night", "web", "customer_asks", 1, out_of_hours=True, now=T0)["id"]
     webhook = HelpdeskWebhook(url=receiver.url, secret=SECRET, attempts=1)
-    other_process = Assignment(tmp_path / "destek.sqlite3")
+    other_process = Assignment(assignment.url)
     off = AssignmentSettings(auto_assign=False, sla_minutes=5, sla_priority=5)
     for when, worker in ((T0 + 299, assignment), (T0 + 301, assignment), (T0 + 302, other_process), (T0 + 400, assignment)):
         result = worker.tick(off, when)
