@@ -76,7 +76,7 @@ def database_url(support_database: Path) -> str:
 
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
-    """One engine (connection pool) per URL and process; SQLite in WAL mode like storage.sqlite."""
+    """One engine (connection pool) per URL and process; SQLite in WAL mode like storage.database."""
     engine = create_engine(url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
