@@ -6,9 +6,10 @@ Every metric is defined in docs/analytics.md; the code follows those definitions
 import math
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Optional
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from analytics.fold import question_key
@@ -21,16 +22,16 @@ MAX_DAYS = 400  # a longer range is cut to its last MAX_DAYS days in the per-day
 
 @dataclass(frozen=True)
 class Filters:
-    since: Optional[float] = None  # Unix seconds, inclusive
-    until: Optional[float] = None  # Unix seconds, exclusive
-    channel: Optional[str] = None
-    language: Optional[str] = None
+    since: float | None = None  # Unix seconds, inclusive
+    until: float | None = None  # Unix seconds, exclusive
+    channel: str | None = None
+    language: str | None = None
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Istanbul"))  # days are calendar days here
 
-    def in_range(self, timestamp: Optional[float]) -> bool:
+    def in_range(self, timestamp: float | None) -> bool:
         return timestamp is not None and (self.since is None or timestamp >= self.since) and (self.until is None or timestamp < self.until)
 
-    def matches(self, channel: Optional[str], language: Optional[str]) -> bool:
+    def matches(self, channel: str | None, language: str | None) -> bool:
         return (self.channel is None or channel == self.channel) and (self.language is None or language == self.language)
 
     def day(self, timestamp: float) -> str:
@@ -42,9 +43,9 @@ class Durations:
     """Seconds; None when there is no sample."""
 
     n: int
-    median: Optional[float]
-    p90: Optional[float]
-    mean: Optional[float]
+    median: float | None
+    p90: float | None
+    mean: float | None
 
     @classmethod
     def of(cls, values: Iterable[float]) -> "Durations":
@@ -58,8 +59,8 @@ class Durations:
 @dataclass
 class Csat:
     count: int
-    average: Optional[float]  # mean rating, 1–5
-    satisfied: Optional[float]  # share of ratings 4 or 5
+    average: float | None  # mean rating, 1–5
+    satisfied: float | None  # share of ratings 4 or 5
 
     @classmethod
     def of(cls, ratings: list[int]) -> "Csat":
@@ -116,9 +117,9 @@ class Figures:
     handoff_reasons: list[tuple[str, int]]
     first_response_bot: Durations
     resolution_bot: Durations
-    first_response_human: Optional[Durations]  # None: no handoffs table
-    resolution_human: Optional[Durations]
-    csat_overall: Optional[Csat]  # None: no csat_ratings table
+    first_response_human: Durations | None  # None: no handoffs table
+    resolution_human: Durations | None
+    csat_overall: Csat | None  # None: no csat_ratings table
     csat_per_channel: dict[str, Csat]
     csat_per_day: list[tuple[str, Csat]]
     top_intents: list[tuple[str, int]]
@@ -126,15 +127,15 @@ class Figures:
     kb_answered: int
     kb_unanswered: int
     top_unanswered: list[tuple[str, int]]  # redacted question text, count
-    campaigns: Optional[list[CampaignRow]]  # None: no campaign tables
+    campaigns: list[CampaignRow] | None  # None: no campaign tables
     problems: list[str] = field(default_factory=list)
 
     @property
-    def containment(self) -> Optional[float]:
+    def containment(self) -> float | None:
         return self.contained / self.conversations if self.conversations else None
 
     @property
-    def handoff_rate(self) -> Optional[float]:
+    def handoff_rate(self) -> float | None:
         return self.handed_off / self.conversations if self.conversations else None
 
 
@@ -142,10 +143,7 @@ def compute(conversations: list[Conversation], data: SupportData, filters: Filte
     """conversations: every session of the senders concerned (not only those in the range), so
     each handoff row can be matched to the session it happened in; the filters pick the rest."""
     reasons = handoff_reasons_by_conversation(conversations, data)
-    selected = [
-        c for c in conversations
-        if c.user_turns and filters.in_range(c.started_at) and filters.matches(c.channel, c.language)
-    ]
+    selected = [c for c in conversations if c.user_turns and filters.in_range(c.started_at) and filters.matches(c.channel, c.language)]
     handed_off = {(c.sender_id, c.session) for c in selected if c.handed_off or (c.sender_id, c.session) in reasons}
     handed = [c for c in selected if (c.sender_id, c.session) in handed_off]
     contained = [c for c in selected if (c.sender_id, c.session) not in handed_off]
@@ -156,21 +154,25 @@ def compute(conversations: list[Conversation], data: SupportData, filters: Filte
     return Figures(
         conversations=len(selected),
         by_channel=dict(sorted(Counter(c.channel for c in selected).items())),
-        days=days, per_day_channel=per_channel, per_day_language=per_language,
-        contained=len(contained), handed_off=len(handed),
+        days=days,
+        per_day_channel=per_channel,
+        per_day_language=per_language,
+        contained=len(contained),
+        handed_off=len(handed),
         handoff_reasons=ranked(Counter(reasons.get((c.sender_id, c.session), "unknown") for c in handed)),
         first_response_bot=Durations.of(
-            c.first_response_at - c.first_user_at for c in selected
-            if c.first_response_at is not None and c.first_user_at is not None
+            c.first_response_at - c.first_user_at for c in selected if c.first_response_at is not None and c.first_user_at is not None
         ),
         resolution_bot=Durations.of(c.last_at - c.first_user_at for c in contained if c.first_user_at is not None),
-        first_response_human=None if handoffs is None else Durations.of(
-            h["first_agent_reply_at"] - h["created_at"] for h in handoffs if h["first_agent_reply_at"] is not None
-        ),
-        resolution_human=None if handoffs is None else Durations.of(
-            h["closed_at"] - h["created_at"] for h in handoffs if h["closed_at"] is not None
-        ),
-        csat_overall=csat_overall, csat_per_channel=csat_per_channel, csat_per_day=csat_per_day,
+        first_response_human=None
+        if handoffs is None
+        else Durations.of(h["first_agent_reply_at"] - h["created_at"] for h in handoffs if h["first_agent_reply_at"] is not None),
+        resolution_human=None
+        if handoffs is None
+        else Durations.of(h["closed_at"] - h["created_at"] for h in handoffs if h["closed_at"] is not None),
+        csat_overall=csat_overall,
+        csat_per_channel=csat_per_channel,
+        csat_per_day=csat_per_day,
         top_intents=ranked(Counter(t.intent or "(none)" for t in turns), TOP),
         top_articles=_top_articles(turns),
         kb_answered=sum(1 for t in turns if t.kb_answered is True),
@@ -181,7 +183,7 @@ def compute(conversations: list[Conversation], data: SupportData, filters: Filte
     )
 
 
-def ranked(counts: Counter[str], top: Optional[int] = None) -> list[tuple[str, int]]:
+def ranked(counts: Counter[str], top: int | None = None) -> list[tuple[str, int]]:
     """Most frequent first, ties by name: the same order whichever store the counts came from."""
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top]
 
@@ -204,7 +206,7 @@ def handoff_reasons_by_conversation(conversations: list[Conversation], data: Sup
     return found
 
 
-def _session_at(owned: list[Conversation], timestamp: float) -> Optional[Conversation]:
+def _session_at(owned: list[Conversation], timestamp: float) -> Conversation | None:
     current = None
     for conversation in owned:
         if conversation.started_at <= timestamp:
@@ -231,23 +233,20 @@ def _per_day(selected: list[Conversation], filters: Filters) -> tuple[list[str],
     return days, dict(sorted(per_channel.items())), dict(sorted(per_language.items()))
 
 
-def _handoffs_in(rows: Rows, filters: Filters) -> Optional[list[dict[str, Any]]]:
+def _handoffs_in(rows: Rows, filters: Filters) -> list[dict[str, Any]] | None:
     if rows is None:
         return None
-    return [
-        h for h in rows
-        if filters.in_range(h["created_at"]) and filters.matches(channel_of(h["sender_id"]), h["language"])
-    ]
+    return [h for h in rows if filters.in_range(h["created_at"]) and filters.matches(channel_of(h["sender_id"]), h["language"])]
 
 
-def _csat(data: SupportData, filters: Filters) -> tuple[Optional[Csat], dict[str, Csat], list[tuple[str, Csat]]]:
+def _csat(data: SupportData, filters: Filters) -> tuple[Csat | None, dict[str, Csat], list[tuple[str, Csat]]]:
     if data.csat_ratings is None:
         return None, {}, []
     language_of = {h["id"]: h["language"] for h in data.handoffs or []}
     rows = [
-        r for r in data.csat_ratings
-        if filters.in_range(r["created_at"])
-        and filters.matches(channel_of(r["sender_id"]), language_of.get(r["handoff_id"]))
+        r
+        for r in data.csat_ratings
+        if filters.in_range(r["created_at"]) and filters.matches(channel_of(r["sender_id"]), language_of.get(r["handoff_id"]))
     ]
     by_channel: dict[str, list[int]] = defaultdict(list)
     by_day: dict[str, list[int]] = defaultdict(list)
@@ -273,9 +272,7 @@ def _top_articles(turns: list[Turn]) -> list[ArticleRow]:
 
 
 def _top_unanswered(turns: list[Turn]) -> list[tuple[str, int]]:
-    counts = Counter(
-        " ".join(str(t.kb_query or t.text or "").lower().split()) for t in turns if t.kb_answered is False
-    )
+    counts = Counter(" ".join(str(t.kb_query or t.text or "").lower().split()) for t in turns if t.kb_answered is False)
     counts.pop("", None)
     shown: Counter[str] = Counter()
     for text, n in counts.items():  # texts that read the same once redacted count together
@@ -283,7 +280,7 @@ def _top_unanswered(turns: list[Turn]) -> list[tuple[str, int]]:
     return ranked(shown, TOP)
 
 
-def _campaigns(data: SupportData, filters: Filters) -> Optional[list[CampaignRow]]:
+def _campaigns(data: SupportData, filters: Filters) -> list[CampaignRow] | None:
     """Top-level campaigns created in the range; a recurring campaign's occurrences (parent_id)
     count under it."""
     if data.campaigns is None or data.campaign_recipients is None:
@@ -298,9 +295,13 @@ def _campaigns(data: SupportData, filters: Filters) -> Optional[list[CampaignRow
         replies[campaign] += int(recipient["replied"] or 0)
         opt_outs[campaign] += int(recipient["opted_out_after"] or 0)
     return [
-        CampaignRow(str(c["name"]), sum(outcomes[c["id"]].values()),
-                    {o: outcomes[c["id"]][o] for o in (*OUTCOMES, *sorted(set(outcomes[c["id"]]) - set(OUTCOMES))) if outcomes[c["id"]][o]},
-                    replies[c["id"]], opt_outs[c["id"]])
+        CampaignRow(
+            str(c["name"]),
+            sum(outcomes[c["id"]].values()),
+            {o: outcomes[c["id"]][o] for o in (*OUTCOMES, *sorted(set(outcomes[c["id"]]) - set(OUTCOMES))) if outcomes[c["id"]][o]},
+            replies[c["id"]],
+            opt_outs[c["id"]],
+        )
         for c in sorted(data.campaigns, key=lambda c: -(c["created_at"] or 0))
         if not c["parent_id"] and filters.in_range(c["created_at"] or 0)
     ]

@@ -1,15 +1,13 @@
 """How the dashboard writes numbers: percentages, durations, averages ("–" for no data)."""
 
-from typing import Optional
-
 NO_DATA = "–"
 
 
-def percent(share: Optional[float]) -> str:
+def percent(share: float | None) -> str:
     return NO_DATA if share is None else f"{share * 100:.1f} %"
 
 
-def duration(seconds: Optional[float]) -> str:
+def duration(seconds: float | None) -> str:
     if seconds is None:
         return NO_DATA
     if seconds < 60:
@@ -19,5 +17,5 @@ def duration(seconds: Optional[float]) -> str:
     return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} min"
 
 
-def average(value: Optional[float]) -> str:
+def average(value: float | None) -> str:
     return NO_DATA if value is None else f"{value:.2f}"

@@ -6,7 +6,7 @@ ratios are over all stored conversations.
 """
 
 from collections import Counter
-from typing import Iterator
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -37,12 +37,16 @@ def exposition(figures: Figures, data: SupportData) -> bytes:
 
 def families(figures: Figures, data: SupportData) -> list[Metric]:
     out: list[Metric] = []
-    total = CounterMetricFamily("destek_conversations", "Conversations (Rasa sessions) with at least one customer message.", labels=["channel"])
+    total = CounterMetricFamily(
+        "destek_conversations", "Conversations (Rasa sessions) with at least one customer message.", labels=["channel"]
+    )
     for channel in sorted(set(CHANNELS) | set(figures.by_channel)):
         total.add_metric([channel], figures.by_channel.get(channel, 0))
     out.append(total)
     if figures.containment is not None:
-        out.append(GaugeMetricFamily("destek_containment_ratio", "Share of conversations resolved without a person.", value=figures.containment))
+        out.append(
+            GaugeMetricFamily("destek_containment_ratio", "Share of conversations resolved without a person.", value=figures.containment)
+        )
 
     kb = CounterMetricFamily("destek_kb_answers", "Knowledge-base lookups by outcome.", labels=["outcome"])
     kb.add_metric(["answered"], figures.kb_answered)
@@ -67,8 +71,13 @@ def families(figures: Figures, data: SupportData) -> list[Metric]:
         for (reason, status), n in sorted(Counter((str(h["reason"]), str(h["status"])) for h in data.handoffs).items()):
             handoffs.add_metric([reason, status], n)
         out.append(handoffs)
-        out.append(GaugeMetricFamily("destek_handoff_queue_length", "Handoffs waiting for an agent (status queued).",
-                                     value=sum(1 for h in data.handoffs if h["status"] == "queued")))
+        out.append(
+            GaugeMetricFamily(
+                "destek_handoff_queue_length",
+                "Handoffs waiting for an agent (status queued).",
+                value=sum(1 for h in data.handoffs if h["status"] == "queued"),
+            )
+        )
 
     csat = figures.csat_overall
     if csat is not None:
@@ -77,11 +86,18 @@ def families(figures: Figures, data: SupportData) -> list[Metric]:
             out.append(GaugeMetricFamily("destek_csat_average", "Mean CSAT rating (1-5) over all ratings.", value=csat.average))
 
     if data.campaign_recipients is not None:
-        sends = GaugeMetricFamily("destek_campaign_recipients", "Campaign recipients by outcome (send state, then delivery).", labels=["outcome"])
+        sends = GaugeMetricFamily(
+            "destek_campaign_recipients", "Campaign recipients by outcome (send state, then delivery).", labels=["outcome"]
+        )
         outcomes = Counter(recipient_outcome(r) for r in data.campaign_recipients)
         for outcome in sorted(set(OUTCOMES) | set(outcomes)):
             sends.add_metric([outcome], outcomes.get(outcome, 0))
         out.append(sends)
-        out.append(CounterMetricFamily("destek_campaign_opt_outs", "Recipients who opted out after a campaign.",
-                                       value=sum(int(r["opted_out_after"] or 0) for r in data.campaign_recipients)))
+        out.append(
+            CounterMetricFamily(
+                "destek_campaign_opt_outs",
+                "Recipients who opted out after a campaign.",
+                value=sum(int(r["opted_out_after"] or 0) for r in data.campaign_recipients),
+            )
+        )
     return out

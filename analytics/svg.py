@@ -7,9 +7,8 @@ All text is escaped here.
 """
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
-from collections.abc import Mapping, Sequence
-from typing import Callable, Optional
 
 # Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -76,12 +75,15 @@ def _x_axis(labels: list[str], x_label: str, position: Callable[[int], float]) -
             parts.append(
                 f'<text x="{position(i):.1f}" y="{HEIGHT - BOTTOM + 16}" font-size="11" text-anchor="middle">{escape(label)}</text>'
             )
-    parts.append(f'<text x="{(LEFT + WIDTH - RIGHT) / 2:.1f}" y="{HEIGHT - 12}" font-size="12" text-anchor="middle">{escape(x_label)}</text>')
+    parts.append(
+        f'<text x="{(LEFT + WIDTH - RIGHT) / 2:.1f}" y="{HEIGHT - 12}" font-size="12" text-anchor="middle">{escape(x_label)}</text>'
+    )
     return parts
 
 
-def stacked_bars(chart_id: str, title: str, desc: str, labels: list[str], series: Mapping[str, Sequence[float]],
-                 x_label: str, y_label: str) -> str:
+def stacked_bars(
+    chart_id: str, title: str, desc: str, labels: list[str], series: Mapping[str, Sequence[float]], x_label: str, y_label: str
+) -> str:
     """One bar per label, stacked by series (e.g. conversations per day, stacked by channel)."""
     totals = [sum(values[i] for values in series.values()) for i in range(len(labels))]
     top_value, steps = _scale(max(totals, default=0))
@@ -105,8 +107,15 @@ def stacked_bars(chart_id: str, title: str, desc: str, labels: list[str], series
     return "\n".join(parts + ["</svg>"])
 
 
-def horizontal_bars(chart_id: str, title: str, desc: str, items: Sequence[tuple[str, float]], x_label: str,
-                    fmt: Callable[[float], str] = _number, x_max: Optional[float] = None) -> str:
+def horizontal_bars(
+    chart_id: str,
+    title: str,
+    desc: str,
+    items: Sequence[tuple[str, float]],
+    x_label: str,
+    fmt: Callable[[float], str] = _number,
+    x_max: float | None = None,
+) -> str:
     """One bar per item, in the order given (top intents, top articles, handoff reasons);
     x_max: a fixed scale (e.g. 5 for ratings) instead of one fitted to the values."""
     row, left, top = 24, 200, 8
@@ -120,7 +129,7 @@ def horizontal_bars(chart_id: str, title: str, desc: str, items: Sequence[tuple[
         parts.append(f'<text x="{left - 6}" y="{y + 15}" font-size="12" text-anchor="end">{escape(shown)}</text>')
         parts.append(
             f'<rect x="{left}" y="{y + 3}" width="{plot_w * value / top_value:.1f}" height="{row - 8}" fill="{PALETTE[0]}">'
-            f'<title>{escape(f"{label}: {fmt(value)}")}</title></rect>'
+            f"<title>{escape(f'{label}: {fmt(value)}')}</title></rect>"
         )
         parts.append(f'<text x="{left + plot_w * value / top_value + 4:.1f}" y="{y + 15}" font-size="11">{escape(fmt(value))}</text>')
     parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - 36}" stroke="#555"/>')
@@ -128,8 +137,16 @@ def horizontal_bars(chart_id: str, title: str, desc: str, items: Sequence[tuple[
     return "\n".join(parts + ["</svg>"])
 
 
-def lines(chart_id: str, title: str, desc: str, labels: list[str], series: dict[str, list[Optional[float]]],
-          x_label: str, y_label: str, y_max: Optional[int] = None) -> str:
+def lines(
+    chart_id: str,
+    title: str,
+    desc: str,
+    labels: list[str],
+    series: dict[str, list[float | None]],
+    x_label: str,
+    y_label: str,
+    y_max: int | None = None,
+) -> str:
     """One line per series over the labels; None leaves a gap (e.g. a day without ratings).
     y_max: a fixed top with one grid line per unit (e.g. 5 for ratings)."""
     values = [v for vs in series.values() for v in vs if v is not None]

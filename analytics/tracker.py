@@ -9,9 +9,10 @@ A turn is one user message with everything the bot did until the next user messa
 import itertools
 import json
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 from urllib.parse import quote
 
 from storage import paths
@@ -39,16 +40,16 @@ def channel_of(sender_id: str) -> str:
 @dataclass
 class BotUtterance:
     timestamp: float
-    text: Optional[str]
-    response: Optional[str]  # the domain response it came from (utter_…), if any
+    text: str | None
+    response: str | None  # the domain response it came from (utter_…), if any
 
 
 @dataclass
 class ActionRun:
     timestamp: float
     name: str
-    policy: Optional[str]
-    confidence: Optional[float]
+    policy: str | None
+    confidence: float | None
 
 
 @dataclass
@@ -56,18 +57,18 @@ class Turn:
     """One user message (or an EXTERNAL_… intent triggered through the API) and the bot's reaction."""
 
     timestamp: float
-    text: Optional[str]
-    intent: Optional[str]
-    confidence: Optional[float]
+    text: str | None
+    intent: str | None
+    confidence: float | None
     entities: list[dict[str, Any]] = field(default_factory=list)
     actions: list[ActionRun] = field(default_factory=list)
     bot: list[BotUtterance] = field(default_factory=list)
-    kb_query: Optional[str] = None
-    kb_article_id: Optional[str] = None
-    kb_score: Optional[float] = None
-    kb_answered: Optional[bool] = None  # None: no KB lookup in this turn
-    feedback: Optional[bool] = None  # 👍 True / 👎 False on this turn's KB answer, given in a later turn
-    feedback_at: Optional[float] = None
+    kb_query: str | None = None
+    kb_article_id: str | None = None
+    kb_score: float | None = None
+    kb_answered: bool | None = None  # None: no KB lookup in this turn
+    feedback: bool | None = None  # 👍 True / 👎 False on this turn's KB answer, given in a later turn
+    feedback_at: float | None = None
     handoff_requested: bool = False
 
     @property
@@ -83,7 +84,7 @@ class Conversation:
     channel: str
     started_at: float
     last_at: float
-    language: Optional[str] = None  # the language slot's last value in this session
+    language: str | None = None  # the language slot's last value in this session
     turns: list[Turn] = field(default_factory=list)
     opening: list[BotUtterance] = field(default_factory=list)  # bot messages before the first turn
 
@@ -97,12 +98,12 @@ class Conversation:
         return any(turn.handoff_requested for turn in self.turns)
 
     @property
-    def first_user_at(self) -> Optional[float]:
+    def first_user_at(self) -> float | None:
         turns = self.user_turns
         return turns[0].timestamp if turns else None
 
     @property
-    def first_response_at(self) -> Optional[float]:
+    def first_response_at(self) -> float | None:
         """The first bot message after the first user message."""
         first = self.first_user_at
         if first is None:
@@ -118,7 +119,7 @@ def open_read_only(path: Path) -> sqlite3.Connection:
     return connection
 
 
-def iter_conversations(path: Path, since: Optional[float] = None, sender_id: Optional[str] = None) -> Iterator[Conversation]:
+def iter_conversations(path: Path, since: float | None = None, sender_id: str | None = None) -> Iterator[Conversation]:
     """Every conversation in the tracker store, grouped by sender, oldest session first.
 
     since: only senders with an event at or after it (their older sessions come too: filter on
@@ -148,10 +149,11 @@ def iter_conversations(path: Path, since: Optional[float] = None, sender_id: Opt
         connection.close()
 
 
-def read_conversations(path: Path, since: Optional[float] = None, until: Optional[float] = None) -> list[Conversation]:
+def read_conversations(path: Path, since: float | None = None, until: float | None = None) -> list[Conversation]:
     """Conversations that started in [since, until) (both optional), ordered by start time."""
     selected = [
-        c for c in iter_conversations(path, since=since)
+        c
+        for c in iter_conversations(path, since=since)
         if (since is None or c.started_at >= since) and (until is None or c.started_at < until)
     ]
     return sorted(selected, key=lambda c: (c.started_at, c.sender_id))
@@ -188,11 +190,11 @@ class _Builder:
     def __init__(self, sender_id: str) -> None:
         self.sender_id = sender_id
         self.session = -1
-        self.conversation: Optional[Conversation] = None
+        self.conversation: Conversation | None = None
         self.in_session_start = False  # slots set now are carried over, not new facts
-        self.language: Optional[str] = None
+        self.language: str | None = None
 
-    def add(self, type_name: str, timestamp: float, event: dict[str, Any]) -> Optional[Conversation]:
+    def add(self, type_name: str, timestamp: float, event: dict[str, Any]) -> Conversation | None:
         """Apply one event; returns the previous conversation when this event starts a new session."""
         starts_session = type_name == "session_started" or (type_name == "action" and event.get("name") == "action_session_start")
         finished = None
@@ -211,11 +213,15 @@ class _Builder:
             self.in_session_start = False
             parse = event.get("parse_data") or {}
             intent = parse.get("intent") or {}
-            conversation.turns.append(Turn(
-                timestamp=timestamp, text=event.get("text"), intent=intent.get("name"),
-                confidence=_float(intent.get("confidence")),
-                entities=[e for e in (parse.get("entities") or []) if isinstance(e, dict)],
-            ))
+            conversation.turns.append(
+                Turn(
+                    timestamp=timestamp,
+                    text=event.get("text"),
+                    intent=intent.get("name"),
+                    confidence=_float(intent.get("confidence")),
+                    entities=[e for e in (parse.get("entities") or []) if isinstance(e, dict)],
+                )
+            )
         elif type_name == "action":
             name = str(event.get("name") or "")
             if name == "action_listen":
@@ -230,7 +236,7 @@ class _Builder:
             self._slot(conversation, turn, str(event.get("name")), event.get("value"), timestamp)
         return finished
 
-    def _slot(self, conversation: Conversation, turn: Optional[Turn], name: str, value: Any, timestamp: float) -> None:
+    def _slot(self, conversation: Conversation, turn: Turn | None, name: str, value: Any, timestamp: float) -> None:
         if name == "language" and value:
             self.language = conversation.language = str(value)
         if self.in_session_start or turn is None:
@@ -251,7 +257,7 @@ class _Builder:
             rated.feedback_at = timestamp
 
 
-def _float(value: Any) -> Optional[float]:
+def _float(value: Any) -> float | None:
     try:
         return None if value is None else float(value)
     except (TypeError, ValueError):

@@ -51,33 +51,72 @@ def synthetic_data(state: Path, conversations: int, seed: int = 11) -> None:
         sender = {"web": f"web:c{number}", "whatsapp": f"whatsapp:+90555{number:07d}", "rest": f"rest-{number}"}[channel]
         language = rng.choice(["tr", "en"])
         t = now - rng.uniform(0, 30 * 86400)
-        conversation = [*session_start(t), *user(t + 1, "kargom nerede" if language == "tr" else "where is my parcel", "faq", rng.uniform(0.5, 1), language)]
+        conversation = [
+            *session_start(t),
+            *user(t + 1, "kargom nerede" if language == "tr" else "where is my parcel", "faq", rng.uniform(0.5, 1), language),
+        ]
         if rng.random() < 0.75:
             conversation += kb_answer(t + 1 + rng.uniform(0.05, 2), rng.choice(ARTICLES), rng.uniform(0.35, 0.95), "kargom nerede")
             if rng.random() < 0.4:
                 helpful = rng.random() < 0.8
-                conversation += [*user(t + 20, "/answer_helpful" if helpful else "/answer_not_helpful", "answer_helpful" if helpful else "answer_not_helpful", 1.0, language),
-                                 *action(t + 20.2, "action_record_feedback", "utter_feedback_thanks", kb_feedback="up" if helpful else "down")]
+                conversation += [
+                    *user(
+                        t + 20,
+                        "/answer_helpful" if helpful else "/answer_not_helpful",
+                        "answer_helpful" if helpful else "answer_not_helpful",
+                        1.0,
+                        language,
+                    ),
+                    *action(t + 20.2, "action_record_feedback", "utter_feedback_thanks", kb_feedback="up" if helpful else "down"),
+                ]
         else:
             conversation += kb_not_sure(t + 1 + rng.uniform(0.05, 2), f"soru {rng.randint(1, 300)} iban TR330006100519786457841326")
             if rng.random() < 0.6:
-                conversation += [*user(t + 30, "/request_human", "request_human", 1.0, language),
-                                 *action(t + 30.5, "action_request_human", "utter_handoff_recorded", handoff_requested=True)]
+                conversation += [
+                    *user(t + 30, "/request_human", "request_human", 1.0, language),
+                    *action(t + 30.5, "action_request_human", "utter_handoff_recorded", handoff_requested=True),
+                ]
                 reply, closed = t + 30.5 + rng.uniform(20, 600), t + 30.5 + rng.uniform(600, 3600)
-                handoffs.append((len(handoffs) + 1, sender, channel, language, rng.choice(["customer_asked", "kb_no_answer"]), "closed", t + 30.5, reply, closed))
+                handoffs.append(
+                    (
+                        len(handoffs) + 1,
+                        sender,
+                        channel,
+                        language,
+                        rng.choice(["customer_asked", "kb_no_answer"]),
+                        "closed",
+                        t + 30.5,
+                        reply,
+                        closed,
+                    )
+                )
                 if rng.random() < 0.5:
                     ratings.append((len(handoffs), sender, channel, rng.randint(1, 5), closed + 5))
         events[sender] = conversation
     write_tracker(state / "tracker.sqlite3", events)
     with sqlite3.connect(state / "destek.sqlite3") as db:
         db.executescript(HANDOFF_TABLES)
-        db.executemany("INSERT INTO handoffs (id, sender_id, channel, language, reason, status, created_at, first_agent_reply_at, closed_at) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", handoffs)
+        db.executemany(
+            "INSERT INTO handoffs (id, sender_id, channel, language, reason, status, created_at, first_agent_reply_at, closed_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            handoffs,
+        )
         db.executemany("INSERT INTO csat_ratings VALUES (?, ?, ?, ?, ?)", ratings)
-        db.executemany("INSERT INTO campaigns VALUES (?, ?, ?, ?)", [(1, "Outage Kadıköy", None, now - 86400), (2, "Cart reminder", None, now - 3600)])
-        db.executemany("INSERT INTO campaign_recipients VALUES (?, ?, ?, ?, ?)", [
-            (rng.choice([1, 2]), *rng.choice([("sent", "delivered"), ("sent", "read"), ("sent", ""), ("failed", ""), ("skipped", "")]),
-             int(rng.random() < 0.1), int(rng.random() < 0.02)) for _ in range(2000)])
+        db.executemany(
+            "INSERT INTO campaigns VALUES (?, ?, ?, ?)", [(1, "Outage Kadıköy", None, now - 86400), (2, "Cart reminder", None, now - 3600)]
+        )
+        db.executemany(
+            "INSERT INTO campaign_recipients VALUES (?, ?, ?, ?, ?)",
+            [
+                (
+                    rng.choice([1, 2]),
+                    *rng.choice([("sent", "delivered"), ("sent", "read"), ("sent", ""), ("failed", ""), ("skipped", "")]),
+                    int(rng.random() < 0.1),
+                    int(rng.random() < 0.02),
+                )
+                for _ in range(2000)
+            ],
+        )
 
 
 @contextmanager
@@ -105,9 +144,15 @@ def timed_requests(state: Path, repeat: int, source: str = "tracker") -> list[tu
 
     from support_app.app import create_app
 
-    settings = {"RASA_TRACKER_DB": str(state / "tracker.sqlite3"), "DESTEK_DB": str(state / "destek.sqlite3"),
-                "DESTEK_DATABASE_URL": f"sqlite:///{state / 'destek.sqlite3'}", "ANALYTICS_SOURCE": source,
-                "STAFF_DEMO_PASSWORD": "bench-staff-password", "DESTEK_DEMO_DATA": "1", "METRICS_TOKEN": "bench"}
+    settings = {
+        "RASA_TRACKER_DB": str(state / "tracker.sqlite3"),
+        "DESTEK_DB": str(state / "destek.sqlite3"),
+        "DESTEK_DATABASE_URL": f"sqlite:///{state / 'destek.sqlite3'}",
+        "ANALYTICS_SOURCE": source,
+        "STAFF_DEMO_PASSWORD": "bench-staff-password",
+        "DESTEK_DEMO_DATA": "1",
+        "METRICS_TOKEN": "bench",
+    }
     with environment(settings), TestClient(create_app()) as client:
         page = client.get("/staff/login")
         csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
@@ -120,18 +165,29 @@ def timed_requests(state: Path, repeat: int, source: str = "tracker") -> list[tu
                 started, started_cpu = time.perf_counter(), time.process_time()
                 response = client.get(path, headers=headers)
                 samples.append(time.perf_counter() - started)
-                cpu.append(time.process_time() - started_cpu)  # this process's CPU (app and client): wall time minus waiting for a busy core
+                cpu.append(
+                    time.process_time() - started_cpu
+                )  # this process's CPU (app and client): wall time minus waiting for a busy core
                 if response.status_code != 200:
                     raise SystemExit(f"{path}: HTTP {response.status_code}")
-            rows.append((path, f"p50 {statistics.median(samples) * 1000:.0f} ms, p95 {p95(samples) * 1000:.0f} ms, max {max(samples) * 1000:.0f} ms; "
-                               f"CPU p50 {statistics.median(cpu) * 1000:.0f} ms, p95 {p95(cpu) * 1000:.0f} ms (n={repeat})"))
+            rows.append(
+                (
+                    path,
+                    f"p50 {statistics.median(samples) * 1000:.0f} ms, p95 {p95(samples) * 1000:.0f} ms, max {max(samples) * 1000:.0f} ms; "
+                    f"CPU p50 {statistics.median(cpu) * 1000:.0f} ms, p95 {p95(cpu) * 1000:.0f} ms (n={repeat})",
+                )
+            )
     return rows
 
 
 def backfill(state: Path) -> str:
     """`python -m analytics.backfill` on the synthetic stores, as a real process (wall time, peak memory)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TRACKER_DB": str(state / "tracker.sqlite3"),
-           "DESTEK_DATABASE_URL": f"sqlite:///{state / 'destek.sqlite3'}"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "RASA_TRACKER_DB": str(state / "tracker.sqlite3"),
+        "DESTEK_DATABASE_URL": f"sqlite:///{state / 'destek.sqlite3'}",
+    }
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "analytics.backfill"], env=env, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
@@ -140,7 +196,9 @@ def backfill(state: Path) -> str:
     return f"{time.perf_counter() - started:.1f} s, peak RSS {usage.ru_maxrss / 1024:.0f} MiB"
 
 
-def run(sizes: tuple[int, ...] = (10_000, 100_000), repeat: int = 20, tracker_repeat: int = 5, keep: Path | None = None) -> list[tuple[str, str]]:
+def run(
+    sizes: tuple[int, ...] = (10_000, 100_000), repeat: int = 20, tracker_repeat: int = 5, keep: Path | None = None
+) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     for conversations in sizes:
         with tempfile.TemporaryDirectory() as work:

@@ -14,7 +14,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import List, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -31,17 +30,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def one_run(recipients: int, rate: float, account_rate: float) -> Tuple[float, int, float, float, float, bool]:
+def one_run(recipients: int, rate: float, account_rate: float) -> tuple[float, int, float, float, float, bool]:
     """(achieved messages/s, messages, scheduler peak RSS MiB, fake CPU share, seconds, exactly once)."""
     os.environ["CAMPAIGNS_QUIET_HOURS"] = NO_QUIET_HOURS
     with tempfile.TemporaryDirectory() as state:
-        rig = CampaignRig(Path(state), CAMPAIGNS_QUIET_HOURS=NO_QUIET_HOURS, TWILIO_SEND_RATE=str(account_rate),
-                          CAMPAIGNS_LOG_LEVEL="WARNING")
+        rig = CampaignRig(
+            Path(state), CAMPAIGNS_QUIET_HOURS=NO_QUIET_HOURS, TWILIO_SEND_RATE=str(account_rate), CAMPAIGNS_LOG_LEVEL="WARNING"
+        )
         rig.start_fake(status_delay=0.5)
         try:
             groups = seed_customers(rig.db, recipients)
-            create_campaign(rig.db, {"name": "bench", "purpose": "marketing", "message_tr": "Merhaba {first_name}, kampanya!",
-                                     "message_en": "Hi {first_name}, a campaign!", "rate": rate})
+            create_campaign(
+                rig.db,
+                {
+                    "name": "bench",
+                    "purpose": "marketing",
+                    "message_tr": "Merhaba {first_name}, kampanya!",
+                    "message_en": "Hi {first_name}, a campaign!",
+                    "rate": rate,
+                },
+            )
             assert rig.fake is not None
             fake_cpu_before = cpu_seconds(rig.fake.pid)
             scheduler = rig.start_scheduler()
@@ -68,17 +76,25 @@ def one_run(recipients: int, rate: float, account_rate: float) -> Tuple[float, i
             rig.stop()
 
 
-def run(recipients: int = 10_000, rate: float = 50.0) -> List[Tuple[str, str]]:
+def run(recipients: int = 10_000, rate: float = 50.0) -> list[tuple[str, str]]:
     achieved, sent, rss, fake_share, seconds, once = one_run(recipients, rate, account_rate=ACCOUNT_RATE)
-    rows = [(f"Campaign throughput, {recipients:,} recipients at {rate:g} messages/s",
-             f"{achieved:.1f} messages/s ({achieved / rate:.1%} of the configured rate; {sent:,} messages in {seconds:.0f} s); "
-             f"exactly once in the fake's inbox: {'yes' if once else 'NO'}"),
-            ("Campaign scheduler peak RSS", f"{rss:.0f} MiB"),
-            ("fake_twilio CPU while sending at that rate", f"{fake_share:.0%} of one core")]
+    rows = [
+        (
+            f"Campaign throughput, {recipients:,} recipients at {rate:g} messages/s",
+            f"{achieved:.1f} messages/s ({achieved / rate:.1%} of the configured rate; {sent:,} messages in {seconds:.0f} s); "
+            f"exactly once in the fake's inbox: {'yes' if once else 'NO'}",
+        ),
+        ("Campaign scheduler peak RSS", f"{rss:.0f} MiB"),
+        ("fake_twilio CPU while sending at that rate", f"{fake_share:.0%} of one core"),
+    ]
     burst = min(recipients, 2000)
     achieved, sent, _, fake_share, seconds, once = one_run(burst, 5000, account_rate=5000)
-    rows.append((f"Campaign throughput, unthrottled (rate 5000), {burst:,} recipients",
-                 f"{achieved:.0f} messages/s; fake_twilio CPU {fake_share:.0%} of one core; exactly once: {'yes' if once else 'NO'}"))
+    rows.append(
+        (
+            f"Campaign throughput, unthrottled (rate 5000), {burst:,} recipients",
+            f"{achieved:.0f} messages/s; fake_twilio CPU {fake_share:.0%} of one core; exactly once: {'yes' if once else 'NO'}",
+        )
+    )
     return rows
 
 

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 import requests
 
@@ -34,20 +34,22 @@ WARM_UP = 2
 TIMEOUT = 15.0
 
 
-def percentile(samples: List[float], share: float) -> float:
+def percentile(samples: list[float], share: float) -> float:
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, int(round(share * len(ordered))) - 1))]
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
-def panel_state(driver: Any) -> Dict[str, float]:
-    return dict(driver.execute_script(
-        "var p = document.getElementById('copilot');"
-        "return {message: Number(p.getAttribute('data-message-id')), updated: Number(p.getAttribute('data-updated-at')),"
-        " passages: p.querySelectorAll('.copilot-passage').length};"
-    ))
+def panel_state(driver: Any) -> dict[str, float]:
+    return dict(
+        driver.execute_script(
+            "var p = document.getElementById('copilot');"
+            "return {message: Number(p.getAttribute('data-message-id')), updated: Number(p.getAttribute('data-updated-at')),"
+            " passages: p.querySelectorAll('.copilot-passage').length};"
+        )
+    )
 
 
-def wait_panel(driver: Any, message_id: int) -> Dict[str, float]:
+def wait_panel(driver: Any, message_id: int) -> dict[str, float]:
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:
         state = panel_state(driver)
@@ -57,8 +59,12 @@ def wait_panel(driver: Any, message_id: int) -> Dict[str, float]:
     raise TimeoutError(f"the panel did not show message {message_id} within {TIMEOUT} s")
 
 
-def run(messages: int) -> Dict[str, Any]:
-    queries = [json.loads(line) for line in (ROOT / "bot" / "data" / "kb_eval" / "queries.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+def run(messages: int) -> dict[str, Any]:
+    queries = [
+        json.loads(line)
+        for line in (ROOT / "bot" / "data" / "kb_eval" / "queries.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     templates = json.loads((ROOT / "tests" / "data" / "copilot_templates.json").read_text(encoding="utf-8"))["templates"]
     with tempfile.TemporaryDirectory(prefix="bench-copilot-") as folder:
         servers = Servers(Path(folder))
@@ -68,7 +74,7 @@ def run(messages: int) -> Dict[str, Any]:
             store = HandoffStore(Path(folder) / "destek.sqlite3")
             for row in templates:
                 store.save_template(row["name"], row["language"], row["text"], "admin")
-            results: Dict[str, Any] = {}
+            results: dict[str, Any] = {}
             with chromium() as driver:
                 driver.get(f"{servers.support_url}/inbox")
                 driver.find_element("id", "login").send_keys("agent1")
@@ -83,7 +89,7 @@ def run(messages: int) -> Dict[str, Any]:
                         assert time.monotonic() < deadline, "handoff not in the inbox queue"
                         time.sleep(0.05)
                     driver.find_element("css selector", f".queue-item[data-id='{handoff['id']}'] button").click()
-                    samples: List[float] = []
+                    samples: list[float] = []
                     for index, text in enumerate(texts):
                         time.sleep(0.6)  # a customer does not write five times a second
                         started_ms = time.time() * 1000
@@ -96,7 +102,11 @@ def run(messages: int) -> Dict[str, Any]:
             session = requests.Session()
             page = session.get(f"{servers.support_url}/staff/login", timeout=10).text
             token = page.split('name="csrf-token" content="')[1].split('"')[0]
-            session.post(f"{servers.support_url}/staff/login", data={"login": "agent1", "password": STAFF_PASSWORD, "csrf": token, "next": "/staff"}, timeout=10)
+            session.post(
+                f"{servers.support_url}/staff/login",
+                data={"login": "agent1", "password": STAFF_PASSWORD, "csrf": token, "next": "/staff"},
+                timeout=10,
+            )
             api_ms = []
             for _ in range(30):
                 started = time.perf_counter()
@@ -115,7 +125,9 @@ def main() -> None:
     results = run(args.messages)
     both = results["tr"] + results["en"]
     for name, samples in (("TR", results["tr"]), ("EN", results["en"]), ("all", both), ("copilot API alone", results["api"])):
-        print(f"{name:>18}: p50 {statistics.median(samples):.0f} ms, p95 {percentile(samples, 0.95):.0f} ms, max {max(samples):.0f} ms (n={len(samples)})")
+        print(
+            f"{name:>18}: p50 {statistics.median(samples):.0f} ms, p95 {percentile(samples, 0.95):.0f} ms, max {max(samples):.0f} ms (n={len(samples)})"
+        )
     p95 = percentile(both, 0.95)
     print(f"target p95 <= 1000 ms: {'met' if p95 <= 1000 else 'NOT met'} ({p95:.0f} ms)")
     sys.exit(0 if p95 <= 1000 else 1)

@@ -27,8 +27,9 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any
 
 import requests
 import socketio
@@ -46,7 +47,7 @@ TIMEOUT = 30.0
 WARM_UP = 2
 
 
-def percentiles(samples_ms: List[float]) -> str:
+def percentiles(samples_ms: list[float]) -> str:
     ordered = sorted(samples_ms)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * len(ordered)) - 1)]
     return f"p50 {statistics.median(ordered):.0f} ms, p95 {p95:.0f} ms (n={len(ordered)})"
@@ -57,7 +58,7 @@ class LiveFeed:
 
     def __init__(self, session: requests.Session, url: str) -> None:
         self.session, self.url = session, url
-        self.seen: Dict[str, Tuple[float, int]] = {}
+        self.seen: dict[str, tuple[float, int]] = {}
         self.lock = threading.Lock()
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -79,14 +80,14 @@ class LiveFeed:
                 if self.stopped.is_set():
                     return
                 if line.startswith("event: "):
-                    name = line[len("event: "):]
+                    name = line[len("event: ") :]
                 elif line.startswith("data: ") and name == "queue":
                     now = time.perf_counter()
                     with self.lock:
-                        for handoff in json.loads(line[len("data: "):])["handoffs"]:
+                        for handoff in json.loads(line[len("data: ") :])["handoffs"]:
                             self.seen.setdefault(handoff["sender_id"], (now, int(handoff["id"])))
 
-    def wait(self, sender_id: str) -> Tuple[float, int]:
+    def wait(self, sender_id: str) -> tuple[float, int]:
         deadline = time.perf_counter() + TIMEOUT
         while time.perf_counter() < deadline:
             with self.lock:
@@ -104,30 +105,39 @@ class Agent:
         self.session = requests.Session()
         page = self.session.get(f"{self.base}/staff/login", timeout=10).text
         token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-        response = self.session.post(f"{self.base}/staff/login", timeout=10, allow_redirects=False,
-                                     data={"login": login, "password": STAFF_PASSWORD, "csrf": token, "next": "/inbox"})
+        response = self.session.post(
+            f"{self.base}/staff/login",
+            timeout=10,
+            allow_redirects=False,
+            data={"login": login, "password": STAFF_PASSWORD, "csrf": token, "next": "/inbox"},
+        )
         if response.status_code != 303:
             raise SystemExit(f"staff login as {login} failed: HTTP {response.status_code}")
         self.session.headers["X-CSRF-Token"] = token
 
-    def post(self, handoff_id: int, action: str, body: Optional[Dict[str, Any]] = None) -> None:
+    def post(self, handoff_id: int, action: str, body: dict[str, Any] | None = None) -> None:
         response = self.session.post(f"{self.base}/inbox/api/handoffs/{handoff_id}/{action}", json=body, timeout=15)
         if response.status_code != 200:
             raise SystemExit(f"{action} of handoff {handoff_id} failed: HTTP {response.status_code} {response.text}")
 
 
-async def web_customer(servers: Servers, feed: LiveFeed, agent: Agent, number: int) -> Tuple[float, float]:
+async def web_customer(servers: Servers, feed: LiveFeed, agent: Agent, number: int) -> tuple[float, float]:
     """One web chat customer: (trigger → inbox, reply → socket) in milliseconds."""
     sub = f"anon-bench-{number}-{int(time.time())}"
-    received: "asyncio.Queue[str]" = asyncio.Queue()
+    received: asyncio.Queue[str] = asyncio.Queue()
     client = socketio.AsyncClient(reconnection=False)
 
     @client.on("bot_uttered")
     async def on_bot(data: Any) -> None:
         await received.put(str((data or {}).get("text") or ""))
 
-    await client.connect(servers.rasa_url, auth={"token": issue_token(sub, servers.webchat_secret, 900)},
-                         transports=["websocket"], headers={"Origin": servers.support_url}, wait_timeout=10)
+    await client.connect(
+        servers.rasa_url,
+        auth={"token": issue_token(sub, servers.webchat_secret, 900)},
+        transports=["websocket"],
+        headers={"Origin": servers.support_url},
+        wait_timeout=10,
+    )
     try:
         started = time.perf_counter()
         await client.emit("user_uttered", {"message": ASK_PERSON})
@@ -164,11 +174,13 @@ def wait(check: Callable[[], bool], what: str) -> None:
         time.sleep(0.005)
 
 
-def whatsapp_customer(servers: Servers, feed: LiveFeed, agent: Agent, number: int) -> Tuple[float, float]:
+def whatsapp_customer(servers: Servers, feed: LiveFeed, agent: Agent, number: int) -> tuple[float, float]:
     """One WhatsApp customer through fake Twilio: (trigger → inbox, reply → fake Twilio inbox) in ms."""
     phone = f"+90555{int(time.time()) % 10000:04d}{number:03d}"
     started = time.perf_counter()
-    response = requests.post(f"{servers.fake_url}/_fake/inbound", json={"from": phone, "body": ASK_PERSON, "profile_name": "Bench"}, timeout=10)
+    response = requests.post(
+        f"{servers.fake_url}/_fake/inbound", json={"from": phone, "body": ASK_PERSON, "profile_name": "Bench"}, timeout=10
+    )
     response.raise_for_status()
     appeared, handoff_id = feed.wait(f"whatsapp:{phone}")
     to_inbox = (appeared - started) * 1000
@@ -190,7 +202,7 @@ def whatsapp_customer(servers: Servers, feed: LiveFeed, agent: Agent, number: in
     return to_inbox, to_customer
 
 
-def run(customers: int = 20) -> List[Tuple[str, str]]:
+def run(customers: int = 20) -> list[tuple[str, str]]:
     with tempfile.TemporaryDirectory() as state, running_servers(Path(state), fake_twilio=True, support_app=True) as servers:
         agent = Agent(servers)
         feed = LiveFeed(agent.session, f"{servers.support_url}/inbox/api/stream")

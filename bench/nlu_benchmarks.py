@@ -22,7 +22,7 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 import yaml
 
@@ -35,15 +35,15 @@ EVAL_DIR = Path(os.environ.get("DESTEK_EVAL_DIR", "/work/shared/eval"))
 OOS = "oos"
 FALLBACK = "nlu_fallback"
 
-Example = Tuple[str, str]
+Example = tuple[str, str]
 
 
-def read_csv(path: Path, text_field: str, label_field: str) -> List[Example]:
+def read_csv(path: Path, text_field: str, label_field: str) -> list[Example]:
     with path.open(encoding="utf-8", newline="") as handle:
         return [(row[text_field].strip(), row[label_field].strip()) for row in csv.DictReader(handle)]
 
 
-def load_dataset(name: str) -> Dict[str, List[Example]]:
+def load_dataset(name: str) -> dict[str, list[Example]]:
     """The dataset's official splits: always `train` and `test`; CLINC150 adds `oos_test`, `val`, `oos_val`."""
     folder = EVAL_DIR / name
     if name in ("banking77", "hwu64"):
@@ -63,9 +63,9 @@ def load_dataset(name: str) -> Dict[str, List[Example]]:
     raise SystemExit(f"unknown dataset {name!r}: use banking77, clinc150, bitext or hwu64")
 
 
-def write_nlu_yaml(examples: List[Example], path: Path) -> None:
+def write_nlu_yaml(examples: list[Example], path: Path) -> None:
     """Rasa NLU YAML, one block per intent (texts with `[` are skipped: Rasa reads them as entities)."""
-    by_intent: Dict[str, List[str]] = defaultdict(list)
+    by_intent: dict[str, list[str]] = defaultdict(list)
     for text, intent in examples:
         if text and "[" not in text:
             by_intent[intent].append(" ".join(text.split()))
@@ -84,7 +84,7 @@ def write_nlu_yaml(examples: List[Example], path: Path) -> None:
     path.write_text(yaml.dump({"version": "3.1", "nlu": blocks}, Dumper=Dumper, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
-def nlu_config(project_config: Path, out: Path, epochs: Optional[int]) -> Dict[str, Any]:
+def nlu_config(project_config: Path, out: Path, epochs: int | None) -> dict[str, Any]:
     """config.yml's pipeline without the dialogue policies (optionally another DIET epoch count)."""
     config = yaml.safe_load(project_config.read_text(encoding="utf-8"))
     pipeline = config["pipeline"]
@@ -92,13 +92,18 @@ def nlu_config(project_config: Path, out: Path, epochs: Optional[int]) -> Dict[s
         for component in pipeline:
             if component["name"] == "DIETClassifier":
                 component["epochs"] = epochs
-    nlu_only = {"recipe": config.get("recipe", "default.v1"), "language": config.get("language", "en"), "pipeline": pipeline, "policies": []}
+    nlu_only = {
+        "recipe": config.get("recipe", "default.v1"),
+        "language": config.get("language", "en"),
+        "pipeline": pipeline,
+        "policies": [],
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(yaml.safe_dump(nlu_only, sort_keys=False), encoding="utf-8")
     return nlu_only
 
 
-def fallback_thresholds(pipeline: List[Dict[str, Any]]) -> Tuple[float, float]:
+def fallback_thresholds(pipeline: list[dict[str, Any]]) -> tuple[float, float]:
     for component in pipeline:
         if component["name"] == "FallbackClassifier":
             return float(component.get("threshold", 0.3)), float(component.get("ambiguity_threshold", 0.1))
@@ -114,7 +119,7 @@ def train(config_path: Path, data_path: Path, model_dir: Path, name: str) -> Pat
     return Path(model)
 
 
-async def predict(model_path: Path, texts: List[str]) -> List[List[Tuple[str, float]]]:
+async def predict(model_path: Path, texts: list[str]) -> list[list[tuple[str, float]]]:
     """Each text's intent ranking without `nlu_fallback`: [(intent, confidence), ...] best first."""
     from rasa.core.agent import Agent
 
@@ -127,17 +132,19 @@ async def predict(model_path: Path, texts: List[str]) -> List[List[Tuple[str, fl
     return rankings
 
 
-def falls_back(ranking: List[Tuple[str, float]], threshold: float, ambiguity: float) -> bool:
+def falls_back(ranking: list[tuple[str, float]], threshold: float, ambiguity: float) -> bool:
     """The FallbackClassifier's rule: top confidence below threshold, or top two too close."""
     top = ranking[0][1]
     second = ranking[1][1] if len(ranking) > 1 else 0.0
     return top < threshold or (top - second) < ambiguity
 
 
-def score(name: str, splits: Dict[str, List[Example]], rankings: Dict[str, List[List[Tuple[str, float]]]], threshold: float, ambiguity: float) -> Dict[str, Any]:
+def score(
+    name: str, splits: dict[str, list[Example]], rankings: dict[str, list[list[tuple[str, float]]]], threshold: float, ambiguity: float
+) -> dict[str, Any]:
     test = splits["test"]
     top = [r[0][0] for r in rankings["test"]]
-    result: Dict[str, Any] = {"dataset": name, "n_train": len(splits["train"]), "n_test": len(test)}
+    result: dict[str, Any] = {"dataset": name, "n_train": len(splits["train"]), "n_test": len(test)}
     if name != "clinc150":
         result["accuracy"] = sum(p == g for p, (_, g) in zip(top, test)) / len(test)
         return result
@@ -161,19 +168,19 @@ def score(name: str, splits: Dict[str, List[Example]], rankings: Dict[str, List[
     return result
 
 
-def clinc_scores(in_scope: List[Example], in_rankings: List, oos_rankings: List, threshold: float, ambiguity: float) -> Tuple[float, float]:
+def clinc_scores(in_scope: list[Example], in_rankings: list, oos_rankings: list, threshold: float, ambiguity: float) -> tuple[float, float]:
     """(in-scope accuracy, out-of-scope recall); a fallback counts as an out-of-scope prediction."""
     correct = [(r[0][0] == gold and not falls_back(r, threshold, ambiguity)) for r, (_, gold) in zip(in_rankings, in_scope)]
     detected = [(r[0][0] == OOS or falls_back(r, threshold, ambiguity)) for r in oos_rankings]
     return sum(correct) / len(correct), sum(detected) / len(detected)
 
 
-def tune_threshold(val: List[Example], val_rankings: List, oos_val_rankings: List, budget: float = IN_SCOPE_BUDGET) -> float:
+def tune_threshold(val: list[Example], val_rankings: list, oos_val_rankings: list, budget: float = IN_SCOPE_BUDGET) -> float:
     """The threshold chosen on `val`'s in-scope queries only (tuning/fallback_threshold.py explains why)."""
     return highest_threshold_within_budget(lambda t: clinc_scores(val, val_rankings, oos_val_rankings, t, 0.0)[0], budget)
 
 
-def run(name: str, args: argparse.Namespace) -> Dict[str, Any]:
+def run(name: str, args: argparse.Namespace) -> dict[str, Any]:
     work = Path(args.out) / name
     splits = load_dataset(name)
     data_path = work / "train.yml"
@@ -198,12 +205,14 @@ def run(name: str, args: argparse.Namespace) -> Dict[str, Any]:
             for (text, gold), ranking in zip(splits[split], split_rankings):
                 handle.write(json.dumps({"split": split, "text": text, "gold": gold, "ranking": ranking[:3]}, ensure_ascii=False) + "\n")
     result = score(name, splits, rankings, threshold, ambiguity)
-    result.update({"config": args.config, "tag": args.tag, "train_seconds": round(train_seconds), "parse_ms_per_message": round(parse_ms, 1)})
+    result.update(
+        {"config": args.config, "tag": args.tag, "train_seconds": round(train_seconds), "parse_ms_per_message": round(parse_ms, 1)}
+    )
     (work / f"result-{args.tag}.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     return result
 
 
-def table(results: List[Dict[str, Any]]) -> str:
+def table(results: list[dict[str, Any]]) -> str:
     lines = ["| dataset | train / test | result | train time | parse |", "|---|---|---|---|---|"]
     for r in results:
         if "accuracy" in r:

@@ -1,6 +1,6 @@
 """Mean time Rasa's NLU takes to parse one message with the trained project model.
 
-    PYTHONPATH=. .venv-rasa/bin/python bench/nlu_parse_time.py [MODEL]   (default bot/models/destek.tar.gz)
+PYTHONPATH=. .venv-rasa/bin/python bench/nlu_parse_time.py [MODEL]   (default bot/models/destek.tar.gz)
 """
 
 import asyncio

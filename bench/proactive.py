@@ -10,8 +10,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, List, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -24,13 +24,13 @@ IN_REGION, OUT_OF_REGION = "whatsapp:+905551110001", "whatsapp:+905551110003"  #
 CABLE = [{"product_id": "ethernet-cable", "name": "Cat6", "quantity": 1, "price_kurus": 14950}]
 
 
-def percentiles(samples_ms: List[float]) -> str:
+def percentiles(samples_ms: list[float]) -> str:
     ordered = sorted(samples_ms)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return f"p50 {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms (n={len(ordered)})"
 
 
-def run(n: int = 100) -> List[Tuple[str, str]]:
+def run(n: int = 100) -> list[tuple[str, str]]:
     with tempfile.TemporaryDirectory() as state_dir:
         state = Path(state_dir)
         customers = CustomerStore(state / "destek.sqlite3")
@@ -51,10 +51,19 @@ def run(n: int = 100) -> List[Tuple[str, str]]:
                 servers.say(sender, "merhaba")
             notice = [timed(IN_REGION, "internetim yok", lambda text: "Arıza var." in text) for _ in range(n)]
             answer = [timed(OUT_OF_REGION, "internetim yok", lambda text: "Kaynak:" in text) for _ in range(n)]
-            offer = [timed(f"web:anon-bench-{number}", '/EXTERNAL_checkout_stalled{"checkout_signal": "idle"}',
-                           lambda text: "Ücretsiz kargoya" in text) for number in range(n)]
+            offer = [
+                timed(
+                    f"web:anon-bench-{number}",
+                    '/EXTERNAL_checkout_stalled{"checkout_signal": "idle"}',
+                    lambda text: "Ücretsiz kargoya" in text,
+                )
+                for number in range(n)
+            ]
     return [
-        ("WhatsApp round trip (signed webhook to reply at the fake Twilio), outage notice (customer in the incident's region)", percentiles(notice)),
+        (
+            "WhatsApp round trip (signed webhook to reply at the fake Twilio), outage notice (customer in the incident's region)",
+            percentiles(notice),
+        ),
         ("WhatsApp round trip, KB answer behind the outage check (customer outside the region)", percentiles(answer)),
         ("web chat round trip (socket, new connection), checkout offer (first message of a new web conversation)", percentiles(offer)),
     ]

@@ -21,15 +21,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kb_index.search import KnowledgeBase  # noqa: E402
-from tests.helpers.servers import UNLIMITED_RATE, running_servers  # noqa: E402
-import whatsapp_ack  # noqa: E402  (bench/ is on sys.path as the script's folder)
-import campaign_throughput  # noqa: E402
-import proactive  # noqa: E402
-import handoff_latency  # noqa: E402
 import analytics_dashboard  # noqa: E402
+import campaign_throughput  # noqa: E402
+import handoff_latency  # noqa: E402
+import proactive  # noqa: E402
 import staff_tools  # noqa: E402
 import turn_growth  # noqa: E402
+import whatsapp_ack  # noqa: E402  (bench/ is on sys.path as the script's folder)
+
+from kb_index.search import KnowledgeBase  # noqa: E402
+from tests.helpers.servers import UNLIMITED_RATE, running_servers  # noqa: E402
 
 
 def cluster_benchmark() -> Any:
@@ -67,7 +68,9 @@ def bench_build(source: Path, out: Path, *extra: str) -> str:
     """Wall time and peak resident memory of one `kb_index build` process."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "kb_index", "build", "--source", str(source), "--out", str(out), "--quiet", *extra], env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kb_index", "build", "--source", str(source), "--out", str(out), "--quiet", *extra], env=env
+    )
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     if status != 0:
@@ -77,7 +80,9 @@ def bench_build(source: Path, out: Path, *extra: str) -> str:
 
 def synthetic_base(path: Path, passages: int, per_article: int = 5, seed: int = 7) -> None:
     """Articles made of random KB vocabulary: realistic text lengths, no meaning."""
-    vocabulary = sorted({w.strip(".,:;!?()*\"'") for p in (ROOT / "bot/data/kb").rglob("*.md") for w in p.read_text(encoding="utf-8").split()} - {""})
+    vocabulary = sorted(
+        {w.strip(".,:;!?()*\"'") for p in (ROOT / "bot/data/kb").rglob("*.md") for w in p.read_text(encoding="utf-8").split()} - {""}
+    )
     rng = random.Random(seed)
     with path.open("w", encoding="utf-8") as handle:
         for number in range(passages // per_article):

@@ -14,9 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from feedback.ranking import FeedbackMemory  # noqa: E402
 from feedback.records import Records  # noqa: E402
 from kb_index.search import KnowledgeBase  # noqa: E402
-from feedback.ranking import FeedbackMemory  # noqa: E402
 from tuning.gaps import GapQuestion, default_encoder, group_questions  # noqa: E402
 
 
@@ -26,7 +26,9 @@ def percentiles(samples_ms: list[float]) -> str:
     return f"p50 {statistics.median(ordered):.2f} ms, p95 {p95:.2f} ms (n={len(ordered)})"
 
 
-def run(index: Path = ROOT / "var" / "kb-index", queries: Path = ROOT / "bot" / "data" / "kb_eval" / "queries.jsonl") -> list[tuple[str, str]]:
+def run(
+    index: Path = ROOT / "var" / "kb-index", queries: Path = ROOT / "bot" / "data" / "kb_eval" / "queries.jsonl"
+) -> list[tuple[str, str]]:
     import json
 
     texts = [json.loads(line)["query"] for line in queries.read_text(encoding="utf-8").splitlines() if line.strip()][:200]
@@ -55,7 +57,9 @@ def run(index: Path = ROOT / "var" / "kb-index", queries: Path = ROOT / "bot" / 
             timings.append((time.perf_counter() - started) * 1000)
         rows.append(("answers_served insert per answer (SQLite WAL, commit)", percentiles(timings)))
     encode = default_encoder()
-    questions = [GapQuestion(text, "tr" if number % 2 else "en", "unanswered", f"s{number}", 0.0) for number, text in enumerate((texts * 3)[:500])]
+    questions = [
+        GapQuestion(text, "tr" if number % 2 else "en", "unanswered", f"s{number}", 0.0) for number, text in enumerate((texts * 3)[:500])
+    ]
     started = time.perf_counter()
     groups = group_questions(questions, encode)
     rows.append(("Gap report grouping, 500 questions (embed + cluster)", f"{time.perf_counter() - started:.2f} s, {len(groups)} groups"))

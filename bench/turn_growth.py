@@ -38,8 +38,8 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Dict, List, Sequence, Tuple
 
 from twilio.request_validator import RequestValidator
 
@@ -58,7 +58,7 @@ WHATSAPP_FROM = "whatsapp:+905559990001"
 WEBHOOK = "/webhooks/whatsapp/webhook"
 
 # The changes to the `rasa init` template: one rule calls one trivial custom action.
-STOCK_ACTION = '''from typing import Any, Dict, List, Text
+STOCK_ACTION = """from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -71,7 +71,7 @@ class ActionHelloWorld(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         dispatcher.utter_message(text="Hello World!")
         return []
-'''
+"""
 STOCK_ENDPOINTS = """action_endpoint:
   url: ${ACTION_SERVER_URL}
 tracker_store:
@@ -81,7 +81,7 @@ tracker_store:
 """
 
 
-def stock_env(extra: Dict[str, str]) -> Dict[str, str]:
+def stock_env(extra: dict[str, str]) -> dict[str, str]:
     return {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", "HF_HUB_OFFLINE": "1", **extra}
 
 
@@ -96,8 +96,14 @@ def build_stock_bot(folder: Path = STOCK_DIR) -> Path:
     env = stock_env({})
     log = open(folder.parent / "build.log", "ab")
     # rasa init trains the template bot too; its model is replaced by the one below.
-    subprocess.run([str(RASA_VENV / "rasa"), "init", "--no-prompt", "--init-dir", str(folder)], cwd=folder, env=env, check=True,
-                   stdout=log, stderr=subprocess.STDOUT)
+    subprocess.run(
+        [str(RASA_VENV / "rasa"), "init", "--no-prompt", "--init-dir", str(folder)],
+        cwd=folder,
+        env=env,
+        check=True,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     rules = (folder / "data" / "rules.yml").read_text(encoding="utf-8")
     if "action: utter_iamabot" not in rules:
         raise SystemExit("the rasa init template changed: no utter_iamabot rule to point at the custom action")
@@ -108,8 +114,14 @@ def build_stock_bot(folder: Path = STOCK_DIR) -> Path:
     (folder / "endpoints.yml").write_text(STOCK_ENDPOINTS, encoding="utf-8")
     for old in (folder / "models").glob("*.tar.gz"):
         old.unlink()
-    subprocess.run([str(RASA_VENV / "rasa"), "train", "--out", "models", "--fixed-model-name", "stock"], cwd=folder, env=env, check=True,
-                   stdout=log, stderr=subprocess.STDOUT)
+    subprocess.run(
+        [str(RASA_VENV / "rasa"), "train", "--out", "models", "--fixed-model-name", "stock"],
+        cwd=folder,
+        env=env,
+        check=True,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     return model
 
 
@@ -121,11 +133,13 @@ class StockBot:
         self.state = state
         self.port = free_port()
         self.action_port = free_port()
-        self.env = stock_env({
-            "ACTION_SERVER_URL": f"http://127.0.0.1:{self.action_port}/webhook",
-            "RASA_TRACKER_DB": str(state / "stock-tracker.sqlite3"),
-        })
-        self.processes: List[subprocess.Popen[bytes]] = []
+        self.env = stock_env(
+            {
+                "ACTION_SERVER_URL": f"http://127.0.0.1:{self.action_port}/webhook",
+                "RASA_TRACKER_DB": str(state / "stock-tracker.sqlite3"),
+            }
+        )
+        self.processes: list[subprocess.Popen[bytes]] = []
 
     @property
     def url(self) -> str:
@@ -133,13 +147,35 @@ class StockBot:
 
     def start(self) -> None:
         log = open(self.state / "stock.log", "ab")
-        actions = subprocess.Popen([str(RASA_VENV / "rasa"), "run", "actions", "--port", str(self.action_port)],
-                                   cwd=self.folder, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        actions = subprocess.Popen(
+            [str(RASA_VENV / "rasa"), "run", "actions", "--port", str(self.action_port)],
+            cwd=self.folder,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         self.processes.append(actions)
         wait_until(f"http://127.0.0.1:{self.action_port}/health", 120, actions)
-        rasa = subprocess.Popen([str(RASA_VENV / "rasa"), "run", "--model", "models/stock.tar.gz", "--endpoints", "endpoints.yml",
-                                 "--credentials", "credentials.yml", "--port", str(self.port), "--interface", "127.0.0.1"],
-                                cwd=self.folder, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        rasa = subprocess.Popen(
+            [
+                str(RASA_VENV / "rasa"),
+                "run",
+                "--model",
+                "models/stock.tar.gz",
+                "--endpoints",
+                "endpoints.yml",
+                "--credentials",
+                "credentials.yml",
+                "--port",
+                str(self.port),
+                "--interface",
+                "127.0.0.1",
+            ],
+            cwd=self.folder,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         self.processes.append(rasa)
         wait_until(f"{self.url}/webhooks/rest/", 300, rasa)
 
@@ -169,7 +205,7 @@ def cpu_ms(pids: Sequence[int]) -> float:
     return total * 1000 / TICKS_PER_SECOND
 
 
-def say(url: str, sender: str, text: str) -> Tuple[float, list]:
+def say(url: str, sender: str, text: str) -> tuple[float, list]:
     """One REST turn: (milliseconds, replies)."""
     started = time.perf_counter()
     status, replies = http("POST", f"{url}/webhooks/rest/webhook", {"sender": sender, "message": text})
@@ -179,12 +215,12 @@ def say(url: str, sender: str, text: str) -> Tuple[float, list]:
     return elapsed, list(replies or [])
 
 
-def answered_faqs(servers: Servers, count: int) -> List[str]:
+def answered_faqs(servers: Servers, count: int) -> list[str]:
     """Questions action_answer_from_kb answers confidently, each checked on a fresh conversation
     (an unsure answer twice in a row would hand the conversation to a person)."""
     lines = (ROOT / "bot/data/kb_eval/queries.jsonl").read_text(encoding="utf-8").splitlines()
     candidates = [json.loads(line) for line in lines if line.strip()]
-    chosen: List[str] = []
+    chosen: list[str] = []
     for number, candidate in enumerate(c for c in candidates if c.get("expected_id")):
         sender = f"calibrate-{number}"
         servers.say(sender, candidate["query"])
@@ -206,10 +242,17 @@ class WhatsAppCustomer:
         self.validator = RequestValidator(TWILIO_AUTH_TOKEN)
         self.db = servers.state / "destek.sqlite3"
 
-    def send(self, text: str) -> Tuple[float, float]:
+    def send(self, text: str) -> tuple[float, float]:
         """(acknowledgement ms, ms until the message was handled)."""
-        params = {"MessageSid": "SM" + secrets.token_hex(16), "AccountSid": "AC" + "0" * 32, "From": WHATSAPP_FROM,
-                  "To": "whatsapp:+14155238886", "Body": text, "NumMedia": "0", "ProfileName": "Bench"}
+        params = {
+            "MessageSid": "SM" + secrets.token_hex(16),
+            "AccountSid": "AC" + "0" * 32,
+            "From": WHATSAPP_FROM,
+            "To": "whatsapp:+14155238886",
+            "Body": text,
+            "NumMedia": "0",
+            "ProfileName": "Bench",
+        }
         url = self.servers.rasa_url + WEBHOOK
         body = urllib.parse.urlencode(params).encode()
         headers = {"X-Twilio-Signature": self.validator.compute_signature(url, params), "Content-Type": "application/x-www-form-urlencoded"}
@@ -220,7 +263,9 @@ class WhatsAppCustomer:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with sqlite3.connect(self.db) as connection:
-                row = connection.execute("SELECT handled_at FROM whatsapp_inbound WHERE message_sid = ?", (params["MessageSid"],)).fetchone()
+                row = connection.execute(
+                    "SELECT handled_at FROM whatsapp_inbound WHERE message_sid = ?", (params["MessageSid"],)
+                ).fetchone()
             if row and row[0] is not None:
                 return ack, (time.perf_counter() - started) * 1000
             time.sleep(0.005)
@@ -229,10 +274,10 @@ class WhatsAppCustomer:
 
 def percentile(samples: Sequence[float], share: float) -> float:
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, int(round(share * len(ordered))) - 1))]
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
-def slope(per_turn: Dict[int, List[float]], center: Callable[[List[float]], float] = statistics.median) -> float:
+def slope(per_turn: dict[int, list[float]], center: Callable[[list[float]], float] = statistics.median) -> float:
     """Least-squares ms per earlier turn over the median (or `center`) of each turn."""
     points = [(turn, center(values)) for turn, values in sorted(per_turn.items())]
     mean_x = statistics.fmean(x for x, _ in points)
@@ -240,17 +285,17 @@ def slope(per_turn: Dict[int, List[float]], center: Callable[[List[float]], floa
     return sum((x - mean_x) * (y - mean_y) for x, y in points) / sum((x - mean_x) ** 2 for x, _ in points)
 
 
-def blocks(turns: int) -> List[Tuple[int, int]]:
+def blocks(turns: int) -> list[tuple[int, int]]:
     return [(start, start + BLOCK_SIZE - 1) for start in BLOCK_STARTS if start + BLOCK_SIZE - 1 <= turns]
 
 
-def measure(turns: int, conversations: int, whatsapp: bool, state: Path, stock_model: Path) -> Dict[str, Dict[int, List[float]]]:
+def measure(turns: int, conversations: int, whatsapp: bool, state: Path, stock_model: Path) -> dict[str, dict[int, list[float]]]:
     """Samples per series and turn number (1-based)."""
     servers = Servers(state)
     servers.env["INBOUND_MESSAGES_BURST"] = str(turns + 10)
     servers.env["INBOUND_MESSAGES_PER_MINUTE"] = "100000"
     stock = StockBot(stock_model.parent.parent, state)
-    series: Dict[str, Dict[int, List[float]]] = {name: {} for name in ("destek", "stock", "destek_cpu", "stock_cpu", "ack", "handled")}
+    series: dict[str, dict[int, list[float]]] = {name: {} for name in ("destek", "stock", "destek_cpu", "stock_cpu", "ack", "handled")}
     try:
         if whatsapp:
             servers.start_fake()
@@ -290,7 +335,7 @@ def measure(turns: int, conversations: int, whatsapp: bool, state: Path, stock_m
     return series
 
 
-def check_conversations(servers: Servers, senders: List[str], turns: int) -> None:
+def check_conversations(servers: Servers, senders: list[str], turns: int) -> None:
     """Every measured Destek turn was a FAQ answered by the KB (no handoff, no fallback)."""
     for sender in senders:
         events = servers.tracker(sender)["events"]
@@ -300,14 +345,16 @@ def check_conversations(servers: Servers, senders: List[str], turns: int) -> Non
             raise SystemExit(f"{sender}: {answers} KB answers in {turns} turns, {handoffs} handoffs: the measurement is not of FAQ turns")
 
 
-def block_samples(per_turn: Dict[int, List[float]], first: int, last: int) -> List[float]:
+def block_samples(per_turn: dict[int, list[float]], first: int, last: int) -> list[float]:
     return [value for turn in range(first, last + 1) for value in per_turn.get(turn, [])]
 
 
-def table(series: Dict[str, Dict[int, List[float]]], turns: int) -> List[str]:
-    lines = ["| turns | Destek FAQ p50 / p95 | stock custom action p50 / p95 | ratio p50 / p95 | CPU per turn Destek / stock (ratio) "
-             "| WhatsApp ack p50 / p95 | WhatsApp handled p50 / p95 |",
-             "|---|---|---|---|---|---|---|"]
+def table(series: dict[str, dict[int, list[float]]], turns: int) -> list[str]:
+    lines = [
+        "| turns | Destek FAQ p50 / p95 | stock custom action p50 / p95 | ratio p50 / p95 | CPU per turn Destek / stock (ratio) "
+        "| WhatsApp ack p50 / p95 | WhatsApp handled p50 / p95 |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for first, last in blocks(turns):
         destek, stock = block_samples(series["destek"], first, last), block_samples(series["stock"], first, last)
         cells = [f"{first}–{last}"]
@@ -321,29 +368,34 @@ def table(series: Dict[str, Dict[int, List[float]]], turns: int) -> List[str]:
             samples = block_samples(series[name], first, last)
             cells.append(f"{percentile(samples, 0.5):.1f} / {percentile(samples, 0.95):.1f} ms" if samples else "–")
         lines.append("| " + " | ".join(cells) + " |")
-    slopes = [f"{name} {slope(series[name], statistics.fmean if name.endswith('_cpu') else statistics.median):+.2f} ms/turn"
-              for name in ("destek", "stock", "destek_cpu", "stock_cpu", "ack", "handled") if series[name]]
+    slopes = [
+        f"{name} {slope(series[name], statistics.fmean if name.endswith('_cpu') else statistics.median):+.2f} ms/turn"
+        for name in ("destek", "stock", "destek_cpu", "stock_cpu", "ack", "handled")
+        if series[name]
+    ]
     lines.append("")
     lines.append("slope of the per-turn median (least squares, ms per earlier turn): " + ", ".join(slopes))
     return lines
 
 
-def collect(turns: int, conversations: int, whatsapp: bool) -> Dict[str, Dict[int, List[float]]]:
+def collect(turns: int, conversations: int, whatsapp: bool) -> dict[str, dict[int, list[float]]]:
     stock_model = build_stock_bot()
     with tempfile.TemporaryDirectory() as state:
         return measure(turns, conversations, whatsapp, Path(state), stock_model)
 
 
-def run(turns: int = 220, conversations: int = 3, whatsapp: bool = True) -> List[Tuple[str, str]]:
+def run(turns: int = 220, conversations: int = 3, whatsapp: bool = True) -> list[tuple[str, str]]:
     """Rows for bench/run_all.py: one per block of turns."""
     series = collect(turns, conversations, whatsapp)
     rows = []
     for first, last in blocks(turns):
         destek, stock = block_samples(series["destek"], first, last), block_samples(series["stock"], first, last)
         ack = block_samples(series["ack"], first, last)
-        text = (f"Destek FAQ p50 {percentile(destek, 0.5):.0f} ms / p95 {percentile(destek, 0.95):.0f} ms; stock custom action "
-                f"p50 {percentile(stock, 0.5):.0f} / p95 {percentile(stock, 0.95):.0f} ms; ratio "
-                f"{percentile(destek, 0.5) / percentile(stock, 0.5):.2f} / {percentile(destek, 0.95) / percentile(stock, 0.95):.2f}")
+        text = (
+            f"Destek FAQ p50 {percentile(destek, 0.5):.0f} ms / p95 {percentile(destek, 0.95):.0f} ms; stock custom action "
+            f"p50 {percentile(stock, 0.5):.0f} / p95 {percentile(stock, 0.95):.0f} ms; ratio "
+            f"{percentile(destek, 0.5) / percentile(stock, 0.5):.2f} / {percentile(destek, 0.95) / percentile(stock, 0.95):.2f}"
+        )
         destek_cpu = statistics.fmean(block_samples(series["destek_cpu"], first, last))
         stock_cpu = statistics.fmean(block_samples(series["stock_cpu"], first, last))
         text += f"; CPU per turn {destek_cpu:.0f} / {stock_cpu:.0f} ms ({destek_cpu / stock_cpu:.2f})"

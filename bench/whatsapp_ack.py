@@ -19,7 +19,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Tuple
 
 import aiohttp
 from twilio.request_validator import RequestValidator
@@ -32,23 +31,34 @@ from tests.helpers.servers import TWILIO_AUTH_TOKEN, Servers  # noqa: E402
 WEBHOOK = "/webhooks/whatsapp/webhook"
 
 
-def p95(samples: List[float]) -> float:
+def p95(samples: list[float]) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(0.95 * len(ordered)) - 1)]
 
 
-def load_queries(count: int) -> List[str]:
+def load_queries(count: int) -> list[str]:
     lines = (ROOT / "bot/data/kb_eval/queries.jsonl").read_text(encoding="utf-8").splitlines()
     texts = [json.loads(line)["query"] for line in lines if line.strip()]
-    return [texts[number % len(texts)] if number % 2 else ["merhaba", "hello", "teşekkürler", "thanks"][number % 4] for number in range(count)]
+    return [
+        texts[number % len(texts)] if number % 2 else ["merhaba", "hello", "teşekkürler", "thanks"][number % 4] for number in range(count)
+    ]
 
 
-async def sender(session: aiohttp.ClientSession, url: str, public_url: str, address: str, texts: List[str]) -> Tuple[List[float], List[str]]:
+async def sender(
+    session: aiohttp.ClientSession, url: str, public_url: str, address: str, texts: list[str]
+) -> tuple[list[float], list[str]]:
     validator = RequestValidator(TWILIO_AUTH_TOKEN)
     latencies, sids = [], []
     for number, text in enumerate(texts):
-        params = {"MessageSid": "SM" + secrets.token_hex(16), "AccountSid": "AC" + "0" * 32, "From": address,
-                  "To": "whatsapp:+14155238886", "Body": text, "NumMedia": "0", "ProfileName": "Bench"}
+        params = {
+            "MessageSid": "SM" + secrets.token_hex(16),
+            "AccountSid": "AC" + "0" * 32,
+            "From": address,
+            "To": "whatsapp:+14155238886",
+            "Body": text,
+            "NumMedia": "0",
+            "ProfileName": "Bench",
+        }
         headers = {"X-Twilio-Signature": validator.compute_signature(public_url + WEBHOOK, params)}
         for _ in range(2 if number % 10 == 9 else 1):  # every tenth webhook is delivered twice
             started = time.perf_counter()
@@ -61,7 +71,7 @@ async def sender(session: aiohttp.ClientSession, url: str, public_url: str, addr
     return latencies, sids
 
 
-async def load(servers: Servers, senders: int, per_sender: int) -> Tuple[List[float], Dict[str, List[str]], float]:
+async def load(servers: Servers, senders: int, per_sender: int) -> tuple[list[float], dict[str, list[str]], float]:
     texts = load_queries(per_sender)
     addresses = [f"whatsapp:+9055590{number:05d}" for number in range(senders)]
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
@@ -83,7 +93,7 @@ def wait_until_handled(db: Path, expected: int, timeout: float) -> float:
     raise SystemExit(f"only {done} of {expected} messages handled after {timeout}s")
 
 
-def check_trackers(servers: Servers, sent: Dict[str, List[str]]) -> Tuple[int, int, int]:
+def check_trackers(servers: Servers, sent: dict[str, list[str]]) -> tuple[int, int, int]:
     """(lost, duplicated, conversations out of order) over every sender's tracker."""
     lost = duplicated = unordered = 0
     for address, sids in sent.items():
@@ -100,7 +110,7 @@ def handled_count(db: Path) -> int:
         return int(connection.execute("SELECT count(*) FROM whatsapp_inbound").fetchone()[0])
 
 
-def run(senders: int = 20, per_sender: int = 15) -> List[Tuple[str, str]]:
+def run(senders: int = 20, per_sender: int = 15) -> list[tuple[str, str]]:
     with tempfile.TemporaryDirectory() as state:
         servers = Servers(Path(state))
         # This measures the pipeline, not the per-sender flood limit (connectors/rate_limit.py):
@@ -122,10 +132,14 @@ def run(senders: int = 20, per_sender: int = 15) -> List[Tuple[str, str]]:
             servers.stop_fake()
     rate = total / (finished - started)
     return [
-        (f"WhatsApp webhook ack, {senders} concurrent senders (incl. 10 % re-deliveries)",
-         f"p50 {statistics.median(latencies):.1f} ms, p95 {p95(latencies):.1f} ms (n={len(latencies)})"),
-        ("WhatsApp messages handled per second (FAQ + small talk, replies sent via fake Twilio)",
-         f"{rate:.1f} msg/s; {total} messages, {lost} lost, {duplicated} duplicated, {unordered} conversations out of order"),
+        (
+            f"WhatsApp webhook ack, {senders} concurrent senders (incl. 10 % re-deliveries)",
+            f"p50 {statistics.median(latencies):.1f} ms, p95 {p95(latencies):.1f} ms (n={len(latencies)})",
+        ),
+        (
+            "WhatsApp messages handled per second (FAQ + small talk, replies sent via fake Twilio)",
+            f"{rate:.1f} msg/s; {total} messages, {lost} lost, {duplicated} duplicated, {unordered} conversations out of order",
+        ),
     ]
 
 

@@ -11,7 +11,7 @@ Registered by bot.tracker_store.CachedSQLTrackerStore (`action_server_events` in
 the one Destek class the Rasa server loads from its endpoint settings (docs/turn-cost.md).
 """
 
-from typing import Any, Dict, Optional, Text
+from typing import Any
 
 import pluggy
 from rasa.plugin import plugin_manager
@@ -25,14 +25,14 @@ class NewestEvents:
     def __init__(self, events: int) -> None:
         self.events = events
 
-    @hookimpl  # type: ignore[misc]
-    def prefix_stripping_for_custom_actions(self, json_body: Dict[Text, Any]) -> Optional[Dict[Text, Any]]:
+    @hookimpl
+    def prefix_stripping_for_custom_actions(self, json_body: dict[str, Any]) -> dict[str, Any] | None:
         """The body with only the newest events, or None to send it unchanged."""
         tracker = json_body.get("tracker") or {}
         events = tracker.get("events") or []
         if json_body.get("next_action") in FULL_HISTORY or len(events) <= self.events:
             return None
-        return {**json_body, "tracker": {**tracker, "events": events[-self.events:]}}
+        return {**json_body, "tracker": {**tracker, "events": events[-self.events :]}}
 
 
 def register(events: int) -> None:

@@ -13,7 +13,7 @@ import json
 import logging
 import sys
 import zlib
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk.endpoint import create_app
 from rasa_sdk.executor import ActionExecutor
@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 2_000_000  # a tracker with a long history; Rasa sends the whole tracker
 
 
-def _action_call(request: Request) -> Optional[str]:
+def _action_call(request: Request) -> str | None:
     """Why the body is not an action call, or None when it is one."""
     body = request.body or b""
     if request.headers.get("Content-Encoding") == "deflate":  # rasa's COMPRESS_ACTION_SERVER_REQUEST
@@ -54,7 +54,7 @@ def secure(app: Sanic, token: str) -> None:
     expected = f"Bearer {token}".encode()
 
     @app.on_request
-    async def authenticate(request: Request) -> Optional[HTTPResponse]:
+    async def authenticate(request: Request) -> HTTPResponse | None:
         if request.path == "/health":
             return None
         given = request.headers.get("Authorization")

@@ -1,9 +1,9 @@
 """Settings for the action server, read from the environment (see .env.example)."""
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Optional
 
 from storage import paths
 from storage.database import Database, configured_database
@@ -12,8 +12,8 @@ from storage.database import Database, configured_database
 @dataclass(frozen=True)
 class Settings:
     kb_index_dir: Path
-    embedding_model: Optional[str]
-    kb_threshold: Optional[float]
+    embedding_model: str | None
+    kb_threshold: float | None
     kb_related_min_score: float
     database_path: Database  # storage.database: the SQLite file (DESTEK_DB), or DESTEK_DATABASE_URL
 

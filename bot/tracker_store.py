@@ -18,39 +18,42 @@ action server; 0 sends whole sessions, as Rasa does).
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence, Text, Tuple
+from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
-
-from bot import action_payload
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot import action_payload
 
 DEFAULT_CACHED_CONVERSATIONS = 1000
 
 
 @dataclass(frozen=True)
 class _Kept:
-    events: Tuple[Event, ...]  # the latest session's events, as Rasa's retrieve returns them
+    events: tuple[Event, ...]  # the latest session's events, as Rasa's retrieve returns them
     last_id: int  # database id of the newest stored event of the conversation
 
 
 class CachedSQLTrackerStore(SQLTrackerStore):
-    def __init__(self, *args: Any, cached_conversations: int = DEFAULT_CACHED_CONVERSATIONS, action_server_events: int = 0, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, cached_conversations: int = DEFAULT_CACHED_CONVERSATIONS, action_server_events: int = 0, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         action_payload.register(int(action_server_events))
         self.cached_conversations = int(cached_conversations)
-        self._kept: "OrderedDict[Text, _Kept]" = OrderedDict()
+        self._kept: OrderedDict[str, _Kept] = OrderedDict()
         self._guard = threading.Lock()
 
-    def _newest_id(self, sender_id: Text) -> Optional[int]:
+    def _newest_id(self, sender_id: str) -> int | None:
         with self.session_scope() as session:
             value = session.query(sa.func.max(self.SQLEvent.id)).filter(self.SQLEvent.sender_id == sender_id).scalar()
         return int(value) if value is not None else None
 
-    def _keep(self, sender_id: Text, kept: Optional[_Kept]) -> None:
+    def _keep(self, sender_id: str, kept: _Kept | None) -> None:
         with self._guard:
             self._kept.pop(sender_id, None)
             if kept is not None and self.cached_conversations > 0:
@@ -58,11 +61,11 @@ class CachedSQLTrackerStore(SQLTrackerStore):
                 while len(self._kept) > self.cached_conversations:
                     self._kept.popitem(last=False)
 
-    def _tracker(self, sender_id: Text, events: Sequence[Event]) -> DialogueStateTracker:
+    def _tracker(self, sender_id: str, events: Sequence[Event]) -> DialogueStateTracker:
         assert self.domain is not None  # only called once events were found, which needs a domain
         return DialogueStateTracker.from_events(sender_id, list(events), self.domain.slots)
 
-    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The latest session, from memory when the database holds nothing newer."""
         with self._guard:
             kept = self._kept.get(sender_id)
@@ -88,7 +91,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         if kept is None or before != kept.last_id or not _extends(tracker.events, kept.events):
             self._keep(tracker.sender_id, None)
             return
-        new = list(tracker.events)[len(kept.events):]
+        new = list(tracker.events)[len(kept.events) :]
         if any(isinstance(event, SessionStarted) for event in new):
             # Rasa's retrieve now returns only the new session: read it once from the database.
             self._keep(tracker.sender_id, None)
@@ -97,7 +100,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         self._keep(tracker.sender_id, _Kept(tuple(tracker.events), newest) if newest is not None else None)
 
 
-def _extends(events: Sequence[Event], kept: Tuple[Event, ...]) -> bool:
+def _extends(events: Sequence[Event], kept: tuple[Event, ...]) -> bool:
     """True when `events` starts with the very event objects kept (the tracker was built from them)."""
     if len(events) < len(kept):
         return False

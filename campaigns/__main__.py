@@ -8,7 +8,7 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from campaigns.audience import AudienceError, parse_csv
 from campaigns.service import create_campaign, preview, test_send
@@ -19,7 +19,9 @@ from storage.database import database_url
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m campaigns", description="Proactive message campaigns")
-    parser.add_argument("--db", default=None, help="support database: a SQLite path or a URL (default: DESTEK_DATABASE_URL, else DESTEK_DB)")
+    parser.add_argument(
+        "--db", default=None, help="support database: a SQLite path or a URL (default: DESTEK_DATABASE_URL, else DESTEK_DB)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create", help="create a campaign (segment filters, or --csv)")
     create.add_argument("--name", required=True)
@@ -38,8 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     for name in ("region", "plan", "language", "consent", "active-within-days"):
         create.add_argument(f"--{name}", default=None, help="segment filter")
     commands.add_parser("list", help="campaigns with their stats")
-    for name, text in (("show", "one campaign and its stats"), ("pause", "stop sending for now"),
-                       ("resume", "go on sending"), ("cancel", "stop for good")):
+    for name, text in (
+        ("show", "one campaign and its stats"),
+        ("pause", "stop sending for now"),
+        ("resume", "go on sending"),
+        ("cancel", "stop for good"),
+    ):
         commands.add_parser(name, help=text).add_argument("campaign_id", type=int)
     show_preview = commands.add_parser("preview", help="the rendered message per language")
     show_preview.add_argument("campaign_id", type=int)
@@ -54,18 +60,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _when(seconds: Optional[float]) -> str:
+def _when(seconds: float | None) -> str:
     return datetime.fromtimestamp(seconds).astimezone().strftime("%Y-%m-%d %H:%M %Z") if seconds else "-"
 
 
-def _campaign_id(store: CampaignStore, campaign_id: int) -> Dict[str, Any]:
+def _campaign_id(store: CampaignStore, campaign_id: int) -> dict[str, Any]:
     campaign = store.campaign(campaign_id)
     if campaign is None:
         raise LookupError(f"campaign {campaign_id} does not exist")
     return campaign
 
 
-def run(args: argparse.Namespace) -> List[str]:
+def run(args: argparse.Namespace) -> list[str]:
     db = args.db or database_url()
     store = CampaignStore(db)
     if args.command == "create":
@@ -74,20 +80,26 @@ def run(args: argparse.Namespace) -> List[str]:
         data = _read(args.csv) if args.csv else None
         campaign_id = create_campaign(db, fields, data, args.csv.name if args.csv else "", created_by="cli")
         stats = store.stats(campaign_id)
-        return [f"campaign {campaign_id} created: {stats['targeted']} recipients ({stats['skipped']} skipped, "
-                f"{stats['quiet_hours_deferred']} deferred by quiet hours)"]
+        return [
+            f"campaign {campaign_id} created: {stats['targeted']} recipients ({stats['skipped']} skipped, "
+            f"{stats['quiet_hours_deferred']} deferred by quiet hours)"
+        ]
     if args.command == "list":
         lines = []
         for campaign in store.campaigns():
             stats = store.stats(campaign["id"])
-            lines.append(f"{campaign['id']:>4}  {campaign['status']:<9} {campaign['purpose']:<9} {campaign['channel']:<8} "
-                         f"{campaign['name']}  targeted {stats['targeted']}, sent {stats['sent']}, delivered {stats['delivered']}, "
-                         f"read {stats['read']}, failed {stats['failed']}")
+            lines.append(
+                f"{campaign['id']:>4}  {campaign['status']:<9} {campaign['purpose']:<9} {campaign['channel']:<8} "
+                f"{campaign['name']}  targeted {stats['targeted']}, sent {stats['sent']}, delivered {stats['delivered']}, "
+                f"read {stats['read']}, failed {stats['failed']}"
+            )
         return lines or ["no campaigns"]
     if args.command == "show":
         campaign = _campaign_id(store, args.campaign_id)
-        shown = {key: campaign[key] for key in ("id", "name", "kind", "purpose", "channel", "status", "recurrence", "timezone",
-                                                "quiet_hours", "rate", "audience")}
+        shown = {
+            key: campaign[key]
+            for key in ("id", "name", "kind", "purpose", "channel", "status", "recurrence", "timezone", "quiet_hours", "rate", "audience")
+        }
         shown["audience"] = {k: v for k, v in campaign["audience"].items() if k != "recipients"}
         shown["send_at"] = _when(campaign["send_at"])
         shown["stats"] = store.stats(campaign["id"])
@@ -115,7 +127,7 @@ def _read(path: Path) -> bytes:
         raise ValueError(f"{path}: {error.strerror}") from None
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         for line in run(args):

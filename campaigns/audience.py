@@ -10,7 +10,7 @@ import math
 import re
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from campaigns.store import Recipient
 from campaigns.timing import valid_timezone
@@ -30,7 +30,7 @@ SEGMENT_FIELDS = ("region", "plan", "language", "consent", "active_within_days")
 class AudienceError(ValueError):
     """Bad audience input; `errors` lists every problem found (line and field named)."""
 
-    def __init__(self, errors: List[str]) -> None:
+    def __init__(self, errors: list[str]) -> None:
         self.errors = errors
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         super().__init__(errors[0] + more)
@@ -38,14 +38,14 @@ class AudienceError(ValueError):
 
 @dataclass(frozen=True)
 class Segment:
-    region: str = ""           # exact region, or a prefix ending in '*' (e.g. "Istanbul-*")
+    region: str = ""  # exact region, or a prefix ending in '*' (e.g. "Istanbul-*")
     plan: str = ""
     language: str = ""
-    consent: str = ""          # "marketing": only customers who gave that consent
-    active_within_days: Optional[float] = None
+    consent: str = ""  # "marketing": only customers who gave that consent
+    active_within_days: float | None = None
 
     @classmethod
-    def parse(cls, filters: Dict[str, Any]) -> "Segment":
+    def parse(cls, filters: dict[str, Any]) -> "Segment":
         unknown = sorted(set(filters) - set(SEGMENT_FIELDS))
         if unknown:
             raise AudienceError([f"field {unknown[0]}: not a segment field (known: {', '.join(SEGMENT_FIELDS)})"])
@@ -53,7 +53,9 @@ class Segment:
         for key, value in values.items():
             problem = control_character(value, multiline=False)
             if problem or len(value) > MAX_CELL_CHARS:
-                raise AudienceError([f"field {key}: {problem} is not allowed" if problem else f"field {key}: at most {MAX_CELL_CHARS} characters"])
+                raise AudienceError(
+                    [f"field {key}: {problem} is not allowed" if problem else f"field {key}: at most {MAX_CELL_CHARS} characters"]
+                )
         if values.get("language") and values["language"] not in LANGUAGES:
             raise AudienceError([f"field language: {values['language']!r} is not one of {', '.join(LANGUAGES)}"])
         if values.get("consent") and values["consent"] not in ("marketing", "service_notices"):
@@ -66,13 +68,13 @@ class Segment:
                 raise AudienceError([f"field active_within_days: {days!r} is not a number"]) from None
             if not (math.isfinite(days) and 0 < days <= MAX_ACTIVE_WITHIN_DAYS):
                 raise AudienceError([f"field active_within_days: {days} is not between 0 and {MAX_ACTIVE_WITHIN_DAYS} days"])
-        return cls(active_within_days=days or None, **values)  # type: ignore[arg-type]
+        return cls(active_within_days=days or None, **values)
 
-    def describe(self) -> Dict[str, Any]:
+    def describe(self) -> dict[str, Any]:
         return {key: value for key, value in asdict(self).items() if value not in (None, "")}
 
 
-def segment_recipients(segment: Segment, customers: CustomerStore, channel: str) -> List[Recipient]:
+def segment_recipients(segment: Segment, customers: CustomerStore, channel: str) -> list[Recipient]:
     """Customers matching the segment. Profiles are read in one query (customer_store has no
     bulk reader yet); consent and last activity go through CustomerStore per customer."""
     where, params = [], []
@@ -100,9 +102,13 @@ def segment_recipients(segment: Segment, customers: CustomerStore, channel: str)
     return chosen
 
 
-def _recipient(profile: Dict[str, Any], channel: str) -> Recipient:
-    common = {"customer_id": profile["id"], "name": profile.get("name") or "", "language": profile.get("language") or "",
-              "timezone": profile.get("timezone") or ""}
+def _recipient(profile: dict[str, Any], channel: str) -> Recipient:
+    common = {
+        "customer_id": profile["id"],
+        "name": profile.get("name") or "",
+        "language": profile.get("language") or "",
+        "timezone": profile.get("timezone") or "",
+    }
     if channel == "web":
         return Recipient(address=f"web:{profile['id']}", **common)
     if not profile.get("phone"):
@@ -114,13 +120,13 @@ def _recipient(profile: Dict[str, Any], channel: str) -> Recipient:
 class _CsvCheck:
     customers: CustomerStore
     channel: str
-    errors: List[str] = field(default_factory=list)
-    seen: Dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    seen: dict[str, int] = field(default_factory=dict)
 
     def error(self, line: int, name: str, problem: str) -> None:
         self.errors.append(f"line {line}, field {name}: {problem}")
 
-    def row(self, line: int, values: Dict[str, str]) -> Optional[Recipient]:
+    def row(self, line: int, values: dict[str, str]) -> Recipient | None:
         before = len(self.errors)
         for name, value in values.items():
             problem = control_character(value, multiline=False)
@@ -142,7 +148,7 @@ class _CsvCheck:
             self.error(line, "language", f"{language!r} is not one of {', '.join(LANGUAGES)}")
         if timezone and not valid_timezone(timezone):
             self.error(line, "timezone", f"{timezone!r} is not an IANA time zone")
-        profile: Dict[str, Any] = {}
+        profile: dict[str, Any] = {}
         if customer_id:
             profile = self.customers.customer(customer_id) or {}
             if not profile:
@@ -164,11 +170,16 @@ class _CsvCheck:
             self.error(line, "phone" if self.channel == "whatsapp" else "customer_id", f"same recipient as line {self.seen[address]}")
             return None
         self.seen[address] = line
-        return Recipient(address=address, customer_id=profile.get("id"), name=values.get("name") or profile.get("name") or "",
-                         language=language or profile.get("language") or "", timezone=timezone or profile.get("timezone") or "")
+        return Recipient(
+            address=address,
+            customer_id=profile.get("id"),
+            name=values.get("name") or profile.get("name") or "",
+            language=language or profile.get("language") or "",
+            timezone=timezone or profile.get("timezone") or "",
+        )
 
 
-def parse_csv(data: bytes, customers: CustomerStore, channel: str, max_rows: int = 200_000) -> List[Recipient]:
+def parse_csv(data: bytes, customers: CustomerStore, channel: str, max_rows: int = 200_000) -> list[Recipient]:
     """Every line checked; raises AudienceError listing the problems (line, field), else the recipients."""
     try:
         text = data.decode("utf-8-sig")
@@ -190,7 +201,7 @@ def parse_csv(data: bytes, customers: CustomerStore, channel: str, max_rows: int
     if len(set(header)) != len(header):
         raise AudienceError(["line 1: a column appears twice"])
     check = _CsvCheck(customers, channel)
-    recipients: List[Recipient] = []
+    recipients: list[Recipient] = []
     try:
         for cells in reader:
             line = reader.line_num
@@ -216,16 +227,16 @@ def parse_csv(data: bytes, customers: CustomerStore, channel: str, max_rows: int
     return recipients
 
 
-def resolve_stored_audience(audience: Dict[str, Any], customers: CustomerStore, channel: str) -> List[Recipient]:
+def resolve_stored_audience(audience: dict[str, Any], customers: CustomerStore, channel: str) -> list[Recipient]:
     """A recurring campaign's audience for one run: the segment as it is now, or the stored CSV list."""
     if audience.get("type") == "segment":
         return segment_recipients(Segment.parse(audience.get("filters") or {}), customers, channel)
     return [Recipient(**entry) for entry in audience.get("recipients") or []]
 
 
-def stored_csv_audience(file_name: str, recipients: List[Recipient], keep_list: bool) -> Dict[str, Any]:
+def stored_csv_audience(file_name: str, recipients: list[Recipient], keep_list: bool) -> dict[str, Any]:
     """What `campaigns.audience` records about a CSV audience (the list itself only when it recurs)."""
-    audience: Dict[str, Any] = {"type": "csv", "file": file_name, "count": len(recipients)}
+    audience: dict[str, Any] = {"type": "csv", "file": file_name, "count": len(recipients)}
     if keep_list:
         audience["recipients"] = [asdict(recipient) for recipient in recipients]
     return audience

@@ -10,13 +10,13 @@ import asyncio
 import json
 import logging
 import os
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
 
-from connectors.whatsapp.twilio_client import TwilioSender, TwilioSettings
 from connectors.whatsapp.state import WhatsAppState
+from connectors.whatsapp.twilio_client import TwilioSender, TwilioSettings
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +25,13 @@ CLOCK_SKEW = 5.0  # seconds: our clock against Twilio's date_created (whole seco
 
 
 class WhatsAppDelivery:
-    def __init__(self, settings: TwilioSettings, state: WhatsAppState, status_callback: Optional[str] = None,
-                 default_template_sid: str = DEMO_CAMPAIGN_TEMPLATE_SID) -> None:
+    def __init__(
+        self,
+        settings: TwilioSettings,
+        state: WhatsAppState,
+        status_callback: str | None = None,
+        default_template_sid: str = DEMO_CAMPAIGN_TEMPLATE_SID,
+    ) -> None:
         self.settings = settings
         self.state = state
         self.sender = TwilioSender(settings)
@@ -40,13 +45,13 @@ class WhatsAppDelivery:
         template = os.environ.get("CAMPAIGNS_TEMPLATE_SID", "").strip() or DEMO_CAMPAIGN_TEMPLATE_SID
         return cls(TwilioSettings.from_env(), state, None if not callback else ("" if callback == "off" else callback), template)
 
-    def _fields(self, row: Dict[str, Any]) -> Tuple[str, Dict[str, Any]]:
+    def _fields(self, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         if self.state.window_open(row["address"]):
             return "text", {"body": row["text"]}
         variables = json.dumps({"1": row["text"]}, ensure_ascii=False)
         return "template", {"content_sid": row.get("template_sid") or self.default_template_sid, "content_variables": variables}
 
-    async def send(self, row: Dict[str, Any]) -> Dict[str, Any]:
+    async def send(self, row: dict[str, Any]) -> dict[str, Any]:
         """{"id", "sid", "kind", "status"} when Twilio took it; {"id", "failed", "error"} when it
         refused it for good; {"id", "error"} when the outcome is unknown (timeout, 5xx, 429)."""
         kind, fields = self._fields(row)
@@ -62,7 +67,7 @@ class WhatsAppDelivery:
         self.state.record_outbound(message["sid"], row["address"], f"campaign-{kind}", message["status"] or "queued")
         return {"id": row["id"], "sid": message["sid"], "kind": kind, "status": message["status"] or "queued"}
 
-    async def candidates(self, row: Dict[str, Any]) -> List[Tuple[str, str]]:
+    async def candidates(self, row: dict[str, Any]) -> list[tuple[str, str]]:
         """(sid, kind) of messages Twilio holds that may be this row's, newest first: to the same
         address, from our number, created at or after the row was claimed, with the row's text as
         the body (free text) or inside it (template). The caller drops sids other rows own."""
@@ -80,7 +85,7 @@ class WhatsAppDelivery:
                 found.append((message["sid"], "template"))
         return found
 
-    def delivery_of(self, sid: str) -> Optional[str]:
+    def delivery_of(self, sid: str) -> str | None:
         """The furthest status the WhatsApp channel stored from Twilio's callbacks."""
         outbound = self.state.outbound(sid)
         return str(outbound["status"]) if outbound else None

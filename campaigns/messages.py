@@ -1,7 +1,7 @@
 """Campaign texts: one per language, with {name} / {first_name} filled in per recipient."""
 
 import string
-from typing import Dict, Mapping, Optional
+from collections.abc import Mapping
 
 from validation.fields import check_text
 
@@ -10,7 +10,7 @@ LANGUAGES = ("tr", "en")
 MAX_LENGTH = 1500  # Twilio's limit is 1600 per message; leave room for the longest name
 
 
-def check_texts(texts: Mapping[str, str]) -> Dict[str, str]:
+def check_texts(texts: Mapping[str, str]) -> dict[str, str]:
     """Keep the non-empty texts; raises ValueError naming the field (message_tr, message_en)."""
     cleaned = {lang: (texts.get(lang) or "").strip() for lang in LANGUAGES}
     cleaned = {lang: text for lang, text in cleaned.items() if text}
@@ -29,11 +29,13 @@ def check_texts(texts: Mapping[str, str]) -> Dict[str, str]:
             raise ValueError(f"field message_{lang}: {error} (write {{{{ and }}}} for literal braces)") from None
         for name in names:
             if name not in VARIABLES:
-                raise ValueError(f"field message_{lang}: unknown variable {{{name}}} (known: {', '.join('{' + v + '}' for v in VARIABLES)})")
+                raise ValueError(
+                    f"field message_{lang}: unknown variable {{{name}}} (known: {', '.join('{' + v + '}' for v in VARIABLES)})"
+                )
     return cleaned
 
 
-def render(texts: Mapping[str, str], language: Optional[str], name: Optional[str]) -> str:
+def render(texts: Mapping[str, str], language: str | None, name: str | None) -> str:
     """The text in the recipient's language (else the first one there is), variables filled."""
     lang = language if language is not None and language in texts else next(iter(texts))
     full = (name or "").strip()

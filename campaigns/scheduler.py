@@ -16,7 +16,7 @@ import socket
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import aiohttp
 from sqlalchemy.engine import make_url
@@ -44,17 +44,20 @@ BATCH_SECONDS = 4.0
 @dataclass(frozen=True)
 class SchedulerSettings:
     db: Database  # DESTEK_DATABASE_URL, else the SQLite file DESTEK_DB
-    lease_ttl: float = 30.0      # CAMPAIGNS_LEASE_TTL: how long a dead scheduler blocks the next one
-    poll: float = 1.0            # CAMPAIGNS_POLL: seconds between looks when nothing is due
-    batch: int = 200             # rows claimed (committed as `sending`) per transaction: at most this many in doubt after a crash
-    concurrency: int = 8         # provider calls in flight
-    check_every: float = 10.0    # CAMPAIGNS_CHECK_EVERY: seconds between delivery-status / reply / in-doubt passes
+    lease_ttl: float = 30.0  # CAMPAIGNS_LEASE_TTL: how long a dead scheduler blocks the next one
+    poll: float = 1.0  # CAMPAIGNS_POLL: seconds between looks when nothing is due
+    batch: int = 200  # rows claimed (committed as `sending`) per transaction: at most this many in doubt after a crash
+    concurrency: int = 8  # provider calls in flight
+    check_every: float = 10.0  # CAMPAIGNS_CHECK_EVERY: seconds between delivery-status / reply / in-doubt passes
 
     @classmethod
     def from_env(cls) -> "SchedulerSettings":
-        return cls(db=database_url(), lease_ttl=float(os.environ.get("CAMPAIGNS_LEASE_TTL", "") or 30),
-                   poll=float(os.environ.get("CAMPAIGNS_POLL", "") or 1),
-                   check_every=float(os.environ.get("CAMPAIGNS_CHECK_EVERY", "") or 10))
+        return cls(
+            db=database_url(),
+            lease_ttl=float(os.environ.get("CAMPAIGNS_LEASE_TTL", "") or 30),
+            poll=float(os.environ.get("CAMPAIGNS_POLL", "") or 1),
+            check_every=float(os.environ.get("CAMPAIGNS_CHECK_EVERY", "") or 10),
+        )
 
 
 class Scheduler:
@@ -68,10 +71,10 @@ class Scheduler:
         self.quiet = quiet
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.lease_expires = 0.0
-        self.buckets: Dict[int, TokenBucket] = {}
+        self.buckets: dict[int, TokenBucket] = {}
         self.last_check = 0.0
         self.delivery_cursor = 0
-        self._prepared: Optional[Dict[str, Any]] = None
+        self._prepared: dict[str, Any] | None = None
 
     # the lease
 
@@ -122,7 +125,7 @@ class Scheduler:
                     self._prepared = None
                     recovered = False
                     busy = False
-                except Exception:  # noqa: BLE001 - keep the one scheduler alive; the send log makes a retry safe
+                except Exception:
                     logger.exception("scheduler pass failed; trying again")
                     self._prepared = None
                     busy = False
@@ -158,7 +161,7 @@ class Scheduler:
             child = self.store.create_occurrence(parent["id"], float(parent["next_run_at"]), recipients)
             logger.info("recurring campaign %s: occurrence %s with %d recipients", parent["id"], child, len(recipients))
 
-    def _refusal(self, row: Dict[str, Any]) -> Optional[str]:
+    def _refusal(self, row: dict[str, Any]) -> str | None:
         """Why this row must not be sent: an opt-out always wins; marketing needs consent."""
         addresses = [row["address"]]
         if row["address"].startswith("web:") and row["customer_id"]:
@@ -171,14 +174,14 @@ class Scheduler:
             return "no_consent"
         return None
 
-    def _prepare(self) -> Dict[str, Any]:
+    def _prepare(self) -> dict[str, Any]:
         """Due rows and what to do with each (send, skip with a reason, defer past quiet hours).
         Only reads: runs in a thread while the previous batch is being sent."""
         now = self.clock.now()
         rows = _about_seconds_of_sending(self.log.due(now, self.settings.batch), BATCH_SECONDS)
-        skip: Dict[int, str] = {}
-        defer: Dict[int, float] = {}
-        send: List[int] = []
+        skip: dict[int, str] = {}
+        defer: dict[int, float] = {}
+        send: list[int] = []
         for row in rows:
             reason = self._refusal(row)
             later = self.quiet.defer(now, row["timezone"]) if row["quiet_hours"] else now
@@ -198,11 +201,11 @@ class Scheduler:
             return False
         claimed = set(self.log.claim(self.holder, batch["send"], batch["skip"], batch["defer"]))
         upcoming = asyncio.ensure_future(asyncio.to_thread(self._prepare))  # the claimed rows are no longer pending
-        results: List[Dict[str, Any]] = []
+        results: list[dict[str, Any]] = []
         in_flight = asyncio.Semaphore(self.settings.concurrency)
         tasks = []
 
-        async def one(row: Dict[str, Any]) -> None:
+        async def one(row: dict[str, Any]) -> None:
             try:
                 results.append(await self.delivery.send(row))
             finally:
@@ -224,10 +227,12 @@ class Scheduler:
         self._prepared = prepared if prepared["rows"] else None
         return True
 
-    def _bucket(self, row: Dict[str, Any]) -> TokenBucket:
+    def _bucket(self, row: dict[str, Any]) -> TokenBucket:
         bucket = self.buckets.get(row["campaign_id"])
         if bucket is None or bucket.rate != row["rate"]:
-            bucket = self.buckets[row["campaign_id"]] = TokenBucket(row["rate"], capacity=max(1.0, row["rate"]))  # catch up after a 1 s stall
+            bucket = self.buckets[row["campaign_id"]] = TokenBucket(
+                row["rate"], capacity=max(1.0, row["rate"])
+            )  # catch up after a 1 s stall
         return bucket
 
     def check_deliveries(self) -> None:
@@ -246,7 +251,7 @@ class Scheduler:
         self.log.update_deliveries(updates)
 
 
-def _about_seconds_of_sending(rows: List[Dict[str, Any]], seconds: float) -> List[Dict[str, Any]]:
+def _about_seconds_of_sending(rows: list[dict[str, Any]], seconds: float) -> list[dict[str, Any]]:
     """The first rows whose sending (1/rate each) adds up to `seconds` (at least one row)."""
     total = 0.0
     for count, row in enumerate(rows, start=1):

@@ -3,8 +3,9 @@ due rows (committed as `sending` before any provider call), recording results, a
 left in doubt by a crash."""
 
 import time
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any
 
 from campaigns.store import ACTIVE, CampaignStore
 from storage.database import Connection, transaction
@@ -28,12 +29,14 @@ class SendLog:
     # claim under it lock that row (SQLite: the database's write lock; PostgreSQL: SELECT … FOR UPDATE), so a
     # scheduler taking over waits for the claim in progress and a claim never runs on an expired lease.
 
-    def hold_lease(self, holder: str, ttl: float) -> Tuple[bool, float, str]:
+    def hold_lease(self, holder: str, ttl: float) -> tuple[bool, float, str]:
         """Take or renew the lease; returns (held, expires_at, current holder)."""
         now = time.time()
         with self._transaction(write=True) as connection:
-            connection.execute("INSERT INTO scheduler_lease (name, holder, expires_at, renewed_at) VALUES (?, ?, 0, 0) ON CONFLICT DO NOTHING",
-                               (LEASE, holder))
+            connection.execute(
+                "INSERT INTO scheduler_lease (name, holder, expires_at, renewed_at) VALUES (?, ?, 0, 0) ON CONFLICT DO NOTHING",
+                (LEASE, holder),
+            )
             connection.execute("SELECT holder FROM scheduler_lease WHERE name = ?" + connection.for_update(), (LEASE,))
             connection.execute(
                 "UPDATE scheduler_lease SET holder = ?, expires_at = ?, renewed_at = ? WHERE name = ? AND (holder = ? OR expires_at < ?)",
@@ -49,13 +52,15 @@ class SendLog:
 
     @staticmethod
     def _check_lease(connection: Connection, holder: str) -> None:
-        row = connection.execute("SELECT holder, expires_at FROM scheduler_lease WHERE name = ?" + connection.for_update(), (LEASE,)).fetchone()
+        row = connection.execute(
+            "SELECT holder, expires_at FROM scheduler_lease WHERE name = ?" + connection.for_update(), (LEASE,)
+        ).fetchone()
         if row is None or row["holder"] != holder or row["expires_at"] <= time.time():
             raise LeaseLost(f"lease held by {row['holder'] if row else 'nobody'}")
 
     # due rows
 
-    def due(self, now: float, limit: int) -> List[Dict[str, Any]]:
+    def due(self, now: float, limit: int) -> list[dict[str, Any]]:
         """Pending rows whose time has come, of campaigns that may send, oldest first."""
         marks = ",".join("?" * len(ACTIVE))
         with self._transaction() as connection:
@@ -68,7 +73,7 @@ class SendLog:
             ).fetchall()
         return [dict(row) for row in rows]
 
-    def claim(self, holder: str, send: Iterable[int], skip: Dict[int, str], defer: Dict[int, float]) -> List[int]:
+    def claim(self, holder: str, send: Iterable[int], skip: dict[int, str], defer: dict[int, float]) -> list[int]:
         """In one transaction, under the lease: rows to send become `sending` (committed before
         any provider call), skipped rows get their reason, deferred rows a later time. Returns the
         ids this scheduler now owns (a row changed meanwhile, e.g. canceled, is left alone)."""
@@ -77,11 +82,13 @@ class SendLog:
         with self._transaction(write=True) as connection:
             self._check_lease(connection, holder)
             for row_id, reason in skip.items():
-                connection.execute("UPDATE campaign_recipients SET state = 'skipped', skip_reason = ? WHERE id = ? AND state = 'pending'",
-                                   (reason, row_id))
+                connection.execute(
+                    "UPDATE campaign_recipients SET state = 'skipped', skip_reason = ? WHERE id = ? AND state = 'pending'", (reason, row_id)
+                )
             for row_id, due in defer.items():
-                connection.execute("UPDATE campaign_recipients SET due_at = ?, deferred = 1 WHERE id = ? AND state = 'pending'",
-                                   (due, row_id))
+                connection.execute(
+                    "UPDATE campaign_recipients SET due_at = ?, deferred = 1 WHERE id = ? AND state = 'pending'", (due, row_id)
+                )
             for row_id in send:
                 updated = connection.execute(
                     "UPDATE campaign_recipients SET state = 'sending', holder = ?, claimed_at = ? WHERE id = ? AND state = 'pending' "
@@ -92,10 +99,12 @@ class SendLog:
                     claimed.append(row_id)
             connection.execute(
                 "UPDATE campaigns SET status = 'running', updated_at = ? WHERE status = 'scheduled' AND id IN "
-                "(SELECT campaign_id FROM campaign_recipients WHERE state = 'sending' AND holder = ?)", (now, holder))
+                "(SELECT campaign_id FROM campaign_recipients WHERE state = 'sending' AND holder = ?)",
+                (now, holder),
+            )
         return claimed
 
-    def record(self, results: List[Dict[str, Any]]) -> None:
+    def record(self, results: list[dict[str, Any]]) -> None:
         """Results of provider calls: {"id", "sid"?, "kind"?, "error"?, "failed": bool}.
         A row with neither a sid nor a definite failure stays `sending` (in doubt)."""
         now = time.time()
@@ -108,32 +117,39 @@ class SendLog:
                         (result.get("sid"), result.get("kind", ""), now, result.get("status", "queued"), result["id"]),
                     )
                 elif result.get("failed"):
-                    connection.execute("UPDATE campaign_recipients SET state = 'failed', error = ? WHERE id = ? AND state = 'sending'",
-                                       (str(result.get("error", ""))[:500], result["id"]))
+                    connection.execute(
+                        "UPDATE campaign_recipients SET state = 'failed', error = ? WHERE id = ? AND state = 'sending'",
+                        (str(result.get("error", ""))[:500], result["id"]),
+                    )
 
-    def store_web_notice(self, holder: str, row: Dict[str, Any]) -> None:
+    def store_web_notice(self, holder: str, row: dict[str, Any]) -> None:
         """A web message: the notice and the `sent` state in one transaction (nothing in doubt)."""
         now = time.time()
         with self._transaction(write=True) as connection:
             self._check_lease(connection, holder)
-            connection.execute("INSERT INTO campaign_web_notices (recipient_id, customer_id, text, created_at) VALUES (?, ?, ?, ?) "
-                               "ON CONFLICT DO NOTHING",
-                               (row["id"], row["customer_id"], row["text"], now))
-            connection.execute("UPDATE campaign_recipients SET state = 'sent', sent_kind = 'web', sent_at = ?, delivery = 'sent' "
-                               "WHERE id = ? AND state = 'sending'", (now, row["id"]))
+            connection.execute(
+                "INSERT INTO campaign_web_notices (recipient_id, customer_id, text, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (row["id"], row["customer_id"], row["text"], now),
+            )
+            connection.execute(
+                "UPDATE campaign_recipients SET state = 'sent', sent_kind = 'web', sent_at = ?, delivery = 'sent' "
+                "WHERE id = ? AND state = 'sending'",
+                (now, row["id"]),
+            )
 
     # crash recovery
 
-    def in_doubt(self, older_than: float) -> List[Dict[str, Any]]:
+    def in_doubt(self, older_than: float) -> list[dict[str, Any]]:
         """Rows a scheduler committed as `sending` but never recorded: the provider may or may not have the message."""
         with self._transaction() as connection:
             rows = connection.execute(
                 "SELECT r.*, c.channel FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id "
-                "WHERE r.state = 'sending' AND r.claimed_at < ? ORDER BY r.id", (older_than,)
+                "WHERE r.state = 'sending' AND r.claimed_at < ? ORDER BY r.id",
+                (older_than,),
             ).fetchall()
         return [dict(row) for row in rows]
 
-    def known_sids(self, sids: List[str]) -> set:
+    def known_sids(self, sids: list[str]) -> set:
         if not sids:
             return set()
         marks = ",".join("?" * len(sids))
@@ -145,17 +161,22 @@ class SendLog:
         with self._transaction() as connection:
             return connection.execute("SELECT 1 FROM campaign_web_notices WHERE recipient_id = ?", (recipient_id,)).fetchone() is not None
 
-    def resolve(self, holder: str, row_id: int, found: bool, sid: Optional[str] = None, kind: str = "") -> None:
+    def resolve(self, holder: str, row_id: int, found: bool, sid: str | None = None, kind: str = "") -> None:
         """A row in doubt: found at the provider (sent, with its sid if any) or not (pending again, to be sent)."""
         with self._transaction(write=True) as connection:
             self._check_lease(connection, holder)
             if found:
-                connection.execute("UPDATE campaign_recipients SET state = 'sent', message_sid = ?, sent_kind = ?, "
-                                   "sent_at = coalesce(sent_at, claimed_at), delivery = CASE WHEN delivery = '' THEN 'queued' ELSE delivery END "
-                                   "WHERE id = ? AND state = 'sending'", (sid, kind, row_id))
+                connection.execute(
+                    "UPDATE campaign_recipients SET state = 'sent', message_sid = ?, sent_kind = ?, "
+                    "sent_at = coalesce(sent_at, claimed_at), delivery = CASE WHEN delivery = '' THEN 'queued' ELSE delivery END "
+                    "WHERE id = ? AND state = 'sending'",
+                    (sid, kind, row_id),
+                )
             else:
-                connection.execute("UPDATE campaign_recipients SET state = 'pending', holder = NULL, claimed_at = NULL "
-                                   "WHERE id = ? AND state = 'sending'", (row_id,))
+                connection.execute(
+                    "UPDATE campaign_recipients SET state = 'pending', holder = NULL, claimed_at = NULL WHERE id = ? AND state = 'sending'",
+                    (row_id,),
+                )
 
     def finish_campaigns(self) -> None:
         """Campaigns with nothing left to send are done."""
@@ -168,7 +189,7 @@ class SendLog:
 
     # delivery statuses, replies and opt-outs (read from the WhatsApp channel's state)
 
-    def open_deliveries(self, since: float, after_id: int, limit: int) -> List[Dict[str, Any]]:
+    def open_deliveries(self, since: float, after_id: int, limit: int) -> list[dict[str, Any]]:
         """Sent WhatsApp rows (id > after_id) whose outcome may still change: status, reply, opt-out."""
         with self._transaction() as connection:
             rows = connection.execute(
@@ -179,7 +200,7 @@ class SendLog:
             ).fetchall()
         return [dict(row) for row in rows]
 
-    def update_deliveries(self, updates: List[Tuple[str, int, int, int]]) -> None:
+    def update_deliveries(self, updates: list[tuple[str, int, int, int]]) -> None:
         """(delivery, replied, opted_out_after, id) for each changed row."""
         with self._transaction() as connection:
             connection.executemany(

@@ -5,7 +5,7 @@ import os
 import re
 import time
 from datetime import datetime
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from campaigns.audience import AudienceError, Segment, parse_csv, segment_recipients, stored_csv_audience
 from campaigns.delivery import WhatsAppDelivery
@@ -24,8 +24,8 @@ def default_rate() -> float:
     return float(os.environ.get("CAMPAIGNS_DEFAULT_RATE", "") or 10)
 
 
-def parse_when(text: str, timezone: str, now: Optional[float] = None) -> float:
-    """"now", or an ISO date-time ("2026-12-01 09:30"; without an offset it is in `timezone`)."""
+def parse_when(text: str, timezone: str, now: float | None = None) -> float:
+    """ "now", or an ISO date-time ("2026-12-01 09:30"; without an offset it is in `timezone`)."""
     text = (text or "now").strip()
     if text.lower() == "now":
         return time.time() if now is None else now
@@ -38,8 +38,9 @@ def parse_when(text: str, timezone: str, now: Optional[float] = None) -> float:
     return moment.timestamp()
 
 
-def create_campaign(db: Database, fields: Dict[str, Any], csv_data: Optional[bytes] = None, csv_name: str = "upload.csv",
-                    created_by: str = "") -> int:
+def create_campaign(
+    db: Database, fields: dict[str, Any], csv_data: bytes | None = None, csv_name: str = "upload.csv", created_by: str = ""
+) -> int:
     """fields: name, kind, purpose, channel, message_tr, message_en, send_at, recurrence, timezone,
     rate, quiet_hours (bool or None), template_sid, and segment fields (region, plan, language,
     consent, active_within_days) when there is no CSV. Raises ValueError / AudienceError; on
@@ -57,22 +58,36 @@ def create_campaign(db: Database, fields: Dict[str, Any], csv_data: Optional[byt
         recipients = parse_csv(csv_data, customers, channel)
         audience = stored_csv_audience(csv_name, recipients, keep_list=bool(recurrence))
     else:
-        segment = Segment.parse({key: fields.get(key) for key in ("region", "plan", "language", "consent", "active_within_days")
-                                 if fields.get(key) not in (None, "")})
+        segment = Segment.parse(
+            {
+                key: fields.get(key)
+                for key in ("region", "plan", "language", "consent", "active_within_days")
+                if fields.get(key) not in (None, "")
+            }
+        )
         recipients = segment_recipients(segment, customers, channel)
         audience = {"type": "segment", "filters": segment.describe()}
         if not recipients and not recurrence:
             raise AudienceError(["field segment: no customer matches it"])
     spec = CampaignSpec(
-        name=str(fields.get("name") or ""), kind=str(fields.get("kind") or "announcement"),
-        purpose=str(fields.get("purpose") or "marketing"), channel=channel, messages=messages, audience=audience,
-        send_at=parse_when(str(fields.get("send_at") or "now"), timezone), recurrence=recurrence, timezone=timezone,
-        quiet_hours=fields.get("quiet_hours"), rate=rate, template_sid=str(fields.get("template_sid") or ""), created_by=created_by,
+        name=str(fields.get("name") or ""),
+        kind=str(fields.get("kind") or "announcement"),
+        purpose=str(fields.get("purpose") or "marketing"),
+        channel=channel,
+        messages=messages,
+        audience=audience,
+        send_at=parse_when(str(fields.get("send_at") or "now"), timezone),
+        recurrence=recurrence,
+        timezone=timezone,
+        quiet_hours=fields.get("quiet_hours"),
+        rate=rate,
+        template_sid=str(fields.get("template_sid") or ""),
+        created_by=created_by,
     )
     return CampaignStore(db).create(spec, recipients)
 
 
-def preview(campaign: Dict[str, Any], name: str = SAMPLE_NAME) -> List[Dict[str, str]]:
+def preview(campaign: dict[str, Any], name: str = SAMPLE_NAME) -> list[dict[str, str]]:
     """Per language: the free text (inside the 24-hour window) and what the template carries."""
     shown = []
     for lang in campaign["messages"]:
@@ -81,7 +96,7 @@ def preview(campaign: Dict[str, Any], name: str = SAMPLE_NAME) -> List[Dict[str,
     return shown
 
 
-async def test_send(db: Database, campaign: Dict[str, Any], phone: str, language: Optional[str] = None) -> Dict[str, Any]:
+async def test_send(db: Database, campaign: dict[str, Any], phone: str, language: str | None = None) -> dict[str, Any]:
     """Send the campaign's text once to a staff phone, now, outside the send log and the stats."""
     phone = re.sub(r"[\s\-()]", "", phone).removeprefix("whatsapp:")
     if not E164.match(phone):
@@ -89,8 +104,9 @@ async def test_send(db: Database, campaign: Dict[str, Any], phone: str, language
     text = render(campaign["messages"], language, SAMPLE_NAME)
     delivery = WhatsAppDelivery.from_env(WhatsAppState(db))
     try:
-        result = await delivery.send({"id": 0, "address": f"whatsapp:{phone}", "text": "[TEST] " + text,
-                                      "template_sid": campaign.get("template_sid")})
+        result = await delivery.send(
+            {"id": 0, "address": f"whatsapp:{phone}", "text": "[TEST] " + text, "template_sid": campaign.get("template_sid")}
+        )
     finally:
         await delivery.close()
     if not result.get("sid"):

@@ -8,8 +8,6 @@
 The scheduler process sends it (quiet hours, consent, opt-outs, 24-hour window all applied).
 """
 
-from typing import Optional
-
 from campaigns.store import CampaignSpec, CampaignStore, Recipient
 from customer_store.store import CustomerStore
 from storage.database import Database, database_url
@@ -18,12 +16,25 @@ from storage.database import Database, database_url
 def recipient_for(customer: dict, channel: str) -> Recipient:
     """The customer's WhatsApp address or their web chat identity."""
     address = f"whatsapp:{customer['phone']}" if channel == "whatsapp" else f"web:{customer['id']}"
-    return Recipient(address=address, customer_id=customer["id"], name=customer.get("name") or "",
-                     language=customer.get("language") or "", timezone=customer.get("timezone") or "")
+    return Recipient(
+        address=address,
+        customer_id=customer["id"],
+        name=customer.get("name") or "",
+        language=customer.get("language") or "",
+        timezone=customer.get("timezone") or "",
+    )
 
 
-def schedule_single(kind: str, customer_id: str, send_at: float, message: str, purpose: str, dedup_key: str,
-                    channel: Optional[str] = None, db: Optional[Database] = None) -> int:
+def schedule_single(
+    kind: str,
+    customer_id: str,
+    send_at: float,
+    message: str,
+    purpose: str,
+    dedup_key: str,
+    channel: str | None = None,
+    db: Database | None = None,
+) -> int:
     """Schedule one message to one customer; returns the campaign id.
 
     kind: outage_notice | announcement | cart_reminder | service_restored; purpose: service | marketing.
@@ -41,15 +52,21 @@ def schedule_single(kind: str, customer_id: str, send_at: float, message: str, p
         raise ValueError(f"field channel: customer {customer_id!r} has no phone number for WhatsApp")
     language = str(customer["language"]) if customer.get("language") in ("tr", "en") else "tr"
     spec = CampaignSpec(
-        name=f"{kind} for {customer_id}", kind=kind, purpose=purpose, channel=channel,
+        name=f"{kind} for {customer_id}",
+        kind=kind,
+        purpose=purpose,
+        channel=channel,
         messages={language: message.replace("{", "{{").replace("}", "}}")},
-        audience={"type": "single", "customer_id": customer_id}, send_at=send_at,
-        timezone=customer.get("timezone") or "Europe/Istanbul", dedup_key=dedup_key, created_by="system",
+        audience={"type": "single", "customer_id": customer_id},
+        send_at=send_at,
+        timezone=customer.get("timezone") or "Europe/Istanbul",
+        dedup_key=dedup_key,
+        created_by="system",
     )
     return CampaignStore(path).create(spec, [recipient_for(customer, channel)])
 
 
-def cancel_single(dedup_key: str, db: Optional[Database] = None) -> bool:
+def cancel_single(dedup_key: str, db: Database | None = None) -> bool:
     """Cancel a one-off message that has not gone out yet; False when there was nothing to cancel."""
     store = CampaignStore(db or database_url())
     campaign = store.campaign_by_key(dedup_key)

@@ -10,8 +10,9 @@ or skipped (reason), failed (the provider refused it), canceled.
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any
 
 from campaigns.messages import check_texts, render
 from campaigns.timing import QuietHours, check_recurrence, next_occurrence, valid_timezone
@@ -24,12 +25,13 @@ PURPOSES = ("service", "marketing")
 CHANNELS = ("whatsapp", "web")
 ACTIVE = ("scheduled", "running")
 
+
 @dataclass(frozen=True)
 class Recipient:
     """Who gets a message: a WhatsApp address (`whatsapp:+90…`) or a web customer (`web:<customer id>`)."""
 
     address: str
-    customer_id: Optional[str] = None
+    customer_id: str | None = None
     name: str = ""
     language: str = ""
     timezone: str = ""
@@ -44,22 +46,22 @@ class CampaignSpec:
     kind: str
     purpose: str
     channel: str
-    messages: Dict[str, str]
-    audience: Dict[str, Any]  # {"type": "segment", "filters": {...}} | {"type": "csv", ...} | {"type": "single", ...}
+    messages: dict[str, str]
+    audience: dict[str, Any]  # {"type": "segment", "filters": {...}} | {"type": "csv", ...} | {"type": "single", ...}
     send_at: float
     recurrence: str = ""
     timezone: str = "Europe/Istanbul"
-    quiet_hours: Optional[bool] = None  # None: on for marketing (always), off for service notices
+    quiet_hours: bool | None = None  # None: on for marketing (always), off for service notices
     rate: float = 10.0
     template_sid: str = ""
     created_by: str = ""
-    dedup_key: Optional[str] = None
+    dedup_key: str | None = None
 
 
 class CampaignStore(Store):
     TABLES = (schema.campaigns, schema.campaign_recipients, schema.campaign_web_notices, schema.scheduler_lease)
 
-    def __init__(self, database: Database, quiet: Optional[QuietHours] = None) -> None:
+    def __init__(self, database: Database, quiet: QuietHours | None = None) -> None:
         super().__init__(database)
         self.quiet = quiet or QuietHours.from_env()
 
@@ -82,10 +84,26 @@ class CampaignStore(Store):
                 "INSERT INTO campaigns (name, kind, purpose, channel, messages, audience, send_at, recurrence, timezone, "
                 "quiet_hours, rate, template_sid, status, next_run_at, dedup_key, created_by, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (spec.name, spec.kind, spec.purpose, spec.channel, json.dumps(spec.messages, ensure_ascii=False),
-                 json.dumps(spec.audience, ensure_ascii=False), spec.send_at, spec.recurrence, spec.timezone,
-                 int(bool(spec.quiet_hours)), spec.rate, spec.template_sid, status, next_run, spec.dedup_key,
-                 spec.created_by, now, now),
+                (
+                    spec.name,
+                    spec.kind,
+                    spec.purpose,
+                    spec.channel,
+                    json.dumps(spec.messages, ensure_ascii=False),
+                    json.dumps(spec.audience, ensure_ascii=False),
+                    spec.send_at,
+                    spec.recurrence,
+                    spec.timezone,
+                    int(bool(spec.quiet_hours)),
+                    spec.rate,
+                    spec.template_sid,
+                    status,
+                    next_run,
+                    spec.dedup_key,
+                    spec.created_by,
+                    now,
+                    now,
+                ),
             )
             if inserted is None:  # the same dedup_key, stored meanwhile by another process (the UNIQUE constraint)
                 return int(connection.execute("SELECT id FROM campaigns WHERE dedup_key = ?", (spec.dedup_key,)).scalar())
@@ -94,7 +112,7 @@ class CampaignStore(Store):
                 self._insert_recipients(connection, campaign_id, spec, spec.send_at, recipients)
         return campaign_id
 
-    def create_occurrence(self, parent_id: int, occurrence_at: float, recipients: Iterable[Recipient]) -> Optional[int]:
+    def create_occurrence(self, parent_id: int, occurrence_at: float, recipients: Iterable[Recipient]) -> int | None:
         """One run of a recurring campaign (at most one per occurrence time); moves the parent's next run on."""
         parent = self.campaign(parent_id)
         if parent is None or parent["status"] != "recurring":
@@ -117,15 +135,28 @@ class CampaignStore(Store):
             )
         return child_id
 
-    def _insert_recipients(self, connection: Connection, campaign_id: int, spec: CampaignSpec,
-                           send_at: float, recipients: Iterable[Recipient]) -> None:
+    def _insert_recipients(
+        self, connection: Connection, campaign_id: int, spec: CampaignSpec, send_at: float, recipients: Iterable[Recipient]
+    ) -> None:
         rows = []
         for recipient in recipients:
             due = self.quiet.defer(send_at, recipient.timezone) if spec.quiet_hours else send_at
             text = render(spec.messages, recipient.language, recipient.name)
-            rows.append((campaign_id, recipient.address, recipient.customer_id, recipient.name, recipient.language,
-                         recipient.timezone, text, due, int(due > send_at),
-                         "skipped" if recipient.skip_reason else "pending", recipient.skip_reason))
+            rows.append(
+                (
+                    campaign_id,
+                    recipient.address,
+                    recipient.customer_id,
+                    recipient.name,
+                    recipient.language,
+                    recipient.timezone,
+                    text,
+                    due,
+                    int(due > send_at),
+                    "skipped" if recipient.skip_reason else "pending",
+                    recipient.skip_reason,
+                )
+            )
         connection.executemany(
             "INSERT INTO campaign_recipients (campaign_id, address, customer_id, name, language, timezone, text, due_at, "
             "deferred, state, skip_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -134,38 +165,38 @@ class CampaignStore(Store):
 
     # reading
 
-    def campaign(self, campaign_id: int) -> Optional[Dict[str, Any]]:
+    def campaign(self, campaign_id: int) -> dict[str, Any] | None:
         with self._transaction() as connection:
             row = connection.execute("SELECT * FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()
         return _campaign_dict(row) if row else None
 
-    def campaign_by_key(self, dedup_key: str) -> Optional[Dict[str, Any]]:
+    def campaign_by_key(self, dedup_key: str) -> dict[str, Any] | None:
         with self._transaction() as connection:
             row = connection.execute("SELECT * FROM campaigns WHERE dedup_key = ?", (dedup_key,)).fetchone()
         return _campaign_dict(row) if row else None
 
-    def campaigns(self, include_singles: bool = False, limit: int = 200) -> List[Dict[str, Any]]:
+    def campaigns(self, include_singles: bool = False, limit: int = 200) -> list[dict[str, Any]]:
         """Newest first; one-off messages (dedup_key set) only when asked for."""
         where = "" if include_singles else "WHERE dedup_key IS NULL"
         with self._transaction() as connection:
             rows = connection.execute(f"SELECT * FROM campaigns {where} ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         return [_campaign_dict(row) for row in rows]
 
-    def due_recurring(self, now: float) -> List[Dict[str, Any]]:
+    def due_recurring(self, now: float) -> list[dict[str, Any]]:
         with self._transaction() as connection:
             rows = connection.execute(
                 "SELECT * FROM campaigns WHERE status = 'recurring' AND next_run_at <= ? ORDER BY next_run_at", (now,)
             ).fetchall()
         return [_campaign_dict(row) for row in rows]
 
-    def recipients(self, campaign_id: int, limit: int = 100, offset: int = 0) -> List[Dict[str, Any]]:
+    def recipients(self, campaign_id: int, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
         with self._transaction() as connection:
             rows = connection.execute(
                 "SELECT * FROM campaign_recipients WHERE campaign_id = ? ORDER BY id LIMIT ? OFFSET ?", (campaign_id, limit, offset)
             ).fetchall()
         return [dict(row) for row in rows]
 
-    def stats(self, campaign_id: int) -> Dict[str, Any]:
+    def stats(self, campaign_id: int) -> dict[str, Any]:
         """targeted, pending, sent, skipped (per reason), deferred, delivered, read, failed, replies, opt_outs."""
         ids = [campaign_id] + self._children(campaign_id)
         marks = ",".join("?" * len(ids))
@@ -189,7 +220,7 @@ class CampaignStore(Store):
             ).fetchone()
         return {key: int(value or 0) for key, value in row.items()}
 
-    def _children(self, campaign_id: int) -> List[int]:
+    def _children(self, campaign_id: int) -> list[int]:
         with self._transaction() as connection:
             rows = connection.execute("SELECT id FROM campaigns WHERE parent_id = ?", (campaign_id,)).fetchall()
         return [int(row["id"]) for row in rows]
@@ -206,34 +237,41 @@ class CampaignStore(Store):
 
     def cancel(self, campaign_id: int) -> str:
         """No further sends; what is already sent stays sent."""
-        status = self._move(campaign_id, {s: "canceled" for s in ("scheduled", "running", "paused", "recurring")}, "cancel")
+        status = self._move(campaign_id, dict.fromkeys(("scheduled", "running", "paused", "recurring"), "canceled"), "cancel")
         with self._transaction() as connection:
             ids = [campaign_id] + self._children(campaign_id)
             marks = ",".join("?" * len(ids))
-            connection.execute(f"UPDATE campaigns SET status = 'canceled', updated_at = ? WHERE id IN ({marks}) "
-                               "AND status IN ('scheduled', 'running', 'paused')", [time.time(), *ids])
-            connection.execute(f"UPDATE campaign_recipients SET state = 'canceled' WHERE campaign_id IN ({marks}) AND state = 'pending'", ids)
+            connection.execute(
+                f"UPDATE campaigns SET status = 'canceled', updated_at = ? WHERE id IN ({marks}) "
+                "AND status IN ('scheduled', 'running', 'paused')",
+                [time.time(), *ids],
+            )
+            connection.execute(
+                f"UPDATE campaign_recipients SET state = 'canceled' WHERE campaign_id IN ({marks}) AND state = 'pending'", ids
+            )
         return status
 
-    def _require(self, campaign_id: int) -> Dict[str, Any]:
+    def _require(self, campaign_id: int) -> dict[str, Any]:
         campaign = self.campaign(campaign_id)
         if campaign is None:
             raise LookupError(f"campaign {campaign_id} does not exist")
         return campaign
 
-    def _move(self, campaign_id: int, moves: Dict[str, str], verb: str) -> str:
+    def _move(self, campaign_id: int, moves: dict[str, str], verb: str) -> str:
         campaign = self._require(campaign_id)
         target = moves.get(campaign["status"])
         if target is None:
             raise ValueError(f"campaign {campaign_id} is {campaign['status']}: cannot {verb} it")
         with self._transaction() as connection:
-            connection.execute("UPDATE campaigns SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
-                               (target, time.time(), campaign_id, campaign["status"]))
+            connection.execute(
+                "UPDATE campaigns SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
+                (target, time.time(), campaign_id, campaign["status"]),
+            )
         return target
 
     # web notices (shown at the customer's next visit)
 
-    def pending_web_notices(self, customer_id: str) -> List[Dict[str, Any]]:
+    def pending_web_notices(self, customer_id: str) -> list[dict[str, Any]]:
         with self._transaction() as connection:
             rows = connection.execute(
                 "SELECT n.recipient_id, n.text FROM campaign_web_notices n JOIN campaign_recipients r ON r.id = n.recipient_id "
@@ -243,13 +281,15 @@ class CampaignStore(Store):
             ).fetchall()
         return [dict(row) for row in rows]
 
-    def mark_web_notices_shown(self, recipient_ids: List[int]) -> None:
+    def mark_web_notices_shown(self, recipient_ids: list[int]) -> None:
         """Shown in the chat: counts as delivered and read."""
         if not recipient_ids:
             return
         marks = ",".join("?" * len(recipient_ids))
         with self._transaction() as connection:
-            connection.execute(f"UPDATE campaign_web_notices SET shown_at = ? WHERE recipient_id IN ({marks})", [time.time(), *recipient_ids])
+            connection.execute(
+                f"UPDATE campaign_web_notices SET shown_at = ? WHERE recipient_id IN ({marks})", [time.time(), *recipient_ids]
+            )
             connection.execute(f"UPDATE campaign_recipients SET delivery = 'read' WHERE id IN ({marks})", recipient_ids)
 
 
@@ -282,7 +322,7 @@ def _checked(spec: CampaignSpec) -> CampaignSpec:
     return replace(spec, name=spec.name.strip(), messages=messages, recurrence=recurrence, quiet_hours=quiet)
 
 
-def _campaign_dict(row: Row) -> Dict[str, Any]:
+def _campaign_dict(row: Row) -> dict[str, Any]:
     campaign = dict(row)
     campaign["messages"] = json.loads(campaign["messages"])
     campaign["audience"] = json.loads(campaign["audience"])
@@ -290,6 +330,6 @@ def _campaign_dict(row: Row) -> Dict[str, Any]:
     return campaign
 
 
-def _spec_of(campaign: Dict[str, Any]) -> CampaignSpec:
+def _spec_of(campaign: dict[str, Any]) -> CampaignSpec:
     fields = {name: campaign[name] for name in CampaignSpec.__dataclass_fields__ if name in campaign}
     return CampaignSpec(**fields)

@@ -6,7 +6,6 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_TIMEZONE = "Europe/Istanbul"
@@ -19,7 +18,7 @@ class Clock:
     """Wall-clock seconds. `CAMPAIGNS_CLOCK_START` (ISO date-time with offset), for tests only,
     makes the scheduler believe it started at that moment; time then runs on from there."""
 
-    def __init__(self, start: Optional[float] = None) -> None:
+    def __init__(self, start: float | None = None) -> None:
         self._offset = 0.0 if start is None else start - time.time()
 
     @classmethod
@@ -31,7 +30,7 @@ class Clock:
         return time.time() + self._offset
 
 
-def zone(name: Optional[str]) -> ZoneInfo:
+def zone(name: str | None) -> ZoneInfo:
     """The IANA zone, or the default one when the name is empty or unknown."""
     try:
         return ZoneInfo(name or DEFAULT_TIMEZONE)
@@ -56,7 +55,7 @@ class QuietHours:
 
     @classmethod
     def parse(cls, text: str) -> "QuietHours":
-        """"21:00-08:00" → QuietHours; raises ValueError naming the problem."""
+        """ "21:00-08:00" → QuietHours; raises ValueError naming the problem."""
         start, sep, end = text.strip().partition("-")
         match_start, match_end = _HHMM.match(start.strip()), _HHMM.match(end.strip())
         if not sep or not match_start or not match_end:
@@ -74,7 +73,7 @@ class QuietHours:
             return self.start_minute <= minute < self.end_minute
         return minute >= self.start_minute or minute < self.end_minute
 
-    def defer(self, when: float, timezone: Optional[str]) -> float:
+    def defer(self, when: float, timezone: str | None) -> float:
         """`when`, or the end of the quiet hours it falls in (customer's local time)."""
         local = datetime.fromtimestamp(when, zone(timezone))
         if not self._inside(local.hour * 60 + local.minute):
@@ -95,7 +94,7 @@ def check_recurrence(text: str) -> str:
     return normal
 
 
-def next_occurrence(recurrence: str, after: float, timezone: Optional[str]) -> float:
+def next_occurrence(recurrence: str, after: float, timezone: str | None) -> float:
     """The first time strictly after `after` that matches the recurrence, in `timezone`."""
     match = _RECURRENCE.match(recurrence)
     if not match:

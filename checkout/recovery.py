@@ -8,7 +8,7 @@ one order at most.
 
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from storage import schema
 from storage.database import Store
@@ -16,11 +16,10 @@ from storage.database import Store
 RECOVERY_WINDOW_S = 7 * 24 * 3600
 
 
-
 class CheckoutRecovery(Store):
     TABLES = (schema.checkout_nudges, schema.recovered_carts)
 
-    def record_prompt(self, subject: str, customer_id: Optional[str]) -> None:
+    def record_prompt(self, subject: str, customer_id: str | None) -> None:
         with self._transaction() as connection:
             connection.execute(
                 "INSERT INTO checkout_nudges (subject, customer_id, kind, created_at) VALUES (?, ?, 'prompt', ?)",
@@ -34,7 +33,7 @@ class CheckoutRecovery(Store):
                 (subject, customer_id, dedup_key, send_at, time.time()),
             )
 
-    def pending_reminder(self, subject: str) -> Optional[Dict[str, Any]]:
+    def pending_reminder(self, subject: str) -> dict[str, Any] | None:
         """The subject's scheduled reminder that is neither cancelled nor used by an order yet."""
         with self._transaction() as connection:
             row = connection.execute(
@@ -48,7 +47,7 @@ class CheckoutRecovery(Store):
         with self._transaction() as connection:
             connection.execute("UPDATE checkout_nudges SET cancelled_at = ? WHERE id = ?", (time.time(), nudge_id))
 
-    def order_placed(self, subject: str, customer_id: Optional[str], order_id: str, total_kurus: int) -> Optional[str]:
+    def order_placed(self, subject: str, customer_id: str | None, order_id: str, total_kurus: int) -> str | None:
         """Close the subject's open nudges; when any of them reached the customer, count the cart as
         recovered and return how ("prompt", "reminder" or "prompt+reminder"), else None."""
         now = time.time()
@@ -68,21 +67,21 @@ class CheckoutRecovery(Store):
             )
         return via
 
-    def reminders(self, subject: str) -> List[Dict[str, Any]]:
+    def reminders(self, subject: str) -> list[dict[str, Any]]:
         """Every reminder scheduled for the subject, oldest first."""
         with self._transaction() as connection:
             rows = connection.execute("SELECT * FROM checkout_nudges WHERE subject = ? AND kind = 'reminder' ORDER BY id", (subject,))
             return [dict(row) for row in rows]
 
-    def recovered(self) -> List[Dict[str, Any]]:
+    def recovered(self) -> list[dict[str, Any]]:
         with self._transaction() as connection:
             return [dict(row) for row in connection.execute("SELECT * FROM recovered_carts ORDER BY created_at")]
 
 
-def recovered_carts_summary(path: Path, since: float = 0.0) -> Dict[str, Any]:
+def recovered_carts_summary(path: Path, since: float = 0.0) -> dict[str, Any]:
     """For the dashboard: recovered carts since a time, their value, and how they were recovered."""
     carts = [cart for cart in CheckoutRecovery(path).recovered() if cart["created_at"] >= since]
-    by_via: Dict[str, int] = {}
+    by_via: dict[str, int] = {}
     for cart in carts:
         by_via[cart["via"]] = by_via.get(cart["via"], 0) + 1
     return {"recovered_carts": len(carts), "recovered_kurus": sum(cart["total_kurus"] for cart in carts), "by_via": by_via}

@@ -2,17 +2,18 @@
 opt-outs, the 24-hour template rule, and sends exactly once per dedup key)."""
 
 import time
-from typing import Any, Callable, Optional, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
+from checkout.catalogue import total_text
 from checkout.recovery import CheckoutRecovery
 from customer_store.store import CustomerStore
-from checkout.catalogue import total_text
 
 REMINDER_TEXT = {
     "tr": "Merhaba{name}, sepetinizdeki {count} ürün ({total}) sizi bekliyor. Siparişinizi tamamlamak için: {url} "
-          "Sorunuz olursa bu mesaja yazabilirsiniz.",
+    "Sorunuz olursa bu mesaja yazabilirsiniz.",
     "en": "Hello{name}, the {count} item(s) in your cart ({total}) are waiting for you. Complete your order here: {url} "
-          "Questions? Just reply to this message.",
+    "Questions? Just reply to this message.",
 }
 
 
@@ -27,14 +28,22 @@ def reminder_text(profile: dict, cart: dict, checkout_url: str) -> str:
     first_name = profile.get("first_name")
     count = sum(int(item.get("quantity") or 0) for item in cart["items"])
     return REMINDER_TEXT[language].format(
-        name=f" {first_name}" if first_name else "", count=count, total=total_text(int(cart["total_kurus"])), url=checkout_url,
+        name=f" {first_name}" if first_name else "",
+        count=count,
+        total=total_text(int(cart["total_kurus"])),
+        url=checkout_url,
     )
 
 
 def schedule_cart_reminder(
-    customers: CustomerStore, recovery: CheckoutRecovery, scheduler: SingleScheduler, customer_id: str,
-    delay_seconds: float, checkout_url: str, now: Optional[float] = None,
-) -> Optional[str]:
+    customers: CustomerStore,
+    recovery: CheckoutRecovery,
+    scheduler: SingleScheduler,
+    customer_id: str,
+    delay_seconds: float,
+    checkout_url: str,
+    now: float | None = None,
+) -> str | None:
     """Schedule a reminder for the customer's open cart; returns its dedup key, or None when the
     customer does not qualify (empty cart, no WhatsApp number, no marketing consent).
 
@@ -67,9 +76,13 @@ def cancel_reminder(recovery: CheckoutRecovery, scheduler: SingleScheduler, pend
 
 
 def order_completed(
-    recovery: CheckoutRecovery, scheduler: Callable[[], SingleScheduler], subject: str, customer_id: Optional[str],
-    order_id: str, total_kurus: int,
-) -> Optional[str]:
+    recovery: CheckoutRecovery,
+    scheduler: Callable[[], SingleScheduler],
+    subject: str,
+    customer_id: str | None,
+    order_id: str,
+    total_kurus: int,
+) -> str | None:
     """Cancel the pending reminder (if it has not gone out) and count the cart when a nudge recovered it.
     `scheduler` is opened only when there is a reminder to cancel."""
     pending = recovery.pending_reminder(subject)

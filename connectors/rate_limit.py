@@ -7,9 +7,9 @@ make the bot flood back. Opt-out keywords are never limited (the channels check 
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Callable, Dict, Optional
 
 from cluster.buckets import SharedBuckets
 
@@ -34,8 +34,8 @@ class SenderRateLimit:
     clock: Callable[[], float] = time.monotonic
     max_senders: int = 50_000
     # With DESTEK_REDIS_URL the buckets live in Redis, shared by every replica (cluster/buckets.py).
-    shared: Optional[SharedBuckets] = None
-    _buckets: Dict[str, _Bucket] = field(default_factory=dict)
+    shared: SharedBuckets | None = None
+    _buckets: dict[str, _Bucket] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> "SenderRateLimit":
@@ -44,7 +44,9 @@ class SenderRateLimit:
         try:
             limit = cls(per_minute=float(per_minute), burst=int(burst), shared=SharedBuckets.from_env("inbound"))
         except ValueError:
-            raise ValueError(f"INBOUND_MESSAGES_PER_MINUTE ({per_minute!r}) and INBOUND_MESSAGES_BURST ({burst!r}) must be numbers") from None
+            raise ValueError(
+                f"INBOUND_MESSAGES_PER_MINUTE ({per_minute!r}) and INBOUND_MESSAGES_BURST ({burst!r}) must be numbers"
+            ) from None
         if limit.per_minute <= 0 or limit.burst < 1:
             raise ValueError("INBOUND_MESSAGES_PER_MINUTE must be > 0 and INBOUND_MESSAGES_BURST >= 1")
         return limit

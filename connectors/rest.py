@@ -17,7 +17,8 @@ import logging
 import os
 import re
 from asyncio import CancelledError
-from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -46,20 +47,21 @@ class RestChannel(InputChannel):
     """REST input channel whose sender ids live in the `rest:` namespace."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "rest"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         per_minute = os.environ.get("REST_MESSAGES_PER_MINUTE") or "300"
         try:
-            channel_limit = SenderRateLimit(per_minute=float(per_minute), burst=max(1, int(float(per_minute) / 5)),
-                                            shared=SharedBuckets.from_env("rest-channel"))
+            channel_limit = SenderRateLimit(
+                per_minute=float(per_minute), burst=max(1, int(float(per_minute) / 5)), shared=SharedBuckets.from_env("rest-channel")
+            )
         except ValueError:
             raise SystemExit(f"REST_MESSAGES_PER_MINUTE must be a number, not {per_minute!r}") from None
         return cls(os.environ.get("REST_CHANNEL_TOKEN", "").strip() or None, SenderRateLimit.from_env(), channel_limit)
 
-    def __init__(self, token: Optional[str], sender_limit: SenderRateLimit, channel_limit: SenderRateLimit) -> None:
+    def __init__(self, token: str | None, sender_limit: SenderRateLimit, channel_limit: SenderRateLimit) -> None:
         self.token = token
         self.sender_limit = sender_limit
         self.channel_limit = channel_limit
@@ -68,11 +70,11 @@ class RestChannel(InputChannel):
         if self.token is None:
             return True
         header = request.headers.get("Authorization", "")
-        given = header[len("Bearer "):] if header.startswith("Bearer ") else request.args.get("token", "")
+        given = header[len("Bearer ") :] if header.startswith("Bearer ") else request.args.get("token", "")
         return hmac.compare_digest(given.encode(), self.token.encode())
 
     @staticmethod
-    def _parse(request: Request) -> Tuple[Optional[str], Dict[str, Any]]:
+    def _parse(request: Request) -> tuple[str | None, dict[str, Any]]:
         """(the problem with the body, or None; the parsed body)."""
         if len(request.body or b"") > MAX_BODY_BYTES:
             return f"body is larger than {MAX_BODY_BYTES} bytes", {}

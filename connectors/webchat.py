@@ -21,7 +21,8 @@ import asyncio
 import logging
 import os
 import time
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
@@ -47,7 +48,7 @@ MAX_MESSAGE_CHARS = 2000
 MAX_PAGE_CHARS = 200
 
 
-def allowed_origins_from_env() -> List[str]:
+def allowed_origins_from_env() -> list[str]:
     """Origins whose pages may open the socket (WEBCHAT_ALLOWED_ORIGINS, comma-separated; `*` for any)."""
     configured = os.environ.get("WEBCHAT_ALLOWED_ORIGINS", "").strip()
     if configured:
@@ -60,11 +61,11 @@ class WebChatInput(InputChannel):
     """Socket.io input channel whose sender id comes from a verified support-app token."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "webchat"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         credentials = credentials or {}
         try:
             jwt_secret = require("WEBCHAT_JWT_SECRET")
@@ -78,17 +79,23 @@ class WebChatInput(InputChannel):
             rate_limit=SenderRateLimit.from_env(),
         )
 
-    def __init__(self, jwt_secret: str, allowed_origins: List[str], customer_db: Database, rate_limit: SenderRateLimit,
-                 socketio_path: str = "/socket.io") -> None:
+    def __init__(
+        self,
+        jwt_secret: str,
+        allowed_origins: list[str],
+        customer_db: Database,
+        rate_limit: SenderRateLimit,
+        socketio_path: str = "/socket.io",
+    ) -> None:
         self.jwt_secret = jwt_secret
         self.allowed_origins = allowed_origins
         self.customer_db = customer_db
         self.socketio_path = socketio_path
-        self.sio: Optional[AsyncServer] = None
-        self._store: Optional[CustomerStore] = None
+        self.sio: AsyncServer | None = None
+        self._store: CustomerStore | None = None
         self.rate_limit = rate_limit
 
-    def get_output_channel(self) -> Optional[OutputChannel]:
+    def get_output_channel(self) -> OutputChannel | None:
         """Used for messages the server starts (e.g. an agent's reply): they go to the sender's room."""
         return SocketIOOutput(self.sio, BOT_EVENT) if self.sio is not None else None
 
@@ -122,7 +129,7 @@ class WebChatInput(InputChannel):
             return session["claims"]
 
         @sio.on("connect")
-        async def connect(sid: str, environ: Dict, auth: Optional[Dict]) -> None:
+        async def connect(sid: str, environ: dict, auth: dict | None) -> None:
             token = auth.get("token") if isinstance(auth, dict) else None
             try:
                 claims = verify_token(token, self.jwt_secret)
@@ -138,7 +145,7 @@ class WebChatInput(InputChannel):
             await sio.emit("session_confirm", {"session_id": claims.sender_id}, to=sid)
 
         @sio.on("refresh_token")
-        async def refresh_token(sid: str, data: Any = None) -> Dict[str, Any]:
+        async def refresh_token(sid: str, data: Any = None) -> dict[str, Any]:
             current = await claims_of(sid)
             try:
                 fresh = verify_token(data.get("token") if isinstance(data, dict) else None, self.jwt_secret)
@@ -166,7 +173,7 @@ class WebChatInput(InputChannel):
             if self.rate_limit.check(claims.sender_id) is not Verdict.ALLOW:
                 await sio.emit("chat_error", {"error": "too many messages; wait a moment", "code": "rate_limited"}, to=sid)
                 return
-            metadata: Dict[str, Any] = {"channel": "web", "customer_id": claims.customer_id}
+            metadata: dict[str, Any] = {"channel": "web", "customer_id": claims.customer_id}
             client_metadata = data.get("metadata")
             page = client_metadata.get("page") if isinstance(client_metadata, dict) else None
             if isinstance(page, str):
@@ -175,7 +182,9 @@ class WebChatInput(InputChannel):
             await sio.emit("bot_typing", {"typing": True}, room=claims.sender_id)
             try:
                 await on_new_message(
-                    UserMessage(redact(text), SocketIOOutput(sio, BOT_EVENT), claims.sender_id, input_channel=self.name(), metadata=metadata)
+                    UserMessage(
+                        redact(text), SocketIOOutput(sio, BOT_EVENT), claims.sender_id, input_channel=self.name(), metadata=metadata
+                    )
                 )
             finally:
                 await sio.emit("bot_typing", {"typing": False}, room=claims.sender_id)

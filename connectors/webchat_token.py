@@ -8,7 +8,6 @@ cannot choose which conversation it writes into. Python 3.10-compatible (runs in
 import re
 import time
 from dataclasses import dataclass
-from typing import Optional
 
 import jwt
 
@@ -27,19 +26,19 @@ class InvalidToken(ValueError):
 class WebChatClaims:
     sub: str
     expires_at: int
-    language: Optional[str] = None
+    language: str | None = None
 
     @property
     def sender_id(self) -> str:
         return f"web:{self.sub}"
 
     @property
-    def customer_id(self) -> Optional[str]:
+    def customer_id(self) -> str | None:
         """The customer id for a logged-in customer, None for an anonymous visitor."""
         return None if self.sub.startswith(ANONYMOUS_PREFIX) else self.sub
 
 
-def issue_token(sub: str, secret: str, ttl_seconds: int, language: Optional[str] = None, now: Optional[float] = None) -> str:
+def issue_token(sub: str, secret: str, ttl_seconds: int, language: str | None = None, now: float | None = None) -> str:
     if not _SUB.match(sub):
         raise ValueError(f"web chat subject {sub!r} must be 1-64 letters, digits, '.', '_' or '-'")
     issued = int(now if now is not None else time.time())
@@ -55,7 +54,11 @@ def verify_token(token: object, secret: str) -> WebChatClaims:
         raise InvalidToken("missing web chat token")
     try:
         claims = jwt.decode(
-            token, secret, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
             options={"require": ["sub", "exp", "iss", "aud"]},
         )
     except jwt.ExpiredSignatureError:

@@ -20,7 +20,9 @@ def main(argv: list[str] | None = None) -> int:
         description=f"Fields: {', '.join(COLUMNS)}. Only id is required; an empty field leaves what is stored.",
     )
     importing.add_argument("file", type=Path)
-    importing.add_argument("--db", type=Path, default=None, help="the support database's SQLite file (default: DESTEK_DATABASE_URL, else DESTEK_DB)")
+    importing.add_argument(
+        "--db", type=Path, default=None, help="the support database's SQLite file (default: DESTEK_DATABASE_URL, else DESTEK_DB)"
+    )
     arguments = parser.parse_args(argv)
     database = arguments.db or configured_database()
     try:

@@ -7,7 +7,7 @@ server (channels), the action server and the support app all open the same datab
 
 import json
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from privacy.redaction import redact_value
 from storage import schema
@@ -21,33 +21,80 @@ DEFAULT_TIMEZONE = "Europe/Istanbul"
 _PROFILE_FIELDS = ("name", "email", "phone", "language", "region", "plan", "timezone")
 
 DEMO_CUSTOMERS = (
-    {"id": "cust-ayse", "name": "Ayşe Yılmaz", "login": "ayse", "email": "ayse@example.com", "phone": "+905551110001",
-     "language": "tr", "region": "Istanbul-Kadikoy", "plan": "Fiber 100", "timezone": "Europe/Istanbul"},
-    {"id": "cust-john", "name": "John Smith", "login": "john", "email": "john@example.com", "phone": "+905551110002",
-     "language": "en", "region": "Izmir-Alsancak", "plan": "Fiber 500", "timezone": "Europe/Istanbul"},
-    {"id": "cust-mehmet", "name": "Mehmet Demir", "login": "mehmet", "email": "mehmet@example.com", "phone": "+905551110003",
-     "language": "tr", "region": "Ankara-Cankaya", "plan": "Fiber 50", "timezone": "Europe/Istanbul"},
+    {
+        "id": "cust-ayse",
+        "name": "Ayşe Yılmaz",
+        "login": "ayse",
+        "email": "ayse@example.com",
+        "phone": "+905551110001",
+        "language": "tr",
+        "region": "Istanbul-Kadikoy",
+        "plan": "Fiber 100",
+        "timezone": "Europe/Istanbul",
+    },
+    {
+        "id": "cust-john",
+        "name": "John Smith",
+        "login": "john",
+        "email": "john@example.com",
+        "phone": "+905551110002",
+        "language": "en",
+        "region": "Izmir-Alsancak",
+        "plan": "Fiber 500",
+        "timezone": "Europe/Istanbul",
+    },
+    {
+        "id": "cust-mehmet",
+        "name": "Mehmet Demir",
+        "login": "mehmet",
+        "email": "mehmet@example.com",
+        "phone": "+905551110003",
+        "language": "tr",
+        "region": "Ankara-Cankaya",
+        "plan": "Fiber 50",
+        "timezone": "Europe/Istanbul",
+    },
 )
 # Demo consents (purpose → granted) and past orders, so segments, reminders and the agent's
 # context card have something to show.
-DEMO_CONSENTS = {"cust-ayse": {"marketing": True, "service_notices": True},
-                 "cust-john": {"marketing": True, "service_notices": False},
-                 "cust-mehmet": {"marketing": False, "service_notices": True}}
+DEMO_CONSENTS = {
+    "cust-ayse": {"marketing": True, "service_notices": True},
+    "cust-john": {"marketing": True, "service_notices": False},
+    "cust-mehmet": {"marketing": False, "service_notices": True},
+}
 DEMO_ORDERS: tuple[dict[str, Any], ...] = (
-    {"order_id": "12345", "customer_id": "cust-ayse", "total_kurus": 249900, "status": "delivered",
-     "items": [{"product_id": "fiber-modem", "name": "Fiber Modem AX3000", "quantity": 1, "price_kurus": 249900}]},
-    {"order_id": "12377", "customer_id": "cust-john", "total_kurus": 89990, "status": "shipped",
-     "items": [{"product_id": "range-extender", "name": "Range Extender", "quantity": 1, "price_kurus": 89990}]},
+    {
+        "order_id": "12345",
+        "customer_id": "cust-ayse",
+        "total_kurus": 249900,
+        "status": "delivered",
+        "items": [{"product_id": "fiber-modem", "name": "Fiber Modem AX3000", "quantity": 1, "price_kurus": 249900}],
+    },
+    {
+        "order_id": "12377",
+        "customer_id": "cust-john",
+        "total_kurus": 89990,
+        "status": "shipped",
+        "items": [{"product_id": "range-extender", "name": "Range Extender", "quantity": 1, "price_kurus": 89990}],
+    },
 )
 
 
 class CustomerStore(Store):
-    TABLES = (schema.customers, schema.customer_identities, schema.customer_conversations, schema.customer_context, schema.opt_outs,
-              schema.consents, schema.orders, schema.carts)
+    TABLES = (
+        schema.customers,
+        schema.customer_identities,
+        schema.customer_conversations,
+        schema.customer_context,
+        schema.opt_outs,
+        schema.consents,
+        schema.orders,
+        schema.carts,
+    )
 
     # customers and identities
 
-    def upsert_customer(self, customer_id: str, **profile: Optional[str]) -> None:
+    def upsert_customer(self, customer_id: str, **profile: str | None) -> None:
         """Create the customer or update the given profile fields (None leaves a field as it is)."""
         unknown = set(profile) - set(_PROFILE_FIELDS)
         if unknown:
@@ -69,14 +116,14 @@ class CustomerStore(Store):
                 (kind, _normalised(kind, value), customer_id),
             )
 
-    def customer_for(self, kind: str, value: str) -> Optional[str]:
+    def customer_for(self, kind: str, value: str) -> str | None:
         with self._transaction() as connection:
             row = connection.execute(
                 "SELECT customer_id FROM customer_identities WHERE kind = ? AND value = ?", (kind, _normalised(kind, value))
             ).fetchone()
         return row["customer_id"] if row else None
 
-    def customer_for_sender(self, sender_id: str) -> Optional[str]:
+    def customer_for_sender(self, sender_id: str) -> str | None:
         """The customer behind a Rasa sender id: `whatsapp:+90…` by phone, `web:<customer id>` when known."""
         channel, _, address = sender_id.partition(":")
         if channel == "whatsapp" and address:
@@ -85,7 +132,7 @@ class CustomerStore(Store):
             return address
         return None
 
-    def customer(self, customer_id: str) -> Optional[Dict[str, Any]]:
+    def customer(self, customer_id: str) -> dict[str, Any] | None:
         """The profile, with `first_name` (for templates) and a time zone (the default when unknown)."""
         with self._transaction() as connection:
             row = connection.execute("SELECT * FROM customers WHERE id = ?", (customer_id,)).fetchone()
@@ -96,7 +143,7 @@ class CustomerStore(Store):
         profile["timezone"] = profile.get("timezone") or DEFAULT_TIMEZONE
         return profile
 
-    def last_activity(self, customer_id: str) -> Optional[float]:
+    def last_activity(self, customer_id: str) -> float | None:
         """When the customer last wrote on any channel (Unix seconds), or None."""
         with self._transaction() as connection:
             row = connection.execute(
@@ -115,7 +162,7 @@ class CustomerStore(Store):
                 (customer_id, channel, sender_id, now, now),
             )
 
-    def conversations(self, customer_id: str) -> List[Dict[str, Any]]:
+    def conversations(self, customer_id: str) -> list[dict[str, Any]]:
         """Every conversation of the customer on any channel, most recent first."""
         with self._transaction() as connection:
             rows = connection.execute(
@@ -127,8 +174,9 @@ class CustomerStore(Store):
     def remember_context(self, customer_id: str, **values: Any) -> None:
         """Merge values (JSON-serialisable, redacted) into what the bot remembers about the customer."""
         with self._transaction(write=True) as connection:
-            row = connection.execute("SELECT data FROM customer_context WHERE customer_id = ?" + connection.for_update(),
-                                     (customer_id,)).fetchone()
+            row = connection.execute(
+                "SELECT data FROM customer_context WHERE customer_id = ?" + connection.for_update(), (customer_id,)
+            ).fetchone()
             data = {**(json.loads(row["data"]) if row else {}), **redact_value(values)}
             connection.execute(
                 "INSERT INTO customer_context (customer_id, data, updated_at) VALUES (?, ?, ?) "
@@ -136,7 +184,7 @@ class CustomerStore(Store):
                 (customer_id, json.dumps(data, ensure_ascii=False), time.time()),
             )
 
-    def context(self, customer_id: str) -> Dict[str, Any]:
+    def context(self, customer_id: str) -> dict[str, Any]:
         with self._transaction() as connection:
             row = connection.execute("SELECT data FROM customer_context WHERE customer_id = ?", (customer_id,)).fetchone()
         return json.loads(row["data"]) if row else {}
@@ -177,7 +225,7 @@ class CustomerStore(Store):
             ).fetchone()
         return bool(row and row["granted"])
 
-    def customers_with_consent(self, purpose: str) -> List[Dict[str, Any]]:
+    def customers_with_consent(self, purpose: str) -> list[dict[str, Any]]:
         """Profiles of every customer whose latest answer for the purpose is yes."""
         with self._transaction() as connection:
             rows = connection.execute(
@@ -188,21 +236,21 @@ class CustomerStore(Store):
 
     # orders and carts (the demo shop writes them; the agent's card and cart reminders read them)
 
-    def record_order(self, customer_id: str, order_id: str, items: List[Dict[str, Any]], total_kurus: int, status: str = "placed") -> None:
+    def record_order(self, customer_id: str, order_id: str, items: list[dict[str, Any]], total_kurus: int, status: str = "placed") -> None:
         with self._transaction() as connection:
             connection.execute(
                 "INSERT INTO orders (order_id, customer_id, items, total_kurus, status, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (order_id, customer_id, json.dumps(items, ensure_ascii=False), total_kurus, status, time.time()),
             )
 
-    def recent_orders(self, customer_id: str, limit: int = 5) -> List[Dict[str, Any]]:
+    def recent_orders(self, customer_id: str, limit: int = 5) -> list[dict[str, Any]]:
         with self._transaction() as connection:
             rows = connection.execute(
                 "SELECT * FROM orders WHERE customer_id = ? ORDER BY created_at DESC LIMIT ?", (customer_id, limit)
             ).fetchall()
         return [{**dict(row), "items": json.loads(row["items"])} for row in rows]
 
-    def save_cart(self, subject: str, items: List[Dict[str, Any]], total_kurus: int) -> None:
+    def save_cart(self, subject: str, items: list[dict[str, Any]], total_kurus: int) -> None:
         """The cart of a customer id or an anonymous web chat subject; an empty cart is stored as such."""
         with self._transaction() as connection:
             connection.execute(
@@ -212,16 +260,14 @@ class CustomerStore(Store):
                 (subject, json.dumps(items, ensure_ascii=False), total_kurus, time.time()),
             )
 
-    def cart(self, subject: str) -> Optional[Dict[str, Any]]:
+    def cart(self, subject: str) -> dict[str, Any] | None:
         with self._transaction() as connection:
             row = connection.execute("SELECT * FROM carts WHERE subject = ?", (subject,)).fetchone()
         return {**dict(row), "items": json.loads(row["items"])} if row else None
 
     def mark_cart_ordered(self, subject: str) -> None:
         with self._transaction() as connection:
-            connection.execute(
-                "UPDATE carts SET status = 'ordered', updated_at = ? WHERE subject = ?", (time.time(), subject)
-            )
+            connection.execute("UPDATE carts SET status = 'ordered', updated_at = ? WHERE subject = ?", (time.time(), subject))
 
     def seed_demo_customers(self) -> None:
         """The demo shop's customers (password "demo" in the shop), idempotent."""

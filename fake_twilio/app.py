@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Set
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
@@ -35,7 +35,7 @@ ERROR_CODES = {"failed": "63016", "undelivered": "30008"}
 # Approved templates the fake knows, as Twilio's Content API would render them.
 TEMPLATES = {
     "HX" + "0" * 31 + "1": "Hello {{1}}, we have a reply to your message. Please write to us to read it. / "
-                           "Merhaba {{1}}, mesajınıza bir yanıtımız var. Okumak için bize yazın.",
+    "Merhaba {{1}}, mesajınıza bir yanıtımız var. Okumak için bize yazın.",
     "HX" + "0" * 31 + "2": "{{1}}\n\nDestek: DUR yazın / reply STOP to unsubscribe.",
 }
 _ADDRESS = re.compile(r"^whatsapp:\+[1-9]\d{6,14}$")
@@ -48,13 +48,13 @@ class FakeTwilio:
     public_url: str
     whatsapp_number: str
     status_delay: float = 0.2
-    messages: List[Dict[str, Any]] = field(default_factory=list)
-    by_to: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
-    outcomes: Dict[str, str] = field(default_factory=dict)
-    tasks: Set["asyncio.Task[None]"] = field(default_factory=set)
-    session: Optional[aiohttp.ClientSession] = None
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    by_to: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    outcomes: dict[str, str] = field(default_factory=dict)
+    tasks: set["asyncio.Task[None]"] = field(default_factory=set)
+    session: aiohttp.ClientSession | None = None
 
-    def keep(self, message: Dict[str, Any]) -> None:
+    def keep(self, message: dict[str, Any]) -> None:
         self.messages.append(message)
         self.by_to.setdefault(str(message.get("to")), []).append(message)
 
@@ -68,7 +68,7 @@ class FakeTwilio:
     def validator(self) -> RequestValidator:
         return RequestValidator(self.auth_token)
 
-    def sign(self, url: str, params: Dict[str, str]) -> str:
+    def sign(self, url: str, params: dict[str, str]) -> str:
         return str(self.validator.compute_signature(url, params))
 
     def spawn(self, work: Any) -> None:
@@ -98,7 +98,7 @@ def whatsapp_address(value: str) -> str:
     return value if value.startswith("whatsapp:") else f"whatsapp:{value}"
 
 
-def render_template(content_sid: str, variables: Dict[str, Any]) -> str:
+def render_template(content_sid: str, variables: dict[str, Any]) -> str:
     text = TEMPLATES.get(content_sid, f"[template {content_sid}] " + " ".join(f"{{{{{k}}}}}" for k in sorted(variables)))
     for key, value in variables.items():
         text = text.replace(f"{{{{{key}}}}}", str(value))
@@ -124,7 +124,7 @@ async def create_message(request: web.Request) -> web.Response:
         return twilio_error(400, 21619, "A text message body or media urls must be specified.")
     if len(body) > MAX_BODY:
         return twilio_error(400, 21617, "The concatenated message body exceeds the 1600 character limit.")
-    variables: Dict[str, Any] = {}
+    variables: dict[str, Any] = {}
     if content_sid:
         try:
             variables = json.loads(str(form.get("ContentVariables", "") or "{}"))
@@ -135,13 +135,29 @@ async def create_message(request: web.Request) -> web.Response:
     sid = "SM" + secrets.token_hex(16)
     now = formatdate(usegmt=True)
     message = {
-        "sid": sid, "account_sid": account_sid, "from": sender, "to": to, "direction": "outbound-api",
+        "sid": sid,
+        "account_sid": account_sid,
+        "from": sender,
+        "to": to,
+        "direction": "outbound-api",
         "body": render_template(content_sid, variables) if content_sid else body,
-        "free_text": body, "content_sid": content_sid or None, "content_variables": variables if content_sid else None,
-        "media_url": media, "num_media": str(len(media)), "num_segments": "1", "status": "queued",
+        "free_text": body,
+        "content_sid": content_sid or None,
+        "content_variables": variables if content_sid else None,
+        "media_url": media,
+        "num_media": str(len(media)),
+        "num_segments": "1",
+        "status": "queued",
         "status_callback": str(form.get("StatusCallback", "")) or None,
-        "date_created": now, "date_updated": now, "date_sent": None, "error_code": None, "error_message": None,
-        "price": None, "price_unit": "USD", "api_version": "2010-04-01", "messaging_service_sid": None,
+        "date_created": now,
+        "date_updated": now,
+        "date_sent": None,
+        "error_code": None,
+        "error_message": None,
+        "price": None,
+        "price_unit": "USD",
+        "api_version": "2010-04-01",
+        "messaging_service_sid": None,
         "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json",
     }
     fake.keep(message)
@@ -149,12 +165,14 @@ async def create_message(request: web.Request) -> web.Response:
     return web.json_response(public(message), status=201)
 
 
-def public(message: Dict[str, Any]) -> Dict[str, Any]:
+def public(message: dict[str, Any]) -> dict[str, Any]:
     """A message as Twilio's API shows it (without what only the fake's inbox keeps)."""
-    return {key: value for key, value in message.items() if key not in ("free_text", "content_variables", "status_callback", "destek_status")}
+    return {
+        key: value for key, value in message.items() if key not in ("free_text", "content_variables", "status_callback", "destek_status")
+    }
 
 
-async def progress(fake: FakeTwilio, message: Dict[str, Any]) -> None:
+async def progress(fake: FakeTwilio, message: dict[str, Any]) -> None:
     """queued → sent → delivered → read (or the outcome set for the address), each POSTed to
     the StatusCallback, if any, and signed like Twilio's."""
     url = message["status_callback"]
@@ -163,8 +181,16 @@ async def progress(fake: FakeTwilio, message: Dict[str, Any]) -> None:
         message["status"] = status
         if status == "sent":
             message["date_sent"] = formatdate(usegmt=True)
-        params = {"MessageSid": message["sid"], "SmsSid": message["sid"], "MessageStatus": status, "SmsStatus": status,
-                  "AccountSid": message["account_sid"], "From": message["from"], "To": message["to"], "ApiVersion": "2010-04-01"}
+        params = {
+            "MessageSid": message["sid"],
+            "SmsSid": message["sid"],
+            "MessageStatus": status,
+            "SmsStatus": status,
+            "AccountSid": message["account_sid"],
+            "From": message["from"],
+            "To": message["to"],
+            "ApiVersion": "2010-04-01",
+        }
         if status in ERROR_CODES:
             message["error_code"] = params["ErrorCode"] = ERROR_CODES[status]
         if not url:
@@ -202,7 +228,7 @@ async def read_messages(request: web.Request) -> web.Response:
         return twilio_error(400, 20001, "Invalid PageSize or Page")
     pool = fake.by_to.get(query["To"], []) if "To" in query else fake.messages
 
-    def matches(message: Dict[str, Any]) -> bool:
+    def matches(message: dict[str, Any]) -> bool:
         if message.get("account_sid", account_sid) != account_sid or message.get("direction") == "inbound":
             return False
         if "From" in query and message.get("from") != query["From"]:
@@ -220,7 +246,7 @@ async def read_messages(request: web.Request) -> web.Response:
         return True
 
     found = [message for message in reversed(pool) if matches(message)]
-    chunk = found[page * page_size:(page + 1) * page_size]
+    chunk = found[page * page_size : (page + 1) * page_size]
     base = f"/2010-04-01/Accounts/{account_sid}/Messages.json"
     params = {key: value for key, value in query.items() if key not in ("Page", "PageSize", "PageToken")}
 
@@ -228,12 +254,19 @@ async def read_messages(request: web.Request) -> web.Response:
         return f"{base}?{urlencode({**params, 'PageSize': page_size, 'Page': number})}"
 
     more = (page + 1) * page_size < len(found)
-    return web.json_response({
-        "messages": [public(message) for message in chunk], "page": page, "page_size": page_size,
-        "start": page * page_size, "end": page * page_size + max(len(chunk) - 1, 0), "uri": uri(page),
-        "first_page_uri": uri(0), "next_page_uri": uri(page + 1) if more else None,
-        "previous_page_uri": uri(page - 1) if page > 0 else None,
-    })
+    return web.json_response(
+        {
+            "messages": [public(message) for message in chunk],
+            "page": page,
+            "page_size": page_size,
+            "start": page * page_size,
+            "end": page * page_size + max(len(chunk) - 1, 0),
+            "uri": uri(page),
+            "first_page_uri": uri(0),
+            "next_page_uri": uri(page + 1) if more else None,
+            "previous_page_uri": uri(page - 1) if page > 0 else None,
+        }
+    )
 
 
 async def set_outcome(request: web.Request) -> web.Response:
@@ -274,19 +307,36 @@ async def inbound(request: web.Request) -> web.Response:
         return web.json_response({"error": "field 'body': empty message"}, status=400)
     sid = str(payload.get("sid") or "SM" + secrets.token_hex(16))
     params = {
-        "MessageSid": sid, "SmsMessageSid": sid, "SmsSid": sid, "AccountSid": str(payload.get("account_sid", "AC" + "0" * 32)),
-        "From": sender, "To": fake.whatsapp_number, "Body": body, "NumMedia": str(len(media)), "NumSegments": "1",
-        "ProfileName": str(payload.get("profile_name", "")), "WaId": sender.removeprefix("whatsapp:+"),
-        "SmsStatus": "received", "ApiVersion": "2010-04-01",
+        "MessageSid": sid,
+        "SmsMessageSid": sid,
+        "SmsSid": sid,
+        "AccountSid": str(payload.get("account_sid", "AC" + "0" * 32)),
+        "From": sender,
+        "To": fake.whatsapp_number,
+        "Body": body,
+        "NumMedia": str(len(media)),
+        "NumSegments": "1",
+        "ProfileName": str(payload.get("profile_name", "")),
+        "WaId": sender.removeprefix("whatsapp:+"),
+        "SmsStatus": "received",
+        "ApiVersion": "2010-04-01",
     }
     for number, item in enumerate(media):
         url, kind = (item.get("url", ""), item.get("content_type", "")) if isinstance(item, dict) else (str(item), "")
         params[f"MediaUrl{number}"] = url
         params[f"MediaContentType{number}"] = kind or "application/octet-stream"
     # Recorded before it is posted: Destek may reply before the webhook's answer arrives here.
-    record: Dict[str, Any] = {"sid": sid, "from": sender, "to": fake.whatsapp_number, "direction": "inbound", "body": body,
-              "media_url": [params[f"MediaUrl{n}"] for n in range(len(media))], "status": "received",
-              "date_created": formatdate(usegmt=True), "destek_status": None}
+    record: dict[str, Any] = {
+        "sid": sid,
+        "from": sender,
+        "to": fake.whatsapp_number,
+        "direction": "inbound",
+        "body": body,
+        "media_url": [params[f"MediaUrl{n}"] for n in range(len(media))],
+        "status": "received",
+        "date_created": formatdate(usegmt=True),
+        "destek_status": None,
+    }
     fake.keep(record)
     path = "/webhooks/whatsapp/webhook"
     headers = {"X-Twilio-Signature": fake.sign(fake.public_url + path, params)}

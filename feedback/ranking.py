@@ -10,8 +10,8 @@ article that is right for other questions keeps its place there, and praise canc
 
 import os
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -49,12 +49,12 @@ class FeedbackMemory(Store):
 
     TABLES = (schema.feedback_vectors,)
 
-    def __init__(self, path: Database, model: str, settings: Optional[DemotionSettings] = None) -> None:
+    def __init__(self, path: Database, model: str, settings: DemotionSettings | None = None) -> None:
         super().__init__(path)
         self.model = model
         self.settings = settings or DemotionSettings()
 
-    def add(self, article_id: str, language: Optional[str], query_vector: np.ndarray, helpful: bool) -> None:
+    def add(self, article_id: str, language: str | None, query_vector: np.ndarray, helpful: bool) -> None:
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO feedback_vectors (article_id, language, model, helpful, vector, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -80,7 +80,7 @@ class FeedbackMemory(Store):
         step, cap, floor = self.settings.step, self.settings.max_penalty, self.settings.min_net
         return {article_id: min(cap, step * count) for article_id, count in net.items() if count >= floor}
 
-    def rerank(self, hits: list[Hit], query_vector: Optional[np.ndarray]) -> list[Hit]:
+    def rerank(self, hits: list[Hit], query_vector: np.ndarray | None) -> list[Hit]:
         """Hits with penalties applied, best first; unchanged when demotion is off or there is no vector."""
         if not self.settings.enabled or query_vector is None or not hits:
             return hits

@@ -7,7 +7,7 @@ unit of work per write keeps it safe across the action server's threads.
 """
 
 import time
-from typing import Any, Optional
+from typing import Any
 
 from privacy.redaction import redact
 from storage import schema
@@ -24,16 +24,38 @@ class Records(Store):
         with self._transaction() as connection:
             connection.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(values.values()))
 
-    def add_feedback(self, sender_id: str, query: Optional[str], article_id: Optional[str], score: Optional[float], helpful: bool) -> None:
-        self._insert("answer_feedback", sender_id=sender_id, query=redact(query) if query else query, article_id=article_id, score=score, helpful=int(helpful))
+    def add_feedback(self, sender_id: str, query: str | None, article_id: str | None, score: float | None, helpful: bool) -> None:
+        self._insert(
+            "answer_feedback",
+            sender_id=sender_id,
+            query=redact(query) if query else query,
+            article_id=article_id,
+            score=score,
+            helpful=int(helpful),
+        )
 
-    def add_unanswered(self, sender_id: str, query: str, language: Optional[str], best_article_id: Optional[str], best_score: Optional[float]) -> None:
-        self._insert("unanswered_questions", sender_id=sender_id, query=redact(query), language=language, best_article_id=best_article_id, best_score=best_score)
+    def add_unanswered(
+        self, sender_id: str, query: str, language: str | None, best_article_id: str | None, best_score: float | None
+    ) -> None:
+        self._insert(
+            "unanswered_questions",
+            sender_id=sender_id,
+            query=redact(query),
+            language=language,
+            best_article_id=best_article_id,
+            best_score=best_score,
+        )
 
-    def add_handoff_request(self, sender_id: str, language: Optional[str], reason: str, last_query: Optional[str]) -> None:
-        self._insert("handoff_requests", sender_id=sender_id, language=language, reason=reason, last_query=redact(last_query) if last_query else last_query)
+    def add_handoff_request(self, sender_id: str, language: str | None, reason: str, last_query: str | None) -> None:
+        self._insert(
+            "handoff_requests",
+            sender_id=sender_id,
+            language=language,
+            reason=reason,
+            last_query=redact(last_query) if last_query else last_query,
+        )
 
-    def add_answer_served(self, sender_id: str, query: str, language: Optional[str], article_id: str, score: Optional[float]) -> None:
+    def add_answer_served(self, sender_id: str, query: str, language: str | None, article_id: str, score: float | None) -> None:
         """Every answer the bot gave from an article: the article usage report counts these.
 
         On the answer path of every question, so without an fsync per commit (synchronous=NORMAL

@@ -33,6 +33,7 @@ AUTO_ASSIGNER = "auto-assign"
 _TICK_LOCK = "handoff-assignment"  # PostgreSQL: one tick's decisions at a time (SQLite: the write lock)
 MAX_CAPACITY = 50
 
+
 @dataclass(frozen=True)
 class AssignmentSettings:
     auto_assign: bool = True
@@ -49,8 +50,13 @@ class AssignmentSettings:
             raise SettingsError("field 'assignment': expected a mapping")
         defaults = cls()
         values: dict[str, Any] = {}
-        for name, kind, low in (("default_capacity", int, 0), ("presence_timeout_seconds", float, 1), ("sla_minutes", float, 0),
-                                ("sla_priority", int, 0), ("tick_seconds", float, 0.1)):
+        for name, kind, low in (
+            ("default_capacity", int, 0),
+            ("presence_timeout_seconds", float, 1),
+            ("sla_minutes", float, 0),
+            ("sla_priority", int, 0),
+            ("tick_seconds", float, 0.1),
+        ):
             value = section.get(name, getattr(defaults, name))
             try:
                 number = kind(value)
@@ -132,8 +138,12 @@ class Assignment(Store):
             capacities = {row["agent"]: row["capacity"] for row in connection.execute("SELECT agent, capacity FROM agent_capacity")}
             loads = _loads(connection)
         return [
-            {"login": login, "online": seen.get(login, 0) >= now - settings.presence_timeout_seconds,
-             "load": loads.get(login, 0), "capacity": capacities.get(login, settings.default_capacity)}
+            {
+                "login": login,
+                "online": seen.get(login, 0) >= now - settings.presence_timeout_seconds,
+                "load": loads.get(login, 0),
+                "capacity": capacities.get(login, settings.default_capacity),
+            }
             for login in logins
         ]
 
@@ -161,10 +171,13 @@ class Assignment(Store):
                 (now - settings.presence_timeout_seconds,),
             ).fetchall()
             released = [
-                (int(row["id"]), str(row["agent"])) for row in rows
+                (int(row["id"]), str(row["agent"]))
+                for row in rows
                 if connection.execute(
-                    "UPDATE handoffs SET status = 'queued', agent = NULL, claimed_at = NULL WHERE id = ? AND status = 'assigned'", (row["id"],)
-                ).rowcount == 1
+                    "UPDATE handoffs SET status = 'queued', agent = NULL, claimed_at = NULL WHERE id = ? AND status = 'assigned'",
+                    (row["id"],),
+                ).rowcount
+                == 1
             ]
         return released
 
@@ -182,15 +195,21 @@ class Assignment(Store):
                 return assigned
             loads = _loads(connection)
             agents = {row["agent"]: [loads.get(row["agent"], 0), float(row["last_assigned_at"]), int(row["capacity"])] for row in online}
-            waiting = connection.execute("SELECT id FROM handoffs WHERE status = 'queued' ORDER BY priority DESC, created_at, id").fetchall()
+            waiting = connection.execute(
+                "SELECT id FROM handoffs WHERE status = 'queued' ORDER BY priority DESC, created_at, id"
+            ).fetchall()
             for row in waiting:
                 free = [(load, last, agent) for agent, (load, last, capacity) in agents.items() if load < capacity]
                 if not free:
                     break
                 _, _, agent = min(free)
-                if connection.execute(
-                    "UPDATE handoffs SET status = 'assigned', agent = ?, claimed_at = ? WHERE id = ? AND status = 'queued'", (agent, now, row["id"])
-                ).rowcount != 1:
+                if (
+                    connection.execute(
+                        "UPDATE handoffs SET status = 'assigned', agent = ?, claimed_at = ? WHERE id = ? AND status = 'queued'",
+                        (agent, now, row["id"]),
+                    ).rowcount
+                    != 1
+                ):
                     continue  # PostgreSQL: an agent claimed it meanwhile
                 connection.execute("UPDATE agent_presence SET last_assigned_at = ? WHERE agent = ?", (now, agent))
                 agents[agent][0] += 1
@@ -211,12 +230,16 @@ class Assignment(Store):
             ).fetchall()
             breached = []
             for row in rows:
-                if connection.execute(
-                    "INSERT INTO handoff_sla (handoff_id, breached_at) VALUES (?, ?) ON CONFLICT DO NOTHING", (row["id"], now)
-                ).rowcount != 1:
+                if (
+                    connection.execute(
+                        "INSERT INTO handoff_sla (handoff_id, breached_at) VALUES (?, ?) ON CONFLICT DO NOTHING", (row["id"], now)
+                    ).rowcount
+                    != 1
+                ):
                     continue
                 connection.execute(
-                    f"UPDATE handoffs SET priority = {connection.greatest('priority', '?')} WHERE id = ?", (settings.sla_priority, row["id"])
+                    f"UPDATE handoffs SET priority = {connection.greatest('priority', '?')} WHERE id = ?",
+                    (settings.sla_priority, row["id"]),
                 )
                 breached.append(int(row["id"]))
         return [self.handoffs.require(handoff_id) for handoff_id in breached]
@@ -232,8 +255,12 @@ class Assignment(Store):
 
 
 def _loads(connection: Connection) -> dict[str, int]:
-    return {row["agent"]: int(row["n"]) for row in connection.execute(
-        "SELECT agent, COUNT(*) AS n FROM handoffs WHERE status = 'assigned' AND agent IS NOT NULL GROUP BY agent")}
+    return {
+        row["agent"]: int(row["n"])
+        for row in connection.execute(
+            "SELECT agent, COUNT(*) AS n FROM handoffs WHERE status = 'assigned' AND agent IS NOT NULL GROUP BY agent"
+        )
+    }
 
 
 def sla_payload(handoff: dict[str, Any], settings: AssignmentSettings, now: float) -> dict[str, Any]:
@@ -252,8 +279,7 @@ def sla_payload(handoff: dict[str, Any], settings: AssignmentSettings, now: floa
     }
 
 
-def notify_breaches(breached: list[dict[str, Any]], settings: AssignmentSettings, now: float,
-                    webhook: HelpdeskWebhook | None) -> None:
+def notify_breaches(breached: list[dict[str, Any]], settings: AssignmentSettings, now: float, webhook: HelpdeskWebhook | None) -> None:
     """One signed POST per newly breached handoff (with the webhook's own retries)."""
     if webhook is None:
         return

@@ -10,7 +10,8 @@ HTTP API, customer_store) and `refresh_card` rebuilds and stores it for an exist
 import logging
 import re
 import time
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Any
 
 from customer_store.store import CustomerStore
 from handoff.mood import anger_score
@@ -21,7 +22,7 @@ from privacy.redaction import redact_value
 
 logger = logging.getLogger(__name__)
 
-Transcript = Tuple[str, str, Sequence[Dict[str, Any]]]  # (sender_id, channel, tracker events)
+Transcript = tuple[str, str, Sequence[dict[str, Any]]]  # (sender_id, channel, tracker events)
 HIDDEN_ACTIONS = ("action_listen", "action_session_start", "action_extract_slots")
 REASONS = {
     "customer_asked": "customer asked for a person",
@@ -43,18 +44,25 @@ _ORDER_MENTION = re.compile(
 
 
 def build_card(
-    handoff: Dict[str, Any], transcripts: Sequence[Transcript], *, profile: Optional[Dict[str, Any]] = None,
-    orders: Sequence[Dict[str, Any]] = (), cart: Optional[Dict[str, Any]] = None, settings: Optional[HandoffSettings] = None,
-    now: Optional[float] = None,
-) -> Dict[str, Any]:
+    handoff: dict[str, Any],
+    transcripts: Sequence[Transcript],
+    *,
+    profile: dict[str, Any] | None = None,
+    orders: Sequence[dict[str, Any]] = (),
+    cart: dict[str, Any] | None = None,
+    settings: HandoffSettings | None = None,
+    now: float | None = None,
+) -> dict[str, Any]:
     settings = settings or load()
-    turns: List[Dict[str, Any]] = []
+    turns: list[dict[str, Any]] = []
     for sender_id, channel, events in transcripts:
         turns += _turns(sender_id, channel, events)
     turns.sort(key=lambda turn: turn.get("time") or 0)
     turns = redact_value(turns)  # before anything below cuts, scores or reads numbers from the text
     attempts = _kb_attempts(turns)
-    mood: List[Dict[str, Any]] = [{"time": t.get("time"), "score": anger_score(t["text"], settings)} for t in turns if t["role"] == "customer"]
+    mood: list[dict[str, Any]] = [
+        {"time": t.get("time"), "score": anger_score(t["text"], settings)} for t in turns if t["role"] == "customer"
+    ]
     card = {
         "handoff_id": handoff.get("id"),
         "sender_id": handoff.get("sender_id"),
@@ -79,17 +87,17 @@ def build_card(
     return redact_value(card)
 
 
-def _profile(profile: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+def _profile(profile: dict[str, Any] | None) -> dict[str, Any] | None:
     if not profile:
         return None
     return {key: profile.get(key) for key in ("id", "name", "email", "phone", "language", "region", "plan", "timezone")}
 
 
-def _turns(sender_id: str, channel: str, events: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def _turns(sender_id: str, channel: str, events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Customer and bot messages, each customer turn with the intent, confidence and entities,
     each bot action with the slots it set."""
-    turns: List[Dict[str, Any]] = []
-    last_action: Optional[Dict[str, Any]] = None
+    turns: list[dict[str, Any]] = []
+    last_action: dict[str, Any] | None = None
     for event in events:
         kind = event.get("event")
         base = {"sender_id": sender_id, "channel": channel, "time": event.get("timestamp")}
@@ -98,9 +106,19 @@ def _turns(sender_id: str, channel: str, events: Sequence[Dict[str, Any]]) -> Li
             intent = parse.get("intent") or {}
             if str(intent.get("name", "")).startswith("EXTERNAL_"):
                 continue
-            entities = [{"entity": e.get("entity"), "value": e.get("value")} for e in parse.get("entities") or [] if e.get("entity") != "language"]
-            turns.append({**base, "role": "customer", "text": event.get("text") or "", "intent": intent.get("name"),
-                          "confidence": round(float(intent.get("confidence") or 0), 3), "entities": entities})
+            entities = [
+                {"entity": e.get("entity"), "value": e.get("value")} for e in parse.get("entities") or [] if e.get("entity") != "language"
+            ]
+            turns.append(
+                {
+                    **base,
+                    "role": "customer",
+                    "text": event.get("text") or "",
+                    "intent": intent.get("name"),
+                    "confidence": round(float(intent.get("confidence") or 0), 3),
+                    "entities": entities,
+                }
+            )
             last_action = None
         elif kind == "action" and event.get("name") not in HIDDEN_ACTIONS:
             last_action = {**base, "role": "action", "name": event.get("name"), "slots": {}}
@@ -113,23 +131,29 @@ def _turns(sender_id: str, channel: str, events: Sequence[Dict[str, Any]]) -> Li
     return turns
 
 
-def _kb_attempts(turns: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def _kb_attempts(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each KB search: the query, the article chosen (if any), the candidates with scores,
     and the customer's 👍/👎 on it."""
-    attempts: List[Dict[str, Any]] = []
+    attempts: list[dict[str, Any]] = []
     for turn in turns:
         slots = turn.get("slots") or {}
         if turn.get("name") == "action_answer_from_kb" and "kb_answered" in slots:
-            attempts.append({
-                "query": slots.get("kb_query"), "answered": bool(slots.get("kb_answered")), "article_id": slots.get("kb_article_id"),
-                "score": slots.get("kb_score"), "candidates": slots.get("kb_candidates") or [], "feedback": None,
-            })
+            attempts.append(
+                {
+                    "query": slots.get("kb_query"),
+                    "answered": bool(slots.get("kb_answered")),
+                    "article_id": slots.get("kb_article_id"),
+                    "score": slots.get("kb_score"),
+                    "candidates": slots.get("kb_candidates") or [],
+                    "feedback": None,
+                }
+            )
         elif turn.get("name") == "action_record_feedback" and attempts:
             attempts[-1]["feedback"] = slots.get("kb_feedback")
     return attempts
 
 
-def _trend(scores: List[float]) -> str:
+def _trend(scores: list[float]) -> str:
     if len(scores) < 2:
         return "upset" if scores and scores[-1] >= 0.7 else "calm"
     half = max(1, len(scores) // 2)
@@ -141,7 +165,7 @@ def _trend(scores: List[float]) -> str:
     return "upset" if late >= 0.7 else "steady"
 
 
-def summary(card: Dict[str, Any]) -> str:
+def summary(card: dict[str, Any]) -> str:
     """One or two sentences for the inbox list, e.g. 'Asked about “refund for order 12345”
     in Turkish; 2 articles did not help; customer frustrated. Handed over: …'."""
     customer_turns = [t for t in card["transcript"] if t["role"] == "customer" and not t["text"].startswith("/")]
@@ -166,7 +190,7 @@ def summary(card: Dict[str, Any]) -> str:
     return "; ".join(parts) + f". Handed over: {reason}{detail}."
 
 
-def _order_numbers(text: str, known_orders: Sequence[Dict[str, Any]]) -> List[str]:
+def _order_numbers(text: str, known_orders: Sequence[dict[str, Any]]) -> list[str]:
     """Order numbers the (redacted) text mentions: after an order word, or known as the customer's."""
     known = {str(order.get("order_id")) for order in known_orders}
     mentioned = [first or second for first, second in _ORDER_MENTION.findall(text)]
@@ -179,15 +203,18 @@ def _short(text: str, limit: int = 80) -> str:
 
 
 def collect_card(
-    handoff: Dict[str, Any], customers: CustomerStore, rasa: Optional[RasaClient], current_events: Optional[Sequence[Dict[str, Any]]] = None,
-) -> Dict[str, Any]:
+    handoff: dict[str, Any],
+    customers: CustomerStore,
+    rasa: RasaClient | None,
+    current_events: Sequence[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The card from this conversation (its events, or fetched) and the customer's other
     conversations (fetched through the Rasa HTTP API; one that cannot be read is skipped)."""
     sender_id, customer_id = handoff["sender_id"], handoff.get("customer_id")
     conversations = [(sender_id, handoff["channel"])]
     if customer_id:
         conversations += [(c["sender_id"], c["channel"]) for c in customers.conversations(customer_id) if c["sender_id"] != sender_id]
-    transcripts: List[Transcript] = []
+    transcripts: list[Transcript] = []
     for other_sender, channel in conversations:
         if other_sender == sender_id and current_events is not None:
             transcripts.append((sender_id, channel, list(current_events)))
@@ -207,7 +234,7 @@ def collect_card(
     return build_card(handoff, transcripts, profile=profile, orders=orders, cart=cart)
 
 
-def refresh_card(store: HandoffStore, customers: CustomerStore, rasa: RasaClient, handoff_id: int) -> Dict[str, Any]:
+def refresh_card(store: HandoffStore, customers: CustomerStore, rasa: RasaClient, handoff_id: int) -> dict[str, Any]:
     """Rebuild a handoff's card from the current trackers and store it (the inbox's refresh)."""
     card = collect_card(store.require(handoff_id), customers, rasa)
     store.set_context_card(handoff_id, card)

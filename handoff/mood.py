@@ -2,14 +2,13 @@
 handoff settings (rule-based, no model; Python 3.10-compatible for the Rasa policy)."""
 
 import re
-from typing import Optional
 
 from handoff.settings import HandoffSettings, load, matches
 
 _SHOUT = re.compile(r"[!?]{2,}")
 
 
-def anger_score(text: str, settings: Optional[HandoffSettings] = None) -> float:
+def anger_score(text: str, settings: HandoffSettings | None = None) -> float:
     """0 (calm) .. 1 (furious): lexicon matches plus shouting ("!!!", capitals), capped at 1."""
     settings = settings or load()
     weights = settings.mood_weights

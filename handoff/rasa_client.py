@@ -5,8 +5,9 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any
 
 DEFAULT_URL = "http://localhost:5005"
 
@@ -25,18 +26,24 @@ class RasaClient:
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "RasaClient":
         return cls(url=(env.get("RASA_URL") or DEFAULT_URL).rstrip("/"), token=env.get("RASA_AUTH_TOKEN", ""))
 
-    def trigger_intent(self, sender_id: str, intent: str, entities: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    def trigger_intent(self, sender_id: str, intent: str, entities: dict[str, Any] | None = None) -> dict[str, Any]:
         """Inject an intent into the sender's conversation; replies go to the sender's latest channel."""
-        return self._call("POST", f"/conversations/{_quote(sender_id)}/trigger_intent", {"output_channel": "latest"},
-                          {"name": intent, "entities": entities or {}})
+        return self._call(
+            "POST",
+            f"/conversations/{_quote(sender_id)}/trigger_intent",
+            {"output_channel": "latest"},
+            {"name": intent, "entities": entities or {}},
+        )
 
-    def tracker_events(self, sender_id: str) -> List[Dict[str, Any]]:
+    def tracker_events(self, sender_id: str) -> list[dict[str, Any]]:
         return list(self._call("GET", f"/conversations/{_quote(sender_id)}/tracker", {}, None).get("events") or [])
 
-    def _call(self, method: str, path: str, query: Dict[str, str], body: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    def _call(self, method: str, path: str, query: dict[str, str], body: dict[str, Any] | None) -> dict[str, Any]:
         params = urllib.parse.urlencode({**query, **({"token": self.token} if self.token else {})})
         request = urllib.request.Request(
-            f"{self.url}{path}?{params}", method=method, headers={"Content-Type": "application/json"},
+            f"{self.url}{path}?{params}",
+            method=method,
+            headers={"Content-Type": "application/json"},
             data=json.dumps(body).encode() if body is not None else None,
         )
         try:

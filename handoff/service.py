@@ -8,9 +8,10 @@ after which the bot is back and asks for a CSAT rating.
 """
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Dict, Mapping
+from typing import Any
 
 from customer_store.store import CustomerStore
 from handoff.context_card import refresh_card
@@ -33,11 +34,11 @@ class HandoffService:
         database = paths.support_database(env)
         return cls(HandoffStore(database), RasaClient.from_env(env), CustomerStore(database))
 
-    def claim(self, handoff_id: int, agent: str) -> Dict[str, Any]:
+    def claim(self, handoff_id: int, agent: str) -> dict[str, Any]:
         """The agent takes a queued handoff; from now on the customer's messages go only to them."""
         return self.store.claim(handoff_id, _agent(agent))
 
-    def reply(self, handoff_id: int, agent: str, text: str) -> Dict[str, Any]:
+    def reply(self, handoff_id: int, agent: str, text: str) -> dict[str, Any]:
         """Store the agent's message and deliver it; returns the stored message with status
         sent or failed (and the error). Raises HandoffError when the agent may not reply."""
         text = text.strip()
@@ -57,10 +58,10 @@ class HandoffService:
             self.store.set_message_status(message_id, "sent")
         return next(m for m in self.store.messages(handoff_id) if m["id"] == message_id)
 
-    def transfer(self, handoff_id: int, from_agent: str, to_agent: str) -> Dict[str, Any]:
+    def transfer(self, handoff_id: int, from_agent: str, to_agent: str) -> dict[str, Any]:
         return self.store.transfer(handoff_id, from_agent, _agent(to_agent))
 
-    def close(self, handoff_id: int, agent: str) -> Dict[str, Any]:
+    def close(self, handoff_id: int, agent: str) -> dict[str, Any]:
         """Close the handoff and give the conversation back to the bot (which asks for CSAT).
         The handoff is closed even when Rasa is down; `notified` and `error` say whether the
         customer's conversation was told."""
@@ -73,7 +74,7 @@ class HandoffService:
             return {**handoff, "notified": False, "error": str(error)}
         return {**handoff, "notified": True, "error": ""}
 
-    def refresh_card(self, handoff_id: int) -> Dict[str, Any]:
+    def refresh_card(self, handoff_id: int) -> dict[str, Any]:
         return refresh_card(self.store, self.customers, self.rasa, handoff_id)
 
 
@@ -89,17 +90,17 @@ def default_service() -> HandoffService:
     return HandoffService.from_env()
 
 
-def claim(handoff_id: int, agent: str) -> Dict[str, Any]:
+def claim(handoff_id: int, agent: str) -> dict[str, Any]:
     return default_service().claim(handoff_id, agent)
 
 
-def reply(handoff_id: int, agent: str, text: str) -> Dict[str, Any]:
+def reply(handoff_id: int, agent: str, text: str) -> dict[str, Any]:
     return default_service().reply(handoff_id, agent, text)
 
 
-def transfer(handoff_id: int, from_agent: str, to_agent: str) -> Dict[str, Any]:
+def transfer(handoff_id: int, from_agent: str, to_agent: str) -> dict[str, Any]:
     return default_service().transfer(handoff_id, from_agent, to_agent)
 
 
-def close(handoff_id: int, agent: str) -> Dict[str, Any]:
+def close(handoff_id: int, agent: str) -> dict[str, Any]:
     return default_service().close(handoff_id, agent)

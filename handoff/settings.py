@@ -8,9 +8,10 @@ when they change, so staff can adjust business hours or lexicons without a resta
 import logging
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any
 
 import yaml
 
@@ -31,22 +32,22 @@ class SettingsError(ValueError):
 class Trigger:
     enabled: bool
     priority: int
-    options: Dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class HandoffSettings:
-    triggers: Dict[str, Trigger]
-    topics: Dict[str, List["re.Pattern[str]"]]
-    strong_terms: List["re.Pattern[str]"]
-    mild_terms: List["re.Pattern[str]"]
-    mood_weights: Dict[str, float]
-    cancel_words: List["re.Pattern[str]"]
-    followup_words: Dict[str, List["re.Pattern[str]"]]
+    triggers: dict[str, Trigger]
+    topics: dict[str, list["re.Pattern[str]"]]
+    strong_terms: list["re.Pattern[str]"]
+    mild_terms: list["re.Pattern[str]"]
+    mood_weights: dict[str, float]
+    cancel_words: list["re.Pattern[str]"]
+    followup_words: dict[str, list["re.Pattern[str]"]]
     timezone: str
-    open_days: Tuple[int, ...]
-    open_time: Tuple[int, int]
-    close_time: Tuple[int, int]
+    open_days: tuple[int, ...]
+    open_time: tuple[int, int]
+    close_time: tuple[int, int]
     default_handling_minutes: float
     recent_closed: int
     default_agents_online: int
@@ -65,27 +66,27 @@ def pattern(term: str) -> "re.Pattern[str]":
     return re.compile(rf"(?<!\w){body}{tail}(?!\w)")
 
 
-def matches(patterns: List["re.Pattern[str]"], text: str) -> List[str]:
+def matches(patterns: list["re.Pattern[str]"], text: str) -> list[str]:
     folded = fold(text)
     return [found.group(0) for p in patterns for found in [p.search(folded)] if found]
 
 
-_cache: Dict[Tuple[Path, ...], Tuple[Tuple[float, ...], HandoffSettings]] = {}
+_cache: dict[tuple[Path, ...], tuple[tuple[float, ...], HandoffSettings]] = {}
 
 
-def settings_paths(env: Mapping[str, str] = os.environ) -> Tuple[Path, ...]:
+def settings_paths(env: Mapping[str, str] = os.environ) -> tuple[Path, ...]:
     override = env.get("HANDOFF_SETTINGS")
     return (DEFAULT_PATH, Path(override)) if override and Path(override) != DEFAULT_PATH else (DEFAULT_PATH,)
 
 
-def load(paths: Optional[Tuple[Path, ...]] = None) -> HandoffSettings:
+def load(paths: tuple[Path, ...] | None = None) -> HandoffSettings:
     """The merged settings (default: settings_paths()), cached until a file changes."""
     paths = paths or settings_paths()
     mtimes = tuple(_mtime(path) for path in paths)
     cached = _cache.get(paths)
     if cached and cached[0] == mtimes:
         return cached[1]
-    raw: Dict[str, Any] = {}
+    raw: dict[str, Any] = {}
     for path in paths:
         raw = _merged(raw, _read(path))
     try:
@@ -113,7 +114,7 @@ def _mtime(path: Path) -> float:
         raise SettingsError(f"{path}: cannot read handoff settings ({error.strerror})") from error
 
 
-def _read(path: Path) -> Dict[str, Any]:
+def _read(path: Path) -> dict[str, Any]:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
@@ -123,14 +124,14 @@ def _read(path: Path) -> Dict[str, Any]:
     return raw
 
 
-def _merged(base: Dict[str, Any], override: Dict[str, Any]) -> Dict[str, Any]:
+def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in override.items():
         merged[key] = _merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
     return merged
 
 
-def parse(raw: Dict[str, Any]) -> HandoffSettings:
+def parse(raw: dict[str, Any]) -> HandoffSettings:
     triggers = {}
     for name in TRIGGERS:
         entry = dict((raw.get("triggers") or {}).get(name) or {})
@@ -163,7 +164,7 @@ def parse(raw: Dict[str, Any]) -> HandoffSettings:
     )
 
 
-def _clock(value: Any, name: str) -> Tuple[int, int]:
+def _clock(value: Any, name: str) -> tuple[int, int]:
     found = re.fullmatch(r"(\d{1,2}):(\d{2})", str(value))
     if not found or int(found.group(1)) > 24 or int(found.group(2)) > 59:
         raise SettingsError(f"field '{name}': expected HH:MM, got {value!r}")

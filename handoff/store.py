@@ -5,10 +5,11 @@ One short-lived unit of work per call (storage.database: SQLite or PostgreSQL), 
 and the support app can share the file.
 """
 
+import builtins
 import json
 import statistics
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from cluster.inbox_feed import notify_inbox
 from privacy.redaction import redact, redact_value
@@ -17,7 +18,6 @@ from storage.database import Row, Store
 
 OPEN = ("queued", "assigned")
 FOLLOWUPS = ("callback", "email")
-
 
 
 class HandoffError(ValueError):
@@ -29,9 +29,18 @@ class HandoffStore(Store):
 
     # --- handoffs -------------------------------------------------------------------
     def create(
-        self, sender_id: str, channel: str, reason: str, priority: int, *, customer_id: Optional[str] = None,
-        language: Optional[str] = None, reason_detail: str = "", out_of_hours: bool = False, now: Optional[float] = None,
-    ) -> Dict[str, Any]:
+        self,
+        sender_id: str,
+        channel: str,
+        reason: str,
+        priority: int,
+        *,
+        customer_id: str | None = None,
+        language: str | None = None,
+        reason_detail: str = "",
+        out_of_hours: bool = False,
+        now: float | None = None,
+    ) -> dict[str, Any]:
         """A new queued handoff, or the sender's open one (never two at once)."""
         with self._transaction(write=True) as connection:
             connection.lock_key(f"handoff:{sender_id}")  # never two open handoffs for one sender, on any engine
@@ -49,25 +58,25 @@ class HandoffStore(Store):
         assert handoff_id is not None  # an INSERT always sets it
         return self.require(int(handoff_id))
 
-    def get(self, handoff_id: int) -> Optional[Dict[str, Any]]:
+    def get(self, handoff_id: int) -> dict[str, Any] | None:
         with self._transaction() as connection:
             row = connection.execute("SELECT * FROM handoffs WHERE id = ?", (handoff_id,)).fetchone()
         return _handoff(row) if row else None
 
-    def require(self, handoff_id: int) -> Dict[str, Any]:
+    def require(self, handoff_id: int) -> dict[str, Any]:
         handoff = self.get(handoff_id)
         if handoff is None:
             raise HandoffError(f"no handoff with id {handoff_id}")
         return handoff
 
-    def open_for_sender(self, sender_id: str) -> Optional[Dict[str, Any]]:
+    def open_for_sender(self, sender_id: str) -> dict[str, Any] | None:
         with self._transaction() as connection:
             row = connection.execute(
                 "SELECT * FROM handoffs WHERE sender_id = ? AND status IN ('queued', 'assigned') ORDER BY id DESC LIMIT 1", (sender_id,)
             ).fetchone()
         return _handoff(row) if row else None
 
-    def list(self, statuses: tuple = OPEN, limit: int = 200) -> List[Dict[str, Any]]:
+    def list(self, statuses: tuple = OPEN, limit: int = 200) -> list[dict[str, Any]]:
         """Handoffs with these statuses: highest priority first, then oldest first."""
         marks = ", ".join("?" for _ in statuses)
         with self._transaction() as connection:
@@ -88,11 +97,11 @@ class HandoffStore(Store):
             ).fetchone()
         return int(row["place"]) if row else 0
 
-    def claim(self, handoff_id: int, agent: str, now: Optional[float] = None) -> Dict[str, Any]:
+    def claim(self, handoff_id: int, agent: str, now: float | None = None) -> dict[str, Any]:
         self._transition(handoff_id, ("queued",), "assigned", "cannot claim it", agent=agent, claimed_at=now or time.time())
         return self.require(handoff_id)
 
-    def transfer(self, handoff_id: int, from_agent: str, to_agent: str) -> Dict[str, Any]:
+    def transfer(self, handoff_id: int, from_agent: str, to_agent: str) -> dict[str, Any]:
         if not to_agent.strip():
             raise HandoffError("field 'to_agent': empty")
         handoff = self.require(handoff_id)
@@ -102,14 +111,14 @@ class HandoffStore(Store):
         self.add_message(handoff_id, "system", from_agent, f"transferred from {from_agent} to {to_agent}")
         return self.require(handoff_id)
 
-    def close(self, handoff_id: int, agent: str, now: Optional[float] = None) -> Dict[str, Any]:
+    def close(self, handoff_id: int, agent: str, now: float | None = None) -> dict[str, Any]:
         handoff = self.require(handoff_id)
         if handoff["status"] == "assigned" and handoff["agent"] != agent:
             raise HandoffError(f"handoff {handoff_id} is assigned to {handoff['agent']!r}, not {agent!r}; cannot close it")
         self._transition(handoff_id, OPEN, "closed", "cannot close it", closed_at=now or time.time(), agent=handoff["agent"] or agent)
         return self.require(handoff_id)
 
-    def cancel(self, handoff_id: int) -> Dict[str, Any]:
+    def cancel(self, handoff_id: int) -> dict[str, Any]:
         """The customer withdrew the request (only while queued)."""
         self._transition(handoff_id, ("queued",), "cancelled", "cannot cancel it", closed_at=time.time())
         return self.require(handoff_id)
@@ -120,9 +129,11 @@ class HandoffStore(Store):
         with self._transaction() as connection:
             connection.execute("UPDATE handoffs SET followup = ? WHERE id = ?", (followup, handoff_id))
 
-    def set_context_card(self, handoff_id: int, card: Dict[str, Any]) -> None:
+    def set_context_card(self, handoff_id: int, card: dict[str, Any]) -> None:
         with self._transaction() as connection:
-            connection.execute("UPDATE handoffs SET context_card = ? WHERE id = ?", (json.dumps(redact_value(card), ensure_ascii=False), handoff_id))
+            connection.execute(
+                "UPDATE handoffs SET context_card = ? WHERE id = ?", (json.dumps(redact_value(card), ensure_ascii=False), handoff_id)
+            )
 
     def _transition(self, handoff_id: int, allowed: tuple, status: str, action: str, **columns: Any) -> None:
         assignments = ", ".join(f"{name} = ?" for name in ("status", *columns))
@@ -161,18 +172,19 @@ class HandoffStore(Store):
                 )
         notify_inbox()
 
-    def messages(self, handoff_id: int) -> List[Dict[str, Any]]:
+    def messages(self, handoff_id: int) -> builtins.list[dict[str, Any]]:
         with self._transaction() as connection:
             rows = connection.execute("SELECT * FROM handoff_messages WHERE handoff_id = ? ORDER BY id", (handoff_id,)).fetchall()
         return [dict(row) for row in rows]
 
     # --- wait estimate inputs -------------------------------------------------------
-    def median_handling_seconds(self, recent: int = 20) -> Optional[float]:
+    def median_handling_seconds(self, recent: int = 20) -> float | None:
         """Median claimed→closed time of the last `recent` closed handoffs (None without history)."""
         with self._transaction() as connection:
             rows = connection.execute(
                 "SELECT closed_at - claimed_at FROM handoffs WHERE status = 'closed' AND claimed_at IS NOT NULL"
-                " ORDER BY closed_at DESC LIMIT ?", (recent,)
+                " ORDER BY closed_at DESC LIMIT ?",
+                (recent,),
             ).fetchall()
         durations = [row[0] for row in rows if row[0] is not None and row[0] >= 0]
         return statistics.median(durations) if durations else None
@@ -189,7 +201,7 @@ class HandoffStore(Store):
         return int(row[0])
 
     # --- CSAT -----------------------------------------------------------------------
-    def add_csat(self, handoff_id: Optional[int], sender_id: str, channel: str, rating: int) -> None:
+    def add_csat(self, handoff_id: int | None, sender_id: str, channel: str, rating: int) -> None:
         if not 1 <= int(rating) <= 5:
             raise HandoffError(f"field 'rating': {rating!r} is not between 1 and 5")
         with self._transaction() as connection:
@@ -198,7 +210,7 @@ class HandoffStore(Store):
                 (handoff_id, sender_id, channel, int(rating), time.time()),
             )
 
-    def csat_ratings(self, handoff_id: Optional[int] = None) -> List[Dict[str, Any]]:
+    def csat_ratings(self, handoff_id: int | None = None) -> builtins.list[dict[str, Any]]:
         query, args = "SELECT * FROM csat_ratings ORDER BY id", tuple[int, ...]()
         if handoff_id is not None:
             query, args = "SELECT * FROM csat_ratings WHERE handoff_id = ? ORDER BY id", (handoff_id,)
@@ -218,7 +230,7 @@ class HandoffStore(Store):
                 (name.strip(), language, text, updated_by, time.time()),
             )
 
-    def templates(self, language: Optional[str] = None) -> List[Dict[str, Any]]:
+    def templates(self, language: str | None = None) -> builtins.list[dict[str, Any]]:
         query, args = "SELECT * FROM reply_templates ORDER BY name, language", tuple[str, ...]()
         if language:
             query, args = "SELECT * FROM reply_templates WHERE language = ? ORDER BY name", (language,)
@@ -230,7 +242,7 @@ class HandoffStore(Store):
             connection.execute("DELETE FROM reply_templates WHERE id = ?", (template_id,))
 
 
-def _handoff(row: Row) -> Dict[str, Any]:
+def _handoff(row: Row) -> dict[str, Any]:
     handoff = dict(row)
     handoff["context_card"] = json.loads(handoff["context_card"]) if handoff.get("context_card") else None
     handoff["out_of_hours"] = bool(handoff["out_of_hours"])

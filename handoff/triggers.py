@@ -9,8 +9,9 @@ It runs on every customer message, so its work must not grow with the conversati
 the whole conversation (👎) comes from the `kb_downvotes` slot that action_record_feedback keeps.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any
 
 from handoff.mood import anger_score
 from handoff.settings import HandoffSettings, load, matches, pattern
@@ -23,10 +24,24 @@ WINDOW_RESET_ACTIONS = (HANDOFF_ACTION, "action_handback", "action_forward_to_ag
 # Events read back from the newest: the last few turns (a FAQ turn is about 12 events, an unclear
 # one about 16), enough for `in_a_row` up to 5 and for two KB answers in a row.
 LOOKBACK = 120
-NOT_IT_PHRASES = [pattern(p) for p in (
-    "that's not it", "thats not it", "not what i asked", "that didn't help", "that does not help", "still not answered",
-    "bu degil", "o degil", "olmadi", "ise yaramadi", "yardimci olmadi", "sorduğum bu degil", "bunu sormadim",
-)]
+NOT_IT_PHRASES = [
+    pattern(p)
+    for p in (
+        "that's not it",
+        "thats not it",
+        "not what i asked",
+        "that didn't help",
+        "that does not help",
+        "still not answered",
+        "bu degil",
+        "o degil",
+        "olmadi",
+        "ise yaramadi",
+        "yardimci olmadi",
+        "sorduğum bu degil",
+        "bunu sormadim",
+    )
+]
 
 
 @dataclass(frozen=True)
@@ -36,21 +51,21 @@ class Decision:
     detail: str = ""
 
 
-def window(events: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def window(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Of the last LOOKBACK events, those since the session started or the last handoff began or ended."""
     recent = list(events[-LOOKBACK:])
     for index in range(len(recent) - 1, -1, -1):
         kind = recent[index].get("event")
         if kind == "session_started" or (kind == "action" and recent[index].get("name") in WINDOW_RESET_ACTIONS):
-            return recent[index + 1:]
+            return recent[index + 1 :]
     return recent
 
 
-def user_intent(event: Dict[str, Any]) -> Optional[str]:
+def user_intent(event: dict[str, Any]) -> str | None:
     return ((event.get("parse_data") or {}).get("intent") or {}).get("name")
 
 
-def decide(events: Sequence[Dict[str, Any]], settings: Optional[HandoffSettings] = None, downvotes: float = 0) -> Optional[Decision]:
+def decide(events: Sequence[dict[str, Any]], settings: HandoffSettings | None = None, downvotes: float = 0) -> Decision | None:
     """The strongest handoff trigger for the latest step of the conversation, if any.
 
     Two moments are checked: right after a customer message, and right after the KB answer
@@ -62,7 +77,7 @@ def decide(events: Sequence[Dict[str, Any]], settings: Optional[HandoffSettings]
     actions = [e for e in recent if e.get("event") == "action"]
     last_action = actions[-1].get("name") if actions else None
     users = [e for e in recent if e.get("event") == "user" and not (user_intent(e) or "").startswith("EXTERNAL_")]
-    found: List[Decision] = []
+    found: list[Decision] = []
     if last_action in (None, "action_listen") and users and _after_last_action(recent, users[-1]):
         found += _on_message(recent, users, settings)
     elif last_action == KB_ACTION and _kb_unsure_in_a_row(recent) >= 2:
@@ -75,17 +90,17 @@ def decide(events: Sequence[Dict[str, Any]], settings: Optional[HandoffSettings]
     return max(found, key=lambda d: d.priority) if found else None
 
 
-def _after_last_action(recent: List[Dict[str, Any]], user: Dict[str, Any]) -> bool:
+def _after_last_action(recent: list[dict[str, Any]], user: dict[str, Any]) -> bool:
     """True when the customer's message is the newest turn (no action ran after it)."""
     position = max(i for i, e in enumerate(recent) if e is user)
     return not any(e.get("event") == "action" and e.get("name") != "action_listen" for e in recent[position:])
 
 
-def _on_message(recent: List[Dict[str, Any]], users: List[Dict[str, Any]], settings: HandoffSettings) -> List[Decision]:
+def _on_message(recent: list[dict[str, Any]], users: list[dict[str, Any]], settings: HandoffSettings) -> list[Decision]:
     message = users[-1]
     text = message.get("text") or ""
     intent = user_intent(message)
-    found: List[Decision] = []
+    found: list[Decision] = []
     for topic, patterns in settings.topics.items():
         if not text.startswith("/") and matches(patterns, text):
             found += _fire(settings, "always_human", "always_human", topic)
@@ -103,14 +118,14 @@ def _on_message(recent: List[Dict[str, Any]], users: List[Dict[str, Any]], setti
     return found
 
 
-def _fire(settings: HandoffSettings, trigger_name: str, reason: str, detail: str) -> List[Decision]:
+def _fire(settings: HandoffSettings, trigger_name: str, reason: str, detail: str) -> list[Decision]:
     trigger = settings.trigger(trigger_name)
     return [Decision(reason, trigger.priority, detail)] if trigger.enabled else []
 
 
-def _kb_results(recent: List[Dict[str, Any]]) -> List[bool]:
+def _kb_results(recent: list[dict[str, Any]]) -> list[bool]:
     """kb_answered after each KB action in the window, oldest first."""
-    results: List[bool] = []
+    results: list[bool] = []
     last_action = None
     for event in recent:
         if event.get("event") == "action":
@@ -120,14 +135,14 @@ def _kb_results(recent: List[Dict[str, Any]]) -> List[bool]:
     return results
 
 
-def _last_kb_unsure(recent: List[Dict[str, Any]]) -> bool:
+def _last_kb_unsure(recent: list[dict[str, Any]]) -> bool:
     """The bot's last turn was a not-sure KB answer."""
     actions = [e.get("name") for e in recent if e.get("event") == "action" and e.get("name") != "action_listen"]
     results = _kb_results(recent)
     return bool(actions) and actions[-1] == KB_ACTION and bool(results) and not results[-1]
 
 
-def _kb_unsure_in_a_row(recent: List[Dict[str, Any]]) -> int:
+def _kb_unsure_in_a_row(recent: list[dict[str, Any]]) -> int:
     count = 0
     for answered in reversed(_kb_results(recent)):
         if answered:

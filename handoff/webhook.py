@@ -13,8 +13,9 @@ import os
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Optional
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
-def verify(secret: str, timestamp: str, signature: str, body: bytes, window_s: int = 300, now: Optional[float] = None) -> bool:
+def verify(secret: str, timestamp: str, signature: str, body: bytes, window_s: int = 300, now: float | None = None) -> bool:
     """What a receiver does: a fresh timestamp and a matching signature (constant-time compare)."""
     try:
         age = abs((now or time.time()) - int(timestamp))
@@ -54,16 +55,23 @@ class HelpdeskWebhook:
             raise ValueError("HELPDESK_WEBHOOK_URL is set but HELPDESK_WEBHOOK_SECRET is empty: webhooks must be signed")
         return cls(url=url, secret=secret)
 
-    def post(self, payload: Dict[str, Any], sleep: Callable[[float], None] = time.sleep) -> bool:
+    def post(self, payload: dict[str, Any], sleep: Callable[[float], None] = time.sleep) -> bool:
         """POST the payload; retry on network errors and 5xx/429 with exponential backoff.
         True when the helpdesk answered 2xx. A 4xx other than 429 is not retried."""
         body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
         delay = self.backoff_s
         for attempt in range(1, self.attempts + 1):
             timestamp = str(int(time.time()))
-            request = urllib.request.Request(self.url, data=body, method="POST", headers={
-                "Content-Type": "application/json", TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign(self.secret, timestamp, body),
-            })
+            request = urllib.request.Request(
+                self.url,
+                data=body,
+                method="POST",
+                headers={
+                    "Content-Type": "application/json",
+                    TIMESTAMP_HEADER: timestamp,
+                    SIGNATURE_HEADER: sign(self.secret, timestamp, body),
+                },
+            )
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout):
                     return True

@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from datetime import datetime
-from typing import List, NoReturn, Optional
+from typing import NoReturn
 
 from campaigns.single import CampaignsScheduler
 from incidents.service import resolve_incident
@@ -24,7 +24,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m incidents", description="Record, update and resolve service incidents (outages).")
-    parser.add_argument("--db", default=None, help="support database: a SQLite path or a URL (default: DESTEK_DATABASE_URL, else DESTEK_DB)")
+    parser.add_argument(
+        "--db", default=None, help="support database: a SQLite path or a URL (default: DESTEK_DATABASE_URL, else DESTEK_DB)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     opened = commands.add_parser("open", help="record a new incident")
     opened.add_argument("--service", required=True, help=f"one of {', '.join(SERVICES)}")
@@ -46,11 +48,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _line(incident: Incident) -> str:
-    return (f"#{incident.id} {incident.status} {incident.service} regions={','.join(incident.regions)} "
-            f"eta={datetime.fromtimestamp(incident.eta, operations_timezone()).isoformat(timespec='minutes')} contacts={incident.contact_count}")
+    return (
+        f"#{incident.id} {incident.status} {incident.service} regions={','.join(incident.regions)} "
+        f"eta={datetime.fromtimestamp(incident.eta, operations_timezone()).isoformat(timespec='minutes')} contacts={incident.contact_count}"
+    )
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     database = args.db or configured_database()
     try:
@@ -58,8 +62,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.command == "open":
             start = parse_time(args.start, "start") if args.start else None
             incident = store.open(
-                args.service, args.regions.split(","), parse_time(args.eta, "eta"), args.message_tr, args.message_en,
-                started_at=start, opened_by=args.by,
+                args.service,
+                args.regions.split(","),
+                parse_time(args.eta, "eta"),
+                args.message_tr,
+                args.message_en,
+                started_at=start,
+                opened_by=args.by,
             )
             print(_line(incident))
         elif args.command == "update-eta":

@@ -3,7 +3,8 @@ customers it affected, through the campaigns scheduler (purpose `service`), whic
 opt-outs, the WhatsApp 24-hour template rule and sends exactly once per dedup key."""
 
 import time
-from typing import Any, Dict, Iterable, List, Optional, Protocol
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from incidents.store import SERVICE_NAMES, Incident
 
@@ -18,10 +19,10 @@ class SingleScheduler(Protocol):
 
 
 class CustomerDirectory(Protocol):
-    def customer(self, customer_id: str) -> Optional[Dict[str, Any]]: ...
+    def customer(self, customer_id: str) -> dict[str, Any] | None: ...
 
 
-def restored_message(incident: Incident, customer: Dict[str, Any]) -> str:
+def restored_message(incident: Incident, customer: dict[str, Any]) -> str:
     language = "en" if customer.get("language") == "en" else "tr"
     first_name = customer.get("first_name") or ""
     return RESTORED_TEXT[language].format(
@@ -34,9 +35,13 @@ def dedup_key(incident_id: int, customer_id: str) -> str:
 
 
 def schedule_restored(
-    incident: Incident, told: Iterable[str], subscribed: Iterable[str], customers: CustomerDirectory,
-    scheduler: SingleScheduler, now: Optional[float] = None,
-) -> List[str]:
+    incident: Incident,
+    told: Iterable[str],
+    subscribed: Iterable[str],
+    customers: CustomerDirectory,
+    scheduler: SingleScheduler,
+    now: float | None = None,
+) -> list[str]:
     """Schedule one follow-up per customer (told ∪ subscribed to service notices); returns their ids."""
     send_at = time.time() if now is None else now
     scheduled = []
@@ -45,9 +50,12 @@ def schedule_restored(
         if customer is None:
             continue
         scheduler.schedule_single(
-            "service_restored", customer_id, send_at, restored_message(incident, customer), "service",
+            "service_restored",
+            customer_id,
+            send_at,
+            restored_message(incident, customer),
+            "service",
             dedup_key(incident.id, customer_id),
         )
         scheduled.append(customer_id)
     return scheduled
-

@@ -5,11 +5,13 @@ Regions are compared folded (case, Turkish letters and diacritics ignored), so a
 "İstanbul-Kadıköy" matches a profile's "Istanbul-Kadikoy".
 """
 
+import builtins
 import json
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any
 
 from language.fold import fold
 from storage import schema
@@ -26,7 +28,6 @@ MAX_REGIONS = 100
 MAX_REGION_CHARS = 100
 
 
-
 class IncidentError(ValueError):
     """Bad input or an impossible change; the message is one line naming the field."""
 
@@ -35,31 +36,39 @@ class IncidentError(ValueError):
 class Incident:
     id: int
     service: str
-    regions: List[str]
+    regions: list[str]
     started_at: float
     eta: float
     message_tr: str
     message_en: str
     status: str
     opened_by: str
-    resolved_at: Optional[float]
+    resolved_at: float | None
     contact_count: int = 0
 
-    def message(self, language: Optional[str]) -> str:
+    def message(self, language: str | None) -> str:
         return self.message_en if language == "en" else self.message_tr
 
-    def affects(self, region: Optional[str]) -> bool:
+    def affects(self, region: str | None) -> bool:
         return bool(region) and fold(region or "") in {fold(name) for name in self.regions}
 
-    def as_json(self) -> Dict[str, Any]:
+    def as_json(self) -> dict[str, Any]:
         return {
-            "id": self.id, "service": self.service, "regions": self.regions, "started_at": _shown_time(self.started_at),
-            "eta": _shown_time(self.eta), "message_tr": self.message_tr, "message_en": self.message_en, "status": self.status,
-            "opened_by": self.opened_by, "resolved_at": _shown_time(self.resolved_at), "contact_count": self.contact_count,
+            "id": self.id,
+            "service": self.service,
+            "regions": self.regions,
+            "started_at": _shown_time(self.started_at),
+            "eta": _shown_time(self.eta),
+            "message_tr": self.message_tr,
+            "message_en": self.message_en,
+            "status": self.status,
+            "opened_by": self.opened_by,
+            "resolved_at": _shown_time(self.resolved_at),
+            "contact_count": self.contact_count,
         }
 
 
-def clean_regions(regions: Sequence[str]) -> List[str]:
+def clean_regions(regions: Sequence[str]) -> list[str]:
     try:
         cleaned = [check_text(region, "regions", MAX_REGION_CHARS) for region in regions if region and region.strip()]
     except InputError as error:
@@ -88,7 +97,7 @@ def _checked_time(field: str, value: Any) -> float:
         raise IncidentError(str(error)) from None
 
 
-def _shown_time(value: Any) -> Optional[float]:
+def _shown_time(value: Any) -> float | None:
     """A stored time as the API shows it: None for one that is not a finite number."""
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
 
@@ -96,8 +105,16 @@ def _shown_time(value: Any) -> Optional[float]:
 class IncidentStore(Store):
     TABLES = (schema.incidents, schema.incident_contacts)
 
-    def open(self, service: str, regions: Sequence[str], eta: float, message_tr: str, message_en: str,
-             started_at: Optional[float] = None, opened_by: str = "") -> Incident:
+    def open(
+        self,
+        service: str,
+        regions: Sequence[str],
+        eta: float,
+        message_tr: str,
+        message_en: str,
+        started_at: float | None = None,
+        opened_by: str = "",
+    ) -> Incident:
         """Record a new open incident; every field is checked before anything is written."""
         if service not in SERVICES:
             raise IncidentError(f"field 'service': {service!r} is not one of {', '.join(SERVICES)}")
@@ -124,7 +141,7 @@ class IncidentStore(Store):
             raise IncidentError(f"no incident with id {incident_id}")
         return _incident(row)
 
-    def list(self, status: Optional[str] = None) -> List[Incident]:
+    def list(self, status: str | None = None) -> list[Incident]:
         """Newest first; `status` is 'open', 'resolved' or None for all."""
         if status not in (None, "open", "resolved"):
             raise IncidentError(f"field 'status': {status!r} is not one of open, resolved")
@@ -158,7 +175,7 @@ class IncidentStore(Store):
             raise IncidentError(f"incident {incident_id} is already resolved")
         return incident
 
-    def open_incident_for(self, region: Optional[str], service: Optional[str] = None) -> Optional[Incident]:
+    def open_incident_for(self, region: str | None, service: str | None = None) -> Incident | None:
         """The most recent open incident covering the region (and service, when given)."""
         if not region:
             return None
@@ -184,7 +201,7 @@ class IncidentStore(Store):
             )
         return False
 
-    def contacts(self, incident_id: int) -> List[Dict[str, Any]]:
+    def contacts(self, incident_id: int) -> builtins.list[dict[str, Any]]:
         with self._transaction() as connection:
             rows = connection.execute(
                 "SELECT customer_id, sender_id, first_at, last_at FROM incident_contacts WHERE incident_id = ? ORDER BY first_at",
@@ -193,15 +210,20 @@ class IncidentStore(Store):
         return [dict(row) for row in rows]
 
 
-_SELECT = (
-    "SELECT i.*, COUNT(c.customer_id) AS contact_count FROM incidents i "
-    "LEFT JOIN incident_contacts c ON c.incident_id = i.id"
-)
+_SELECT = "SELECT i.*, COUNT(c.customer_id) AS contact_count FROM incidents i LEFT JOIN incident_contacts c ON c.incident_id = i.id"
 
 
 def _incident(row: Row) -> Incident:
     return Incident(
-        id=row["id"], service=row["service"], regions=json.loads(row["regions"]), started_at=row["started_at"],
-        eta=row["eta"], message_tr=row["message_tr"], message_en=row["message_en"], status=row["status"],
-        opened_by=row["opened_by"], resolved_at=row["resolved_at"], contact_count=row["contact_count"],
+        id=row["id"],
+        service=row["service"],
+        regions=json.loads(row["regions"]),
+        started_at=row["started_at"],
+        eta=row["eta"],
+        message_tr=row["message_tr"],
+        message_en=row["message_en"],
+        status=row["status"],
+        opened_by=row["opened_by"],
+        resolved_at=row["resolved_at"],
+        contact_count=row["contact_count"],
     )

@@ -4,7 +4,6 @@ import os
 import re
 import time
 from datetime import datetime
-from typing import Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from incidents.store import IncidentError
@@ -26,7 +25,7 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(DEFAULT_TIMEZONE)
 
 
-def parse_time(text: str, field: str, now: Optional[float] = None) -> float:
+def parse_time(text: str, field: str, now: float | None = None) -> float:
     """Unix seconds from "+90m" / "+2h" / "+1d" (from now) or an ISO 8601 date and time."""
     value = (text or "").strip()
     current = time.time() if now is None else now
@@ -42,7 +41,7 @@ def parse_time(text: str, field: str, now: Optional[float] = None) -> float:
     return parsed.timestamp()
 
 
-def eta_text(eta: float, language: Optional[str], timezone: Optional[str]) -> str:
+def eta_text(eta: float, language: str | None, timezone: str | None) -> str:
     """The ETA in the customer's time zone: "23.11.2026 18:30" (tr) or "18:30 on 23 Nov 2026" (en);
     for a stored ETA no clock can show, that it is not known yet (the customer still gets the notice)."""
     try:

@@ -7,7 +7,6 @@ it. It needs numpy, onnxruntime and tokenizers only, so the Rasa environment nee
 
 import json
 from pathlib import Path
-from typing import List, Tuple
 
 import numpy as np
 
@@ -27,7 +26,7 @@ def load_tokenizer(path: Path, max_length: int):
     return tokenizer
 
 
-def encode(tokenizer, texts: List[str]) -> Tuple[np.ndarray, np.ndarray]:
+def encode(tokenizer, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Token ids and attention mask, one padded row per text (int64, as the ONNX graph takes)."""
     encodings = tokenizer.encode_batch(texts)
     ids = np.array([e.ids for e in encodings], dtype=np.int64)
@@ -45,7 +44,7 @@ class ExportedIntentModel:
         import onnxruntime
 
         meta = json.loads((model_dir / LABELS_FILE).read_text(encoding="utf-8"))
-        self.labels: List[str] = list(meta["labels"])
+        self.labels: list[str] = list(meta["labels"])
         self._tokenizer = load_tokenizer(model_dir / TOKENIZER_FILE, int(meta["max_length"]))
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
@@ -54,6 +53,6 @@ class ExportedIntentModel:
             (model_dir / MODEL_FILE).read_bytes(), sess_options=options, providers=["CPUExecutionProvider"]
         )
 
-    def probabilities(self, texts: List[str]) -> np.ndarray:
+    def probabilities(self, texts: list[str]) -> np.ndarray:
         ids, mask = encode(self._tokenizer, texts)
         return self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]

@@ -20,8 +20,9 @@ import math
 import shutil
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence, TextIO, Tuple
+from typing import TextIO
 
 from intent_encoder.exported import LABELS_FILE, MODEL_FILE, TOKENIZER_FILE, ExportedIntentModel, encode, load_tokenizer
 
@@ -33,7 +34,7 @@ class EncoderError(Exception):
 
 
 def _duration(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
+    seconds = max(0, round(seconds))
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
@@ -47,7 +48,7 @@ class Progress:
     PREFIX = "intent encoder fine-tune:"
 
     def __init__(
-        self, epochs: int, steps: int, every: float = 15.0, clock: Callable[[], float] = time.monotonic, stream: Optional[TextIO] = None
+        self, epochs: int, steps: int, every: float = 15.0, clock: Callable[[], float] = time.monotonic, stream: TextIO | None = None
     ) -> None:
         self.epochs, self.steps, self.every, self.clock = epochs, steps, every, clock
         self.stream = stream
@@ -91,7 +92,7 @@ def model_location(name: str) -> Path:
     return path
 
 
-def read_examples(path: Path) -> List[Tuple[str, str]]:
+def read_examples(path: Path) -> list[tuple[str, str]]:
     examples = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -132,7 +133,9 @@ def build_classifier(location: Path, labels: Sequence[str]):
     return IntentEncoder()
 
 
-def fine_tune(examples: List[Tuple[str, str]], location: Path, out: Path, epochs: int, batch_size: int, threads: int, seed: int, max_length: int) -> dict:
+def fine_tune(
+    examples: list[tuple[str, str]], location: Path, out: Path, epochs: int, batch_size: int, threads: int, seed: int, max_length: int
+) -> dict:
     """Train, export to a staging folder beside `out`, check the export, then move it into place."""
     import torch
 
@@ -180,7 +183,11 @@ def fine_tune(examples: List[Tuple[str, str]], location: Path, out: Path, epochs
             str(staging / MODEL_FILE),
             input_names=["input_ids", "attention_mask"],
             output_names=["probabilities"],
-            dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}, "probabilities": {0: "batch"}},
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "tokens"},
+                "attention_mask": {0: "batch", 1: "tokens"},
+                "probabilities": {0: "batch"},
+            },
             opset_version=17,
             dynamo=False,
         )
@@ -192,7 +199,13 @@ def fine_tune(examples: List[Tuple[str, str]], location: Path, out: Path, epochs
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     progress.finish("done")
-    return {"examples": len(examples), "intents": len(labels), "epochs": epochs, "steps": steps, "seconds": round(time.monotonic() - started, 1)}
+    return {
+        "examples": len(examples),
+        "intents": len(labels),
+        "epochs": epochs,
+        "steps": steps,
+        "seconds": round(time.monotonic() - started, 1),
+    }
 
 
 def _check_export(model, tokenizer, folder: Path) -> None:
@@ -210,10 +223,12 @@ def _check_export(model, tokenizer, folder: Path) -> None:
             expected = model(*_tensors(tokenizer, texts)).numpy()
         got = exported.probabilities(texts)
         if not np.allclose(got, expected, atol=1e-4):
-            raise EncoderError(f"{folder / MODEL_FILE}: the exported model differs from the trained one (max difference {np.abs(got - expected).max():.2g})")
+            raise EncoderError(
+                f"{folder / MODEL_FILE}: the exported model differs from the trained one (max difference {np.abs(got - expected).max():.2g})"
+            )
 
 
-def _tensors(tokenizer, texts: List[str]):
+def _tensors(tokenizer, texts: list[str]):
     import torch
 
     ids, mask = encode(tokenizer, texts)

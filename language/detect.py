@@ -6,7 +6,7 @@ unreliable on three-word messages typed without diacritics; these cues are not.
 """
 
 import re
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 from language.fold import fold
 
@@ -63,7 +63,7 @@ _TURKISH_SUFFIXES = re.compile(
 class Detection(NamedTuple):
     """A detected language, or None when the text gives no usable cue."""
 
-    language: Optional[str]
+    language: str | None
     confidence: float
 
 

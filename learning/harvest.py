@@ -53,8 +53,14 @@ def keep_answer(store: HandoffMessages, handoff: Mapping[str, Any]) -> bool:
     stored = str(handoff.get("language") or "")
     language = stored if stored in ("tr", "en") else detect_language(questions[0]).language or "tr"
     return AgentAnswerStore(store.url).keep(
-        int(handoff["id"]), handoff["sender_id"], handoff["channel"], language, questions, answer,
-        handoff.get("agent") or "", float(handoff.get("closed_at") or 0.0),
+        int(handoff["id"]),
+        handoff["sender_id"],
+        handoff["channel"],
+        language,
+        questions,
+        answer,
+        handoff.get("agent") or "",
+        float(handoff.get("closed_at") or 0.0),
     )
 
 

@@ -85,9 +85,15 @@ def add_article(source: Path, draft: Draft) -> tuple[Path, str]:
         if path.exists():
             raise KbWriteError(f"field 'title': {path} exists already; change the title")
         front = [
-            "---", f"id: {article_id}", f"lang: {draft.language}", f"topic: {slug}", f"title: {json.dumps(title, ensure_ascii=False)}",
-            "questions:", *(f"  - {json.dumps(q, ensure_ascii=False)}" for q in questions if question_key(q) != question_key(title)),
-            "tags: [from-agents]", "---",
+            "---",
+            f"id: {article_id}",
+            f"lang: {draft.language}",
+            f"topic: {slug}",
+            f"title: {json.dumps(title, ensure_ascii=False)}",
+            "questions:",
+            *(f"  - {json.dumps(q, ensure_ascii=False)}" for q in questions if question_key(q) != question_key(title)),
+            "tags: [from-agents]",
+            "---",
         ]
         text = "\n".join(front) + "\n" + body + "\n"
         _check_and_write(source, path, text, new_topic=slug)
@@ -161,7 +167,9 @@ def _check_and_write(source: Path, path: Path, text: str, new_topic: str = "") -
         try:
             load_articles(copy)
         except KbError as error:
-            raise KbWriteError(f"the edit would not pass KB validation ({str(error).replace(str(copy), str(source))}); nothing was written") from None
+            raise KbWriteError(
+                f"the edit would not pass KB validation ({str(error).replace(str(copy), str(source))}); nothing was written"
+            ) from None
         after = [f for f in lint(copy) if f.level == "error" and (f.allow_key or f.message) not in before]
         after = [f for f in after if not (new_topic and f.allow_key == f"missing-counterpart:{new_topic}")]
         if after:

@@ -14,8 +14,8 @@ without one, it is a draft article (title: the central question; body: the centr
 """
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -42,7 +42,7 @@ class Suggestion:
     questions: list[str]  # alternate: wordings to add; article: the draft's questions
     central_question: str
     central_answer: str
-    article: Optional[Article] = None
+    article: Article | None = None
     reason: str = ""
     agents: list[str] = field(default_factory=list)
 
@@ -70,7 +70,12 @@ def mine(answers: Sequence[AgentAnswer], kb: KnowledgeBase, articles: Sequence[A
 def kb_encoder(kb: KnowledgeBase) -> Encoder:
     """The index's embedder (cached per text); char n-gram hashing for a lexical-only index."""
     if kb.manifest["dim"]:
-        return cached(lambda texts: np.stack([kb.embed_query(text) for text in texts]))
+
+        def embed(texts: Sequence[str]) -> np.ndarray:
+            vectors = [kb.embed_query(text) for text in texts]
+            return np.stack([vector for vector in vectors if vector is not None])  # a dense index always embeds
+
+        return cached(embed)
     from sklearn.feature_extraction.text import HashingVectorizer
 
     vectorizer = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), preprocessor=fold, n_features=2**16, alternate_sign=False)
@@ -100,7 +105,9 @@ def group_answers(answers: Sequence[AgentAnswer], encode: Encoder, distance: flo
             groups.append(items)
             continue
         points = _points(items, encode)
-        labels = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average", distance_threshold=distance).fit_predict(points)
+        labels = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average", distance_threshold=distance).fit_predict(
+            points
+        )
         for label in sorted(set(labels)):
             groups.append([item for item, mine in zip(items, labels) if mine == label])
     return groups
@@ -118,7 +125,9 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.where(norms == 0, 1.0, norms)
 
 
-def suggest(group: Sequence[AgentAnswer], kb: KnowledgeBase, articles: Sequence[Article], encode: Optional[Encoder] = None) -> Optional[Suggestion]:
+def suggest(
+    group: Sequence[AgentAnswer], kb: KnowledgeBase, articles: Sequence[Article], encode: Encoder | None = None
+) -> Suggestion | None:
     """The suggestion for one group of answers (one language), or None when nothing is left to add."""
     encode = encode or kb_encoder(kb)
     language = group[0].language
@@ -132,7 +141,9 @@ def suggest(group: Sequence[AgentAnswer], kb: KnowledgeBase, articles: Sequence[
     if article is None:
         article, reason = _matched(group[central].answer, kb, articles, language, encode)
     if article is None:
-        return Suggestion(ARTICLE, language, list(group), wordings[:MAX_DRAFT_QUESTIONS], group[central].question, group[central].answer, agents=agents)
+        return Suggestion(
+            ARTICLE, language, list(group), wordings[:MAX_DRAFT_QUESTIONS], group[central].question, group[central].answer, agents=agents
+        )
     known = {question_key(q) for q in (article.title, *article.questions)}
     missing = [q for q in wordings if question_key(q) not in known and not _answers(kb, q, language, article.id, encode)]
     if not missing:
@@ -140,7 +151,7 @@ def suggest(group: Sequence[AgentAnswer], kb: KnowledgeBase, articles: Sequence[
     return Suggestion(ALTERNATE, language, list(group), missing, group[central].question, group[central].answer, article, reason, agents)
 
 
-def _cited(group: Sequence[AgentAnswer], articles: Sequence[Article], language: str) -> tuple[Optional[Article], str]:
+def _cited(group: Sequence[AgentAnswer], articles: Sequence[Article], language: str) -> tuple[Article | None, str]:
     by_url = {_canonical(a.url): a for a in articles if a.url}
     counts: dict[str, int] = {}
     for answer in group:
@@ -160,7 +171,7 @@ def _search(kb: KnowledgeBase, text: str, language: str, encode: Encoder) -> lis
     return kb.search(text, k=1, lang=language, query_vector=vector)
 
 
-def _matched(answer: str, kb: KnowledgeBase, articles: Sequence[Article], language: str, encode: Encoder) -> tuple[Optional[Article], str]:
+def _matched(answer: str, kb: KnowledgeBase, articles: Sequence[Article], language: str, encode: Encoder) -> tuple[Article | None, str]:
     if language not in kb.languages:
         return None, ""
     hits = _search(kb, answer, language, encode)

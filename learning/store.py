@@ -16,6 +16,7 @@ from storage.database import Store
 
 OPEN, ACCEPTED, REJECTED = "open", "accepted", "rejected"
 
+
 @dataclass(frozen=True)
 class AgentAnswer:
     id: int
@@ -37,8 +38,17 @@ class AgentAnswer:
 class AgentAnswerStore(Store):
     TABLES = (schema.agent_answers, schema.kb_rebuild_marks)
 
-    def keep(self, handoff_id: int, sender_id: str, channel: str, language: str, questions: Iterable[str], answer: str,
-             agent: str, closed_at: float) -> bool:
+    def keep(
+        self,
+        handoff_id: int,
+        sender_id: str,
+        channel: str,
+        language: str,
+        questions: Iterable[str],
+        answer: str,
+        agent: str,
+        closed_at: float,
+    ) -> bool:
         """Store one closed handoff's question(s) and answer; False when it was kept before."""
         cleaned = [redact(q).strip() for q in questions if q and q.strip()]
         if not cleaned or not answer.strip():
@@ -47,7 +57,16 @@ class AgentAnswerStore(Store):
             cursor = db.execute(
                 "INSERT INTO agent_answers (handoff_id, sender_id, channel, language, questions, answer, agent, closed_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (handoff_id, sender_id, channel, language, json.dumps(cleaned, ensure_ascii=False), redact(answer).strip(), agent, closed_at),
+                (
+                    handoff_id,
+                    sender_id,
+                    channel,
+                    language,
+                    json.dumps(cleaned, ensure_ascii=False),
+                    redact(answer).strip(),
+                    agent,
+                    closed_at,
+                ),
             )
             return cursor.rowcount == 1
 
@@ -90,6 +109,14 @@ class AgentAnswerStore(Store):
 
 def _answer(row: Any) -> AgentAnswer:
     return AgentAnswer(
-        row["id"], row["handoff_id"], row["sender_id"], row["channel"], row["language"], tuple(json.loads(row["questions"])),
-        row["answer"], row["agent"], row["closed_at"], row["state"],
+        row["id"],
+        row["handoff_id"],
+        row["sender_id"],
+        row["channel"],
+        row["language"],
+        tuple(json.loads(row["questions"])),
+        row["answer"],
+        row["agent"],
+        row["closed_at"],
+        row["state"],
     )

@@ -11,7 +11,7 @@ for analytics code that wants tokens. No model, no download.
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, List
+from typing import Any
 
 CARD, IBAN, TCKN, OTP = "CARD", "IBAN", "TCKN", "OTP"
 PLACEHOLDERS = {CARD: "[CARD]", IBAN: "[IBAN]", TCKN: "[TCKN]", OTP: "[CODE]"}
@@ -65,9 +65,9 @@ def tckn_valid(number: str) -> bool:
     return d[9] == tenth and d[10] == sum(d[:10]) % 10
 
 
-def find(text: str) -> List[Finding]:
+def find(text: str) -> list[Finding]:
     """Every valid card number, IBAN, TCKN and one-time code, without overlaps, in order."""
-    found: List[Finding] = []
+    found: list[Finding] = []
     for match in _IBAN_RUN.finditer(text):
         ends = [m.end() for m in re.finditer(r"[A-Za-z0-9]+", match.group(0))]
         for end in reversed(ends):
@@ -85,14 +85,14 @@ def find(text: str) -> List[Finding]:
     return _without_overlaps(found)
 
 
-def _cards_in(run: str, offset: int) -> List[Finding]:
+def _cards_in(run: str, offset: int) -> list[Finding]:
     """The longest Luhn-valid 13–19 digit sequences made of whole digit groups of a run."""
     groups = list(re.finditer(r"\d+", run))
-    found: List[Finding] = []
+    found: list[Finding] = []
     first = 0
     while first < len(groups):
         for last in range(len(groups) - 1, first - 1, -1):
-            digits = "".join(g.group(0) for g in groups[first:last + 1])
+            digits = "".join(g.group(0) for g in groups[first : last + 1])
             if 13 <= len(digits) <= 19 and luhn_valid(digits):
                 found.append(Finding(CARD, offset + groups[first].start(), offset + groups[last].end()))
                 first = last
@@ -101,8 +101,8 @@ def _cards_in(run: str, offset: int) -> List[Finding]:
     return found
 
 
-def _without_overlaps(found: List[Finding]) -> List[Finding]:
-    kept: List[Finding] = []
+def _without_overlaps(found: list[Finding]) -> list[Finding]:
+    kept: list[Finding] = []
     for finding in sorted(found, key=lambda f: (f.start, -(f.end - f.start))):
         if not kept or finding.start >= kept[-1].end:
             kept.append(finding)
@@ -115,7 +115,7 @@ def redact(text: str) -> str:
         return text
     pieces, last = [], 0
     for finding in find(text):
-        pieces += [text[last:finding.start], PLACEHOLDERS[finding.kind]]
+        pieces += [text[last : finding.start], PLACEHOLDERS[finding.kind]]
         last = finding.end
     return "".join(pieces) + text[last:]
 
@@ -151,6 +151,7 @@ def redaction_pipeline() -> Any:
     from spacy.util import filter_spans
 
     if not Language.has_factory("destek_redactor"):
+
         @Language.component("destek_redactor")
         def destek_redactor(doc: Doc) -> Doc:
             spans = [doc.char_span(f.start, f.end, label=f.kind, alignment_mode="expand") for f in find(doc.text)]

@@ -22,9 +22,9 @@ import os
 import sqlite3
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
 
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
@@ -63,7 +63,7 @@ class RetentionSettings:
     tracker_db: Path
 
     @classmethod
-    def from_env(cls, days: Optional[float] = None) -> "RetentionSettings":
+    def from_env(cls, days: float | None = None) -> "RetentionSettings":
         raw = (os.environ.get("DESTEK_RETENTION_DAYS") or str(DEFAULT_DAYS)) if days is None else f"{days:g}"
         if days is None:
             try:
@@ -72,10 +72,9 @@ class RetentionSettings:
                 days = -1.0
         if not 1 <= days <= 36500:
             raise ValueError(f"the retention (DESTEK_RETENTION_DAYS or --days) must be between 1 and 36500 days, not {raw!r}")
-        return cls(days=days, support_db=database_url(),
-                   tracker_db=Path(os.environ.get("RASA_TRACKER_DB") or DEFAULT_TRACKER_DB))
+        return cls(days=days, support_db=database_url(), tracker_db=Path(os.environ.get("RASA_TRACKER_DB") or DEFAULT_TRACKER_DB))
 
-    def cutoff(self, now: Optional[float] = None) -> float:
+    def cutoff(self, now: float | None = None) -> float:
         return (time.time() if now is None else now) - self.days * 86400
 
 
@@ -97,12 +96,12 @@ class _DryRun(Exception):
     """Raised inside the unit of work to roll it back after counting."""
 
 
-def purge_support_db(path: Database, cutoff: float, dry_run: bool = False) -> Dict[str, int]:
+def purge_support_db(path: Database, cutoff: float, dry_run: bool = False) -> dict[str, int]:
     """Rows deleted (or, for handoffs, transcripts cleared) per table; a missing file or table counts nothing."""
     file = sqlite_path(path)
     if file is not None and not file.exists():
         return {}
-    counts: Dict[str, int] = {}
+    counts: dict[str, int] = {}
     tables = set(inspect(engine(path)).get_table_names())
     try:
         with transaction(path, write=True) as connection:
@@ -114,19 +113,22 @@ def purge_support_db(path: Database, cutoff: float, dry_run: bool = False) -> Di
     return counts
 
 
-def _purge_support_tables(connection: Connection, tables: set[str], cutoff: float, counts: Dict[str, int]) -> None:
+def _purge_support_tables(connection: Connection, tables: set[str], cutoff: float, counts: dict[str, int]) -> None:
     for table, column, condition in SUPPORT_TABLES:
         if table in tables:
             counts[table] = connection.execute(f"DELETE FROM {table} WHERE {column} < ?{condition}", (cutoff,)).rowcount
     if {"handoffs", "handoff_messages"} <= tables:
         counts["handoff_messages"] = connection.execute(
-            f"DELETE FROM handoff_messages WHERE handoff_id IN ({_ENDED_HANDOFFS})", (cutoff,)).rowcount
+            f"DELETE FROM handoff_messages WHERE handoff_id IN ({_ENDED_HANDOFFS})", (cutoff,)
+        ).rowcount
         counts["handoffs (transcript cleared)"] = connection.execute(
             f"UPDATE handoffs SET context_card = NULL, reason_detail = '' WHERE id IN ({_ENDED_HANDOFFS}) "
-            "AND (context_card IS NOT NULL OR reason_detail != '')", (cutoff,)).rowcount
+            "AND (context_card IS NOT NULL OR reason_detail != '')",
+            (cutoff,),
+        ).rowcount
 
 
-def purge_tracker_store(path: Path, cutoff: float, dry_run: bool = False) -> Dict[str, int]:
+def purge_tracker_store(path: Path, cutoff: float, dry_run: bool = False) -> dict[str, int]:
     """Events of sessions that ended before the cutoff: every event of a sender whose last event
     is older, and, for the others, every event before the session that reaches past the cutoff."""
     if not path.exists():
@@ -137,10 +139,11 @@ def purge_tracker_store(path: Path, cutoff: float, dry_run: bool = False) -> Dic
             _finish(connection, dry_run)
             return {}
         senders = connection.execute(
-            "SELECT COUNT(*) FROM (SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < ?)", (cutoff,)).fetchone()[0]
+            "SELECT COUNT(*) FROM (SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < ?)", (cutoff,)
+        ).fetchone()[0]
         whole = connection.execute(
-            "DELETE FROM events WHERE sender_id IN (SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < ?)",
-            (cutoff,)).rowcount
+            "DELETE FROM events WHERE sender_id IN (SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < ?)", (cutoff,)
+        ).rowcount
         older_sessions = connection.execute(f"DELETE FROM events WHERE id < ({_KEPT_SESSION_START})", (cutoff,)).rowcount
         _finish(connection, dry_run)
     except BaseException:
@@ -151,7 +154,7 @@ def purge_tracker_store(path: Path, cutoff: float, dry_run: bool = False) -> Dic
     return {"events": whole + older_sessions, "conversations (senders)": senders}
 
 
-def apply(settings: RetentionSettings, now: Optional[float] = None, dry_run: bool = False) -> Dict[str, Dict[str, int]]:
+def apply(settings: RetentionSettings, now: float | None = None, dry_run: bool = False) -> dict[str, dict[str, int]]:
     cutoff = settings.cutoff(now)
     return {
         _shown(settings.support_db): purge_support_db(settings.support_db, cutoff, dry_run),
@@ -165,7 +168,7 @@ def _shown(database: Database) -> str:
     return str(file) if file is not None else make_url(url_of(database)).render_as_string(hide_password=True)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m privacy.retention", description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=float, help=f"keep this many days (default: DESTEK_RETENTION_DAYS or {DEFAULT_DAYS})")
     parser.add_argument("--dry-run", action="store_true", help="count what would go, change nothing")
@@ -177,7 +180,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"retention: {error}", file=sys.stderr)
         return 1
     verb = "would delete" if args.dry_run else "deleted"
-    lines: List[str] = [f"retention: {settings.days:g} days ({verb} what is older)"]
+    lines: list[str] = [f"retention: {settings.days:g} days ({verb} what is older)"]
     for path, counts in results.items():
         shown = ", ".join(f"{name} {count}" for name, count in counts.items()) if counts else "no such file or nothing to do"
         lines.append(f"  {path}: {shown}")

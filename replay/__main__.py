@@ -4,8 +4,8 @@ answer; 1: at least one did (each named); 2: bad input (one line)."""
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 from analytics.tracker import tracker_db_path
 from handoff.settings import load_or_default
@@ -43,9 +43,12 @@ def run(args: argparse.Namespace) -> int:
     texts = [turn.text for c in conversations for turn in c.turns if not turn.external]
     settings = load_or_default()
 
-    def replayed(model: Path) -> list[list[Optional[Side]]]:
+    def replayed(model: Path) -> list[list[Side | None]]:
         parses = parse_texts(model, texts)
-        return [[Side(t.intent, t.outcome, t.article_id) if t else None for t in replay_conversation(c, parses, kb, settings)] for c in conversations]
+        return [
+            [Side(t.intent, t.outcome, t.article_id) if t else None for t in replay_conversation(c, parses, kb, settings)]
+            for c in conversations
+        ]
 
     if args.against:
         before = replayed(Path(args.against))
@@ -57,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     return _print(report, label, Path(args.csv))
 
 
-def _env_threshold() -> Optional[float]:
+def _env_threshold() -> float | None:
     value = os.environ.get("DESTEK_KB_THRESHOLD")
     return float(value) if value else None
 
@@ -69,7 +72,10 @@ def _print(report: Report, label: str, csv_path: Path) -> int:
     print(report.table())
     broken = report.golden_changed
     for change in broken:
-        print(f"GOLDEN CHANGED {change.conversation.id} turn {change.turn} {change.text!r}: {change.before.answer} -> {change.after.answer}", file=sys.stderr)
+        print(
+            f"GOLDEN CHANGED {change.conversation.id} turn {change.turn} {change.text!r}: {change.before.answer} -> {change.after.answer}",
+            file=sys.stderr,
+        )
     return 1 if broken else 0
 
 
@@ -90,7 +96,9 @@ def golden(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m replay", description="Replay recorded conversations through the current model and KB index.")
+    top = argparse.ArgumentParser(
+        prog="python -m replay", description="Replay recorded conversations through the current model and KB index."
+    )
     commands = top.add_subparsers(dest="command", required=True)
     for name, help_text in (("run", "replay and report what changed"), ("export", "write the recorded conversations as JSONL")):
         command = commands.add_parser(name, help=help_text)
@@ -113,7 +121,7 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return {"run": run, "export": export, "golden": golden}[args.command](args)

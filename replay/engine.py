@@ -11,9 +11,10 @@ import json
 import os
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 from handoff import triggers
 from handoff.settings import HandoffSettings
@@ -29,15 +30,15 @@ WORKER_TIMEOUT_S = 1800
 
 @dataclass(frozen=True)
 class Parse:
-    intent: Optional[str]
-    language: Optional[str]
+    intent: str | None
+    language: str | None
 
 
 @dataclass(frozen=True)
 class ReplayedTurn:
-    intent: Optional[str]
+    intent: str | None
     outcome: str
-    article_id: Optional[str] = None
+    article_id: str | None = None
 
 
 def rasa_python() -> Path:
@@ -55,7 +56,11 @@ def parse_texts(model: Path, texts: Sequence[str]) -> dict[str, Parse]:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
         done = subprocess.run(
             [str(rasa_python()), "-m", "replay.nlu_worker", str(model.resolve()), str(source), str(target)],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=WORKER_TIMEOUT_S,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=WORKER_TIMEOUT_S,
         )
         if done.returncode != 0 or not target.is_file():
             lines = [line for line in done.stderr.splitlines() if line.strip()]
@@ -69,7 +74,7 @@ def parse_texts(model: Path, texts: Sequence[str]) -> dict[str, Parse]:
 class KbDecision:
     """bot/actions/kb.py's choice for one query: the best article at or above the threshold, or none."""
 
-    def __init__(self, index: Path, threshold: Optional[float], feedback_db: Optional[Path]) -> None:
+    def __init__(self, index: Path, threshold: float | None, feedback_db: Path | None) -> None:
         try:
             self.kb = KnowledgeBase.open(index)
         except KbError as error:
@@ -80,9 +85,9 @@ class KbDecision:
             from feedback.ranking import DemotionSettings, FeedbackMemory
 
             self.memory = FeedbackMemory(feedback_db, self.kb.manifest["model"], DemotionSettings.from_env())
-        self._cache: dict[tuple[str, Optional[str]], Optional[str]] = {}
+        self._cache: dict[tuple[str, str | None], str | None] = {}
 
-    def article(self, query: str, language: Optional[str]) -> Optional[str]:
+    def article(self, query: str, language: str | None) -> str | None:
         key = (query, language if language in self.kb.languages else None)
         if key not in self._cache:
             vector = self.kb.embed_query(query)
@@ -94,13 +99,15 @@ class KbDecision:
         return self._cache[key]
 
 
-def replay_conversation(conversation: RecordedConversation, parses: dict[str, Parse], kb: KbDecision, settings: HandoffSettings) -> list[Optional[ReplayedTurn]]:
+def replay_conversation(
+    conversation: RecordedConversation, parses: dict[str, Parse], kb: KbDecision, settings: HandoffSettings
+) -> list[ReplayedTurn | None]:
     """One ReplayedTurn per recorded turn (None for system turns such as an agent's message)."""
     events: list[dict[str, Any]] = []
-    language: Optional[str] = conversation.language if conversation.language in ("tr", "en") else None
+    language: str | None = conversation.language if conversation.language in ("tr", "en") else None
     with_agent = False
-    last_kb: Optional[bool] = None  # kb_answered of the bot's previous turn, when that turn was a KB answer
-    results: list[Optional[ReplayedTurn]] = []
+    last_kb: bool | None = None  # kb_answered of the bot's previous turn, when that turn was a KB answer
+    results: list[ReplayedTurn | None] = []
     for turn in conversation.turns:
         if turn.external:
             if turn.intent == HANDBACK_INTENT:
@@ -120,7 +127,10 @@ def replay_conversation(conversation: RecordedConversation, parses: dict[str, Pa
         elif parse.intent in KB_INTENTS:
             article = kb.article(turn.text, language)
             outcome, kb_ran = (ANSWER if article else NOT_SURE), True
-            events += [{"event": "action", "name": triggers.KB_ACTION}, {"event": "slot", "name": "kb_answered", "value": article is not None}]
+            events += [
+                {"event": "action", "name": triggers.KB_ACTION},
+                {"event": "slot", "name": "kb_answered", "value": article is not None},
+            ]
             if triggers.decide(events, settings) is not None:
                 outcome, article = HANDOFF, None
         elif parse.intent == "affirm" and last_kb is False:

@@ -8,17 +8,17 @@ runs (Agent.parse_message): no tracker, no actions, nothing written but OUT.
 import asyncio
 import json
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 
-def _language(parse: Dict[str, Any]) -> Optional[str]:
+def _language(parse: dict[str, Any]) -> str | None:
     for entity in parse.get("entities") or []:
         if entity.get("entity") == "language":
             return str(entity.get("value"))
     return None
 
 
-async def _parse_all(model: str, texts: List[str]) -> List[Dict[str, Any]]:
+async def _parse_all(model: str, texts: list[str]) -> list[dict[str, Any]]:
     from rasa.core.agent import Agent
 
     agent = Agent.load(model)
@@ -30,7 +30,7 @@ async def _parse_all(model: str, texts: List[str]) -> List[Dict[str, Any]]:
     return results
 
 
-def main(argv: List[str]) -> int:
+def main(argv: list[str]) -> int:
     model, source, target = argv
     with open(source, encoding="utf-8") as stream:
         texts = json.load(stream)

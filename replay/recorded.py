@@ -7,9 +7,10 @@ with outcome one of OUTCOMES; `python -m replay export` writes this format from 
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any
 
 from analytics.tracker import CHANNELS, Conversation, Turn, iter_conversations
 from privacy.redaction import redact
@@ -26,9 +27,9 @@ class ReplayError(ValueError):
 @dataclass(frozen=True)
 class RecordedTurn:
     text: str
-    intent: Optional[str]
+    intent: str | None
     outcome: str
-    article_id: Optional[str] = None  # only for outcome "answer"
+    article_id: str | None = None  # only for outcome "answer"
 
     @property
     def external(self) -> bool:
@@ -51,7 +52,7 @@ def conversation_id(sender_id: str, session: int) -> str:
     return f"{sender_id}#{session}"
 
 
-def outcome_of(turn: Turn) -> tuple[str, Optional[str]]:
+def outcome_of(turn: Turn) -> tuple[str, str | None]:
     """What the customer got for one turn, from the events the bot recorded."""
     names = {action.name for action in turn.actions}
     if turn.handoff_requested or "action_request_human" in names:
@@ -65,7 +66,7 @@ def outcome_of(turn: Turn) -> tuple[str, Optional[str]]:
     return REPLY, None
 
 
-def from_tracker(path: Path, days: float, golden_ids: set[str], now: Optional[float] = None) -> list[RecordedConversation]:
+def from_tracker(path: Path, days: float, golden_ids: set[str], now: float | None = None) -> list[RecordedConversation]:
     """Conversations of the last `days` days; golden: rated 👍 in the conversation, or in `golden_ids`."""
     if not path.is_file():
         raise ReplayError(f"{path}: no such tracker store (set RASA_TRACKER_DB or pass --tracker)")

@@ -3,8 +3,8 @@
 import csv
 import io
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 from replay.recorded import ANSWER, HANDOFF, RecordedConversation
 
@@ -16,9 +16,9 @@ _HEADER = ("language", "channel", "conversations", "turns", "intent", "article",
 class Side:
     """One side of a comparison for one turn."""
 
-    intent: Optional[str]
+    intent: str | None
     outcome: str
-    article_id: Optional[str]
+    article_id: str | None
 
     @property
     def answer(self) -> str:
@@ -71,16 +71,27 @@ class Report:
         for language, channel in keys:
             mine = [c for c in self.changes if (c.conversation.language, c.conversation.channel) == (language, channel)]
             counts = Counter(kind for change in mine for kind in change.kinds)
-            rows.append((
-                language, channel, sum(1 for c in self.conversations if (c.language, c.channel) == (language, channel)),
-                self.turns[(language, channel)], *(counts[k] for k in KINDS),
-                len({c.conversation.id for c in mine if c.conversation.golden and c.answer_changed}),
-            ))
+            rows.append(
+                (
+                    language,
+                    channel,
+                    sum(1 for c in self.conversations if (c.language, c.channel) == (language, channel)),
+                    self.turns[(language, channel)],
+                    *(counts[k] for k in KINDS),
+                    len({c.conversation.id for c in mine if c.conversation.golden and c.answer_changed}),
+                )
+            )
         return rows
 
     def table(self) -> str:
         rows = [_HEADER, *self.rows()]
-        total = ("all", "all", len(self.conversations), sum(self.turns.values()), *(sum(r[i] for r in rows[1:]) for i in range(4, len(_HEADER))))
+        total = (
+            "all",
+            "all",
+            len(self.conversations),
+            sum(self.turns.values()),
+            *(sum(r[i] for r in rows[1:]) for i in range(4, len(_HEADER))),
+        )
         rows.append(total)
         widths = [max(len(str(row[i])) for row in rows) for i in range(len(_HEADER))]
         return "\n".join("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip() for row in rows)
@@ -88,19 +99,44 @@ class Report:
     def changes_csv(self) -> str:
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(["conversation", "language", "channel", "golden", "turn", "text", "changes",
-                         "intent_before", "intent_after", "answer_before", "answer_after"])
+        writer.writerow(
+            [
+                "conversation",
+                "language",
+                "channel",
+                "golden",
+                "turn",
+                "text",
+                "changes",
+                "intent_before",
+                "intent_after",
+                "answer_before",
+                "answer_after",
+            ]
+        )
         for change in self.changes:
             conversation = change.conversation
-            writer.writerow([
-                _csv_safe(conversation.id), conversation.language, conversation.channel, "yes" if conversation.golden else "",
-                change.turn, _csv_safe(change.text), " ".join(change.kinds), change.before.intent or "", change.after.intent or "",
-                change.before.answer, change.after.answer,
-            ])
+            writer.writerow(
+                [
+                    _csv_safe(conversation.id),
+                    conversation.language,
+                    conversation.channel,
+                    "yes" if conversation.golden else "",
+                    change.turn,
+                    _csv_safe(change.text),
+                    " ".join(change.kinds),
+                    change.before.intent or "",
+                    change.after.intent or "",
+                    change.before.answer,
+                    change.after.answer,
+                ]
+            )
         return out.getvalue()
 
 
-def build_report(conversations: Sequence[RecordedConversation], before: Sequence[Sequence[Optional[Side]]], after: Sequence[Sequence[Optional[Side]]]) -> Report:
+def build_report(
+    conversations: Sequence[RecordedConversation], before: Sequence[Sequence[Side | None]], after: Sequence[Sequence[Side | None]]
+) -> Report:
     turns: Counter = Counter()
     changes = []
     for conversation, old_turns, new_turns in zip(conversations, before, after):

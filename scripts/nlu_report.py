@@ -8,11 +8,11 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, List, Tuple
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tuning.fallback_threshold import IN_SCOPE_BUDGET, THRESHOLD_STEPS, accuracy_at, highest_threshold_within_budget  # noqa: E402
+from tuning.fallback_threshold import IN_SCOPE_BUDGET, THRESHOLD_STEPS, accuracy_at, highest_threshold_within_budget
 
 SUMMARY_ROWS = ("accuracy", "macro avg", "weighted avg", "micro avg")
 OUT_OF_SCOPE = "out_of_scope"
@@ -41,7 +41,7 @@ def read_json(path: Path) -> Any:
         sys.exit(f"error: {path} line {error.lineno}: not valid JSON ({error.msg})")
 
 
-def predictions(report_dir: Path) -> List[Tuple[str, str, float]]:
+def predictions(report_dir: Path) -> list[tuple[str, str, float]]:
     """(gold intent, predicted intent, confidence) of every cross-validation test example saved."""
     rows = []
     for name in ("intent_successes.json", "intent_errors.json"):
@@ -52,13 +52,16 @@ def predictions(report_dir: Path) -> List[Tuple[str, str, float]]:
     return rows
 
 
-def threshold_curve(rows: List[Tuple[str, str, float]]) -> str:
+def threshold_curve(rows: list[tuple[str, str, float]]) -> str:
     """In-scope accuracy and out_of_scope recall per fallback threshold, and the threshold chosen."""
     in_scope = [(predicted == gold, confidence) for gold, predicted, confidence in rows if gold != OUT_OF_SCOPE]
     unknown = [(predicted, confidence) for gold, predicted, confidence in rows if gold == OUT_OF_SCOPE]
     accuracy = accuracy_at(in_scope)
     chosen = highest_threshold_within_budget(accuracy)
-    lines = [f"fallback threshold curve ({len(in_scope)} in-scope, {len(unknown)} {OUT_OF_SCOPE} examples)", "threshold  in-scope accuracy  out_of_scope recall"]
+    lines = [
+        f"fallback threshold curve ({len(in_scope)} in-scope, {len(unknown)} {OUT_OF_SCOPE} examples)",
+        "threshold  in-scope accuracy  out_of_scope recall",
+    ]
     for threshold in THRESHOLD_STEPS:
         caught = sum(p == OUT_OF_SCOPE or c < threshold for p, c in unknown) / max(1, len(unknown))
         mark = f"  <- chosen (at most {100 * IN_SCOPE_BUDGET:g} point of in-scope accuracy given up)" if threshold == chosen else ""

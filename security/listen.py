@@ -8,14 +8,14 @@ DESTEK_EXPOSE is a comma-separated list of services to bind on every interface (
 
 import os
 import sys
-from typing import List, Mapping, Optional
+from collections.abc import Mapping
 
 SERVICES = ("rasa", "support", "actions", "fake_twilio")
 LOOPBACK = "127.0.0.1"
 EVERYWHERE = "0.0.0.0"
 
 
-def exposed(env: Mapping[str, str] = os.environ) -> List[str]:
+def exposed(env: Mapping[str, str] = os.environ) -> list[str]:
     """The services DESTEK_EXPOSE names; ValueError naming an unknown one."""
     names = [name.strip() for name in env.get("DESTEK_EXPOSE", "").split(",") if name.strip()]
     unknown = [name for name in names if name not in SERVICES]
@@ -28,7 +28,7 @@ def host_for(service: str, env: Mapping[str, str] = os.environ) -> str:
     return EVERYWHERE if service in exposed(env) else LOOPBACK
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1 or args[0] not in SERVICES:
         print(f"usage: python -m security.listen {{{'|'.join(SERVICES)}}}", file=sys.stderr)

@@ -17,15 +17,15 @@ import re
 import secrets
 import shlex
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Dict, FrozenSet, List, Mapping, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_FLAG = "DESTEK_DEMO_SECRETS"
 MIN_LENGTH = 16
 
 # What each secret protects; the order is the order of the generated file.
-SECRETS: Dict[str, str] = {
+SECRETS: dict[str, str] = {
     "RASA_AUTH_TOKEN": "the Rasa HTTP API (trackers, trigger_intent, model)",
     "ACTION_SERVER_TOKEN": "every call to the action server",
     "WEBCHAT_JWT_SECRET": "web chat tokens (which web:<customer> conversation a socket writes into)",
@@ -33,13 +33,15 @@ SECRETS: Dict[str, str] = {
     "TWILIO_AUTH_TOKEN": "WhatsApp webhook signatures (X-Twilio-Signature)",
 }
 # Values published in earlier versions of .env.example and the code: refused forever.
-PUBLISHED_DEFAULTS: FrozenSet[str] = frozenset({
-    "demo-webchat-secret-change-me-0123456789",
-    "demo-session-secret-change-me",
-    "demo-auth-token-not-secret",
-    "demo-staff",
-    "demo",
-})
+PUBLISHED_DEFAULTS: frozenset[str] = frozenset(
+    {
+        "demo-webchat-secret-change-me-0123456789",
+        "demo-session-secret-change-me",
+        "demo-auth-token-not-secret",
+        "demo-staff",
+        "demo",
+    }
+)
 
 
 class SecretError(ValueError):
@@ -50,7 +52,7 @@ def demo_mode(env: Mapping[str, str] = os.environ) -> bool:
     return env.get(DEMO_FLAG, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def published_values(example: Path = ROOT / ".env.example") -> FrozenSet[str]:
+def published_values(example: Path = ROOT / ".env.example") -> frozenset[str]:
     """PUBLISHED_DEFAULTS and every non-empty value in .env.example (if the file is there)."""
     values = set(PUBLISHED_DEFAULTS)
     if example.is_file():
@@ -61,7 +63,7 @@ def published_values(example: Path = ROOT / ".env.example") -> FrozenSet[str]:
     return frozenset(values)
 
 
-def problem(name: str, value: Optional[str], env: Mapping[str, str] = os.environ) -> Optional[str]:
+def problem(name: str, value: str | None, env: Mapping[str, str] = os.environ) -> str | None:
     """Why this value of the secret `name` is refused, or None when it is usable."""
     if not value:
         return f"{name} is not set: set it, or start with `make run`, which keeps a random one in var/secrets.env"
@@ -83,7 +85,7 @@ def require(name: str, env: Mapping[str, str] = os.environ) -> str:
     return value
 
 
-def ensure(path: Path, env: Mapping[str, str] = os.environ, generate: Optional[List[str]] = None) -> Dict[str, str]:
+def ensure(path: Path, env: Mapping[str, str] = os.environ, generate: list[str] | None = None) -> dict[str, str]:
     """The values for the secrets in `generate` that `env` leaves unset, created once per install
     in `path` (mode 0600); every secret the environment does set is checked."""
     wanted = list(SECRETS) if generate is None else generate
@@ -104,10 +106,10 @@ def ensure(path: Path, env: Mapping[str, str] = os.environ, generate: Optional[L
     return {name: stored[name] for name in missing}
 
 
-def _read(path: Path) -> Dict[str, str]:
+def _read(path: Path) -> dict[str, str]:
     if not path.exists():
         return {}
-    values: Dict[str, str] = {}
+    values: dict[str, str] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         name, sep, value = line.partition("=")
         if sep and name.strip() in SECRETS:
@@ -115,7 +117,7 @@ def _read(path: Path) -> Dict[str, str]:
     return values
 
 
-def _write(path: Path, values: Dict[str, str]) -> None:
+def _write(path: Path, values: dict[str, str]) -> None:
     """Written to a new file created with mode 0600, then renamed over the old one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
@@ -130,10 +132,12 @@ def _write(path: Path, values: Dict[str, str]) -> None:
     os.replace(temporary, path)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="check Destek's secrets and generate the unset ones (prints export lines)")
     parser.add_argument("--file", type=Path, default=Path("var/secrets.env"))
-    parser.add_argument("--skip", action="append", default=[], help="a secret not to generate (e.g. TWILIO_AUTH_TOKEN with a real Twilio account)")
+    parser.add_argument(
+        "--skip", action="append", default=[], help="a secret not to generate (e.g. TWILIO_AUTH_TOKEN with a real Twilio account)"
+    )
     args = parser.parse_args(argv)
     try:
         values = ensure(args.file, generate=[name for name in SECRETS if name not in args.skip])

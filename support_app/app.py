@@ -7,9 +7,10 @@ session cookie, so reloads continue the same conversation.
 """
 
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Dict, Optional
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Form, HTTPException, Request
@@ -19,24 +20,24 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
-from support_app.console.agent_desk.routes import assignment_worker, desk_router
+from campaigns.single import CampaignsScheduler
+from checkout import catalogue
 from checkout.recovery import CheckoutRecovery
 from connectors.webchat_token import issue_token
 from customer_store.store import CustomerStore
-from campaigns.single import CampaignsScheduler
-from checkout import catalogue
+from support_app.console.agent_desk.routes import assignment_worker, desk_router
 from support_app.console.campaign_pages import campaign_router
 from support_app.console.dashboard import dashboard_router
 from support_app.console.inbox.pages import inbox_router
 from support_app.console.incident_pages import incident_router
+from support_app.console.learning_pages import learning_router
+from support_app.console.replay_pages import golden_router
 from support_app.console.review import review_router
 from support_app.console.staff.accounts import SESSION_KEY, SESSION_LIFETIME, StaffAccounts, StaffLoginRequired, client_address
 from support_app.console.staff.pages import STAFF_AREAS, staff_router
 from support_app.http_headers import SecurityHeaders, security_headers
 from support_app.input_guard import InputGuard, one_line_response, validation_error_line
 from support_app.login_throttle import LoginThrottle
-from support_app.console.learning_pages import learning_router
-from support_app.console.replay_pages import golden_router
 from support_app.security import check_csrf, csrf_token
 from support_app.settings import Settings
 from support_app.shop.accounts import Accounts
@@ -49,7 +50,7 @@ LANGUAGES = ("tr", "en")
 
 def content_security_policy(webchat_server_url: str) -> str:
     """Scripts, styles and images only from this app; sockets only to the chat server."""
-    socket_url = "ws" + webchat_server_url[len("http"):] if webchat_server_url.startswith("http") else webchat_server_url
+    socket_url = "ws" + webchat_server_url[len("http") :] if webchat_server_url.startswith("http") else webchat_server_url
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         f"connect-src 'self' {webchat_server_url} {socket_url}; object-src 'none'; base-uri 'none'; "
@@ -57,7 +58,7 @@ def content_security_policy(webchat_server_url: str) -> str:
     )
 
 
-def create_app(settings: Optional[Settings] = None) -> FastAPI:
+def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     customers = CustomerStore(settings.database_path)
     accounts = Accounts(settings.database_path)
@@ -84,8 +85,12 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     # One cookie carries the shop and the staff session: it lives as long as a staff session
     # (12 h, renewed whenever the session changes), not 30 days.
     app.add_middleware(
-        SessionMiddleware, secret_key=settings.session_secret, session_cookie="destek_session",
-        max_age=SESSION_LIFETIME, same_site="lax", https_only=settings.secure_cookies,
+        SessionMiddleware,
+        secret_key=settings.session_secret,
+        session_cookie="destek_session",
+        max_age=SESSION_LIFETIME,
+        same_site="lax",
+        https_only=settings.secure_cookies,
     )
     app.add_middleware(InputGuard)
     app.add_middleware(SecurityHeaders, headers=security_headers(csp))
@@ -128,10 +133,10 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         if staff_session:
             request.session[SESSION_KEY] = staff_session
 
-    def cart(request: Request) -> Dict[str, int]:
+    def cart(request: Request) -> dict[str, int]:
         return dict(request.session.get("cart") or {})
 
-    def cart_lines(request: Request, lang: str) -> Dict[str, Any]:
+    def cart_lines(request: Request, lang: str) -> dict[str, Any]:
         lines = []
         total = 0
         for product_id, quantity in cart(request).items():
@@ -139,31 +144,53 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
             if product is None:
                 continue
             total += product.price_kurus * quantity
-            lines.append({"product": product, "name": product.name[lang], "quantity": quantity,
-                          "subtotal": catalogue.total_text(product.price_kurus * quantity)})
+            lines.append(
+                {
+                    "product": product,
+                    "name": product.name[lang],
+                    "quantity": quantity,
+                    "subtotal": catalogue.total_text(product.price_kurus * quantity),
+                }
+            )
         return {"lines": lines, "total": catalogue.total_text(total)}
 
     def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         lang = language(request)
         customer_id = request.session.get("customer_id")
         customer = customers.customer(customer_id) if customer_id else None
-        widget_config = {"serverUrl": settings.webchat_server_url, "tokenUrl": "/api/webchat/token", "language": lang,
-                         "checkoutIdleSeconds": settings.checkout_idle_seconds, "brand": settings.brand_name}
+        widget_config = {
+            "serverUrl": settings.webchat_server_url,
+            "tokenUrl": "/api/webchat/token",
+            "language": lang,
+            "checkoutIdleSeconds": settings.checkout_idle_seconds,
+            "brand": settings.brand_name,
+        }
         return templates.TemplateResponse(
-            request, template,
-            {"lang": lang, "t": catalogue.TEXTS[lang], "customer": customer, "csrf": csrf_token(request),
-             "cart_count": sum(cart(request).values()), "widget_config": widget_config, **context},
+            request,
+            template,
+            {
+                "lang": lang,
+                "t": catalogue.TEXTS[lang],
+                "customer": customer,
+                "csrf": csrf_token(request),
+                "cart_count": sum(cart(request).values()),
+                "widget_config": widget_config,
+                **context,
+            },
             status_code=status_code,
         )
 
     @app.get("/healthz")
-    async def healthz() -> Dict[str, str]:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/", response_class=HTMLResponse)
     async def shop(request: Request) -> HTMLResponse:
         lang = language(request)
-        products = [{"id": p.id, "name": p.name[lang], "description": p.description[lang], "price": p.price_text()} for p in catalogue.current().products]
+        products = [
+            {"id": p.id, "name": p.name[lang], "description": p.description[lang], "price": p.price_text()}
+            for p in catalogue.current().products
+        ]
         return render(request, "shop.html", products=products)
 
     @app.get("/cart", response_class=HTMLResponse)
@@ -192,8 +219,13 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
 
     @app.get("/checkout", response_class=HTMLResponse)
     async def checkout(request: Request) -> HTMLResponse:
-        return render(request, "checkout.html", ordered=False, checkout=checkout_data(request, cart(request), csrf_token(request)),
-                      **cart_lines(request, language(request)))
+        return render(
+            request,
+            "checkout.html",
+            ordered=False,
+            checkout=checkout_data(request, cart(request), csrf_token(request)),
+            **cart_lines(request, language(request)),
+        )
 
     @app.post("/checkout", response_class=HTMLResponse)
     async def place_order(request: Request, csrf: str = Form("")) -> HTMLResponse:

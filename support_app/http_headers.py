@@ -6,7 +6,8 @@ these headers. Here the exception is logged and answered with a 500 that has the
 """
 
 import logging
-from typing import Any, Awaitable, Callable, Dict, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
 from starlette.datastructures import MutableHeaders
 from starlette.responses import PlainTextResponse
@@ -22,7 +23,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 CACHEABLE_PREFIX = "/static/"  # scripts, styles and images; every other response is no-store
 
 
-def security_headers(content_security_policy: str) -> Dict[str, str]:
+def security_headers(content_security_policy: str) -> dict[str, str]:
     return {
         "Content-Security-Policy": content_security_policy,
         "X-Content-Type-Options": "nosniff",
@@ -36,7 +37,7 @@ class SecurityHeaders:
     outside /static/ that does not set its own (pages and APIs carry sessions, CSRF tokens and
     customer data, which a shared or browser cache must not keep)."""
 
-    def __init__(self, app: ASGIApp, headers: Dict[str, str]) -> None:
+    def __init__(self, app: ASGIApp, headers: dict[str, str]) -> None:
         self.app = app
         self.headers = headers
 

@@ -5,7 +5,8 @@ hold: control characters in the query string, form fields, upload file names and
 
 import json
 import math
-from typing import Any, Awaitable, Callable, Iterator, List, MutableMapping, Optional, Tuple
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi.exceptions import RequestValidationError
@@ -24,7 +25,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-def request_problem(query: List[Tuple[str, str]], fields: List[Tuple[str, Any]]) -> Optional[str]:
+def request_problem(query: list[tuple[str, str]], fields: list[tuple[str, Any]]) -> str | None:
     """The first problem in a request's query parameters and body fields, as one line."""
     for name, value in query:
         problem = control_character(name, multiline=False) or control_character(value, multiline=False)
@@ -42,7 +43,7 @@ def request_problem(query: List[Tuple[str, str]], fields: List[Tuple[str, Any]])
     return None
 
 
-def _value_problem(value: Any) -> Optional[str]:
+def _value_problem(value: Any) -> str | None:
     if isinstance(value, str):
         problem = control_character(value)
         return f"{problem} is not allowed" if problem else None
@@ -55,7 +56,7 @@ def _printable(name: str) -> str:
     return CONTROL_OR_NEWLINE.sub("?", name)[:60]
 
 
-def json_fields(value: Any, path: str = "") -> Iterator[Tuple[str, Any]]:
+def json_fields(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
     """Every leaf of a JSON value with its path (`eta`, `regions[0]`, `a.b`); keys are leaves too."""
     if isinstance(value, dict):
         for key, item in value.items():
@@ -101,8 +102,8 @@ class InputGuard:
         await self.app(scope, replay, send)
 
 
-async def _read_body(receive: Receive) -> Tuple[bytes, bool]:
-    chunks: List[bytes] = []
+async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
@@ -118,10 +119,10 @@ async def _read_body(receive: Receive) -> Tuple[bytes, bool]:
     return b"".join(chunks), False
 
 
-async def _problem(scope: Scope, body: bytes) -> Optional[str]:
+async def _problem(scope: Scope, body: bytes) -> str | None:
     query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
     content_type = dict(scope.get("headers") or []).get(b"content-type", b"").decode("latin-1").lower()
-    fields: List[Tuple[str, Any]] = []
+    fields: list[tuple[str, Any]] = []
     if content_type.startswith("application/x-www-form-urlencoded"):
         fields = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
     elif content_type.startswith("multipart/form-data"):
@@ -134,7 +135,7 @@ async def _problem(scope: Scope, body: bytes) -> Optional[str]:
     return request_problem(query, fields)
 
 
-async def _multipart_fields(scope: Scope, body: bytes) -> List[Tuple[str, Any]]:
+async def _multipart_fields(scope: Scope, body: bytes) -> list[tuple[str, Any]]:
     async def once() -> Message:
         return {"type": "http.request", "body": body, "more_body": False}
 

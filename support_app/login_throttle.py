@@ -11,8 +11,6 @@ uvicorn's --proxy-headers default). Counts live in the process (one support app 
 embedded default; a production profile would pass a Redis storage URI to `limits`).
 """
 
-from typing import Tuple
-
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
@@ -23,15 +21,16 @@ PER_LOGIN = "100 per hour"
 
 
 class LoginThrottle:
-    def __init__(self, namespace: str, per_login_and_client: str = PER_LOGIN_AND_CLIENT, per_client: str = PER_CLIENT,
-                 per_login: str = PER_LOGIN) -> None:
+    def __init__(
+        self, namespace: str, per_login_and_client: str = PER_LOGIN_AND_CLIENT, per_client: str = PER_CLIENT, per_login: str = PER_LOGIN
+    ) -> None:
         self.namespace = namespace
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._pair: RateLimitItem = parse(per_login_and_client)
         self._client: RateLimitItem = parse(per_client)
         self._login: RateLimitItem = parse(per_login)
 
-    def _keys(self, login: str, client: str) -> Tuple[Tuple[RateLimitItem, Tuple[str, ...]], ...]:
+    def _keys(self, login: str, client: str) -> tuple[tuple[RateLimitItem, tuple[str, ...]], ...]:
         return (
             (self._pair, (self.namespace, "pair", login, client)),
             (self._client, (self.namespace, "client", client)),

@@ -3,14 +3,13 @@
 import argparse
 import sys
 from pathlib import Path
-from typing import Optional
 
 from kb_index.errors import KbError
 from storage import paths
 from storage.database import configured_database, sqlite_path
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return int(args.run(args))
@@ -52,10 +51,10 @@ def _gaps(args: argparse.Namespace) -> int:
 def _eval_demotion(args: argparse.Namespace) -> int:
     import json
 
+    from feedback.ranking import DemotionSettings
     from kb_index.evaluate import load_queries
     from kb_index.search import KnowledgeBase
     from tuning.demotion_eval import evaluate_demotion, format_table
-    from feedback.ranking import DemotionSettings
 
     kb = KnowledgeBase.open(Path(args.index))
     report = evaluate_demotion(kb, load_queries(Path(args.queries)), DemotionSettings.from_env())
@@ -76,7 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     gaps.add_argument("--articles-out", help="also write article usage (served, 👍/👎, handoffs after, flagged) to this CSV")
     gaps.add_argument("--db", default=None, help="support database: a SQLite path or a URL (default: DESTEK_DATABASE_URL, else DESTEK_DB)")
     gaps.add_argument("--kb", default=str(paths.kb_source()), help="KB folder (article titles)")
-    gaps.add_argument("--distance", type=float, default=DEFAULT_DISTANCE, help=f"cosine distance threshold of a group (default {DEFAULT_DISTANCE})")
+    gaps.add_argument(
+        "--distance", type=float, default=DEFAULT_DISTANCE, help=f"cosine distance threshold of a group (default {DEFAULT_DISTANCE})"
+    )
     gaps.set_defaults(run=_gaps)
     demotion = commands.add_parser("eval-demotion", help="before/after figure of feedback demotion on labelled queries")
     demotion.add_argument("--index", default=str(paths.KB_INDEX))

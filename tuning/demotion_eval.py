@@ -10,11 +10,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from kb_index.search import KnowledgeBase
 from feedback.ranking import DemotionSettings, FeedbackMemory
+from kb_index.search import KnowledgeBase
 
 
-def evaluate_demotion(kb: KnowledgeBase, queries: list[dict[str, Any]], settings: DemotionSettings, threshold: float | None = None) -> dict[str, Any]:
+def evaluate_demotion(
+    kb: KnowledgeBase, queries: list[dict[str, Any]], settings: DemotionSettings, threshold: float | None = None
+) -> dict[str, Any]:
     threshold = kb.threshold if threshold is None else threshold
     raters, held_out = queries[0::2], queries[1::2]
     with tempfile.TemporaryDirectory(prefix="destek-demotion-") as folder:

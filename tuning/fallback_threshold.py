@@ -6,11 +6,11 @@ predictions decide, because out-of-scope examples are few (CLINC150 val: 100; ou
 intent), and a threshold fitted to few of them does not carry over (docs/nlu.md).
 """
 
-from typing import Callable, Iterable, List, Tuple
+from collections.abc import Callable, Iterable
 
 # Candidate thresholds, and how much in-scope accuracy (a share, 0.005 = half a point) the
 # fallback may give up to catch questions the intents do not cover.
-THRESHOLD_STEPS: Tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(20))
+THRESHOLD_STEPS: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(20))
 IN_SCOPE_BUDGET = 0.005
 
 
@@ -22,6 +22,6 @@ def highest_threshold_within_budget(
     return max(t for t in candidates if in_scope_accuracy_at(t) >= floor - 1e-12)
 
 
-def accuracy_at(predictions: List[Tuple[bool, float]]) -> Callable[[float], float]:
+def accuracy_at(predictions: list[tuple[bool, float]]) -> Callable[[float], float]:
     """For (was the top intent right, its confidence) pairs: the share right and confident enough at a threshold."""
     return lambda threshold: sum(right and confidence >= threshold for right, confidence in predictions) / max(1, len(predictions))

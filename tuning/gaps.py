@@ -11,9 +11,9 @@ import csv
 import io
 import os
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -103,7 +103,7 @@ def collect_questions(database: Database) -> list[GapQuestion]:
     return [q for q in questions if q.text.strip()]
 
 
-def _language(stored: Optional[str], text: str) -> str:
+def _language(stored: str | None, text: str) -> str:
     if stored in ("tr", "en"):
         return stored
     return detect_language(text).language or UNKNOWN_LANGUAGE
@@ -124,7 +124,9 @@ def group_questions(questions: Iterable[GapQuestion], encode: Encoder, distance:
         if len(texts) == 1:
             labels = np.zeros(1, dtype=int)
         else:
-            labels = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average", distance_threshold=distance).fit_predict(vectors)
+            labels = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average", distance_threshold=distance).fit_predict(
+                vectors
+            )
         label_of = dict(zip(texts, labels))
         for label in sorted(set(labels)):
             members = [i for i, key in enumerate(texts) if label_of[key] == label]
@@ -146,7 +148,7 @@ def _title(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def default_encoder(model: Optional[str] = None) -> Encoder:
+def default_encoder(model: str | None = None) -> Encoder:
     """The KB's embedder (USE multilingual by default, offline); char n-grams for the `none` model."""
     from kb_index.embedders import DEFAULT_MODEL, load_embedder
 
@@ -175,7 +177,11 @@ def article_usage(database: Database, titles: dict[str, str]) -> list[ArticleUse
             (helpful if row["helpful"] else unhelpful)[row["article_id"]] += 1
     handoffs: Counter[str] = Counter()
     for handoff in records.rows("handoff_requests"):
-        before = [row for row in served if row["sender_id"] == handoff["sender_id"] and 0 <= handoff["created_at"] - row["created_at"] <= HANDOFF_WINDOW_S]
+        before = [
+            row
+            for row in served
+            if row["sender_id"] == handoff["sender_id"] and 0 <= handoff["created_at"] - row["created_at"] <= HANDOFF_WINDOW_S
+        ]
         if before:
             handoffs[before[-1]["article_id"]] += 1
     ids = set(counts) | set(helpful) | set(unhelpful) | set(handoffs)
@@ -194,25 +200,42 @@ def usage_csv(uses: list[ArticleUse]) -> str:
     writer = csv.writer(out)
     writer.writerow(["article_id", "title", "served", "helpful", "not_helpful", "handoffs_after", "flagged_for_rewrite"])
     for use in uses:
-        writer.writerow([use.article_id, use.title, use.served, use.helpful, use.not_helpful, use.handoffs_after, "yes" if use.flagged_for_rewrite else ""])
+        writer.writerow(
+            [
+                use.article_id,
+                use.title,
+                use.served,
+                use.helpful,
+                use.not_helpful,
+                use.handoffs_after,
+                "yes" if use.flagged_for_rewrite else "",
+            ]
+        )
     return out.getvalue()
 
 
 def groups_csv(groups: list[GapGroup]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["group", "language", "size", "customers", "suggested_title", "unanswered", "rated_down", "handed_off", "needs_article", "examples"])
+    writer.writerow(
+        ["group", "language", "size", "customers", "suggested_title", "unanswered", "rated_down", "handed_off", "needs_article", "examples"]
+    )
     for number, group in enumerate(groups, start=1):
         sources = group.sources
-        writer.writerow([
-            number, group.language, group.size, group.customers, _csv_safe(group.suggested_title),
-            *(sources.get(s, 0) for s in ("unanswered", "rated_down", "handed_off", "needs_article")),
-            _csv_safe(" | ".join(group.examples)),
-        ])
+        writer.writerow(
+            [
+                number,
+                group.language,
+                group.size,
+                group.customers,
+                _csv_safe(group.suggested_title),
+                *(sources.get(s, 0) for s in ("unanswered", "rated_down", "handed_off", "needs_article")),
+                _csv_safe(" | ".join(group.examples)),
+            ]
+        )
     return out.getvalue()
 
 
 def _csv_safe(text: str) -> str:
     """Customer text must not run as a formula when the CSV is opened in a spreadsheet."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-

@@ -91,7 +91,13 @@ def _duplicates(articles: list[Article]) -> list[Finding]:
         for article, question in owners[1:]:
             where, line = _file_and_line(article, question)
             findings.append(
-                Finding(where, line, "error", f"duplicate question {question!r}: also in {first_where}:{first_line} ({owners[0][0].id})", f"duplicate-question:{lang}:{folded}")
+                Finding(
+                    where,
+                    line,
+                    "error",
+                    f"duplicate question {question!r}: also in {first_where}:{first_line} ({owners[0][0].id})",
+                    f"duplicate-question:{lang}:{folded}",
+                )
             )
     return findings
 
@@ -111,7 +117,15 @@ def _missing_counterparts(articles: list[Article]) -> list[Finding]:
                     findings.append(Finding(where, line, "error", message, f"missing-counterpart:{topic}"))
                 if len(same) > 1:
                     others = ", ".join(other.id for other in same if other is not article)
-                    findings.append(Finding(where, line, "error", f"topic {topic!r} has more than one {lang} article ({article.id}, {others}): counterparts are ambiguous", f"ambiguous-topic:{topic}:{lang}"))
+                    findings.append(
+                        Finding(
+                            where,
+                            line,
+                            "error",
+                            f"topic {topic!r} has more than one {lang} article ({article.id}, {others}): counterparts are ambiguous",
+                            f"ambiguous-topic:{topic}:{lang}",
+                        )
+                    )
     return findings
 
 

@@ -12,9 +12,9 @@ import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import yaml
 from filelock import FileLock
@@ -150,7 +150,12 @@ def _check_written(path: Path, text: str, intent: str, example: str) -> None:
     except yaml.YAMLError as exc:
         raise NluWriteError(f"{path.name}: the edit would make invalid YAML ({exc.__class__.__name__}); nothing was written") from None
     entries = [entry for entry in (data or {}).get("nlu", []) if isinstance(entry, dict) and entry.get("intent") == intent]
-    items = [line.strip()[2:].strip() for entry in entries for line in str(entry.get("examples", "")).splitlines() if line.strip().startswith("- ")]
+    items = [
+        line.strip()[2:].strip()
+        for entry in entries
+        for line in str(entry.get("examples", "")).splitlines()
+        if line.strip().startswith("- ")
+    ]
     if example not in items:
         raise NluWriteError(f"{path.name}: the example did not land in intent {intent!r}; nothing was written")
 

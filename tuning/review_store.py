@@ -5,7 +5,7 @@ marks; the review page shows which messages were already handled.
 """
 
 import time
-from typing import Any, Optional
+from typing import Any
 
 from privacy.redaction import redact
 from storage import schema
@@ -15,11 +15,12 @@ NEEDS_ARTICLE = "needs_article"
 ADDED_EXAMPLE = "added_example"
 
 
-
 class ReviewStore(Store):
     TABLES = (schema.review_actions,)
 
-    def record(self, kind: str, sender_id: str, message_at: float, text: str, language: Optional[str], staff: str, intent: Optional[str] = None) -> bool:
+    def record(
+        self, kind: str, sender_id: str, message_at: float, text: str, language: str | None, staff: str, intent: str | None = None
+    ) -> bool:
         """Store one action on one message (its text redacted); False when that message already had it (nothing changed)."""
         if kind not in (NEEDS_ARTICLE, ADDED_EXAMPLE):
             raise ValueError(f"unknown review action {kind!r}")
@@ -31,7 +32,7 @@ class ReviewStore(Store):
             )
             return cursor.rowcount == 1
 
-    def actions(self, kind: Optional[str] = None) -> list[dict[str, Any]]:
+    def actions(self, kind: str | None = None) -> list[dict[str, Any]]:
         query = "SELECT * FROM review_actions" + (" WHERE kind = ?" if kind else "") + " ORDER BY id"
         with self._transaction() as db:
             return [dict(row) for row in db.execute(query, (kind,) if kind else ())]

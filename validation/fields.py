@@ -9,7 +9,7 @@ field-specific ones (lengths, ranges) are called where each field is read.
 import math
 import re
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any
 
 # C0 controls (NUL, ESC, …), DEL and C1 controls; tab, line feed and carriage return are
 # allowed in multi-line text only.
@@ -24,7 +24,7 @@ class InputError(ValueError):
     """Bad input; the message is one line naming the field."""
 
 
-def control_character(text: str, multiline: bool = True) -> Optional[str]:
+def control_character(text: str, multiline: bool = True) -> str | None:
     """A description of the first control character in `text` (e.g. "NUL at character 5"), or None."""
     match = (_CONTROL if multiline else CONTROL_OR_NEWLINE).search(text)
     if match is None:

@@ -6,7 +6,7 @@ never taken from the message, so a page cannot make the bot quote another cart. 
 made once per session (slot `checkout_prompted`; the widget also sends the signal only once).
 """
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -19,14 +19,14 @@ WEB_PREFIX = "web:"
 
 
 class ActionOfferCheckoutHelp(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_offer_checkout_help"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         already = bool(tracker.get_slot("checkout_prompted"))
         if already or not tracker.sender_id.startswith(WEB_PREFIX):
             return [SlotSet("checkout_prompted", already)]
-        subject = tracker.sender_id[len(WEB_PREFIX):]
+        subject = tracker.sender_id[len(WEB_PREFIX) :]
         cart = services.customers().cart(subject)
         if not cart or cart["status"] != "open" or not cart["items"]:
             return [SlotSet("checkout_prompted", False)]

@@ -1,6 +1,6 @@
 """Store the customer's 👍/👎 on the last answer, with the query and the article it cited."""
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -13,10 +13,10 @@ POSITIVE_INTENTS = ("answer_helpful", "affirm")
 
 
 class ActionRecordFeedback(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_record_feedback"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         helpful = latest_intent(tracker) in POSITIVE_INTENTS
         services.records().add_feedback(
             tracker.sender_id,

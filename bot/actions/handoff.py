@@ -13,7 +13,7 @@ Each returns at least one event (ActionServerFallbackPolicy reads "no event" as 
 import logging
 import re
 import threading
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -21,7 +21,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import services
 from bot.actions.conversation import latest_intent
-from handoff import queue, settings as handoff_settings, triggers
+from handoff import queue, triggers
+from handoff import settings as handoff_settings
 from handoff.context_card import collect_card
 from handoff.rasa_client import RasaClient
 from handoff.store import HandoffError
@@ -55,7 +56,7 @@ def _decision(tracker: Tracker, config: handoff_settings.HandoffSettings) -> tri
     return triggers.Decision("kb_no_answer", config.trigger("kb_insists").priority, "accepted the offer of a person")
 
 
-def _tell_position(dispatcher: CollectingDispatcher, handoff: Dict[str, Any], response: str, language: str) -> None:
+def _tell_position(dispatcher: CollectingDispatcher, handoff: dict[str, Any], response: str, language: str) -> None:
     config = handoff_settings.load_or_default()
     if handoff["out_of_hours"] and not queue.is_open(config):
         back = queue.describe_opening(queue.next_opening(config), language)
@@ -66,10 +67,10 @@ def _tell_position(dispatcher: CollectingDispatcher, handoff: Dict[str, Any], re
 
 
 class ActionRequestHuman(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_request_human"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         config = handoff_settings.load_or_default()
         language = _language(tracker)
         decision = _decision(tracker, config)
@@ -81,8 +82,14 @@ class ActionRequestHuman(Action):
         services.records().add_handoff_request(tracker.sender_id, language, reason=decision.reason, last_query=tracker.get_slot("kb_query"))
         open_now = queue.is_open(config)
         handoff = store.create(
-            tracker.sender_id, _channel(tracker), decision.reason, decision.priority, customer_id=tracker.get_slot("customer_id"),
-            language=language, reason_detail=decision.detail, out_of_hours=not open_now,
+            tracker.sender_id,
+            _channel(tracker),
+            decision.reason,
+            decision.priority,
+            customer_id=tracker.get_slot("customer_id"),
+            language=language,
+            reason_detail=decision.detail,
+            out_of_hours=not open_now,
         )
         events = list(tracker.events)
         self._store_card(handoff, events, rasa=None)
@@ -96,10 +103,15 @@ class ActionRequestHuman(Action):
             dispatcher.utter_message(response="utter_handoff_out_of_hours", back=back)
         threading.Thread(target=self._complete_card, args=(handoff, events), name=f"handoff-{handoff['id']}-card", daemon=True).start()
         # A handoff starts a new count of 👎 (handoff.triggers.WINDOW_RESET_ACTIONS).
-        return [SlotSet("handoff_requested", True), SlotSet(STATUS, "queued"), SlotSet(HANDOFF_ID, str(handoff["id"])), SlotSet("kb_downvotes", None)]
+        return [
+            SlotSet("handoff_requested", True),
+            SlotSet(STATUS, "queued"),
+            SlotSet(HANDOFF_ID, str(handoff["id"])),
+            SlotSet("kb_downvotes", None),
+        ]
 
     @staticmethod
-    def _store_card(handoff: Dict[str, Any], events: List[Dict[str, Any]], rasa: Optional[RasaClient]) -> Dict[str, Any]:
+    def _store_card(handoff: dict[str, Any], events: list[dict[str, Any]], rasa: RasaClient | None) -> dict[str, Any]:
         try:
             card = collect_card(handoff, services.customers(), rasa, current_events=events)
         except Exception:  # the card must never stop the customer from reaching a person
@@ -109,11 +121,15 @@ class ActionRequestHuman(Action):
         return card
 
     @classmethod
-    def _complete_card(cls, handoff: Dict[str, Any], events: List[Dict[str, Any]]) -> None:
+    def _complete_card(cls, handoff: dict[str, Any], events: list[dict[str, Any]]) -> None:
         """After the reply: add the customer's other conversations to the card (read through
         the Rasa HTTP API, which answers for them only once this turn is finished) and send
         the card to the helpdesk."""
-        card = cls._store_card(handoff, events, services.rasa()) if handoff.get("customer_id") else services.handoffs().require(handoff["id"])["context_card"]
+        card = (
+            cls._store_card(handoff, events, services.rasa())
+            if handoff.get("customer_id")
+            else services.handoffs().require(handoff["id"])["context_card"]
+        )
         try:
             webhook = HelpdeskWebhook.from_env()
         except ValueError as error:
@@ -123,12 +139,12 @@ class ActionRequestHuman(Action):
             webhook.post({"event": "handoff.created", "handoff": card})
 
 
-def _whole_message_is(patterns: List["re.Pattern[str]"], text: str) -> bool:
+def _whole_message_is(patterns: list["re.Pattern[str]"], text: str) -> bool:
     folded = fold(re.sub(r"[^\w\s'-]", " ", text))
     return any(p.fullmatch(folded) for p in patterns)
 
 
-def _followup_choice(text: str, config: handoff_settings.HandoffSettings) -> Optional[str]:
+def _followup_choice(text: str, config: handoff_settings.HandoffSettings) -> str | None:
     for kind, patterns in config.followup_words.items():
         if handoff_settings.matches(patterns, text):
             return kind
@@ -136,10 +152,10 @@ def _followup_choice(text: str, config: handoff_settings.HandoffSettings) -> Opt
 
 
 class ActionForwardToAgent(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_forward_to_agent"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         store = services.handoffs()
         handoff = store.open_for_sender(tracker.sender_id)
         language = _language(tracker)
@@ -171,10 +187,10 @@ class ActionForwardToAgent(Action):
 
 
 class ActionRelayAgentMessage(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_relay_agent_message"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         entities = tracker.latest_message.get("entities") or []
         text = next((e.get("value") for e in entities if e.get("entity") == "agent_text"), None)
         handoff = services.handoffs().open_for_sender(tracker.sender_id)
@@ -186,10 +202,10 @@ class ActionRelayAgentMessage(Action):
 
 
 class ActionHandback(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handback"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         if services.handoffs().open_for_sender(tracker.sender_id) is not None:
             # A newer handoff is open (the customer asked again): stay with the person.
             return [SlotSet(STATUS, tracker.get_slot(STATUS))]
@@ -199,10 +215,10 @@ class ActionHandback(Action):
 
 
 class ActionRecordCsat(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_record_csat"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         found = re.search(r"[1-5]", tracker.latest_message.get("text") or "")
         if found is None:
             return [SlotSet(STATUS, None)]

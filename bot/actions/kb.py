@@ -1,7 +1,7 @@
 """Answer a question from the knowledge base, or say honestly that there is no good answer."""
 
 import time
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -16,10 +16,10 @@ RELATED_LIMIT = 3
 
 
 class ActionAnswerFromKb(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer_from_kb"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         query = (tracker.latest_message.get("text") or "").strip()
         if not query:
             dispatcher.utter_message(response="utter_how_can_i_help")
@@ -42,9 +42,7 @@ class ActionAnswerFromKb(Action):
             dispatcher.utter_message(response="utter_kb_answer", answer=best.snippet, title=best.title, url=best.url)
             dispatcher.utter_message(response="utter_ask_helpful")
             return _result(query, best, answered=True, hits=hits)
-        services.records().add_unanswered(
-            tracker.sender_id, query, language, best.id if best else None, best.score if best else None
-        )
+        services.records().add_unanswered(tracker.sender_id, query, language, best.id if best else None, best.score if best else None)
         dispatcher.utter_message(response="utter_kb_not_sure")
         related = [hit for hit in hits if hit.score >= settings.kb_related_min_score]
         if related:
@@ -74,7 +72,7 @@ def _remember(tracker: Tracker, language: str | None, query: str, answer: Hit | 
     )
 
 
-def _result(query: str, best: Hit | None, answered: bool, hits: List[Hit]) -> List[Dict[Text, Any]]:
+def _result(query: str, best: Hit | None, answered: bool, hits: list[Hit]) -> list[dict[str, Any]]:
     return [
         SlotSet("kb_query", query),
         SlotSet("kb_article_id", best.id if answered and best else None),

@@ -8,7 +8,8 @@ and is counted once on the incident (incident_contacts).
 """
 
 import re
-from typing import Any, Dict, List, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
@@ -30,16 +31,20 @@ _CONNECTIVITY_TEXT = re.compile(
     r"|\b(kesinti|ariza|outage)\b"
 )
 OUTAGE_TEXT = {
-    "tr": ("Bölgenizde bilinen bir {service} kesintisi var: {message}\n"
-           "Tahmini çözüm zamanı: {eta}. Ekiplerimiz çalışıyor; modeminizle bir şey yapmanıza gerek yok. "
-           "Hizmet düzeldiğinde size haber vereceğiz."),
-    "en": ("There is a known {service} outage in your area: {message}\n"
-           "Expected fix: {eta}. Our teams are working on it; there is nothing you need to do with your modem. "
-           "We will let you know when the service is back."),
+    "tr": (
+        "Bölgenizde bilinen bir {service} kesintisi var: {message}\n"
+        "Tahmini çözüm zamanı: {eta}. Ekiplerimiz çalışıyor; modeminizle bir şey yapmanıza gerek yok. "
+        "Hizmet düzeldiğinde size haber vereceğiz."
+    ),
+    "en": (
+        "There is a known {service} outage in your area: {message}\n"
+        "Expected fix: {eta}. Our teams are working on it; there is nothing you need to do with your modem. "
+        "We will let you know when the service is back."
+    ),
 }
 
 
-def is_about_connectivity(text: str, best: Optional[Hit], min_score: float) -> bool:
+def is_about_connectivity(text: str, best: Hit | None, min_score: float) -> bool:
     if best is not None and best.score >= min_score and _topic(best.id) in CONNECTIVITY_TOPICS:
         return True
     return bool(_CONNECTIVITY_TEXT.search(fold(text)))
@@ -49,7 +54,7 @@ def _topic(article_id: str) -> str:
     return re.sub(r"-(tr|en)$", "", article_id)
 
 
-def outage_notice(dispatcher: CollectingDispatcher, tracker: Tracker, query: str, hits: Sequence[Hit]) -> Optional[List[Dict[str, Any]]]:
+def outage_notice(dispatcher: CollectingDispatcher, tracker: Tracker, query: str, hits: Sequence[Hit]) -> list[dict[str, Any]] | None:
     """The events of the outage notice when one applies, else None (the KB answers as usual)."""
     best = hits[0] if hits else None
     if not is_about_connectivity(query, best, services.settings().kb_related_min_score):
@@ -66,10 +71,13 @@ def outage_notice(dispatcher: CollectingDispatcher, tracker: Tracker, query: str
     services.incidents().record_contact(incident.id, profile["id"], tracker.sender_id)
     language = tracker.get_slot("language") or profile.get("language")
     language = "en" if language == "en" else "tr"
-    dispatcher.utter_message(text=OUTAGE_TEXT[language].format(
-        service=SERVICE_NAMES[language][incident.service], message=incident.message(language),
-        eta=eta_text(incident.eta, language, profile.get("timezone")),
-    ))
+    dispatcher.utter_message(
+        text=OUTAGE_TEXT[language].format(
+            service=SERVICE_NAMES[language][incident.service],
+            message=incident.message(language),
+            eta=eta_text(incident.eta, language, profile.get("timezone")),
+        )
+    )
     return [
         SlotSet("kb_query", query),
         SlotSet("kb_article_id", f"incident-{incident.id}"),

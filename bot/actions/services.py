@@ -2,16 +2,16 @@
 
 from functools import lru_cache
 
-from feedback.records import Records
 from bot.settings import Settings
 from campaigns.store import CampaignStore
 from checkout.recovery import CheckoutRecovery
 from customer_store.store import CustomerStore
+from feedback.ranking import DemotionSettings, FeedbackMemory
+from feedback.records import Records
 from handoff.rasa_client import RasaClient
 from handoff.store import HandoffStore
 from incidents.store import IncidentStore
 from kb_index.search import KnowledgeBase
-from feedback.ranking import DemotionSettings, FeedbackMemory
 from storage.database import Database
 
 

@@ -5,7 +5,7 @@ and their open question: the session starts with those slots set and a short rem
 """
 
 import time
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
@@ -18,11 +18,11 @@ _CARRIED_SLOTS = ("language", "kb_query", "kb_article_id", "kb_score", "kb_answe
 
 
 class ActionSessionStart(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_session_start"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        events: List[EventType] = [SessionStarted()]
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        events: list[EventType] = [SessionStarted()]
         events += [SlotSet(name, value) for name, value in tracker.slots.items() if name in _CARRIED_SLOTS and value is not None]
         handoff = services.handoffs().open_for_sender(tracker.sender_id)
         if handoff is not None:  # a person still owns this conversation (HandoffPolicy reads the slot)
@@ -37,12 +37,12 @@ class ActionSessionStart(Action):
         return events
 
 
-def _remembered(dispatcher: CollectingDispatcher, sender_id: str, context: Dict[str, Any]) -> List[EventType]:
+def _remembered(dispatcher: CollectingDispatcher, sender_id: str, context: dict[str, Any]) -> list[EventType]:
     """Slots from the customer's last conversation on another channel, and a reminder of it."""
     fresh = time.time() - float(context.get("updated_at", 0)) < CONTEXT_MAX_AGE_S
     if not context or not fresh or context.get("sender_id") == sender_id:
         return []
-    events: List[EventType] = []
+    events: list[EventType] = []
     language = context.get("language") if context.get("language") in ("tr", "en") else "tr"
     events.append(SlotSet("language", language))
     if context.get("last_query"):

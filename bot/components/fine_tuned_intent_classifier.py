@@ -16,7 +16,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import IO, Any, Dict, List, Optional, Text, Tuple
+from typing import IO, Any
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -37,7 +37,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class FineTunedIntentClassifier(GraphComponent, IntentClassifier):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         # weight: this model's share of the averaged probabilities. min_steps raises the epoch
         # count on small training sets (a few hundred examples need more passes than 3).
         # trainer_python: the interpreter with torch that runs intent_encoder.finetune.
@@ -59,7 +59,7 @@ class FineTunedIntentClassifier(GraphComponent, IntentClassifier):
         }
 
     @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
+    def validate_config(cls, config: dict[str, Any]) -> None:
         if not 0.0 < float(config["weight"]) <= 1.0:
             raise ValueError(f"{cls.__name__}: weight must be in (0, 1], got {config['weight']!r}")
         for key in ("epochs", "batch_size", "threads", "max_length", "ranking_length"):
@@ -67,7 +67,7 @@ class FineTunedIntentClassifier(GraphComponent, IntentClassifier):
                 raise ValueError(f"{cls.__name__}: {key} must be at least 1, got {config[key]!r}")
 
     def __init__(
-        self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, model: Optional[ExportedIntentModel] = None
+        self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource, model: ExportedIntentModel | None = None
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self.validate_config(self._config)
@@ -77,11 +77,11 @@ class FineTunedIntentClassifier(GraphComponent, IntentClassifier):
 
     @classmethod
     def create(
-        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
+        cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
     ) -> "FineTunedIntentClassifier":
         return cls(config, model_storage, resource)
 
-    def _votes_on(self, text: Text) -> bool:
+    def _votes_on(self, text: str) -> bool:
         """False for payloads and for messages clearly in another language (`language: any`: none)."""
         if not text or text.startswith("/"):
             return False
@@ -125,7 +125,7 @@ class FineTunedIntentClassifier(GraphComponent, IntentClassifier):
         # stderr (the fine-tune's progress lines) is passed on as it comes, so `make train` shows
         # how far it is; its last line names the problem when the run fails.
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        lines: List[str] = []
+        lines: list[str] = []
         reader = threading.Thread(target=_pass_on, args=(process.stderr, lines), daemon=True)
         reader.start()
         try:
@@ -140,7 +140,7 @@ class FineTunedIntentClassifier(GraphComponent, IntentClassifier):
             last = ([line for line in lines if line.strip()] or ["no output"])[-1].strip()
             raise RuntimeError(f"{type(self).__name__}: fine-tuning failed: {last}")
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         if self._model is None:
             return messages
         voting = [m for m in messages if self._votes_on(m.get(TEXT) or "")]
@@ -153,14 +153,14 @@ class FineTunedIntentClassifier(GraphComponent, IntentClassifier):
             message.set("intent_ranking", ranking, add_to_output=True)
         return messages
 
-    def _combined(self, earlier: List[Dict[Text, Any]], row: np.ndarray) -> List[Dict[Text, Any]]:
+    def _combined(self, earlier: list[dict[str, Any]], row: np.ndarray) -> list[dict[str, Any]]:
         """Weighted average with the earlier ranking (or this model alone when there is none)."""
         weight = float(self._config["weight"]) if earlier else 1.0
-        scores: Dict[Text, float] = {item["name"]: (1.0 - weight) * float(item["confidence"]) for item in earlier}
+        scores: dict[str, float] = {item["name"]: (1.0 - weight) * float(item["confidence"]) for item in earlier}
         assert self._model is not None  # process() returns early without one
         for name, probability in zip(self._model.labels, row):
             scores[name] = scores.get(name, 0.0) + weight * float(probability)
-        best: List[Tuple[Text, float]] = sorted(scores.items(), key=lambda item: -item[1])[: int(self._config["ranking_length"])]
+        best: list[tuple[str, float]] = sorted(scores.items(), key=lambda item: -item[1])[: int(self._config["ranking_length"])]
         return [{"name": name, "confidence": confidence} for name, confidence in best]
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
@@ -169,7 +169,7 @@ class FineTunedIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -184,7 +184,7 @@ class FineTunedIntentClassifier(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource, model)
 
 
-def _pass_on(stream: IO[str], lines: List[str]) -> None:
+def _pass_on(stream: IO[str], lines: list[str]) -> None:
     """Copy the fine-tune's stderr to ours line by line, keeping the last lines for an error message."""
     for line in stream:
         sys.stderr.write(line)

@@ -7,10 +7,9 @@ Compared with DIET it trains in seconds instead of minutes, and its confidences 
 probabilities, so the FallbackClassifier threshold keeps a plain meaning.
 """
 
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any
 
 import numpy as np
-from scipy.sparse import csr_matrix, hstack, vstack
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -19,6 +18,7 @@ from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy.sparse import csr_matrix, hstack, vstack
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 from threadpoolctl import threadpool_limits
@@ -28,7 +28,7 @@ LAYOUT_FILE = "layout.json"
 IDF_FILE = "idf.npz"
 
 
-def _blocks(message: Message) -> Dict[Text, csr_matrix]:
+def _blocks(message: Message) -> dict[str, csr_matrix]:
     """The message's sentence features for TEXT, one raw row per featurizer."""
     blocks = {}
     for features in message.features:
@@ -39,7 +39,7 @@ def _blocks(message: Message) -> Dict[Text, csr_matrix]:
     return blocks
 
 
-def _stack(per_message: List[Dict[Text, csr_matrix]], key: Text, width: int) -> csr_matrix:
+def _stack(per_message: list[dict[str, csr_matrix]], key: str, width: int) -> csr_matrix:
     """One featurizer's rows for all messages; a missing or mis-sized block is zeros."""
     rows = []
     for blocks in per_message:
@@ -64,7 +64,7 @@ def _smooth_idf(counts: csr_matrix) -> np.ndarray:
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         # C: inverse regularisation strength; dense_weight multiplies dense blocks (unit length
         # like the sparse ones) so sentence embeddings can count more than n-gram counts.
         # sparse_weighting: "tfidf" (sublinear tf, smoothed idf) or "counts". ranking_length 0
@@ -79,18 +79,18 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         }
 
     @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
+    def validate_config(cls, config: dict[str, Any]) -> None:
         if config.get("sparse_weighting", "tfidf") not in ("tfidf", "counts"):
             raise ValueError(f"{cls.__name__}: sparse_weighting must be 'tfidf' or 'counts', got {config['sparse_weighting']!r}")
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        classifier: Optional[LogisticRegression] = None,
-        layout: Optional[List[Tuple[Text, int]]] = None,
-        idf: Optional[Dict[Text, np.ndarray]] = None,
+        classifier: LogisticRegression | None = None,
+        layout: list[tuple[str, int]] | None = None,
+        idf: dict[str, np.ndarray] | None = None,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self.validate_config(self._config)
@@ -102,11 +102,11 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
 
     @classmethod
     def create(
-        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
+        cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
     ) -> "LinearIntentClassifier":
         return cls(config, model_storage, resource)
 
-    def _matrix(self, messages: List[Message]) -> csr_matrix:
+    def _matrix(self, messages: list[Message]) -> csr_matrix:
         """One row per message: every block weighted, unit length, in training order."""
         per_message = [_blocks(message) for message in messages]
         parts = []
@@ -124,7 +124,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
         if not examples:
             return self._resource
-        widths: Dict[Text, int] = {}
+        widths: dict[str, int] = {}
         for example in examples:
             for key, block in _blocks(example).items():
                 widths.setdefault(key, block.shape[1])
@@ -142,7 +142,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         self._persist()
         return self._resource
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         if self._classifier is None:
             return messages
         # No thread limit here: one message is too small for BLAS threads, and setting the
@@ -170,13 +170,13 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             sio.dump(self._classifier, model_dir / MODEL_FILE)
             (model_dir / LAYOUT_FILE).write_text(json.dumps(self._layout), encoding="utf-8")
             # Keys index the layout, so the file needs no pickled objects.
-            arrays: Dict[str, Any] = {str(i): self._idf[key] for i, (key, _) in enumerate(self._layout) if key in self._idf}
+            arrays: dict[str, Any] = {str(i): self._idf[key] for i, (key, _) in enumerate(self._layout) if key in self._idf}
             np.savez(model_dir / IDF_FILE, **arrays)
 
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,

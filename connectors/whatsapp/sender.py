@@ -8,14 +8,13 @@ agent replies and campaigns."""
 import asyncio
 import json
 import logging
-from typing import List, Optional
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
 
-from connectors.whatsapp.twilio_client import TwilioSender, TwilioSettings
 from connectors.whatsapp.state import WhatsAppState
 from connectors.whatsapp.text import split_message
+from connectors.whatsapp.twilio_client import TwilioSender, TwilioSettings
 from customer_store.store import CustomerStore
 from storage.database import database_url
 
@@ -33,7 +32,7 @@ class WhatsAppMessenger:
     def from_env(cls) -> "WhatsAppMessenger":
         return cls(TwilioSettings.from_env(), WhatsAppState(database_url()), CustomerStore(database_url()))
 
-    async def send(self, address: str, text: str, proactive: bool = False) -> List[str]:
+    async def send(self, address: str, text: str, proactive: bool = False) -> list[str]:
         """Send `text` (split to Twilio's limit); returns the MessageSids created.
 
         proactive: not an answer to the customer's own message, so an opt-out suppresses it."""
@@ -49,14 +48,14 @@ class WhatsAppMessenger:
                 sids.append(sid)
         return sids
 
-    async def release_held(self, address: str) -> List[str]:
+    async def release_held(self, address: str) -> list[str]:
         """Send what waited for the window to reopen (call when the customer writes)."""
-        sids: List[str] = []
+        sids: list[str] = []
         for text in self.state.release(address):
             sids.extend(await self.send(address, text))
         return sids
 
-    async def _send_template(self, address: str, text: str) -> List[str]:
+    async def _send_template(self, address: str, text: str) -> list[str]:
         if self.state.hold(address, text) > 0:
             return []  # a template inviting the customer back is already on its way
         window = self.state.window(address)
@@ -65,7 +64,7 @@ class WhatsAppMessenger:
         sid = await self._create(address, "template", content_sid=self.settings.template_sid, content_variables=variables)
         return [sid] if sid else []
 
-    async def _create(self, address: str, kind: str, **fields: object) -> Optional[str]:
+    async def _create(self, address: str, kind: str, **fields: object) -> str | None:
         try:
             message = await self.sender.create(address, **fields)  # type: ignore[arg-type]
         except (TwilioRestException, aiohttp.ClientError, asyncio.TimeoutError) as error:
@@ -73,4 +72,3 @@ class WhatsAppMessenger:
             return None
         self.state.record_outbound(message["sid"], address, kind, message["status"] or "queued")
         return message["sid"]
-

@@ -8,7 +8,7 @@ Runs inside the Rasa server (Python 3.10, SQLAlchemy 1.4): only the database lay
 import json
 import time
 from contextlib import AbstractContextManager
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from privacy.redaction import redact
 from storage import schema
@@ -19,14 +19,22 @@ WINDOW_SECONDS = 24 * 3600
 # Twilio message statuses in the order a message moves through them. A callback never moves
 # a stored status backwards; the last rank (failed, undelivered, canceled) is terminal.
 STATUS_RANK = {
-    "accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3, "delivered": 4, "read": 5,
-    "failed": 6, "undelivered": 6, "canceled": 6,
+    "accepted": 0,
+    "scheduled": 0,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "delivered": 4,
+    "read": 5,
+    "failed": 6,
+    "undelivered": 6,
+    "canceled": 6,
 }
 
 CUSTOMER_TEXT_FIELDS = ("Body", "ButtonText")  # Twilio's fields that carry what the customer typed
 
 
-def _redacted(params: Dict[str, str]) -> Dict[str, str]:
+def _redacted(params: dict[str, str]) -> dict[str, str]:
     """Only the customer's text: ids such as MessageSid must stay exact for the replay."""
     return {name: redact(value) if name in CUSTOMER_TEXT_FIELDS else value for name, value in params.items()}
 
@@ -47,7 +55,7 @@ class WhatsAppState:
 
     # inbound messages: each MessageSid is handled once, even across restarts
 
-    def claim_inbound(self, message_sid: str, address: str, params: Dict[str, str]) -> bool:
+    def claim_inbound(self, message_sid: str, address: str, params: dict[str, str]) -> bool:
         """Store the webhook (its text redacted: a replay never needs a card number); False when
         this MessageSid was seen before (a retry or a duplicate)."""
         with self._connection() as connection:
@@ -61,7 +69,7 @@ class WhatsAppState:
         with self._connection() as connection:
             connection.execute("UPDATE whatsapp_inbound SET handled_at = ? WHERE message_sid = ?", (time.time(), message_sid))
 
-    def unhandled(self) -> List[Dict[str, str]]:
+    def unhandled(self) -> list[dict[str, str]]:
         """Webhooks acknowledged but not processed (the server stopped in between), oldest first."""
         with self._connection() as connection:
             rows = connection.execute("SELECT params FROM whatsapp_inbound WHERE handled_at IS NULL ORDER BY received_at").fetchall()
@@ -69,7 +77,7 @@ class WhatsAppState:
 
     # the 24-hour customer service window
 
-    def touch_window(self, address: str, profile_name: str = "", at: Optional[float] = None) -> None:
+    def touch_window(self, address: str, profile_name: str = "", at: float | None = None) -> None:
         with self._connection() as connection:
             connection.execute(
                 "INSERT INTO whatsapp_window (address, last_inbound, profile_name) VALUES (?, ?, ?) "
@@ -79,7 +87,7 @@ class WhatsAppState:
                 (address, time.time() if at is None else at, profile_name),
             )
 
-    def window(self, address: str) -> Optional[Dict[str, Any]]:
+    def window(self, address: str) -> dict[str, Any] | None:
         """{"last_inbound", "profile_name", "closes_at"} or None if the customer never wrote."""
         with self._connection() as connection:
             row = connection.execute("SELECT last_inbound, profile_name FROM whatsapp_window WHERE address = ?", (address,)).fetchone()
@@ -87,13 +95,13 @@ class WhatsAppState:
             return None
         return {"last_inbound": row["last_inbound"], "profile_name": row["profile_name"], "closes_at": row["last_inbound"] + WINDOW_SECONDS}
 
-    def window_open(self, address: str, now: Optional[float] = None) -> bool:
+    def window_open(self, address: str, now: float | None = None) -> bool:
         window = self.window(address)
         return window is not None and (time.time() if now is None else now) < window["closes_at"]
 
     # numbered options: valid for the customer's next message only
 
-    def set_choices(self, address: str, payloads: List[str]) -> None:
+    def set_choices(self, address: str, payloads: list[str]) -> None:
         with self._connection() as connection:
             connection.execute(
                 "INSERT INTO whatsapp_choices (address, payloads, created_at) VALUES (?, ?, ?) "
@@ -101,9 +109,11 @@ class WhatsAppState:
                 (address, json.dumps(payloads, ensure_ascii=False), time.time()),
             )
 
-    def take_choices(self, address: str) -> List[str]:
+    def take_choices(self, address: str) -> list[str]:
         with self._connection(write=True) as connection:
-            row = connection.execute("SELECT payloads FROM whatsapp_choices WHERE address = ?" + connection.for_update(), (address,)).fetchone()
+            row = connection.execute(
+                "SELECT payloads FROM whatsapp_choices WHERE address = ?" + connection.for_update(), (address,)
+            ).fetchone()
             connection.execute("DELETE FROM whatsapp_choices WHERE address = ?", (address,))
         return json.loads(row["payloads"]) if row else []
 
@@ -116,10 +126,11 @@ class WhatsAppState:
             connection.execute("INSERT INTO whatsapp_pending (address, text, created_at) VALUES (?, ?, ?)", (address, text, time.time()))
         return int(before)
 
-    def release(self, address: str) -> List[str]:
+    def release(self, address: str) -> list[str]:
         with self._connection(write=True) as connection:
-            rows = connection.execute("SELECT id, text FROM whatsapp_pending WHERE address = ? ORDER BY id" + connection.for_update(),
-                                      (address,)).fetchall()
+            rows = connection.execute(
+                "SELECT id, text FROM whatsapp_pending WHERE address = ? ORDER BY id" + connection.for_update(), (address,)
+            ).fetchall()
             connection.execute("DELETE FROM whatsapp_pending WHERE address = ?", (address,))
         return [row["text"] for row in rows]
 
@@ -128,7 +139,7 @@ class WhatsAppState:
     def record_outbound(self, message_sid: str, address: str, kind: str, status: str) -> None:
         self.update_status(message_sid, status, address=address, kind=kind)
 
-    def update_status(self, message_sid: str, status: str, error_code: str = "", address: Optional[str] = None, kind: str = "") -> None:
+    def update_status(self, message_sid: str, status: str, error_code: str = "", address: str | None = None, kind: str = "") -> None:
         """Store a status unless the stored one is further along or terminal (callbacks arrive out of order)."""
         if status not in STATUS_RANK:
             raise ValueError(f"unknown message status {status!r}")
@@ -147,7 +158,7 @@ class WhatsAppState:
                 (message_sid, address, kind, status, STATUS_RANK[status], error_code, now, now),
             )
 
-    def outbound(self, message_sid: str) -> Optional[Dict[str, Any]]:
+    def outbound(self, message_sid: str) -> dict[str, Any] | None:
         with self._connection() as connection:
             row = connection.execute("SELECT * FROM whatsapp_outbound WHERE message_sid = ?", (message_sid,)).fetchone()
         return dict(row) if row else None

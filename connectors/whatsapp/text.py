@@ -2,7 +2,7 @@
 the opt-out / opt-in keywords with their confirmations."""
 
 import re
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 MAX_BODY = 1600  # Twilio's limit for one message body
 
@@ -11,36 +11,42 @@ _CHOICE = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
 
 # keyword (folded to ASCII upper case) -> (opted_out, language of the keyword)
 KEYWORDS = {
-    "STOP": (True, "en"), "UNSUBSCRIBE": (True, "en"), "DUR": (True, "tr"), "IPTAL": (True, "tr"),
-    "START": (False, "en"), "BASLA": (False, "tr"),
+    "STOP": (True, "en"),
+    "UNSUBSCRIBE": (True, "en"),
+    "DUR": (True, "tr"),
+    "IPTAL": (True, "tr"),
+    "START": (False, "en"),
+    "BASLA": (False, "tr"),
 }
 CONFIRMATIONS = {
     (True, "tr"): "WhatsApp bildirimlerinden çıkarıldınız; size artık kampanya veya bilgilendirme mesajı göndermeyeceğiz. "
-                  "Yeniden almak için BAŞLA yazın. Sorularınızı yine de buradan sorabilirsiniz.",
+    "Yeniden almak için BAŞLA yazın. Sorularınızı yine de buradan sorabilirsiniz.",
     (True, "en"): "You have been unsubscribed; we will not send you promotions or notices on WhatsApp any more. "
-                  "Reply START to subscribe again. You can still ask us questions here.",
+    "Reply START to subscribe again. You can still ask us questions here.",
     (False, "tr"): "WhatsApp bildirimlerine yeniden abone oldunuz. Çıkmak için istediğiniz zaman DUR yazabilirsiniz.",
     (False, "en"): "You are subscribed to WhatsApp notices again. Reply STOP at any time to unsubscribe.",
 }
-_FOLD = str.maketrans({"İ": "I", "ı": "i", "Ş": "S", "ş": "s", "Ğ": "G", "ğ": "g", "Ç": "C", "ç": "c", "Ö": "O", "ö": "o", "Ü": "U", "ü": "u"})
+_FOLD = str.maketrans(
+    {"İ": "I", "ı": "i", "Ş": "S", "ş": "s", "Ğ": "G", "ğ": "g", "Ç": "C", "ç": "c", "Ö": "O", "ö": "o", "Ü": "U", "ü": "u"}
+)
 
 
-def opt_keyword(text: str) -> Optional[Tuple[bool, str]]:
+def opt_keyword(text: str) -> tuple[bool, str] | None:
     """(opted_out, keyword language) when the whole message is an opt-out or opt-in keyword."""
     word = text.translate(_FOLD).strip().strip(".!").upper()
     return KEYWORDS.get(word)
 
 
-def split_message(text: str, limit: int = MAX_BODY) -> List[str]:
+def split_message(text: str, limit: int = MAX_BODY) -> list[str]:
     """Pieces of at most `limit` characters, cut between paragraphs, else sentences, else words."""
-    pieces: List[str] = []
+    pieces: list[str] = []
     for paragraph in (p.strip() for p in text.strip().split("\n\n")):
         if paragraph:
             pieces.extend(_cut(paragraph, limit))
     return _pack(pieces, limit, "\n\n")
 
 
-def _cut(paragraph: str, limit: int) -> List[str]:
+def _cut(paragraph: str, limit: int) -> list[str]:
     if len(paragraph) <= limit:
         return [paragraph]
     sentences = _SENTENCE_END.split(paragraph)
@@ -49,11 +55,11 @@ def _cut(paragraph: str, limit: int) -> List[str]:
     words = paragraph.split(" ")
     if len(words) > 1:
         return _pack([part for word in words for part in _cut(word, limit)], limit, " ")
-    return [paragraph[start:start + limit] for start in range(0, len(paragraph), limit)]
+    return [paragraph[start : start + limit] for start in range(0, len(paragraph), limit)]
 
 
-def _pack(parts: List[str], limit: int, joiner: str) -> List[str]:
-    packed: List[str] = []
+def _pack(parts: list[str], limit: int, joiner: str) -> list[str]:
+    packed: list[str] = []
     for part in parts:
         if packed and len(packed[-1]) + len(joiner) + len(part) <= limit:
             packed[-1] += joiner + part
@@ -62,14 +68,14 @@ def _pack(parts: List[str], limit: int, joiner: str) -> List[str]:
     return packed
 
 
-def numbered_options(text: str, buttons: List[Dict[str, Any]]) -> Tuple[str, List[str]]:
+def numbered_options(text: str, buttons: list[dict[str, Any]]) -> tuple[str, list[str]]:
     """The text followed by "1. title" lines, and the payloads in the same order."""
     lines = [f"{number}. {button.get('title', '')}" for number, button in enumerate(buttons, start=1)]
     payloads = [str(button.get("payload") or button.get("title", "")) for button in buttons]
     return (text.rstrip() + "\n\n" + "\n".join(lines)).strip(), payloads
 
 
-def chosen_payload(text: str, payloads: List[str]) -> Optional[str]:
+def chosen_payload(text: str, payloads: list[str]) -> str | None:
     """The payload of option N when the message is just the number N of a shown option."""
     match = _CHOICE.match(text or "")
     if not match:

@@ -7,7 +7,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
@@ -25,7 +25,7 @@ class TwilioSettings:
     auth_token: str
     whatsapp_from: str
     public_url: str
-    api_base: Optional[str]  # None: Twilio itself
+    api_base: str | None  # None: Twilio itself
     template_sid: str
     timeout: float
     send_rate: float  # messages per second
@@ -53,7 +53,7 @@ class TwilioSettings:
 class _TimedHttpClient(AsyncTwilioHttpClient):
     """twilio's aiohttp client, with the client-wide timeout applied to every request."""
 
-    async def request(self, *args: Any, timeout: Optional[float] = None, **kwargs: Any) -> Any:
+    async def request(self, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         return await super().request(*args, timeout=timeout or self.timeout, **kwargs)
 
 
@@ -64,7 +64,7 @@ class TwilioSender:
 
     def __init__(self, settings: TwilioSettings) -> None:
         self.settings = settings
-        self._clients: Dict[asyncio.AbstractEventLoop, Client] = {}
+        self._clients: dict[asyncio.AbstractEventLoop, Client] = {}
         self._pace = threading.Lock()
         self._next_slot = 0.0
 
@@ -74,8 +74,11 @@ class TwilioSender:
             http_log = logging.getLogger(f"{__name__}.http")  # twilio logs every request's headers at INFO
             if http_log.level == logging.NOTSET:
                 http_log.setLevel(logging.WARNING)
-            client = Client(self.settings.account_sid, self.settings.auth_token,
-                            http_client=_TimedHttpClient(timeout=self.settings.timeout, logger=http_log))
+            client = Client(
+                self.settings.account_sid,
+                self.settings.auth_token,
+                http_client=_TimedHttpClient(timeout=self.settings.timeout, logger=http_log),
+            )
             if self.settings.api_base:
                 client.api.base_url = self.settings.api_base
             self._clients[loop] = client
@@ -89,15 +92,21 @@ class TwilioSender:
         if slot > now:
             await asyncio.sleep(slot - now)
 
-    async def create(self, to: str, body: Optional[str] = None, media_url: Optional[List[str]] = None,
-                     content_sid: Optional[str] = None, content_variables: Optional[str] = None,
-                     status_callback: Optional[str] = None) -> Dict[str, str]:
+    async def create(
+        self,
+        to: str,
+        body: str | None = None,
+        media_url: list[str] | None = None,
+        content_sid: str | None = None,
+        content_variables: str | None = None,
+        status_callback: str | None = None,
+    ) -> dict[str, str]:
         """Create one message; returns {"sid", "status"}. Raises TwilioRestException on an API error.
 
         status_callback: None for the WhatsApp channel's status URL, "" for no callbacks."""
         await self._wait_for_slot()
         callback = self.settings.status_callback if status_callback is None else status_callback
-        fields: Dict[str, Any] = {"to": to, "from_": self.settings.whatsapp_from}
+        fields: dict[str, Any] = {"to": to, "from_": self.settings.whatsapp_from}
         if callback:
             fields["status_callback"] = callback
         if body is not None:
@@ -110,12 +119,21 @@ class TwilioSender:
         message = await self._twilio().messages.create_async(**fields)
         return {"sid": str(message.sid), "status": str(message.status)}
 
-    async def recent_to(self, to: str, limit: int = 50) -> List[Dict[str, Any]]:
+    async def recent_to(self, to: str, limit: int = 50) -> list[dict[str, Any]]:
         """Messages to `to`, newest first (Messages list filtered by To): finds what a crash left unrecorded."""
         found = []
         async for message in await self._twilio().messages.stream_async(to=to, limit=limit, page_size=min(limit, 50)):
-            found.append({"sid": str(message.sid), "from": message.from_, "to": message.to, "body": message.body or "",
-                          "status": str(message.status), "direction": str(message.direction), "date_created": message.date_created})
+            found.append(
+                {
+                    "sid": str(message.sid),
+                    "from": message.from_,
+                    "to": message.to,
+                    "body": message.body or "",
+                    "status": str(message.status),
+                    "direction": str(message.direction),
+                    "date_created": message.date_created,
+                }
+            )
         return found
 
     async def close(self) -> None:

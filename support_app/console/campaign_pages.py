@@ -5,7 +5,7 @@ Plain HTML forms (no script: the CSP stays strict); every POST carries the CSRF 
 from customers and CSV files are rendered by Jinja's autoescape, as text."""
 
 from datetime import datetime
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -18,12 +18,30 @@ from campaigns.store import CHANNELS, KINDS, PURPOSES, CampaignStore
 from campaigns.timing import zone
 from customer_store.store import CustomerStore
 from storage.database import Database
-from support_app.security import check_csrf
 from support_app.console.staff.accounts import StaffUser, render_staff, staff_api, staff_page
+from support_app.security import check_csrf
 
 MAX_CSV_BYTES = 20 * 1024 * 1024
-FIELDS = ("name", "kind", "purpose", "channel", "message_tr", "message_en", "send_at", "recurrence", "timezone", "rate",
-          "quiet_hours", "template_sid", "region", "plan", "language", "consent", "active_within_days", "audience")
+FIELDS = (
+    "name",
+    "kind",
+    "purpose",
+    "channel",
+    "message_tr",
+    "message_en",
+    "send_at",
+    "recurrence",
+    "timezone",
+    "rate",
+    "quiet_hours",
+    "template_sid",
+    "region",
+    "plan",
+    "language",
+    "consent",
+    "active_within_days",
+    "audience",
+)
 
 
 def _db(request: Request) -> Database:
@@ -34,7 +52,7 @@ def _store(request: Request) -> CampaignStore:
     return CampaignStore(_db(request))
 
 
-def _listing(store: CampaignStore) -> List[Dict[str, Any]]:
+def _listing(store: CampaignStore) -> list[dict[str, Any]]:
     return [{**campaign, "stats": store.stats(campaign["id"])} for campaign in store.campaigns()]
 
 
@@ -42,11 +60,24 @@ def campaign_router() -> APIRouter:
     router = APIRouter()
 
     def page(request: Request, user: StaffUser, status_code: int = 200, **context: Any) -> HTMLResponse:
-        defaults: Dict[str, Any] = {"form": {"kind": "announcement", "purpose": "marketing", "channel": "whatsapp", "send_at": "now",
-                             "timezone": "Europe/Istanbul", "audience": "segment"},
-                    "errors": [], "previewed": None, "kinds": KINDS, "purposes": PURPOSES, "channels": CHANNELS}
-        return render_staff(request, "campaigns.html", user, status_code=status_code,
-                            campaigns=_listing(_store(request)), **{**defaults, **context})
+        defaults: dict[str, Any] = {
+            "form": {
+                "kind": "announcement",
+                "purpose": "marketing",
+                "channel": "whatsapp",
+                "send_at": "now",
+                "timezone": "Europe/Istanbul",
+                "audience": "segment",
+            },
+            "errors": [],
+            "previewed": None,
+            "kinds": KINDS,
+            "purposes": PURPOSES,
+            "channels": CHANNELS,
+        }
+        return render_staff(
+            request, "campaigns.html", user, status_code=status_code, campaigns=_listing(_store(request)), **{**defaults, **context}
+        )
 
     @router.get("/campaigns", response_class=HTMLResponse)
     async def campaigns_page(request: Request, user: StaffUser = Depends(staff_page("marketing"))) -> HTMLResponse:
@@ -56,10 +87,10 @@ def campaign_router() -> APIRouter:
     async def create(request: Request, user: StaffUser = Depends(staff_page("marketing"))) -> Response:
         form = await request.form()
         check_csrf(request, str(form.get("csrf", "")))
-        fields: Dict[str, Any] = {name: str(form.get(name, "")).strip() for name in FIELDS}
+        fields: dict[str, Any] = {name: str(form.get(name, "")).strip() for name in FIELDS}
         fields["quiet_hours"] = {"on": True, "off": False}.get(fields["quiet_hours"])
         upload = form.get("csv")
-        csv_data: Optional[bytes] = None
+        csv_data: bytes | None = None
         csv_name = ""
         if fields["audience"] == "csv":
             if not isinstance(upload, UploadFile) or not upload.filename:
@@ -83,14 +114,25 @@ def campaign_router() -> APIRouter:
     async def detail(request: Request, campaign_id: int, user: StaffUser = Depends(staff_page("marketing"))) -> HTMLResponse:
         return _detail(request, user, campaign_id)
 
-    def _detail(request: Request, user: StaffUser, campaign_id: int, status_code: int = 200, notice: str = "", error: str = "") -> HTMLResponse:
+    def _detail(
+        request: Request, user: StaffUser, campaign_id: int, status_code: int = 200, notice: str = "", error: str = ""
+    ) -> HTMLResponse:
         store = _store(request)
         campaign = store.campaign(campaign_id)
         if campaign is None:
             raise HTTPException(status_code=404, detail=f"campaign {campaign_id} does not exist")
-        return render_staff(request, "campaign_detail.html", user, status_code=status_code, campaign=campaign,
-                            stats=store.stats(campaign_id), previews=preview(campaign), rows=_local_times(store.recipients(campaign_id, limit=50)),
-                            notice=notice, error=error)
+        return render_staff(
+            request,
+            "campaign_detail.html",
+            user,
+            status_code=status_code,
+            campaign=campaign,
+            stats=store.stats(campaign_id),
+            previews=preview(campaign),
+            rows=_local_times(store.recipients(campaign_id, limit=50)),
+            notice=notice,
+            error=error,
+        )
 
     @router.post("/campaigns/{campaign_id}/{verb}", response_model=None)
     async def control(request: Request, campaign_id: int, verb: str, user: StaffUser = Depends(staff_page("marketing"))) -> Response:
@@ -115,8 +157,10 @@ def campaign_router() -> APIRouter:
 
     @router.get("/api/campaigns")
     async def api_list(request: Request, _: StaffUser = Depends(staff_api("marketing"))) -> JSONResponse:
-        shown = [{key: campaign[key] for key in ("id", "name", "kind", "purpose", "channel", "status", "send_at", "recurrence", "stats")}
-                 for campaign in _listing(_store(request))]
+        shown = [
+            {key: campaign[key] for key in ("id", "name", "kind", "purpose", "channel", "status", "send_at", "recurrence", "stats")}
+            for campaign in _listing(_store(request))
+        ]
         return JSONResponse({"campaigns": shown})
 
     @router.get("/api/campaigns/{campaign_id}")
@@ -131,7 +175,7 @@ def campaign_router() -> APIRouter:
     return router
 
 
-def _local_times(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def _local_times(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each row's due time in the recipient's own time zone (what quiet hours are about)."""
     return [{**row, "due_local": _due_local(row.get("due_at"), row.get("timezone") or "")} for row in rows]
 
@@ -144,7 +188,7 @@ def _due_local(due_at: Any, timezone: str) -> str:
         return "invalid"
 
 
-def _preview(db: Database, fields: Dict[str, Any], csv_data: Optional[bytes]) -> Dict[str, Any]:
+def _preview(db: Database, fields: dict[str, Any], csv_data: bytes | None) -> dict[str, Any]:
     """Rendered texts per language and the audience size, without storing anything."""
     messages = check_texts({lang: str(fields.get(f"message_{lang}") or "") for lang in LANGUAGES})
     channel = fields.get("channel") or "whatsapp"
@@ -152,8 +196,13 @@ def _preview(db: Database, fields: Dict[str, Any], csv_data: Optional[bytes]) ->
     if csv_data is not None:
         recipients = parse_csv(csv_data, customers, channel)
     else:
-        segment = Segment.parse({key: fields[key] for key in ("region", "plan", "language", "consent", "active_within_days") if fields.get(key)})
+        segment = Segment.parse(
+            {key: fields[key] for key in ("region", "plan", "language", "consent", "active_within_days") if fields.get(key)}
+        )
         recipients = segment_recipients(segment, customers, channel)
     sample = recipients[0].name if recipients and recipients[0].name else SAMPLE_NAME
-    return {"texts": [{"language": lang, "text": render(messages, lang, sample)} for lang in messages],
-            "recipients": len(recipients), "sample": sample}
+    return {
+        "texts": [{"language": lang, "text": render(messages, lang, sample)} for lang in messages],
+        "recipients": len(recipients),
+        "sample": sample,
+    }

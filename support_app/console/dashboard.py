@@ -62,7 +62,9 @@ def parse_filters(params: dict[str, str], timezone: ZoneInfo, today: date) -> tu
     filters = Filters(
         since=datetime.combine(first, time(), timezone).timestamp(),
         until=datetime.combine(last + timedelta(days=1), time(), timezone).timestamp(),
-        channel=values["channel"] or None, language=values["language"] or None, timezone=timezone,
+        channel=values["channel"] or None,
+        language=values["language"] or None,
+        timezone=timezone,
     )
     return filters, values
 
@@ -95,18 +97,21 @@ def dashboard_router() -> APIRouter:
     @router.get("/dashboard", response_class=HTMLResponse)
     def dashboard(request: Request, user: StaffUser = Depends(staff_page())) -> HTMLResponse:
         context: dict[str, Any] = {
-            "fmt": formatting, "channel_names": CHANNEL_NAMES, "language_names": LANGUAGE_NAMES,
-            "channels": CHANNELS, "languages": LANGUAGES,
+            "fmt": formatting,
+            "channel_names": CHANNEL_NAMES,
+            "language_names": LANGUAGE_NAMES,
+            "channels": CHANNELS,
+            "languages": LANGUAGES,
         }
         try:
             filters, values = parse_filters(dict(request.query_params), timezone, datetime.now(timezone).date())
         except ValueError as error:
             values = {name: request.query_params.get(name, "") for name in ("from", "to", "channel", "language")}
-            return render_staff(request, "dashboard.html", user, status_code=400, error=str(error), form=values,
-                                figures=None, charts={}, **context)
+            return render_staff(
+                request, "dashboard.html", user, status_code=400, error=str(error), form=values, figures=None, charts={}, **context
+            )
         figures, _ = current_figures(request, filters)
-        return render_staff(request, "dashboard.html", user, error=None, form=values, figures=figures,
-                            charts=charts(figures), **context)
+        return render_staff(request, "dashboard.html", user, error=None, form=values, figures=figures, charts=charts(figures), **context)
 
     @router.get("/metrics")
     def metrics(request: Request) -> Response:
@@ -117,4 +122,3 @@ def dashboard_router() -> APIRouter:
         return Response(exposition(figures, data), media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
     return router
-

@@ -8,8 +8,9 @@ Bad input: 400 with one line naming the field; nothing is changed.
 
 import hmac
 import os
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -19,8 +20,8 @@ from incidents.service import resolve_incident
 from incidents.store import SERVICES, IncidentError, IncidentStore
 from incidents.times import operations_timezone, parse_time
 from storage.database import Database
-from support_app.security import check_csrf, check_csrf_header
 from support_app.console.staff.accounts import StaffUser, current_staff, render_staff, staff_page
+from support_app.security import check_csrf, check_csrf_header
 
 ROLE = "operations"
 
@@ -31,7 +32,7 @@ def api_caller(request: Request) -> str:
     expected = os.environ.get("OPS_API_TOKEN", "")
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        if expected and hmac.compare_digest(header[len("Bearer "):].encode(), expected.encode()):
+        if expected and hmac.compare_digest(header[len("Bearer ") :].encode(), expected.encode()):
             return "token"
         raise HTTPException(status_code=401, detail="wrong API token")
     user = current_staff(request)
@@ -44,7 +45,7 @@ def api_caller(request: Request) -> str:
     return user.login
 
 
-def _local(timestamp: Optional[float]) -> str:
+def _local(timestamp: float | None) -> str:
     """The time in the operations time zone; a stored value no clock can show reads "invalid"."""
     if timestamp is None:
         return ""
@@ -54,7 +55,7 @@ def _local(timestamp: Optional[float]) -> str:
         return "invalid"
 
 
-def _field(body: Dict[str, Any], name: str) -> Any:
+def _field(body: dict[str, Any], name: str) -> Any:
     if name not in body:
         raise IncidentError(f"field '{name}': missing")
     return body[name]
@@ -68,7 +69,7 @@ def _time(value: Any, field: str) -> float:
     raise IncidentError(f"field '{field}': give Unix seconds, an ISO 8601 time or +2h")
 
 
-def _regions(value: Any) -> List[str]:
+def _regions(value: Any) -> list[str]:
     if isinstance(value, str):
         return value.split(",")
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
@@ -82,12 +83,28 @@ def incident_router(database_path: Database, scheduler: Callable[[], SingleSched
     def store() -> IncidentStore:
         return IncidentStore(database_path)
 
-    def page(request: Request, user: StaffUser, status_code: int = 200, error: Optional[str] = None, done: Optional[str] = None) -> HTMLResponse:
+    def page(request: Request, user: StaffUser, status_code: int = 200, error: str | None = None, done: str | None = None) -> HTMLResponse:
         incidents = store().list()
-        rows = [{"incident": incident, "started": _local(incident.started_at), "eta": _local(incident.eta),
-                 "resolved": _local(incident.resolved_at)} for incident in incidents]
-        return render_staff(request, "incidents.html", user, status_code=status_code, rows=rows, services=SERVICES,
-                            error=error, done=done, timezone=str(operations_timezone()))
+        rows = [
+            {
+                "incident": incident,
+                "started": _local(incident.started_at),
+                "eta": _local(incident.eta),
+                "resolved": _local(incident.resolved_at),
+            }
+            for incident in incidents
+        ]
+        return render_staff(
+            request,
+            "incidents.html",
+            user,
+            status_code=status_code,
+            rows=rows,
+            services=SERVICES,
+            error=error,
+            done=done,
+            timezone=str(operations_timezone()),
+        )
 
     def act(request: Request, user: StaffUser, change: Callable[[], Any], done: str) -> Response:
         try:
@@ -98,26 +115,44 @@ def incident_router(database_path: Database, scheduler: Callable[[], SingleSched
 
     @router.get("/incidents", response_class=HTMLResponse)
     async def incidents_page(request: Request, done: str = "", user: StaffUser = Depends(staff_page(ROLE))) -> HTMLResponse:
-        return page(request, user, done={"opened": "Incident opened.", "eta": "ETA updated.", "resolved": "Incident resolved; follow-ups scheduled."}.get(done))
+        return page(
+            request,
+            user,
+            done={"opened": "Incident opened.", "eta": "ETA updated.", "resolved": "Incident resolved; follow-ups scheduled."}.get(done),
+        )
 
     @router.post("/incidents", response_model=None)
-    async def open_from_page(request: Request, service: str = Form(""), regions: str = Form(""), eta: str = Form(""),
-                             message_tr: str = Form(""), message_en: str = Form(""), csrf: str = Form(""),
-                             user: StaffUser = Depends(staff_page(ROLE))) -> Response:
+    async def open_from_page(
+        request: Request,
+        service: str = Form(""),
+        regions: str = Form(""),
+        eta: str = Form(""),
+        message_tr: str = Form(""),
+        message_en: str = Form(""),
+        csrf: str = Form(""),
+        user: StaffUser = Depends(staff_page(ROLE)),
+    ) -> Response:
         check_csrf(request, csrf)
-        return act(request, user, lambda: store().open(service, regions.split(","), parse_time(eta, "eta"), message_tr, message_en,
-                                                       opened_by=user.login), "opened")
+        return act(
+            request,
+            user,
+            lambda: store().open(service, regions.split(","), parse_time(eta, "eta"), message_tr, message_en, opened_by=user.login),
+            "opened",
+        )
 
     @router.post("/incidents/{incident_id}/eta", response_model=None)
-    async def eta_from_page(request: Request, incident_id: int, eta: str = Form(""), csrf: str = Form(""),
-                            user: StaffUser = Depends(staff_page(ROLE))) -> Response:
+    async def eta_from_page(
+        request: Request, incident_id: int, eta: str = Form(""), csrf: str = Form(""), user: StaffUser = Depends(staff_page(ROLE))
+    ) -> Response:
         check_csrf(request, csrf)
         return act(request, user, lambda: store().update_eta(incident_id, parse_time(eta, "eta")), "eta")
 
     @router.post("/incidents/{incident_id}/resolve", response_model=None)
-    async def resolve_from_page(request: Request, incident_id: int, csrf: str = Form(""),
-                                user: StaffUser = Depends(staff_page(ROLE))) -> Response:
+    async def resolve_from_page(
+        request: Request, incident_id: int, csrf: str = Form(""), user: StaffUser = Depends(staff_page(ROLE))
+    ) -> Response:
         check_csrf(request, csrf)
+
         def resolve() -> None:
             store().get(incident_id)  # an unknown id fails before the scheduler is opened
             resolve_incident(database_path, incident_id, scheduler())
@@ -126,13 +161,13 @@ def incident_router(database_path: Database, scheduler: Callable[[], SingleSched
 
     # JSON API
 
-    def answer(change: Callable[[], Dict[str, Any]]) -> JSONResponse:
+    def answer(change: Callable[[], dict[str, Any]]) -> JSONResponse:
         try:
             return JSONResponse(change())
         except IncidentError as error:
             return JSONResponse({"error": str(error)}, status_code=400)
 
-    async def json_body(request: Request) -> Dict[str, Any]:
+    async def json_body(request: Request) -> dict[str, Any]:
         try:
             body = await request.json()
         except ValueError:
@@ -142,19 +177,23 @@ def incident_router(database_path: Database, scheduler: Callable[[], SingleSched
         return body
 
     @router.get("/api/incidents")
-    async def list_incidents(status: Optional[str] = None, caller: str = Depends(api_caller)) -> JSONResponse:
+    async def list_incidents(status: str | None = None, caller: str = Depends(api_caller)) -> JSONResponse:
         return answer(lambda: {"incidents": [incident.as_json() for incident in store().list(status)]})
 
     @router.post("/api/incidents")
     async def open_incident(request: Request, caller: str = Depends(api_caller)) -> JSONResponse:
         body = await json_body(request)
 
-        def opened() -> Dict[str, Any]:
+        def opened() -> dict[str, Any]:
             service = _field(body, "service")
             incident = store().open(
-                service if isinstance(service, str) else repr(service), _regions(_field(body, "regions")), _time(_field(body, "eta"), "eta"),
-                _field(body, "message_tr"), _field(body, "message_en"),
-                started_at=_time(body["started_at"], "started_at") if "started_at" in body else None, opened_by=caller,
+                service if isinstance(service, str) else repr(service),
+                _regions(_field(body, "regions")),
+                _time(_field(body, "eta"), "eta"),
+                _field(body, "message_tr"),
+                _field(body, "message_en"),
+                started_at=_time(body["started_at"], "started_at") if "started_at" in body else None,
+                opened_by=caller,
             )
             return incident.as_json()
 
@@ -167,7 +206,7 @@ def incident_router(database_path: Database, scheduler: Callable[[], SingleSched
 
     @router.post("/api/incidents/{incident_id}/resolve")
     async def resolve(incident_id: int, caller: str = Depends(api_caller)) -> JSONResponse:
-        def resolved() -> Dict[str, Any]:
+        def resolved() -> dict[str, Any]:
             store().get(incident_id)
             incident, scheduled = resolve_incident(database_path, incident_id, scheduler())
             return {**incident.as_json(), "followups_scheduled": len(scheduled)}

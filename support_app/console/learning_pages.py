@@ -8,10 +8,11 @@ customer or agent wrote, except the title and body of a new article, which staff
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
@@ -23,8 +24,8 @@ from kb_index.search import KnowledgeBase
 from learning.kb_writer import Draft, KbWriteError, add_article, add_questions
 from learning.mining import ALTERNATE, ARTICLE, Suggestion, mine, suggest
 from learning.store import ACCEPTED, OPEN, REJECTED, AgentAnswerStore
-from support_app.security import check_csrf
 from support_app.console.staff.accounts import StaffUser, staff_page
+from support_app.security import check_csrf
 
 FLASH_KEY = "review_flash"  # the review page's flash (support_app/review.py shows it)
 BACK = "/review/gaps#learned"
@@ -57,7 +58,7 @@ def index_built_at(index: Path) -> float:
     return pointer.stat().st_mtime if pointer.is_file() else 0.0
 
 
-def learned_section(database: Path, language: str = "", settings: Optional[LearningSettings] = None) -> dict[str, Any]:
+def learned_section(database: Path, language: str = "", settings: LearningSettings | None = None) -> dict[str, Any]:
     """What the gap report shows: suggestions (or why there are none) and KB edits the index lacks."""
     settings = settings or LearningSettings.from_env()
     store = AgentAnswerStore(database)
@@ -83,7 +84,7 @@ def _ids(raw: str) -> list[int]:
     return ids
 
 
-def learning_router(settings: Optional[LearningSettings] = None) -> APIRouter:
+def learning_router(settings: LearningSettings | None = None) -> APIRouter:
     settings = settings or LearningSettings.from_env()
     router = APIRouter()
 
@@ -93,8 +94,13 @@ def learning_router(settings: Optional[LearningSettings] = None) -> APIRouter:
 
     @router.post("/review/learned/accept")
     async def accept(
-        request: Request, ids: str = Form(...), kind: str = Form(...), title: str = Form(""), body: str = Form(""),
-        csrf: str = Form(""), user: StaffUser = Depends(staff_page("agent")),
+        request: Request,
+        ids: str = Form(...),
+        kind: str = Form(...),
+        title: str = Form(""),
+        body: str = Form(""),
+        csrf: str = Form(""),
+        user: StaffUser = Depends(staff_page("agent")),
     ) -> RedirectResponse:
         check_csrf(request, csrf)
         if kind not in (ALTERNATE, ARTICLE):
@@ -116,7 +122,9 @@ def learning_router(settings: Optional[LearningSettings] = None) -> APIRouter:
         return flash(request, "ok", f"{message}. The index needs a rebuild (make index) before the bot uses it.")
 
     @router.post("/review/learned/reject")
-    async def reject(request: Request, ids: str = Form(...), csrf: str = Form(""), user: StaffUser = Depends(staff_page("agent"))) -> RedirectResponse:
+    async def reject(
+        request: Request, ids: str = Form(...), csrf: str = Form(""), user: StaffUser = Depends(staff_page("agent"))
+    ) -> RedirectResponse:
         check_csrf(request, csrf)
         changed = AgentAnswerStore(request.app.state.settings.database_path).decide(_ids(ids), REJECTED, user.login, "rejected")
         return flash(request, "ok", f"Hidden {changed} answer{'s' if changed != 1 else ''} from the suggestions.")
@@ -124,12 +132,14 @@ def learning_router(settings: Optional[LearningSettings] = None) -> APIRouter:
     return router
 
 
-def _apply(source: Path, suggestion: Optional[Suggestion], kind: str, title: str, body: str) -> str:
+def _apply(source: Path, suggestion: Suggestion | None, kind: str, title: str, body: str) -> str:
     """Write the suggestion as it stands now; returns what was done, in one sentence."""
     if suggestion is None:
         raise KbWriteError("the bot already answers every one of these questions; nothing to add")
     if suggestion.kind != kind:
-        raise KbWriteError(f"this suggestion is now a{'n' if suggestion.kind == ALTERNATE else ''} {suggestion.kind} suggestion; reload the page")
+        raise KbWriteError(
+            f"this suggestion is now a{'n' if suggestion.kind == ALTERNATE else ''} {suggestion.kind} suggestion; reload the page"
+        )
     if suggestion.kind == ALTERNATE and suggestion.article is not None:
         path, added = add_questions(source, suggestion.article.id, suggestion.questions)
         return f"Added {len(added)} alternate question{'s' if len(added) != 1 else ''} to {suggestion.article.id} ({path.name}): {json.dumps(added, ensure_ascii=False)}"

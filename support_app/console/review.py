@@ -11,26 +11,26 @@ is shown or written: a card number or IBAN never becomes a training example in g
 import math
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping, Optional
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from privacy.redaction import redact_for_display as redact
 from analytics.tracker import CHANNELS, Conversation, Turn, conversations_of, iter_conversations, tracker_db_path
 from kb_index.errors import KbError
 from language.detect import detect_language
+from privacy.redaction import redact_for_display as redact
+from storage import paths
 from support_app.console.learning_pages import learned_section
-from support_app.security import check_csrf
 from support_app.console.staff.accounts import StaffUser, render_staff, safe_next, staff_page
+from support_app.security import check_csrf
 from tuning import gaps
 from tuning.nlu_writer import LANGUAGES, NluWriteError, add_example, known_intents
 from tuning.review_store import ADDED_EXAMPLE, NEEDS_ARTICLE, ReviewStore
-from storage import paths
 
 PAGE_SIZE = 50
 FLASH_KEY = "review_flash"
@@ -107,7 +107,7 @@ def _encoder() -> gaps.Encoder:
     return gaps.default_encoder()
 
 
-def review_router(settings: Optional[ReviewSettings] = None) -> APIRouter:
+def review_router(settings: ReviewSettings | None = None) -> APIRouter:
     settings = settings or ReviewSettings.from_env()
     router = APIRouter()
 
@@ -121,7 +121,11 @@ def review_router(settings: Optional[ReviewSettings] = None) -> APIRouter:
     async def review(request: Request, user: StaffUser = Depends(staff_page("agent"))) -> HTMLResponse:
         filters = Filters.parse(request.query_params)
         since = time.time() - settings.days * 86400
-        conversations = [c for c in iter_conversations(tracker_db_path(), since=since) if c.last_at >= since and matches(c, filters, settings.low_confidence)]
+        conversations = [
+            c
+            for c in iter_conversations(tracker_db_path(), since=since)
+            if c.last_at >= since and matches(c, filters, settings.low_confidence)
+        ]
         conversations.sort(key=lambda c: -c.last_at)
         done = {(row["sender_id"], row["message_at"]): row for row in store(request).actions()}
         intents = sorted(set(known_intents(settings.nlu_dir, "tr")) | set(known_intents(settings.nlu_dir, "en")))
@@ -135,7 +139,9 @@ def review_router(settings: Optional[ReviewSettings] = None) -> APIRouter:
                         "bot": [redact(b.text) for b in turn.bot if b.text],
                         "language": message_language(turn, conversation),
                         "low": low_confidence(turn, settings.low_confidence),
-                        "done": [row for key, row in done.items() if key[0] == conversation.sender_id and abs(key[1] - turn.timestamp) < 1e-6],
+                        "done": [
+                            row for key, row in done.items() if key[0] == conversation.sender_id and abs(key[1] - turn.timestamp) < 1e-6
+                        ],
                     }
                     for turn in conversation.user_turns
                 ],
@@ -144,9 +150,19 @@ def review_router(settings: Optional[ReviewSettings] = None) -> APIRouter:
         ]
         back = "/review" + (f"?{urlencode(filters.query())}" if filters.query() else "")
         return render_staff(
-            request, "review.html", user, rows=rows, total=len(conversations), filters=filters, channels=CHANNELS,
-            languages=LANGUAGES, intents=intents, back=back, flash=request.session.pop(FLASH_KEY, None),
-            threshold=settings.low_confidence, days=settings.days,
+            request,
+            "review.html",
+            user,
+            rows=rows,
+            total=len(conversations),
+            filters=filters,
+            channels=CHANNELS,
+            languages=LANGUAGES,
+            intents=intents,
+            back=back,
+            flash=request.session.pop(FLASH_KEY, None),
+            threshold=settings.low_confidence,
+            days=settings.days,
         )
 
     def find_turn(sender_id: str, message_at: float) -> tuple[Conversation, Turn]:
@@ -160,8 +176,13 @@ def review_router(settings: Optional[ReviewSettings] = None) -> APIRouter:
 
     @router.post("/review/example")
     async def add_as_example(
-        request: Request, sender_id: str = Form(...), message_at: float = Form(...), intent: str = Form(...),
-        language: str = Form(...), csrf: str = Form(""), back: str = Form("/review"),
+        request: Request,
+        sender_id: str = Form(...),
+        message_at: float = Form(...),
+        intent: str = Form(...),
+        language: str = Form(...),
+        csrf: str = Form(""),
+        back: str = Form("/review"),
         user: StaffUser = Depends(staff_page("agent")),
     ) -> RedirectResponse:
         check_csrf(request, csrf)
@@ -178,8 +199,13 @@ def review_router(settings: Optional[ReviewSettings] = None) -> APIRouter:
 
     @router.post("/review/needs-article")
     async def needs_article(
-        request: Request, sender_id: str = Form(...), message_at: float = Form(...), language: str = Form(...),
-        csrf: str = Form(""), back: str = Form("/review"), user: StaffUser = Depends(staff_page("agent")),
+        request: Request,
+        sender_id: str = Form(...),
+        message_at: float = Form(...),
+        language: str = Form(...),
+        csrf: str = Form(""),
+        back: str = Form("/review"),
+        user: StaffUser = Depends(staff_page("agent")),
     ) -> RedirectResponse:
         check_csrf(request, csrf)
         if language not in LANGUAGES:
@@ -208,19 +234,34 @@ def review_router(settings: Optional[ReviewSettings] = None) -> APIRouter:
     async def gap_report(request: Request, language: str = "", user: StaffUser = Depends(staff_page("agent"))) -> HTMLResponse:
         groups, uses = report(request, language)
         learned = learned_section(request.app.state.settings.database_path, language)  # "answered by agents" (learning/)
-        return render_staff(request, "review_gaps.html", user, groups=groups, uses=uses, language=language, languages=LANGUAGES,
-                            learned=learned, flash=request.session.pop(FLASH_KEY, None))
+        return render_staff(
+            request,
+            "review_gaps.html",
+            user,
+            groups=groups,
+            uses=uses,
+            language=language,
+            languages=LANGUAGES,
+            learned=learned,
+            flash=request.session.pop(FLASH_KEY, None),
+        )
 
     @router.get("/review/gaps.csv")
     async def gap_csv(request: Request, language: str = "", user: StaffUser = Depends(staff_page("agent"))) -> Response:
         groups, _ = report(request, language)
-        return Response(gaps.groups_csv(groups), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="kb-gaps.csv"', "Cache-Control": "no-store"})
+        return Response(
+            gaps.groups_csv(groups),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="kb-gaps.csv"', "Cache-Control": "no-store"},
+        )
 
     @router.get("/review/articles.csv")
     async def articles_csv(request: Request, user: StaffUser = Depends(staff_page("agent"))) -> Response:
         _, uses = report(request, "")
-        return Response(gaps.usage_csv(uses), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="kb-articles.csv"', "Cache-Control": "no-store"})
+        return Response(
+            gaps.usage_csv(uses),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="kb-articles.csv"', "Cache-Control": "no-store"},
+        )
 
     return router

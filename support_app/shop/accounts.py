@@ -4,7 +4,6 @@ import base64
 import hashlib
 import hmac
 import secrets
-from typing import Optional
 
 from customer_store.store import DEMO_CUSTOMERS
 from storage import schema
@@ -20,7 +19,7 @@ def hash_password(password: str) -> str:
     return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
 
 
-def password_matches(password: str, stored: Optional[str]) -> bool:
+def password_matches(password: str, stored: str | None) -> bool:
     """Whether the password fits the stored hash. With no stored hash (unknown login) the same
     scrypt work is done anyway, so timing does not reveal which logins exist."""
     if stored is None:
@@ -46,7 +45,7 @@ class Accounts(Store):
                 (login, customer_id, hash_password(password)),
             )
 
-    def authenticate(self, login: str, password: str) -> Optional[str]:
+    def authenticate(self, login: str, password: str) -> str | None:
         """The customer id when the password is right, else None."""
         with self._transaction() as connection:
             row = connection.execute(

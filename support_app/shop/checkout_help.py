@@ -5,16 +5,17 @@ The offer of help itself is made by the bot (bot/actions/checkout.py) from the c
 """
 
 import secrets
-from typing import Any, Callable, Dict, List, Optional
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 
+from checkout import catalogue
 from checkout.recovery import CheckoutRecovery
 from checkout.reminders import SingleScheduler, order_completed, schedule_cart_reminder
 from connectors.webchat_token import ANONYMOUS_PREFIX
 from customer_store.store import CustomerStore
-from checkout import catalogue
 from support_app.security import check_csrf
 from support_app.settings import Settings
 
@@ -29,9 +30,9 @@ def cart_subject(request: Request) -> str:
     return str(request.session["anon_sub"])
 
 
-def cart_record(items: Dict[str, int]) -> Dict[str, Any]:
+def cart_record(items: dict[str, int]) -> dict[str, Any]:
     """Session cart (product id → quantity) as stored for the bot: lines with names and prices, and the total."""
-    lines: List[Dict[str, Any]] = []
+    lines: list[dict[str, Any]] = []
     for product_id, quantity in items.items():
         product = catalogue.product(product_id)
         if product is not None:
@@ -39,20 +40,25 @@ def cart_record(items: Dict[str, int]) -> Dict[str, Any]:
     return {"items": lines, "total_kurus": sum(line["price_kurus"] * line["quantity"] for line in lines)}
 
 
-def save_cart(customers: CustomerStore, request: Request, items: Dict[str, int]) -> None:
+def save_cart(customers: CustomerStore, request: Request, items: dict[str, int]) -> None:
     record = cart_record(items)
     customers.save_cart(cart_subject(request), record["items"], record["total_kurus"])
 
 
-def checkout_data(request: Request, items: Dict[str, int], csrf: str) -> Dict[str, Any]:
+def checkout_data(request: Request, items: dict[str, int], csrf: str) -> dict[str, Any]:
     """What the widget needs on the checkout page (a JSON data attribute): the cart and the beacon URL."""
     record = cart_record(items)
-    return {"itemCount": sum(line["quantity"] for line in record["items"]), "totalKurus": record["total_kurus"],
-            "leaveUrl": "/api/checkout/left", "csrf": csrf}
+    return {
+        "itemCount": sum(line["quantity"] for line in record["items"]),
+        "totalKurus": record["total_kurus"],
+        "leaveUrl": "/api/checkout/left",
+        "csrf": csrf,
+    }
 
 
-def complete_order(customers: CustomerStore, recovery: CheckoutRecovery, scheduler: Callable[[], SingleScheduler],
-                   request: Request, items: Dict[str, int]) -> str:
+def complete_order(
+    customers: CustomerStore, recovery: CheckoutRecovery, scheduler: Callable[[], SingleScheduler], request: Request, items: dict[str, int]
+) -> str:
     """Record the order, close the cart, cancel a pending reminder and count a recovered cart."""
     subject = cart_subject(request)
     customer_id = request.session.get("customer_id")
@@ -66,8 +72,9 @@ def complete_order(customers: CustomerStore, recovery: CheckoutRecovery, schedul
     return order_id
 
 
-def checkout_router(settings: Settings, customers: CustomerStore, recovery: CheckoutRecovery,
-                    scheduler: Callable[[], SingleScheduler]) -> APIRouter:
+def checkout_router(
+    settings: Settings, customers: CustomerStore, recovery: CheckoutRecovery, scheduler: Callable[[], SingleScheduler]
+) -> APIRouter:
     router = APIRouter()
 
     @router.post("/api/checkout/left")
@@ -75,11 +82,15 @@ def checkout_router(settings: Settings, customers: CustomerStore, recovery: Chec
         """The widget's beacon on pagehide with items in the cart: a reminder for a logged-in customer
         with a WhatsApp number and marketing consent (the scheduler also enforces consent and quiet hours)."""
         check_csrf(request, csrf)
-        customer_id: Optional[str] = request.session.get("customer_id")
+        customer_id: str | None = request.session.get("customer_id")
         key = None
         if customer_id:
             key = schedule_cart_reminder(
-                customers, recovery, scheduler(), str(customer_id), settings.cart_reminder_delay_minutes * 60,
+                customers,
+                recovery,
+                scheduler(),
+                str(customer_id),
+                settings.cart_reminder_delay_minutes * 60,
                 str(request.url_for("checkout")),
             )
         return JSONResponse({"reminder": key})

@@ -10,9 +10,9 @@ import re
 import sqlite3
 import statistics
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -43,8 +43,12 @@ WEB_HANDOFF = "web:analytics-5"
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     """With METRICS_TOKEN and a staff password for the support app."""
-    with running_servers(tmp_path_factory.mktemp("analytics"), fake_twilio=True, support_app=True,
-                         env={"METRICS_TOKEN": METRICS_TOKEN, "STAFF_DEMO_PASSWORD": STAFF_PASSWORD}) as servers:
+    with running_servers(
+        tmp_path_factory.mktemp("analytics"),
+        fake_twilio=True,
+        support_app=True,
+        env={"METRICS_TOKEN": METRICS_TOKEN, "STAFF_DEMO_PASSWORD": STAFF_PASSWORD},
+    ) as servers:
         yield servers
 
 
@@ -71,13 +75,17 @@ def conversations(servers: Servers) -> None:
         db.executemany(
             "INSERT INTO handoffs (id, sender_id, channel, language, reason, priority, status, agent, created_at, claimed_at, "
             "first_agent_reply_at, closed_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
-            [(1, WHATSAPP_HANDOFF, "whatsapp", "en", "customer_asked", "closed", "agent1", now, now + 5, now + 30, now + 300),
-             (2, WEB_HANDOFF, "web", "en", "customer_asked", "closed", "agent2", now, now + 10, now + 90, now + 900),
-             # a second handoff in the same conversation: still one handed-off conversation
-             (3, WEB_HANDOFF, "web", "en", "customer_asked", "queued", None, now + 1, None, None, None)],
+            [
+                (1, WHATSAPP_HANDOFF, "whatsapp", "en", "customer_asked", "closed", "agent1", now, now + 5, now + 30, now + 300),
+                (2, WEB_HANDOFF, "web", "en", "customer_asked", "closed", "agent2", now, now + 10, now + 90, now + 900),
+                # a second handoff in the same conversation: still one handed-off conversation
+                (3, WEB_HANDOFF, "web", "en", "customer_asked", "queued", None, now + 1, None, None, None),
+            ],
         )
-        db.executemany("INSERT INTO csat_ratings (handoff_id, sender_id, channel, rating, created_at) VALUES (?, ?, ?, ?, ?)", [
-            (1, WHATSAPP_HANDOFF, "whatsapp", 2, now + 301), (2, WEB_HANDOFF, "web", 4, now + 901), (3, WEB_HANDOFF, "web", 5, now + 902)])
+        db.executemany(
+            "INSERT INTO csat_ratings (handoff_id, sender_id, channel, rating, created_at) VALUES (?, ?, ?, ?, ?)",
+            [(1, WHATSAPP_HANDOFF, "whatsapp", 2, now + 301), (2, WEB_HANDOFF, "web", 4, now + 901), (3, WEB_HANDOFF, "web", 5, now + 902)],
+        )
 
 
 def first_response_times(tracker_db: Path) -> list[float]:
@@ -99,7 +107,9 @@ def staff_client(servers: Servers) -> Iterator[httpx.Client]:
         page = client.get("/staff/login")
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
         assert csrf is not None
-        response = client.post("/staff/login", data={"login": "marketing", "password": STAFF_PASSWORD, "csrf": csrf.group(1), "next": "/dashboard"})
+        response = client.post(
+            "/staff/login", data={"login": "marketing", "password": STAFF_PASSWORD, "csrf": csrf.group(1), "next": "/dashboard"}
+        )
         assert response.status_code == 303 and response.headers["location"] == "/dashboard"
         yield client
 
@@ -131,7 +141,17 @@ def test_dashboard_figures_equal_the_hand_computed_ones(servers: Servers, conver
     assert '<th scope="row">order-tracking-tr</th><td>1</td><td>1</td><td>0</td>' in html  # answered and rated 👍
     assert UNANSWERABLE_TR in html  # top "not sure" questions (nothing to redact in it)
     assert 'id="no-data-campaigns"' in html  # no campaign tables yet: "no data", not zero
-    for chart in ("per-day-channel", "per-day-language", "outcome", "handoff-reasons", "csat-channel", "csat-days", "times", "intents", "articles"):
+    for chart in (
+        "per-day-channel",
+        "per-day-language",
+        "outcome",
+        "handoff-reasons",
+        "csat-channel",
+        "csat-days",
+        "times",
+        "intents",
+        "articles",
+    ):
         assert f'<svg class="chart" id="chart-{chart}"' in html, chart
 
     with staff_client(servers) as client:
@@ -163,7 +183,9 @@ def test_metrics_parse_and_match(servers: Servers, conversations: None) -> None:
     assert samples("destek_kb_feedback", "helpful") == {"true": 1, "false": 0}
     assert samples("destek_handoff_requests", "reason") == {"customer_asked": 2, "kb_no_answer": 1}
     assert {(s.labels["reason"], s.labels["status"]): s.value for s in families["destek_handoffs"].samples} == {
-        ("customer_asked", "closed"): 2, ("customer_asked", "queued"): 1}
+        ("customer_asked", "closed"): 2,
+        ("customer_asked", "queued"): 1,
+    }
     assert families["destek_handoff_queue_length"].samples[0].value == 1
     assert families["destek_csat_average"].samples[0].value == pytest.approx(11 / 3)
     assert "destek_campaign_recipients" not in families  # no campaign tables: absent, not zero

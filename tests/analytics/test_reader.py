@@ -5,7 +5,7 @@ figures on hand-made support-database rows, filters, redaction and /metrics acce
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,9 +14,10 @@ from starlette.requests import Request
 
 from analytics.figures import Durations, Filters, compute
 from analytics.prometheus import exposition
-from privacy.redaction import mask_long_numbers as local_redact, redact_for_display as redact
 from analytics.support_db import read_support_data
 from analytics.tracker import channel_of, conversations_of, read_conversations
+from privacy.redaction import mask_long_numbers as local_redact
+from privacy.redaction import redact_for_display as redact
 from support_app.console.dashboard import metrics_allowed, parse_filters
 
 # SQLTrackerStore.SQLEvent as Rasa 3.6 creates it (rasa/core/tracker_store.py).
@@ -36,10 +37,15 @@ def session_start(t: float, **carried: Any) -> list[dict[str, Any]]:
     return events + [{"event": "action", "name": "action_listen", "timestamp": t}]
 
 
-def user(t: float, text: Optional[str], intent: str, confidence: float = 0.9, language: str = "tr") -> list[dict[str, Any]]:
+def user(t: float, text: str | None, intent: str, confidence: float = 0.9, language: str = "tr") -> list[dict[str, Any]]:
     entities = [{"entity": "language", "value": language, "start": 0, "end": len(text or "")}]
     return [
-        {"event": "user", "timestamp": t, "text": text, "parse_data": {"intent": {"name": intent, "confidence": confidence}, "entities": entities}},
+        {
+            "event": "user",
+            "timestamp": t,
+            "text": text,
+            "parse_data": {"intent": {"name": intent, "confidence": confidence}, "entities": entities},
+        },
         {"event": "slot", "name": "language", "value": language, "timestamp": t},
     ]
 
@@ -59,43 +65,73 @@ def write_tracker(path: Path, conversations: dict[str, list[dict[str, Any]]]) ->
             for event in events:
                 db.execute(
                     "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) VALUES (?, ?, ?, ?, ?, ?)",
-                    (sender, event["event"], event["timestamp"], event.get("parse_data", {}).get("intent", {}).get("name"),
-                     event.get("name"), json.dumps(event)),
+                    (
+                        sender,
+                        event["event"],
+                        event["timestamp"],
+                        event.get("parse_data", {}).get("intent", {}).get("name"),
+                        event.get("name"),
+                        json.dumps(event),
+                    ),
                 )
     return path
 
 
 def kb_answer(t: float, article: str, score: float, query: str) -> list[dict[str, Any]]:
-    return action(t, "action_answer_from_kb", "utter_kb_answer", "utter_ask_helpful",
-                  kb_query=query, kb_article_id=article, kb_score=score, kb_answered=True)
+    return action(
+        t,
+        "action_answer_from_kb",
+        "utter_kb_answer",
+        "utter_ask_helpful",
+        kb_query=query,
+        kb_article_id=article,
+        kb_score=score,
+        kb_answered=True,
+    )
 
 
 def kb_not_sure(t: float, query: str) -> list[dict[str, Any]]:
-    return action(t, "action_answer_from_kb", "utter_kb_not_sure", "utter_offer_human",
-                  kb_query=query, kb_article_id=None, kb_score=0.1, kb_answered=False)
+    return action(
+        t,
+        "action_answer_from_kb",
+        "utter_kb_not_sure",
+        "utter_offer_human",
+        kb_query=query,
+        kb_article_id=None,
+        kb_score=0.1,
+        kb_answered=False,
+    )
 
 
 @pytest.fixture
 def tracker(tmp_path: Path) -> Path:
-    return write_tracker(tmp_path / "tracker.sqlite3", {
-        # web, TR: answered, rated 👍, then a second session an hour later that re-sets carried slots
-        "web:ayse": [
-            *session_start(T0), *user(T0 + 10, "kargom nerede", "faq"), *kb_answer(T0 + 11.5, "track-tr", 0.8, "kargom nerede"),
-            *user(T0 + 20, "/answer_helpful", "answer_helpful", 1.0), *action(T0 + 20.5, "action_record_feedback", "utter_feedback_thanks", kb_feedback="up"),
-            *session_start(T0 + 7200, language="tr", kb_answered=True, kb_article_id="track-tr", kb_query="kargom nerede"),
-            *user(T0 + 7210, "merhaba", "greet"), *action(T0 + 7213, "utter_greet", "utter_greet"),
-        ],
-        # WhatsApp, EN: not sure, then asks for a person (handoff)
-        "whatsapp:+905551110001": [
-            *session_start(T0 + 100), *user(T0 + 110, "my card 4111 1111 1111 1111 was charged twice", "nlu_fallback", 0.3, "en"),
-            *kb_not_sure(T0 + 112, "my card 4111 1111 1111 1111 was charged twice"),
-            *user(T0 + 130, "/request_human", "request_human", 1.0, "en"),
-            *action(T0 + 131, "action_request_human", "utter_handoff_recorded", handoff_requested=True),
-        ],
-        # REST: one message, no bot reply stored yet; and an EXTERNAL_ trigger is not a customer message
-        "rest-1": [*session_start(T0 + 200), *user(T0 + 205, "hello", "greet", language="en")],
-        "web:ghost": [*session_start(T0 + 300), *user(T0 + 301, None, "EXTERNAL_handoff_closed")],
-    })
+    return write_tracker(
+        tmp_path / "tracker.sqlite3",
+        {
+            # web, TR: answered, rated 👍, then a second session an hour later that re-sets carried slots
+            "web:ayse": [
+                *session_start(T0),
+                *user(T0 + 10, "kargom nerede", "faq"),
+                *kb_answer(T0 + 11.5, "track-tr", 0.8, "kargom nerede"),
+                *user(T0 + 20, "/answer_helpful", "answer_helpful", 1.0),
+                *action(T0 + 20.5, "action_record_feedback", "utter_feedback_thanks", kb_feedback="up"),
+                *session_start(T0 + 7200, language="tr", kb_answered=True, kb_article_id="track-tr", kb_query="kargom nerede"),
+                *user(T0 + 7210, "merhaba", "greet"),
+                *action(T0 + 7213, "utter_greet", "utter_greet"),
+            ],
+            # WhatsApp, EN: not sure, then asks for a person (handoff)
+            "whatsapp:+905551110001": [
+                *session_start(T0 + 100),
+                *user(T0 + 110, "my card 4111 1111 1111 1111 was charged twice", "nlu_fallback", 0.3, "en"),
+                *kb_not_sure(T0 + 112, "my card 4111 1111 1111 1111 was charged twice"),
+                *user(T0 + 130, "/request_human", "request_human", 1.0, "en"),
+                *action(T0 + 131, "action_request_human", "utter_handoff_recorded", handoff_requested=True),
+            ],
+            # REST: one message, no bot reply stored yet; and an EXTERNAL_ trigger is not a customer message
+            "rest-1": [*session_start(T0 + 200), *user(T0 + 205, "hello", "greet", language="en")],
+            "web:ghost": [*session_start(T0 + 300), *user(T0 + 301, None, "EXTERNAL_handoff_closed")],
+        },
+    )
 
 
 def test_channel_from_the_sender_id_prefix() -> None:
@@ -107,7 +143,12 @@ def test_reader_turns_events_into_sessions_and_turns(tracker: Path) -> None:
     conversations = read_conversations(tracker)
     assert tracker.read_bytes() == before  # opened read-only
     assert [(c.sender_id, c.session) for c in conversations] == [
-        ("web:ayse", 0), ("whatsapp:+905551110001", 0), ("rest-1", 0), ("web:ghost", 0), ("web:ayse", 1)]
+        ("web:ayse", 0),
+        ("whatsapp:+905551110001", 0),
+        ("rest-1", 0),
+        ("web:ghost", 0),
+        ("web:ayse", 1),
+    ]
     first, whatsapp, rest, ghost, second = conversations
     assert (first.channel, first.language, whatsapp.channel, whatsapp.language, rest.channel) == ("web", "tr", "whatsapp", "en", "rest")
     answered, rating = first.turns
@@ -154,19 +195,41 @@ CREATE TABLE campaign_recipients (id INTEGER PRIMARY KEY, campaign_id INTEGER NO
 def support_db(path: Path) -> Path:
     with sqlite3.connect(path) as db:
         db.executescript(SUPPORT_SCHEMA)
-        db.execute("INSERT INTO handoffs VALUES (1, 'whatsapp:+905551110001', NULL, 'whatsapp', 'en', 'customer_asked', 0, 'closed', 'agent1', ?, ?, ?, ?)",
-                   (T0 + 131, T0 + 140, T0 + 191, T0 + 731))
+        db.execute(
+            "INSERT INTO handoffs VALUES (1, 'whatsapp:+905551110001', NULL, 'whatsapp', 'en', 'customer_asked', 0, 'closed', 'agent1', ?, ?, ?, ?)",
+            (T0 + 131, T0 + 140, T0 + 191, T0 + 731),
+        )
         # a handoff in ayse's second session, that the tracker does not show (e.g. an agent took over)
-        db.execute("INSERT INTO handoffs VALUES (2, 'web:ayse', NULL, 'web', 'tr', 'agent_takeover', 0, 'queued', NULL, ?, NULL, NULL, NULL)",
-                   (T0 + 7220,))
+        db.execute(
+            "INSERT INTO handoffs VALUES (2, 'web:ayse', NULL, 'web', 'tr', 'agent_takeover', 0, 'queued', NULL, ?, NULL, NULL, NULL)",
+            (T0 + 7220,),
+        )
         # channel as the handoff feature stores it: Rasa's input channel name ("webchat")
-        db.executemany("INSERT INTO csat_ratings VALUES (?, ?, ?, ?, ?)", [
-            (1, "whatsapp:+905551110001", "whatsapp", 2, T0 + 740), (2, "web:ayse", "webchat", 5, T0 + 7300), (9, "web:x", "web", 4, T0 + 90000)])
+        db.executemany(
+            "INSERT INTO csat_ratings VALUES (?, ?, ?, ?, ?)",
+            [
+                (1, "whatsapp:+905551110001", "whatsapp", 2, T0 + 740),
+                (2, "web:ayse", "webchat", 5, T0 + 7300),
+                (9, "web:x", "web", 4, T0 + 90000),
+            ],
+        )
         # the campaigns branch's columns; "weekly" recurs, its occurrence 3 counts under it
-        db.executemany("INSERT INTO campaigns VALUES (?, ?, ?, ?)", [(1, "outage", None, T0), (2, "weekly", None, T0 + 10), (3, "weekly", 2, T0 + 20)])
-        db.executemany("INSERT INTO campaign_recipients (campaign_id, state, delivery, replied, opted_out_after) VALUES (?, ?, ?, ?, ?)", [
-            (1, "sent", "delivered", 0, 0), (1, "sent", "read", 1, 0), (1, "sent", "failed", 0, 0), (1, "skipped", "", 0, 0),
-            (1, "pending", "", 0, 0), (1, "sent", "", 0, 0), (3, "sent", "read", 0, 1), (3, "failed", "", 0, 0)])
+        db.executemany(
+            "INSERT INTO campaigns VALUES (?, ?, ?, ?)", [(1, "outage", None, T0), (2, "weekly", None, T0 + 10), (3, "weekly", 2, T0 + 20)]
+        )
+        db.executemany(
+            "INSERT INTO campaign_recipients (campaign_id, state, delivery, replied, opted_out_after) VALUES (?, ?, ?, ?, ?)",
+            [
+                (1, "sent", "delivered", 0, 0),
+                (1, "sent", "read", 1, 0),
+                (1, "sent", "failed", 0, 0),
+                (1, "skipped", "", 0, 0),
+                (1, "pending", "", 0, 0),
+                (1, "sent", "", 0, 0),
+                (3, "sent", "read", 0, 1),
+                (3, "failed", "", 0, 0),
+            ],
+        )
         # answer_feedback without its columns; handoff_requests absent
         db.execute("CREATE TABLE answer_feedback (id INTEGER PRIMARY KEY)")
     return path
@@ -175,7 +238,9 @@ def support_db(path: Path) -> Path:
 def test_figures_match_hand_computation(tracker: Path, tmp_path: Path) -> None:
     data = read_support_data(support_db(tmp_path / "destek.sqlite3"))
     assert data.answer_feedback is None and data.handoff_requests is None
-    assert data.problems == ["table answer_feedback lacks column(s) sender_id, article_id, helpful, created_at (see docs/interfaces.md); shown as no data"]
+    assert data.problems == [
+        "table answer_feedback lacks column(s) sender_id, article_id, helpful, created_at (see docs/interfaces.md); shown as no data"
+    ]
     utc = ZoneInfo("UTC")
     figures = compute(read_conversations(tracker), data, Filters(timezone=utc))
     # 4 conversations with a customer message (the EXTERNAL_-only one does not count);
@@ -216,7 +281,14 @@ def test_figures_match_hand_computation(tracker: Path, tmp_path: Path) -> None:
     assert metrics["destek_handoff_queue_length"].samples[0].value == 1
     assert metrics["destek_csat_average"].samples[0].value == pytest.approx(11 / 3)
     assert {s.labels["outcome"]: s.value for s in metrics["destek_campaign_recipients"].samples} == {
-        "pending": 1, "skipped": 1, "canceled": 0, "failed": 2, "sent": 1, "delivered": 1, "read": 2}
+        "pending": 1,
+        "skipped": 1,
+        "canceled": 0,
+        "failed": 2,
+        "sent": 1,
+        "delivered": 1,
+        "read": 2,
+    }
     assert metrics["destek_campaign_opt_outs"].samples[0].value == 1
     assert "destek_kb_feedback" not in metrics  # its table lacks the columns: absent, not zero
 
@@ -234,7 +306,9 @@ def test_filters_from_the_query_string() -> None:
     filters, form = parse_filters({}, utc, today)
     assert form["from"] == "2026-10-25" and form["to"] == "2026-11-23"
     assert filters.until is not None and filters.since is not None and filters.until - filters.since == 30 * 86400
-    filters, _ = parse_filters({"from": "2026-11-01", "to": "2026-11-01", "channel": "whatsapp", "language": "en"}, ZoneInfo("Europe/Istanbul"), today)
+    filters, _ = parse_filters(
+        {"from": "2026-11-01", "to": "2026-11-01", "channel": "whatsapp", "language": "en"}, ZoneInfo("Europe/Istanbul"), today
+    )
     assert filters.since == 1_793_480_400.0 and filters.until == filters.since + 86400  # midnight in Istanbul (UTC+3)
     assert filters.channel == "whatsapp" and filters.language == "en"
     for params, message in (
@@ -275,7 +349,7 @@ def test_charts_escape_text_and_scale_axes() -> None:
 
     drawn = svg.horizontal_bars("c", "Top <b>", "d", [("<img src=x onerror=alert(1)>", 3)], "n")
     assert "<img" not in drawn and "&lt;img src=x onerror=alert(1)&gt;" in drawn
-    assert drawn.startswith('<svg class="chart" id="c"') and 'role="img"' in drawn and "<title id=\"c-title\">Top &lt;b&gt;</title>" in drawn
+    assert drawn.startswith('<svg class="chart" id="c"') and 'role="img"' in drawn and '<title id="c-title">Top &lt;b&gt;</title>' in drawn
     bars = svg.stacked_bars("s", "t", "d", ["d1", "d2"], {"web": [1, 0], "whatsapp": [2, 3]}, "day", "conversations")
     assert bars.count("<rect") == 2 + 3  # two legend keys, three non-zero bar segments
     assert [svg._scale(v) for v in (0, 3, 7, 47, 1012)] == [(1.0, 1), (3.0, 3), (8.0, 4), (50.0, 5), (1200.0, 6)]

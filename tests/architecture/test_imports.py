@@ -21,7 +21,22 @@ NOT_PRODUCT = {"tests", "bench", "requirements", "docs", "var"}
 # What the Rasa process may load (besides Rasa and its own dependencies). Everything else runs on Python 3.11 in the
 # action server (bot.actions and the domain packages it calls), the support app (support_app, shop, console) or
 # the tools (tuning, scripts, *.__main__).
-RASA_PROCESS_PACKAGES = {"bot.components", "bot.tracker_store", "bot.action_payload", "cluster", "connectors", "customer_store", "handoff", "intent_encoder", "kb_index", "language", "privacy", "security", "storage", "validation"}
+RASA_PROCESS_PACKAGES = {
+    "bot.components",
+    "bot.tracker_store",
+    "bot.action_payload",
+    "cluster",
+    "connectors",
+    "customer_store",
+    "handoff",
+    "intent_encoder",
+    "kb_index",
+    "language",
+    "privacy",
+    "security",
+    "storage",
+    "validation",
+}
 
 
 def top_level_packages() -> list[str]:
@@ -117,7 +132,9 @@ def rasa_entry_modules() -> set[str]:
     class_paths += [key for key in credentials if "." in key]
     for endpoints in sorted(ROOT.glob("endpoints*.yml")):
         sections = yaml.safe_load(endpoints.read_text(encoding="utf-8")) or {}
-        class_paths += [str(section["type"]) for section in sections.values() if isinstance(section, dict) and "." in str(section.get("type", ""))]
+        class_paths += [
+            str(section["type"]) for section in sections.values() if isinstance(section, dict) and "." in str(section.get("type", ""))
+        ]
     return {path.rpartition(".")[0] for path in class_paths}
 
 

@@ -1,7 +1,8 @@
 """Custom actions against a real (tiny) index and a real SQLite file: exact events and responses."""
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
@@ -15,8 +16,15 @@ from bot.actions.kb import ActionAnswerFromKb
 from bot.actions.session import ActionSessionStart
 
 SLOTS = {
-    "language": "tr", "kb_answered": None, "kb_query": None, "kb_article_id": None, "kb_score": None,
-    "kb_feedback": None, "kb_downvotes": None, "handoff_requested": None, "customer_id": None,
+    "language": "tr",
+    "kb_answered": None,
+    "kb_query": None,
+    "kb_article_id": None,
+    "kb_score": None,
+    "kb_feedback": None,
+    "kb_downvotes": None,
+    "handoff_requested": None,
+    "customer_id": None,
 }
 
 
@@ -56,10 +64,17 @@ def run(action: Any, current: Tracker) -> tuple[list[dict[str, Any]], list[dict[
     return events, dispatcher.messages
 
 
-def message(response: str, buttons: Optional[list[dict[str, str]]] = None, **kwargs: Any) -> dict[str, Any]:
+def message(response: str, buttons: list[dict[str, str]] | None = None, **kwargs: Any) -> dict[str, Any]:
     return {
-        "text": None, "buttons": buttons or [], "elements": [], "custom": {}, "template": response,
-        "response": response, "image": None, "attachment": None, **kwargs,
+        "text": None,
+        "buttons": buttons or [],
+        "elements": [],
+        "custom": {},
+        "template": response,
+        "response": response,
+        "image": None,
+        "attachment": None,
+        **kwargs,
     }
 
 
@@ -109,7 +124,9 @@ def test_related_articles_are_offered_below_the_threshold(configured: Path, monk
     assert related["articles"].startswith("• Wi-Fi şifremi nasıl değiştiririm? – https://yardim.example/tr/wifi")
 
 
-@pytest.mark.parametrize(("intent", "helpful"), [("answer_helpful", True), ("affirm", True), ("answer_not_helpful", False), ("deny", False)])
+@pytest.mark.parametrize(
+    ("intent", "helpful"), [("answer_helpful", True), ("affirm", True), ("answer_not_helpful", False), ("deny", False)]
+)
 def test_feedback_is_stored_with_query_and_article(configured: Path, intent: str, helpful: bool) -> None:
     current = tracker("👍", intent=intent, kb_query="Kargom nerede?", kb_article_id="track-tr", kb_score=0.8)
     events, messages = run(ActionRecordFeedback(), current)
@@ -123,10 +140,17 @@ def test_feedback_is_stored_with_query_and_article(configured: Path, intent: str
 @pytest.mark.parametrize(("intent", "reason"), [("request_human", "customer_asked"), ("affirm", "kb_no_answer")])
 def test_request_for_a_person_is_recorded(configured: Path, intent: str, reason: str) -> None:
     events, messages = run(ActionRequestHuman(), tracker("temsilciye bağlan", intent=intent, kb_query="araba satıyor musunuz"))
-    assert events == [SlotSet("handoff_requested", True), SlotSet("handoff_status", "queued"), SlotSet("handoff_id", "1"), SlotSet("kb_downvotes", None)]
+    assert events == [
+        SlotSet("handoff_requested", True),
+        SlotSet("handoff_status", "queued"),
+        SlotSet("handoff_id", "1"),
+        SlotSet("kb_downvotes", None),
+    ]
     assert messages == [message("utter_handoff_connecting", position=1, wait=6)]
     rows = services.records().rows("handoff_requests")
-    assert [(r["sender_id"], r["language"], r["reason"], r["last_query"]) for r in rows] == [("customer-1", "tr", reason, "araba satıyor musunuz")]
+    assert [(r["sender_id"], r["language"], r["reason"], r["last_query"]) for r in rows] == [
+        ("customer-1", "tr", reason, "araba satıyor musunuz")
+    ]
     handoff = services.handoffs().require(1)
     assert (handoff["status"], handoff["reason"], handoff["channel"]) == ("queued", reason, "rest")
     assert handoff["context_card"]["reason"] == reason
@@ -153,7 +177,12 @@ def test_question_on_the_web_is_remembered_on_whatsapp(configured: Path) -> None
         ActionExecuted("action_listen"),
     ]
     assert messages == [
-        message("utter_welcome_back_en", last_query="Where is my package?", title="How can I track my order?", url="https://help.example/en/track")
+        message(
+            "utter_welcome_back_en",
+            last_query="Where is my package?",
+            title="How can I track my order?",
+            url="https://help.example/en/track",
+        )
     ]
 
 

@@ -6,8 +6,8 @@ Needs `make train index` first (make test does it).
 import sqlite3
 import time
 import uuid
-from pathlib import Path
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -61,7 +61,9 @@ def test_feedback_is_stored_with_the_query_and_article(servers: Servers) -> None
     replies = servers.say(sender, "/answer_helpful")
     assert "Glad it helped" in texts(replies)
     with sqlite3.connect(servers.state / "destek.sqlite3") as connection:
-        rows = connection.execute("SELECT query, article_id, helpful FROM answer_feedback WHERE sender_id = ?", (conversation(sender),)).fetchall()
+        rows = connection.execute(
+            "SELECT query, article_id, helpful FROM answer_feedback WHERE sender_id = ?", (conversation(sender),)
+        ).fetchall()
     assert rows == [("I want to return a product, how many days do I have", "return-product-en", 1)]
 
 

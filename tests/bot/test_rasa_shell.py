@@ -39,7 +39,9 @@ class Terminal:
                     self.output += os.read(self.master, 65536)
                 except OSError:  # the process closed the terminal
                     break
-        raise AssertionError(f"{pattern!r} not seen in {timeout}s; output:\n{ANSI.sub(b'', self.output).decode('utf-8', 'replace')[-3000:]}")
+        raise AssertionError(
+            f"{pattern!r} not seen in {timeout}s; output:\n{ANSI.sub(b'', self.output).decode('utf-8', 'replace')[-3000:]}"
+        )
 
     def type(self, text: str) -> None:
         os.write(self.master, text.encode() + b"\r")
@@ -54,13 +56,32 @@ class Terminal:
 def test_rasa_shell_answers_from_the_kb_with_the_action_server(tmp_path: Path) -> None:
     action_port = free_port()
     env = {
-        **os.environ, "PYTHONPATH": str(ROOT), "ACTION_PORT": str(action_port), "RASA_TRACKER_DB": str(tmp_path / "tracker.sqlite3"),
-        "DESTEK_DB": str(tmp_path / "destek.sqlite3"), "DESTEK_KB_INDEX": str(ROOT / "var" / "kb-index"),
-        "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", "TERM": "xterm", "COLUMNS": "120", "LINES": "40",
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "ACTION_PORT": str(action_port),
+        "RASA_TRACKER_DB": str(tmp_path / "tracker.sqlite3"),
+        "DESTEK_DB": str(tmp_path / "destek.sqlite3"),
+        "DESTEK_KB_INDEX": str(ROOT / "var" / "kb-index"),
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "TERM": "xterm",
+        "COLUMNS": "120",
+        "LINES": "40",
     }
     env.pop("ACTION_SERVER_URL", None)
     terminal = Terminal(
-        [str(ROOT / "scripts" / "with-actions.sh"), str(RASA), "shell", "--model", str(MODEL), "--endpoints", "endpoints.yml", "-p", str(free_port())], env
+        [
+            str(ROOT / "scripts" / "with-actions.sh"),
+            str(RASA),
+            "shell",
+            "--model",
+            str(MODEL),
+            "--endpoints",
+            "endpoints.yml",
+            "-p",
+            str(free_port()),
+        ],
+        env,
     )
     try:
         terminal.expect(f"action server started on port {action_port}", 180)

@@ -7,14 +7,16 @@ tests/rasa_checks/turn_cost_check.py.
 """
 
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from rasa_sdk import Tracker
 
 from bot.actions.feedback import ActionRecordFeedback
 from bot.actions.handoff import _decision
-from handoff import settings as handoff_settings, triggers
+from handoff import settings as handoff_settings
+from handoff import triggers
 from tests.helpers.servers import ROOT
 from tests.test_actions import SLOTS, configured, run  # noqa: F401  (configured is a fixture)
 
@@ -47,9 +49,12 @@ def faq_turn(number: int) -> list[dict[str, Any]]:
     text = f"question {number}"
     return [
         {"event": "user", "text": text, "parse_data": {"intent": {"name": "faq", "confidence": 0.9}, "entities": []}},
-        {"event": "slot", "name": "language", "value": "tr"}, {"event": "action", "name": "action_answer_from_kb"},
-        {"event": "bot", "text": "an answer"}, {"event": "bot", "text": "did it help?"},
-        {"event": "slot", "name": "kb_query", "value": text}, {"event": "slot", "name": "kb_answered", "value": True},
+        {"event": "slot", "name": "language", "value": "tr"},
+        {"event": "action", "name": "action_answer_from_kb"},
+        {"event": "bot", "text": "an answer"},
+        {"event": "bot", "text": "did it help?"},
+        {"event": "slot", "name": "kb_query", "value": text},
+        {"event": "slot", "name": "kb_answered", "value": True},
         {"event": "action", "name": "action_listen"},
     ]
 
@@ -64,8 +69,10 @@ def conversation(size: int, ending: list[dict[str, Any]]) -> CountingList:
 
 
 UNCLEAR: list[dict[str, Any]] = [
-    {"event": "user", "text": "asdf", "parse_data": {"intent": {"name": "nlu_fallback"}}}, {"event": "action", "name": "action_answer_from_kb"},
-    {"event": "slot", "name": "kb_answered", "value": False}, {"event": "action", "name": "action_listen"},
+    {"event": "user", "text": "asdf", "parse_data": {"intent": {"name": "nlu_fallback"}}},
+    {"event": "action", "name": "action_answer_from_kb"},
+    {"event": "slot", "name": "kb_answered", "value": False},
+    {"event": "action", "name": "action_listen"},
     {"event": "user", "text": "qwer", "parse_data": {"intent": {"name": "nlu_fallback"}}},
 ]
 
@@ -81,8 +88,16 @@ def test_triggers_read_only_the_newest_events() -> None:
 
 
 def tracker(events: CountingList, intent: str, **slots: Any) -> Tracker:
-    return Tracker("long", {**SLOTS, **slots}, {"text": "x", "intent": {"name": intent, "confidence": 0.9}, "entities": []},
-                   events, False, None, {}, "action_listen")
+    return Tracker(
+        "long",
+        {**SLOTS, **slots},
+        {"text": "x", "intent": {"name": intent, "confidence": 0.9}, "entities": []},
+        events,
+        False,
+        None,
+        {},
+        "action_listen",
+    )
 
 
 def test_the_reason_of_a_handoff_reads_only_the_newest_events() -> None:
@@ -103,7 +118,13 @@ def test_feedback_touches_no_event_and_counts_downvotes_in_a_slot(configured: Pa
 
 def test_rasa_side_parts_do_bounded_work() -> None:
     script = ROOT / "tests" / "rasa_checks" / "turn_cost_check.py"
-    result = subprocess.run([str(RASA_PYTHON), str(script)], capture_output=True, text=True, timeout=600, cwd=ROOT,
-                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"})
+    result = subprocess.run(
+        [str(RASA_PYTHON), str(script)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("ok")

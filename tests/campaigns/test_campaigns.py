@@ -67,8 +67,7 @@ def test_marketing_is_deferred_by_quiet_hours_service_is_not_unless_asked(db: Da
 def test_csv_errors_name_line_and_field_and_store_nothing(db: Database) -> None:
     customers = CustomerStore(db)
     cases = {
-        b"phone,name\n+905551110001,A\n+905551110002,B\n+905551110004,C\n+905551110005,D\n+905551110006,E\n+90 555,F\n":
-            "line 7, field phone: '+90 555' is not an E.164 number",
+        b"phone,name\n+905551110001,A\n+905551110002,B\n+905551110004,C\n+905551110005,D\n+905551110006,E\n+90 555,F\n": "line 7, field phone: '+90 555' is not an E.164 number",
         b"phone,timezone\n+905551110001,Mars/Olympus\n": "line 2, field timezone: 'Mars/Olympus' is not an IANA time zone",
         b"customer_id\ncust-nobody\n": "line 2, field customer_id: no customer 'cust-nobody'",
         b"email\nx@example.com\n": "line 1, field email: unknown column",
@@ -117,8 +116,17 @@ def test_only_one_lease_holder_and_claims_need_the_lease(db: Database) -> None:
 
 def test_a_recurring_campaign_gets_one_run_per_occurrence(db: Database) -> None:
     store = CampaignStore(db)
-    parent = create_campaign(db, {"name": "Haftalık", "purpose": "service", "kind": "announcement", "message_tr": "Bülten",
-                                  "recurrence": "weekly mon 09:00", "send_at": "2030-01-01 00:00"})
+    parent = create_campaign(
+        db,
+        {
+            "name": "Haftalık",
+            "purpose": "service",
+            "kind": "announcement",
+            "message_tr": "Bülten",
+            "recurrence": "weekly mon 09:00",
+            "send_at": "2030-01-01 00:00",
+        },
+    )
     campaign = store.campaign(parent)
     assert campaign["status"] == "recurring" and campaign["next_run_at"] == at("2030-01-07T09:00:00+03:00")
     recipients = segment_recipients(Segment(), CustomerStore(db), "whatsapp")
@@ -129,14 +137,39 @@ def test_a_recurring_campaign_gets_one_run_per_occurrence(db: Database) -> None:
 
 
 def test_cli_creates_lists_and_refuses_bad_input_with_exit_2(db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli(["--db", str(db), "create", "--name", "Kesinti", "--kind", "outage_notice", "--purpose", "service",
-                "--message-tr", "Kesinti var {first_name}", "--region", "Istanbul-*", "--send-at", "2030-01-01 10:00"]) == 0
+    assert (
+        cli(
+            [
+                "--db",
+                str(db),
+                "create",
+                "--name",
+                "Kesinti",
+                "--kind",
+                "outage_notice",
+                "--purpose",
+                "service",
+                "--message-tr",
+                "Kesinti var {first_name}",
+                "--region",
+                "Istanbul-*",
+                "--send-at",
+                "2030-01-01 10:00",
+            ]
+        )
+        == 0
+    )
     assert "campaign 1 created: 1 recipients" in capsys.readouterr().out
     assert cli(["--db", str(db), "preview", "1"]) == 0 and "[tr] Kesinti var Ayşe" in capsys.readouterr().out
     bad = tmp_path / "bad.csv"
     bad.write_text("phone\n+905551110001\n12345\n", encoding="utf-8")
-    for argv in (["import-csv", str(bad)], ["create", "--name", "x", "--message-tr", "y", "--csv", str(bad)],
-                 ["pause", "99"], ["create", "--name", "x", "--message-tr", "{oops}"], ["create", "--name", "x"]):
+    for argv in (
+        ["import-csv", str(bad)],
+        ["create", "--name", "x", "--message-tr", "y", "--csv", str(bad)],
+        ["pause", "99"],
+        ["create", "--name", "x", "--message-tr", "{oops}"],
+        ["create", "--name", "x"],
+    ):
         assert cli(["--db", str(db), *argv]) == 2, argv
         err = capsys.readouterr().err
         assert err.startswith("error: ") and err.count("\n") == 1, err

@@ -4,9 +4,9 @@ FAKE received (its inbox), never what the scheduler logged."""
 
 import signal
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -28,9 +28,16 @@ def campaign_rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ca
 
 
 def marketing_to_everyone(db: Path, rate: float) -> int:
-    fields = {"name": "Büyük kampanya", "kind": "announcement", "purpose": "marketing", "channel": "whatsapp",
-              "message_tr": "Merhaba {first_name}, fiber hızınız iki katına çıktı!", "message_en": "Hi {first_name}, your fibre is twice as fast!",
-              "send_at": "now", "rate": rate}
+    fields = {
+        "name": "Büyük kampanya",
+        "kind": "announcement",
+        "purpose": "marketing",
+        "channel": "whatsapp",
+        "message_tr": "Merhaba {first_name}, fiber hızınız iki katına çıktı!",
+        "message_en": "Hi {first_name}, your fibre is twice as fast!",
+        "send_at": "now",
+        "rate": rate,
+    }
     return create_campaign(db, fields)
 
 
@@ -44,8 +51,13 @@ def test_10000_recipients_killed_at_30_and_70_percent_each_consenting_recipient_
     for fraction in (0.3, 0.7):
         scheduler = campaign_rig.start_scheduler()
         # Kill mid-batch: rows committed as `sending` whose sids are not recorded yet.
-        campaign_rig.wait_for(lambda fraction=fraction: sum(campaign_rig.outbound_counts().values()) >= fraction * expected + 37
-                              and campaign_rig.rows_in("sending") > 0, 300, f"{fraction:.0%} sent")
+        campaign_rig.wait_for(
+            lambda fraction=fraction: (
+                sum(campaign_rig.outbound_counts().values()) >= fraction * expected + 37 and campaign_rig.rows_in("sending") > 0
+            ),
+            300,
+            f"{fraction:.0%} sent",
+        )
         scheduler.send_signal(signal.SIGKILL)
         scheduler.wait(timeout=10)
         in_doubt.append(campaign_rig.rows_in("sending"))
@@ -56,8 +68,9 @@ def test_10000_recipients_killed_at_30_and_70_percent_each_consenting_recipient_
     time.sleep(1)  # anything still on its way would show up now
 
     counts = campaign_rig.outbound_counts()
-    assert all(counts.get(address) == 1 for address in groups["consenting"]), \
+    assert all(counts.get(address) == 1 for address in groups["consenting"]), (
         f"not exactly once: {[(a, counts.get(a)) for a in groups['consenting'] if counts.get(a) != 1][:5]}"
+    )
     assert not any(counts.get(address) for address in groups["no_consent"] + groups["opted_out"])
     assert sum(counts.values()) == expected
     stats = CampaignStore(campaign_rig.db).stats(1)
@@ -85,8 +98,9 @@ def test_reminder_due_at_2230_local_goes_out_at_0800_as_a_template_outside_the_w
         customers = CustomerStore(running.db)
         customers.seed_demo_customers()  # Ayşe (Europe/Istanbul) consented to marketing
         due = datetime.fromisoformat("2030-01-07T22:30:00+03:00").timestamp()
-        campaign_id = schedule_single("cart_reminder", "cust-ayse", due, "Sepetinizde ürünler sizi bekliyor.", "marketing",
-                                      "cart:cust-ayse:1", db=running.db)
+        campaign_id = schedule_single(
+            "cart_reminder", "cust-ayse", due, "Sepetinizde ürünler sizi bekliyor.", "marketing", "cart:cust-ayse:1", db=running.db
+        )
         row = CampaignStore(running.db).recipients(campaign_id)[0]
         assert row["due_at"] == datetime.fromisoformat("2030-01-08T08:00:00+03:00").timestamp() and row["deferred"] == 1
 
@@ -109,10 +123,18 @@ def test_service_notice_inside_the_window_is_free_text_and_opt_out_wins(tmp_path
         customers = CustomerStore(running.db)
         customers.seed_demo_customers()
         WhatsAppState(running.db).touch_window("whatsapp:+905551110003")  # Mehmet wrote an hour ago
-        customers.set_opt_out("whatsapp:+905551110002", True, "STOP")     # John said STOP
-        campaign_id = create_campaign(running.db, {"name": "Kesinti", "kind": "outage_notice", "purpose": "service",
-                                                   "message_tr": "Kadıköy'de kesinti var, {first_name}.",
-                                                   "message_en": "Outage in your area, {first_name}.", "send_at": "now"})
+        customers.set_opt_out("whatsapp:+905551110002", True, "STOP")  # John said STOP
+        campaign_id = create_campaign(
+            running.db,
+            {
+                "name": "Kesinti",
+                "kind": "outage_notice",
+                "purpose": "service",
+                "message_tr": "Kadıköy'de kesinti var, {first_name}.",
+                "message_en": "Outage in your area, {first_name}.",
+                "send_at": "now",
+            },
+        )
         running.start_scheduler()
         running.wait_for(lambda running=running: running.open_rows() == 0, 60, "the notice")
         time.sleep(0.5)
@@ -141,6 +163,7 @@ def test_rows_left_sending_by_a_crash_are_matched_at_twilio_before_any_resend(ca
 
     async def reach_twilio_for(part: list) -> list:
         import os
+
         os.environ.update({key: value for key, value in campaign_rig.env.items() if key.startswith("TWILIO")})
         delivery = WhatsAppDelivery.from_env(WhatsAppState(campaign_rig.db))
         try:
@@ -163,9 +186,17 @@ def test_rows_left_sending_by_a_crash_are_matched_at_twilio_before_any_resend(ca
 def test_a_daily_campaign_runs_at_its_time_on_the_schedulers_clock(tmp_path: Path) -> None:
     for running in rig(tmp_path):
         CustomerStore(running.db).seed_demo_customers()
-        parent = create_campaign(running.db, {"name": "Günlük durum", "kind": "announcement", "purpose": "service",
-                                              "message_tr": "Günlük durum: her şey yolunda.", "recurrence": "daily 10:00",
-                                              "send_at": "2030-01-07 00:00"})
+        parent = create_campaign(
+            running.db,
+            {
+                "name": "Günlük durum",
+                "kind": "announcement",
+                "purpose": "service",
+                "message_tr": "Günlük durum: her şey yolunda.",
+                "recurrence": "daily 10:00",
+                "send_at": "2030-01-07 00:00",
+            },
+        )
         started = time.time()
         running.start_scheduler(CAMPAIGNS_CLOCK_START="2030-01-07T09:59:57+03:00")
         running.wait_for(lambda running=running: sum(running.outbound_counts().values()) == 3, 60, "the 10:00 run")
@@ -177,8 +208,9 @@ def test_a_daily_campaign_runs_at_its_time_on_the_schedulers_clock(tmp_path: Pat
         assert store.stats(parent)["sent"] == 3
 
 
-def test_cli_test_send_reaches_the_fake_outside_the_send_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_test_send_reaches_the_fake_outside_the_send_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from campaigns.__main__ import main as cli
 
     for running in rig(tmp_path):

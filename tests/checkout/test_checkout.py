@@ -2,7 +2,7 @@
 counts as a recovered cart (real SQLite; the scheduler is a recorder here, the real one runs in
 tests/test_checkout_help.py)."""
 
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
 
@@ -17,8 +17,8 @@ CABLE = [{"product_id": "ethernet-cable", "name": "Cat6", "quantity": 1, "price_
 
 class RecordingScheduler:
     def __init__(self, already_sent: bool = False) -> None:
-        self.scheduled: List[Dict[str, Any]] = []
-        self.cancelled: List[str] = []
+        self.scheduled: list[dict[str, Any]] = []
+        self.cancelled: list[str] = []
         self.already_sent = already_sent
 
     def schedule_single(self, kind: str, customer_id: str, send_at: float, message: str, purpose: str, dedup_key: str) -> int:

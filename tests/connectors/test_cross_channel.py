@@ -4,15 +4,15 @@ the fake Twilio API). The bot recognises the customer, keeps their language and 
 of the open question; the customer store lists both conversations for later steps."""
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from customer_store.store import CustomerStore
-from tests.helpers.servers import MODEL, Servers, running_servers
 from tests.connectors.test_webchat import Chat, token_for
 from tests.connectors.whatsapp.test_channel import inbound_params, post_form, wait_for_replies
+from tests.helpers.servers import MODEL, Servers, running_servers
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
 

@@ -6,8 +6,8 @@ staff page shows them, while the same pages do show the redacted transcript."""
 
 import re
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, List
 
 import pytest
 import requests
@@ -39,9 +39,9 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         yield running
 
 
-def text_cells(database: Path) -> List[str]:
+def text_cells(database: Path) -> list[str]:
     """Every text value of every table, as stored (JSON columns included)."""
-    cells: List[str] = []
+    cells: list[str] = []
     with sqlite3.connect(database) as connection:
         tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         for table in tables:
@@ -51,7 +51,7 @@ def text_cells(database: Path) -> List[str]:
     return cells
 
 
-def leaks(texts: List[str]) -> List[str]:
+def leaks(texts: list[str]) -> list[str]:
     return [f"{form!r} in {text[:160]!r}" for text in texts for form in FORMS if form in text]
 
 
@@ -78,8 +78,12 @@ def staff_session(servers: Servers) -> requests.Session:
     session = requests.Session()
     page = session.get(f"{servers.support_url}/staff/login", timeout=10).text
     token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    response = session.post(f"{servers.support_url}/staff/login", timeout=10, allow_redirects=False,
-                            data={"login": "admin", "password": STAFF_PASSWORD, "csrf": token, "next": "/staff"})
+    response = session.post(
+        f"{servers.support_url}/staff/login",
+        timeout=10,
+        allow_redirects=False,
+        data={"login": "admin", "password": STAFF_PASSWORD, "csrf": token, "next": "/staff"},
+    )
     assert response.status_code == 303
     return session
 
@@ -90,8 +94,19 @@ def test_no_staff_page_shows_them(servers: Servers) -> None:
     assert queue.status_code == 200
     handoff_ids = sorted({int(found) for found in re.findall(r'"id":\s*(\d+)', queue.text)})
     assert handoff_ids
-    pages = ["/staff", "/inbox", "/inbox/api/queue", "/review", "/review?channel=web", "/review?channel=whatsapp", "/review/gaps",
-             "/review/gaps.csv", "/review/articles.csv", "/dashboard", *[f"/inbox/api/handoffs/{number}" for number in handoff_ids]]
+    pages = [
+        "/staff",
+        "/inbox",
+        "/inbox/api/queue",
+        "/review",
+        "/review?channel=web",
+        "/review?channel=whatsapp",
+        "/review/gaps",
+        "/review/gaps.csv",
+        "/review/articles.csv",
+        "/dashboard",
+        *[f"/inbox/api/handoffs/{number}" for number in handoff_ids],
+    ]
     shown = {}
     for page in pages:
         response = session.get(servers.support_url + page, timeout=60)

@@ -8,7 +8,8 @@ Needs `make train index` first (make test does) and Chromium (.ci/run installs i
 import asyncio
 import sqlite3
 import time
-from typing import Any, Callable, Iterator, Optional
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import jwt
 import pytest
@@ -36,6 +37,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 
 
 # --- browser helpers -------------------------------------------------------------------------
+
 
 def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], timeout: float = WAIT) -> Any:
     return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
@@ -82,6 +84,7 @@ def user_events(servers: Servers, sender: str) -> list[dict[str, Any]]:
 
 # --- browser tests ---------------------------------------------------------------------------
 
+
 def test_widget_answers_in_turkish_with_link_records_thumbs_up_and_survives_reload(servers: Servers, browser: WebDriver) -> None:
     open_widget(browser, servers.support_url + "/")
     assert browser.find_element(By.CSS_SELECTOR, "label[for='destek-input']").get_attribute("textContent") == "Mesajınız"
@@ -106,7 +109,9 @@ def test_widget_answers_in_turkish_with_link_records_thumbs_up_and_survives_relo
     assert widget_sub(browser) == sender.removeprefix("web:")  # the same conversation on the server
     log_text = browser.find_element(By.CSS_SELECTOR, ".destek-log").get_attribute("textContent")
     assert TRACKING_QUESTION in log_text and TRACKING_URL in log_text
-    assert [item.get_attribute("textContent") for item in browser.find_elements(By.CSS_SELECTOR, ".destek-bot .destek-text")] == before_reload
+    assert [
+        item.get_attribute("textContent") for item in browser.find_elements(By.CSS_SELECTOR, ".destek-bot .destek-text")
+    ] == before_reload
     assert browser.find_elements(By.CSS_SELECTOR, f".destek-bot a[href='{TRACKING_URL}']")
     assert [event["text"] for event in user_events(servers, sender)] == [TRACKING_QUESTION, "/answer_helpful"]
 
@@ -128,14 +133,21 @@ def test_customer_markup_and_script_links_render_as_inert_text(servers: Servers,
     open_widget(browser, servers.support_url + "/")
     attacks = ["<img src=x onerror=alert(1)>", "javascript:alert(1) <b>bold</b>"]
     for attack in attacks:
-        ask(browser, attack, lambda d, attack=attack: attack in user_texts(d) and not d.execute_script("return !window.DestekWidget.typing.hidden"))
+        ask(
+            browser,
+            attack,
+            lambda d, attack=attack: attack in user_texts(d) and not d.execute_script("return !window.DestekWidget.typing.hidden"),
+        )
     widget = browser.find_element(By.CSS_SELECTOR, ".destek-widget")
     assert widget.find_elements(By.CSS_SELECTOR, "img, b, script") == []
     assert all(a.get_attribute("href").startswith(("http://", "https://")) for a in widget.find_elements(By.TAG_NAME, "a"))
     with pytest.raises(NoAlertPresentException):
         browser.switch_to.alert.text  # noqa: B018 - reading it is the check
     browser.refresh()  # the stored transcript is rendered as text too
-    wait_for(browser, lambda d: attacks[0] in [m.get_attribute("textContent") for m in d.find_elements(By.CSS_SELECTOR, ".destek-user .destek-text")])
+    wait_for(
+        browser,
+        lambda d: attacks[0] in [m.get_attribute("textContent") for m in d.find_elements(By.CSS_SELECTOR, ".destek-user .destek-text")],
+    )
     assert browser.find_element(By.CSS_SELECTOR, ".destek-widget").find_elements(By.CSS_SELECTOR, "img, b, script") == []
 
 
@@ -155,10 +167,11 @@ def test_logged_in_customer_chat_is_bound_to_the_customer_and_in_their_language(
 
 # --- the channel's token binding, with a real socket.io client -------------------------------
 
+
 class Chat:
     """One socket.io connection to the web chat channel, collecting what the server sends."""
 
-    def __init__(self, servers: Servers, token: Optional[str], origin: Optional[str] = None) -> None:
+    def __init__(self, servers: Servers, token: str | None, origin: str | None = None) -> None:
         self.servers = servers
         self.token = token
         self.origin = origin or servers.support_url
@@ -173,8 +186,11 @@ class Chat:
 
     async def connect(self) -> None:
         await self.client.connect(
-            self.servers.rasa_url, auth={"token": self.token} if self.token is not None else None,
-            transports=["websocket"], headers={"Origin": self.origin}, wait_timeout=10,
+            self.servers.rasa_url,
+            auth={"token": self.token} if self.token is not None else None,
+            transports=["websocket"],
+            headers={"Origin": self.origin},
+            wait_timeout=10,
         )
 
     async def say(self, payload: dict[str, Any]) -> None:
@@ -204,8 +220,11 @@ def test_a_token_for_customer_a_cannot_write_into_customer_bs_conversation(serve
         await alice.connect()
         await alice.client.emit("session_request", {"session_id": "web:cust-mehmet"})
         forged = {
-            "message": "bu mesaj Mehmet'in sohbetine yazılmamalı", "session_id": "web:cust-mehmet", "sender": "web:cust-mehmet",
-            "sender_id": "web:cust-mehmet", "metadata": {"customer_id": "cust-mehmet", "channel": "web", "sender_id": "web:cust-mehmet"},
+            "message": "bu mesaj Mehmet'in sohbetine yazılmamalı",
+            "session_id": "web:cust-mehmet",
+            "sender": "web:cust-mehmet",
+            "sender_id": "web:cust-mehmet",
+            "metadata": {"customer_id": "cust-mehmet", "channel": "web", "sender_id": "web:cust-mehmet"},
         }
         await alice.say(forged)
         await alice.client.disconnect()
@@ -244,12 +263,18 @@ def _expired(servers: Servers) -> str:
         (lambda s: "not-a-jwt", "invalid web chat token"),
         (lambda s: issue_token("cust-ayse", "someone-elses-secret-0123456789abcdef", 600), "invalid web chat token"),
         (_expired, "web chat token expired"),
-        (lambda s: jwt.encode({"sub": "cust-ayse", "exp": time.time() + 600, "iss": ISSUER, "aud": AUDIENCE}, None, algorithm="none"), "invalid web chat token"),
-        (lambda s: jwt.encode({"sub": "cust-ayse", "exp": time.time() + 600}, s.webchat_secret, algorithm="HS256"), "invalid web chat token"),
+        (
+            lambda s: jwt.encode({"sub": "cust-ayse", "exp": time.time() + 600, "iss": ISSUER, "aud": AUDIENCE}, None, algorithm="none"),
+            "invalid web chat token",
+        ),
+        (
+            lambda s: jwt.encode({"sub": "cust-ayse", "exp": time.time() + 600}, s.webchat_secret, algorithm="HS256"),
+            "invalid web chat token",
+        ),
     ],
     ids=["missing", "garbage", "wrong-secret", "expired", "alg-none", "no-audience"],
 )
-def test_a_bad_or_missing_token_is_refused(servers: Servers, make_token: Callable[[Servers], Optional[str]], reason: str) -> None:
+def test_a_bad_or_missing_token_is_refused(servers: Servers, make_token: Callable[[Servers], str | None], reason: str) -> None:
     chat = Chat(servers, make_token(servers))
 
     async def scenario() -> None:
@@ -306,6 +331,7 @@ def test_a_message_after_the_token_expired_is_refused_and_a_refresh_keeps_the_su
 def test_a_flood_from_one_conversation_is_limited_and_told(servers: Servers) -> None:
     """INBOUND_MESSAGES_BURST (10 by default) messages at once pass; the rest are refused with a code
     the widget shows, and never reach the NLU; another conversation is not affected."""
+
     async def scenario() -> None:
         flood = Chat(servers, token_for(servers, "anon-flood"))
         calm = Chat(servers, token_for(servers, "anon-calm"))

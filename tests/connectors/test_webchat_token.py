@@ -24,10 +24,19 @@ def test_the_sender_id_comes_from_the_subject() -> None:
         ("", "missing web chat token"),
         (issue_token("cust-ayse", SECRET, 60, now=time.time() - 120), "web chat token expired"),
         (issue_token("cust-ayse", "another-secret-0123456789abcdefghij", 86400), "invalid web chat token: Signature verification failed"),
-        (jwt.encode({"sub": "cust-ayse", "exp": time.time() + 86400, "iss": ISSUER, "aud": AUDIENCE}, None, algorithm="none"), "invalid web chat token"),
-        (jwt.encode({"sub": "cust-ayse", "exp": time.time() + 86400, "iss": ISSUER, "aud": "other"}, SECRET, algorithm="HS256"), "invalid web chat token: Audience"),
+        (
+            jwt.encode({"sub": "cust-ayse", "exp": time.time() + 86400, "iss": ISSUER, "aud": AUDIENCE}, None, algorithm="none"),
+            "invalid web chat token",
+        ),
+        (
+            jwt.encode({"sub": "cust-ayse", "exp": time.time() + 86400, "iss": ISSUER, "aud": "other"}, SECRET, algorithm="HS256"),
+            "invalid web chat token: Audience",
+        ),
         (jwt.encode({"sub": "cust-ayse", "iss": ISSUER, "aud": AUDIENCE}, SECRET, algorithm="HS256"), "invalid web chat token"),
-        (jwt.encode({"sub": "../x", "exp": time.time() + 86400, "iss": ISSUER, "aud": AUDIENCE}, SECRET, algorithm="HS256"), "invalid web chat token: unusable subject"),
+        (
+            jwt.encode({"sub": "../x", "exp": time.time() + 86400, "iss": ISSUER, "aud": AUDIENCE}, SECRET, algorithm="HS256"),
+            "invalid web chat token: unusable subject",
+        ),
     ],
     ids=["none", "empty", "expired", "wrong-secret", "alg-none", "wrong-audience", "no-expiry", "bad-subject"],
 )

@@ -1,7 +1,6 @@
 """customer_store on a real SQLite file."""
 
 import time
-from pathlib import Path
 
 import pytest
 

@@ -207,8 +207,12 @@ def login(servers: Servers, name: str) -> requests.Session:
     session = requests.Session()
     page = session.get(f"{servers.support_url}/staff/login", timeout=10).text
     token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    response = session.post(f"{servers.support_url}/staff/login", timeout=10, allow_redirects=False,
-                            data={"login": name, "password": STAFF_PASSWORD, "csrf": token, "next": "/staff"})
+    response = session.post(
+        f"{servers.support_url}/staff/login",
+        timeout=10,
+        allow_redirects=False,
+        data={"login": name, "password": STAFF_PASSWORD, "csrf": token, "next": "/staff"},
+    )
     assert response.status_code == 303
     session.headers["X-CSRF-Token"] = token
     return session
@@ -231,15 +235,24 @@ def test_support_app_assigns_releases_and_notifies(tmp_path: Path, receiver: Rec
         encoding="utf-8",
     )
     servers = Servers(tmp_path)
-    servers.env.update({"HANDOFF_SETTINGS": str(settings), "HELPDESK_WEBHOOK_URL": receiver.url, "HELPDESK_WEBHOOK_SECRET": SECRET,
-                        "STAFF_DEMO_PASSWORD": STAFF_PASSWORD})
+    servers.env.update(
+        {
+            "HANDOFF_SETTINGS": str(settings),
+            "HELPDESK_WEBHOOK_URL": receiver.url,
+            "HELPDESK_WEBHOOK_SECRET": SECRET,
+            "STAFF_DEMO_PASSWORD": STAFF_PASSWORD,
+        }
+    )
     try:
         servers.start_support_app()
         store = HandoffStore(tmp_path / "destek.sqlite3")
         agent1, agent2, marketing = login(servers, "agent1"), login(servers, "agent2"), login(servers, "marketing")
         assert requests.post(f"{servers.support_url}/inbox/api/presence", timeout=10).status_code == 401
         assert marketing.post(f"{servers.support_url}/inbox/api/presence", timeout=10).status_code == 403
-        assert requests.Session().put(f"{servers.support_url}/inbox/api/agents/agent1/capacity", json={"capacity": 1}, timeout=10).status_code == 401
+        assert (
+            requests.Session().put(f"{servers.support_url}/inbox/api/agents/agent1/capacity", json={"capacity": 1}, timeout=10).status_code
+            == 401
+        )
         assert agent1.put(f"{servers.support_url}/inbox/api/agents/agent1/capacity", json={"capacity": 1}, timeout=10).status_code == 403
         now = time.time()
         ids = [store.create(f"web:live{i}", "web", "customer_asks", 1, language="en", now=now - 10 + i)["id"] for i in range(5)]
@@ -265,7 +278,10 @@ def test_support_app_assigns_releases_and_notifies(tmp_path: Path, receiver: Rec
         assert {a["login"]: a["online"] for a in state["agents"]}["agent2"] is False
         # admins set capacities; bad values are one-line 400s naming the field
         admin = login(servers, "admin")
-        assert admin.put(f"{servers.support_url}/inbox/api/agents/agent1/capacity", json={"capacity": 4}, timeout=10).json() == {"login": "agent1", "capacity": 4}
+        assert admin.put(f"{servers.support_url}/inbox/api/agents/agent1/capacity", json={"capacity": 4}, timeout=10).json() == {
+            "login": "agent1",
+            "capacity": 4,
+        }
         bad = admin.put(f"{servers.support_url}/inbox/api/agents/agent1/capacity", json={"capacity": "many"}, timeout=10)
         assert bad.status_code == 400 and "capacity" in bad.text
         assert admin.put(f"{servers.support_url}/inbox/api/agents/agent1/capacity", json={"capacity": 51}, timeout=10).status_code == 400

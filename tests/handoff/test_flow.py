@@ -8,15 +8,17 @@ import re
 import sqlite3
 import threading
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from customer_store.store import CustomerStore
-from handoff import queue, settings as handoff_settings, webhook
+from handoff import queue, webhook
+from handoff import settings as handoff_settings
 from handoff.rasa_client import RasaClient
 from handoff.service import HandoffService
 from handoff.store import HandoffStore
@@ -32,7 +34,7 @@ WEBHOOK_SECRET = "flow-test-webhook-secret"
 class Helpdesk(http.server.BaseHTTPRequestHandler):
     received: list[tuple[dict[str, str], bytes]] = []
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         Helpdesk.received.append((dict(self.headers), self.rfile.read(int(self.headers["Content-Length"]))))
         self.send_response(204)
         self.end_headers()
@@ -111,8 +113,16 @@ def assert_told_position(flow: Flow, handoff: dict[str, Any], replies: list[dict
         # for what the FallbackClassifier emits below its threshold.
         (["/nlu_fallback", "/nlu_fallback"], "low_confidence", "tr"),
         (["ikinci el araba satıyor musunuz", "bu değil"], "kb_no_answer", "tr"),
-        (["I want to return a product, how many days do I have", "/answer_not_helpful",
-          "how long does delivery take and how much is shipping", "/answer_not_helpful"], "downvotes", "en"),
+        (
+            [
+                "I want to return a product, how many days do I have",
+                "/answer_not_helpful",
+                "how long does delivery take and how much is shipping",
+                "/answer_not_helpful",
+            ],
+            "downvotes",
+            "en",
+        ),
     ],
 )
 def test_each_trigger_hands_off_with_its_reason(flow: Flow, messages: list[str], reason: str, language: str) -> None:
@@ -156,8 +166,16 @@ def test_after_claim_the_bot_stays_silent_and_the_agent_reply_and_close_work(flo
     flow.say(sender, "I want to talk to a person")
     handoff = flow.service.claim(flow.handoff(sender)["id"], "agent1")
     customer_texts = [
-        "merhaba", "hello?", "where is my order", "I want to talk to a person", "this is ridiculous!!!", "/answer_not_helpful",
-        "how long does delivery take", "cancel", "4", "thanks, waiting for you",
+        "merhaba",
+        "hello?",
+        "where is my order",
+        "I want to talk to a person",
+        "this is ridiculous!!!",
+        "/answer_not_helpful",
+        "how long does delivery take",
+        "cancel",
+        "4",
+        "thanks, waiting for you",
     ]
     for text in customer_texts:
         assert flow.say(sender, text) == [], text
@@ -232,7 +250,9 @@ def test_context_card_spans_channels_and_nothing_personal_is_stored(flow: Flow) 
     handoff = flow.handoff(whatsapp)
     assert handoff["customer_id"] == "cust-john" and handoff["context_card"]["customer"]["name"] == "John Smith"
     # the other channels are added right after the reply
-    eventually(lambda: len(flow.store.require(handoff["id"])["context_card"]["channels"]) >= 2, "the web conversation on the card", timeout=15)
+    eventually(
+        lambda: len(flow.store.require(handoff["id"])["context_card"]["channels"]) >= 2, "the web conversation on the card", timeout=15
+    )
     card = flow.store.require(handoff["id"])["context_card"]
     assert {c["sender_id"] for c in card["channels"]} == {web, whatsapp}
     assert any(t["sender_id"] == web and "used cars" in t.get("text", "") for t in card["transcript"])
@@ -260,8 +280,11 @@ def test_helpdesk_received_signed_handoffs(flow: Flow) -> None:
     sender = new_sender()
     flow.say(sender, "I want to talk to a person")
     handoff_id = flow.handoff(sender)["id"]
-    eventually(lambda: any(json.loads(body)["handoff"].get("handoff_id") == handoff_id for _, body in Helpdesk.received),
-               "the helpdesk webhook", timeout=10)
+    eventually(
+        lambda: any(json.loads(body)["handoff"].get("handoff_id") == handoff_id for _, body in Helpdesk.received),
+        "the helpdesk webhook",
+        timeout=10,
+    )
     headers, body = next((h, b) for h, b in Helpdesk.received if json.loads(b)["handoff"].get("handoff_id") == handoff_id)
     assert webhook.verify(WEBHOOK_SECRET, headers["X-Destek-Timestamp"], headers["X-Destek-Signature"], body)
     assert not webhook.verify(WEBHOOK_SECRET, headers["X-Destek-Timestamp"], headers["X-Destek-Signature"], body + b" ")

@@ -5,9 +5,10 @@ import json
 import re
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,7 +26,12 @@ CONFIG = handoff_settings.load((handoff_settings.DEFAULT_PATH,))
 
 # --- tracker events as Rasa/rasa-sdk give them ---------------------------------------------
 def user(text: str, intent: str, confidence: float = 0.9, ts: float = 0.0) -> dict[str, Any]:
-    return {"event": "user", "text": text, "timestamp": ts, "parse_data": {"intent": {"name": intent, "confidence": confidence}, "entities": []}}
+    return {
+        "event": "user",
+        "text": text,
+        "timestamp": ts,
+        "parse_data": {"intent": {"name": intent, "confidence": confidence}, "entities": []},
+    }
 
 
 def action(name: str, ts: float = 0.0) -> dict[str, Any]:
@@ -178,7 +184,10 @@ def test_reply_templates(database: Database) -> None:
     store.save_template("greeting", "tr", "Merhaba, ben {agent}.", "admin")
     store.save_template("greeting", "tr", "Merhaba!", "admin")
     store.save_template("greeting", "en", "Hello!", "admin")
-    assert [(t["name"], t["language"], t["text"]) for t in store.templates()] == [("greeting", "en", "Hello!"), ("greeting", "tr", "Merhaba!")]
+    assert [(t["name"], t["language"], t["text"]) for t in store.templates()] == [
+        ("greeting", "en", "Hello!"),
+        ("greeting", "tr", "Merhaba!"),
+    ]
     with pytest.raises(HandoffError, match="field 'language'"):
         store.save_template("x", "de", "Hallo")
 
@@ -188,12 +197,17 @@ CARD_NUMBER, IBAN_NUMBER, TCKN_NUMBER = "4111 1111 1111 1111", "TR33 0006 1005 1
 
 def conversation_events() -> list[dict[str, Any]]:
     return [
-        action("action_session_start", 1), LISTEN,
+        action("action_session_start", 1),
+        LISTEN,
         user(f"iade param ne zaman yatar, sipariş 12345, kartım {CARD_NUMBER}", "faq", 0.82, 10),
-        action("action_answer_from_kb", 11), slot("kb_query", f"iade param ne zaman yatar, sipariş 12345, kartım {CARD_NUMBER}"),
+        action("action_answer_from_kb", 11),
+        slot("kb_query", f"iade param ne zaman yatar, sipariş 12345, kartım {CARD_NUMBER}"),
         slot("kb_candidates", [{"id": "refund-tr", "title": "İade", "score": 0.31}, {"id": "pay-tr", "title": "Ödeme", "score": 0.2}]),
-        slot("kb_article_id", None), slot("kb_score", 0.31), slot("kb_answered", False),
-        bot("Bu sorunun doğru yanıtından emin değilim", 11), LISTEN,
+        slot("kb_article_id", None),
+        slot("kb_score", 0.31),
+        slot("kb_answered", False),
+        bot("Bu sorunun doğru yanıtından emin değilim", 11),
+        LISTEN,
         user(f"IBAN {IBAN_NUMBER} TC {TCKN_NUMBER}, bu değil! rezalet, bıktım", "nlu_fallback", 0.3, 20),
     ]
 
@@ -202,8 +216,17 @@ def test_context_card_has_everything_and_no_personal_numbers(database: Database)
     customers = CustomerStore(database)
     customers.seed_demo_customers()
     customer_id = "cust-ayse"
-    handoff = {"id": 7, "sender_id": "web-1", "customer_id": customer_id, "channel": "webchat", "language": "tr",
-               "reason": "anger", "reason_detail": "mood 1.0", "priority": 3, "created_at": 30}
+    handoff = {
+        "id": 7,
+        "sender_id": "web-1",
+        "customer_id": customer_id,
+        "channel": "webchat",
+        "language": "tr",
+        "reason": "anger",
+        "reason_detail": "mood 1.0",
+        "priority": 3,
+        "created_at": 30,
+    }
     card = collect_card(handoff, customers, rasa=None, current_events=conversation_events())
     raw = json.dumps(card, ensure_ascii=False)
     for secret in (CARD_NUMBER, CARD_NUMBER.replace(" ", ""), IBAN_NUMBER, IBAN_NUMBER.replace(" ", ""), TCKN_NUMBER):
@@ -216,7 +239,9 @@ def test_context_card_has_everything_and_no_personal_numbers(database: Database)
     assert card["kb_attempts"][0]["candidates"][0] == {"id": "refund-tr", "title": "İade", "score": 0.31}
     assert [m["score"] for m in card["mood"]][-1] == 1.0 and card["mood_trend"] == "rising"
     assert card["customer"]["id"] == customer_id and card["recent_orders"] == customers.recent_orders(customer_id)
-    assert card["summary"].startswith("Asked about “iade param ne zaman yatar, sipariş 12345, kartım [CARD]” in Turkish; 1 article did not help")
+    assert card["summary"].startswith(
+        "Asked about “iade param ne zaman yatar, sipariş 12345, kartım [CARD]” in Turkish; 1 article did not help"
+    )
     assert "mentions order 12345" in card["summary"] and "customer frustrated" in card["summary"]
     assert card["summary"].endswith("Handed over: the customer is upset (mood 1.0).")
 
@@ -224,7 +249,14 @@ def test_context_card_has_everything_and_no_personal_numbers(database: Database)
 def test_card_of_an_anonymous_web_visitor_has_their_cart(database: Database) -> None:
     customers = CustomerStore(database)
     customers.save_cart("anon-123", [{"product_id": "p1", "name": "Modem", "quantity": 1, "price_kurus": 99900}], 99900)
-    handoff = {"id": 1, "sender_id": "web:anon-123", "customer_id": None, "channel": "webchat", "language": "tr", "reason": "customer_asked"}
+    handoff = {
+        "id": 1,
+        "sender_id": "web:anon-123",
+        "customer_id": None,
+        "channel": "webchat",
+        "language": "tr",
+        "reason": "customer_asked",
+    }
     card = collect_card(handoff, customers, rasa=None, current_events=[LISTEN, user("modem sepetimde kaldı", "faq")])
     assert card["cart"]["total_kurus"] == 99900 and card["customer"] is None
 
@@ -232,7 +264,11 @@ def test_card_of_an_anonymous_web_visitor_has_their_cart(database: Database) -> 
 def test_card_merges_channels_in_time_order() -> None:
     web = [LISTEN, user("where is my order", "faq", ts=5)]
     whatsapp = [LISTEN, user("still waiting for order 55555", "faq", ts=50)]
-    card = build_card({"id": 1, "language": "en", "reason": "customer_asked"}, [("web-1", "webchat", web), ("whatsapp:+90555", "whatsapp", whatsapp)], settings=CONFIG)
+    card = build_card(
+        {"id": 1, "language": "en", "reason": "customer_asked"},
+        [("web-1", "webchat", web), ("whatsapp:+90555", "whatsapp", whatsapp)],
+        settings=CONFIG,
+    )
     assert [t["channel"] for t in card["transcript"] if t["role"] == "customer"] == ["webchat", "whatsapp"]
     assert "wrote on webchat and whatsapp" in card["summary"]
 
@@ -242,7 +278,7 @@ class Receiver(http.server.BaseHTTPRequestHandler):
     received: list[tuple[dict[str, str], bytes]] = []
     fail_first = 0
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         Receiver.received.append((dict(self.headers), body))
         status = 503 if len(Receiver.received) <= Receiver.fail_first else 204
@@ -310,7 +346,9 @@ def test_webhook_without_a_secret_is_refused() -> None:
         webhook.HelpdeskWebhook.from_env({"HELPDESK_WEBHOOK_URL": "http://helpdesk.example/hook"})
 
 
-def test_a_broken_override_falls_back_to_the_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_broken_override_falls_back_to_the_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     broken = tmp_path / "handoff.yml"
     broken.write_text("triggers:\n  anger: {priority: high}\n")
     monkeypatch.setenv("HANDOFF_SETTINGS", str(broken))

@@ -4,7 +4,7 @@ as free text, outside it as the approved template (the text waits for the custom
 
 import sqlite3
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -12,8 +12,8 @@ from customer_store.store import CustomerStore
 from handoff.rasa_client import RasaClient
 from handoff.service import HandoffService
 from handoff.store import HandoffStore
-from tests.helpers.servers import AUTH_TOKEN, MODEL, Servers, running_servers
 from tests.connectors.whatsapp.test_channel import DEMO_TEMPLATE_SID, WEBHOOK, inbound_params, new_number, post_form, sent_to, wait_for
+from tests.helpers.servers import AUTH_TOKEN, MODEL, Servers, running_servers
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
 

@@ -6,8 +6,9 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any
 
 from customer_store.store import CustomerStore
 from storage.database import Database, transaction
@@ -20,20 +21,29 @@ PYTHON = str(ROOT / ".venv" / "bin" / "python")
 class CampaignRig:
     """fake_twilio plus any number of scheduler processes on one database."""
 
-    def __init__(self, state: Path, database: Optional[Database] = None, **env: str) -> None:
+    def __init__(self, state: Path, database: Database | None = None, **env: str) -> None:
         self.state = state
         self.db: Database = database or state / "destek.sqlite3"
         self.fake_port = free_port()
         self.env = {
-            **os.environ, "PYTHONPATH": str(ROOT), "DESTEK_DB": str(state / "destek.sqlite3"),
-            "DESTEK_DATABASE_URL": "" if isinstance(self.db, Path) else self.db, "TWILIO_ACCOUNT_SID": "",
-            "TWILIO_API_BASE": f"http://127.0.0.1:{self.fake_port}", "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
-            "PUBLIC_URL": "http://127.0.0.1:9", "CAMPAIGNS_STATUS_CALLBACK": "off", "CAMPAIGNS_POLL": "0.2",
-            "CAMPAIGNS_LEASE_TTL": "8", "TWILIO_TIMEOUT": "3", "TWILIO_SEND_RATE": "5000", "CAMPAIGNS_CHECK_EVERY": "1",
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "DESTEK_DB": str(state / "destek.sqlite3"),
+            "DESTEK_DATABASE_URL": "" if isinstance(self.db, Path) else self.db,
+            "TWILIO_ACCOUNT_SID": "",
+            "TWILIO_API_BASE": f"http://127.0.0.1:{self.fake_port}",
+            "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+            "PUBLIC_URL": "http://127.0.0.1:9",
+            "CAMPAIGNS_STATUS_CALLBACK": "off",
+            "CAMPAIGNS_POLL": "0.2",
+            "CAMPAIGNS_LEASE_TTL": "8",
+            "TWILIO_TIMEOUT": "3",
+            "TWILIO_SEND_RATE": "5000",
+            "CAMPAIGNS_CHECK_EVERY": "1",
             **env,
         }
-        self.fake: Optional["subprocess.Popen[bytes]"] = None
-        self.schedulers: List["subprocess.Popen[bytes]"] = []
+        self.fake: subprocess.Popen[bytes] | None = None
+        self.schedulers: list[subprocess.Popen[bytes]] = []
 
     @property
     def fake_url(self) -> str:
@@ -45,22 +55,26 @@ class CampaignRig:
 
     def start_scheduler(self, **env: str) -> "subprocess.Popen[bytes]":
         log = open(self.state / f"scheduler-{len(self.schedulers)}.log", "ab")
-        process = subprocess.Popen([PYTHON, "-m", "campaigns.scheduler"], cwd=ROOT, env={**self.env, **env},
-                                   stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [PYTHON, "-m", "campaigns.scheduler"], cwd=ROOT, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT
+        )
         self.schedulers.append(process)
         return process
 
     def scheduler_log(self, number: int) -> str:
         return (self.state / f"scheduler-{number}.log").read_text(errors="replace")
 
-    def outbound_counts(self) -> Dict[str, int]:
+    def outbound_counts(self) -> dict[str, int]:
         status, body = http("GET", f"{self.fake_url}/_fake/counts")
         assert status == 200
         return dict(body["by_to"])
 
-    def sent_to(self, address: str) -> List[Dict[str, Any]]:
+    def sent_to(self, address: str) -> list[dict[str, Any]]:
         import urllib.parse
-        status, body = http("GET", f"{self.fake_url}/_fake/messages?" + urllib.parse.urlencode({"to": address, "direction": "outbound-api"}))
+
+        status, body = http(
+            "GET", f"{self.fake_url}/_fake/messages?" + urllib.parse.urlencode({"to": address, "direction": "outbound-api"})
+        )
         assert status == 200
         return list(body["messages"])
 
@@ -99,18 +113,21 @@ def stop_gracefully(process: "subprocess.Popen[bytes]") -> None:
     process.wait(timeout=20)
 
 
-def seed_customers(db: Database, count: int, consent_every: int = 1, no_consent_every: int = 0, opted_out_every: int = 0,
-                   timezone: str = "Europe/Istanbul") -> Dict[str, List[str]]:
+def seed_customers(
+    db: Database, count: int, consent_every: int = 1, no_consent_every: int = 0, opted_out_every: int = 0, timezone: str = "Europe/Istanbul"
+) -> dict[str, list[str]]:
     """`count` customers inserted in bulk (phones +90 500 …). Every `no_consent_every`-th has
     said no to marketing, every `opted_out_every`-th is on the opt-out list, the rest consented.
     Returns the addresses by group: consenting, no_consent, opted_out."""
     CustomerStore(db)  # creates customer_store's tables
-    groups: Dict[str, List[str]] = {"consenting": [], "no_consent": [], "opted_out": []}
+    groups: dict[str, list[str]] = {"consenting": [], "no_consent": [], "opted_out": []}
     customers, consents, opt_outs = [], [], []
     now = time.time()
     for number in range(count):
         customer_id, phone = f"bulk-{number:05d}", f"+90500{number:07d}"
-        customers.append((customer_id, f"Müşteri {number}", phone, "tr" if number % 2 else "en", "Istanbul-Kadikoy", "Fiber 100", timezone, now))
+        customers.append(
+            (customer_id, f"Müşteri {number}", phone, "tr" if number % 2 else "en", "Istanbul-Kadikoy", "Fiber 100", timezone, now)
+        )
         no_consent = bool(no_consent_every) and number % no_consent_every == 1
         opted_out = bool(opted_out_every) and number % opted_out_every == 2
         consents.append((customer_id, "marketing", int(not no_consent), "test", now))
@@ -118,13 +135,16 @@ def seed_customers(db: Database, count: int, consent_every: int = 1, no_consent_
             opt_outs.append((f"whatsapp:{phone}", 1, "DUR", now))
         groups["opted_out" if opted_out else "no_consent" if no_consent else "consenting"].append(f"whatsapp:{phone}")
     with transaction(db) as database:
-        database.executemany("INSERT INTO customers (id, name, phone, language, region, plan, timezone, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", customers)
+        database.executemany(
+            "INSERT INTO customers (id, name, phone, language, region, plan, timezone, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            customers,
+        )
         database.executemany("INSERT INTO consents (customer_id, purpose, granted, source, recorded_at) VALUES (?, ?, ?, ?, ?)", consents)
         database.executemany("INSERT INTO opt_outs (address, opted_out, reason, updated_at) VALUES (?, ?, ?, ?)", opt_outs)
     return groups
 
 
-def rig(state: Path, database: Optional[Database] = None, **env: str) -> Iterator[CampaignRig]:
+def rig(state: Path, database: Database | None = None, **env: str) -> Iterator[CampaignRig]:
     running = CampaignRig(state, database, **env)
     try:
         running.start_fake()

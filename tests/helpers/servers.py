@@ -16,9 +16,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import socketio
 from twilio.request_validator import RequestValidator
@@ -47,7 +48,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def http(method: str, url: str, body: Optional[Any] = None, timeout: float = 30) -> tuple[int, Any]:
+def http(method: str, url: str, body: Any | None = None, timeout: float = 30) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
     try:
@@ -62,9 +63,21 @@ def start_fake_twilio(state: Path, port: int, env: dict[str, str], destek_url: s
     """The local fake of Twilio's API (fake_twilio) on `port`, calling Destek at `destek_url`; its log in `state`."""
     log = open(state / "fake_twilio.log", "ab")
     process = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "python"), "-m", "fake_twilio", "--port", str(port),
-         "--destek-url", destek_url, "--status-delay", str(status_delay)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            str(ROOT / ".venv" / "bin" / "python"),
+            "-m",
+            "fake_twilio",
+            "--port",
+            str(port),
+            "--destek-url",
+            destek_url,
+            "--status-delay",
+            str(status_delay),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     wait_until(f"http://127.0.0.1:{port}/_fake/messages", 30, process)
     return process
@@ -120,9 +133,9 @@ class Servers:
             "DESTEK_DEMO_DATA": "1",
             "DESTEK_BRAND_NAME": os.environ.get("DESTEK_BRAND_NAME", "Pusula"),
         }
-        self.rasa: Optional[subprocess.Popen[bytes]] = None
-        self.actions: Optional[subprocess.Popen[bytes]] = None
-        self.fake: Optional[subprocess.Popen[bytes]] = None
+        self.rasa: subprocess.Popen[bytes] | None = None
+        self.actions: subprocess.Popen[bytes] | None = None
+        self.fake: subprocess.Popen[bytes] | None = None
 
     @property
     def rasa_url(self) -> str:
@@ -132,7 +145,10 @@ class Servers:
         log = open(self.state / "actions.log", "ab")
         self.actions = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "python"), "-m", "bot.action_server", "--port", str(self.action_port)],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         wait_until(f"http://127.0.0.1:{self.action_port}/health", 120, self.actions)
 
@@ -140,10 +156,26 @@ class Servers:
         log = open(self.state / "rasa.log", "ab")
         self.rasa = subprocess.Popen(
             [
-                str(RASA), "run", "--model", str(MODEL), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-                "--port", str(self.rasa_port), "--interface", "127.0.0.1", "--enable-api", "--auth-token", AUTH_TOKEN,
+                str(RASA),
+                "run",
+                "--model",
+                str(MODEL),
+                "--endpoints",
+                "endpoints.yml",
+                "--credentials",
+                "credentials.yml",
+                "--port",
+                str(self.rasa_port),
+                "--interface",
+                "127.0.0.1",
+                "--enable-api",
+                "--auth-token",
+                AUTH_TOKEN,
             ],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         wait_until(f"{self.rasa_url}/status?token={AUTH_TOKEN}", 300, self.rasa)
 
@@ -159,7 +191,7 @@ class Servers:
         self._stop(self.fake)
 
     @staticmethod
-    def _stop(process: Optional[subprocess.Popen[bytes]]) -> None:
+    def _stop(process: subprocess.Popen[bytes] | None) -> None:
         if process is not None and process.poll() is None:
             process.terminate()
             try:
@@ -175,7 +207,7 @@ class Servers:
         self._stop(self.rasa)
 
     webchat_secret = "integration-test-webchat-secret-0123456789"
-    support: Optional[subprocess.Popen[bytes]] = None
+    support: subprocess.Popen[bytes] | None = None
 
     def start_support_app(self) -> None:
         """The support app (demo shop, web chat tokens). Start it before Rasa: the web chat channel
@@ -184,7 +216,10 @@ class Servers:
         log = open(self.state / "support_app.log", "ab")
         self.support = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "python"), "-m", "support_app", "--port", str(self.support_port)],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         wait_until(f"{self.support_url}/healthz", 60, self.support)
 
@@ -195,7 +230,7 @@ class Servers:
     def stop_support_app(self) -> None:
         self._stop(self.support)
 
-    def say(self, sender: str, text: str, metadata: Optional[dict[str, Any]] = None) -> list[dict[str, Any]]:
+    def say(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """The bot's replies (REST's format: {"text", "buttons"?}) to one message, sent through the
         channel that owns the sender's namespace (see the module docstring)."""
         if sender.startswith("web:"):
@@ -204,7 +239,8 @@ class Servers:
             return self._say_on_whatsapp(sender, text)
         token = self.env.get("REST_CHANNEL_TOKEN")
         request = urllib.request.Request(
-            f"{self.rasa_url}/webhooks/rest/webhook", method="POST",
+            f"{self.rasa_url}/webhooks/rest/webhook",
+            method="POST",
             data=json.dumps({"sender": sender, "message": text, "metadata": metadata or {}}).encode(),
             headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
         )
@@ -220,8 +256,13 @@ class Servers:
         async def uttered(data: Any) -> None:
             if isinstance(data, dict):
                 buttons = [{"title": q.get("title"), "payload": q.get("payload")} for q in data.get("quick_replies") or []]
-                replies.append({"recipient_id": f"web:{sub}", **{k: v for k, v in data.items() if k != "quick_replies"},
-                                **({"buttons": buttons} if buttons else {})})
+                replies.append(
+                    {
+                        "recipient_id": f"web:{sub}",
+                        **{k: v for k, v in data.items() if k != "quick_replies"},
+                        **({"buttons": buttons} if buttons else {}),
+                    }
+                )
 
         @client.on("bot_typing")
         async def typing(data: Any) -> None:
@@ -233,8 +274,13 @@ class Servers:
             replies.append({"error": data})
             done.set()
 
-        await client.connect(self.rasa_url, auth={"token": issue_token(sub, self.webchat_secret, 600)}, transports=["websocket"],
-                             headers={"Origin": self.support_url}, wait_timeout=10)
+        await client.connect(
+            self.rasa_url,
+            auth={"token": issue_token(sub, self.webchat_secret, 600)},
+            transports=["websocket"],
+            headers={"Origin": self.support_url},
+            wait_timeout=10,
+        )
         try:
             await client.emit("user_uttered", {"message": text, "metadata": metadata})
             await asyncio.wait_for(done.wait(), TURN_TIMEOUT)
@@ -247,13 +293,24 @@ class Servers:
         assert self.fake is not None, "start the fake Twilio (running_servers(..., fake_twilio=True)) to talk as a WhatsApp customer"
         before = len(self.whatsapp_sent_to(address))
         sid = "SM" + secrets.token_hex(16)
-        params = {"MessageSid": sid, "AccountSid": "AC" + "0" * 32, "From": address, "To": "whatsapp:+14155238886",
-                  "Body": text, "NumMedia": "0", "ProfileName": "Test"}
+        params = {
+            "MessageSid": sid,
+            "AccountSid": "AC" + "0" * 32,
+            "From": address,
+            "To": "whatsapp:+14155238886",
+            "Body": text,
+            "NumMedia": "0",
+            "ProfileName": "Test",
+        }
         path = "/webhooks/whatsapp/webhook"
         request = urllib.request.Request(
-            self.rasa_url + path, data=urllib.parse.urlencode(params).encode(), method="POST",
-            headers={"Content-Type": "application/x-www-form-urlencoded",
-                     "X-Twilio-Signature": RequestValidator(self.env["TWILIO_AUTH_TOKEN"]).compute_signature(self.rasa_url + path, params)},
+            self.rasa_url + path,
+            data=urllib.parse.urlencode(params).encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Twilio-Signature": RequestValidator(self.env["TWILIO_AUTH_TOKEN"]).compute_signature(self.rasa_url + path, params),
+            },
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 200
@@ -266,7 +323,9 @@ class Servers:
 
     def whatsapp_sent_to(self, address: str) -> list[dict[str, Any]]:
         """What Destek sent to this address through the fake Twilio API, oldest first."""
-        status, inbox = http("GET", f"{self.fake_url}/_fake/messages?" + urllib.parse.urlencode({"to": address, "direction": "outbound-api"}))
+        status, inbox = http(
+            "GET", f"{self.fake_url}/_fake/messages?" + urllib.parse.urlencode({"to": address, "direction": "outbound-api"})
+        )
         assert status == 200
         return list(inbox["messages"])
 
@@ -279,8 +338,9 @@ class Servers:
 
 
 @contextmanager
-def running_servers(state: Path, *, fake_twilio: bool = False, support_app: bool = False,
-                    env: Optional[dict[str, str]] = None) -> Iterator[Servers]:
+def running_servers(
+    state: Path, *, fake_twilio: bool = False, support_app: bool = False, env: dict[str, str] | None = None
+) -> Iterator[Servers]:
     """Start what a test module needs, in the order the settings flow (the fake and the
     support app before Rasa, whose channels read their URLs and secrets), and stop it all.
     `env` adds settings every process sees (e.g. a staff password, a settings file)."""

@@ -16,8 +16,12 @@ def staff_session(servers: Servers, login: str, password: str = DEMO_STAFF_PASSW
     found = re.search(r'name="csrf-token" content="([^"]+)"', page)
     assert found, "no CSRF token on the staff login page"
     token = found.group(1)
-    response = session.post(f"{servers.support_url}/staff/login", timeout=10, allow_redirects=False,
-                            data={"login": login, "password": password, "csrf": token, "next": "/staff"})
+    response = session.post(
+        f"{servers.support_url}/staff/login",
+        timeout=10,
+        allow_redirects=False,
+        data={"login": login, "password": password, "csrf": token, "next": "/staff"},
+    )
     assert response.status_code == 303
     session.headers["X-CSRF-Token"] = token
     return session

@@ -1,7 +1,8 @@
 """Waiting for something another process does: poll until it is true, or fail saying what never happened."""
 
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 T = TypeVar("T")
 

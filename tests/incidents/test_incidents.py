@@ -3,7 +3,7 @@
 import json
 import subprocess
 import time
-from typing import Any, List, Tuple
+from typing import Any
 
 import pytest
 
@@ -19,7 +19,7 @@ class RecordingScheduler:
     """Stands in for the campaigns scheduler in unit tests (the integration test uses the real one)."""
 
     def __init__(self) -> None:
-        self.calls: List[Tuple[Any, ...]] = []
+        self.calls: list[tuple[Any, ...]] = []
 
     def schedule_single(self, kind: str, customer_id: str, send_at: float, message: str, purpose: str, dedup_key: str) -> None:
         self.calls.append((kind, customer_id, message, purpose, dedup_key))
@@ -33,8 +33,13 @@ def db(database: Database) -> Database:
 
 
 def open_kadikoy(store: IncidentStore) -> int:
-    return store.open("internet", ["İstanbul-Kadıköy", "Istanbul-Besiktas"], time.time() + 7200,
-                      "Kadıköy'de fiber kablo arızası.", "A fibre cable fault in Kadikoy.").id
+    return store.open(
+        "internet",
+        ["İstanbul-Kadıköy", "Istanbul-Besiktas"],
+        time.time() + 7200,
+        "Kadıköy'de fiber kablo arızası.",
+        "A fibre cable fault in Kadikoy.",
+    ).id
 
 
 def test_region_matching_ignores_case_and_turkish_letters(db: Database) -> None:
@@ -71,15 +76,25 @@ def test_update_eta_and_resolve_checks(db: Database) -> None:
         store.update_eta(incident.id, later + 60)
 
 
-@pytest.mark.parametrize("field, kwargs", [
-    ("service", {"service": "gas"}),
-    ("regions", {"regions": [" ", ""]}),
-    ("message_en", {"message_en": "  "}),
-    ("eta", {"eta": 1.0}),
-])
+@pytest.mark.parametrize(
+    "field, kwargs",
+    [
+        ("service", {"service": "gas"}),
+        ("regions", {"regions": [" ", ""]}),
+        ("message_en", {"message_en": "  "}),
+        ("eta", {"eta": 1.0}),
+    ],
+)
 def test_open_refuses_bad_fields_and_writes_nothing(db: Database, field: str, kwargs: dict) -> None:
     store = IncidentStore(db)
-    values = {"service": "internet", "regions": ["Istanbul-Kadikoy"], "eta": time.time() + 60, "message_tr": "a", "message_en": "b", **kwargs}
+    values = {
+        "service": "internet",
+        "regions": ["Istanbul-Kadikoy"],
+        "eta": time.time() + 60,
+        "message_tr": "a",
+        "message_en": "b",
+        **kwargs,
+    }
     with pytest.raises(IncidentError, match=f"field '{field}'"):
         store.open(**values)
     assert store.list() == []
@@ -121,8 +136,20 @@ def cli(db: Database, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_cli_open_update_list(db: Database) -> None:
-    opened = cli(db, "open", "--service", "internet", "--regions", "Istanbul-Kadikoy", "--eta", "+2h",
-                 "--message-tr", "Arıza var.", "--message-en", "There is a fault.")
+    opened = cli(
+        db,
+        "open",
+        "--service",
+        "internet",
+        "--regions",
+        "Istanbul-Kadikoy",
+        "--eta",
+        "+2h",
+        "--message-tr",
+        "Arıza var.",
+        "--message-en",
+        "There is a fault.",
+    )
     assert opened.returncode == 0, opened.stderr
     assert opened.stdout.startswith("#1 open internet regions=Istanbul-Kadikoy")
     assert cli(db, "update-eta", "1", "--eta", "2099-01-01T10:00").returncode == 0
@@ -130,16 +157,31 @@ def test_cli_open_update_list(db: Database) -> None:
     assert listed[0]["eta"] == parse_time("2099-01-01T10:00", "eta") and listed[0]["status"] == "open"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["open", "--service", "gas", "--regions", "X", "--eta", "+1h", "--message-tr", "a", "--message-en", "b"], "error: field 'service': 'gas' is not one of internet, tv, mobile"),
-    (["open", "--service", "tv", "--regions", " , ", "--eta", "+1h", "--message-tr", "a", "--message-en", "b"], "error: field 'regions'"),
-    (["open", "--service", "tv", "--regions", "X", "--eta", "tomorrow", "--message-tr", "a", "--message-en", "b"], "error: field 'eta': 'tomorrow' is not a time"),
-    (["open", "--service", "tv", "--regions", "X", "--eta", "+1h", "--message-tr", "a"], "error: the following arguments are required: --message-en"),
-    (["update-eta", "42", "--eta", "+1h"], "error: no incident with id 42"),
-    (["resolve", "abc"], "error: argument incident_id: invalid int value: 'abc'"),
-    (["reopen", "1"], "error: argument command: invalid choice: 'reopen'"),
-])
-def test_cli_bad_input_is_one_line_exit_2_and_changes_nothing(db: Database, args: List[str], message: str) -> None:
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["open", "--service", "gas", "--regions", "X", "--eta", "+1h", "--message-tr", "a", "--message-en", "b"],
+            "error: field 'service': 'gas' is not one of internet, tv, mobile",
+        ),
+        (
+            ["open", "--service", "tv", "--regions", " , ", "--eta", "+1h", "--message-tr", "a", "--message-en", "b"],
+            "error: field 'regions'",
+        ),
+        (
+            ["open", "--service", "tv", "--regions", "X", "--eta", "tomorrow", "--message-tr", "a", "--message-en", "b"],
+            "error: field 'eta': 'tomorrow' is not a time",
+        ),
+        (
+            ["open", "--service", "tv", "--regions", "X", "--eta", "+1h", "--message-tr", "a"],
+            "error: the following arguments are required: --message-en",
+        ),
+        (["update-eta", "42", "--eta", "+1h"], "error: no incident with id 42"),
+        (["resolve", "abc"], "error: argument incident_id: invalid int value: 'abc'"),
+        (["reopen", "1"], "error: argument command: invalid choice: 'reopen'"),
+    ],
+)
+def test_cli_bad_input_is_one_line_exit_2_and_changes_nothing(db: Database, args: list[str], message: str) -> None:
     result = cli(db, *args)
     assert result.returncode == 2
     assert result.stderr.startswith(message), result.stderr

@@ -12,7 +12,8 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
-from typing import Any, Dict, Iterator, List, Optional
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from selenium.common.exceptions import NoAlertPresentException
@@ -20,8 +21,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from customer_store.store import CustomerStore
-from tests.helpers.browser import chromium
 from tests.conftest import ROOT
+from tests.helpers.browser import chromium
 from tests.helpers.servers import MODEL, Servers, http, running_servers
 from tests.helpers.waiting import eventually
 
@@ -37,8 +38,13 @@ ETA = "2030-06-01T18:30"  # read in Europe/Istanbul, the customers' time zone
 def start_scheduler(servers: Servers) -> subprocess.Popen[bytes]:
     """The one campaigns scheduler (`python -m campaigns.scheduler`) on the test database."""
     log = open(servers.state / "scheduler.log", "ab")
-    return subprocess.Popen([str(ROOT / ".venv" / "bin" / "python"), "-m", "campaigns.scheduler"], cwd=ROOT,
-                            env={**servers.env, "CAMPAIGNS_POLL": "0.5"}, stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "python"), "-m", "campaigns.scheduler"],
+        cwd=ROOT,
+        env={**servers.env, "CAMPAIGNS_POLL": "0.5"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +52,9 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     state = tmp_path_factory.mktemp("outage")
     customers = CustomerStore(state / "destek.sqlite3")
     customers.seed_demo_customers()
-    customers.upsert_customer("cust-emma", name="Emma Brown", phone=EMMA, language="en", region="Istanbul-Kadikoy", timezone="Europe/Istanbul")
+    customers.upsert_customer(
+        "cust-emma", name="Emma Brown", phone=EMMA, language="en", region="Istanbul-Kadikoy", timezone="Europe/Istanbul"
+    )
     customers.link_identity("cust-emma", "phone", EMMA)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OPS_API_TOKEN", OPS_TOKEN)
@@ -61,31 +69,56 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 @pytest.fixture(scope="module")
 def incident_id(servers: Servers) -> int:
     opened = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "python"), "-m", "incidents", "open", "--service", "internet", "--regions", "İstanbul-Kadıköy",
-         "--eta", ETA, "--message-tr", MESSAGE_TR, "--message-en", MESSAGE_EN, "--by", "test"],
-        cwd=ROOT, env=servers.env, capture_output=True, text=True, timeout=60,
+        [
+            str(ROOT / ".venv" / "bin" / "python"),
+            "-m",
+            "incidents",
+            "open",
+            "--service",
+            "internet",
+            "--regions",
+            "İstanbul-Kadıköy",
+            "--eta",
+            ETA,
+            "--message-tr",
+            MESSAGE_TR,
+            "--message-en",
+            MESSAGE_EN,
+            "--by",
+            "test",
+        ],
+        cwd=ROOT,
+        env=servers.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert opened.returncode == 0, opened.stderr
     return int(opened.stdout.split()[0].lstrip("#"))
 
 
-def api(servers: Servers, method: str, path: str, body: Optional[Dict[str, Any]] = None) -> Any:
-    request = urllib.request.Request(servers.support_url + path, method=method, data=json.dumps(body or {}).encode() if method == "POST" else None,
-                                     headers={"Authorization": f"Bearer {OPS_TOKEN}", "Content-Type": "application/json"})
+def api(servers: Servers, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    request = urllib.request.Request(
+        servers.support_url + path,
+        method=method,
+        data=json.dumps(body or {}).encode() if method == "POST" else None,
+        headers={"Authorization": f"Bearer {OPS_TOKEN}", "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
 
-def incident(servers: Servers, incident_id: int) -> Dict[str, Any]:
+def incident(servers: Servers, incident_id: int) -> dict[str, Any]:
     [found] = [item for item in api(servers, "GET", "/api/incidents")["incidents"] if item["id"] == incident_id]
     return found
 
 
-def sent_to(servers: Servers, phone: str) -> List[str]:
-    status, inbox = http("GET", f"{servers.fake_url}/_fake/messages?" + urllib.parse.urlencode({"to": f"whatsapp:{phone}", "direction": "outbound-api"}))
+def sent_to(servers: Servers, phone: str) -> list[str]:
+    status, inbox = http(
+        "GET", f"{servers.fake_url}/_fake/messages?" + urllib.parse.urlencode({"to": f"whatsapp:{phone}", "direction": "outbound-api"})
+    )
     assert status == 200
     return [str(message["body"]) for message in inbox["messages"]]
-
 
 
 def write(servers: Servers, phone: str, text: str) -> str:
@@ -124,8 +157,12 @@ def test_resolving_sends_one_follow_up_to_each_told_customer(servers: Servers, i
     assert resolved["status"] == "resolved" and resolved["followups_scheduled"] == 2  # Ayşe, Emma (Mehmet: another region)
     ayse = eventually(lambda: [text for text in sent_to(servers, AYSE) if "kesintisi giderildi" in text], "the TR follow-up", timeout=60)
     emma = eventually(lambda: [text for text in sent_to(servers, EMMA) if "has been fixed" in text], "the EN follow-up", timeout=60)
-    assert ayse == ["Merhaba Ayşe, bölgenizdeki internet kesintisi giderildi. Her şey yolunda mı? Sorun sürüyorsa bu mesaja yanıt vermeniz yeterli."]
-    assert emma == ["Hello Emma, the internet outage in your area has been fixed. Is everything working? If not, just reply to this message."]
+    assert ayse == [
+        "Merhaba Ayşe, bölgenizdeki internet kesintisi giderildi. Her şey yolunda mı? Sorun sürüyorsa bu mesaja yanıt vermeniz yeterli."
+    ]
+    assert emma == [
+        "Hello Emma, the internet outage in your area has been fixed. Is everything working? If not, just reply to this message."
+    ]
     time.sleep(3)  # a few more scheduler polls: still exactly one each, and nothing for Mehmet
     assert len([text for text in sent_to(servers, AYSE) if "giderildi" in text]) == 1
     assert len([text for text in sent_to(servers, EMMA) if "has been fixed" in text]) == 1

@@ -23,11 +23,21 @@ def write_examples(tmp_path: Path, lines: list) -> Path:
         (['{"text": "hi", "intent": "greet"}', "not json"], [], "examples.jsonl:2: expected a JSON object with 'text' and 'intent'"),
         (['{"text": "hi", "intent": "greet"}', '{"text": "hello"}'], [], "examples.jsonl:2: expected"),
         (['{"text": "hi", "intent": "greet"}', '{"text": "hello", "intent": "greet"}'], [], "needs examples of at least two intents"),
-        (['{"text": "hi", "intent": "greet"}', '{"text": "bye", "intent": "goodbye"}'], ["--model", "/no/such/model"], "model '/no/such/model': not a known name"),
-        (['{"text": "hi", "intent": "greet"}', '{"text": "bye", "intent": "goodbye"}'], ["--epochs", "0"], "--epochs, --batch-size, --threads and --max-length must be at least 1"),
+        (
+            ['{"text": "hi", "intent": "greet"}', '{"text": "bye", "intent": "goodbye"}'],
+            ["--model", "/no/such/model"],
+            "model '/no/such/model': not a known name",
+        ),
+        (
+            ['{"text": "hi", "intent": "greet"}', '{"text": "bye", "intent": "goodbye"}'],
+            ["--epochs", "0"],
+            "--epochs, --batch-size, --threads and --max-length must be at least 1",
+        ),
     ],
 )
-def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture, lines: list, extra: list, message: str) -> None:
+def test_bad_input_is_one_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture, lines: list, extra: list, message: str
+) -> None:
     examples = write_examples(tmp_path, lines)
     out = tmp_path / "out"
     assert main(["--examples", str(examples), "--out", str(out), *extra]) == 2

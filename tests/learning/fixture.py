@@ -85,7 +85,11 @@ def synthetic_month(database: Path, now: float | None = None) -> dict[str, list[
     store = HandoffStore(database)
     service = HandoffService(store, RasaClient(url=f"http://127.0.0.1:{free_port()}", token="x"), CustomerStore(database))
     made: dict[str, list[int]] = {}
-    rows = [(topic, language, question, answers[i % len(answers)]) for topic, (language, questions, answers) in topics().items() for i, question in enumerate(questions)]
+    rows = [
+        (topic, language, question, answers[i % len(answers)])
+        for topic, (language, questions, answers) in topics().items()
+        for i, question in enumerate(questions)
+    ]
     rows += [(f"one-off-{i}", language, question, answer) for i, (language, question, answer) in enumerate(ONE_OFF)]
     for number, (topic, language, question, answer) in enumerate(rows):
         sender = f"web:month-{number}" if number % 2 else f"whatsapp:+9055500{number:05d}"

@@ -7,21 +7,22 @@ question from the accepted article.
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.conftest import ROOT
-from tests.learning.fixture import GIFT_EN, RESET_EN, synthetic_month
 from customer_store.store import CustomerStore
 from handoff.rasa_client import RasaClient
 from handoff.service import HandoffService
 from handoff.store import HandoffStore
+from tests.conftest import ROOT
 from tests.helpers.browser import chromium
 from tests.helpers.servers import Servers, free_port, running_servers
+from tests.learning.fixture import GIFT_EN, RESET_EN, synthetic_month
 
 STAFF_PASSWORD = "learning-test-staff-password"
 XSS = "<img src=x onerror=alert(1)> do you deliver to northern cyprus"
@@ -38,8 +39,12 @@ def state(tmp_path_factory: pytest.TempPathFactory) -> Path:
     handoff = store.create("web:learn-xss", "web", "customer_asked", 1, language="en")
     store.claim(handoff["id"], "agent2")
     store.add_message(handoff["id"], "customer", "", XSS)
-    store.set_message_status(store.add_message(handoff["id"], "agent", "agent2", "We deliver to Northern Cyprus by sea freight.", status="pending"), "sent")
-    HandoffService(store, RasaClient(url=f"http://127.0.0.1:{free_port()}", token="x"), CustomerStore(folder / "destek.sqlite3")).close(handoff["id"], "agent2")
+    store.set_message_status(
+        store.add_message(handoff["id"], "agent", "agent2", "We deliver to Northern Cyprus by sea freight.", status="pending"), "sent"
+    )
+    HandoffService(store, RasaClient(url=f"http://127.0.0.1:{free_port()}", token="x"), CustomerStore(folder / "destek.sqlite3")).close(
+        handoff["id"], "agent2"
+    )
     return folder
 
 
@@ -54,7 +59,9 @@ def servers(state: Path) -> Iterator[Servers]:
 def client(servers: Servers) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=servers.support_url, timeout=120) as client:
         page = client.get("/staff/login")
-        response = client.post("/staff/login", data={"login": "agent1", "password": STAFF_PASSWORD, "csrf": csrf_of(page.text), "next": "/review/gaps"})
+        response = client.post(
+            "/staff/login", data={"login": "agent1", "password": STAFF_PASSWORD, "csrf": csrf_of(page.text), "next": "/review/gaps"}
+        )
         assert response.status_code == 303
         yield client
 
@@ -104,7 +111,9 @@ def test_accepted_suggestions_are_answered_by_the_bot_after_the_index_rebuild(se
     bitcoin = containing(page, "can I pay with bitcoin")
     token = csrf_of(page)
 
-    accepted = client.post("/review/learned/accept", data={"ids": gift["ids"], "kind": "article", "csrf": token}, follow_redirects=True).text
+    accepted = client.post(
+        "/review/learned/accept", data={"ids": gift["ids"], "kind": "article", "csrf": token}, follow_redirects=True
+    ).text
     written = re.search(r"Wrote the new article ([\w-]+) \(en/([\w-]+\.md)\)", accepted)
     assert written is not None and 'id="rebuild-needed"' in accepted
     article_id, file_name = written.groups()
@@ -113,16 +122,24 @@ def test_accepted_suggestions_are_answered_by_the_bot_after_the_index_rebuild(se
     assert (state / "kb" / "en" / file_name).is_file()
     again = client.post("/review/learned/accept", data={"ids": gift["ids"], "kind": "article", "csrf": token}, follow_redirects=True).text
     assert "were accepted or rejected already" in again
-    added = client.post("/review/learned/accept", data={"ids": reset["ids"], "kind": "alternate", "csrf": token}, follow_redirects=True).text
+    added = client.post(
+        "/review/learned/accept", data={"ids": reset["ids"], "kind": "alternate", "csrf": token}, follow_redirects=True
+    ).text
     assert "alternate question" in added and reset_wording in (state / "kb" / "en" / "reset-password.md").read_text(encoding="utf-8")
     rejected = client.post("/review/learned/reject", data={"ids": bitcoin["ids"], "csrf": token}, follow_redirects=True).text
-    assert "Hidden 1 answer" in rejected and "can I pay with bitcoin" not in rejected.split('id="learned"', 1)[1].split("Articles by use", 1)[0]
+    assert (
+        "Hidden 1 answer" in rejected
+        and "can I pay with bitcoin" not in rejected.split('id="learned"', 1)[1].split("Articles by use", 1)[0]
+    )
     assert not (ROOT / "bot" / "data" / "kb" / "en" / file_name).exists()  # the repo's KB never changes
 
     # what `make index KB_SOURCE=… KB_INDEX=…` runs
     build = subprocess.run(
         [str(ROOT / ".venv" / "bin" / "python"), "-m", "kb_index", "build", "--source", str(state / "kb"), "--out", str(state / "index")],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert build.returncode == 0, build.stderr
     assert 'id="rebuild-needed"' not in client.get("/review/gaps").text

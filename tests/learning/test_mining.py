@@ -22,8 +22,8 @@ from learning.mining import ALTERNATE, ARTICLE, group_answers, kb_encoder, mine
 from learning.store import AgentAnswerStore
 from privacy.retention import purge_support_db
 from tests.conftest import ROOT
-from tests.learning.fixture import GIFT_EN, RESET_EN, synthetic_month, topics
 from tests.helpers.servers import free_port
+from tests.learning.fixture import GIFT_EN, RESET_EN, synthetic_month, topics
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,9 @@ def test_closing_a_handoff_keeps_question_and_answer_redacted(tmp_path: Path) ->
     handoff = store.create("web:card", "web", "customer_asked", 1, language="en")
     store.claim(handoff["id"], "agent1")
     store.add_message(handoff["id"], "customer", "", "my card 4111 1111 1111 1111 was charged twice, why?")
-    sent = store.add_message(handoff["id"], "agent", "agent1", "We refunded the second charge to TR33 0006 1005 1978 6457 8413 26.", status="pending")
+    sent = store.add_message(
+        handoff["id"], "agent", "agent1", "We refunded the second charge to TR33 0006 1005 1978 6457 8413 26.", status="pending"
+    )
     store.set_message_status(sent, "sent")
     failed = store.add_message(handoff["id"], "agent", "agent1", "this one never reached the customer", status="pending")
     store.set_message_status(failed, "failed", "rasa down")
@@ -101,7 +103,9 @@ def test_suggestions_link_or_match_articles_or_draft_new_ones(month: tuple[Path,
 
     # The bill questions are answered by the bot already (invoice-too-high-tr): nothing to suggest.
     assert by_topic["bill-tr"] is None
-    assert len(suggestions) == len(made) - 1 and suggestions[0].kind == ARTICLE and len(suggestions[0].answers) == len(topics()["gift-en"][1])
+    assert (
+        len(suggestions) == len(made) - 1 and suggestions[0].kind == ARTICLE and len(suggestions[0].answers) == len(topics()["gift-en"][1])
+    )
 
 
 @pytest.fixture
@@ -121,7 +125,9 @@ def test_accepted_alternate_question_and_article_pass_the_kb_build(kb_copy: Path
     assert new_lines == ['  - "my password reset link says: invalid token #2"']
     assert after.replace('  - "my password reset link says: invalid token #2"\n', "", 1) == before  # every other byte kept
 
-    path, article_id = add_article(kb_copy, Draft("en", "Do you offer gift wrapping?", "Yes, for 15 TL: choose 'Gift wrap' in the cart.", tuple(GIFT_EN)))
+    path, article_id = add_article(
+        kb_copy, Draft("en", "Do you offer gift wrapping?", "Yes, for 15 TL: choose 'Gift wrap' in the cart.", tuple(GIFT_EN))
+    )
     assert article_id == "do-you-offer-gift-wrapping-en" and path == kb_copy / "en" / "do-you-offer-gift-wrapping.md"
     loaded = {a.id: a for a in load_articles(kb_copy)}
     assert "my password reset link says: invalid token #2" in loaded["reset-password-en"].questions
@@ -129,8 +135,23 @@ def test_accepted_alternate_question_and_article_pass_the_kb_build(kb_copy: Path
     assert set(loaded[article_id].questions) == set(GIFT_EN) - {"do you offer gift wrapping?"}
 
     build = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "python"), "-m", "kb_index", "build", "--source", str(kb_copy), "--out", str(tmp_path / "index"), "--model", "none", "--quiet"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        [
+            str(ROOT / ".venv" / "bin" / "python"),
+            "-m",
+            "kb_index",
+            "build",
+            "--source",
+            str(kb_copy),
+            "--out",
+            str(tmp_path / "index"),
+            "--model",
+            "none",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert build.returncode == 0, build.stderr
 

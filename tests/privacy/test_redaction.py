@@ -32,15 +32,15 @@ def test_valid_numbers_and_codes_are_redacted(text: str, expected: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "card 4111 1111 1111 1112",          # Luhn fails
+        "card 4111 1111 1111 1112",  # Luhn fails
         "iban TR33 0006 1005 1978 6457 8413 27",  # mod-97 fails
         "GB82 WEST 1234 5698 7654 33",
-        "TC 12345678901",                     # TCKN digit rules fail
-        "TC 01234567890",                     # may not start with 0
-        "siparişim 12345 nerede",             # order number
+        "TC 12345678901",  # TCKN digit rules fail
+        "TC 01234567890",  # may not start with 0
+        "siparişim 12345 nerede",  # order number
         "beni 05321234567 numarasından arayın",  # phone number
         "I paid 1500 TL on 12.03.2026",
-        "where is order 998877",              # six digits but no code word
+        "where is order 998877",  # six digits but no code word
     ],
 )
 def test_invalid_or_harmless_numbers_are_kept(text: str) -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from feedback.records import Records
 from connectors.whatsapp.state import WhatsAppState
 from customer_store.store import CustomerStore
+from feedback.records import Records
 from handoff.store import HandoffStore
 from tests.conftest import PYTHON, ROOT
 from tuning.review_store import NEEDS_ARTICLE, ReviewStore
@@ -24,10 +24,10 @@ NOW = time.time()
 
 # Each sender's sessions: (days ago the session started, days ago its last event).
 SESSIONS = {
-    "web:old": [(400, 399)],                      # gone entirely
-    "web:recent": [(2, 1)],                       # kept
+    "web:old": [(400, 399)],  # gone entirely
+    "web:recent": [(2, 1)],  # kept
     "whatsapp:+905550000001": [(300, 299), (10, 9)],  # the old session goes, the recent one stays
-    "web:spanning": [(185, 170)],                 # going on at the cutoff (180 days): kept whole
+    "web:spanning": [(185, 170)],  # going on at the cutoff (180 days): kept whole
     "web:gap": [(250, 200), (190, 185), (5, 4)],  # two sessions before the cutoff go
 }
 
@@ -91,7 +91,13 @@ def age(database: Path, table: str, column: str, days: float, where: str = "1") 
 def support_db(tmp_path: Path) -> Path:
     """Every kind of stored customer text, once old (200 days) and once recent (marked 'new')."""
     path = tmp_path / "destek.sqlite3"
-    records, handoffs, review, customers, whatsapp = Records(path), HandoffStore(path), ReviewStore(path), CustomerStore(path), WhatsAppState(path)
+    records, handoffs, review, customers, whatsapp = (
+        Records(path),
+        HandoffStore(path),
+        ReviewStore(path),
+        CustomerStore(path),
+        WhatsAppState(path),
+    )
     for label in ("old", "new"):
         records.add_answer_served(f"web:{label}", f"{label} question", "en", "track-en", 0.8)
         records.add_feedback(f"web:{label}", f"{label} question", "track-en", 0.8, helpful=False)
@@ -106,8 +112,13 @@ def support_db(tmp_path: Path) -> Path:
         handoffs.set_context_card(handoff["id"], {"transcript": [{"text": f"{label} question"}]})
         handoffs.close(handoff["id"], "agent1")
     whatsapp.claim_inbound("SMpending", "whatsapp:+905550000002", {"MessageSid": "SMpending", "Body": "old but never handled"})
-    for table, column in (("answers_served", "created_at"), ("answer_feedback", "created_at"), ("unanswered_questions", "created_at"),
-                          ("handoff_requests", "created_at"), ("review_actions", "created_at")):
+    for table, column in (
+        ("answers_served", "created_at"),
+        ("answer_feedback", "created_at"),
+        ("unanswered_questions", "created_at"),
+        ("handoff_requests", "created_at"),
+        ("review_actions", "created_at"),
+    ):
         age(path, table, column, 200, "sender_id = 'web:old'")
     age(path, "customer_context", "updated_at", 200, "customer_id = 'cust-old'")
     age(path, "whatsapp_inbound", "received_at", 200, "message_sid IN ('SMold', 'SMpending')")
@@ -139,10 +150,21 @@ def test_retention_deletes_old_customer_text_and_keeps_the_new(support_db: Path,
     assert done.returncode == 0, done.stderr
     after = texts(support_db)
     assert not [text for text in after if "old question" in text]
-    assert {text.split(":")[0] for text in after} >= {"answers_served", "answer_feedback", "unanswered_questions", "handoff_requests",
-                                                     "review_actions", "customer_context", "whatsapp_inbound", "handoff_messages", "handoffs"}
+    assert {text.split(":")[0] for text in after} >= {
+        "answers_served",
+        "answer_feedback",
+        "unanswered_questions",
+        "handoff_requests",
+        "review_actions",
+        "customer_context",
+        "whatsapp_inbound",
+        "handoff_messages",
+        "handoffs",
+    }
     with sqlite3.connect(support_db) as connection:
-        assert connection.execute("SELECT COUNT(*) FROM handoffs").fetchone()[0] == 2  # the old row stays for the metrics, without its transcript
+        assert (
+            connection.execute("SELECT COUNT(*) FROM handoffs").fetchone()[0] == 2
+        )  # the old row stays for the metrics, without its transcript
         assert connection.execute("SELECT context_card FROM handoffs WHERE sender_id = 'web:old'").fetchone()[0] is None
         assert connection.execute("SELECT COUNT(*) FROM whatsapp_inbound WHERE message_sid = 'SMpending'").fetchone()[0] == 1
 

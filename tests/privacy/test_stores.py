@@ -4,8 +4,9 @@ real (tiny) index and a real SQLite file; every text cell of every table is then
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -68,8 +69,16 @@ def test_numbers_in_a_kb_question_reach_no_table(database: Path) -> None:
     WhatsAppState(database).claim_inbound("SM1", "whatsapp:+905551110001", {"MessageSid": "SM1", "Body": QUESTION})
 
     tables = {table for table, _ in every_text_cell(database)}
-    for table in ("answers_served", "answer_feedback", "handoff_requests", "handoffs", "handoff_messages", "review_actions",
-                  "customer_context", "whatsapp_inbound"):
+    for table in (
+        "answers_served",
+        "answer_feedback",
+        "handoff_requests",
+        "handoffs",
+        "handoff_messages",
+        "review_actions",
+        "customer_context",
+        "whatsapp_inbound",
+    ):
         assert table in tables, f"{table} was not written: the test would prove nothing about it"
     leaks = [(table, cell[:120]) for table, cell in every_text_cell(database) for secret in SECRETS if secret in cell]
     assert leaks == []
@@ -85,11 +94,15 @@ def user(text: str, ts: float) -> dict[str, Any]:
 
 def test_card_summary_redacts_before_it_cuts_and_reads_no_code_as_an_order() -> None:
     long_iban = "Param iadesi için hesabım şu, lütfen bu hesaba yatırın hemen: IBAN " + IBAN + " teşekkürler"  # cut at 80 inside the IBAN
-    card = build_card({"id": 1, "language": "tr", "reason": "customer_asked"},
-                      [("web:cust-ayse", "webchat", [user(long_iban, 1), user("SMS ile gelen 482913 girdim olmadı", 2)])])
+    card = build_card(
+        {"id": 1, "language": "tr", "reason": "customer_asked"},
+        [("web:cust-ayse", "webchat", [user(long_iban, 1), user("SMS ile gelen 482913 girdim olmadı", 2)])],
+    )
     raw = json.dumps(card, ensure_ascii=False)
     assert "TR33" not in raw and "TR33 0006" not in card["summary"]
     assert "mentions order" not in card["summary"]  # 482913 is no order number
-    later = build_card({"id": 2, "language": "tr", "reason": "customer_asked"},
-                       [("web:cust-ayse", "webchat", [user("siparişim 12345 nerede, kod 482913", 1)])])
+    later = build_card(
+        {"id": 2, "language": "tr", "reason": "customer_asked"},
+        [("web:cust-ayse", "webchat", [user("siparişim 12345 nerede, kod 482913", 1)])],
+    )
     assert "mentions order 12345" in later["summary"] and "482913" not in json.dumps(later, ensure_ascii=False)

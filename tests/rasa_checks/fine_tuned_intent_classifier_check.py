@@ -17,17 +17,29 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from bot.components.fine_tuned_intent_classifier import FineTunedIntentClassifier  # noqa: E402
+from bot.components.fine_tuned_intent_classifier import FineTunedIntentClassifier
 
 ENGLISH = {
     "greet": ["hello", "hi there", "good morning", "hey", "hello, anyone there?", "hi!", "good evening", "hey there"],
     "order_status": [
-        "where is my order", "has my parcel shipped yet", "track my package", "when will my order arrive",
-        "my delivery is late", "order status please", "where is my shipment", "is my order on the way",
+        "where is my order",
+        "has my parcel shipped yet",
+        "track my package",
+        "when will my order arrive",
+        "my delivery is late",
+        "order status please",
+        "where is my shipment",
+        "is my order on the way",
     ],
     "refund": [
-        "I want my money back", "refund my purchase", "how do I get a refund", "return this and refund me",
-        "can I get reimbursed", "money back please", "refund for a broken item", "I was charged twice, refund it",
+        "I want my money back",
+        "refund my purchase",
+        "how do I get a refund",
+        "return this and refund me",
+        "can I get reimbursed",
+        "money back please",
+        "refund for a broken item",
+        "I was charged twice, refund it",
     ],
 }
 TURKISH = {"turkish_only": ["merhaba siparişim nerede kaldı acaba", "iade etmek istiyorum lütfen paramı geri verin"]}
@@ -73,7 +85,11 @@ def main() -> None:
         assert np.mean([a == g for a, g in zip(alone, gold)]) >= 0.9, list(zip(texts, alone))
 
         # With an earlier ranking: the equal-weight average, every intent kept, best first.
-        earlier = [{"name": "order_status", "confidence": 0.7}, {"name": "greet", "confidence": 0.2}, {"name": "turkish_only", "confidence": 0.1}]
+        earlier = [
+            {"name": "order_status", "confidence": 0.7},
+            {"name": "greet", "confidence": 0.2},
+            {"name": "turkish_only", "confidence": 0.1},
+        ]
         text = "hello, where is my parcel?"
         probabilities = dict(zip(model.labels, model.probabilities([text])[0].tolist()))
         ranking = trained.process([message(text, earlier)])[0].get("intent_ranking")
@@ -113,8 +129,12 @@ def main() -> None:
         expect_error(RuntimeError, ["trainer_python", "/nonexistent/python"], lambda: missing.train(training_data(ENGLISH)))
         bad_model = FineTunedIntentClassifier.create({**config, "model": "/nonexistent-model"}, storage, Resource("b"), context)
         expect_error(RuntimeError, ["fine-tuning failed", "/nonexistent-model"], lambda: bad_model.train(training_data(ENGLISH)))
-        expect_error(ValueError, ["weight"], lambda: FineTunedIntentClassifier.create({**config, "weight": 0}, storage, Resource("w"), context))
-        expect_error(ValueError, ["epochs"], lambda: FineTunedIntentClassifier.create({**config, "epochs": 0}, storage, Resource("e"), context))
+        expect_error(
+            ValueError, ["weight"], lambda: FineTunedIntentClassifier.create({**config, "weight": 0}, storage, Resource("w"), context)
+        )
+        expect_error(
+            ValueError, ["epochs"], lambda: FineTunedIntentClassifier.create({**config, "epochs": 0}, storage, Resource("e"), context)
+        )
     print("ok")
 
 

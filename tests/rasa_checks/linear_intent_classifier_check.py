@@ -20,7 +20,7 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.preprocessing import normalize
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from bot.components.linear_intent_classifier import LinearIntentClassifier  # noqa: E402
+from bot.components.linear_intent_classifier import LinearIntentClassifier
 
 COUNTS = np.array([[2, 1, 0, 0], [1, 0, 1, 0], [0, 0, 1, 3], [0, 1, 0, 2]], dtype=float)
 DENSE = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])

@@ -13,24 +13,25 @@ import asyncio
 import http.server
 import json
 import sys
-import threading
 import tempfile
+import threading
 from collections import deque
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator, List
+from typing import Any
 
 import rasa.shared.core.events as rasa_events
 from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.utils.endpoints import EndpointConfig
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -68,18 +69,25 @@ def user(text: str, intent: str) -> UserUttered:
     return UserUttered(text, intent=parse_data["intent"], parse_data=parse_data)
 
 
-def faq_turn(number: int) -> List[Event]:
+def faq_turn(number: int) -> list[Event]:
     """The events of one answered FAQ turn, as Destek stores them."""
     return [
-        user(f"question {number}", "faq"), SlotSet("language", "tr"), ActionExecuted("action_answer_from_kb"),
-        BotUttered("an answer"), BotUttered("did it help?"), SlotSet("kb_query", f"question {number}"),
-        SlotSet("kb_article_id", "article"), SlotSet("kb_score", 0.7), SlotSet("kb_answered", True),
-        SlotSet("kb_candidates", [{"id": "article", "title": "t", "score": 0.7}]), ActionExecuted("action_listen"),
+        user(f"question {number}", "faq"),
+        SlotSet("language", "tr"),
+        ActionExecuted("action_answer_from_kb"),
+        BotUttered("an answer"),
+        BotUttered("did it help?"),
+        SlotSet("kb_query", f"question {number}"),
+        SlotSet("kb_article_id", "article"),
+        SlotSet("kb_score", 0.7),
+        SlotSet("kb_answered", True),
+        SlotSet("kb_candidates", [{"id": "article", "title": "t", "score": 0.7}]),
+        ActionExecuted("action_listen"),
     ]
 
 
-def conversation(size: int, ending: List[Event]) -> DialogueStateTracker:
-    events: List[Event] = [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")]
+def conversation(size: int, ending: list[Event]) -> DialogueStateTracker:
+    events: list[Event] = [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")]
     number = 0
     while len(events) + len(ending) < size:
         events += faq_turn(number)
@@ -89,7 +97,7 @@ def conversation(size: int, ending: List[Event]) -> DialogueStateTracker:
     return tracker
 
 
-def touched(predict: Callable[[DialogueStateTracker], Any], size: int, ending: List[Event]) -> int:
+def touched(predict: Callable[[DialogueStateTracker], Any], size: int, ending: list[Event]) -> int:
     tracker = conversation(size, ending)
     predict(tracker)
     return tracker.events.touched
@@ -107,16 +115,25 @@ def check_policies(folder: Path) -> None:
     fallback = ActionServerFallbackPolicy(ActionServerFallbackPolicy.get_default_config(), storage, Resource("fallback"), context)
     endings = {
         "a question": [user("kargom nerede", "faq")],
-        "two unclear messages": [user("asdf", "nlu_fallback"), ActionExecuted("action_answer_from_kb"), SlotSet("kb_answered", False),
-                                 ActionExecuted("action_listen"), user("qwer", "nlu_fallback")],
+        "two unclear messages": [
+            user("asdf", "nlu_fallback"),
+            ActionExecuted("action_answer_from_kb"),
+            SlotSet("kb_answered", False),
+            ActionExecuted("action_listen"),
+            user("qwer", "nlu_fallback"),
+        ],
         "a KB answer": faq_turn(9999)[:-1],
-        "a second 👎": [user("/answer_not_helpful", "answer_not_helpful"), ActionExecuted("action_record_feedback"),
-                       SlotSet("kb_feedback", "down"), SlotSet("kb_downvotes", 2)],
+        "a second 👎": [
+            user("/answer_not_helpful", "answer_not_helpful"),
+            ActionExecuted("action_record_feedback"),
+            SlotSet("kb_feedback", "down"),
+            SlotSet("kb_downvotes", 2),
+        ],
     }
     for name, ending in endings.items():
         for policy in (handoff, fallback):
-            small = touched(lambda t: policy.predict_action_probabilities(t, DOMAIN), 200, ending)
-            large = touched(lambda t: policy.predict_action_probabilities(t, DOMAIN), 2000, ending)
+            small = touched(lambda t, policy=policy: policy.predict_action_probabilities(t, DOMAIN), 200, ending)
+            large = touched(lambda t, policy=policy: policy.predict_action_probabilities(t, DOMAIN), 2000, ending)
             assert small == large <= triggers.LOOKBACK + 2, (type(policy).__name__, name, small, large)
     # Reading only the newest events still finds what the triggers look for.
     assert predicted(handoff, conversation(2000, endings["two unclear messages"])) == START
@@ -131,7 +148,7 @@ def decoded_during(call: Callable[[], Any]) -> tuple[Any, int]:
     original = rasa_events.deserialise_events
     count = 0
 
-    def counting(serialized_events: List[dict]) -> List[Event]:
+    def counting(serialized_events: list[dict]) -> list[Event]:
         nonlocal count
         count += len(serialized_events)
         return original(serialized_events)
@@ -143,7 +160,7 @@ def decoded_during(call: Callable[[], Any]) -> tuple[Any, int]:
         rasa_events.deserialise_events = original
 
 
-def dumped(tracker: Any) -> List[dict]:
+def dumped(tracker: Any) -> list[dict]:
     return [event.as_dict() for event in tracker.events]
 
 
@@ -199,7 +216,7 @@ def check_tracker_store(folder: Path) -> None:
 
 
 def check_action_payload() -> None:
-    bodies: List[dict] = []
+    bodies: list[dict] = []
 
     class ActionServer(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -221,7 +238,7 @@ def check_action_payload() -> None:
     tracker.events = deque(tracker.events)
     nlg = TemplatedNaturalLanguageGenerator(DOMAIN.responses)
 
-    def call(action: str) -> List[dict]:
+    def call(action: str) -> list[dict]:
         asyncio.run(RemoteAction(action, endpoint).run(CollectingOutputChannel(), nlg, tracker, DOMAIN))
         return bodies[-1]["tracker"]["events"]
 

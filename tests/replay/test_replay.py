@@ -11,8 +11,8 @@ import json
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -51,12 +51,17 @@ def test_bad_input_is_a_one_line_error(tmp_path: Path, content: str | None, expe
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and expected in done.stderr and "Traceback" not in done.stderr, done.stderr
     missing = replay("run", "--tracker", str(tmp_path / "none.sqlite3"))
-    assert missing.returncode == 2 and missing.stderr.strip() == f"replay: {tmp_path / 'none.sqlite3'}: no such tracker store (set RASA_TRACKER_DB or pass --tracker)"
+    assert (
+        missing.returncode == 2
+        and missing.stderr.strip() == f"replay: {tmp_path / 'none.sqlite3'}: no such tracker store (set RASA_TRACKER_DB or pass --tracker)"
+    )
 
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    with running_servers(tmp_path_factory.mktemp("replay"), fake_twilio=True, support_app=True, env={"STAFF_DEMO_PASSWORD": STAFF_PASSWORD}) as servers:
+    with running_servers(
+        tmp_path_factory.mktemp("replay"), fake_twilio=True, support_app=True, env={"STAFF_DEMO_PASSWORD": STAFF_PASSWORD}
+    ) as servers:
         yield servers
 
 
@@ -89,7 +94,18 @@ def test_unchanged_model_and_index_report_zero_changes(recorded: Path, tmp_path:
     assert done.returncode == 0, done.stderr
     assert "Replay of 4 conversations against what the customers got: 0 changed turns" in done.stdout
     table = done.stdout.splitlines()[1:]
-    assert table[0].split() == ["language", "channel", "conversations", "turns", "intent", "article", "new_handoff", "lost_handoff", "outcome", "golden_changed"]
+    assert table[0].split() == [
+        "language",
+        "channel",
+        "conversations",
+        "turns",
+        "intent",
+        "article",
+        "new_handoff",
+        "lost_handoff",
+        "outcome",
+        "golden_changed",
+    ]
     assert {tuple(line.split()[:2]) for line in table[1:]} >= {("en", "web"), ("tr", "whatsapp"), ("en", "rest"), ("all", "all")}
     assert table[-1].split()[2:] == ["4", "7", "0", "0", "0", "0", "0", "0"]
     assert rows == []
@@ -117,7 +133,9 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-def test_an_edited_article_that_no_longer_answers_a_golden_conversation_fails_naming_it(servers: Servers, recorded: Path, tmp_path: Path) -> None:
+def test_an_edited_article_that_no_longer_answers_a_golden_conversation_fails_naming_it(
+    servers: Servers, recorded: Path, tmp_path: Path
+) -> None:
     mark_golden_on_the_review_page(servers, conversation(MARKED_REST))
     kb = tmp_path / "kb"
     shutil.copytree(ROOT / "bot" / "data" / "kb", kb)
@@ -125,10 +143,19 @@ def test_an_edited_article_that_no_longer_answers_a_golden_conversation_fails_na
         path = kb / "en" / name
         text = path.read_text(encoding="utf-8")
         front = {line.split(":", 1)[0]: line for line in text.split("---")[1].strip().splitlines() if not line.startswith(" ")}
-        path.write_text("---\n" + "\n".join([front["id"], front["lang"], front["topic"], front["url"], f"title: Garden furniture care ({name})"])
-                        + "\n---\nOil teak garden furniture twice a year and keep it covered in winter.\n", encoding="utf-8")
-    build = subprocess.run([PYTHON, "-m", "kb_index", "build", "--source", str(kb), "--out", str(tmp_path / "index"), "--quiet"],
-                           cwd=ROOT, capture_output=True, text=True, timeout=900)
+        path.write_text(
+            "---\n"
+            + "\n".join([front["id"], front["lang"], front["topic"], front["url"], f"title: Garden furniture care ({name})"])
+            + "\n---\nOil teak garden furniture twice a year and keep it covered in winter.\n",
+            encoding="utf-8",
+        )
+    build = subprocess.run(
+        [PYTHON, "-m", "kb_index", "build", "--source", str(kb), "--out", str(tmp_path / "index"), "--quiet"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert build.returncode == 0, build.stderr
 
     done, rows = run_against(recorded, tmp_path, "--index", str(tmp_path / "index"))
@@ -147,7 +174,9 @@ def test_an_edited_article_that_no_longer_answers_a_golden_conversation_fails_na
 
 def test_jsonl_input_is_replayed_like_the_tracker_store(recorded: Path, tmp_path: Path) -> None:
     exported = tmp_path / "conversations.jsonl"
-    done = replay("export", "--tracker", str(recorded / "tracker.sqlite3"), "--db", str(recorded / "destek.sqlite3"), "--out", str(exported))
+    done = replay(
+        "export", "--tracker", str(recorded / "tracker.sqlite3"), "--db", str(recorded / "destek.sqlite3"), "--out", str(exported)
+    )
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in exported.read_text(encoding="utf-8").splitlines()]
     assert len(lines) == 4 and {line["channel"] for line in lines} == {"web", "whatsapp", "rest"}

@@ -22,9 +22,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 import pytest
 import socketio
@@ -41,8 +41,20 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning"),  # short published values, on purpose
 ]
 
-SETTINGS_TO_CLEAR = (*SECRETS, "TWILIO_ACCOUNT_SID", "TWILIO_API_BASE", "REST_CHANNEL_TOKEN", "DESTEK_EXPOSE", "DESTEK_DEMO_SECRETS",
-                     "WEBCHAT_ALLOWED_ORIGINS", "WEBCHAT_SERVER_URL", "PUBLIC_URL", "RASA_URL", "ACTION_SERVER_URL", "HANDOFF_SETTINGS")
+SETTINGS_TO_CLEAR = (
+    *SECRETS,
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_API_BASE",
+    "REST_CHANNEL_TOKEN",
+    "DESTEK_EXPOSE",
+    "DESTEK_DEMO_SECRETS",
+    "WEBCHAT_ALLOWED_ORIGINS",
+    "WEBCHAT_SERVER_URL",
+    "PUBLIC_URL",
+    "RASA_URL",
+    "ACTION_SERVER_URL",
+    "HANDOFF_SETTINGS",
+)
 LOOPBACK = {"127.0.0.1", "::1"}
 PUBLISHED = sorted(published_values())
 
@@ -50,7 +62,7 @@ PUBLISHED = sorted(published_values())
 @dataclass
 class Run:
     process: subprocess.Popen[bytes]
-    env: Dict[str, str]
+    env: dict[str, str]
     state: Path
     log: Path
 
@@ -58,27 +70,39 @@ class Run:
         return int(self.env[name])
 
     @property
-    def secrets(self) -> Dict[str, str]:
+    def secrets(self) -> dict[str, str]:
         lines = (self.state / "secrets.env").read_text().splitlines()
         return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
 
 
-def run_env(state: Path, **extra: str) -> Dict[str, str]:
+def run_env(state: Path, **extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in SETTINGS_TO_CLEAR}
-    env.update({
-        "PYTHONPATH": str(ROOT), "RASA_PORT": str(free_port()), "ACTION_PORT": str(free_port()), "SUPPORT_PORT": str(free_port()),
-        "FAKE_TWILIO_PORT": str(free_port()), "RASA_TRACKER_DB": str(state / "tracker.sqlite3"), "DESTEK_DB": str(state / "destek.sqlite3"),
-        "DESTEK_SECRETS_FILE": str(state / "secrets.env"), "DESTEK_KB_INDEX": str(ROOT / "var" / "kb-index"),
-        "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", "HF_HUB_OFFLINE": "1", **extra,
-    })
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "RASA_PORT": str(free_port()),
+            "ACTION_PORT": str(free_port()),
+            "SUPPORT_PORT": str(free_port()),
+            "FAKE_TWILIO_PORT": str(free_port()),
+            "RASA_TRACKER_DB": str(state / "tracker.sqlite3"),
+            "DESTEK_DB": str(state / "destek.sqlite3"),
+            "DESTEK_SECRETS_FILE": str(state / "secrets.env"),
+            "DESTEK_KB_INDEX": str(ROOT / "var" / "kb-index"),
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "HF_HUB_OFFLINE": "1",
+            **extra,
+        }
+    )
     return env
 
 
 def start(state: Path, **extra: str) -> Run:
     state.mkdir(parents=True, exist_ok=True)
     env, log = run_env(state, **extra), state / "run.log"
-    process = subprocess.Popen([str(ROOT / "scripts" / "run.sh")], cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [str(ROOT / "scripts" / "run.sh")], cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True
+    )
     run = Run(process, env, state, log)
     deadline = time.monotonic() + 420
     while "Destek is running." not in log.read_text(errors="replace"):
@@ -102,8 +126,9 @@ def stop(run: Run) -> None:
 
 # --- listening sockets of a process tree, from /proc -----------------------------------------
 
-def process_tree(root: int) -> Set[int]:
-    children: Dict[int, List[int]] = {}
+
+def process_tree(root: int) -> set[int]:
+    children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
@@ -120,9 +145,9 @@ def process_tree(root: int) -> Set[int]:
     return tree
 
 
-def socket_inodes(pids: Set[int]) -> Dict[int, int]:
+def socket_inodes(pids: set[int]) -> dict[int, int]:
     """socket inode → pid."""
-    found: Dict[int, int] = {}
+    found: dict[int, int] = {}
     for pid in pids:
         try:
             for fd in Path(f"/proc/{pid}/fd").iterdir():
@@ -134,17 +159,17 @@ def socket_inodes(pids: Set[int]) -> Dict[int, int]:
     return found
 
 
-def _address(hex_address: str) -> Tuple[str, int]:
+def _address(hex_address: str) -> tuple[str, int]:
     host, port = hex_address.split(":")
     raw = bytes.fromhex(host)
     if len(raw) == 4:
         return socket.inet_ntop(socket.AF_INET, raw[::-1]), int(port, 16)
-    words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
     text = socket.inet_ntop(socket.AF_INET6, words)
     return (text[7:] if text.startswith("::ffff:") else text), int(port, 16)
 
 
-def listeners(root: int) -> List[Tuple[str, int, int]]:
+def listeners(root: int) -> list[tuple[str, int, int]]:
     """(host, port, pid) of every TCP socket in LISTEN state held by the process tree."""
     inodes = socket_inodes(process_tree(root))
     found = []
@@ -156,13 +181,16 @@ def listeners(root: int) -> List[Tuple[str, int, int]]:
     return found
 
 
-def exposed(run: Run) -> List[Tuple[str, int, int]]:
+def exposed(run: Run) -> list[tuple[str, int, int]]:
     return [listener for listener in listeners(run.process.pid) if listener[0] not in LOOPBACK]
 
 
 # --- HTTP helpers ------------------------------------------------------------------------------
 
-def request(url: str, method: str = "GET", data: Optional[bytes] = None, headers: Optional[Dict[str, str]] = None) -> Tuple[int, str, Dict[str, str]]:
+
+def request(
+    url: str, method: str = "GET", data: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, str, dict[str, str]]:
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=30) as response:
@@ -175,8 +203,13 @@ def web_chat_connects(run: Run, secret: str) -> bool:
     async def attempt() -> bool:
         client = socketio.AsyncClient(reconnection=False)
         try:
-            await client.connect(f"http://127.0.0.1:{run.port('RASA_PORT')}", auth={"token": issue_token("cust-ayse", secret, 600)},
-                                 transports=["websocket"], headers={"Origin": f"http://localhost:{run.port('SUPPORT_PORT')}"}, wait_timeout=10)
+            await client.connect(
+                f"http://127.0.0.1:{run.port('RASA_PORT')}",
+                auth={"token": issue_token("cust-ayse", secret, 600)},
+                transports=["websocket"],
+                headers={"Origin": f"http://localhost:{run.port('SUPPORT_PORT')}"},
+                wait_timeout=10,
+            )
         except socketio.exceptions.ConnectionError:
             return False
         finally:
@@ -200,12 +233,18 @@ def whatsapp_status(run: Run, auth_token: str) -> int:
     public = f"http://localhost:{run.port('RASA_PORT')}"
     params = {"MessageSid": "SM" + os.urandom(16).hex(), "From": "whatsapp:+905551110001", "To": "whatsapp:+14155238886", "Body": "merhaba"}
     signature = RequestValidator(auth_token).compute_signature(public + path, params)
-    return request(f"http://127.0.0.1:{run.port('RASA_PORT')}{path}", "POST", urllib.parse.urlencode(params).encode(),
-                   {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature})[0]
+    return request(
+        f"http://127.0.0.1:{run.port('RASA_PORT')}{path}",
+        "POST",
+        urllib.parse.urlencode(params).encode(),
+        {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature},
+    )[0]
 
 
-def action_status(run: Run, token: Optional[str]) -> int:
-    body = json.dumps({"next_action": "action_request_human", "tracker": {"sender_id": "web:cust-ayse", "events": []}, "domain": {}}).encode()
+def action_status(run: Run, token: str | None) -> int:
+    body = json.dumps(
+        {"next_action": "action_request_human", "tracker": {"sender_id": "web:cust-ayse", "events": []}, "domain": {}}
+    ).encode()
     headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token is not None else {})}
     return request(f"http://127.0.0.1:{run.port('ACTION_PORT')}/webhook", "POST", body, headers)[0]
 
@@ -215,6 +254,7 @@ def rasa_api_status(run: Run, token: str) -> int:
 
 
 # --- a fresh install with the repo's defaults ------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
@@ -270,6 +310,7 @@ def test_rasa_cors_answers_the_widget_origin_only(fresh: Run) -> None:
 
 # --- refusals: before anything listens --------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("name", "value", "reason"),
     [
@@ -291,8 +332,13 @@ def test_run_sh_refuses_a_published_or_weak_secret_naming_it(tmp_path: Path, nam
 
 def test_the_demo_flag_lets_a_published_value_through(tmp_path: Path) -> None:
     env = run_env(tmp_path, WEBCHAT_JWT_SECRET="demo-webchat-secret-change-me-0123456789", DESTEK_DEMO_SECRETS="1")
-    result = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "security.secrets_policy", "--file", str(tmp_path / "s.env")],
-                            cwd=ROOT, env=env, capture_output=True, timeout=60)
+    result = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "-m", "security.secrets_policy", "--file", str(tmp_path / "s.env")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert "WEBCHAT_JWT_SECRET" not in result.stdout.decode()  # set, so not generated
 
@@ -303,20 +349,40 @@ def test_the_demo_flag_lets_a_published_value_through(tmp_path: Path) -> None:
         ([".venv/bin/python", "-m", "bot.action_server"], "ACTION_SERVER_TOKEN", "action server: ACTION_SERVER_TOKEN is not set"),
         ([".venv/bin/python", "-m", "support_app"], "SUPPORT_SESSION_SECRET", "support app: SUPPORT_SESSION_SECRET is not set"),
         ([".venv/bin/python", "-m", "fake_twilio"], "TWILIO_AUTH_TOKEN", "fake_twilio: TWILIO_AUTH_TOKEN is not set"),
-        ([".venv-rasa/bin/rasa", "run", "--model", str(MODEL), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-          "--interface", "127.0.0.1"], "WEBCHAT_JWT_SECRET", "web chat channel: WEBCHAT_JWT_SECRET is not set"),
+        (
+            [
+                ".venv-rasa/bin/rasa",
+                "run",
+                "--model",
+                str(MODEL),
+                "--endpoints",
+                "endpoints.yml",
+                "--credentials",
+                "credentials.yml",
+                "--interface",
+                "127.0.0.1",
+            ],
+            "WEBCHAT_JWT_SECRET",
+            "web chat channel: WEBCHAT_JWT_SECRET is not set",
+        ),
     ],
     ids=["action-server", "support-app", "fake-twilio", "rasa"],
 )
-def test_each_service_started_directly_refuses_a_missing_secret_in_one_line(tmp_path: Path, command: List[str], unset: str, line: str) -> None:
-    env = run_env(tmp_path, **{name: "a-random-enough-test-secret-0123456789" for name in SECRETS if name != unset},
-                  ACTION_SERVER_URL="http://127.0.0.1:9/webhook")
+def test_each_service_started_directly_refuses_a_missing_secret_in_one_line(
+    tmp_path: Path, command: list[str], unset: str, line: str
+) -> None:
+    env = run_env(
+        tmp_path,
+        **{name: "a-random-enough-test-secret-0123456789" for name in SECRETS if name != unset},
+        ACTION_SERVER_URL="http://127.0.0.1:9/webhook",
+    )
     result = subprocess.run([*command, "--port", str(free_port())], cwd=ROOT, env=env, capture_output=True, timeout=300)
     assert result.returncode != 0
     assert result.stderr.decode().strip().splitlines()[-1].startswith(line)
 
 
 # --- the one setting that exposes a service ---------------------------------------------------
+
 
 def test_destek_expose_rasa_puts_only_rasa_on_every_interface(tmp_path: Path) -> None:
     run = start(tmp_path / "exposed", DESTEK_EXPOSE="rasa")

@@ -33,7 +33,9 @@ def test_prints_one_row_per_intent_with_its_confusions(tmp_path: Path) -> None:
 def test_missing_report_is_a_one_line_error(tmp_path: Path) -> None:
     result = report_cli(tmp_path)
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [f"error: {tmp_path / 'intent_report.json'} not found (did `rasa test nlu` run with --out {tmp_path}?)"]
+    assert result.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'intent_report.json'} not found (did `rasa test nlu` run with --out {tmp_path}?)"
+    ]
 
 
 def test_invalid_json_names_the_line(tmp_path: Path) -> None:
@@ -49,7 +51,10 @@ def prediction(gold: str, predicted: str, confidence: float) -> dict:
 
 def test_threshold_curve_from_saved_predictions(tmp_path: Path) -> None:
     (tmp_path / "intent_report.json").write_text(json.dumps(REPORT), encoding="utf-8")
-    successes = [prediction("greet", "greet", 0.9)] * 8 + [prediction("thank", "thank", 0.42), prediction("out_of_scope", "out_of_scope", 0.8)]
+    successes = [prediction("greet", "greet", 0.9)] * 8 + [
+        prediction("thank", "thank", 0.42),
+        prediction("out_of_scope", "out_of_scope", 0.8),
+    ]
     errors = [prediction("greet", "thank", 0.3), prediction("out_of_scope", "greet", 0.35)]
     (tmp_path / "intent_successes.json").write_text(json.dumps(successes), encoding="utf-8")
     (tmp_path / "intent_errors.json").write_text(json.dumps(errors), encoding="utf-8")

@@ -15,8 +15,9 @@ import sqlite3
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any
 
 import pytest
 from twilio.request_validator import RequestValidator
@@ -44,7 +45,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         yield running
 
 
-def rest(servers: Servers, body: Any, token: Optional[str] = REST_TOKEN, raw: Optional[bytes] = None, query: str = "") -> Tuple[int, str]:
+def rest(servers: Servers, body: Any, token: str | None = REST_TOKEN, raw: bytes | None = None, query: str = "") -> tuple[int, str]:
     """POST to the REST channel; (status, response text)."""
     headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
     data = raw if raw is not None else json.dumps(body).encode()
@@ -62,23 +63,23 @@ def rest_texts(servers: Servers, sender: str, message: str, **body: Any) -> str:
     return "\n".join(reply.get("text") or "" for reply in json.loads(text))
 
 
-def events(servers: Servers, sender_id: str) -> List[Dict[str, Any]]:
+def events(servers: Servers, sender_id: str) -> list[dict[str, Any]]:
     quoted = urllib.parse.quote(sender_id, safe=":+@")
     status, tracker = http("GET", f"{servers.rasa_url}/conversations/{quoted}/tracker?token={AUTH_TOKEN}")
     assert status == 200
     return list(tracker.get("events") or [])
 
 
-def turns(servers: Servers, sender_id: str) -> List[Tuple[str, Any, float]]:
+def turns(servers: Servers, sender_id: str) -> list[tuple[str, Any, float]]:
     """What was said in a conversation (an unknown one reads as empty; Rasa makes up its session start)."""
     return [(e["event"], e.get("text"), e["timestamp"]) for e in events(servers, sender_id) if e["event"] in ("user", "bot")]
 
 
-def user_texts(servers: Servers, sender_id: str) -> List[str]:
+def user_texts(servers: Servers, sender_id: str) -> list[str]:
     return [event["text"] for event in events(servers, sender_id) if event["event"] == "user"]
 
 
-def rows(servers: Servers, sql: str, *args: Any) -> List[Tuple[Any, ...]]:
+def rows(servers: Servers, sql: str, *args: Any) -> list[tuple[Any, ...]]:
     with sqlite3.connect(servers.state / "destek.sqlite3") as connection:
         return connection.execute(sql, args).fetchall()
 
@@ -113,8 +114,9 @@ def test_rest_as_a_whatsapp_customer_opens_no_handoff_bound_to_them(servers: Ser
 
 
 def test_rest_metadata_and_input_channel_claim_no_channel_or_customer(servers: Servers) -> None:
-    rest_texts(servers, "claims", "merhaba", input_channel="whatsapp",
-               metadata={"customer_id": "cust-john", "channel": "whatsapp", "note": "kept"})
+    rest_texts(
+        servers, "claims", "merhaba", input_channel="whatsapp", metadata={"customer_id": "cust-john", "channel": "whatsapp", "note": "kept"}
+    )
     tracker = [e for e in events(servers, "rest:claims") if e["event"] == "user"][-1]
     assert tracker["input_channel"] == "rest"
     assert tracker["metadata"]["channel"] == "rest" and tracker["metadata"]["customer_id"] is None
@@ -128,8 +130,11 @@ def test_rest_metadata_and_input_channel_claim_no_channel_or_customer(servers: S
     [(None, ""), ("wrong-token-0123456789abcdef", ""), (None, "?token=wrong-token")],
     ids=["missing", "wrong-header", "wrong-query"],
 )
-def test_rest_channel_refuses_a_message_without_its_token(servers: Servers, token: Optional[str], query: str) -> None:
-    assert rest(servers, {"sender": "no-token", "message": "merhaba"}, token=token, query=query) == (401, "missing or wrong REST channel token")
+def test_rest_channel_refuses_a_message_without_its_token(servers: Servers, token: str | None, query: str) -> None:
+    assert rest(servers, {"sender": "no-token", "message": "merhaba"}, token=token, query=query) == (
+        401,
+        "missing or wrong REST channel token",
+    )
     assert user_texts(servers, "rest:no-token") == []
 
 
@@ -152,7 +157,7 @@ def test_rest_token_is_accepted_in_the_query_too(servers: Servers) -> None:
     ],
     ids=["too-large", "not-json", "not-object", "sender-number", "sender-nul", "message-long", "message-empty", "metadata"],
 )
-def test_bad_rest_bodies_get_a_one_line_400(servers: Servers, body: Any, raw: Optional[bytes], problem: str) -> None:
+def test_bad_rest_bodies_get_a_one_line_400(servers: Servers, body: Any, raw: bytes | None, problem: str) -> None:
     assert rest(servers, body, raw=raw) == (400, problem)
     assert user_texts(servers, "rest:big") == []
 
@@ -167,11 +172,16 @@ def test_a_rest_flood_from_one_sender_is_limited(servers: Servers) -> None:
 
 # --- WhatsApp: a signed webhook still cannot name another channel's sender -------------------
 
-def signed_post(servers: Servers, params: Dict[str, str]) -> Tuple[int, str]:
+
+def signed_post(servers: Servers, params: dict[str, str]) -> tuple[int, str]:
     path = "/webhooks/whatsapp/webhook"
     signature = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(servers.rasa_url + path, params)
-    request = urllib.request.Request(servers.rasa_url + path, data=urllib.parse.urlencode(params).encode(), method="POST",
-                                     headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature})
+    request = urllib.request.Request(
+        servers.rasa_url + path,
+        data=urllib.parse.urlencode(params).encode(),
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.read().decode()
@@ -179,7 +189,7 @@ def signed_post(servers: Servers, params: Dict[str, str]) -> Tuple[int, str]:
         return error.code, error.read().decode()
 
 
-def webhook(sender: str, body: str = "merhaba", sid: str = "SM" + "a" * 32, **extra: str) -> Dict[str, str]:
+def webhook(sender: str, body: str = "merhaba", sid: str = "SM" + "a" * 32, **extra: str) -> dict[str, str]:
     return {"MessageSid": sid, "AccountSid": "AC" + "0" * 32, "From": sender, "To": "whatsapp:+14155238886", "Body": body, **extra}
 
 
@@ -196,7 +206,9 @@ def webhook(sender: str, body: str = "merhaba", sid: str = "SM" + "a" * 32, **ex
     ids=["web-sender", "rest-sender", "spaces", "long-body", "long-sid", "huge"],
 )
 def test_signed_whatsapp_webhook_with_a_foreign_sender_or_oversized_field_is_a_400(
-    servers: Servers, params: Dict[str, str], expected: Tuple[int, str],
+    servers: Servers,
+    params: dict[str, str],
+    expected: tuple[int, str],
 ) -> None:
     before = turns(servers, AYSE_WEB)
     assert signed_post(servers, params) == expected
@@ -206,10 +218,12 @@ def test_signed_whatsapp_webhook_with_a_foreign_sender_or_oversized_field_is_a_4
 
 # --- the action server --------------------------------------------------------------------
 
-def action_call(servers: Servers, body: bytes, authorization: Optional[str], path: str = "/webhook", method: str = "POST") -> Tuple[int, str]:
+
+def action_call(servers: Servers, body: bytes, authorization: str | None, path: str = "/webhook", method: str = "POST") -> tuple[int, str]:
     headers = {"Content-Type": "application/json", **({"Authorization": authorization} if authorization else {})}
-    request = urllib.request.Request(f"http://127.0.0.1:{servers.action_port}{path}", data=body if method == "POST" else None,
-                                     headers=headers, method=method)
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{servers.action_port}{path}", data=body if method == "POST" else None, headers=headers, method=method
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, response.read().decode()
@@ -218,21 +232,30 @@ def action_call(servers: Servers, body: bytes, authorization: Optional[str], pat
 
 
 def forged_call(action: str, sender: str, text: str) -> bytes:
-    tracker = {"sender_id": sender, "slots": {"customer_id": "cust-ayse", "language": "tr", "kb_query": text, "kb_article_id": "returns-tr"},
-               "latest_message": {"text": text, "intent": {"name": "request_human", "confidence": 1.0}, "entities": []},
-               "events": [{"event": "user", "text": text}], "paused": False, "followup_action": None, "active_loop": {},
-               "latest_action_name": "action_listen"}
+    tracker = {
+        "sender_id": sender,
+        "slots": {"customer_id": "cust-ayse", "language": "tr", "kb_query": text, "kb_article_id": "returns-tr"},
+        "latest_message": {"text": text, "intent": {"name": "request_human", "confidence": 1.0}, "entities": []},
+        "events": [{"event": "user", "text": text}],
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": "action_listen",
+    }
     return json.dumps({"next_action": action, "sender_id": sender, "tracker": tracker, "domain": {}, "version": "3.6.21"}).encode()
 
 
-def written(servers: Servers) -> List[Tuple[Any, ...]]:
+def written(servers: Servers) -> list[tuple[Any, ...]]:
     tables = ("handoffs", "answer_feedback", "checkout_nudges", "handoff_requests", "customer_context")
     return [rows(servers, f"SELECT count(*) FROM {table}")[0] for table in tables]
 
 
-@pytest.mark.parametrize("authorization", [None, "Bearer ", "Bearer wrong-secret-0123456789", "Basic YWRtaW46YWRtaW4="],
-                         ids=["missing", "empty", "wrong", "basic"])
-def test_a_forged_action_call_without_the_secret_is_refused_and_writes_nothing(servers: Servers, authorization: Optional[str]) -> None:
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer ", "Bearer wrong-secret-0123456789", "Basic YWRtaW46YWRtaW4="],
+    ids=["missing", "empty", "wrong", "basic"],
+)
+def test_a_forged_action_call_without_the_secret_is_refused_and_writes_nothing(servers: Servers, authorization: str | None) -> None:
     before = written(servers)
     for action in ("action_request_human", "action_record_feedback", "action_offer_checkout_help"):
         status, body = action_call(servers, forged_call(action, AYSE_WEB, "http://phish.example"), authorization)

@@ -25,7 +25,9 @@ def test_a_published_value_is_refused_naming_the_variable(value: str) -> None:
     assert require("WEBCHAT_JWT_SECRET", {"WEBCHAT_JWT_SECRET": value, "DESTEK_DEMO_SECRETS": "1"}) == value
 
 
-@pytest.mark.parametrize(("env", "message"), [({}, "is not set"), ({"X": " "}, "is not set"), ({"X": "short-secret"}, "is shorter than 16")])
+@pytest.mark.parametrize(
+    ("env", "message"), [({}, "is not set"), ({"X": " "}, "is not set"), ({"X": "short-secret"}, "is shorter than 16")]
+)
 def test_a_missing_or_short_secret_is_refused(env: dict, message: str) -> None:
     with pytest.raises(SecretError, match=f"^X {message}"):
         require("X", env)
@@ -48,7 +50,7 @@ def test_ensure_replaces_a_stored_value_that_became_unusable(tmp_path: Path) -> 
 
 
 def test_ensure_checks_the_secrets_the_environment_sets(tmp_path: Path) -> None:
-    with pytest.raises(SecretError, match="^SUPPORT_SESSION_SECRET is a published default"):
+    with pytest.raises(SecretError, match=r"^SUPPORT_SESSION_SECRET is a published default"):
         ensure(tmp_path / "secrets.env", {"SUPPORT_SESSION_SECRET": "demo-session-secret-change-me"})
     assert not (tmp_path / "secrets.env").exists()
 
@@ -58,9 +60,15 @@ def test_ensure_does_not_generate_what_it_is_told_to_skip(tmp_path: Path) -> Non
     assert "TWILIO_AUTH_TOKEN" not in ensure(tmp_path / "secrets.env", {}, generate=[n for n in SECRETS if n != "TWILIO_AUTH_TOKEN"])
 
 
-@pytest.mark.parametrize(("expose", "service", "host"), [
-    ("", "rasa", "127.0.0.1"), ("rasa", "rasa", "0.0.0.0"), ("rasa", "support", "127.0.0.1"), (" rasa , support ", "support", "0.0.0.0"),
-])
+@pytest.mark.parametrize(
+    ("expose", "service", "host"),
+    [
+        ("", "rasa", "127.0.0.1"),
+        ("rasa", "rasa", "0.0.0.0"),
+        ("rasa", "support", "127.0.0.1"),
+        (" rasa , support ", "support", "0.0.0.0"),
+    ],
+)
 def test_services_listen_on_loopback_unless_exposed(expose: str, service: str, host: str) -> None:
     assert host_for(service, {"DESTEK_EXPOSE": expose}) == host
 

@@ -35,7 +35,9 @@ def test_golden_conversations_are_marked_once(database: Database) -> None:
 
 def test_a_customer_import_writes_every_line(database: Database, tmp_path: Path) -> None:
     file = tmp_path / "customers.csv"
-    file.write_text("id,name,phone,login,consent_marketing\nacme-1,Greta Berg,+4915112345678,greta,yes\nacme-2,Jonas,,,no\n", encoding="utf-8")
+    file.write_text(
+        "id,name,phone,login,consent_marketing\nacme-1,Greta Berg,+4915112345678,greta,yes\nacme-2,Jonas,,,no\n", encoding="utf-8"
+    )
     summary = import_customers(file, database)
     assert (summary.created, summary.updated) == (2, 0)
     store = CustomerStore(database)

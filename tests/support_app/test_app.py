@@ -1,10 +1,10 @@
 """The support app in-process (FastAPI's test client): pages, login, cart, and web chat tokens."""
 
 import dataclasses
-import time
 import re
+import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,8 +18,12 @@ SECRET = "test-webchat-secret-0123456789abcdefgh"
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return dataclasses.replace(Settings.from_env(), database_path=tmp_path / "destek.sqlite3", webchat_jwt_secret=SECRET,
-                               webchat_server_url="http://127.0.0.1:5005")
+    return dataclasses.replace(
+        Settings.from_env(),
+        database_path=tmp_path / "destek.sqlite3",
+        webchat_jwt_secret=SECRET,
+        webchat_server_url="http://127.0.0.1:5005",
+    )
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ one-line 400 with nothing stored, and a real crash (the database file destroyed 
 running app) is a 500 that still carries the security headers and no traceback."""
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest

@@ -4,17 +4,17 @@ In process (FastAPI's test client, one per client address) over a real SQLite fi
 
 import dataclasses
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from support_app.app import create_app
+from support_app.console.staff.accounts import SESSION_LIFETIME
 from support_app.login_throttle import LoginThrottle
 from support_app.settings import Settings
-from support_app.console.staff.accounts import SESSION_LIFETIME
 
 PASSWORD = "test-staff-password"
 STRANGER = ("203.0.113.7", 40000)
@@ -62,7 +62,9 @@ def staff_login(client: TestClient, login: str, password: str) -> int:
 
 
 def shop_login(client: TestClient, login: str, password: str) -> int:
-    return client.post("/login", data={"login": login, "password": password, "csrf": csrf(client, "/login")}, follow_redirects=False).status_code
+    return client.post(
+        "/login", data={"login": login, "password": password, "csrf": csrf(client, "/login")}, follow_redirects=False
+    ).status_code
 
 
 def test_a_stranger_cannot_lock_an_agent_out(stranger: TestClient, agent_desk: TestClient) -> None:
@@ -138,7 +140,9 @@ def test_staff_pages_and_apis_are_not_cached_and_static_files_may_be(agent_desk:
         assert response.status_code == 200, path
         assert_security_headers(response.headers, path)
     assert agent_desk.get("/api/webchat/token").headers["cache-control"] == "no-store"
-    static = agent_desk.get("/static/" + next(p.name for p in (Path(__file__).parents[2] / "support_app" / "static").iterdir() if p.suffix == ".css"))
+    static = agent_desk.get(
+        "/static/" + next(p.name for p in (Path(__file__).parents[2] / "support_app" / "static").iterdir() if p.suffix == ".css")
+    )
     assert static.status_code == 200 and "no-store" not in static.headers.get("cache-control", "")
 
 

@@ -7,29 +7,43 @@ import dataclasses
 import re
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
-from feedback.records import Records
 from campaigns.store import CampaignStore
+from feedback.records import Records
 from incidents.store import IncidentStore
 from incidents.times import eta_text
-from support_app.console import review
 from support_app.app import create_app
+from support_app.console import review
 from support_app.input_guard import MAX_BODY_BYTES
 from support_app.settings import Settings
 
 PASSWORD = "test-staff-password"
 OPS_TOKEN = "test-ops-api-token"
 BEARER = {"Authorization": f"Bearer {OPS_TOKEN}"}
-INCIDENT = {"service": "internet", "regions": ["Istanbul-Kadikoy"], "eta": "+2h",
-            "message_tr": "Kadıköy'de fiber arızası var.", "message_en": "There is a fibre fault in Kadikoy."}
-CAMPAIGN = {"name": "Yaz indirimi", "kind": "announcement", "purpose": "marketing", "channel": "whatsapp",
-            "message_tr": "Merhaba {first_name}, indirim başladı!", "message_en": "Hi {first_name}, the sale is on!",
-            "audience": "segment", "send_at": "2030-06-01 10:00", "timezone": "Europe/Istanbul", "rate": "5"}
+INCIDENT = {
+    "service": "internet",
+    "regions": ["Istanbul-Kadikoy"],
+    "eta": "+2h",
+    "message_tr": "Kadıköy'de fiber arızası var.",
+    "message_en": "There is a fibre fault in Kadikoy.",
+}
+CAMPAIGN = {
+    "name": "Yaz indirimi",
+    "kind": "announcement",
+    "purpose": "marketing",
+    "channel": "whatsapp",
+    "message_tr": "Merhaba {first_name}, indirim başladı!",
+    "message_en": "Hi {first_name}, the sale is on!",
+    "audience": "segment",
+    "send_at": "2030-06-01 10:00",
+    "timezone": "Europe/Istanbul",
+    "rate": "5",
+}
 
 
 @pytest.fixture
@@ -55,8 +69,11 @@ def csrf(client: TestClient, path: str) -> str:
 
 
 def log_in(client: TestClient, login: str) -> str:
-    response = client.post("/staff/login", data={"login": login, "password": PASSWORD, "csrf": csrf(client, "/staff/login"), "next": "/staff"},
-                           follow_redirects=False)
+    response = client.post(
+        "/staff/login",
+        data={"login": login, "password": PASSWORD, "csrf": csrf(client, "/staff/login"), "next": "/staff"},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     return csrf(client, "/staff")
 
@@ -73,8 +90,9 @@ def test_non_finite_eta_is_refused_and_the_pages_still_load(client: TestClient, 
     assert response.status_code == 400
     assert response.json()["detail"].startswith("field 'eta': ") and "finite" in response.json()["detail"]
     created = client.post("/api/incidents", json=INCIDENT, headers=BEARER).json()
-    update = client.post(f"/api/incidents/{created['id']}/eta", content=b'{"eta": ' + raw_eta + b"}",
-                         headers={**BEARER, "Content-Type": "application/json"})
+    update = client.post(
+        f"/api/incidents/{created['id']}/eta", content=b'{"eta": ' + raw_eta + b"}", headers={**BEARER, "Content-Type": "application/json"}
+    )
     assert update.status_code == 400
     [stored] = IncidentStore(settings.database_path).list()
     assert stored.eta == created["eta"]  # the refused update changed nothing
@@ -90,7 +108,14 @@ def test_times_out_of_range_are_refused_on_the_api_and_the_page(client: TestClie
     numeric = client.post("/api/incidents", json={**INCIDENT, "eta": 253402300799}, headers=BEARER)  # 9999-12-31 as Unix seconds
     assert numeric.status_code == 400 and "between 2000-01-01 and 2100-01-01" in numeric.json()["error"]
     log_in(client, "ops")
-    form = {"service": "tv", "regions": "Ankara", "eta": eta, "message_tr": "arıza", "message_en": "fault", "csrf": csrf(client, "/incidents")}
+    form = {
+        "service": "tv",
+        "regions": "Ankara",
+        "eta": eta,
+        "message_tr": "arıza",
+        "message_en": "fault",
+        "csrf": csrf(client, "/incidents"),
+    }
     page = client.post("/incidents", data=form)
     assert page.status_code == 400 and "field &#39;eta&#39;" in page.text
     assert IncidentStore(settings.database_path).list() == []
@@ -121,27 +146,36 @@ def test_a_nul_in_a_campaign_csv_name_is_refused_and_nothing_is_stored(client: T
     log_in(client, "marketing")
     token = csrf(client, "/campaigns")
     bad = "phone,name\n+905551110001,Ayşe\n+905551110002,Meh\x00met\n".encode()
-    response = client.post("/campaigns", data={**CAMPAIGN, "audience": "csv", "csrf": token, "action": "create"},
-                           files={"csv": ("list.csv", bad, "text/csv")})
+    response = client.post(
+        "/campaigns", data={**CAMPAIGN, "audience": "csv", "csrf": token, "action": "create"}, files={"csv": ("list.csv", bad, "text/csv")}
+    )
     assert response.status_code == 400
     assert "line 3, field name: NUL at character 4 is not allowed" in response.text
     escape = "phone,name\n+905551110001,Ay\x1b[31mşe\n".encode()
-    response = client.post("/campaigns", data={**CAMPAIGN, "audience": "csv", "csrf": token, "action": "create"},
-                           files={"csv": ("list.csv", escape, "text/csv")})
+    response = client.post(
+        "/campaigns",
+        data={**CAMPAIGN, "audience": "csv", "csrf": token, "action": "create"},
+        files={"csv": ("list.csv", escape, "text/csv")},
+    )
     assert response.status_code == 400 and "line 2, field name: control character U+001B" in response.text
     assert CampaignStore(settings.database_path).campaigns() == []
     assert client.get("/campaigns").status_code == 200
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("name", "Yaz\x00indirimi", "field 'name': NUL at character 4 is not allowed"),
-    ("message_tr", "Merhaba\x07 {first_name}", "field 'message_tr': control character U+0007 at character 8 is not allowed"),
-    ("name", "x" * 201, "field 'name': at most 200 characters, not 201"),
-    ("send_at", "9999-12-31 23:59", "field 'send_at': "),
-    ("active_within_days", "nan", "field active_within_days: nan is not between 0 and 3650 days"),
-    ("region", "Istanbul\x00-*", "field 'region': NUL at character 9 is not allowed"),
-])
-def test_bad_campaign_fields_are_refused_and_nothing_is_stored(client: TestClient, settings: Settings, field: str, value: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("name", "Yaz\x00indirimi", "field 'name': NUL at character 4 is not allowed"),
+        ("message_tr", "Merhaba\x07 {first_name}", "field 'message_tr': control character U+0007 at character 8 is not allowed"),
+        ("name", "x" * 201, "field 'name': at most 200 characters, not 201"),
+        ("send_at", "9999-12-31 23:59", "field 'send_at': "),
+        ("active_within_days", "nan", "field active_within_days: nan is not between 0 and 3650 days"),
+        ("region", "Istanbul\x00-*", "field 'region': NUL at character 9 is not allowed"),
+    ],
+)
+def test_bad_campaign_fields_are_refused_and_nothing_is_stored(
+    client: TestClient, settings: Settings, field: str, value: str, message: str
+) -> None:
     log_in(client, "marketing")
     response = client.post("/campaigns", data={**CAMPAIGN, field: value, "csrf": csrf(client, "/campaigns"), "action": "create"})
     assert response.status_code == 400
@@ -174,8 +208,11 @@ def test_an_oversized_body_is_refused_before_it_is_parsed(client: TestClient) ->
 def test_review_message_times_must_be_finite(client: TestClient) -> None:
     token = log_in(client, "agent1")
     for value in ("nan", "inf"):
-        response = client.post("/review/needs-article", data={"sender_id": "web:x", "message_at": value, "language": "en", "csrf": token},
-                               follow_redirects=False)
+        response = client.post(
+            "/review/needs-article",
+            data={"sender_id": "web:x", "message_at": value, "language": "en", "csrf": token},
+            follow_redirects=False,
+        )
         assert response.status_code == 400 and "field 'message_at'" in response.text
 
 

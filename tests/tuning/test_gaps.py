@@ -30,18 +30,24 @@ def question(text: str, language: str, source: str = "unanswered", sender: str =
 
 
 def test_paraphrases_are_grouped_and_unrelated_questions_kept_apart(encode) -> None:
-    fixture = [question(t, "en") for t in EN_GIFT + EN_CRYPTO + EN_PETS + EN_ALONE] + [question(t, "tr") for t in TR_GIFT + TR_CRYPTO + TR_ALONE]
+    fixture = [question(t, "en") for t in EN_GIFT + EN_CRYPTO + EN_PETS + EN_ALONE] + [
+        question(t, "tr") for t in TR_GIFT + TR_CRYPTO + TR_ALONE
+    ]
     groups = group_questions(fixture, encode)
     found = sorted(sorted(q.text for q in g.questions) for g in groups)
     expected = sorted(sorted(texts) for texts in [EN_GIFT, EN_CRYPTO, EN_PETS, TR_GIFT, TR_CRYPTO] + [[t] for t in EN_ALONE + TR_ALONE])
     assert found == expected
     assert {g.language for g in groups if "hediye paketi yapıyor musunuz" in g.examples} == {"tr"}
     biggest = groups[0]
-    assert biggest.size == 4 and biggest.language == "en" and biggest.suggested_title in {t[:1].upper() + t[1:].rstrip("?") for t in EN_GIFT}
+    assert (
+        biggest.size == 4 and biggest.language == "en" and biggest.suggested_title in {t[:1].upper() + t[1:].rstrip("?") for t in EN_GIFT}
+    )
 
 
 def test_the_same_question_counts_each_time_and_the_languages_never_mix(encode) -> None:
-    fixture = [question("do you offer gift wrapping", "en", sender=f"c{i}") for i in range(3)] + [question("hediye paketi yapıyor musunuz", "tr")]
+    fixture = [question("do you offer gift wrapping", "en", sender=f"c{i}") for i in range(3)] + [
+        question("hediye paketi yapıyor musunuz", "tr")
+    ]
     groups = group_questions(fixture, encode)
     assert [(g.language, g.size, g.customers, g.examples) for g in groups] == [
         ("en", 3, 3, ["do you offer gift wrapping"]),
@@ -79,20 +85,32 @@ def test_questions_come_from_all_four_sources_and_articles_are_ranked(tmp_path: 
 def test_cli_writes_the_csv(tmp_path: Path) -> None:
     database = tmp_path / "destek.sqlite3"
     records = Records(database)
-    for sender, text in enumerate(EN_GIFT + ["=HYPERLINK(\"http://evil\")"]):
+    for sender, text in enumerate(EN_GIFT + ['=HYPERLINK("http://evil")']):
         records.add_unanswered(f"web:{sender}", text, "en", None, 0.1)
     kb = write_articles(tmp_path / "kb")
     out, articles = tmp_path / "gaps.csv", tmp_path / "articles.csv"
     result = subprocess.run(
         [PYTHON, "-m", "tuning", "gaps", "--out", str(out), "--db", str(database), "--kb", str(kb), "--articles-out", str(articles)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert [(r["language"], r["size"], r["unanswered"]) for r in rows] == [("en", "4", "4"), ("en", "1", "1")]
     assert rows[1]["examples"].startswith("'=HYPERLINK")  # no formula injection in spreadsheets
-    missing = subprocess.run([PYTHON, "-m", "tuning", "gaps", "--out", str(out), "--db", str(tmp_path / "none.sqlite3")], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert missing.returncode == 2 and missing.stderr.strip() == f"error: {tmp_path / 'none.sqlite3'}: no such database (set DESTEK_DB or --db)"
+    missing = subprocess.run(
+        [PYTHON, "-m", "tuning", "gaps", "--out", str(out), "--db", str(tmp_path / "none.sqlite3")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (
+        missing.returncode == 2
+        and missing.stderr.strip() == f"error: {tmp_path / 'none.sqlite3'}: no such database (set DESTEK_DB or --db)"
+    )
 
 
 def test_a_question_in_no_detectable_language_gets_its_own_group() -> None:

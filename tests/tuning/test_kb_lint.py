@@ -73,16 +73,22 @@ def test_missing_counterpart_is_found(tmp_path: Path) -> None:
 def test_allow_list_silences_a_finding_and_the_cli_exit_code_follows(tmp_path: Path) -> None:
     articles = {name: text for name, text in TINY_ARTICLES.items() if name != "tr/wifi.md"}
     folder = write_articles(tmp_path / "kb", articles)
-    failing = subprocess.run([PYTHON, "-m", "tuning", "lint-kb", "--source", str(folder)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    failing = subprocess.run(
+        [PYTHON, "-m", "tuning", "lint-kb", "--source", str(folder)], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert failing.returncode == 1 and "missing-counterpart:wifi" in failing.stdout
     (folder / "lint-allow.txt").write_text("# English-only for now\nmissing-counterpart:wifi\n", encoding="utf-8")
-    passing = subprocess.run([PYTHON, "-m", "tuning", "lint-kb", "--source", str(folder)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    passing = subprocess.run(
+        [PYTHON, "-m", "tuning", "lint-kb", "--source", str(folder)], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert passing.returncode == 0 and passing.stdout == ""
 
 
 def test_a_broken_article_is_one_line_and_exit_2(tmp_path: Path) -> None:
     folder = write_articles(tmp_path / "kb", {**TINY_ARTICLES, "en/bad.md": "no front matter\n"})
-    result = subprocess.run([PYTHON, "-m", "tuning", "lint-kb", "--source", str(folder)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [PYTHON, "-m", "tuning", "lint-kb", "--source", str(folder)], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {folder / 'en' / 'bad.md'}: line 1: missing front matter (the file must start with '---')"
 
@@ -94,8 +100,13 @@ def test_the_sample_kb_has_no_errors() -> None:
 
 
 def test_two_articles_with_one_topic_in_one_language_are_ambiguous(tmp_path: Path) -> None:
-    second = TINY_ARTICLES["en/wifi.md"].replace("id: wifi-en", "id: wifi2-en").replace("/en/wifi", "/en/wifi2").replace(
-        "I forgot my wireless password", "How do I set a new Wi-Fi name?").replace("title: How do I change my Wi-Fi password?", "title: Wi-Fi name")
+    second = (
+        TINY_ARTICLES["en/wifi.md"]
+        .replace("id: wifi-en", "id: wifi2-en")
+        .replace("/en/wifi", "/en/wifi2")
+        .replace("I forgot my wireless password", "How do I set a new Wi-Fi name?")
+        .replace("title: How do I change my Wi-Fi password?", "title: Wi-Fi name")
+    )
     folder = write_articles(tmp_path / "kb", {**TINY_ARTICLES, "en/wifi2.md": second})
     assert findings_text(folder) == [
         f"{folder / 'en' / 'wifi.md'}:4: error: topic 'wifi' has more than one en article (wifi-en, wifi2-en): counterparts are ambiguous [ambiguous-topic:wifi:en]",

@@ -9,9 +9,10 @@ model when it has one), so "paketim gelmedi" finds a template about tracking a p
 
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 import numpy as np
 
@@ -36,11 +37,11 @@ class Passage:
     weighted: float
     query: str
 
-    def public(self) -> Dict[str, Any]:
+    def public(self) -> dict[str, Any]:
         return {**self.hit.public(), "query": self.query}
 
 
-def customer_texts(messages: Sequence[Dict[str, Any]], card: Optional[Dict[str, Any]]) -> List[Tuple[int, str]]:
+def customer_texts(messages: Sequence[dict[str, Any]], card: dict[str, Any] | None) -> list[tuple[int, str]]:
     """The customer's latest messages to the agent, newest first, as (message id, text); before
     the customer has written to the agent, their last turns with the bot (id 0)."""
     texts = [(int(m["id"]), str(m["text"])) for m in messages if m.get("direction") == "customer" and str(m.get("text") or "").strip()]
@@ -53,15 +54,15 @@ def customer_texts(messages: Sequence[Dict[str, Any]], card: Optional[Dict[str, 
 class Copilot:
     """Opens the index on first use and again when `kb_index build` switches its live generation."""
 
-    def __init__(self, index_dir: Path, model: Optional[str] = None) -> None:
+    def __init__(self, index_dir: Path, model: str | None = None) -> None:
         self.index_dir = Path(index_dir)
         self.model = model
         self._lock = threading.Lock()
-        self._kb: Optional[KnowledgeBase] = None
-        self._pointer: Optional[str] = None
+        self._kb: KnowledgeBase | None = None
+        self._pointer: str | None = None
         # A conversation's earlier messages are searched again with each new one: keep the results.
-        self._searches: Dict[Tuple[str, Optional[str], int], List[Hit]] = {}
-        self._vectors_by_text: Dict[str, Optional[np.ndarray]] = {}
+        self._searches: dict[tuple[str, str | None, int], list[Hit]] = {}
+        self._vectors_by_text: dict[str, np.ndarray | None] = {}
 
     def knowledge_base(self) -> KnowledgeBase:
         """Raises kb_index.errors.KbError (one line) when the index is missing or damaged."""
@@ -75,7 +76,7 @@ class Copilot:
                 self._vectors_by_text.clear()
             return self._kb
 
-    def passages(self, texts: Sequence[str], language: Optional[str], k: int = 3) -> List[Passage]:
+    def passages(self, texts: Sequence[str], language: str | None, k: int = 3) -> list[Passage]:
         """The best `k` articles for the customer's messages (newest first), in `language` when the
         index has it (else the language each message is detected in). The newest message's hits
         above half the index's answer threshold come first (the customer moved on to a new question);
@@ -83,8 +84,8 @@ class Copilot:
         "hello?" or "thanks" keeps the earlier question's articles on screen)."""
         kb = self.knowledge_base()
         lang = language if language in kb.languages else None
-        best: Dict[str, Passage] = {}
-        confident: List[Passage] = []  # what the newest message asks, where it clearly asks something
+        best: dict[str, Passage] = {}
+        confident: list[Passage] = []  # what the newest message asks, where it clearly asks something
         for age, (weight, text) in enumerate(zip(AGE_WEIGHTS, texts)):
             for hit in self._search(kb, text, lang, k + 2):
                 candidate = Passage(hit, hit.score * weight, text)
@@ -96,7 +97,9 @@ class Copilot:
         rest = sorted((p for p in best.values() if p.hit.id not in taken), key=lambda passage: -passage.weighted)
         return (confident + rest)[:k]
 
-    def templates(self, texts: Sequence[str], passages: Sequence[Passage], templates: Sequence[Dict[str, Any]], k: int = 3) -> List[Dict[str, Any]]:
+    def templates(
+        self, texts: Sequence[str], passages: Sequence[Passage], templates: Sequence[dict[str, Any]], k: int = 3
+    ) -> list[dict[str, Any]]:
         """The `k` reply templates closest to the customer's latest words or to the best article's title
         (its question: a passage often mentions neighbouring topics), with a score in 0..1."""
         if not templates or not texts:
@@ -114,17 +117,26 @@ class Copilot:
             scores = scores + weight * similarity
         scores = scores / sum(weight for weight, _ in probes)  # a weighted mean: 0..1
         order = np.argsort(-scores, kind="stable")[:k]
-        return [{"id": templates[i]["id"], "name": templates[i]["name"], "language": templates[i]["language"],
-                 "text": templates[i]["text"], "score": round(float(scores[i]), 4)} for i in order if scores[i] > 0]
+        return [
+            {
+                "id": templates[i]["id"],
+                "name": templates[i]["name"],
+                "language": templates[i]["language"],
+                "text": templates[i]["text"],
+                "score": round(float(scores[i]), 4),
+            }
+            for i in order
+            if scores[i] > 0
+        ]
 
-    def _embed(self, kb: KnowledgeBase, text: str) -> Optional[np.ndarray]:
+    def _embed(self, kb: KnowledgeBase, text: str) -> np.ndarray | None:
         if text not in self._vectors_by_text:
             if len(self._vectors_by_text) >= CACHE_SIZE:
                 self._vectors_by_text.clear()
             self._vectors_by_text[text] = kb.embed_query(text)
         return self._vectors_by_text[text]
 
-    def _search(self, kb: KnowledgeBase, text: str, lang: Optional[str], k: int) -> List[Hit]:
+    def _search(self, kb: KnowledgeBase, text: str, lang: str | None, k: int) -> list[Hit]:
         key = (text, lang, k)
         if key not in self._searches:
             if len(self._searches) >= CACHE_SIZE:
@@ -132,14 +144,15 @@ class Copilot:
             self._searches[key] = kb.search(text, k=k, lang=lang, query_vector=self._embed(kb, text))
         return self._searches[key]
 
-    def _vectors(self, kb: KnowledgeBase, bodies: Sequence[str]) -> Optional[np.ndarray]:
+    def _vectors(self, kb: KnowledgeBase, bodies: Sequence[str]) -> np.ndarray | None:
         """The templates' sentence vectors (None for a lexical-only index)."""
         vectors = [self._embed(kb, body) for body in bodies]
         present = [vector for vector in vectors if vector is not None]
         return np.vstack(present) if len(present) == len(vectors) else None
 
-    def suggest(self, handoff: Dict[str, Any], messages: Sequence[Dict[str, Any]], card: Optional[Dict[str, Any]],
-                templates: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+    def suggest(
+        self, handoff: dict[str, Any], messages: Sequence[dict[str, Any]], card: dict[str, Any] | None, templates: Sequence[dict[str, Any]]
+    ) -> dict[str, Any]:
         """What the inbox's copilot panel shows for one handoff."""
         recent = customer_texts(messages, card)
         texts = [text for _, text in recent]

@@ -10,22 +10,24 @@ import asyncio
 import logging
 import os
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from pathlib import Path
-from typing import Any, AsyncIterator, Dict, Optional
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, StrictInt
 from starlette.concurrency import run_in_threadpool
 
-from support_app.console.agent_desk.copilot import Copilot
 from handoff.assignment import Assignment, AssignmentSettings, load_settings, notify_breaches
 from handoff.settings import SettingsError
 from handoff.store import HandoffStore
 from handoff.webhook import HelpdeskWebhook
 from kb_index.errors import KbError
-from support_app.console.inbox.pages import agent_logins
+from storage import paths
+from storage.database import Database
+from support_app.console.agent_desk.copilot import Copilot
 from support_app.console.inbox.auth import staff_write
+from support_app.console.inbox.pages import agent_logins
 from support_app.console.staff.accounts import StaffUser, staff_api
 
 logger = logging.getLogger(__name__)
@@ -35,7 +37,7 @@ class CapacityBody(BaseModel):
     capacity: StrictInt
 
 
-_reported: Dict[str, str] = {}
+_reported: dict[str, str] = {}
 
 
 def current_settings() -> AssignmentSettings:
@@ -52,14 +54,14 @@ def current_settings() -> AssignmentSettings:
     return settings
 
 
-def desk_router(database_path: Path) -> APIRouter:
+def desk_router(database_path: Database) -> APIRouter:
     store = HandoffStore(database_path)
     assignment = Assignment(database_path)
-    copilot = Copilot(Path(os.environ.get("DESTEK_KB_INDEX") or "var/kb-index"), os.environ.get("DESTEK_EMBEDDING_MODEL") or None)
+    copilot = Copilot(paths.kb_index(), os.environ.get("DESTEK_EMBEDDING_MODEL") or None)
     router = APIRouter()
     agent = staff_api("agent")
 
-    def suggestions(handoff_id: int) -> Dict[str, Any]:
+    def suggestions(handoff_id: int) -> dict[str, Any]:
         handoff = store.get(handoff_id)
         if handoff is None:
             raise HTTPException(status_code=404, detail=f"no handoff {handoff_id}")
@@ -69,23 +71,29 @@ def desk_router(database_path: Path) -> APIRouter:
             raise HTTPException(status_code=503, detail=f"knowledge base unavailable: {error}") from None
 
     @router.get("/inbox/api/handoffs/{handoff_id}/copilot")
-    async def copilot_suggestions(handoff_id: int, user: StaffUser = Depends(agent)) -> Dict[str, Any]:
+    async def copilot_suggestions(handoff_id: int, user: StaffUser = Depends(agent)) -> dict[str, Any]:
         return await run_in_threadpool(suggestions, handoff_id)
 
-    def desk_state(request: Request, login: str) -> Dict[str, Any]:
+    def desk_state(request: Request, login: str) -> dict[str, Any]:
         settings = current_settings()
         assignment.heartbeat(login)
         return {
-            "auto_assign": settings.auto_assign, "sla_minutes": settings.sla_minutes, "heartbeat_seconds": min(5.0, max(1.0, settings.presence_timeout_seconds / 3)),
-            "agents": assignment.agents(settings, agent_logins(request)), "breaches": assignment.breaches(), "now": time.time(),
+            "auto_assign": settings.auto_assign,
+            "sla_minutes": settings.sla_minutes,
+            "heartbeat_seconds": min(5.0, max(1.0, settings.presence_timeout_seconds / 3)),
+            "agents": assignment.agents(settings, agent_logins(request)),
+            "breaches": assignment.breaches(),
+            "now": time.time(),
         }
 
     @router.post("/inbox/api/presence")
-    async def presence(request: Request, user: StaffUser = Depends(staff_write("agent"))) -> Dict[str, Any]:
+    async def presence(request: Request, user: StaffUser = Depends(staff_write("agent"))) -> dict[str, Any]:
         return await run_in_threadpool(desk_state, request, user.login)
 
     @router.put("/inbox/api/agents/{login}/capacity")
-    async def set_capacity(request: Request, login: str, body: CapacityBody, user: StaffUser = Depends(staff_write("admin"))) -> Dict[str, Any]:
+    async def set_capacity(
+        request: Request, login: str, body: CapacityBody, user: StaffUser = Depends(staff_write("admin"))
+    ) -> dict[str, Any]:
         if login not in agent_logins(request):
             raise HTTPException(status_code=404, detail=f"no agent {login!r}")
         try:
@@ -111,7 +119,7 @@ async def _assignment_loop(assignment: Assignment) -> None:
         await asyncio.sleep(settings.tick_seconds)
 
 
-def _webhook() -> Optional[HelpdeskWebhook]:
+def _webhook() -> HelpdeskWebhook | None:
     try:
         return HelpdeskWebhook.from_env()
     except ValueError as error:
@@ -120,7 +128,7 @@ def _webhook() -> Optional[HelpdeskWebhook]:
 
 
 @asynccontextmanager
-async def assignment_worker(database_path: Path) -> AsyncIterator[None]:
+async def assignment_worker(database_path: Database) -> AsyncIterator[None]:
     """Run the assignment, offline release and SLA check every `tick_seconds` while the app runs."""
     task = asyncio.create_task(_assignment_loop(Assignment(database_path)), name="assignment")
     try:

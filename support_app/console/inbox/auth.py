@@ -1,11 +1,11 @@
 """The inbox's guard for state-changing API calls: a staff login with the role, then CSRF."""
 
-from typing import Callable
+from collections.abc import Callable
 
 from fastapi import Depends, Request
 
-from support_app.security import check_csrf_header
 from support_app.console.staff.accounts import StaffUser, staff_api
+from support_app.security import check_csrf_header
 
 
 def staff_write(role: str) -> Callable[..., StaffUser]:

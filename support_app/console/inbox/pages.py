@@ -6,7 +6,7 @@ State-changing calls need the X-CSRF-Token header; pages redirect to the staff l
 answer 401 without a login.
 """
 
-from typing import Any, Dict, List
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
@@ -15,10 +15,10 @@ from pydantic import BaseModel
 from customer_store.store import CustomerStore
 from storage.database import Database
 from support_app.console.inbox import template_text as reply_template_text
-from support_app.console.inbox.backend import HandoffError, InboxBackend
-from support_app.console.inbox.stream import stream_router
-from support_app.console.inbox.reply_templates import templates_admin_router
 from support_app.console.inbox.auth import staff_write
+from support_app.console.inbox.backend import HandoffError, InboxBackend
+from support_app.console.inbox.reply_templates import templates_admin_router
+from support_app.console.inbox.stream import stream_router
 from support_app.console.staff.accounts import StaffUser, render_staff, staff_api, staff_page
 
 MAX_REPLY = 4000
@@ -32,7 +32,7 @@ class TransferBody(BaseModel):
     to_agent: str
 
 
-def template_values(customers: CustomerStore, handoff: Dict[str, Any], user: StaffUser) -> Dict[str, str]:
+def template_values(customers: CustomerStore, handoff: dict[str, Any], user: StaffUser) -> dict[str, str]:
     """What a reply template's {variables} are filled with for this handoff and agent."""
     values = {"agent_name": user.display_name}
     customer = customers.customer(handoff["customer_id"]) if handoff.get("customer_id") else None
@@ -44,7 +44,7 @@ def template_values(customers: CustomerStore, handoff: Dict[str, Any], user: Sta
     return values
 
 
-def agent_logins(request: Request) -> List[str]:
+def agent_logins(request: Request) -> list[str]:
     """Who a conversation can be transferred to: agents and admins."""
     return [user.login for user in request.app.state.staff_accounts.users() if user.may("agent")]
 
@@ -58,13 +58,13 @@ def inbox_router(database_path: Database) -> APIRouter:
     agent = staff_api("agent")
     agent_write = staff_write("agent")
 
-    def existing(handoff_id: int) -> Dict[str, Any]:
+    def existing(handoff_id: int) -> dict[str, Any]:
         handoff = backend.handoff(handoff_id)
         if handoff is None:
             raise HTTPException(status_code=404, detail=f"no handoff {handoff_id}")
         return handoff
 
-    async def act(action: Any, *args: Any) -> Dict[str, Any]:
+    async def act(action: Any, *args: Any) -> dict[str, Any]:
         try:
             result = await action(*args)
         except HandoffError as error:
@@ -80,21 +80,21 @@ def inbox_router(database_path: Database) -> APIRouter:
         return render_staff(request, "inbox.html", user)
 
     @router.get("/inbox/api/queue")
-    async def queue(request: Request, user: StaffUser = Depends(agent)) -> Dict[str, Any]:
+    async def queue(request: Request, user: StaffUser = Depends(agent)) -> dict[str, Any]:
         return {"handoffs": backend.queue(), "me": user.login, "agents": agent_logins(request)}
 
     @router.get("/inbox/api/handoffs/{handoff_id}")
-    async def handoff_detail(handoff_id: int, user: StaffUser = Depends(agent)) -> Dict[str, Any]:
+    async def handoff_detail(handoff_id: int, user: StaffUser = Depends(agent)) -> dict[str, Any]:
         handoff = existing(handoff_id)
         return {"handoff": handoff, "card": backend.card(handoff_id), "messages": backend.messages(handoff_id)}
 
     @router.post("/inbox/api/handoffs/{handoff_id}/claim")
-    async def claim(handoff_id: int, user: StaffUser = Depends(agent_write)) -> Dict[str, Any]:
+    async def claim(handoff_id: int, user: StaffUser = Depends(agent_write)) -> dict[str, Any]:
         existing(handoff_id)
         return await act(backend.claim, handoff_id, user.login)
 
     @router.post("/inbox/api/handoffs/{handoff_id}/reply")
-    async def reply(handoff_id: int, body: ReplyBody, user: StaffUser = Depends(agent_write)) -> Dict[str, Any]:
+    async def reply(handoff_id: int, body: ReplyBody, user: StaffUser = Depends(agent_write)) -> dict[str, Any]:
         existing(handoff_id)
         text = body.text.strip()
         if not text:
@@ -108,23 +108,26 @@ def inbox_router(database_path: Database) -> APIRouter:
         return await act(backend.reply, handoff_id, user.login, text)
 
     @router.post("/inbox/api/handoffs/{handoff_id}/transfer")
-    async def transfer(request: Request, handoff_id: int, body: TransferBody, user: StaffUser = Depends(agent_write)) -> Dict[str, Any]:
+    async def transfer(request: Request, handoff_id: int, body: TransferBody, user: StaffUser = Depends(agent_write)) -> dict[str, Any]:
         existing(handoff_id)
         if body.to_agent not in agent_logins(request):
             raise HTTPException(status_code=400, detail=f"field 'to_agent': {body.to_agent!r} is not an agent")
         return await act(backend.transfer, handoff_id, user.login, body.to_agent)
 
     @router.post("/inbox/api/handoffs/{handoff_id}/close")
-    async def close(handoff_id: int, user: StaffUser = Depends(agent_write)) -> Dict[str, Any]:
+    async def close(handoff_id: int, user: StaffUser = Depends(agent_write)) -> dict[str, Any]:
         existing(handoff_id)
         return await act(backend.close, handoff_id, user.login)
 
     @router.get("/inbox/api/templates")
-    async def reply_templates(user: StaffUser = Depends(agent)) -> Dict[str, List[Dict[str, Any]]]:
-        return {"templates": backend.templates(), "variables": [{"name": k, "meaning": v} for k, v in reply_template_text.VARIABLES.items()]}
+    async def reply_templates(user: StaffUser = Depends(agent)) -> dict[str, list[dict[str, Any]]]:
+        return {
+            "templates": backend.templates(),
+            "variables": [{"name": k, "meaning": v} for k, v in reply_template_text.VARIABLES.items()],
+        }
 
     @router.get("/inbox/api/handoffs/{handoff_id}/templates/{template_id}")
-    async def filled_template(request: Request, handoff_id: int, template_id: int, user: StaffUser = Depends(agent)) -> Dict[str, Any]:
+    async def filled_template(request: Request, handoff_id: int, template_id: int, user: StaffUser = Depends(agent)) -> dict[str, Any]:
         """The template with this handoff's values put in; `missing` lists what the agent must fill."""
         handoff = existing(handoff_id)
         template = backend.template(template_id)

@@ -5,7 +5,7 @@ admins only (403 for an agent). A template with an unknown or malformed {variabl
 with a message naming it, and nothing is saved.
 """
 
-from typing import Any, Dict
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
@@ -35,23 +35,24 @@ def templates_admin_router(backend: InboxBackend) -> APIRouter:
 
     @router.get("/inbox/templates", response_class=HTMLResponse)
     async def templates_page(request: Request, user: StaffUser = Depends(staff_page("admin"))) -> HTMLResponse:
-        return render_staff(request, "inbox_templates.html", user, reply_templates=backend.templates(),
-                            variables=reply_template_text.VARIABLES)
+        return render_staff(
+            request, "inbox_templates.html", user, reply_templates=backend.templates(), variables=reply_template_text.VARIABLES
+        )
 
     @router.post("/inbox/api/templates", status_code=201)
-    async def create(body: TemplateBody, user: StaffUser = Depends(admin)) -> Dict[str, Any]:
+    async def create(body: TemplateBody, user: StaffUser = Depends(admin)) -> dict[str, Any]:
         name, language, text = checked(body)
         return {"id": backend.save_template(name, language, text, user.login)}
 
     @router.put("/inbox/api/templates/{template_id}")
-    async def update(template_id: int, body: TemplateBody, user: StaffUser = Depends(admin)) -> Dict[str, Any]:
+    async def update(template_id: int, body: TemplateBody, user: StaffUser = Depends(admin)) -> dict[str, Any]:
         if backend.template(template_id) is None:
             raise HTTPException(status_code=404, detail=f"no reply template {template_id}")
         name, language, text = checked(body)
         return {"id": backend.save_template(name, language, text, user.login, replaces=template_id)}
 
     @router.delete("/inbox/api/templates/{template_id}")
-    async def delete(template_id: int, user: StaffUser = Depends(admin)) -> Dict[str, Any]:
+    async def delete(template_id: int, user: StaffUser = Depends(admin)) -> dict[str, Any]:
         if backend.template(template_id) is None:
             raise HTTPException(status_code=404, detail=f"no reply template {template_id}")
         backend.delete_template(template_id)

@@ -12,7 +12,8 @@ reconnects at once; that keeps a server shutdown from waiting on open streams fo
 import asyncio
 import json
 import time
-from typing import Any, AsyncIterator, Dict, List, Optional
+from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
@@ -27,7 +28,7 @@ STREAM_SECONDS = 25.0
 RETRY_MS = 300
 
 
-def event(name: str, data: Any, event_id: Optional[int] = None) -> str:
+def event(name: str, data: Any, event_id: int | None = None) -> str:
     lines = [f"event: {name}"]
     if event_id is not None:
         lines.append(f"id: {event_id}")
@@ -35,18 +36,18 @@ def event(name: str, data: Any, event_id: Optional[int] = None) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def snapshot(backend: InboxBackend, handoff_id: Optional[int], after: int) -> Dict[str, Any]:
+def snapshot(backend: InboxBackend, handoff_id: int | None, after: int) -> dict[str, Any]:
     """Everything one poll needs, read in a worker thread (SQLite calls block)."""
-    current: Dict[str, Any] = {"queue": backend.queue()}
+    current: dict[str, Any] = {"queue": backend.queue()}
     if handoff_id is not None:
         current["handoff"] = backend.handoff(handoff_id)
         current["messages"] = backend.messages(handoff_id, after_id=after)
     return current
 
 
-async def changes(request: Request, backend: InboxBackend, handoff_id: Optional[int], after: int) -> AsyncIterator[str]:
+async def changes(request: Request, backend: InboxBackend, handoff_id: int | None, after: int) -> AsyncIterator[str]:
     yield f"retry: {RETRY_MS}\n\n"
-    sent_queue: Optional[List[Dict[str, Any]]] = None
+    sent_queue: list[dict[str, Any]] | None = None
     sent_handoff: Any = object()
     deadline = time.monotonic() + STREAM_SECONDS
     feed = inbox_feed()  # with DESTEK_REDIS_URL: read when a writer says something changed, not every poll
@@ -72,13 +73,15 @@ def stream_router(backend: InboxBackend) -> APIRouter:
     router = APIRouter()
 
     @router.get("/inbox/api/stream")
-    async def stream(request: Request, handoff: Optional[int] = None, after: int = 0,
-                     user: StaffUser = Depends(staff_api("agent"))) -> StreamingResponse:
+    async def stream(
+        request: Request, handoff: int | None = None, after: int = 0, user: StaffUser = Depends(staff_api("agent"))
+    ) -> StreamingResponse:
         resumed = request.headers.get("Last-Event-ID", "")
         if resumed.isdigit():
             after = max(after, int(resumed))
         return StreamingResponse(
-            changes(request, backend, handoff, after), media_type="text/event-stream",
+            changes(request, backend, handoff, after),
+            media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 

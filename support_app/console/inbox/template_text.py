@@ -7,9 +7,9 @@ to fill, and a reply that still holds a `{name}` placeholder is refused before i
 """
 
 import re
-from typing import Dict, List, Mapping, Tuple
+from collections.abc import Mapping
 
-VARIABLES: Dict[str, str] = {
+VARIABLES: dict[str, str] = {
     "first_name": "the customer's first name",
     "full_name": "the customer's full name",
     "order_id": "the customer's latest order number",
@@ -26,12 +26,12 @@ class TemplateError(ValueError):
     """A template or reply that cannot be used; the message names the problem."""
 
 
-def variables_in(body: str) -> List[str]:
+def variables_in(body: str) -> list[str]:
     """The variable names used in `body`, in order of first use.
 
     Raises TemplateError for a brace that is not part of a `{name}` pair or an unknown name.
     """
-    names: List[str] = []
+    names: list[str] = []
     for match in _PLACEHOLDER.finditer(body):
         name = match.group(1).strip()
         if name not in VARIABLES:
@@ -54,7 +54,7 @@ def _position_of_stray(body: str, brace: str) -> int:
     return next(index + 1 for index, char in enumerate(body) if char == brace and index not in covered)
 
 
-def check_template(name: str, language: str, body: str) -> Tuple[str, str, str]:
+def check_template(name: str, language: str, body: str) -> tuple[str, str, str]:
     """The cleaned (name, language, text) of a template an admin wants to save, or TemplateError."""
     name, body = name.strip(), body.strip()
     if not name:
@@ -74,9 +74,9 @@ def check_template(name: str, language: str, body: str) -> Tuple[str, str, str]:
     return name, language, body
 
 
-def fill(body: str, values: Mapping[str, str]) -> Tuple[str, List[str]]:
+def fill(body: str, values: Mapping[str, str]) -> tuple[str, list[str]]:
     """The template with every known value put in, and the variables still to be filled by hand."""
-    missing: List[str] = []
+    missing: list[str] = []
 
     def put(match: "re.Match[str]") -> str:
         name = match.group(1).strip()
@@ -91,9 +91,9 @@ def fill(body: str, values: Mapping[str, str]) -> Tuple[str, List[str]]:
     return _PLACEHOLDER.sub(put, body), missing
 
 
-def unfilled(text: str) -> List[str]:
+def unfilled(text: str) -> list[str]:
     """Template variables still in a reply the agent wants to send."""
-    found: List[str] = []
+    found: list[str] = []
     for match in _PLACEHOLDER.finditer(text):
         name = match.group(1).strip()
         if name in VARIABLES and name not in found:

@@ -11,8 +11,9 @@ Roles: `admin` may do everything; `agent` (inbox, review), `marketing` (campaign
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional
+from typing import Any
 
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
@@ -32,7 +33,6 @@ DEMO_STAFF = (
     ("marketing", "Marketing", "marketing"),
     ("ops", "Operations", "operations"),
 )
-
 
 
 @dataclass(frozen=True)
@@ -76,23 +76,21 @@ class StaffAccounts(Store):
             connection.execute("DELETE FROM staff_sessions WHERE login = ?", (login,))
             connection.execute("DELETE FROM staff_accounts WHERE login = ?", (login,))
 
-    def user(self, login: str) -> Optional[StaffUser]:
+    def user(self, login: str) -> StaffUser | None:
         with self._transaction() as connection:
             row = connection.execute("SELECT login, display_name, role FROM staff_accounts WHERE login = ?", (login,)).fetchone()
         return StaffUser(row["login"], row["display_name"], row["role"]) if row else None
 
-    def users(self, role: Optional[str] = None) -> List[StaffUser]:
+    def users(self, role: str | None = None) -> list[StaffUser]:
         """All accounts (or those with one role), by login: e.g. the agents to transfer a conversation to."""
         query = "SELECT login, display_name, role FROM staff_accounts" + (" WHERE role = ?" if role else "") + " ORDER BY login"
         with self._transaction() as connection:
             rows = connection.execute(query, (role,) if role else ()).fetchall()
         return [StaffUser(row["login"], row["display_name"], row["role"]) for row in rows]
 
-    def authenticate(self, login: str, password: str) -> Optional[StaffUser]:
+    def authenticate(self, login: str, password: str) -> StaffUser | None:
         with self._transaction() as connection:
-            row = connection.execute(
-                "SELECT password_hash FROM staff_accounts WHERE login = ?", (login.strip().lower(),)
-            ).fetchone()
+            row = connection.execute("SELECT password_hash FROM staff_accounts WHERE login = ?", (login.strip().lower(),)).fetchone()
         if not password_matches(password, row["password_hash"] if row else None):
             return None
         return self.user(login.strip().lower())
@@ -108,7 +106,7 @@ class StaffAccounts(Store):
             )
         return session_id
 
-    def session_user(self, session_id: str) -> Optional[StaffUser]:
+    def session_user(self, session_id: str) -> StaffUser | None:
         with self._transaction() as connection:
             row = connection.execute(
                 "SELECT a.login, a.display_name, a.role FROM staff_sessions s JOIN staff_accounts a ON a.login = s.login "
@@ -135,7 +133,7 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def current_staff(request: Request) -> Optional[StaffUser]:
+def current_staff(request: Request) -> StaffUser | None:
     session_id = request.session.get(SESSION_KEY)
     if not session_id:
         return None
@@ -181,14 +179,14 @@ def staff_api(*roles: str) -> Callable[[Request], StaffUser]:
     return dependency
 
 
-def safe_next(path: Optional[str]) -> str:
+def safe_next(path: str | None) -> str:
     """Only a local path may follow the login (no open redirect)."""
     if path and path.startswith("/") and not path.startswith("//") and "\\" not in path:
         return path
     return "/staff"
 
 
-def render_staff(request: Request, template: str, user: Optional[StaffUser], status_code: int = 200, **context: Any) -> HTMLResponse:
+def render_staff(request: Request, template: str, user: StaffUser | None, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render a template that extends staff_base.html (it needs the user and the CSRF token)."""
     return request.app.state.templates.TemplateResponse(
         request, template, {"user": user, "csrf": csrf_token(request), **context}, status_code=status_code

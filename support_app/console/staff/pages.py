@@ -3,12 +3,19 @@
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from validation.fields import InputError, check_credentials
-from support_app.security import check_csrf
 from support_app.console.staff.accounts import (
-    SESSION_KEY, StaffAccounts, StaffUser, client_address, current_staff, render_staff, safe_next, staff_page,
+    SESSION_KEY,
+    StaffAccounts,
+    StaffUser,
+    client_address,
+    current_staff,
+    render_staff,
+    safe_next,
+    staff_page,
 )
 from support_app.login_throttle import LoginThrottle
+from support_app.security import check_csrf
+from validation.fields import InputError, check_credentials
 
 # Each staff area: (path, title, roles that may open it; none = every staff user).
 STAFF_AREAS = (
@@ -29,8 +36,9 @@ def staff_router() -> APIRouter:
         return render_staff(request, "staff_login.html", current_staff(request), next=safe_next(next), error=None)
 
     @router.post("/staff/login", response_model=None)
-    async def login(request: Request, login: str = Form(...), password: str = Form(...), csrf: str = Form(""),
-                    next: str = Form("/staff")) -> Response:
+    async def login(
+        request: Request, login: str = Form(...), password: str = Form(...), csrf: str = Form(""), next: str = Form("/staff")
+    ) -> Response:
         check_csrf(request, csrf)
         try:
             name = check_credentials(login, password)
@@ -39,13 +47,18 @@ def staff_router() -> APIRouter:
         client = client_address(request)
         accounts: StaffAccounts = request.app.state.staff_accounts
         if throttle.blocked(name, client):
-            return render_staff(request, "staff_login.html", None, status_code=429, next=safe_next(next),
-                                error="Too many failed attempts; wait 15 minutes and try again.")
+            return render_staff(
+                request,
+                "staff_login.html",
+                None,
+                status_code=429,
+                next=safe_next(next),
+                error="Too many failed attempts; wait 15 minutes and try again.",
+            )
         user = accounts.authenticate(name, password)
         if user is None:
             throttle.failed(name, client)
-            return render_staff(request, "staff_login.html", None, status_code=401, next=safe_next(next),
-                                error="Wrong login or password.")
+            return render_staff(request, "staff_login.html", None, status_code=401, next=safe_next(next), error="Wrong login or password.")
         throttle.succeeded(name, client)
         previous = request.session.pop(SESSION_KEY, None)
         if previous:

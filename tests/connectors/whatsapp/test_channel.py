@@ -13,18 +13,19 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, Iterator, List, Optional
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from twilio.request_validator import RequestValidator
 
-from connectors.whatsapp.twilio_client import DEMO_TEMPLATE_SID, TwilioSettings
 from connectors.whatsapp.sender import WhatsAppMessenger
 from connectors.whatsapp.state import WhatsAppState
+from connectors.whatsapp.twilio_client import DEMO_TEMPLATE_SID, TwilioSettings
 from customer_store.store import CustomerStore
 from tests.helpers.browser import chromium
 from tests.helpers.servers import AUTH_TOKEN, MODEL, TWILIO_AUTH_TOKEN, Servers, http, running_servers
@@ -53,12 +54,20 @@ def new_sid() -> str:
     return "SM" + secrets.token_hex(16)
 
 
-def inbound_params(sender: str, body: str, sid: Optional[str] = None, **extra: str) -> Dict[str, str]:
-    return {"MessageSid": sid or new_sid(), "AccountSid": "AC" + "0" * 32, "From": sender, "To": "whatsapp:+14155238886",
-            "Body": body, "NumMedia": "0", "ProfileName": "Test", **extra}
+def inbound_params(sender: str, body: str, sid: str | None = None, **extra: str) -> dict[str, str]:
+    return {
+        "MessageSid": sid or new_sid(),
+        "AccountSid": "AC" + "0" * 32,
+        "From": sender,
+        "To": "whatsapp:+14155238886",
+        "Body": body,
+        "NumMedia": "0",
+        "ProfileName": "Test",
+        **extra,
+    }
 
 
-def post_form(servers: Servers, path: str, params: Dict[str, str], signature: Optional[str] = "valid") -> int:
+def post_form(servers: Servers, path: str, params: dict[str, str], signature: str | None = "valid") -> int:
     """POST Twilio-style form fields to Rasa; signature "valid" signs them with the real twilio library."""
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     if signature == "valid":
@@ -73,26 +82,29 @@ def post_form(servers: Servers, path: str, params: Dict[str, str], signature: Op
         return int(error.code)
 
 
-def sent_to(servers: Servers, address: str) -> List[Dict[str, Any]]:
+def sent_to(servers: Servers, address: str) -> list[dict[str, Any]]:
     """What Destek sent to this address through the fake Twilio API, oldest first."""
-    status, inbox = http("GET", f"{servers.fake_url}/_fake/messages?" + urllib.parse.urlencode({"to": address, "direction": "outbound-api"}))
+    status, inbox = http(
+        "GET", f"{servers.fake_url}/_fake/messages?" + urllib.parse.urlencode({"to": address, "direction": "outbound-api"})
+    )
     assert status == 200
     return list(inbox["messages"])
 
 
-
-def wait_for_replies(servers: Servers, address: str, count: int) -> List[Dict[str, Any]]:
+def wait_for_replies(servers: Servers, address: str, count: int) -> list[dict[str, Any]]:
     return wait_for(lambda: (lambda sent: sent if len(sent) >= count else None)(sent_to(servers, address)), f"{count} replies to {address}")
 
 
-def user_events(servers: Servers, sender: str) -> List[Dict[str, Any]]:
+def user_events(servers: Servers, sender: str) -> list[dict[str, Any]]:
     return [event for event in servers.tracker(sender).get("events") or [] if event["event"] == "user"]
 
 
-def wait_for_turn(servers: Servers, sender: str, message_sid: str) -> List[Dict[str, Any]]:
+def wait_for_turn(servers: Servers, sender: str, message_sid: str) -> list[dict[str, Any]]:
     """The user events once the one with this MessageSid is stored (the tracker is saved after the replies went out)."""
-    return wait_for(lambda: (lambda events: events if message_sid in [e["message_id"] for e in events] else None)(user_events(servers, sender)),
-                    f"the turn of {message_sid}")
+    return wait_for(
+        lambda: (lambda events: events if message_sid in [e["message_id"] for e in events] else None)(user_events(servers, sender)),
+        f"the turn of {message_sid}",
+    )
 
 
 def state(servers: Servers) -> WhatsAppState:
@@ -171,13 +183,17 @@ def assert_one_turn_then_barrier(servers: Servers, sender: str, sid: str) -> Non
 
 def test_shuffled_and_duplicated_status_callbacks_end_at_the_furthest_status(servers: Servers) -> None:
     rng = random.Random(3)
-    cases = {new_sid(): (["queued", "sent", "delivered", "read"] * 2, "read"),
-             new_sid(): (["queued", "sent", "delivered"] * 3, "delivered"),
-             new_sid(): (["queued", "sent", "failed", "delivered", "failed"], "failed")}
+    cases = {
+        new_sid(): (["queued", "sent", "delivered", "read"] * 2, "read"),
+        new_sid(): (["queued", "sent", "delivered"] * 3, "delivered"),
+        new_sid(): (["queued", "sent", "failed", "delivered", "failed"], "failed"),
+    }
     callbacks = [(sid, status) for sid, (statuses, _) in cases.items() for status in statuses]
     rng.shuffle(callbacks)
     with ThreadPoolExecutor(6) as pool:
-        codes = list(pool.map(lambda call: post_form(servers, STATUS, {"MessageSid": call[0], "MessageStatus": call[1], "To": AYSE}), callbacks))
+        codes = list(
+            pool.map(lambda call: post_form(servers, STATUS, {"MessageSid": call[0], "MessageStatus": call[1], "To": AYSE}), callbacks)
+        )
     assert codes == [200] * len(callbacks)
     for sid, (_, final) in cases.items():
         assert state(servers).outbound(sid)["status"] == final
@@ -236,11 +252,16 @@ def test_long_text_is_split_at_paragraphs_and_sentences(servers: Servers) -> Non
     sentence = "Modeminizi kapatıp otuz saniye bekleyin ve yeniden açın."
     paragraphs = [" ".join([sentence] * 20), " ".join([sentence] * 40), "Kısa son paragraf."]
     text = "\n\n".join(paragraphs)
-    settings = dataclasses.replace(TwilioSettings.from_env(), auth_token=TWILIO_AUTH_TOKEN, api_base=servers.fake_url,
-                                   public_url=servers.rasa_url, account_sid="AC" + "0" * 32)
+    settings = dataclasses.replace(
+        TwilioSettings.from_env(),
+        auth_token=TWILIO_AUTH_TOKEN,
+        api_base=servers.fake_url,
+        public_url=servers.rasa_url,
+        account_sid="AC" + "0" * 32,
+    )
     messenger = WhatsAppMessenger(settings, state(servers), CustomerStore(servers.state / "destek.sqlite3"))
 
-    async def send() -> List[str]:
+    async def send() -> list[str]:
         try:
             return await messenger.send(address, text, proactive=True)
         finally:
@@ -270,9 +291,9 @@ def test_buttons_are_numbered_and_a_number_answers_with_the_payload(servers: Ser
 
 
 class _CountingHandler(BaseHTTPRequestHandler):
-    hits: List[str] = []
+    hits: list[str] = []
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         self.hits.append(self.path)
         self.send_response(200)
         self.end_headers()
@@ -286,9 +307,16 @@ def test_media_urls_are_metadata_and_never_fetched(servers: Servers) -> None:
     threading.Thread(target=media_server.serve_forever, daemon=True).start()
     try:
         photo = f"http://127.0.0.1:{media_server.server_address[1]}/photo.jpg"
-        status, result = http("POST", f"{servers.fake_url}/_fake/inbound", {
-            "from": "+905551110003", "body": "modemin fotoğrafı", "profile_name": "Mehmet",
-            "media": [{"url": photo, "content_type": "image/jpeg"}]})
+        status, result = http(
+            "POST",
+            f"{servers.fake_url}/_fake/inbound",
+            {
+                "from": "+905551110003",
+                "body": "modemin fotoğrafı",
+                "profile_name": "Mehmet",
+                "media": [{"url": photo, "content_type": "image/jpeg"}],
+            },
+        )
         assert status == 200 and result["destek_status"] == 200
         sender = "whatsapp:+905551110003"
         event = wait_for(lambda: [e for e in user_events(servers, sender) if e["message_id"] == result["sid"]], "the user event")[0]
@@ -303,8 +331,12 @@ def test_media_urls_are_metadata_and_never_fetched(servers: Servers) -> None:
 
 
 def test_fake_inbound_rejects_bad_input_clearly(servers: Servers) -> None:
-    request = urllib.request.Request(f"{servers.fake_url}/_fake/inbound", data=json.dumps({"from": "abc", "body": "x"}).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
+    request = urllib.request.Request(
+        f"{servers.fake_url}/_fake/inbound",
+        data=json.dumps({"from": "abc", "body": "x"}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(request, timeout=10)
     assert error.value.code == 400 and "'from'" in json.loads(error.value.read())["error"]
@@ -320,11 +352,13 @@ def test_fake_page_plays_the_customer_and_shows_their_text_as_text(servers: Serv
         driver.find_element(By.ID, "body").send_keys("<img src=x onerror=alert(1)> merhaba, iyi günler")
         driver.find_element(By.CSS_SELECTOR, "#send button").click()
         # Read the conversation in one script: the page redraws it every second.
-        inbound, outbound, images = WebDriverWait(driver, 30).until(lambda d: d.execute_script("""
+        inbound, outbound, images = WebDriverWait(driver, 30).until(
+            lambda d: d.execute_script("""
             const texts = (selector) => [...document.querySelectorAll(selector)].map((e) => e.textContent);
             const inbound = texts("#chat li.inbound"), outbound = texts("#chat li.outbound");
             return inbound.length && outbound.length ? [inbound, outbound, document.querySelectorAll("#chat img").length] : null;
-        """))
+        """)
+        )
         assert inbound[0].startswith("<img src=x onerror=alert(1)> merhaba, iyi günler") and images == 0
         assert "Merhaba!" in outbound[0]
 
@@ -346,7 +380,7 @@ def test_a_flood_from_one_number_is_limited_told_once_and_stop_still_works(serve
     assert CustomerStore(servers.state / "destek.sqlite3").is_opted_out(flooder)
 
 
-def handled_sids(servers: Servers, address: str) -> List[str]:
+def handled_sids(servers: Servers, address: str) -> list[str]:
     with sqlite3.connect(servers.state / "destek.sqlite3") as connection:
         rows = connection.execute(
             "SELECT message_sid FROM whatsapp_inbound WHERE address = ? AND handled_at IS NOT NULL", (address,)
@@ -357,7 +391,8 @@ def handled_sids(servers: Servers, address: str) -> List[str]:
 def test_signed_webhook_with_blank_fields_is_accepted(servers: Servers) -> None:
     """Twilio signs blank fields too (a photo without a caption has Body=""; ProfileName may be empty)."""
     sender, sid = new_number(), new_sid()
-    params = inbound_params(sender, "", sid=sid, ProfileName="", NumMedia="1",
-                            MediaUrl0="http://127.0.0.1:9/photo.jpg", MediaContentType0="image/jpeg")
+    params = inbound_params(
+        sender, "", sid=sid, ProfileName="", NumMedia="1", MediaUrl0="http://127.0.0.1:9/photo.jpg", MediaContentType0="image/jpeg"
+    )
     assert post_form(servers, WEBHOOK, params) == 200
     wait_for(lambda: sid in handled_sids(servers, sender), "the blank-field message handled")

@@ -24,17 +24,31 @@ def test_split_packs_paragraphs_and_cuts_a_word_longer_than_the_limit() -> None:
     assert [len(piece) for piece in split_message("x" * 3500)] == [1600, 1600, 300]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("DUR", (True, "tr")), ("dur", (True, "tr")), ("İPTAL", (True, "tr")), ("iptal", (True, "tr")),
-    ("IPTAL", (True, "tr")), (" Stop! ", (True, "en")), ("BAŞLA", (False, "tr")), ("basla", (False, "tr")),
-    ("START", (False, "en")), ("durum nedir", None), ("stop the charge please", None), ("", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("DUR", (True, "tr")),
+        ("dur", (True, "tr")),
+        ("İPTAL", (True, "tr")),
+        ("iptal", (True, "tr")),
+        ("IPTAL", (True, "tr")),
+        (" Stop! ", (True, "en")),
+        ("BAŞLA", (False, "tr")),
+        ("basla", (False, "tr")),
+        ("START", (False, "en")),
+        ("durum nedir", None),
+        ("stop the charge please", None),
+        ("", None),
+    ],
+)
 def test_opt_keywords_are_whole_messages_in_either_language(text: str, expected: object) -> None:
     assert opt_keyword(text) == expected
 
 
 def test_buttons_become_numbered_options_and_numbers_map_back() -> None:
-    body, payloads = numbered_options("Yardımcı oldu mu?", [{"title": "👍", "payload": "/answer_helpful"}, {"title": "👎", "payload": "/answer_not_helpful"}])
+    body, payloads = numbered_options(
+        "Yardımcı oldu mu?", [{"title": "👍", "payload": "/answer_helpful"}, {"title": "👎", "payload": "/answer_not_helpful"}]
+    )
     assert body == "Yardımcı oldu mu?\n\n1. 👍\n2. 👎"
     assert chosen_payload("2", payloads) == "/answer_not_helpful"
     assert chosen_payload(" 1. ", payloads) == "/answer_helpful"

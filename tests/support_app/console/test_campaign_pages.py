@@ -4,8 +4,8 @@ process over a real SQLite file, and once in real headless Chromium against the 
 
 import dataclasses
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,9 +21,18 @@ from tests.helpers.browser import chromium
 from tests.helpers.servers import Servers
 
 PASSWORD = "test-staff-password"
-FORM = {"name": "Yaz indirimi", "kind": "announcement", "purpose": "marketing", "channel": "whatsapp",
-        "message_tr": "Merhaba {first_name}, indirim başladı!", "message_en": "Hi {first_name}, the sale is on!",
-        "audience": "segment", "send_at": "2030-06-01 10:00", "timezone": "Europe/Istanbul", "rate": "5"}
+FORM = {
+    "name": "Yaz indirimi",
+    "kind": "announcement",
+    "purpose": "marketing",
+    "channel": "whatsapp",
+    "message_tr": "Merhaba {first_name}, indirim başladı!",
+    "message_en": "Hi {first_name}, the sale is on!",
+    "audience": "segment",
+    "send_at": "2030-06-01 10:00",
+    "timezone": "Europe/Istanbul",
+    "rate": "5",
+}
 
 
 @pytest.fixture
@@ -41,8 +50,11 @@ def csrf(client: TestClient, path: str) -> str:
 
 
 def log_in(client: TestClient, login: str) -> None:
-    response = client.post("/staff/login", data={"login": login, "password": PASSWORD, "csrf": csrf(client, "/staff/login"),
-                                                 "next": "/campaigns"}, follow_redirects=False)
+    response = client.post(
+        "/staff/login",
+        data={"login": login, "password": PASSWORD, "csrf": csrf(client, "/staff/login"), "next": "/campaigns"},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
 
 
@@ -81,8 +93,11 @@ def test_create_from_a_segment_then_pause_resume_cancel(client: TestClient) -> N
 def test_a_malformed_csv_is_refused_with_line_and_field_and_nothing_is_stored(client: TestClient) -> None:
     log_in(client, "marketing")
     bad = "phone,name,language\n+905551110001,Ayşe,tr\n+905551110002,John,en\n+90 555,Ali,tr\n+905551110003,Mehmet,de\n"
-    response = client.post("/campaigns", data={**FORM, "audience": "csv", "csrf": csrf(client, "/campaigns"), "action": "create"},
-                           files={"csv": ("list.csv", bad.encode(), "text/csv")})
+    response = client.post(
+        "/campaigns",
+        data={**FORM, "audience": "csv", "csrf": csrf(client, "/campaigns"), "action": "create"},
+        files={"csv": ("list.csv", bad.encode(), "text/csv")},
+    )
     assert response.status_code == 400
     assert "line 4, field phone: &#39;+90 555&#39; is not an E.164 number" in response.text
     assert "line 5, field language: &#39;de&#39; is not one of tr, en" in response.text
@@ -97,7 +112,7 @@ def test_browser_csv_upload_shows_customer_names_as_inert_text(tmp_path: Path) -
     servers.env["STAFF_DEMO_PASSWORD"] = PASSWORD
     CustomerStore(tmp_path / "destek.sqlite3").seed_demo_customers()
     csv_file = tmp_path / "list.csv"
-    csv_file.write_text('phone,name\n+905551110009,"<img src=x onerror=document.title=\'pwned\'>"\n+905551110001,Ayşe\n', encoding="utf-8")
+    csv_file.write_text("phone,name\n+905551110009,\"<img src=x onerror=document.title='pwned'>\"\n+905551110001,Ayşe\n", encoding="utf-8")
     servers.start_support_app()
     try:
         with chromium() as browser:

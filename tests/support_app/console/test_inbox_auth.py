@@ -4,7 +4,7 @@ state-changing call without the CSRF header → 400 and nothing changed."""
 
 import dataclasses
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
@@ -53,7 +53,9 @@ def page_csrf(client: TestClient, path: str) -> str:
 def log_in(client: TestClient, login: str) -> str:
     """Log in through the staff login form; returns the session's CSRF token."""
     token = page_csrf(client, "/staff/login")
-    response = client.post("/staff/login", data={"login": login, "password": PASSWORD, "csrf": token, "next": "/staff"}, follow_redirects=False)
+    response = client.post(
+        "/staff/login", data={"login": login, "password": PASSWORD, "csrf": token, "next": "/staff"}, follow_redirects=False
+    )
     assert response.status_code == 303
     return token
 
@@ -115,7 +117,9 @@ def test_admin_template_changes_need_csrf_and_valid_variables(client: TestClient
     created = client.post("/inbox/api/templates", json=GOOD_TEMPLATE, headers={"X-CSRF-Token": token})
     assert created.status_code == 201
     template_id = created.json()["id"]
-    changed = client.put(f"/inbox/api/templates/{template_id}", json={**GOOD_TEMPLATE, "text": "Selam {first_name}"}, headers={"X-CSRF-Token": token})
+    changed = client.put(
+        f"/inbox/api/templates/{template_id}", json={**GOOD_TEMPLATE, "text": "Selam {first_name}"}, headers={"X-CSRF-Token": token}
+    )
     assert changed.status_code == 200
     [stored] = [t for t in client.get("/inbox/api/templates").json()["templates"] if t["name"] == "Greeting"]
     assert (stored["name"], stored["language"], stored["text"]) == ("Greeting", "tr", "Selam {first_name}")

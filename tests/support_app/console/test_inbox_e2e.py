@@ -9,7 +9,8 @@ import re
 import sqlite3
 import time
 import urllib.parse
-from typing import Any, Callable, Dict, Iterator, List
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
@@ -31,7 +32,11 @@ KB_QUESTION = "kargom nerede, takip numarasını nereden görürüm"
 ASK_PERSON_TR = "bir temsilciyle görüşmek istiyorum"
 QUEUE_TEXT = re.compile(r"Sırada \d+\. kişisiniz.*yaklaşık \d+ dakika")  # utter_handoff_connecting (TR)
 CSAT_TEXT = re.compile(r"1 \(kötü\) ile 5 \(mükemmel\)")  # utter_ask_csat (TR)
-TEMPLATE_TR = {"name": "Kargo kontrolü", "language": "tr", "text": "Merhaba {first_name}, ben {agent_name}. {order_id} numaralı siparişinize bakıyorum."}
+TEMPLATE_TR = {
+    "name": "Kargo kontrolü",
+    "language": "tr",
+    "text": "Merhaba {first_name}, ben {agent_name}. {order_id} numaralı siparişinize bakıyorum.",
+}
 AYSE_WHATSAPP = "+905551110001"
 
 
@@ -47,8 +52,9 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 def template_id(servers: Servers) -> int:
     """A Turkish reply template, created by an admin through the admin API."""
     admin = staff_session(servers, "admin")
-    response = admin.post(f"{servers.support_url}/inbox/api/templates", json=TEMPLATE_TR,
-                          headers={"X-CSRF-Token": admin.headers["X-CSRF-Token"]}, timeout=10)
+    response = admin.post(
+        f"{servers.support_url}/inbox/api/templates", json=TEMPLATE_TR, headers={"X-CSRF-Token": admin.headers["X-CSRF-Token"]}, timeout=10
+    )
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
 
@@ -67,11 +73,10 @@ def agent_browser() -> Iterator[WebDriver]:
 
 # --- helpers ----------------------------------------------------------------------------------
 
+
 def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], timeout: float = WAIT) -> Any:
     # A page that reloads (the template admin after a save) can drop an element between finding and reading it.
     return WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
-
-
 
 
 def open_inbox(driver: WebDriver, servers: Servers, login: str = "agent1") -> None:
@@ -82,17 +87,24 @@ def open_inbox(driver: WebDriver, servers: Servers, login: str = "agent1") -> No
     driver.find_element(By.ID, "login").send_keys(login)
     driver.find_element(By.ID, "password").send_keys(STAFF_PASSWORD)
     driver.find_element(By.ID, "password").submit()
-    wait_for(driver, lambda d: d.current_url.endswith("/inbox") and d.execute_script("return Boolean(window.DestekInbox && window.DestekInbox.connected)"))
+    wait_for(
+        driver,
+        lambda d: (
+            d.current_url.endswith("/inbox") and d.execute_script("return Boolean(window.DestekInbox && window.DestekInbox.connected)")
+        ),
+    )
     driver.execute_script("window.inboxNotReloaded = true; window.customerScriptRan = false;")
 
 
 def queue_item(driver: WebDriver, sender_id: str) -> Any:
     """The queue entry of this customer's handoff, once the live feed has shown it."""
+
     def find(d: WebDriver) -> Any:
         for handoff in d.execute_script("return window.DestekInbox.handoffs") or []:
             if handoff["sender_id"] == sender_id:
                 return d.find_element(By.CSS_SELECTOR, f".queue-item[data-id='{handoff['id']}'] button")
         return None
+
     return wait_for(driver, find)
 
 
@@ -127,13 +139,14 @@ def claim_and_reply_with_template(agent: WebDriver, template_id: int, extra: str
     return text
 
 
-def csat_rows(servers: Servers, sender_id: str) -> List[Dict[str, Any]]:
+def csat_rows(servers: Servers, sender_id: str) -> list[dict[str, Any]]:
     with sqlite3.connect(servers.state / "destek.sqlite3") as connection:
         connection.row_factory = sqlite3.Row
         return [dict(row) for row in connection.execute("SELECT * FROM csat_ratings WHERE sender_id = ?", (sender_id,))]
 
 
 # --- web --------------------------------------------------------------------------------------
+
 
 def open_widget(driver: WebDriver, servers: Servers) -> None:
     driver.get(f"{servers.support_url}/login")
@@ -145,7 +158,7 @@ def open_widget(driver: WebDriver, servers: Servers) -> None:
     wait_for(driver, lambda d: d.execute_script("return Boolean(window.DestekWidget.socket && window.DestekWidget.socket.connected)"))
 
 
-def bot_texts(driver: WebDriver) -> List[str]:
+def bot_texts(driver: WebDriver) -> list[str]:
     return [item.get_attribute("textContent") for item in driver.find_elements(By.CSS_SELECTOR, ".destek-bot .destek-text")]
 
 
@@ -155,7 +168,9 @@ def say(driver: WebDriver, text: str) -> None:
     field.submit()
 
 
-def test_web_customer_to_agent_and_back_with_csat(servers: Servers, template_id: int, customer_browser: WebDriver, agent_browser: WebDriver) -> None:
+def test_web_customer_to_agent_and_back_with_csat(
+    servers: Servers, template_id: int, customer_browser: WebDriver, agent_browser: WebDriver
+) -> None:
     open_inbox(agent_browser, servers)
     open_widget(customer_browser, servers)
     sender = "web:cust-ayse"
@@ -180,7 +195,12 @@ def test_web_customer_to_agent_and_back_with_csat(servers: Servers, template_id:
     wait_for(customer_browser, lambda d: sent in bot_texts(d)[shown:])
 
     say(customer_browser, "Teşekkürler, bekliyorum")  # reaches the agent live while they own it
-    wait_for(agent_browser, lambda d: any(m.text == "Teşekkürler, bekliyorum" for m in d.find_elements(By.CSS_SELECTOR, "#conv-messages .msg-customer .msg-text")))
+    wait_for(
+        agent_browser,
+        lambda d: any(
+            m.text == "Teşekkürler, bekliyorum" for m in d.find_elements(By.CSS_SELECTOR, "#conv-messages .msg-customer .msg-text")
+        ),
+    )
 
     shown = len(bot_texts(customer_browser))
     agent_browser.find_element(By.ID, "close-button").click()
@@ -199,20 +219,30 @@ def test_web_customer_to_agent_and_back_with_csat(servers: Servers, template_id:
 def test_customer_markup_and_script_links_are_inert_in_the_inbox(servers: Servers, agent_browser: WebDriver) -> None:
     open_inbox(agent_browser, servers, "agent2")
     sender = "rest:xss-" + str(int(time.time() * 1000))  # REST's own namespace, as the channel stores it
-    attacks = ["<img src=x onerror=alert(1)>", "<img src=x onerror=\"window.customerScriptRan=true\"><script>window.customerScriptRan=true</script>",
-               "javascript:alert(1)", "[tıkla](javascript:alert(1)) <a href=\"javascript:window.customerScriptRan=true\">link</a>"]
+    attacks = [
+        "<img src=x onerror=alert(1)>",
+        '<img src=x onerror="window.customerScriptRan=true"><script>window.customerScriptRan=true</script>',
+        "javascript:alert(1)",
+        '[tıkla](javascript:alert(1)) <a href="javascript:window.customerScriptRan=true">link</a>',
+    ]
     servers.say(sender, ASK_PERSON_TR)
     open_conversation(agent_browser, sender)
     agent_browser.find_element(By.ID, "claim-button").click()
     wait_for(agent_browser, lambda d: d.find_element(By.ID, "reply-send").is_enabled())
     for attack in attacks:
         servers.say(sender, attack)
-    wait_for(agent_browser, lambda d: [m.text for m in d.find_elements(By.CSS_SELECTOR, "#conv-messages .msg-customer .msg-text")][-len(attacks):] == attacks)
+    wait_for(
+        agent_browser,
+        lambda d: [m.text for m in d.find_elements(By.CSS_SELECTOR, "#conv-messages .msg-customer .msg-text")][-len(attacks) :] == attacks,
+    )
     agent_browser.refresh()  # the stored messages, loaded with the conversation, render as text too
     wait_for(agent_browser, lambda d: d.execute_script("return Boolean(window.DestekInbox && window.DestekInbox.connected)"))
     agent_browser.execute_script("window.customerScriptRan = false;")
     queue_item(agent_browser, sender).click()
-    wait_for(agent_browser, lambda d: [m.text for m in d.find_elements(By.CSS_SELECTOR, "#conv-messages .msg-customer .msg-text")][-len(attacks):] == attacks)
+    wait_for(
+        agent_browser,
+        lambda d: [m.text for m in d.find_elements(By.CSS_SELECTOR, "#conv-messages .msg-customer .msg-text")][-len(attacks) :] == attacks,
+    )
     inbox = agent_browser.find_element(By.ID, "inbox")
     assert inbox.find_elements(By.CSS_SELECTOR, "img, script, iframe, object") == []
     assert all((a.get_attribute("href") or "").startswith(("http://", "https://")) for a in inbox.find_elements(By.TAG_NAME, "a"))
@@ -223,12 +253,13 @@ def test_customer_markup_and_script_links_are_inert_in_the_inbox(servers: Server
 
 # --- WhatsApp ---------------------------------------------------------------------------------
 
+
 def whatsapp_in(servers: Servers, text: str) -> None:
     status, _ = http("POST", f"{servers.fake_url}/_fake/inbound", {"from": AYSE_WHATSAPP, "body": text, "profile_name": "Ayşe"})
     assert status == 200
 
 
-def whatsapp_out(servers: Servers) -> List[str]:
+def whatsapp_out(servers: Servers) -> list[str]:
     query = urllib.parse.urlencode({"to": "whatsapp:" + AYSE_WHATSAPP, "direction": "outbound-api"})
     status, inbox = http("GET", f"{servers.fake_url}/_fake/messages?{query}")
     assert status == 200
@@ -251,7 +282,10 @@ def test_whatsapp_customer_to_agent_and_back_with_csat(servers: Servers, templat
     eventually(lambda: text in whatsapp_out(servers), "the agent's reply in fake Twilio's inbox")
 
     whatsapp_in(servers, "Tamam, teşekkürler")
-    wait_for(agent_browser, lambda d: any(m.text == "Tamam, teşekkürler" for m in d.find_elements(By.CSS_SELECTOR, "#conv-messages .msg-customer .msg-text")))
+    wait_for(
+        agent_browser,
+        lambda d: any(m.text == "Tamam, teşekkürler" for m in d.find_elements(By.CSS_SELECTOR, "#conv-messages .msg-customer .msg-text")),
+    )
 
     sent_before = len(whatsapp_out(servers))
     agent_browser.find_element(By.ID, "close-button").click()

@@ -8,7 +8,8 @@ The full round trip through Rasa, the widget and WhatsApp is in test_inbox_e2e.p
 
 import re
 import time
-from typing import Any, Callable, Dict, Iterator, List
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from selenium.common.exceptions import JavascriptException, NoAlertPresentException, StaleElementReferenceException
@@ -26,9 +27,9 @@ WAIT = 20
 STAFF_PASSWORD = "demo-staff"
 ATTACKS = [
     "<img src=x onerror=alert(1)>",
-    "<img src=x onerror=\"window.customerScriptRan=true\"><script>window.customerScriptRan=true</script>",
+    '<img src=x onerror="window.customerScriptRan=true"><script>window.customerScriptRan=true</script>',
     "javascript:alert(1)",
-    "<a href=\"javascript:window.customerScriptRan=true\">bana tıkla</a> [link](javascript:alert(1))",
+    '<a href="javascript:window.customerScriptRan=true">bana tıkla</a> [link](javascript:alert(1))',
 ]
 
 
@@ -56,7 +57,9 @@ def agent() -> Iterator[WebDriver]:
 
 def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], timeout: float = WAIT) -> Any:
     # A page that reloads (the template admin after a save) can drop an element between finding and reading it.
-    return WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException, JavascriptException)).until(condition)
+    return WebDriverWait(
+        driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException, JavascriptException)
+    ).until(condition)
 
 
 def open_inbox(driver: WebDriver, servers: Servers, login: str) -> None:
@@ -65,19 +68,34 @@ def open_inbox(driver: WebDriver, servers: Servers, login: str) -> None:
     driver.find_element(By.ID, "login").send_keys(login)
     driver.find_element(By.ID, "password").send_keys(STAFF_PASSWORD)
     driver.find_element(By.ID, "password").submit()
-    wait_for(driver, lambda d: d.current_url.endswith("/inbox") and d.execute_script("return Boolean(window.DestekInbox && window.DestekInbox.connected)"))
+    wait_for(
+        driver,
+        lambda d: (
+            d.current_url.endswith("/inbox") and d.execute_script("return Boolean(window.DestekInbox && window.DestekInbox.connected)")
+        ),
+    )
     driver.execute_script("window.inboxNotReloaded = true; window.customerScriptRan = false;")
 
 
-
-def tracker_events(texts: List[str]) -> List[Dict[str, Any]]:
+def tracker_events(texts: list[str]) -> list[dict[str, Any]]:
     """A conversation as Rasa's tracker has it: a KB answer the customer rated down, then the given texts."""
     now = time.time() - 120
-    events: List[Dict[str, Any]] = [
-        {"event": "user", "text": "kargom nerede", "timestamp": now, "parse_data": {"intent": {"name": "faq", "confidence": 0.913}, "entities": [{"entity": "language", "value": "tr"}]}},
+    events: list[dict[str, Any]] = [
+        {
+            "event": "user",
+            "text": "kargom nerede",
+            "timestamp": now,
+            "parse_data": {"intent": {"name": "faq", "confidence": 0.913}, "entities": [{"entity": "language", "value": "tr"}]},
+        },
         {"event": "action", "name": "action_answer_from_kb", "timestamp": now + 1},
-        {"event": "slot", "name": "kb_candidates", "value": [{"id": "order-tracking-tr", "title": "Siparişimi nasıl takip ederim?", "score": 0.612},
-                                                             {"id": "delivery-time-tr", "title": "Teslimat ne kadar sürer?", "score": 0.231}]},
+        {
+            "event": "slot",
+            "name": "kb_candidates",
+            "value": [
+                {"id": "order-tracking-tr", "title": "Siparişimi nasıl takip ederim?", "score": 0.612},
+                {"id": "delivery-time-tr", "title": "Teslimat ne kadar sürer?", "score": 0.231},
+            ],
+        },
         {"event": "slot", "name": "kb_query", "value": "kargom nerede"},
         {"event": "slot", "name": "kb_article_id", "value": "order-tracking-tr"},
         {"event": "slot", "name": "kb_score", "value": 0.612},
@@ -87,12 +105,18 @@ def tracker_events(texts: List[str]) -> List[Dict[str, Any]]:
         {"event": "slot", "name": "kb_feedback", "value": "down"},
     ]
     for offset, text in enumerate(texts):
-        events.append({"event": "user", "text": text, "timestamp": now + 10 + offset,
-                       "parse_data": {"intent": {"name": "nlu_fallback", "confidence": 0.3}, "entities": []}})
+        events.append(
+            {
+                "event": "user",
+                "text": text,
+                "timestamp": now + 10 + offset,
+                "parse_data": {"intent": {"name": "nlu_fallback", "confidence": 0.3}, "entities": []},
+            }
+        )
     return events
 
 
-def new_handoff(store: HandoffStore, sender: str, texts: List[str]) -> Dict[str, Any]:
+def new_handoff(store: HandoffStore, sender: str, texts: list[str]) -> dict[str, Any]:
     """A handoff as action_request_human creates it: queued, with its context card."""
     handoff = store.create(sender, "web", "customer_asked", 2, language="tr")
     store.set_context_card(handoff["id"], build_card(handoff, [(sender, "web", tracker_events(texts))]))
@@ -106,20 +130,27 @@ def queue_button(driver: WebDriver, handoff_id: int) -> Any:
 def open_conversation(driver: WebDriver, handoff_id: int) -> None:
     """Select the handoff in the queue and wait until its conversation and card are shown."""
     queue_button(driver, handoff_id).click()
-    wait_for(driver, lambda d: d.execute_script("return Boolean(window.DestekInbox.handoff) && window.DestekInbox.handoff.id") == handoff_id
-             and d.find_element(By.ID, "conversation").is_displayed())
+    wait_for(
+        driver,
+        lambda d: (
+            d.execute_script("return Boolean(window.DestekInbox.handoff) && window.DestekInbox.handoff.id") == handoff_id
+            and d.find_element(By.ID, "conversation").is_displayed()
+        ),
+    )
 
 
-def texts(driver: WebDriver, selector: str) -> List[str]:
+def texts(driver: WebDriver, selector: str) -> list[str]:
     """The text of every match, read in one script (a page reloading in between cannot break it)."""
     return list(driver.execute_script("return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent)", selector))
 
 
-def customer_texts(driver: WebDriver) -> List[str]:
+def customer_texts(driver: WebDriver) -> list[str]:
     return [m.text for m in driver.find_elements(By.CSS_SELECTOR, "#conv-messages .msg-customer .msg-text")]
 
 
-def test_a_handoff_appears_live_with_its_card_and_customer_markup_stays_inert(servers: Servers, store: HandoffStore, agent: WebDriver) -> None:
+def test_a_handoff_appears_live_with_its_card_and_customer_markup_stays_inert(
+    servers: Servers, store: HandoffStore, agent: WebDriver
+) -> None:
     open_inbox(agent, servers, "agent1")
     handoff = new_handoff(store, "web:anon-xss", ATTACKS[:2])
     button = queue_button(agent, handoff["id"])  # no reload: the live feed brought it
@@ -153,10 +184,19 @@ def test_a_handoff_appears_live_with_its_card_and_customer_markup_stays_inert(se
         agent.switch_to.alert.text  # noqa: B018 - reading it is the check
 
 
-def test_a_template_with_missing_values_must_be_filled_and_an_undelivered_reply_is_shown(servers: Servers, store: HandoffStore, agent: WebDriver) -> None:
+def test_a_template_with_missing_values_must_be_filled_and_an_undelivered_reply_is_shown(
+    servers: Servers, store: HandoffStore, agent: WebDriver
+) -> None:
     admin = staff_session(servers, "admin")
-    created = admin.post(f"{servers.support_url}/inbox/api/templates", timeout=10,
-                         json={"name": "Sipariş", "language": "tr", "text": "Merhaba {first_name}, ben {agent_name}. {order_id} numaralı siparişinize bakıyorum."})
+    created = admin.post(
+        f"{servers.support_url}/inbox/api/templates",
+        timeout=10,
+        json={
+            "name": "Sipariş",
+            "language": "tr",
+            "text": "Merhaba {first_name}, ben {agent_name}. {order_id} numaralı siparişinize bakıyorum.",
+        },
+    )
     assert created.status_code == 201, created.text
     handoff = new_handoff(store, "web:anon-template", ["siparişim gelmedi"])
     open_inbox(agent, servers, "agent2")

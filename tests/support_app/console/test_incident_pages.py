@@ -3,7 +3,7 @@ who may call it, bad input as one line with nothing changed, and the page's form
 
 import dataclasses
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,8 +15,13 @@ from support_app.settings import Settings
 
 PASSWORD = "test-staff-password"
 OPS_TOKEN = "test-ops-api-token"
-GOOD = {"service": "internet", "regions": ["Istanbul-Kadikoy"], "eta": "+2h",
-        "message_tr": "Kadıköy'de fiber arızası var.", "message_en": "There is a fibre fault in Kadikoy."}
+GOOD = {
+    "service": "internet",
+    "regions": ["Istanbul-Kadikoy"],
+    "eta": "+2h",
+    "message_tr": "Kadıköy'de fiber arızası var.",
+    "message_en": "There is a fibre fault in Kadikoy.",
+}
 
 
 @pytest.fixture
@@ -39,8 +44,11 @@ def csrf(client: TestClient, path: str) -> str:
 
 
 def log_in(client: TestClient, login: str) -> None:
-    response = client.post("/staff/login", data={"login": login, "password": PASSWORD, "csrf": csrf(client, "/staff/login"), "next": "/staff"},
-                           follow_redirects=False)
+    response = client.post(
+        "/staff/login",
+        data={"login": login, "password": PASSWORD, "csrf": csrf(client, "/staff/login"), "next": "/staff"},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
 
 
@@ -71,15 +79,18 @@ def test_api_open_update_list_with_the_token(client: TestClient, settings: Setti
     assert IncidentStore(settings.database_path).open_incident_for("istanbul-kadıköy", "internet").id == created["id"]
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"service": "gas"}, "field 'service': 'gas' is not one of internet, tv, mobile"),
-    ({"regions": []}, "field 'regions': give at least one affected region"),
-    ({"regions": 5}, "field 'regions': give a list of region names or a comma-separated string"),
-    ({"eta": "soon"}, "field 'eta': 'soon' is not a time (use e.g. 2026-11-23T18:30 or +2h)"),
-    ({"eta": None}, "field 'eta': give Unix seconds, an ISO 8601 time or +2h"),
-    ({"message_en": ""}, "field 'message_en': the customer message is empty"),
-    ({"message_tr": None}, "field 'message_tr': missing"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"service": "gas"}, "field 'service': 'gas' is not one of internet, tv, mobile"),
+        ({"regions": []}, "field 'regions': give at least one affected region"),
+        ({"regions": 5}, "field 'regions': give a list of region names or a comma-separated string"),
+        ({"eta": "soon"}, "field 'eta': 'soon' is not a time (use e.g. 2026-11-23T18:30 or +2h)"),
+        ({"eta": None}, "field 'eta': give Unix seconds, an ISO 8601 time or +2h"),
+        ({"message_en": ""}, "field 'message_en': the customer message is empty"),
+        ({"message_tr": None}, "field 'message_tr': missing"),
+    ],
+)
 def test_api_bad_input_is_one_line_and_changes_nothing(client: TestClient, settings: Settings, change: dict, message: str) -> None:
     body = {**GOOD, **change}
     if change.get("message_tr", "") is None:
@@ -101,8 +112,14 @@ def test_page_opens_and_updates_an_incident_and_shows_errors(client: TestClient,
     assert client.get("/incidents", follow_redirects=False).headers["location"].startswith("/staff/login")
     log_in(client, "ops")
     token = csrf(client, "/incidents")
-    form = {"service": "tv", "regions": "Ankara-Cankaya", "eta": "2099-01-01T10:00", "message_tr": "TV yayınında arıza.",
-            "message_en": "A TV broadcast fault.", "csrf": token}
+    form = {
+        "service": "tv",
+        "regions": "Ankara-Cankaya",
+        "eta": "2099-01-01T10:00",
+        "message_tr": "TV yayınında arıza.",
+        "message_en": "A TV broadcast fault.",
+        "csrf": token,
+    }
     bad = client.post("/incidents", data={**form, "eta": ""})
     assert bad.status_code == 400 and "field &#39;eta&#39;" in bad.text
     assert IncidentStore(settings.database_path).list() == []

@@ -11,16 +11,16 @@ import re
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.helpers.browser import chromium
 from tests.conftest import ROOT
+from tests.helpers.browser import chromium
 from tests.helpers.servers import RASA, Servers, running_servers
 
 STAFF_PASSWORD = "review-test-staff-password"
@@ -46,14 +46,20 @@ def data_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(ROOT / "bot" / "data" / "rules", data / "rules")
     english = data / "nlu" / "en.yml"
     text = english.read_text(encoding="utf-8")
-    text = text.replace("nlu:\n", f"{PLANTED_COMMENT}\nnlu:\n", 1).replace("- intent: faq\n", "# FAQ: anything the KB should answer\n- intent: faq\n", 1)
+    text = text.replace("nlu:\n", f"{PLANTED_COMMENT}\nnlu:\n", 1).replace(
+        "- intent: faq\n", "# FAQ: anything the KB should answer\n- intent: faq\n", 1
+    )
     english.write_text(text, encoding="utf-8")
     return data
 
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory, data_copy: Path) -> Iterator[Servers]:
-    env = {"STAFF_DEMO_PASSWORD": STAFF_PASSWORD, "DESTEK_NLU_DIR": str(data_copy / "nlu"), "DESTEK_KB_SOURCE": str(ROOT / "bot" / "data" / "kb")}
+    env = {
+        "STAFF_DEMO_PASSWORD": STAFF_PASSWORD,
+        "DESTEK_NLU_DIR": str(data_copy / "nlu"),
+        "DESTEK_KB_SOURCE": str(ROOT / "bot" / "data" / "kb"),
+    }
     with running_servers(tmp_path_factory.mktemp("review"), fake_twilio=True, support_app=True, env=env) as servers:
         yield servers
 
@@ -81,7 +87,9 @@ def conversations(servers: Servers) -> dict[str, list[float]]:
 def client(servers: Servers) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=servers.support_url, timeout=60) as client:
         page = client.get("/staff/login")
-        response = client.post("/staff/login", data={"login": "agent1", "password": STAFF_PASSWORD, "csrf": csrf_of(page.text), "next": "/review"})
+        response = client.post(
+            "/staff/login", data={"login": "agent1", "password": STAFF_PASSWORD, "csrf": csrf_of(page.text), "next": "/review"}
+        )
         assert response.status_code == 303 and response.headers["location"] == "/review"
         yield client
 
@@ -115,7 +123,9 @@ def test_review_needs_a_staff_login(servers: Servers) -> None:
         assert posted.status_code == 303 and posted.headers["location"].startswith("/staff/login")
 
 
-def test_filters_by_channel_language_handoff_confidence_and_thumbs_down(client: httpx.Client, conversations: dict[str, list[float]]) -> None:
+def test_filters_by_channel_language_handoff_confidence_and_thumbs_down(
+    client: httpx.Client, conversations: dict[str, list[float]]
+) -> None:
     everyone = {WEB_FAQ, WA_TR, REST_XSS, WEB_GIFT, ODD, WEB_CARD}
     assert senders_on(client.get("/review").text) == everyone
     assert senders_on(client.get("/review", params={"channel": "whatsapp"}).text) == {WA_TR}
@@ -137,12 +147,21 @@ def test_customer_text_is_escaped(client: httpx.Client, conversations: dict[str,
     assert "script-src 'self'" in client.get("/review").headers["content-security-policy"]
 
 
-def test_labelled_message_lands_in_the_right_yaml_file_still_valid(client: httpx.Client, conversations: dict[str, list[float]], data_copy: Path) -> None:
+def test_labelled_message_lands_in_the_right_yaml_file_still_valid(
+    client: httpx.Client, conversations: dict[str, list[float]], data_copy: Path
+) -> None:
     repo_before = (ROOT / "bot" / "data" / "nlu" / "en.yml").read_bytes()
     english = data_copy / "nlu" / "en.yml"
     before = english.read_text(encoding="utf-8")
     html = client.get("/review", params={"channel": "web"}).text
-    form = {"csrf": csrf_of(html), "sender_id": WEB_GIFT, "message_at": message_at(html, WEB_GIFT, GIFT), "intent": "faq", "language": "en", "back": "/review?channel=web"}
+    form = {
+        "csrf": csrf_of(html),
+        "sender_id": WEB_GIFT,
+        "message_at": message_at(html, WEB_GIFT, GIFT),
+        "intent": "faq",
+        "language": "en",
+        "back": "/review?channel=web",
+    }
 
     assert client.post("/review/example", data={**form, "csrf": "forged"}).status_code == 400
     assert english.read_text(encoding="utf-8") == before
@@ -158,7 +177,11 @@ def test_labelled_message_lands_in_the_right_yaml_file_still_valid(client: httpx
     assert added == [f"    - {GIFT}"]
     assert after.replace(f"    - {GIFT}\n", "", 1) == before
     faq_start = after.index("- intent: faq\n")
-    assert faq_start < after.index(f"    - {GIFT}\n") and PLANTED_COMMENT in after and "# FAQ: anything the KB should answer\n- intent: faq" in after
+    assert (
+        faq_start < after.index(f"    - {GIFT}\n")
+        and PLANTED_COMMENT in after
+        and "# FAQ: anything the KB should answer\n- intent: faq" in after
+    )
     assert (data_copy / "nlu" / "tr.yml").read_bytes() == (ROOT / "bot" / "data" / "nlu" / "tr.yml").read_bytes()
 
     duplicate = client.post("/review/example", data=form, follow_redirects=True).text
@@ -175,9 +198,24 @@ def test_labelled_message_lands_in_the_right_yaml_file_still_valid(client: httpx
     assert f"    - {CARD_REDACTED}\n" in english.read_text(encoding="utf-8") and "4111" not in english.read_text(encoding="utf-8")
 
     validate = subprocess.run(
-        [str(RASA), "data", "validate", "--config", "config.yml", "--domain", "domain.yml",
-         "--data", str(data_copy / "nlu"), str(data_copy / "rules"), "--fail-on-warnings"],
-        cwd=ROOT, env=servers_env(), capture_output=True, text=True, timeout=600,
+        [
+            str(RASA),
+            "data",
+            "validate",
+            "--config",
+            "config.yml",
+            "--domain",
+            "domain.yml",
+            "--data",
+            str(data_copy / "nlu"),
+            str(data_copy / "rules"),
+            "--fail-on-warnings",
+        ],
+        cwd=ROOT,
+        env=servers_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert validate.returncode == 0, validate.stdout[-2000:] + validate.stderr[-2000:]
 
@@ -188,7 +226,13 @@ def servers_env() -> dict[str, str]:
 
 def test_needs_an_article_shows_up_in_the_gap_report(client: httpx.Client, conversations: dict[str, list[float]]) -> None:
     html = client.get("/review", params={"channel": "whatsapp"}).text
-    form = {"csrf": csrf_of(html), "sender_id": WA_TR, "message_at": message_at(html, WA_TR, "hediye paketi yapıyor musunuz"), "language": "tr", "back": "/review?channel=whatsapp"}
+    form = {
+        "csrf": csrf_of(html),
+        "sender_id": WA_TR,
+        "message_at": message_at(html, WA_TR, "hediye paketi yapıyor musunuz"),
+        "language": "tr",
+        "back": "/review?channel=whatsapp",
+    }
     assert client.post("/review/needs-article", data=form).status_code == 303
     again = client.post("/review/needs-article", data=form, follow_redirects=True).text
     assert "was already marked as needing an article" in again

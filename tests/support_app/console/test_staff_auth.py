@@ -2,16 +2,16 @@
 
 import dataclasses
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from fastapi import APIRouter, Depends
 from fastapi.testclient import TestClient
 
 from support_app.app import create_app
-from support_app.settings import Settings
 from support_app.console.staff.accounts import StaffAccounts, StaffUser, staff_api, staff_page
+from support_app.settings import Settings
 
 PASSWORD = "test-staff-password"
 
@@ -46,8 +46,9 @@ def csrf(client: TestClient, path: str = "/staff/login") -> str:
 
 
 def log_in(client: TestClient, login: str, password: str = PASSWORD, next_path: str = "/staff") -> int:
-    response = client.post("/staff/login", data={"login": login, "password": password, "csrf": csrf(client), "next": next_path},
-                           follow_redirects=False)
+    response = client.post(
+        "/staff/login", data={"login": login, "password": password, "csrf": csrf(client), "next": next_path}, follow_redirects=False
+    )
     return response.status_code
 
 
@@ -94,8 +95,11 @@ def test_logout_ends_the_session_on_the_server(client: TestClient) -> None:
 
 
 def test_no_open_redirect_after_login(client: TestClient) -> None:
-    response = client.post("/staff/login", data={"login": "agent1", "password": PASSWORD, "csrf": csrf(client),
-                                                 "next": "//evil.example/"}, follow_redirects=False)
+    response = client.post(
+        "/staff/login",
+        data={"login": "agent1", "password": PASSWORD, "csrf": csrf(client), "next": "//evil.example/"},
+        follow_redirects=False,
+    )
     assert response.headers["location"] == "/staff"
 
 

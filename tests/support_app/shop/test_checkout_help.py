@@ -8,7 +8,8 @@ order → the reminder is cancelled and the cart counts as recovered.
 """
 
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -63,7 +64,12 @@ def add_to_cart(driver: WebDriver, servers: Servers, product_id: str) -> None:
 
 def open_checkout(driver: WebDriver, servers: Servers) -> None:
     driver.get(servers.support_url + "/checkout")
-    wait_for(driver, lambda d: d.execute_script("return Boolean(window.DestekWidget && window.DestekWidget.socket && window.DestekWidget.socket.connected)"))
+    wait_for(
+        driver,
+        lambda d: d.execute_script(
+            "return Boolean(window.DestekWidget && window.DestekWidget.socket && window.DestekWidget.socket.connected)"
+        ),
+    )
 
 
 def bot_texts(driver: WebDriver) -> list[str]:
@@ -77,7 +83,11 @@ def offers(texts: list[str]) -> list[str]:
 def tracker_offers(servers: Servers, sender: str) -> tuple[int, int]:
     """(signals received, offers made) in the Rasa tracker of the conversation."""
     events = servers.tracker(sender)["events"]
-    signals = [e for e in events if e["event"] == "user" and (e.get("parse_data") or {}).get("intent", {}).get("name") == "EXTERNAL_checkout_stalled"]
+    signals = [
+        e
+        for e in events
+        if e["event"] == "user" and (e.get("parse_data") or {}).get("intent", {}).get("name") == "EXTERNAL_checkout_stalled"
+    ]
     made = [e for e in events if e["event"] == "bot" and "Ücretsiz kargoya" in (e.get("text") or "")]
     return len(signals), len(made)
 
@@ -159,4 +169,7 @@ def test_no_reminder_without_marketing_consent_and_the_earlier_offer_still_count
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "p.ordered"))
     # Ordered after the offer made earlier in the session (within the recovery window): recovered.
     assert recovered_carts_summary(servers.state / "destek.sqlite3") == {
-        "recovered_carts": 2, "recovered_kurus": 14950 + 89990, "by_via": {"prompt": 2}}
+        "recovered_carts": 2,
+        "recovered_kurus": 14950 + 89990,
+        "by_via": {"prompt": 2},
+    }

@@ -4,7 +4,8 @@ action server writes them (no Rasa here: test_inbox_e2e.py covers the round trip
 
 import json
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from selenium.common.exceptions import JavascriptException, StaleElementReferenceException
@@ -13,21 +14,23 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from handoff.store import HandoffStore
-from tests.helpers.browser import chromium
 from tests.conftest import ROOT
+from tests.helpers.browser import chromium
 from tests.helpers.servers import Servers
 
 WAIT = 20
 STAFF_PASSWORD = "demo-staff"
 TEMPLATES = json.loads((ROOT / "tests" / "data" / "copilot_templates.json").read_text(encoding="utf-8"))["templates"]
-ATTACK = "<img src=x onerror=\"window.customerScriptRan=true\"> şifremi unuttum"
+ATTACK = '<img src=x onerror="window.customerScriptRan=true"> şifremi unuttum'
 
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     state = tmp_path_factory.mktemp("agent-desk")
     settings = state / "handoff.yml"
-    settings.write_text("assignment:\n  auto_assign: false\n  sla_minutes: 1\n  presence_timeout_seconds: 3\n  tick_seconds: 0.2\n", encoding="utf-8")
+    settings.write_text(
+        "assignment:\n  auto_assign: false\n  sla_minutes: 1\n  presence_timeout_seconds: 3\n  tick_seconds: 0.2\n", encoding="utf-8"
+    )
     running = Servers(state)
     running.env.update({"HANDOFF_SETTINGS": str(settings), "STAFF_DEMO_PASSWORD": STAFF_PASSWORD})
     try:
@@ -52,7 +55,9 @@ def agent() -> Iterator[WebDriver]:
 
 
 def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], timeout: float = WAIT) -> Any:
-    return WebDriverWait(driver, timeout, poll_frequency=0.05, ignored_exceptions=(StaleElementReferenceException, JavascriptException)).until(condition)
+    return WebDriverWait(
+        driver, timeout, poll_frequency=0.05, ignored_exceptions=(StaleElementReferenceException, JavascriptException)
+    ).until(condition)
 
 
 def open_inbox(driver: WebDriver, servers: Servers, login: str) -> None:
@@ -61,7 +66,12 @@ def open_inbox(driver: WebDriver, servers: Servers, login: str) -> None:
     driver.find_element(By.ID, "login").send_keys(login)
     driver.find_element(By.ID, "password").send_keys(STAFF_PASSWORD)
     driver.find_element(By.ID, "password").submit()
-    wait_for(driver, lambda d: d.current_url.endswith("/inbox") and d.execute_script("return Boolean(window.DestekInbox && window.DestekInbox.connected)"))
+    wait_for(
+        driver,
+        lambda d: (
+            d.current_url.endswith("/inbox") and d.execute_script("return Boolean(window.DestekInbox && window.DestekInbox.connected)")
+        ),
+    )
     driver.execute_script("window.customerScriptRan = false;")
 
 
@@ -134,7 +144,9 @@ def test_sla_marker_and_one_browser_notification(servers: Servers, store: Handof
     assert agent.find_element(By.CSS_SELECTOR, f"{item} .sla-badge").text == "SLA"
     wait_for(agent, lambda d: "priority 5" in d.find_element(By.CSS_SELECTOR, item).text)
     # raised above the fresher handoff, and it alone is marked
-    order = agent.execute_script("return Array.from(document.querySelectorAll('#queue-list .queue-item')).map(e => Number(e.getAttribute('data-id')))")
+    order = agent.execute_script(
+        "return Array.from(document.querySelectorAll('#queue-list .queue-item')).map(e => Number(e.getAttribute('data-id')))"
+    )
     assert order.index(late["id"]) < order.index(fresh["id"])
     assert "sla-breached" not in agent.find_element(By.CSS_SELECTOR, f".queue-item[data-id='{fresh['id']}']").get_attribute("class")
     assert "has waited 1 min" in agent.find_element(By.ID, "sla-alert").text

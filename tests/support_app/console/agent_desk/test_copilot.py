@@ -4,13 +4,14 @@ support app (real process, real index, real SQLite)."""
 
 import json
 import re
-from typing import Any, Dict, Iterator, List
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
 
-from support_app.console.agent_desk.copilot import Copilot, customer_texts
 from handoff.store import HandoffStore
+from support_app.console.agent_desk.copilot import Copilot, customer_texts
 from tests.conftest import ROOT
 from tests.helpers.servers import Servers
 
@@ -28,7 +29,7 @@ def copilot() -> Copilot:
 def test_right_article_in_top_three_for_95_percent_of_answerable_queries(copilot: Copilot) -> None:
     queries = [json.loads(line) for line in QUERIES.read_text(encoding="utf-8").splitlines() if line.strip()]
     answerable = [q for q in queries if q.get("expected_id")]
-    found: Dict[str, List[bool]] = {}
+    found: dict[str, list[bool]] = {}
     for query in answerable:
         handoff = {"id": 1, "language": query["lang"]}
         suggestion = copilot.suggest(handoff, [{"id": 1, "direction": "customer", "text": query["query"]}], None, [])
@@ -44,9 +45,12 @@ def test_right_article_in_top_three_for_95_percent_of_answerable_queries(copilot
 
 def test_latest_customer_messages_come_first_and_card_turns_stand_in() -> None:
     messages = [
-        {"id": 1, "direction": "customer", "text": "first"}, {"id": 2, "direction": "agent", "text": "agent"},
-        {"id": 3, "direction": "customer", "text": "second"}, {"id": 4, "direction": "customer", "text": "  "},
-        {"id": 5, "direction": "customer", "text": "third"}, {"id": 6, "direction": "customer", "text": "fourth"},
+        {"id": 1, "direction": "customer", "text": "first"},
+        {"id": 2, "direction": "agent", "text": "agent"},
+        {"id": 3, "direction": "customer", "text": "second"},
+        {"id": 4, "direction": "customer", "text": "  "},
+        {"id": 5, "direction": "customer", "text": "third"},
+        {"id": 6, "direction": "customer", "text": "fourth"},
     ]
     assert customer_texts(messages, None) == [(6, "fourth"), (5, "third"), (3, "second")]
     card = {"transcript": [{"role": "customer", "text": "kargom nerede"}, {"role": "bot", "text": "..."}]}
@@ -56,9 +60,12 @@ def test_latest_customer_messages_come_first_and_card_turns_stand_in() -> None:
 def test_newer_message_outweighs_an_older_topic(copilot: Copilot) -> None:
     suggestion = copilot.suggest(
         {"id": 1, "language": "en"},
-        [{"id": 1, "direction": "customer", "text": "I forgot my password"},
-         {"id": 2, "direction": "customer", "text": "also, where is my parcel? it has not arrived"}],
-        None, [],
+        [
+            {"id": 1, "direction": "customer", "text": "I forgot my password"},
+            {"id": 2, "direction": "customer", "text": "also, where is my parcel? it has not arrived"},
+        ],
+        None,
+        [],
     )
     ids = [passage["id"] for passage in suggestion["passages"]]
     assert suggestion["based_on_message_id"] == 2
@@ -70,8 +77,9 @@ def test_templates_ranked_by_what_the_customer_asks(copilot: Copilot) -> None:
     templates = [dict(row, id=i, updated_at=1.0) for i, row in enumerate(TEMPLATES["templates"])]
     first = []
     for message in TEMPLATES["messages"]:
-        suggestion = copilot.suggest({"id": 1, "language": message["language"]},
-                                     [{"id": 1, "direction": "customer", "text": message["text"]}], None, templates)
+        suggestion = copilot.suggest(
+            {"id": 1, "language": message["language"]}, [{"id": 1, "direction": "customer", "text": message["text"]}], None, templates
+        )
         names = [row["name"] for row in suggestion["templates"]]
         assert all(row["language"] == message["language"] for row in suggestion["templates"])
         assert message["expected"] in names, (message, names)
@@ -81,6 +89,7 @@ def test_templates_ranked_by_what_the_customer_asks(copilot: Copilot) -> None:
 
 
 # --- the API of the running support app -----------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
@@ -97,8 +106,12 @@ def login(servers: Servers, name: str) -> requests.Session:
     session = requests.Session()
     page = session.get(f"{servers.support_url}/staff/login", timeout=10).text
     token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    response = session.post(f"{servers.support_url}/staff/login", timeout=10, allow_redirects=False,
-                            data={"login": name, "password": STAFF_PASSWORD, "csrf": token, "next": "/staff"})
+    response = session.post(
+        f"{servers.support_url}/staff/login",
+        timeout=10,
+        allow_redirects=False,
+        data={"login": name, "password": STAFF_PASSWORD, "csrf": token, "next": "/staff"},
+    )
     assert response.status_code == 303
     session.headers["X-CSRF-Token"] = token
     return session
@@ -119,7 +132,7 @@ def test_copilot_api_needs_staff_and_answers_in_the_customers_language(servers: 
     for staff in ("agent1", "admin"):
         response = login(servers, staff).get(url, timeout=30)
         assert response.status_code == 200, response.text
-    body: Dict[str, Any] = response.json()
+    body: dict[str, Any] = response.json()
     assert body["language"] == "tr" and "4111" not in json.dumps(body)  # the stored text was redacted
     assert [p["lang"] for p in body["passages"]] == ["tr"] * 3
     assert body["passages"][0]["id"] == "refund-status-tr"
