@@ -13,7 +13,7 @@ from kb_index.ranking import FEATURES, fuse
 from kb_index.search import KnowledgeBase
 from language.detect import detect_language
 from tests.conftest import PYTHON, ROOT
-from tests.test_kb_cli_errors import kb_cli
+from tests.kb_index.test_cli_errors import kb_cli
 
 ENGLISH = {
     "router-1": (
