@@ -17,8 +17,8 @@ from bot.actions.feedback import ActionRecordFeedback
 from bot.actions.handoff import _decision
 from handoff import settings as handoff_settings
 from handoff import triggers
-from tests.helpers.servers import ROOT
 from tests.bot.test_actions import SLOTS, configured, run  # noqa: F401  (configured is a fixture)
+from tests.helpers.servers import ROOT
 
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 CONFIG = handoff_settings.load((handoff_settings.DEFAULT_PATH,))
