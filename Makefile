@@ -12,11 +12,6 @@ RASA        := $(RASA_VENV)/bin/rasa
 KB_SOURCE   ?= bot/data/kb
 KB_INDEX    ?= var/kb-index
 KB_QUERIES  ?= bot/data/kb_eval/queries.jsonl
-# False-answer budget the index build chooses its threshold for (kb_index's default is 0.05). The demo KB
-# uses 0.15: on its labelled, casual queries that answers 0.75 at 7.7 % false answers, where 0.05 answers
-# half (docs/retrieval-eval.md). Another company sets its own after `make eval-kb`.
-KB_FALSE_ANSWERS ?= 0.15
-XQUAD_DIR   ?= ../shared/eval/xquad
 MODEL       := bot/models/destek.tar.gz
 RASA_DATA   := bot/data/nlu bot/data/rules
 
@@ -30,7 +25,7 @@ export TRANSFORMERS_OFFLINE := 1
 MODEL_INPUTS := config.yml domain.yml $(wildcard bot/data/nlu/*.yml bot/data/rules/*.yml bot/components/*.py intent_encoder/*.py) language/detect.py language/fold.py kb_index/embedders.py
 KB_INPUTS    := $(shell find $(KB_SOURCE) -name '*.md' 2>/dev/null) $(wildcard kb_index/*.py language/*.py)
 
-.PHONY: help setup browser run shell test test-unit test-postgres migrate bench-database test-stories lint validate train index eval-kb eval-public compare-models bench lock clean
+.PHONY: help setup browser run shell test test-unit test-postgres migrate bench-database test-stories lint validate train index eval-kb compare-models bench lock clean
 .PHONY: test-nlu bench-nlu
 
 help: ## list the commands
@@ -62,7 +57,7 @@ $(MODEL): $(MODEL_INPUTS) $(VENV)/.installed $(RASA_VENV)/.installed
 
 $(KB_INDEX)/current.json: $(KB_INPUTS) $(VENV)/.installed
 	@echo "==> building the knowledge-base index $(KB_INDEX) from $(KB_SOURCE)"
-	$(PY) -m kb_index build --source $(KB_SOURCE) --out $(KB_INDEX) --false-answers $(KB_FALSE_ANSWERS)
+	$(PY) -m kb_index build --source $(KB_SOURCE) --out $(KB_INDEX)
 
 train: $(MODEL) ## train the Rasa model (only when its inputs changed)
 
@@ -107,9 +102,6 @@ test-stories: train ## conversation tests; any prediction error fails
 
 eval-kb: index ## retrieval quality: recall@1/5, MRR per language, false answers
 	$(PY) -m kb_index eval --index $(KB_INDEX) --queries $(KB_QUERIES)
-
-eval-public: setup ## kb_index beside lexical baselines on XQuAD TR/EN (XQUAD_DIR, default ../shared/eval/xquad)
-	$(PY) -m kb_index eval-public --xquad $(XQUAD_DIR)
 
 compare-models: setup ## evaluate every embedding set-up on the sample KB
 	$(PY) bench/compare_embeddings.py --out var/compare

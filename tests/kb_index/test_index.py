@@ -112,7 +112,7 @@ def test_eval_json_contract(tiny_index: Path, tmp_path: Path) -> None:
 
 
 def test_model_mismatch_in_code(tiny_index: Path) -> None:
-    with pytest.raises(KbError, match="built with model 'multilingual-e5-small-q4'"):
+    with pytest.raises(KbError, match="built with model 'use-multilingual-v3'"):
         KnowledgeBase.open(tiny_index, model="none")
 
 
