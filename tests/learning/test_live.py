@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 from customer_store.store import CustomerStore
 from handoff.rasa_client import RasaClient
@@ -162,7 +164,8 @@ def test_customer_text_is_inert_in_chromium_and_reject_hides_the_suggestion(serv
         assert driver.find_elements(By.CSS_SELECTOR, "img[src='x']") == []
         ids = xss.get_attribute("data-ids")
         xss.find_element(By.CSS_SELECTOR, "form[action='/review/learned/reject'] button").click()
-        assert driver.find_element(By.ID, "flash").text == "Hidden 1 answer from the suggestions."
+        flash = WebDriverWait(driver, 30).until(expected_conditions.presence_of_element_located((By.ID, "flash")))  # after the redirect
+        assert flash.text == "Hidden 1 answer from the suggestions."
         assert ids not in [s.get_attribute("data-ids") for s in driver.find_elements(By.CSS_SELECTOR, "section.learned")]
         assert len(driver.find_elements(By.CSS_SELECTOR, "section.learned")) == len(sections) - 1
         errors = [entry for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
