@@ -10,7 +10,6 @@ reported (docs/learning.md).
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -23,6 +22,7 @@ from kb_index.articles import Article, load_articles
 from kb_index.errors import KbError
 from language.detect import SUPPORTED_LANGUAGES
 from language.fold import fold
+from storage.files import atomic_write
 from tuning.kb_lint import lint, question_key
 
 MAX_TITLE_CHARS = 200
@@ -175,22 +175,7 @@ def _check_and_write(source: Path, path: Path, text: str, new_topic: str = "") -
         if after:
             message = after[0].message.replace(str(copy), str(source))
             raise KbWriteError(f"the edit would add a KB lint error ({message}); nothing was written")
-    _atomic_write(path, text)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text)
 
 
 def _lock_path(source: Path) -> str:

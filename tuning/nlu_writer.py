@@ -8,7 +8,6 @@ land and a crash never leaves half a file.
 """
 
 import hashlib
-import os
 import re
 import tempfile
 import unicodedata
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import yaml
 from filelock import FileLock
+
+from storage.files import atomic_write
 
 LANGUAGES = ("tr", "en")
 MAX_EXAMPLE_CHARS = 300
@@ -110,7 +111,7 @@ def add_example(nlu_dir: Path, language: str, intent: str, text: str) -> Path:
         lines.insert(block.last_item_line + 1, f"{block.item_indent}- {example}{newline}")
         new_text = "".join(lines)
         _check_written(target, new_text, intent, example)
-        _atomic_write(target, new_text)
+        atomic_write(target, new_text)
     return target
 
 
@@ -158,21 +159,6 @@ def _check_written(path: Path, text: str, intent: str, example: str) -> None:
     ]
     if example not in items:
         raise NluWriteError(f"{path.name}: the example did not land in intent {intent!r}; nothing was written")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    mode = path.stat().st_mode & 0o777
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _lock_path(path: Path) -> str:
