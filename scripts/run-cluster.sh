@@ -65,7 +65,7 @@ for port in "${action_ports[@]}"; do
 done
 for port in "${rasa_ports[@]}"; do
   .venv-rasa/bin/rasa run --model bot/models --endpoints endpoints.cluster.yml --credentials credentials.yml \
-    --interface 127.0.0.1 --port "$port" --enable-api --auth-token "$RASA_AUTH_TOKEN" --cors "${cors_origins[@]}" &
+    --interface 127.0.0.1 --port "$port" --enable-api --auth-token="$RASA_AUTH_TOKEN" --cors "${cors_origins[@]}" &
   pids+=($!)
 done
 "$nginx" -p "$STATE/nginx" -c nginx.conf &

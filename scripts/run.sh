@@ -48,7 +48,7 @@ trap stop INT TERM EXIT
 .venv/bin/python -m bot.action_server --host "$ACTION_HOST" --port "$ACTION_PORT" &
 pids+=($!)
 .venv-rasa/bin/rasa run --model bot/models --endpoints endpoints.yml --credentials credentials.yml \
-  --interface "$RASA_HOST" --port "$RASA_PORT" --enable-api --auth-token "$RASA_AUTH_TOKEN" --cors "${cors_origins[@]}" &
+  --interface "$RASA_HOST" --port "$RASA_PORT" --enable-api --auth-token="$RASA_AUTH_TOKEN" --cors "${cors_origins[@]}" &
 pids+=($!)
 if [ -z "${TWILIO_ACCOUNT_SID:-}" ]; then
   .venv/bin/python -m fake_twilio --host "$FAKE_TWILIO_HOST" --port "$FAKE_TWILIO_PORT" --destek-url "http://127.0.0.1:${RASA_PORT}" &
