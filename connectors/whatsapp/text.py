@@ -4,19 +4,21 @@ the opt-out / opt-in keywords with their confirmations."""
 import re
 from typing import Any
 
+from language.fold import fold
+
 MAX_BODY = 1600  # Twilio's limit for one message body
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 _CHOICE = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
 
-# keyword (folded to ASCII upper case) -> (opted_out, language of the keyword)
+# keyword (as language.fold folds it: Turkish lower case, no diacritics) -> (opted_out, language of the keyword)
 KEYWORDS = {
-    "STOP": (True, "en"),
-    "UNSUBSCRIBE": (True, "en"),
-    "DUR": (True, "tr"),
-    "IPTAL": (True, "tr"),
-    "START": (False, "en"),
-    "BASLA": (False, "tr"),
+    "stop": (True, "en"),
+    "unsubscribe": (True, "en"),
+    "dur": (True, "tr"),
+    "iptal": (True, "tr"),
+    "start": (False, "en"),
+    "basla": (False, "tr"),
 }
 CONFIRMATIONS = {
     (True, "tr"): "WhatsApp bildirimlerinden çıkarıldınız; size artık kampanya veya bilgilendirme mesajı göndermeyeceğiz. "
@@ -26,15 +28,12 @@ CONFIRMATIONS = {
     (False, "tr"): "WhatsApp bildirimlerine yeniden abone oldunuz. Çıkmak için istediğiniz zaman DUR yazabilirsiniz.",
     (False, "en"): "You are subscribed to WhatsApp notices again. Reply STOP at any time to unsubscribe.",
 }
-_FOLD = str.maketrans(
-    {"İ": "I", "ı": "i", "Ş": "S", "ş": "s", "Ğ": "G", "ğ": "g", "Ç": "C", "ç": "c", "Ö": "O", "ö": "o", "Ü": "U", "ü": "u"}
-)
 
 
 def opt_keyword(text: str) -> tuple[bool, str] | None:
-    """(opted_out, keyword language) when the whole message is an opt-out or opt-in keyword."""
-    word = text.translate(_FOLD).strip().strip(".!").upper()
-    return KEYWORDS.get(word)
+    """(opted_out, keyword language) when the whole message is an opt-out or opt-in keyword, in any case,
+    with or without Turkish letters (BAŞLA, basla, İPTAL, IPTAL), and a trailing "." or "!"."""
+    return KEYWORDS.get(fold(text).strip(".!"))
 
 
 def split_message(text: str, limit: int = MAX_BODY) -> list[str]:
