@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 
 from campaigns.store import CampaignSpec, CampaignStore, Recipient  # noqa: E402
-from connectors.whatsapp.state import WhatsAppState  # noqa: E402
+from connectors.whatsapp.inbound_log import InboundLog  # noqa: E402
 from customer_store.store import CustomerStore  # noqa: E402
 from handoff.store import HandoffStore  # noqa: E402
 from storage.database import Database, dispose  # noqa: E402
@@ -47,10 +47,10 @@ def timed(operation: Callable[[int], object], n: int) -> tuple[float, float]:
 
 
 def operations(database: Database) -> dict[str, Callable[[int], object]]:
-    customers, handoffs, whatsapp, campaigns = (
+    customers, handoffs, inbound_log, campaigns = (
         CustomerStore(database),
         HandoffStore(database),
-        WhatsAppState(database),
+        InboundLog(database),
         CampaignStore(database),
     )
     customers.seed_demo_customers()
@@ -67,7 +67,7 @@ def operations(database: Database) -> dict[str, Callable[[int], object]]:
     campaign = campaigns.create(spec, [Recipient(f"whatsapp:+90500{number:07d}") for number in range(1000)])
     run = secrets.token_hex(3)
     return {
-        "WhatsApp webhook claimed (insert, dedupe on MessageSid)": lambda n: whatsapp.claim_inbound(
+        "WhatsApp webhook claimed (insert, dedupe on MessageSid)": lambda n: inbound_log.claim(
             f"SM{run}{n}", "whatsapp:+905551110001", {"Body": "merhaba"}
         ),
         "conversation recorded (upsert)": lambda n: customers.record_conversation("cust-ayse", "web", f"web:{run}:{n % 50}"),

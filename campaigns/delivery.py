@@ -4,7 +4,7 @@ already has it.
 Inside the customer's 24-hour window the text goes as free text; outside it as the approved
 campaign template (ContentSid) with the text as its variable {{1}}. Sends go through the
 channel's TwilioSender (the real `twilio` library, paced at TWILIO_SEND_RATE) and are recorded
-in the channel's state, so the WhatsApp channel's status callbacks land on them."""
+in the channel's delivery statuses, so the WhatsApp channel's status callbacks land on them."""
 
 import asyncio
 import json
@@ -15,8 +15,10 @@ from typing import Any
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
 
-from connectors.whatsapp.state import WhatsAppState
+from connectors.whatsapp.delivery_status import DeliveryStatuses
 from connectors.whatsapp.twilio_client import TwilioSender, TwilioSettings
+from connectors.whatsapp.window import ServiceWindows
+from storage.database import Database
 
 logger = logging.getLogger(__name__)
 
@@ -28,25 +30,26 @@ class WhatsAppDelivery:
     def __init__(
         self,
         settings: TwilioSettings,
-        state: WhatsAppState,
+        database: Database,
         status_callback: str | None = None,
         default_template_sid: str = DEMO_CAMPAIGN_TEMPLATE_SID,
     ) -> None:
         self.settings = settings
-        self.state = state
+        self.windows = ServiceWindows(database)
+        self.statuses = DeliveryStatuses(database)
         self.sender = TwilioSender(settings)
         self.status_callback = status_callback
         self.default_template_sid = default_template_sid
 
     @classmethod
-    def from_env(cls, state: WhatsAppState) -> "WhatsAppDelivery":
+    def from_env(cls, database: Database) -> "WhatsAppDelivery":
         """CAMPAIGNS_STATUS_CALLBACK: unset → the WhatsApp channel's status URL; "off" → none."""
         callback = os.environ.get("CAMPAIGNS_STATUS_CALLBACK", "").strip()
         template = os.environ.get("CAMPAIGNS_TEMPLATE_SID", "").strip() or DEMO_CAMPAIGN_TEMPLATE_SID
-        return cls(TwilioSettings.from_env(), state, None if not callback else ("" if callback == "off" else callback), template)
+        return cls(TwilioSettings.from_env(), database, None if not callback else ("" if callback == "off" else callback), template)
 
     def _fields(self, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        if self.state.window_open(row["address"]):
+        if self.windows.is_open(row["address"]):
             return "text", {"body": row["text"]}
         variables = json.dumps({"1": row["text"]}, ensure_ascii=False)
         return "template", {"content_sid": row.get("template_sid") or self.default_template_sid, "content_variables": variables}
@@ -64,7 +67,7 @@ class WhatsAppDelivery:
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
             logger.warning("campaign send to %s in doubt: %r", row["address"], error)
             return {"id": row["id"], "error": repr(error)}
-        self.state.record_outbound(message["sid"], row["address"], f"campaign-{kind}", message["status"] or "queued")
+        self.statuses.record_sent(message["sid"], row["address"], f"campaign-{kind}", message["status"] or "queued")
         return {"id": row["id"], "sid": message["sid"], "kind": kind, "status": message["status"] or "queued"}
 
     async def candidates(self, row: dict[str, Any]) -> list[tuple[str, str]]:
@@ -87,11 +90,11 @@ class WhatsAppDelivery:
 
     def delivery_of(self, sid: str) -> str | None:
         """The furthest status the WhatsApp channel stored from Twilio's callbacks."""
-        outbound = self.state.outbound(sid)
+        outbound = self.statuses.get(sid)
         return str(outbound["status"]) if outbound else None
 
     def replied_since(self, address: str, since: float) -> bool:
-        window = self.state.window(address)
+        window = self.windows.get(address)
         return bool(window and window["last_inbound"] > since)
 
     async def close(self) -> None:

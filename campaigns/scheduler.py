@@ -28,7 +28,6 @@ from campaigns.delivery import CLOCK_SKEW, WhatsAppDelivery
 from campaigns.sendlog import LeaseLost, SendLog
 from campaigns.store import CampaignStore
 from campaigns.timing import Clock, QuietHours
-from connectors.whatsapp.state import WhatsAppState
 from customer_store.store import CustomerStore
 from security.secrets_policy import SecretError
 from storage.database import Database, database_url, url_of
@@ -273,7 +272,7 @@ async def serve(settings: SchedulerSettings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    delivery = WhatsAppDelivery.from_env(WhatsAppState(settings.db))
+    delivery = WhatsAppDelivery.from_env(settings.db)
     scheduler = Scheduler(settings, delivery, Clock.from_env(), QuietHours.from_env())
     logger.info("campaign scheduler %s on %s", scheduler.holder, make_url(url_of(settings.db)).render_as_string(hide_password=True))
     await scheduler.run(stop)

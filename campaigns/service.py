@@ -12,7 +12,6 @@ from campaigns.delivery import WhatsAppDelivery
 from campaigns.messages import LANGUAGES, check_texts, render
 from campaigns.store import CampaignSpec, CampaignStore
 from campaigns.timing import zone
-from connectors.whatsapp.state import WhatsAppState
 from customer_store.store import CustomerStore
 from storage.database import Database
 
@@ -102,7 +101,7 @@ async def test_send(db: Database, campaign: dict[str, Any], phone: str, language
     if not E164.match(phone):
         raise ValueError(f"field phone: {phone!r} is not an E.164 number")
     text = render(campaign["messages"], language, SAMPLE_NAME)
-    delivery = WhatsAppDelivery.from_env(WhatsAppState(db))
+    delivery = WhatsAppDelivery.from_env(db)
     try:
         result = await delivery.send(
             {"id": 0, "address": f"whatsapp:{phone}", "text": "[TEST] " + text, "template_sid": campaign.get("template_sid")}

@@ -29,8 +29,10 @@ from twilio.request_validator import RequestValidator
 from cluster.whatsapp_queue import SharedWhatsAppQueue, message_in_tracker
 from connectors.rate_limit import SLOW_DOWN, SenderRateLimit, Verdict
 from connectors.whatsapp.background_loop import BackgroundLoop
+from connectors.whatsapp.choices import OfferedChoices
+from connectors.whatsapp.delivery_status import STATUS_RANK
+from connectors.whatsapp.inbound_log import InboundLog
 from connectors.whatsapp.sender import WhatsAppMessenger
-from connectors.whatsapp.state import STATUS_RANK
 from connectors.whatsapp.text import CONFIRMATIONS, chosen_payload, numbered_options, opt_keyword
 from privacy.redaction import redact
 from security.secrets_policy import SecretError
@@ -50,8 +52,9 @@ REDACTED_FIELDS = ("Body", "ProfileName")
 class WhatsAppOutput(OutputChannel):
     """Bot responses to one WhatsApp address; buttons become numbered options."""
 
-    def __init__(self, messenger: WhatsAppMessenger, proactive: bool) -> None:
+    def __init__(self, messenger: WhatsAppMessenger, choices: OfferedChoices, proactive: bool) -> None:
         self.messenger = messenger
+        self.choices = choices
         self.proactive = proactive
 
     @classmethod
@@ -63,7 +66,7 @@ class WhatsAppOutput(OutputChannel):
 
     async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any) -> None:
         body, payloads = numbered_options(text, buttons)
-        self.messenger.state.set_choices(recipient_id, payloads)
+        self.choices.offer(recipient_id, payloads)
         await self.send_text_message(recipient_id, body)
 
 
@@ -94,7 +97,8 @@ class WhatsAppInput(InputChannel):
         self.shared_queue = shared_queue
         self.workers = workers
         self.rate_limit = rate_limit
-        self.state = messenger.state
+        self.inbound_log = InboundLog(messenger.database)
+        self.choices = OfferedChoices(messenger.database)
         self.store = messenger.store
         self.validator = RequestValidator(messenger.settings.auth_token)
         self.processing = BackgroundLoop("whatsapp-processing")
@@ -104,7 +108,7 @@ class WhatsAppInput(InputChannel):
 
     def get_output_channel(self) -> OutputChannel:
         """Used by Rasa for messages nobody asked for (trigger_intent, execute): proactive."""
-        return WhatsAppOutput(self.messenger, proactive=True)
+        return WhatsAppOutput(self.messenger, self.choices, proactive=True)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         whatsapp = Blueprint("whatsapp_webhook", __name__)
@@ -129,8 +133,8 @@ class WhatsAppInput(InputChannel):
                 if not await self.shared_queue.seen(params["MessageSid"]) and await self.shared_queue.push(
                     params, self._admit(params).value
                 ):
-                    self.state.claim_inbound(params["MessageSid"], params["From"], params)
-            elif self.state.claim_inbound(params["MessageSid"], params["From"], params):
+                    self.inbound_log.claim(params["MessageSid"], params["From"], params)
+            elif self.inbound_log.claim(params["MessageSid"], params["From"], params):
                 self._enqueue(params, on_new_message, self._admit(params))
             return response.text(EMPTY_TWIML, content_type="text/xml")
 
@@ -146,7 +150,7 @@ class WhatsAppInput(InputChannel):
                 return response.text("missing form field MessageSid", status=400)
             if value not in STATUS_RANK:
                 return response.text(f"unknown MessageStatus {value!r}", status=400)
-            self.state.update_status(sid, value, error_code=params.get("ErrorCode", ""), address=params.get("To"))
+            self.messenger.statuses.update(sid, value, error_code=params.get("ErrorCode", ""), address=params.get("To"))
             return response.text("")
 
         @whatsapp.listener("after_server_start")
@@ -156,7 +160,7 @@ class WhatsAppInput(InputChannel):
             if self.shared_queue is not None:
                 self._work_shared_queue(app, on_new_message)
                 return
-            for params in self.state.unhandled():
+            for params in self.inbound_log.unhandled():
                 self._enqueue(params, on_new_message, Verdict.ALLOW)
 
         return whatsapp
@@ -213,12 +217,12 @@ class WhatsAppInput(InputChannel):
     async def _handle(self, params: dict[str, str], verdict: Verdict, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         address, sid, text = params["From"], params["MessageSid"], params.get("Body", "")
         try:
-            self.state.touch_window(address, params.get("ProfileName", ""))
+            self.messenger.windows.touch(address, params.get("ProfileName", ""))
             await self.messenger.release_held(address)
             customer_id = self.store.customer_for("phone", address)
             if customer_id:
                 self.store.record_conversation(customer_id, "whatsapp", address)
-            output = WhatsAppOutput(self.messenger, proactive=False)
+            output = WhatsAppOutput(self.messenger, self.choices, proactive=False)
             keyword = opt_keyword(text)
             if keyword:
                 await self._opt(address, customer_id, keyword, text, output)
@@ -231,7 +235,7 @@ class WhatsAppInput(InputChannel):
                         address, SLOW_DOWN.get((customer or {}).get("language") or "", SLOW_DOWN["tr"] + "\n" + SLOW_DOWN["en"])
                     )
                 return
-            payload = chosen_payload(text, self.state.take_choices(address))
+            payload = chosen_payload(text, self.choices.take(address))
             await on_new_message(
                 UserMessage(
                     payload or text,
@@ -245,7 +249,7 @@ class WhatsAppInput(InputChannel):
         except Exception:
             logger.exception("handling WhatsApp message %s failed", sid)
         finally:
-            self.state.mark_handled(sid)
+            self.inbound_log.mark_handled(sid)
 
     async def _opt(self, address: str, customer_id: str | None, keyword: tuple, text: str, output: WhatsAppOutput) -> None:
         """STOP / DUR / İPTAL or START / BAŞLA: update the suppression list and confirm; no NLU."""

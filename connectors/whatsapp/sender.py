@@ -12,25 +12,29 @@ import logging
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
 
-from connectors.whatsapp.state import WhatsAppState
+from connectors.whatsapp.delivery_status import DeliveryStatuses
 from connectors.whatsapp.text import split_message
 from connectors.whatsapp.twilio_client import TwilioSender, TwilioSettings
+from connectors.whatsapp.window import HeldTexts, ServiceWindows
 from customer_store.store import CustomerStore
-from storage.database import database_url
+from storage.database import Database, database_url
 
 logger = logging.getLogger(__name__)
 
 
 class WhatsAppMessenger:
-    def __init__(self, settings: TwilioSettings, state: WhatsAppState, store: CustomerStore) -> None:
+    def __init__(self, settings: TwilioSettings, database: Database, store: CustomerStore) -> None:
         self.settings = settings
-        self.state = state
+        self.database = database
+        self.windows = ServiceWindows(database)
+        self.held = HeldTexts(database)
+        self.statuses = DeliveryStatuses(database)
         self.store = store
         self.sender = TwilioSender(settings)
 
     @classmethod
     def from_env(cls) -> "WhatsAppMessenger":
-        return cls(TwilioSettings.from_env(), WhatsAppState(database_url()), CustomerStore(database_url()))
+        return cls(TwilioSettings.from_env(), database_url(), CustomerStore(database_url()))
 
     async def send(self, address: str, text: str, proactive: bool = False) -> list[str]:
         """Send `text` (split to Twilio's limit); returns the MessageSids created.
@@ -39,7 +43,7 @@ class WhatsAppMessenger:
         if proactive and self.store.is_opted_out(address):
             logger.info("not sending to %s: opted out", address)
             return []
-        if not self.state.window_open(address):
+        if not self.windows.is_open(address):
             return await self._send_template(address, text)
         sids = []
         for piece in split_message(text):
@@ -51,14 +55,14 @@ class WhatsAppMessenger:
     async def release_held(self, address: str) -> list[str]:
         """Send what waited for the window to reopen (call when the customer writes)."""
         sids: list[str] = []
-        for text in self.state.release(address):
+        for text in self.held.release(address):
             sids.extend(await self.send(address, text))
         return sids
 
     async def _send_template(self, address: str, text: str) -> list[str]:
-        if self.state.hold(address, text) > 0:
+        if self.held.hold(address, text) > 0:
             return []  # a template inviting the customer back is already on its way
-        window = self.state.window(address)
+        window = self.windows.get(address)
         name = (window or {}).get("profile_name") or ""
         variables = json.dumps({"1": name}, ensure_ascii=False)
         sid = await self._create(address, "template", content_sid=self.settings.template_sid, content_variables=variables)
@@ -70,5 +74,5 @@ class WhatsAppMessenger:
         except (TwilioRestException, aiohttp.ClientError, asyncio.TimeoutError) as error:
             logger.error("WhatsApp send to %s failed: %s", address, error)
             return None
-        self.state.record_outbound(message["sid"], address, kind, message["status"] or "queued")
+        self.statuses.record_sent(message["sid"], address, kind, message["status"] or "queued")
         return message["sid"]

@@ -13,7 +13,7 @@ import pytest
 from campaigns import schedule_single
 from campaigns.service import create_campaign
 from campaigns.store import CampaignStore
-from connectors.whatsapp.state import WhatsAppState
+from connectors.whatsapp.window import ServiceWindows
 from customer_store.store import CustomerStore
 from tests.helpers.campaign_processes import CampaignRig, rig, seed_customers, stop_gracefully
 
@@ -122,7 +122,7 @@ def test_service_notice_inside_the_window_is_free_text_and_opt_out_wins(tmp_path
     for running in rig(tmp_path):
         customers = CustomerStore(running.db)
         customers.seed_demo_customers()
-        WhatsAppState(running.db).touch_window("whatsapp:+905551110003")  # Mehmet wrote an hour ago
+        ServiceWindows(running.db).touch("whatsapp:+905551110003")  # Mehmet wrote an hour ago
         customers.set_opt_out("whatsapp:+905551110002", True, "STOP")  # John said STOP
         campaign_id = create_campaign(
             running.db,
@@ -165,7 +165,7 @@ def test_rows_left_sending_by_a_crash_are_matched_at_twilio_before_any_resend(ca
         import os
 
         os.environ.update({key: value for key, value in campaign_rig.env.items() if key.startswith("TWILIO")})
-        delivery = WhatsAppDelivery.from_env(WhatsAppState(campaign_rig.db))
+        delivery = WhatsAppDelivery.from_env(campaign_rig.db)
         try:
             return [await delivery.send(row) for row in part]
         finally:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.whatsapp.state import WhatsAppState
+from connectors.whatsapp.inbound_log import InboundLog
 from customer_store.store import CustomerStore
 from feedback.records import Records
 from handoff.store import HandoffStore
@@ -91,12 +91,12 @@ def age(database: Path, table: str, column: str, days: float, where: str = "1") 
 def support_db(tmp_path: Path) -> Path:
     """Every kind of stored customer text, once old (200 days) and once recent (marked 'new')."""
     path = tmp_path / "destek.sqlite3"
-    records, handoffs, review, customers, whatsapp = (
+    records, handoffs, review, customers, inbound_log = (
         Records(path),
         HandoffStore(path),
         ReviewStore(path),
         CustomerStore(path),
-        WhatsAppState(path),
+        InboundLog(path),
     )
     for label in ("old", "new"):
         records.add_answer_served(f"web:{label}", f"{label} question", "en", "track-en", 0.8)
@@ -105,13 +105,13 @@ def support_db(tmp_path: Path) -> Path:
         records.add_handoff_request(f"web:{label}", "en", "customer_asked", f"{label} question")
         review.record(NEEDS_ARTICLE, f"web:{label}", 1.0 if label == "old" else 2.0, f"{label} question", "en", "agent1")
         customers.remember_context(f"cust-{label}", last_query=f"{label} question")
-        whatsapp.claim_inbound(f"SM{label}", "whatsapp:+905550000001", {"MessageSid": f"SM{label}", "Body": f"{label} question"})
-        whatsapp.mark_handled(f"SM{label}")
+        inbound_log.claim(f"SM{label}", "whatsapp:+905550000001", {"MessageSid": f"SM{label}", "Body": f"{label} question"})
+        inbound_log.mark_handled(f"SM{label}")
         handoff = handoffs.create(f"web:{label}", "webchat", "customer_asked", 1)
         handoffs.add_message(handoff["id"], "customer", f"web:{label}", f"{label} question")
         handoffs.set_context_card(handoff["id"], {"transcript": [{"text": f"{label} question"}]})
         handoffs.close(handoff["id"], "agent1")
-    whatsapp.claim_inbound("SMpending", "whatsapp:+905550000002", {"MessageSid": "SMpending", "Body": "old but never handled"})
+    inbound_log.claim("SMpending", "whatsapp:+905550000002", {"MessageSid": "SMpending", "Body": "old but never handled"})
     for table, column in (
         ("answers_served", "created_at"),
         ("answer_feedback", "created_at"),

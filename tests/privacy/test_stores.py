@@ -14,7 +14,7 @@ from bot.actions import services
 from bot.actions.feedback import ActionRecordFeedback
 from bot.actions.handoff import ActionForwardToAgent, ActionRequestHuman
 from bot.actions.kb import ActionAnswerFromKb
-from connectors.whatsapp.state import WhatsAppState
+from connectors.whatsapp.inbound_log import InboundLog
 from handoff.context_card import build_card
 from tests.bot.test_actions import run, tracker
 from tuning.review_store import NEEDS_ARTICLE, ReviewStore
@@ -66,7 +66,7 @@ def test_numbers_in_a_kb_question_reach_no_table(database: Path) -> None:
     run(ActionForwardToAgent(), tracker(QUESTION, intent="faq", sender_id=sender, customer_id="cust-ayse", **slots))
     ReviewStore(database).record(NEEDS_ARTICLE, sender, 1.0, QUESTION, "tr", "agent1")
     services.customers().remember_context("cust-ayse", last_query=QUESTION)
-    WhatsAppState(database).claim_inbound("SM1", "whatsapp:+905551110001", {"MessageSid": "SM1", "Body": QUESTION})
+    InboundLog(database).claim("SM1", "whatsapp:+905551110001", {"MessageSid": "SM1", "Body": QUESTION})
 
     tables = {table for table, _ in every_text_cell(database)}
     for table in (

@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,9 +24,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from twilio.request_validator import RequestValidator
 
+from connectors.whatsapp.delivery_status import DeliveryStatuses
+from connectors.whatsapp.inbound_log import InboundLog
 from connectors.whatsapp.sender import WhatsAppMessenger
-from connectors.whatsapp.state import WhatsAppState
 from connectors.whatsapp.twilio_client import DEMO_TEMPLATE_SID, TwilioSettings
+from connectors.whatsapp.window import ServiceWindows
 from customer_store.store import CustomerStore
 from tests.helpers.browser import chromium
 from tests.helpers.servers import AUTH_TOKEN, MODEL, TWILIO_AUTH_TOKEN, Servers, http, running_servers
@@ -107,8 +110,12 @@ def wait_for_turn(servers: Servers, sender: str, message_sid: str) -> list[dict[
     )
 
 
-def state(servers: Servers) -> WhatsAppState:
-    return WhatsAppState(servers.state / "destek.sqlite3")
+def support_db(servers: Servers) -> Path:
+    return servers.state / "destek.sqlite3"
+
+
+def status_of(servers: Servers, sid: str) -> dict[str, Any] | None:
+    return DeliveryStatuses(support_db(servers)).get(sid)
 
 
 def trigger_greet(servers: Servers, address: str) -> int:
@@ -161,7 +168,7 @@ def test_same_webhook_five_times_spaced_and_after_a_restart_gives_one_bot_turn(s
     # A webhook acknowledged just before the stop but never processed is handled after the start.
     pending_sender = new_number()
     pending = inbound_params(pending_sender, "merhaba")
-    assert state(servers).claim_inbound(pending["MessageSid"], pending_sender, pending)
+    assert InboundLog(support_db(servers)).claim(pending["MessageSid"], pending_sender, pending)
     servers.start_rasa()
     assert post_form(servers, WEBHOOK, params) == 200  # the fifth delivery reaches a restarted server
     assert_one_turn_then_barrier(servers, sender, params["MessageSid"])
@@ -196,11 +203,11 @@ def test_shuffled_and_duplicated_status_callbacks_end_at_the_furthest_status(ser
         )
     assert codes == [200] * len(callbacks)
     for sid, (_, final) in cases.items():
-        assert state(servers).outbound(sid)["status"] == final
+        assert status_of(servers, sid)["status"] == final
     # A read message never goes back to "sent" however late that callback comes.
     read_sid = next(sid for sid, (_, final) in cases.items() if final == "read")
     assert post_form(servers, STATUS, {"MessageSid": read_sid, "MessageStatus": "sent"}) == 200
-    assert state(servers).outbound(read_sid)["status"] == "read"
+    assert status_of(servers, read_sid)["status"] == "read"
     assert post_form(servers, STATUS, {"MessageSid": read_sid, "MessageStatus": "exploded"}) == 400
 
 
@@ -208,13 +215,13 @@ def test_fake_twilio_callbacks_bring_a_real_reply_to_read(servers: Servers) -> N
     sender = new_number()
     assert post_form(servers, WEBHOOK, inbound_params(sender, "merhaba")) == 200
     reply = wait_for_replies(servers, sender, 1)[0]
-    wait_for(lambda: (state(servers).outbound(reply["sid"]) or {}).get("status") == "read", "status read")
-    assert state(servers).outbound(reply["sid"])["address"] == sender
+    wait_for(lambda: (status_of(servers, reply["sid"]) or {}).get("status") == "read", "status read")
+    assert status_of(servers, reply["sid"])["address"] == sender
 
 
 def test_customer_outside_the_window_gets_the_template_never_free_text(servers: Servers) -> None:
     address = new_number()
-    state(servers).touch_window(address, "Deniz", at=time.time() - 25 * 3600)  # last seen 25 h ago
+    ServiceWindows(support_db(servers)).touch(address, "Deniz", at=time.time() - 25 * 3600)  # last seen 25 h ago
     assert trigger_greet(servers, address) == 200
     sent = wait_for_replies(servers, address, 1)
     assert len(sent) == 1
@@ -248,7 +255,7 @@ def test_dur_opts_out_with_a_confirmation_and_basla_opts_in(servers: Servers) ->
 
 def test_long_text_is_split_at_paragraphs_and_sentences(servers: Servers) -> None:
     address = new_number()
-    state(servers).touch_window(address, "Test")
+    ServiceWindows(support_db(servers)).touch(address, "Test")
     sentence = "Modeminizi kapatıp otuz saniye bekleyin ve yeniden açın."
     paragraphs = [" ".join([sentence] * 20), " ".join([sentence] * 40), "Kısa son paragraf."]
     text = "\n\n".join(paragraphs)
@@ -259,7 +266,7 @@ def test_long_text_is_split_at_paragraphs_and_sentences(servers: Servers) -> Non
         public_url=servers.rasa_url,
         account_sid="AC" + "0" * 32,
     )
-    messenger = WhatsAppMessenger(settings, state(servers), CustomerStore(servers.state / "destek.sqlite3"))
+    messenger = WhatsAppMessenger(settings, support_db(servers), CustomerStore(support_db(servers)))
 
     async def send() -> list[str]:
         try:

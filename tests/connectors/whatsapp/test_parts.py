@@ -1,12 +1,16 @@
-"""The WhatsApp channel's pure parts: text shaping, keywords and the SQLite state (real SQLite)."""
+"""The WhatsApp channel's parts: text shaping, keywords, and its stores (inbound log, window, held texts, offered
+choices, delivery statuses) on the real database."""
 
 import random
 import time
 
 import pytest
 
-from connectors.whatsapp.state import WhatsAppState
+from connectors.whatsapp.choices import OfferedChoices
+from connectors.whatsapp.delivery_status import DeliveryStatuses
+from connectors.whatsapp.inbound_log import InboundLog
 from connectors.whatsapp.text import chosen_payload, numbered_options, opt_keyword, split_message
+from connectors.whatsapp.window import HeldTexts, ServiceWindows
 from storage.database import Database
 
 
@@ -36,6 +40,10 @@ def test_split_packs_paragraphs_and_cuts_a_word_longer_than_the_limit() -> None:
         ("BAŞLA", (False, "tr")),
         ("basla", (False, "tr")),
         ("START", (False, "en")),
+        ("Unsubscribe.", (True, "en")),
+        ("İptal", (True, "tr")),
+        ("Başla!", (False, "tr")),
+        ("BASLA", (False, "tr")),
         ("durum nedir", None),
         ("stop the charge please", None),
         ("", None),
@@ -55,35 +63,54 @@ def test_buttons_become_numbered_options_and_numbers_map_back() -> None:
     assert chosen_payload("3", payloads) is None and chosen_payload("12 TL", payloads) is None
 
 
-def test_state_deduplicates_across_instances_and_replays_only_unhandled(database: Database) -> None:
+def test_inbound_log_deduplicates_across_instances_and_replays_only_unhandled(database: Database) -> None:
     db = database
-    assert WhatsAppState(db).claim_inbound("SM1", "whatsapp:+905550000001", {"MessageSid": "SM1"})
-    assert not WhatsAppState(db).claim_inbound("SM1", "whatsapp:+905550000001", {"MessageSid": "SM1"})
-    WhatsAppState(db).claim_inbound("SM2", "whatsapp:+905550000001", {"MessageSid": "SM2"})
-    WhatsAppState(db).mark_handled("SM1")
-    assert WhatsAppState(db).unhandled() == [{"MessageSid": "SM2"}]
+    assert InboundLog(db).claim("SM1", "whatsapp:+905550000001", {"MessageSid": "SM1"})
+    assert not InboundLog(db).claim("SM1", "whatsapp:+905550000001", {"MessageSid": "SM1"})
+    InboundLog(db).claim("SM2", "whatsapp:+905550000001", {"MessageSid": "SM2"})
+    InboundLog(db).mark_handled("SM1")
+    assert InboundLog(db).unhandled() == [{"MessageSid": "SM2"}]
 
 
 def test_window_is_open_for_24_hours_after_the_last_inbound(database: Database) -> None:
-    state = WhatsAppState(database)
+    windows = ServiceWindows(database)
     address = "whatsapp:+905550000002"
-    assert not state.window_open(address)
-    state.touch_window(address, "Ayşe", at=time.time() - 23 * 3600)
-    assert state.window_open(address)
-    state.touch_window(address, "", at=time.time() - 30 * 3600)  # an older webhook arriving late
-    assert state.window_open(address) and state.window(address)["profile_name"] == "Ayşe"
-    assert not state.window_open(address, now=time.time() + 2 * 3600)
+    assert not windows.is_open(address) and windows.get(address) is None
+    windows.touch(address, "Ayşe", at=time.time() - 23 * 3600)
+    assert windows.is_open(address)
+    windows.touch(address, "", at=time.time() - 30 * 3600)  # an older webhook arriving late
+    assert windows.is_open(address) and windows.get(address)["profile_name"] == "Ayşe"
+    assert not windows.is_open(address, now=time.time() + 2 * 3600)
+
+
+def test_held_texts_come_back_once_in_order_per_address(database: Database) -> None:
+    held = HeldTexts(database)
+    assert held.hold("whatsapp:+905550000003", "birinci") == 0
+    assert held.hold("whatsapp:+905550000003", "ikinci") == 1
+    held.hold("whatsapp:+905550000004", "başkası")
+    assert held.release("whatsapp:+905550000003") == ["birinci", "ikinci"]
+    assert held.release("whatsapp:+905550000003") == []
+    assert HeldTexts(database).release("whatsapp:+905550000004") == ["başkası"]
+
+
+def test_offered_choices_hold_only_the_last_offer_for_the_next_message(database: Database) -> None:
+    choices = OfferedChoices(database)
+    choices.offer("whatsapp:+905550000005", ["/a", "/b"])
+    choices.offer("whatsapp:+905550000005", ["/answer_helpful", "/answer_not_helpful"])
+    assert choices.take("whatsapp:+905550000005") == ["/answer_helpful", "/answer_not_helpful"]
+    assert choices.take("whatsapp:+905550000005") == []
 
 
 def test_status_never_moves_backwards_and_terminal_failures_stay(database: Database) -> None:
-    state = WhatsAppState(database)
+    statuses_of = DeliveryStatuses(database)
     statuses = ["queued", "sent", "delivered", "read"] * 3
     random.Random(5).shuffle(statuses)
     for status in statuses:
-        state.update_status("SMa", status)
-    assert state.outbound("SMa")["status"] == "read"
+        statuses_of.update("SMa", status)
+    assert statuses_of.get("SMa")["status"] == "read"
     for status in ["queued", "undelivered", "sent", "delivered", "read"]:
-        state.update_status("SMb", status, error_code="63016" if status == "undelivered" else "")
-    assert state.outbound("SMb")["status"] == "undelivered" and state.outbound("SMb")["error_code"] == "63016"
+        statuses_of.update("SMb", status, error_code="63016" if status == "undelivered" else "")
+    assert statuses_of.get("SMb")["status"] == "undelivered" and statuses_of.get("SMb")["error_code"] == "63016"
+    assert statuses_of.get("SMc") is None
     with pytest.raises(ValueError, match="unknown message status 'lost'"):
-        state.update_status("SMa", "lost")
+        statuses_of.update("SMa", "lost")
