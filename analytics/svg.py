@@ -104,7 +104,7 @@ def stacked_bars(
             )
             base += value
     parts += _x_axis(labels, x_label, lambda i: LEFT + slot * (i + 0.5))
-    return "\n".join(parts + ["</svg>"])
+    return "\n".join([*parts, "</svg>"])
 
 
 def horizontal_bars(
@@ -134,7 +134,7 @@ def horizontal_bars(
         parts.append(f'<text x="{left + plot_w * value / top_value + 4:.1f}" y="{y + 15}" font-size="11">{escape(fmt(value))}</text>')
     parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - 36}" stroke="#555"/>')
     parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 12}" font-size="12" text-anchor="middle">{escape(x_label)}</text>')
-    return "\n".join(parts + ["</svg>"])
+    return "\n".join([*parts, "</svg>"])
 
 
 def lines(
@@ -161,7 +161,7 @@ def lines(
     for s, (name, points) in enumerate(series.items()):
         colour = PALETTE[s % len(PALETTE)]
         segment: list[str] = []
-        for i, value in enumerate(points + [None]):
+        for i, value in enumerate([*points, None]):
             if value is None:
                 if len(segment) > 1:
                     parts.append(f'<polyline points="{" ".join(segment)}" fill="none" stroke="{colour}" stroke-width="2"/>')
@@ -173,4 +173,4 @@ def lines(
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}"><title>{escape(f"{labels[i]}, {name}: {_number(value)}")}</title></circle>'
             )
     parts += _x_axis(labels, x_label, x_at)
-    return "\n".join(parts + ["</svg>"])
+    return "\n".join([*parts, "</svg>"])

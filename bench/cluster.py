@@ -99,7 +99,7 @@ def whatsapp_load(replicas: int, senders: int, messages: int) -> tuple[str, floa
             addresses = [f"whatsapp:+90{prefix}{number:07d}" for number in range(count)]
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
                 results = await asyncio.gather(*(customer(session, cluster.url, address, per_sender) for address in addresses))
-            return dict(zip(addresses, results))
+            return dict(zip(addresses, results, strict=True))
 
         def wait(sent: dict[str, list[str]]) -> dict[str, list[tuple[str, float, float]]]:
             deadline = time.monotonic() + 900

@@ -58,7 +58,7 @@ def main() -> int:
         manifest["index_type"] = "hnsw"
         (generation / "manifest.json").write_text(json.dumps(manifest))
         hnsw_report, hnsw_tops = latencies(KnowledgeBase.open(copy), texts)
-    same = sum(a == b for a, b in zip(flat_tops, hnsw_tops)) / len(texts)
+    same = sum(a == b for a, b in zip(flat_tops, hnsw_tops, strict=True)) / len(texts)
     print(f"entries: {manifest['languages']}")
     print(f"flat search: {flat_report}")
     print(f"hnsw search: {hnsw_report}; HNSW insertion {insert_s:.1f} s; same top article as flat for {same:.1%} of {len(texts)} queries")

@@ -146,7 +146,7 @@ def score(
     top = [r[0][0] for r in rankings["test"]]
     result: dict[str, Any] = {"dataset": name, "n_train": len(splits["train"]), "n_test": len(test)}
     if name != "clinc150":
-        result["accuracy"] = sum(p == g for p, (_, g) in zip(top, test)) / len(test)
+        result["accuracy"] = sum(p == g for p, (_, g) in zip(top, test, strict=True)) / len(test)
         return result
     in_scope, oos = clinc_scores(test, rankings["test"], rankings["oos_test"], threshold, ambiguity)
     tuned = tune_threshold(splits["val"], rankings["val"], rankings["oos_val"])
@@ -158,7 +158,7 @@ def score(
             "oos_recall": oos,
             "fallback_threshold": threshold,
             "ambiguity_threshold": ambiguity,
-            "in_scope_accuracy_no_fallback": sum(p == g for p, (_, g) in zip(top, test)) / len(test),
+            "in_scope_accuracy_no_fallback": sum(p == g for p, (_, g) in zip(top, test, strict=True)) / len(test),
             "oos_recall_oos_intent_only": sum(r[0][0] == OOS for r in rankings["oos_test"]) / len(rankings["oos_test"]),
             "val_tuned_threshold": tuned,
             "in_scope_accuracy_val_tuned": tuned_in_scope,
@@ -170,7 +170,7 @@ def score(
 
 def clinc_scores(in_scope: list[Example], in_rankings: list, oos_rankings: list, threshold: float, ambiguity: float) -> tuple[float, float]:
     """(in-scope accuracy, out-of-scope recall); a fallback counts as an out-of-scope prediction."""
-    correct = [(r[0][0] == gold and not falls_back(r, threshold, ambiguity)) for r, (_, gold) in zip(in_rankings, in_scope)]
+    correct = [(r[0][0] == gold and not falls_back(r, threshold, ambiguity)) for r, (_, gold) in zip(in_rankings, in_scope, strict=True)]
     detected = [(r[0][0] == OOS or falls_back(r, threshold, ambiguity)) for r in oos_rankings]
     return sum(correct) / len(correct), sum(detected) / len(detected)
 
@@ -202,7 +202,7 @@ def run(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
     with (work / f"predictions-{args.tag}.jsonl").open("w", encoding="utf-8") as handle:
         for split, split_rankings in rankings.items():
-            for (text, gold), ranking in zip(splits[split], split_rankings):
+            for (text, gold), ranking in zip(splits[split], split_rankings, strict=True):
                 handle.write(json.dumps({"split": split, "text": text, "gold": gold, "ranking": ranking[:3]}, ensure_ascii=False) + "\n")
     result = score(name, splits, rankings, threshold, ambiguity)
     result.update(

@@ -43,7 +43,7 @@ def run(
         for _ in range(2000):  # 2,000 votes spread over the articles
             memory.add(rng.choice(ids), "en", vectors[rng.randrange(len(vectors))], helpful=rng.random() < 0.6)
         timings = []
-        for text, vector in zip(texts, vectors):
+        for text, vector in zip(texts, vectors, strict=True):
             hits = kb.search(text, k=5, query_vector=vector)
             started = time.perf_counter()
             memory.rerank(hits, vector)

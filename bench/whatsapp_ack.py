@@ -78,7 +78,7 @@ async def load(servers: Servers, senders: int, per_sender: int) -> tuple[list[fl
         started = time.time()
         results = await asyncio.gather(*(sender(session, servers.rasa_url, servers.rasa_url, a, texts) for a in addresses))
     latencies = [value for result in results for value in result[0]]
-    return latencies, {address: result[1] for address, result in zip(addresses, results)}, started
+    return latencies, {address: result[1] for address, result in zip(addresses, results, strict=True)}, started
 
 
 def wait_until_handled(db: Path, expected: int, timeout: float) -> float:

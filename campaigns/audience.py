@@ -211,7 +211,7 @@ def parse_csv(data: bytes, customers: CustomerStore, channel: str, max_rows: int
                 first_off = header[len(cells)] if len(cells) < len(header) else header[-1]  # the first missing column, or the last
                 check.error(line, first_off, f"{len(cells)} values, the header has {len(header)} columns")
             else:
-                recipient = check.row(line, {name: cell.strip() for name, cell in zip(header, cells)})
+                recipient = check.row(line, {name: cell.strip() for name, cell in zip(header, cells, strict=True)})
                 if recipient:
                     recipients.append(recipient)
             if len(check.errors) >= MAX_ERRORS:

@@ -198,7 +198,7 @@ class CampaignStore(Store):
 
     def stats(self, campaign_id: int) -> dict[str, Any]:
         """targeted, pending, sent, skipped (per reason), deferred, delivered, read, failed, replies, opt_outs."""
-        ids = [campaign_id] + self._children(campaign_id)
+        ids = [campaign_id, *self._children(campaign_id)]
         marks = ",".join("?" * len(ids))
         with self._transaction() as connection:
             row = connection.execute(
@@ -239,7 +239,7 @@ class CampaignStore(Store):
         """No further sends; what is already sent stays sent."""
         status = self._move(campaign_id, dict.fromkeys(("scheduled", "running", "paused", "recurring"), "canceled"), "cancel")
         with self._transaction() as connection:
-            ids = [campaign_id] + self._children(campaign_id)
+            ids = [campaign_id, *self._children(campaign_id)]
             marks = ",".join("?" * len(ids))
             connection.execute(
                 f"UPDATE campaigns SET status = 'canceled', updated_at = ? WHERE id IN ({marks}) "

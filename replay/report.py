@@ -94,7 +94,7 @@ class Report:
         )
         rows.append(total)
         widths = [max(len(str(row[i])) for row in rows) for i in range(len(_HEADER))]
-        return "\n".join("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip() for row in rows)
+        return "\n".join("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in rows)
 
     def changes_csv(self) -> str:
         out = io.StringIO()
@@ -139,8 +139,8 @@ def build_report(
 ) -> Report:
     turns: Counter = Counter()
     changes = []
-    for conversation, old_turns, new_turns in zip(conversations, before, after):
-        for number, (turn, old, new) in enumerate(zip(conversation.turns, old_turns, new_turns), start=1):
+    for conversation, old_turns, new_turns in zip(conversations, before, after, strict=True):
+        for number, (turn, old, new) in enumerate(zip(conversation.turns, old_turns, new_turns, strict=True), start=1):
             if old is None or new is None:
                 continue
             turns[(conversation.language, conversation.channel)] += 1

@@ -122,7 +122,7 @@ class Row(dict[str, Any]):
     """A result row read by column name (`row["id"]`, `dict(row)`) or by position (`row[0]`), like sqlite3.Row."""
 
     def __init__(self, keys: Sequence[str], values: Sequence[Any]) -> None:
-        super().__init__(zip(keys, values))
+        super().__init__(zip(keys, values, strict=True))
         self._values = tuple(values)
 
     def __getitem__(self, key: Any) -> Any:

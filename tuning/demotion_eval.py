@@ -48,7 +48,7 @@ def _outcome(query: dict[str, Any], hits: list[Any], threshold: float) -> dict[s
 
 def _summary(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
     result = {}
-    for lang in sorted({o["lang"] for o in outcomes}) + ["all"]:
+    for lang in [*sorted({o["lang"] for o in outcomes}), "all"]:
         group = [o for o in outcomes if lang in ("all", o["lang"])]
         answerable = [o for o in group if o["answerable"]]
         unanswerable = [o for o in group if not o["answerable"]]

@@ -127,7 +127,7 @@ def group_questions(questions: Iterable[GapQuestion], encode: Encoder, distance:
             labels = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average", distance_threshold=distance).fit_predict(
                 vectors
             )
-        label_of = dict(zip(texts, labels))
+        label_of = dict(zip(texts, labels, strict=True))
         for label in sorted(set(labels)):
             members = [i for i, key in enumerate(texts) if label_of[key] == label]
             weights = np.array([sum(_key(q.text) == texts[i] for q in items) for i in members], dtype=float)

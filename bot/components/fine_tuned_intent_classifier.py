@@ -147,7 +147,7 @@ class FineTunedIntentClassifier(GraphComponent, IntentClassifier):
         if not voting:
             return messages
         rows = self._model.probabilities([m.get(TEXT) for m in voting])
-        for message, row in zip(voting, rows):
+        for message, row in zip(voting, rows, strict=True):
             ranking = self._combined(message.get("intent_ranking") or [], row)
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set("intent_ranking", ranking, add_to_output=True)
@@ -158,7 +158,7 @@ class FineTunedIntentClassifier(GraphComponent, IntentClassifier):
         weight = float(self._config["weight"]) if earlier else 1.0
         scores: dict[str, float] = {item["name"]: (1.0 - weight) * float(item["confidence"]) for item in earlier}
         assert self._model is not None  # process() returns early without one
-        for name, probability in zip(self._model.labels, row):
+        for name, probability in zip(self._model.labels, row, strict=True):
             scores[name] = scores.get(name, 0.0) + weight * float(probability)
         best: list[tuple[str, float]] = sorted(scores.items(), key=lambda item: -item[1])[: int(self._config["ranking_length"])]
         return [{"name": name, "confidence": confidence} for name, confidence in best]

@@ -149,7 +149,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         # limit costs more (~6 ms, threadpoolctl scans the loaded libraries) than the prediction.
         probabilities = self._classifier.predict_proba(self._matrix(messages))
         names = self._classifier.classes_
-        for message, row in zip(messages, probabilities):
+        for message, row in zip(messages, probabilities, strict=True):
             order = np.argsort(-row)
             if int(self._config["ranking_length"]) > 0:
                 order = order[: int(self._config["ranking_length"])]

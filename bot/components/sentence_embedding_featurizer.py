@@ -71,7 +71,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         vectors = _embedder(self._model, self._threads).encode(
             [self._text(m) or "" for m in with_text], queries=True, batch_size=self._batch_size
         )
-        for message, vector in zip(with_text, vectors):
+        for message, vector in zip(with_text, vectors, strict=True):
             features = Features(vector.reshape(1, -1), FEATURE_TYPE_SENTENCE, TEXT, self._config[FEATURIZER_CLASS_ALIAS])
             message.add_features(features)
         return messages

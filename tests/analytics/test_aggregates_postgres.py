@@ -70,7 +70,8 @@ def stores(databases: list[Engine], tmp_path_factory: pytest.TempPathFactory) ->
     with sqlite3.connect(support) as db, engine.begin() as connection:
         for name, table in tables.items():
             copied = [
-                dict(zip(("sender_id", "created_at", "reason"), r)) for r in db.execute(f"SELECT sender_id, created_at, reason FROM {name}")
+                dict(zip(("sender_id", "created_at", "reason"), r, strict=True))
+                for r in db.execute(f"SELECT sender_id, created_at, reason FROM {name}")
             ]
             connection.execute(table.insert(), copied)
     rebuild(engine, tracker_events(engine_for(f"sqlite:///{tracker}")), TZ)

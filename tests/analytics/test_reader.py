@@ -34,7 +34,7 @@ T0 = 1_790_000_000.0  # 2026-09-21 14:13:20 UTC
 def session_start(t: float, **carried: Any) -> list[dict[str, Any]]:
     events = [{"event": "action", "name": "action_session_start", "timestamp": t}, {"event": "session_started", "timestamp": t}]
     events += [{"event": "slot", "name": k, "value": v, "timestamp": t} for k, v in carried.items()]
-    return events + [{"event": "action", "name": "action_listen", "timestamp": t}]
+    return [*events, {"event": "action", "name": "action_listen", "timestamp": t}]
 
 
 def user(t: float, text: str | None, intent: str, confidence: float = 0.9, language: str = "tr") -> list[dict[str, Any]]:
@@ -54,7 +54,7 @@ def action(t: float, name: str, *bot: str, **slots: Any) -> list[dict[str, Any]]
     events: list[dict[str, Any]] = [{"event": "action", "name": name, "policy": "RulePolicy", "confidence": 1.0, "timestamp": t}]
     events += [{"event": "bot", "text": f"text of {r}", "metadata": {"utter_action": r}, "timestamp": t + 0.01} for r in bot]
     events += [{"event": "slot", "name": k, "value": v, "timestamp": t + 0.01} for k, v in slots.items()]
-    return events + [{"event": "action", "name": "action_listen", "timestamp": t + 0.02}]
+    return [*events, {"event": "action", "name": "action_listen", "timestamp": t + 0.02}]
 
 
 def write_tracker(path: Path, conversations: dict[str, list[dict[str, Any]]]) -> Path:

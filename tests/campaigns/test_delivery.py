@@ -179,7 +179,7 @@ def test_rows_left_sending_by_a_crash_are_matched_at_twilio_before_any_resend(ca
     counts = campaign_rig.outbound_counts()
     assert sorted(counts) == sorted(groups["consenting"]) and set(counts.values()) == {1}
     recorded = {row["address"]: row["message_sid"] for row in store.recipients(campaign_id)}
-    assert all(recorded[row["address"]] == result["sid"] for row, result in zip(rows[:25], already))
+    assert all(recorded[row["address"]] == result["sid"] for row, result in zip(rows[:25], already, strict=True))
     assert "reconciling 40 rows left in doubt" in campaign_rig.scheduler_log(0)
 
 

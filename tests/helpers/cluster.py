@@ -109,7 +109,7 @@ class Cluster:
         ]
         for index in range(len(self.replica_ports)):
             self.start_replica(index, wait=False)
-        for process, port in zip(actions, self.action_ports):
+        for process, port in zip(actions, self.action_ports, strict=True):
             wait_until(f"http://127.0.0.1:{port}/health", 120, process)
         for index in range(len(self.replica_ports)):
             self.wait_replica(index)

@@ -82,7 +82,7 @@ def main() -> None:
         texts = [text for group in ENGLISH.values() for text in group]
         gold = [intent for intent, group in ENGLISH.items() for _ in group]
         alone = [trained.process([message(text)])[0].get(INTENT)["name"] for text in texts]
-        assert np.mean([a == g for a, g in zip(alone, gold)]) >= 0.9, list(zip(texts, alone))
+        assert np.mean([a == g for a, g in zip(alone, gold, strict=True)]) >= 0.9, list(zip(texts, alone, strict=True))
 
         # With an earlier ranking: the equal-weight average, every intent kept, best first.
         earlier = [
@@ -91,7 +91,7 @@ def main() -> None:
             {"name": "turkish_only", "confidence": 0.1},
         ]
         text = "hello, where is my parcel?"
-        probabilities = dict(zip(model.labels, model.probabilities([text])[0].tolist()))
+        probabilities = dict(zip(model.labels, model.probabilities([text])[0].tolist(), strict=True))
         ranking = trained.process([message(text, earlier)])[0].get("intent_ranking")
         expected = {item["name"]: 0.5 * item["confidence"] for item in earlier}
         for name, probability in probabilities.items():

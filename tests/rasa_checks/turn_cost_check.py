@@ -139,7 +139,7 @@ def check_policies(folder: Path) -> None:
     assert predicted(handoff, conversation(2000, endings["two unclear messages"])) == START
     assert predicted(handoff, conversation(2000, endings["a second 👎"])) == START
     assert predicted(handoff, conversation(2000, endings["a question"])) == ""
-    one_down = endings["a second 👎"][:-1] + [SlotSet("kb_downvotes", 1)]
+    one_down = [*endings["a second 👎"][:-1], SlotSet("kb_downvotes", 1)]
     assert predicted(handoff, conversation(2000, one_down)) == ""
 
 

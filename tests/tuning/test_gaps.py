@@ -85,7 +85,7 @@ def test_questions_come_from_all_four_sources_and_articles_are_ranked(tmp_path: 
 def test_cli_writes_the_csv(tmp_path: Path) -> None:
     database = tmp_path / "destek.sqlite3"
     records = Records(database)
-    for sender, text in enumerate(EN_GIFT + ['=HYPERLINK("http://evil")']):
+    for sender, text in enumerate([*EN_GIFT, '=HYPERLINK("http://evil")']):
         records.add_unanswered(f"web:{sender}", text, "en", None, 0.1)
     kb = write_articles(tmp_path / "kb")
     out, articles = tmp_path / "gaps.csv", tmp_path / "articles.csv"

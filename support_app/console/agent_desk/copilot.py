@@ -86,7 +86,8 @@ class Copilot:
         lang = language if language in kb.languages else None
         best: dict[str, Passage] = {}
         confident: list[Passage] = []  # what the newest message asks, where it clearly asks something
-        for age, (weight, text) in enumerate(zip(AGE_WEIGHTS, texts)):
+        # strict=False: only the newest len(AGE_WEIGHTS) messages count; older ones are left out on purpose.
+        for age, (weight, text) in enumerate(zip(AGE_WEIGHTS, texts, strict=False)):
             for hit in self._search(kb, text, lang, k + 2):
                 candidate = Passage(hit, hit.score * weight, text)
                 if age == 0 and hit.score >= NEW_TOPIC_SHARE * kb.threshold:
