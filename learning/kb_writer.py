@@ -8,7 +8,6 @@ question, broken link); a new article's missing counterpart in the other languag
 reported (docs/learning.md).
 """
 
-import hashlib
 import json
 import re
 import shutil
@@ -22,7 +21,7 @@ from kb_index.articles import Article, load_articles
 from kb_index.errors import KbError
 from language.detect import SUPPORTED_LANGUAGES
 from language.fold import fold
-from storage.files import atomic_write
+from storage.files import atomic_write, lock_path
 from tuning.kb_lint import lint, question_key
 
 MAX_TITLE_CHARS = 200
@@ -47,7 +46,7 @@ class Draft:
 
 def add_questions(source: Path, article_id: str, questions: list[str]) -> tuple[Path, list[str]]:
     """Add the customer wordings an article lacks as alternate questions; returns its file and what was added."""
-    with FileLock(_lock_path(source), timeout=_LOCK_TIMEOUT_S):
+    with FileLock(lock_path(source, "kb"), timeout=_LOCK_TIMEOUT_S):
         articles = _articles(source)
         article = next((a for a in articles if a.id == article_id), None)
         if article is None:
@@ -76,7 +75,7 @@ def add_article(source: Path, draft: Draft) -> tuple[Path, str]:
     questions = list(dict.fromkeys(_clean(q, "question", MAX_QUESTION_CHARS) for q in draft.questions if q.strip()))
     slug = _slug(title)
     article_id = f"{slug}-{draft.language}"
-    with FileLock(_lock_path(source), timeout=_LOCK_TIMEOUT_S):
+    with FileLock(lock_path(source, "kb"), timeout=_LOCK_TIMEOUT_S):
         articles = _articles(source)
         if any(a.id == article_id for a in articles):
             raise KbWriteError(f"field 'title': an article with id {article_id!r} exists already; change the title")
@@ -176,9 +175,3 @@ def _check_and_write(source: Path, path: Path, text: str, new_topic: str = "") -
             message = after[0].message.replace(str(copy), str(source))
             raise KbWriteError(f"the edit would add a KB lint error ({message}); nothing was written")
     atomic_write(path, text)
-
-
-def _lock_path(source: Path) -> str:
-    """Outside the KB folder (no lock file in git); one per KB source."""
-    key = hashlib.sha1(str(source.resolve()).encode()).hexdigest()[:16]
-    return str(Path(tempfile.gettempdir()) / f"destek-kb-{key}.lock")

@@ -1,5 +1,7 @@
-"""Writing a data file (KB article, NLU file) so that a reader never sees half of it."""
+"""Writing a data file (KB article, NLU file) so that a reader never sees half of it, and where the lock
+that serialises its writers lives."""
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -20,3 +22,10 @@ def atomic_write(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def lock_path(path: Path, kind: str) -> str:
+    """The lock file of the writers of `path` (a FileLock's path): in the temporary folder, so that no lock file
+    shows up beside data kept in git; one per file or folder, named `destek-<kind>-<hash of the resolved path>.lock`."""
+    key = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
+    return str(Path(tempfile.gettempdir()) / f"destek-{kind}-{key}.lock")

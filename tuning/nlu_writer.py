@@ -7,9 +7,7 @@ file lock and replace the file atomically, so two staff members adding examples 
 land and a crash never leaves half a file.
 """
 
-import hashlib
 import re
-import tempfile
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +16,7 @@ from pathlib import Path
 import yaml
 from filelock import FileLock
 
-from storage.files import atomic_write
+from storage.files import atomic_write, lock_path
 
 LANGUAGES = ("tr", "en")
 MAX_EXAMPLE_CHARS = 300
@@ -99,7 +97,7 @@ def add_example(nlu_dir: Path, language: str, intent: str, text: str) -> Path:
     if not files:
         raise NluWriteError(f"no NLU file for language {language!r} under {nlu_dir}")
     target = _block_file(files, intent, language)
-    with FileLock(_lock_path(target), timeout=_LOCK_TIMEOUT_S):
+    with FileLock(lock_path(target, "nlu"), timeout=_LOCK_TIMEOUT_S):
         _refuse_duplicate(nlu_dir, example)
         lines = target.read_text(encoding="utf-8").splitlines(keepends=True)
         block = next((b for b in intent_blocks(target, [line.rstrip("\r\n") for line in lines]) if b.intent == intent), None)
@@ -159,9 +157,3 @@ def _check_written(path: Path, text: str, intent: str, example: str) -> None:
     ]
     if example not in items:
         raise NluWriteError(f"{path.name}: the example did not land in intent {intent!r}; nothing was written")
-
-
-def _lock_path(path: Path) -> str:
-    """Outside the data folder, so no lock file shows up in git; one per NLU file."""
-    key = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
-    return str(Path(tempfile.gettempdir()) / f"destek-nlu-{key}.lock")
