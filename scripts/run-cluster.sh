@@ -11,6 +11,8 @@ ACTION_PORT=${ACTION_PORT:-5055}
 RASA_REPLICAS=${RASA_REPLICAS:-2}
 ACTION_REPLICAS=${ACTION_REPLICAS:-2}
 export SUPPORT_PORT=${SUPPORT_PORT:-8000}
+# shellcheck source=scripts/start-common.sh
+source scripts/start-common.sh
 STATE=${DESTEK_CLUSTER_DIR:-var/cluster}
 # The engines (docs/cluster.md lists every setting); defaults: the services of this machine.
 export RASA_TRACKER_PG_HOST=${RASA_TRACKER_PG_HOST:-127.0.0.1} RASA_TRACKER_PG_PORT=${RASA_TRACKER_PG_PORT:-5432}
@@ -23,25 +25,13 @@ export RABBITMQ_HOST=${RABBITMQ_HOST:-127.0.0.1} RABBITMQ_PORT=${RABBITMQ_PORT:-
 export RABBITMQ_USER=${RABBITMQ_USER:-guest} RABBITMQ_PASSWORD=${RABBITMQ_PASSWORD:-guest} RABBITMQ_QUEUE=${RABBITMQ_QUEUE:-destek_events}
 # A dead replica's conversation lock blocks that conversation this long (Rasa's default: 60 s).
 export TICKET_LOCK_LIFETIME=${TICKET_LOCK_LIFETIME:-30}
-export ACTION_SERVER_URL=${ACTION_SERVER_URL:-http://127.0.0.1:${ACTION_PORT}/webhook}
-export PUBLIC_URL=${PUBLIC_URL:-http://localhost:${RASA_PORT}}
-FAKE_TWILIO_PORT=${FAKE_TWILIO_PORT:-5099}
-[ -n "${TWILIO_ACCOUNT_SID:-}" ] || export TWILIO_API_BASE=${TWILIO_API_BASE:-http://127.0.0.1:${FAKE_TWILIO_PORT}}
-export RASA_URL=${RASA_URL:-http://127.0.0.1:${RASA_PORT}}
+default_settings
 mkdir -p var "$STATE"
 
 .venv/bin/python -m cluster.services
 
-SECRETS_FILE=${DESTEK_SECRETS_FILE:-var/secrets.env}
-skip=()
-[ -z "${TWILIO_ACCOUNT_SID:-}" ] || skip=(--skip TWILIO_AUTH_TOKEN)
-secret_exports=$(.venv/bin/python -m security.secrets_policy --file "$SECRETS_FILE" "${skip[@]}")
-eval "$secret_exports"
-RASA_HOST=$(.venv/bin/python -m security.listen rasa)
-SUPPORT_HOST=$(.venv/bin/python -m security.listen support)
-FAKE_TWILIO_HOST=$(.venv/bin/python -m security.listen fake_twilio)
-origins=${WEBCHAT_ALLOWED_ORIGINS:-http://localhost:${SUPPORT_PORT},http://127.0.0.1:${SUPPORT_PORT}}
-IFS=',' read -r -a cors_origins <<<"${origins// /}"
+load_secrets
+listen_addresses
 
 rasa_ports=() action_ports=()
 for i in $(seq 1 "$RASA_REPLICAS"); do rasa_ports+=($((RASA_PORT + 9 + i))); done
@@ -50,13 +40,6 @@ join() { local IFS=,; echo "$*"; }
 nginx=$(.venv/bin/python -m cluster.loadbalancer --dir "$STATE/nginx" --listen "$RASA_HOST" \
   --rasa "$RASA_PORT=$(join "${rasa_ports[@]}")" --actions "$ACTION_PORT=$(join "${action_ports[@]}")")
 
-pids=()
-stop() {
-  trap - INT TERM EXIT
-  echo "stopping…"
-  kill "${pids[@]}" 2>/dev/null || true
-  wait "${pids[@]}" 2>/dev/null || true
-}
 trap stop INT TERM EXIT
 
 for port in "${action_ports[@]}"; do
@@ -70,22 +53,16 @@ for port in "${rasa_ports[@]}"; do
 done
 "$nginx" -p "$STATE/nginx" -c nginx.conf &
 pids+=($!)
-if [ -z "${TWILIO_ACCOUNT_SID:-}" ]; then
-  .venv/bin/python -m fake_twilio --host "$FAKE_TWILIO_HOST" --port "$FAKE_TWILIO_PORT" --destek-url "http://127.0.0.1:${RASA_PORT}" &
-  pids+=($!)
-fi
-.venv/bin/python -m support_app --host "$SUPPORT_HOST" --port "$SUPPORT_PORT" &
-pids+=($!)
-.venv/bin/python -m campaigns.scheduler &
-pids+=($!)
+start_single_services
 
-for _ in $(seq 1 300); do
-  up=1
-  for port in "${rasa_ports[@]}"; do curl -fsS "http://127.0.0.1:${port}/status?token=${RASA_AUTH_TOKEN}" >/dev/null 2>&1 || up=0; done
-  for port in "${action_ports[@]}"; do curl -fsS "http://127.0.0.1:${port}/health" >/dev/null 2>&1 || up=0; done
-  curl -fsS "http://127.0.0.1:${SUPPORT_PORT}/healthz" >/dev/null 2>&1 || up=0
-  if [ "$up" = 1 ]; then
-    cat <<MSG
+all_up() {
+  local port
+  for port in "${rasa_ports[@]}"; do curl -fsS "http://127.0.0.1:${port}/status?token=${RASA_AUTH_TOKEN}" >/dev/null 2>&1 || return 1; done
+  for port in "${action_ports[@]}"; do curl -fsS "http://127.0.0.1:${port}/health" >/dev/null 2>&1 || return 1; done
+  curl -fsS "http://127.0.0.1:${SUPPORT_PORT}/healthz" >/dev/null 2>&1
+}
+if wait_until_up 300 all_up; then
+  cat <<MSG
 
 Destek is running as a cluster (docs/cluster.md).
   Rasa:         http://localhost:${RASA_PORT} (nginx) → replicas on ${rasa_ports[*]}
@@ -95,8 +72,5 @@ Destek is running as a cluster (docs/cluster.md).
   WhatsApp:     http://localhost:${FAKE_TWILIO_PORT}  (fake Twilio when TWILIO_ACCOUNT_SID is empty)
 Press Ctrl-C to stop.
 MSG
-    break
-  fi
-  sleep 1
-done
+fi
 wait -n "${pids[@]}"
