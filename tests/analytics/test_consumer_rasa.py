@@ -22,73 +22,38 @@ from analytics.support_db import read_support_data
 from analytics.tracker import iter_conversations
 from tests.analytics.test_aggregates import TZ, same_figures, table_rows
 from tests.analytics.test_consumer import AMQP_URL, broker, consumer  # noqa: F401  (broker is a fixture)
-from tests.helpers.servers import AUTH_TOKEN, MODEL, RASA, ROOT, Servers, wait_until
+from tests.helpers.servers import MODEL, ROOT, Servers, running_servers
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
 
 
-class BrokerServers(Servers):
-    """Servers whose Rasa publishes its events to RabbitMQ (queue and exchange of this test)."""
-
-    def __init__(self, state: Path, queue: str, exchange: str) -> None:
-        super().__init__(state)
-        endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8"))
-        parameters = pika.URLParameters(AMQP_URL)
-        endpoints["event_broker"] = {
-            "type": "pika",
-            "url": parameters.host,
-            "port": parameters.port,
-            "username": parameters.credentials.username,
-            "password": parameters.credentials.password,
-            "queues": [queue],
-            "exchange_name": exchange,
-            "raise_on_failure": True,
-        }
-        self.endpoints = state / "endpoints-broker.yml"
-        self.endpoints.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
-
-    def start_rasa(self) -> None:
-        log = open(self.state / "rasa.log", "ab")
-        self.rasa = subprocess.Popen(
-            [
-                str(RASA),
-                "run",
-                "--model",
-                str(MODEL),
-                "--endpoints",
-                str(self.endpoints),
-                "--credentials",
-                "credentials.yml",
-                "--port",
-                str(self.rasa_port),
-                "--interface",
-                "127.0.0.1",
-                "--enable-api",
-                "--auth-token",
-                AUTH_TOKEN,
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        wait_until(f"{self.rasa_url}/status?token={AUTH_TOKEN}", 300, self.rasa)
+def broker_endpoints(state: Path, queue: str, exchange: str) -> Path:
+    """endpoints.yml plus an event broker publishing to RabbitMQ (queue and exchange of this test)."""
+    endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8"))
+    parameters = pika.URLParameters(AMQP_URL)
+    endpoints["event_broker"] = {
+        "type": "pika",
+        "url": parameters.host,
+        "port": parameters.port,
+        "username": parameters.credentials.username,
+        "password": parameters.credentials.password,
+        "queues": [queue],
+        "exchange_name": exchange,
+        "raise_on_failure": True,
+    }
+    path = state / "endpoints-broker.yml"
+    path.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
+    return path
 
 
 @pytest.fixture
-def servers(tmp_path: Path, broker: tuple[str, str]) -> Iterator[BrokerServers]:  # noqa: F811
+def servers(tmp_path: Path, broker: tuple[str, str]) -> Iterator[Servers]:  # noqa: F811
     queue, exchange = broker
-    servers = BrokerServers(tmp_path, queue, exchange)
-    try:
-        servers.start_actions()
-        servers.start_rasa()
-        yield servers
-    finally:
-        servers.stop_rasa()
-        servers.stop_actions()
+    with running_servers(tmp_path, endpoints=broker_endpoints(tmp_path, queue, exchange)) as running:
+        yield running
 
 
-def test_real_rasa_events_through_rabbitmq_give_the_backfills_aggregates(servers: BrokerServers, broker: tuple[str, str]) -> None:  # noqa: F811
+def test_real_rasa_events_through_rabbitmq_give_the_backfills_aggregates(servers: Servers, broker: tuple[str, str]) -> None:  # noqa: F811
     queue, exchange = broker
     run = uuid.uuid4().hex[:6]
     servers.say(f"analytics-{run}-1", "how can I track my order")

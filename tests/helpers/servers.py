@@ -100,8 +100,9 @@ def wait_until(url: str, timeout: float, process: subprocess.Popen[bytes]) -> No
 class Servers:
     """A Rasa server and an action server sharing one temporary state folder."""
 
-    def __init__(self, state: Path) -> None:
+    def __init__(self, state: Path, endpoints: Path | None = None) -> None:
         self.state = state
+        self.endpoints = endpoints or ROOT / "endpoints.yml"  # another file: e.g. with an event broker
         self.rasa_port = free_port()
         self.action_port = free_port()
         self.fake_port = free_port()
@@ -161,7 +162,7 @@ class Servers:
                 "--model",
                 str(MODEL),
                 "--endpoints",
-                "endpoints.yml",
+                str(self.endpoints),
                 "--credentials",
                 "credentials.yml",
                 "--port",
@@ -339,12 +340,18 @@ class Servers:
 
 @contextmanager
 def running_servers(
-    state: Path, *, fake_twilio: bool = False, support_app: bool = False, env: dict[str, str] | None = None
+    state: Path,
+    *,
+    fake_twilio: bool = False,
+    support_app: bool = False,
+    env: dict[str, str] | None = None,
+    endpoints: Path | None = None,
 ) -> Iterator[Servers]:
     """Start what a test module needs, in the order the settings flow (the fake and the
     support app before Rasa, whose channels read their URLs and secrets), and stop it all.
-    `env` adds settings every process sees (e.g. a staff password, a settings file)."""
-    servers = Servers(state)
+    `env` adds settings every process sees (e.g. a staff password, a settings file); `endpoints`
+    replaces endpoints.yml for Rasa."""
+    servers = Servers(state, endpoints)
     servers.env.update(env or {})
     try:
         if fake_twilio:

@@ -21,13 +21,12 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from customer_store.store import CustomerStore
 from tests.helpers.browser import chromium
 from tests.helpers.servers import MODEL, Servers, http, running_servers
-from tests.helpers.staff import staff_session
+from tests.helpers.staff import open_inbox, staff_session
 from tests.helpers.waiting import eventually
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
 
 WAIT = 40
-STAFF_PASSWORD = "demo-staff"
 KB_QUESTION = "kargom nerede, takip numarasını nereden görürüm"
 ASK_PERSON_TR = "bir temsilciyle görüşmek istiyorum"
 QUEUE_TEXT = re.compile(r"Sırada \d+\. kişisiniz.*yaklaşık \d+ dakika")  # utter_handoff_connecting (TR)
@@ -77,23 +76,6 @@ def agent_browser() -> Iterator[WebDriver]:
 def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], timeout: float = WAIT) -> Any:
     # A page that reloads (the template admin after a save) can drop an element between finding and reading it.
     return WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
-
-
-def open_inbox(driver: WebDriver, servers: Servers, login: str = "agent1") -> None:
-    """Log in through the staff login page and land on the inbox with its live feed connected."""
-    driver.get(f"{servers.support_url}/inbox")
-    wait_for(driver, lambda d: d.find_element(By.ID, "login"))
-    assert "/staff/login" in driver.current_url
-    driver.find_element(By.ID, "login").send_keys(login)
-    driver.find_element(By.ID, "password").send_keys(STAFF_PASSWORD)
-    driver.find_element(By.ID, "password").submit()
-    wait_for(
-        driver,
-        lambda d: (
-            d.current_url.endswith("/inbox") and d.execute_script("return Boolean(window.DestekInbox && window.DestekInbox.connected)")
-        ),
-    )
-    driver.execute_script("window.inboxNotReloaded = true; window.customerScriptRan = false;")
 
 
 def queue_item(driver: WebDriver, sender_id: str) -> Any:

@@ -21,10 +21,9 @@ from handoff.context_card import build_card
 from handoff.store import HandoffStore
 from tests.helpers.browser import chromium
 from tests.helpers.servers import Servers
-from tests.helpers.staff import staff_session
+from tests.helpers.staff import open_inbox, staff_session
 
 WAIT = 20
-STAFF_PASSWORD = "demo-staff"
 ATTACKS = [
     "<img src=x onerror=alert(1)>",
     '<img src=x onerror="window.customerScriptRan=true"><script>window.customerScriptRan=true</script>',
@@ -60,21 +59,6 @@ def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], timeout: 
     return WebDriverWait(
         driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException, JavascriptException)
     ).until(condition)
-
-
-def open_inbox(driver: WebDriver, servers: Servers, login: str) -> None:
-    driver.get(f"{servers.support_url}/inbox")
-    wait_for(driver, lambda d: d.find_element(By.ID, "login"))
-    driver.find_element(By.ID, "login").send_keys(login)
-    driver.find_element(By.ID, "password").send_keys(STAFF_PASSWORD)
-    driver.find_element(By.ID, "password").submit()
-    wait_for(
-        driver,
-        lambda d: (
-            d.current_url.endswith("/inbox") and d.execute_script("return Boolean(window.DestekInbox && window.DestekInbox.connected)")
-        ),
-    )
-    driver.execute_script("window.inboxNotReloaded = true; window.customerScriptRan = false;")
 
 
 def tracker_events(texts: list[str]) -> list[dict[str, Any]]:

@@ -17,9 +17,9 @@ from handoff.store import HandoffStore
 from tests.conftest import ROOT
 from tests.helpers.browser import chromium
 from tests.helpers.servers import Servers
+from tests.helpers.staff import DEMO_STAFF_PASSWORD, open_inbox
 
 WAIT = 20
-STAFF_PASSWORD = "demo-staff"
 TEMPLATES = json.loads((ROOT / "tests" / "data" / "copilot_templates.json").read_text(encoding="utf-8"))["templates"]
 ATTACK = '<img src=x onerror="window.customerScriptRan=true"> şifremi unuttum'
 
@@ -32,7 +32,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         "assignment:\n  auto_assign: false\n  sla_minutes: 1\n  presence_timeout_seconds: 3\n  tick_seconds: 0.2\n", encoding="utf-8"
     )
     running = Servers(state)
-    running.env.update({"HANDOFF_SETTINGS": str(settings), "STAFF_DEMO_PASSWORD": STAFF_PASSWORD})
+    running.env.update({"HANDOFF_SETTINGS": str(settings), "STAFF_DEMO_PASSWORD": DEMO_STAFF_PASSWORD})
     try:
         running.start_support_app()
         yield running
@@ -58,21 +58,6 @@ def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], timeout: 
     return WebDriverWait(
         driver, timeout, poll_frequency=0.05, ignored_exceptions=(StaleElementReferenceException, JavascriptException)
     ).until(condition)
-
-
-def open_inbox(driver: WebDriver, servers: Servers, login: str) -> None:
-    driver.get(f"{servers.support_url}/inbox")
-    wait_for(driver, lambda d: d.find_element(By.ID, "login"))
-    driver.find_element(By.ID, "login").send_keys(login)
-    driver.find_element(By.ID, "password").send_keys(STAFF_PASSWORD)
-    driver.find_element(By.ID, "password").submit()
-    wait_for(
-        driver,
-        lambda d: (
-            d.current_url.endswith("/inbox") and d.execute_script("return Boolean(window.DestekInbox && window.DestekInbox.connected)")
-        ),
-    )
-    driver.execute_script("window.customerScriptRan = false;")
 
 
 def select(driver: WebDriver, handoff_id: int) -> None:
