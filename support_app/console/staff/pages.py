@@ -1,6 +1,6 @@
 """Staff login, logout and the staff home page (links to what the user's role may open)."""
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from support_app.console.staff.accounts import (
@@ -14,8 +14,7 @@ from support_app.console.staff.accounts import (
     staff_page,
 )
 from support_app.login_throttle import LoginThrottle
-from support_app.security import check_csrf
-from validation.fields import InputError, check_credentials
+from support_app.security import check_csrf, checked_login
 
 # Each staff area: (path, title, roles that may open it; none = every staff user).
 STAFF_AREAS = (
@@ -39,11 +38,7 @@ def staff_router() -> APIRouter:
     async def login(
         request: Request, login: str = Form(...), password: str = Form(...), csrf: str = Form(""), next: str = Form("/staff")
     ) -> Response:
-        check_csrf(request, csrf)
-        try:
-            name = check_credentials(login, password)
-        except InputError as error:
-            raise HTTPException(status_code=400, detail=str(error)) from None
+        name = checked_login(request, login, password, csrf)
         client = client_address(request)
         accounts: StaffAccounts = request.app.state.staff_accounts
         if throttle.blocked(name, client):
