@@ -64,8 +64,8 @@ for port in "${action_ports[@]}"; do
   pids+=($!)
 done
 for port in "${rasa_ports[@]}"; do
-  .venv-rasa/bin/rasa run --model bot/models --endpoints endpoints.cluster.yml --credentials credentials.yml \
-    --interface 127.0.0.1 --port "$port" --enable-api --auth-token="$RASA_AUTH_TOKEN" --cors "${cors_origins[@]}" &
+  .venv-rasa/bin/python -m scripts.rasa_cli run --model bot/models --endpoints endpoints.cluster.yml --credentials credentials.yml \
+    --interface 127.0.0.1 --port "$port" --enable-api --cors "${cors_origins[@]}" &
   pids+=($!)
 done
 "$nginx" -p "$STATE/nginx" -c nginx.conf &
@@ -81,7 +81,7 @@ pids+=($!)
 
 for _ in $(seq 1 300); do
   up=1
-  for port in "${rasa_ports[@]}"; do curl -fsS "http://127.0.0.1:${port}/status?token=${RASA_AUTH_TOKEN}" >/dev/null 2>&1 || up=0; done
+  for port in "${rasa_ports[@]}"; do curl -fsS -K - <<<"url = \"http://127.0.0.1:${port}/status?token=${RASA_AUTH_TOKEN}\"" >/dev/null 2>&1 || up=0; done
   for port in "${action_ports[@]}"; do curl -fsS "http://127.0.0.1:${port}/health" >/dev/null 2>&1 || up=0; done
   curl -fsS "http://127.0.0.1:${SUPPORT_PORT}/healthz" >/dev/null 2>&1 || up=0
   if [ "$up" = 1 ]; then

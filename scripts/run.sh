@@ -47,8 +47,9 @@ trap stop INT TERM EXIT
 
 .venv/bin/python -m bot.action_server --host "$ACTION_HOST" --port "$ACTION_PORT" &
 pids+=($!)
-.venv-rasa/bin/rasa run --model bot/models --endpoints endpoints.yml --credentials credentials.yml \
-  --interface "$RASA_HOST" --port "$RASA_PORT" --enable-api --auth-token="$RASA_AUTH_TOKEN" --cors "${cors_origins[@]}" &
+# scripts/rasa_cli.py hands RASA_AUTH_TOKEN to Rasa inside the process (a command line shows in `ps`).
+.venv-rasa/bin/python -m scripts.rasa_cli run --model bot/models --endpoints endpoints.yml --credentials credentials.yml \
+  --interface "$RASA_HOST" --port "$RASA_PORT" --enable-api --cors "${cors_origins[@]}" &
 pids+=($!)
 if [ -z "${TWILIO_ACCOUNT_SID:-}" ]; then
   .venv/bin/python -m fake_twilio --host "$FAKE_TWILIO_HOST" --port "$FAKE_TWILIO_PORT" --destek-url "http://127.0.0.1:${RASA_PORT}" &
@@ -61,7 +62,8 @@ pids+=($!)
 pids+=($!)
 
 for _ in $(seq 1 120); do
-  if curl -fsS "http://127.0.0.1:${RASA_PORT}/status?token=${RASA_AUTH_TOKEN}" >/dev/null 2>&1 \
+  # The token goes to curl on stdin (-K -), not on its command line.
+  if curl -fsS -K - <<<"url = \"http://127.0.0.1:${RASA_PORT}/status?token=${RASA_AUTH_TOKEN}\"" >/dev/null 2>&1 \
      && curl -fsS "http://127.0.0.1:${ACTION_PORT}/health" >/dev/null 2>&1 \
      && curl -fsS "http://127.0.0.1:${SUPPORT_PORT}/healthz" >/dev/null 2>&1; then
     cat <<MSG
