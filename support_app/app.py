@@ -38,7 +38,7 @@ from support_app.console.staff.pages import STAFF_AREAS, staff_router
 from support_app.http_headers import SecurityHeaders, security_headers
 from support_app.input_guard import InputGuard, one_line_response, validation_error_line
 from support_app.login_throttle import LoginThrottle
-from support_app.security import check_csrf, csrf_token
+from support_app.security import check_csrf, csrf_token, published_password_from_afar
 from support_app.settings import Settings
 from support_app.shop.accounts import Accounts
 from support_app.shop.checkout_help import cart_subject, checkout_data, checkout_router, complete_order, save_cart
@@ -254,6 +254,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if customer_id is None:
             login_throttle.failed(name, client)
             return render(request, "login.html", status_code=401, error=True)
+        if published_password_from_afar(request, password):  # a demo customer's "demo" from another host
+            return render(request, "login.html", status_code=403, error="published")
         login_throttle.succeeded(name, client)
         restart_customer_session(request)
         request.session["customer_id"] = customer_id
