@@ -4,6 +4,9 @@
 # TWILIO_ACCOUNT_SID) fake Twilio, all on PostgreSQL, Redis and RabbitMQ. Ctrl-C stops all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Every file the services create (databases with customers' data, logs, the nginx state) is private to
+# this user: with the default umask the SQLite files were readable by every local account.
+umask 077
 
 export DESTEK_PROFILE=cluster
 RASA_PORT=${RASA_PORT:-5005}

@@ -2,6 +2,9 @@
 # Start the action server and the Rasa server; Ctrl-C (or either one dying) stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Every file the services create (databases with customers' data, logs, the nginx state) is private to
+# this user: with the default umask the SQLite files were readable by every local account.
+umask 077
 
 RASA_PORT=${RASA_PORT:-5005}
 ACTION_PORT=${ACTION_PORT:-5055}

@@ -223,6 +223,13 @@ def test_secrets_are_generated_once_per_install_in_a_private_file(fresh: Run) ->
     assert rasa_api_status(fresh, fresh.secrets["RASA_AUTH_TOKEN"]) == 200  # the running services use them
 
 
+def test_the_databases_the_services_create_are_private(fresh: Run) -> None:
+    """run.sh's umask 077: customers' data is not readable by other local accounts."""
+    created = [fresh.state / "tracker.sqlite3", fresh.state / "destek.sqlite3"]
+    assert all(path.exists() for path in created), list(fresh.state.iterdir())
+    assert {path.name: oct(path.stat().st_mode & 0o077) for path in created} == {path.name: "0o0" for path in created}
+
+
 def test_no_secret_is_on_any_command_line(fresh: Run) -> None:
     """`ps` shows every process's command line to every local user: no secret may be on one."""
     lines = command_lines(fresh.process.pid)
