@@ -22,7 +22,7 @@ from analytics.support_db import read_support_data
 from analytics.tracker import iter_conversations
 from tests.analytics.test_aggregates import TZ, same_figures, table_rows
 from tests.analytics.test_consumer import AMQP_URL, broker, consumer  # noqa: F401  (broker is a fixture)
-from tests.helpers.servers import AUTH_TOKEN, MODEL, RASA, ROOT, Servers, wait_until
+from tests.helpers.servers import AUTH_TOKEN, MODEL, RASA_RUN, ROOT, Servers, wait_until
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
 
@@ -51,8 +51,7 @@ class BrokerServers(Servers):
         log = open(self.state / "rasa.log", "ab")
         self.rasa = subprocess.Popen(
             [
-                str(RASA),
-                "run",
+                *RASA_RUN,
                 "--model",
                 str(MODEL),
                 "--endpoints",
@@ -64,8 +63,6 @@ class BrokerServers(Servers):
                 "--interface",
                 "127.0.0.1",
                 "--enable-api",
-                "--auth-token",
-                AUTH_TOKEN,
             ],
             cwd=ROOT,
             env=self.env,

@@ -8,6 +8,8 @@ own interactive-learning code (which hard-codes 0.0.0.0) is run through the laun
 import os
 import re
 import secrets
+import select
+import signal
 import subprocess
 import time
 import urllib.error
@@ -18,8 +20,9 @@ from pathlib import Path
 import pytest
 
 from scripts.rasa_cli import UsageError, rasa_arguments
+from tests.bot.test_rasa_shell import Terminal
 from tests.conftest import ROOT
-from tests.helpers.servers import free_port
+from tests.helpers.servers import MODEL, free_port
 from tests.helpers.sockets import command_lines, listeners
 
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
@@ -176,3 +179,36 @@ def test_every_shipped_command_starts_rasa_through_the_launcher() -> None:
     assert "-m scripts.rasa_cli interactive" in recipes.stdout and "-m scripts.rasa_cli shell" in recipes.stdout, (
         recipes.stdout + recipes.stderr
     )
+
+
+@pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
+def test_make_interactive_listens_on_loopback_only(tmp_path: Path) -> None:
+    """`make interactive`'s recipe in a pseudo-terminal: its Rasa server (HTTP API without a token)
+    on INTERACTIVE_PORT and the story-graph page on the next port are both on 127.0.0.1."""
+    port = free_port()
+    env = {
+        **rasa_env(),
+        "ACTION_PORT": str(free_port()),
+        "RASA_TRACKER_DB": str(tmp_path / "tracker.sqlite3"),
+        "DESTEK_DB": str(tmp_path / "destek.sqlite3"),
+        "DESTEK_KB_INDEX": str(ROOT / "var" / "kb-index"),
+        "DESTEK_SECRETS_FILE": str(tmp_path / "secrets.env"),
+        "TERM": "xterm",
+    }
+    env.pop("ACTION_SERVER_URL", None)
+    command = [str(ROOT / "scripts" / "with-actions.sh"), str(RASA_PYTHON), "-m", "scripts.rasa_cli", "interactive", "--model", str(MODEL)]
+    command += ["--config", "config.yml", "--domain", "domain.yml", "--data", "bot/data/nlu", "bot/data/rules"]
+    command += ["--endpoints", "endpoints.yml", "-p", str(port)]
+    terminal = Terminal(command, env)
+    try:
+        deadline = time.monotonic() + 2 * STARTUP_SECONDS
+        found: list[tuple[str, int, int]] = []
+        while time.monotonic() < deadline and not {port, port + 1} <= {p for _, p, _ in found}:
+            if select.select([terminal.master], [], [], 1)[0]:
+                terminal.output += os.read(terminal.master, 65536)  # keep the terminal drained
+            found = listeners(terminal.process.pid)
+        assert {port, port + 1} <= {p for _, p, _ in found}, terminal.output[-3000:]
+        assert {host for host, p, _ in found if p in (port, port + 1)} == {"127.0.0.1"}, found
+    finally:
+        os.killpg(terminal.process.pid, signal.SIGTERM)
+        terminal.close()
