@@ -130,12 +130,14 @@ clean: ## remove built models, indexes and local data (not the environments)
 INTERACTIVE_PORT ?= 5006
 
 .PHONY: interactive rasa-shell gaps
+# Through scripts/rasa_cli.py: Rasa 3.6's interactive server (HTTP API without a token) and its
+# story-graph page (port + 1) bind 127.0.0.1 unless DESTEK_EXPOSE names `interactive`.
 interactive: setup train ## rasa interactive (learn from your own chats) with the action server running
-	scripts/with-actions.sh $(RASA) interactive --model $(MODEL) --config config.yml --domain domain.yml \
+	scripts/with-actions.sh $(RASA_VENV)/bin/python -m scripts.rasa_cli interactive --model $(MODEL) --config config.yml --domain domain.yml \
 	  --data $(RASA_DATA) --endpoints endpoints.yml -p $(INTERACTIVE_PORT)
 
 rasa-shell: setup train ## rasa shell (model loaded in-process, with the action server), no `make run` needed
-	scripts/with-actions.sh $(RASA) shell --model $(MODEL) --endpoints endpoints.yml -p $(INTERACTIVE_PORT) --interface 127.0.0.1
+	scripts/with-actions.sh $(RASA_VENV)/bin/python -m scripts.rasa_cli shell --model $(MODEL) --endpoints endpoints.yml -p $(INTERACTIVE_PORT)
 
 gaps: setup ## KB gap report as CSV (var/gaps.csv): what customers asked that the KB did not answer
 	$(PY) -m tuning gaps --out var/gaps.csv

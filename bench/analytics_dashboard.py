@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+BENCH_METRICS_TOKEN = "bench-metrics-token-0123456789"  # optional secrets are at least 16 characters
 sys.path.insert(0, str(ROOT))
 
 from tests.analytics.test_reader import action, kb_answer, kb_not_sure, session_start, user, write_tracker  # noqa: E402
@@ -151,14 +152,14 @@ def timed_requests(state: Path, repeat: int, source: str = "tracker") -> list[tu
         "ANALYTICS_SOURCE": source,
         "STAFF_DEMO_PASSWORD": "bench-staff-password",
         "DESTEK_DEMO_DATA": "1",
-        "METRICS_TOKEN": "bench",
+        "METRICS_TOKEN": BENCH_METRICS_TOKEN,
     }
     with environment(settings), TestClient(create_app()) as client:
         page = client.get("/staff/login")
         csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
         client.post("/staff/login", data={"login": "admin", "password": "bench-staff-password", "csrf": csrf})
         rows = []
-        for path, headers in (("/dashboard", {}), ("/metrics", {"Authorization": "Bearer bench"})):
+        for path, headers in (("/dashboard", {}), ("/metrics", {"Authorization": f"Bearer {BENCH_METRICS_TOKEN}"})):
             client.get(path, headers=headers)  # warm-up (templates, connection pool)
             samples, cpu = [], []
             for _ in range(repeat):

@@ -14,11 +14,18 @@ db: ..., cached_conversations: 1000, action_server_events: 120}
 `action_server_events` is not about storage: this class is the one piece of Destek that Rasa
 builds from endpoints.yml, so it installs bot/action_payload.py (the newest N events go to the
 action server; 0 sends whole sessions, as Rasa does).
+
+What it writes is redacted (privacy.redaction): the text of user and bot events and the
+entity values (an agent's reply travels as the `agent_text` entity of EXTERNAL_agent_message
+and is then uttered by the bot). The channels redact customers' messages before they enter
+Rasa; this catches what is only uttered, above all an agent's reply, which the customer has
+received in full by the time the turn is saved. The events kept in memory stay as they were.
 """
 
+import copy
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +35,7 @@ from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import action_payload
+from privacy.redaction import redact
 
 DEFAULT_CACHED_CONVERSATIONS = 1000
 
@@ -98,6 +106,35 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             return
         newest = self._newest_id(tracker.sender_id)
         self._keep(tracker.sender_id, _Kept(tuple(tracker.events), newest) if newest is not None else None)
+
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Any]:
+        """The events Rasa's save writes, each user and bot event with its text redacted."""
+        for event in super()._additional_events(session, tracker):
+            yield _Redacted(event) if event.type_name in ("user", "bot") else event
+
+
+@dataclass(frozen=True)
+class _Redacted:
+    """An event as Rasa's SQL store serialises it (type_name, as_dict), with its texts redacted."""
+
+    event: Event
+
+    @property
+    def type_name(self) -> str:
+        return str(self.event.type_name)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = copy.deepcopy(self.event.as_dict())  # as_dict shares the event's own parse_data
+        if isinstance(data.get("text"), str):
+            data["text"] = redact(data["text"])
+        parse_data = data.get("parse_data")
+        if isinstance(parse_data, dict):
+            if isinstance(parse_data.get("text"), str):
+                parse_data["text"] = redact(parse_data["text"])
+            for entity in parse_data.get("entities") or []:
+                if isinstance(entity, dict) and isinstance(entity.get("value"), str):
+                    entity["value"] = redact(entity["value"])
+        return data
 
 
 def _extends(events: Sequence[Event], kept: tuple[Event, ...]) -> bool:

@@ -28,6 +28,7 @@ from sanic.response import HTTPResponse
 from cluster.buckets import SharedBuckets
 from connectors.rate_limit import SenderRateLimit, Verdict
 from privacy.redaction import redact, redact_value
+from security.secrets_policy import SecretError, optional
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,11 @@ class RestChannel(InputChannel):
             )
         except ValueError:
             raise SystemExit(f"REST_MESSAGES_PER_MINUTE must be a number, not {per_minute!r}") from None
-        return cls(os.environ.get("REST_CHANNEL_TOKEN", "").strip() or None, SenderRateLimit.from_env(), channel_limit)
+        try:
+            token = optional("REST_CHANNEL_TOKEN")
+        except SecretError as error:
+            raise SystemExit(str(error)) from None
+        return cls(token, SenderRateLimit.from_env(), channel_limit)
 
     def __init__(self, token: str | None, sender_limit: SenderRateLimit, channel_limit: SenderRateLimit) -> None:
         self.token = token

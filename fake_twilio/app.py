@@ -374,8 +374,34 @@ async def _close_session(app: web.Application) -> None:
         await fake.session.close()
 
 
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+
+
+def _host_is_safe(host: str) -> bool:
+    """A loopback name or an IP literal: a DNS name pointing here may be a rebinding attack."""
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 or host.startswith("[") else host
+    if name.lower() in LOOPBACK_NAMES or name.endswith("]"):
+        return True
+    return bool(re.fullmatch(r"\d{1,3}(?:\.\d{1,3}){3}", name))
+
+
+@web.middleware
+async def from_the_page_only(request: web.Request, handler: Any) -> web.StreamResponse:
+    """The play-a-customer page and its /_fake/ controls have no login (loopback is the guard), so
+    another web site open in the developer's browser must not drive them: a cross-site POST must
+    be JSON (a preflight the fake never grants), and a Host that is a DNS name other than localhost
+    (DNS rebinding, which also reads the transcripts) is refused. Twilio's API has its own auth."""
+    if request.path == "/" or request.path.startswith(("/_fake/", "/static/")):
+        if not _host_is_safe(request.host):
+            return web.json_response({"error": f"Host {request.host!r}: open the fake at http://127.0.0.1"}, status=403)
+        if request.method == "POST" and request.content_type != "application/json":
+            return web.json_response({"error": "Content-Type must be application/json"}, status=415)
+    response: web.StreamResponse = await handler(request)
+    return response
+
+
 def create_app(fake: FakeTwilio) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[from_the_page_only])
     app["fake"] = fake
     app.router.add_post("/2010-04-01/Accounts/{account_sid}/Messages.json", create_message)
     app.router.add_get("/2010-04-01/Accounts/{account_sid}/Messages.json", read_messages)

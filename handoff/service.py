@@ -5,6 +5,11 @@ EXTERNAL_agent_message with output_channel=latest, so it reaches the customer's 
 web chat, WhatsApp with its 24-hour rule, or the REST tracker); the stored message is marked
 sent, or failed with the error when Rasa is down. Closing triggers EXTERNAL_handoff_closed,
 after which the bot is back and asks for a CSAT rating.
+
+The stored copy is redacted (handoff.store, and the tracker store: bot/tracker_store.py), the
+customer gets the text as the agent wrote it: what the checksums catch in an agent's reply is
+mostly what the customer needs verbatim (the company's IBAN for a transfer, a cargo tracking or
+return code next to "kod"), while a customer's own card number is never asked for.
 """
 
 import os

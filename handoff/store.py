@@ -151,11 +151,13 @@ class HandoffStore(Store):
 
     # --- messages -------------------------------------------------------------------
     def add_message(self, handoff_id: int, direction: str, author: str, text: str, status: str = "stored") -> int:
-        """A message of the conversation; a customer's text is stored redacted (privacy.redaction)."""
+        """A message of the conversation, stored redacted (privacy.redaction) whoever wrote it: the
+        customer, an agent (the customer still receives the agent's full text, handoff.service)
+        or the system."""
         with self._transaction() as connection:
             message_id = connection.insert_id(
                 "INSERT INTO handoff_messages (handoff_id, direction, author, text, status, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (handoff_id, direction, author, redact(text) if direction == "customer" else text, status, time.time()),
+                (handoff_id, direction, author, redact(text), status, time.time()),
             )
             assert message_id is not None  # an INSERT without ON CONFLICT always returns it
         notify_inbox()

@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from security.secrets_policy import optional
+
 logger = logging.getLogger(__name__)
 
 TIMESTAMP_HEADER = "X-Destek-Timestamp"
@@ -50,7 +52,7 @@ class HelpdeskWebhook:
         url = env.get("HELPDESK_WEBHOOK_URL", "").strip()
         if not url:
             return None
-        secret = env.get("HELPDESK_WEBHOOK_SECRET", "")
+        secret = optional("HELPDESK_WEBHOOK_SECRET", env)  # a short or published one is refused (SecretError)
         if not secret:
             raise ValueError("HELPDESK_WEBHOOK_URL is set but HELPDESK_WEBHOOK_SECRET is empty: webhooks must be signed")
         return cls(url=url, secret=secret)

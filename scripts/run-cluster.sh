@@ -4,6 +4,9 @@
 # TWILIO_ACCOUNT_SID) fake Twilio, all on PostgreSQL, Redis and RabbitMQ. Ctrl-C stops all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Every file the services create (databases with customers' data, logs, the nginx state) is private to
+# this user: with the default umask the SQLite files were readable by every local account.
+umask 077
 
 export DESTEK_PROFILE=cluster
 RASA_PORT=${RASA_PORT:-5005}
@@ -47,8 +50,8 @@ for port in "${action_ports[@]}"; do
   pids+=($!)
 done
 for port in "${rasa_ports[@]}"; do
-  .venv-rasa/bin/rasa run --model bot/models --endpoints endpoints.cluster.yml --credentials credentials.yml \
-    --interface 127.0.0.1 --port "$port" --enable-api --auth-token="$RASA_AUTH_TOKEN" --cors "${cors_origins[@]}" &
+  .venv-rasa/bin/python -m scripts.rasa_cli run --model bot/models --endpoints endpoints.cluster.yml --credentials credentials.yml \
+    --interface 127.0.0.1 --port "$port" --enable-api --cors "${cors_origins[@]}" &
   pids+=($!)
 done
 "$nginx" -p "$STATE/nginx" -c nginx.conf &
@@ -57,7 +60,7 @@ start_single_services
 
 all_up() {
   local port
-  for port in "${rasa_ports[@]}"; do curl -fsS "http://127.0.0.1:${port}/status?token=${RASA_AUTH_TOKEN}" >/dev/null 2>&1 || return 1; done
+  for port in "${rasa_ports[@]}"; do curl -fsS -K - <<<"url = \"http://127.0.0.1:${port}/status?token=${RASA_AUTH_TOKEN}\"" >/dev/null 2>&1 || return 1; done
   for port in "${action_ports[@]}"; do curl -fsS "http://127.0.0.1:${port}/health" >/dev/null 2>&1 || return 1; done
   curl -fsS "http://127.0.0.1:${SUPPORT_PORT}/healthz" >/dev/null 2>&1
 }

@@ -2,6 +2,9 @@
 # Start the action server and the Rasa server; Ctrl-C (or either one dying) stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Every file the services create (databases with customers' data, logs, the nginx state) is private to
+# this user: with the default umask the SQLite files were readable by every local account.
+umask 077
 
 RASA_PORT=${RASA_PORT:-5005}
 ACTION_PORT=${ACTION_PORT:-5055}
@@ -23,13 +26,14 @@ ACTION_HOST=$(.venv/bin/python -m security.listen actions)
 trap stop INT TERM EXIT
 .venv/bin/python -m bot.action_server --host "$ACTION_HOST" --port "$ACTION_PORT" &
 pids+=($!)
-.venv-rasa/bin/rasa run --model bot/models --endpoints endpoints.yml --credentials credentials.yml \
-  --interface "$RASA_HOST" --port "$RASA_PORT" --enable-api --auth-token="$RASA_AUTH_TOKEN" --cors "${cors_origins[@]}" &
+# scripts/rasa_cli.py hands RASA_AUTH_TOKEN to Rasa inside the process (a command line shows in `ps`).
+.venv-rasa/bin/python -m scripts.rasa_cli run --model bot/models --endpoints endpoints.yml --credentials credentials.yml \
+  --interface "$RASA_HOST" --port "$RASA_PORT" --enable-api --cors "${cors_origins[@]}" &
 pids+=($!)
 start_single_services
 
 all_up() {
-  curl -fsS "http://127.0.0.1:${RASA_PORT}/status?token=${RASA_AUTH_TOKEN}" >/dev/null 2>&1 \
+  curl -fsS -K - <<<"url = \"http://127.0.0.1:${RASA_PORT}/status?token=${RASA_AUTH_TOKEN}\"" >/dev/null 2>&1 \
     && curl -fsS "http://127.0.0.1:${ACTION_PORT}/health" >/dev/null 2>&1 \
     && curl -fsS "http://127.0.0.1:${SUPPORT_PORT}/healthz" >/dev/null 2>&1
 }

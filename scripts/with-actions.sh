@@ -3,6 +3,9 @@
 # already answering on ACTION_PORT (e.g. from `make run`), else start one and stop it afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Every file the services create (databases with customers' data, logs, the nginx state) is private to
+# this user: with the default umask the SQLite files were readable by every local account.
+umask 077
 
 ACTION_PORT=${ACTION_PORT:-5055}
 export ACTION_SERVER_URL=${ACTION_SERVER_URL:-http://127.0.0.1:${ACTION_PORT}/webhook}

@@ -2,7 +2,9 @@
 
 DESTEK_EXPOSE is a comma-separated list of services to bind on every interface (0.0.0.0):
 `rasa` (the widget's socket, the WhatsApp webhooks, REST and the token-protected HTTP API),
-`support` (the demo shop and the staff pages), `actions`, `fake_twilio`. Empty: all on loopback.
+`support` (the demo shop and the staff pages), `actions`, `fake_twilio`, `interactive` (`make
+interactive`'s Rasa server, whose HTTP API has no token, and its story-graph page). Empty: all on
+loopback.
 `python -m security.listen SERVICE` prints the address for scripts/run.sh.
 """
 
@@ -10,7 +12,7 @@ import os
 import sys
 from collections.abc import Mapping
 
-SERVICES = ("rasa", "support", "actions", "fake_twilio")
+SERVICES = ("rasa", "support", "actions", "fake_twilio", "interactive")
 LOOPBACK = "127.0.0.1"
 EVERYWHERE = "0.0.0.0"
 

@@ -32,6 +32,14 @@ SECRETS: dict[str, str] = {
     "SUPPORT_SESSION_SECRET": "shop and staff session cookies",
     "TWILIO_AUTH_TOKEN": "WhatsApp webhook signatures (X-Twilio-Signature)",
 }
+# Secrets a feature needs only when it is switched on: never generated, but a value that is set is
+# held to the same rules (a short or published OPS_API_TOKEN would let anyone announce outages).
+OPTIONAL_SECRETS: dict[str, str] = {
+    "REST_CHANNEL_TOKEN": "the REST channel",
+    "OPS_API_TOKEN": "the incidents API (outage notices to customers)",
+    "METRICS_TOKEN": "/metrics from other hosts",
+    "HELPDESK_WEBHOOK_SECRET": "the signature of the helpdesk webhook",
+}
 # Values published in earlier versions of .env.example and the code: refused forever.
 PUBLISHED_DEFAULTS: frozenset[str] = frozenset(
     {
@@ -85,6 +93,14 @@ def require(name: str, env: Mapping[str, str] = os.environ) -> str:
     return value
 
 
+def optional(name: str, env: Mapping[str, str] = os.environ) -> str | None:
+    """The value of optional secret `name`, None when unset, SecretError when set but refused."""
+    value = env.get(name, "").strip()
+    if not value:
+        return None
+    return require(name, env)
+
+
 def ensure(path: Path, env: Mapping[str, str] = os.environ, generate: list[str] | None = None) -> dict[str, str]:
     """The values for the secrets in `generate` that `env` leaves unset, created once per install
     in `path` (mode 0600); every secret the environment does set is checked."""
@@ -92,6 +108,8 @@ def ensure(path: Path, env: Mapping[str, str] = os.environ, generate: list[str] 
     for name in SECRETS:
         if env.get(name, "").strip():
             require(name, env)
+    for name in OPTIONAL_SECRETS:
+        optional(name, env)
     stored = _read(path)
     missing = [name for name in wanted if not env.get(name, "").strip()]
     changed = False

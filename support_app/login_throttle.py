@@ -7,13 +7,22 @@ Three limits, each counting failed attempts only:
 - per login, any client: 100 in an hour, slower, against guessing spread over many addresses.
   Locking the owner out this way needs 20 addresses each spending its 5 attempts.
 The client address is what uvicorn reports (behind a local reverse proxy: its X-Forwarded-For,
-uvicorn's --proxy-headers default). Counts live in the process (one support app process in the
-embedded default; a production profile would pass a Redis storage URI to `limits`).
+uvicorn's --proxy-headers default).
+
+Where the counts live: with the cluster settings (DESTEK_REDIS_URL) in Redis, under
+`<DESTEK_REDIS_PREFIX>:login:`, so every support-app process of the install counts the same
+failures (with counts per process, N processes allowed N times the attempts); else in the process
+(the embedded default runs one). Logins are hashed in the keys: Redis holds no shop login names.
+With Redis configured but down a login answers 500 rather than skip the limit.
 """
 
+import hashlib
+
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
+
+from cluster.settings import key_prefix, redis_url
 
 PER_LOGIN_AND_CLIENT = "5 per 15 minutes"
 PER_CLIENT = "30 per 15 minutes"
@@ -25,12 +34,13 @@ class LoginThrottle:
         self, namespace: str, per_login_and_client: str = PER_LOGIN_AND_CLIENT, per_client: str = PER_CLIENT, per_login: str = PER_LOGIN
     ) -> None:
         self.namespace = namespace
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._limiter = MovingWindowRateLimiter(storage())
         self._pair: RateLimitItem = parse(per_login_and_client)
         self._client: RateLimitItem = parse(per_client)
         self._login: RateLimitItem = parse(per_login)
 
     def _keys(self, login: str, client: str) -> tuple[tuple[RateLimitItem, tuple[str, ...]], ...]:
+        login = hashlib.sha256(login.encode("utf-8")).hexdigest()[:32]
         return (
             (self._pair, (self.namespace, "pair", login, client)),
             (self._client, (self.namespace, "client", client)),
@@ -49,3 +59,11 @@ class LoginThrottle:
         """A right password from this client forgets its failures for this login (not the others)."""
         item, key = self._keys(login, client)[0]
         self._limiter.clear(item, *key)
+
+
+def storage() -> Storage:
+    """Redis when DESTEK_REDIS_URL is set (shared by every process), else this process's memory."""
+    url = redis_url()
+    if url is None:
+        return MemoryStorage()
+    return RedisStorage(url, key_prefix=f"{key_prefix()}:login", socket_timeout=5, socket_connect_timeout=5)

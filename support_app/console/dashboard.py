@@ -5,7 +5,6 @@ support database at each request; the metric definitions are in docs/analytics.m
 """
 
 import hmac
-import ipaddress
 import os
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -22,11 +21,11 @@ from analytics.prometheus import CONTENT_TYPE, exposition
 from analytics.support_db import SupportData
 from analytics.tracker import CHANNELS
 from support_app.console.staff.accounts import StaffUser, render_staff, staff_page
+from support_app.security import from_this_machine
 
 DEFAULT_DAYS = 30
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)  # beyond them the day arithmetic overflows
 LANGUAGES = ("tr", "en")
-PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 
 
 def analytics_timezone() -> ZoneInfo:
@@ -81,12 +80,7 @@ def metrics_allowed(request: Request, token: str) -> bool:
     if token:
         given = request.headers.get("authorization", "")
         return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
-    if any(header in request.headers for header in PROXY_HEADERS):
-        return False
-    try:
-        return request.client is not None and ipaddress.ip_address(request.client.host).is_loopback
-    except ValueError:
-        return False
+    return from_this_machine(request)
 
 
 def dashboard_router() -> APIRouter:

@@ -21,7 +21,7 @@ from connectors.webchat_token import issue_token
 from customer_store.store import CustomerStore
 from support_app.console.staff.accounts import SESSION_KEY, client_address
 from support_app.login_throttle import LoginThrottle
-from support_app.security import check_csrf, checked_login, csrf_token
+from support_app.security import check_csrf, checked_login, csrf_token, published_password_from_afar
 from support_app.settings import Settings
 from support_app.shop.accounts import Accounts
 from support_app.shop.checkout_help import cart_subject, checkout_data, checkout_router, complete_order, save_cart
@@ -169,6 +169,8 @@ def shop_router(
         if customer_id is None:
             login_throttle.failed(name, client)
             return render(request, "login.html", status_code=401, error=True)
+        if published_password_from_afar(request, password):  # a demo customer's "demo" from another host
+            return render(request, "login.html", status_code=403, error="published")
         login_throttle.succeeded(name, client)
         restart_customer_session(request)
         request.session["customer_id"] = customer_id

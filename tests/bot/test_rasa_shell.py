@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 
 from tests.conftest import ROOT
-from tests.helpers.servers import MODEL, RASA, free_port
+from tests.helpers.servers import MODEL, free_port
 
+RASA_CLI = [str(ROOT / ".venv-rasa" / "bin" / "python"), "-m", "scripts.rasa_cli"]  # as `make rasa-shell` runs it
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 
 
@@ -72,7 +73,7 @@ def test_rasa_shell_answers_from_the_kb_with_the_action_server(tmp_path: Path) -
     terminal = Terminal(
         [
             str(ROOT / "scripts" / "with-actions.sh"),
-            str(RASA),
+            *RASA_CLI,
             "shell",
             "--model",
             str(MODEL),

@@ -20,7 +20,7 @@ from handoff.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, HelpdeskWebhook,
 from storage.database import Database
 from tests.helpers.servers import Servers
 
-SECRET = "sla-test-secret"
+SECRET = "sla-test-secret-0123456789"  # secrets are at least 16 characters (security/secrets_policy.py)
 T0 = 1_800_000_000.0
 SETTINGS = AssignmentSettings(auto_assign=True, default_capacity=2, presence_timeout_seconds=30, sla_minutes=5, sla_priority=5)
 

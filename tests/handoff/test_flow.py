@@ -276,6 +276,24 @@ def test_context_card_spans_channels_and_nothing_personal_is_stored(flow: Flow) 
     assert flow.bot_texts(whatsapp)[-1] == "John, I'm on it."
 
 
+def test_an_agents_reply_reaches_the_customer_in_full_and_is_stored_redacted(flow: Flow) -> None:
+    """The company's IBAN and a tracking code arrive on WhatsApp as written; the support database
+    and Rasa's tracker store hold placeholders (handoff.store, bot/tracker_store.py)."""
+    whatsapp = "whatsapp:+905551110003"
+    flow.say(whatsapp, "I want to talk to a person")
+    handoff = flow.service.claim(flow.handoff(whatsapp)["id"], "agent2")
+    reply = f"Havale için IBAN: {IBAN}. Kargo takip kodu 48213377."
+    assert flow.service.reply(handoff["id"], "agent2", reply)["status"] == "sent"
+    eventually(lambda: any(m["body"] == reply for m in flow.servers.whatsapp_sent_to(whatsapp)), "the full reply on WhatsApp", timeout=30)
+    for database, expected in (("destek.sqlite3", "Havale için IBAN: [IBAN]. Kargo takip kodu [CODE]."), ("tracker.sqlite3", "[IBAN]")):
+        with sqlite3.connect(flow.servers.state / database) as connection:
+            tables = [name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            dump = "\n".join(str(row) for table in tables for row in connection.execute(f'SELECT * FROM "{table}"'))
+        assert expected in dump, database
+        for clear in (IBAN, IBAN.replace(" ", ""), "48213377"):
+            assert clear not in dump, (database, clear)
+
+
 def test_helpdesk_received_signed_handoffs(flow: Flow) -> None:
     sender = new_sender()
     flow.say(sender, "I want to talk to a person")

@@ -17,7 +17,7 @@ import psycopg
 import redis
 
 from cluster.loadbalancer import nginx_binary
-from tests.helpers.servers import AUTH_TOKEN, MODEL, RASA, ROOT, Servers, free_port, start_fake_twilio, wait_until
+from tests.helpers.servers import AUTH_TOKEN, MODEL, RASA_RUN, ROOT, Servers, free_port, start_fake_twilio, wait_until
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
@@ -118,8 +118,7 @@ class Cluster:
         self.rasa[index] = self._spawn(
             f"rasa{index}",
             [
-                str(RASA),
-                "run",
+                *RASA_RUN,
                 "--model",
                 str(MODEL),
                 "--endpoints",
@@ -131,8 +130,6 @@ class Cluster:
                 "--interface",
                 "127.0.0.1",
                 "--enable-api",
-                "--auth-token",
-                AUTH_TOKEN,
             ],
         )
         if wait:

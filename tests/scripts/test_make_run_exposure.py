@@ -16,7 +16,6 @@ import base64
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -35,6 +34,7 @@ from connectors.webchat_token import issue_token
 from security.secrets_policy import SECRETS, published_values
 from tests.conftest import ROOT
 from tests.helpers.servers import MODEL, free_port
+from tests.helpers.sockets import command_lines, listeners
 
 pytestmark = [
     pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)"),
@@ -122,63 +122,6 @@ def stop(run: Run) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(run.process.pid, signal.SIGKILL)
             run.process.wait(timeout=10)
-
-
-# --- listening sockets of a process tree, from /proc -----------------------------------------
-
-
-def process_tree(root: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(parent, []).append(int(entry.name))
-    tree, todo = set(), [root]
-    while todo:
-        pid = todo.pop()
-        tree.add(pid)
-        todo += children.get(pid, [])
-    return tree
-
-
-def socket_inodes(pids: set[int]) -> dict[int, int]:
-    """socket inode → pid."""
-    found: dict[int, int] = {}
-    for pid in pids:
-        try:
-            for fd in Path(f"/proc/{pid}/fd").iterdir():
-                target = os.readlink(fd)
-                if target.startswith("socket:["):
-                    found[int(target[8:-1])] = pid
-        except OSError:
-            continue
-    return found
-
-
-def _address(hex_address: str) -> tuple[str, int]:
-    host, port = hex_address.split(":")
-    raw = bytes.fromhex(host)
-    if len(raw) == 4:
-        return socket.inet_ntop(socket.AF_INET, raw[::-1]), int(port, 16)
-    words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
-    text = socket.inet_ntop(socket.AF_INET6, words)
-    return (text[7:] if text.startswith("::ffff:") else text), int(port, 16)
-
-
-def listeners(root: int) -> list[tuple[str, int, int]]:
-    """(host, port, pid) of every TCP socket in LISTEN state held by the process tree."""
-    inodes = socket_inodes(process_tree(root))
-    found = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if fields[3] == "0A" and int(fields[9]) in inodes:
-                found.append((*_address(fields[1]), inodes[int(fields[9])]))
-    return found
 
 
 def exposed(run: Run) -> list[tuple[str, int, int]]:
@@ -278,6 +221,21 @@ def test_secrets_are_generated_once_per_install_in_a_private_file(fresh: Run) ->
     assert set(fresh.secrets) == set(SECRETS)
     assert all(len(value) >= 32 and value not in PUBLISHED for value in fresh.secrets.values())
     assert rasa_api_status(fresh, fresh.secrets["RASA_AUTH_TOKEN"]) == 200  # the running services use them
+
+
+def test_the_databases_the_services_create_are_private(fresh: Run) -> None:
+    """run.sh's umask 077: customers' data is not readable by other local accounts."""
+    created = [fresh.state / "tracker.sqlite3", fresh.state / "destek.sqlite3"]
+    assert all(path.exists() for path in created), list(fresh.state.iterdir())
+    assert {path.name: oct(path.stat().st_mode & 0o077) for path in created} == {path.name: "0o0" for path in created}
+
+
+def test_no_secret_is_on_any_command_line(fresh: Run) -> None:
+    """`ps` shows every process's command line to every local user: no secret may be on one."""
+    lines = command_lines(fresh.process.pid)
+    assert any("scripts.rasa_cli run" in line for line in lines), lines  # the tree is the running one
+    leaked = [(name, line) for name, value in fresh.secrets.items() for line in lines if value in line]
+    assert leaked == []
 
 
 @pytest.mark.parametrize("published", PUBLISHED)

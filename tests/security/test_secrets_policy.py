@@ -1,12 +1,24 @@
 """The secrets policy and the listening addresses, as units (security/): what `make run` and every
 service rely on before anything listens."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from security.listen import host_for
-from security.secrets_policy import PUBLISHED_DEFAULTS, SECRETS, SecretError, ensure, published_values, require
+from security.secrets_policy import (
+    OPTIONAL_SECRETS,
+    PUBLISHED_DEFAULTS,
+    SECRETS,
+    SecretError,
+    ensure,
+    optional,
+    published_values,
+    require,
+)
 from tests.conftest import ROOT
 
 GOOD = "a-long-random-enough-secret-0123456789"
@@ -76,3 +88,36 @@ def test_services_listen_on_loopback_unless_exposed(expose: str, service: str, h
 def test_an_unknown_service_in_destek_expose_is_an_error() -> None:
     with pytest.raises(ValueError, match=r"^DESTEK_EXPOSE: unknown service 'rasaa'"):
         host_for("rasa", {"DESTEK_EXPOSE": "rasaa"})
+
+
+@pytest.mark.parametrize("name", sorted(OPTIONAL_SECRETS))
+def test_an_optional_secret_may_be_unset_but_not_short_or_published(name: str, tmp_path: Path) -> None:
+    assert optional(name, {}) is None and optional(name, {name: "  "}) is None
+    assert optional(name, {name: GOOD}) == GOOD
+    for value, message in (("x", "is shorter than 16"), ("demo-staff", "is a published default")):
+        with pytest.raises(SecretError, match=rf"^{name} {message}"):
+            optional(name, {name: value})
+        with pytest.raises(SecretError, match=rf"^{name} {message}"):  # make run stops before anything starts
+            ensure(tmp_path / "secrets.env", {name: value})
+    assert not (tmp_path / "secrets.env").exists()
+
+
+def test_make_runs_secret_check_refuses_a_weak_ops_token_in_one_line(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "OPS_API_TOKEN": "ops"}
+    result = subprocess.run(
+        [sys.executable, "-m", "security.secrets_policy", "--file", str(tmp_path / "secrets.env")],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == ["error: OPS_API_TOKEN is shorter than 16 characters: set a longer random value"]
+
+
+def test_the_support_app_refuses_a_published_metrics_token_in_one_line() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "METRICS_TOKEN": "demo-staff", "DESTEK_DEMO_SECRETS": ""}
+    result = subprocess.run([sys.executable, "-m", "support_app"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("support app: METRICS_TOKEN is a published default")

@@ -54,7 +54,7 @@ def test_without_demo_data_no_demo_customer_shop_login_or_staff_account_exists(t
 
 
 def test_with_demo_data_the_demo_still_works_out_of_the_box(tmp_path: Path) -> None:
-    with TestClient(create_app(settings_for(tmp_path, demo_data=True))) as client:
+    with TestClient(create_app(settings_for(tmp_path, demo_data=True)), client=("127.0.0.1", 50000)) as client:  # on this machine
         assert "ayse, john, mehmet" in client.get("/login").text
         assert log_in(client, "/login", "ayse", "demo") == 303
         assert log_in(client, "/staff/login", "admin", PASSWORD) == 303

@@ -19,7 +19,7 @@ PASSWORD = "live-hardening-staff-password"
 @pytest.fixture
 def servers(tmp_path: Path) -> Iterator[Servers]:
     servers = Servers(tmp_path)
-    servers.env.update({"STAFF_DEMO_PASSWORD": PASSWORD, "OPS_API_TOKEN": "live-ops-token"})
+    servers.env.update({"STAFF_DEMO_PASSWORD": PASSWORD, "OPS_API_TOKEN": "live-ops-token-0123456789"})
     servers.start_support_app()
     try:
         yield servers
@@ -48,7 +48,7 @@ def test_a_stranger_on_another_address_cannot_lock_the_agent_out(servers: Server
 
 
 def test_bad_input_on_the_live_app_is_a_one_line_400_and_nothing_is_stored(servers: Servers) -> None:
-    bearer = {"Authorization": "Bearer live-ops-token", "Content-Type": "application/json"}
+    bearer = {"Authorization": "Bearer live-ops-token-0123456789", "Content-Type": "application/json"}
     with client_from(servers, "127.0.0.1") as client:
         for raw in (b"NaN", b"1e309"):
             body = b'{"service": "internet", "regions": ["Kadikoy"], "eta": ' + raw + b', "message_tr": "a", "message_en": "b"}'
@@ -65,7 +65,7 @@ def test_a_real_crash_is_a_500_with_the_security_headers(servers: Servers) -> No
         path.unlink(missing_ok=True)
     database.write_bytes(b"this is not a database" * 100)
     with client_from(servers, "127.0.0.1") as client:
-        crashed = client.get("/api/incidents", headers={"Authorization": "Bearer live-ops-token"})
+        crashed = client.get("/api/incidents", headers={"Authorization": "Bearer live-ops-token-0123456789"})
         missing = client.get("/no/such/page")
     assert crashed.status_code == 500 and "Traceback" not in crashed.text and "sqlite" not in crashed.text.lower()
     for response in (crashed, missing):

@@ -14,9 +14,13 @@ from support_app.console.staff.accounts import (
     staff_page,
 )
 from support_app.login_throttle import LoginThrottle
-from support_app.security import check_csrf, checked_login
+from support_app.security import check_csrf, checked_login, published_password_from_afar
 
 # Each staff area: (path, title, roles that may open it; none = every staff user).
+PUBLISHED_PASSWORD = (
+    "This account still has the published demo password: it works only on this machine."
+    " Set a new one (python -m support_app.console.staff.cli add LOGIN --role ROLE) before logging in from elsewhere."
+)
 STAFF_AREAS = (
     ("/inbox", "Inbox", ("agent",)),
     ("/review", "Conversation review", ("agent",)),
@@ -54,6 +58,8 @@ def staff_router() -> APIRouter:
         if user is None:
             throttle.failed(name, client)
             return render_staff(request, "staff_login.html", None, status_code=401, next=safe_next(next), error="Wrong login or password.")
+        if published_password_from_afar(request, password):
+            return render_staff(request, "staff_login.html", None, status_code=403, next=safe_next(next), error=PUBLISHED_PASSWORD)
         throttle.succeeded(name, client)
         previous = request.session.pop(SESSION_KEY, None)
         if previous:
