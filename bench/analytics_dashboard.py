@@ -12,7 +12,6 @@ ANALYTICS_SOURCE=tracker, then after the backfill with ANALYTICS_SOURCE=aggregat
 import argparse
 import os
 import random
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -28,19 +27,13 @@ sys.path.insert(0, str(ROOT))
 
 from tests.analytics.test_reader import action, kb_answer, kb_not_sure, session_start, user, write_tracker  # noqa: E402
 
-HANDOFF_TABLES = """
-CREATE TABLE IF NOT EXISTS handoffs (id INTEGER PRIMARY KEY, sender_id TEXT NOT NULL, customer_id TEXT, channel TEXT,
-    language TEXT, reason TEXT, priority INTEGER, status TEXT, agent TEXT, created_at REAL, claimed_at REAL,
-    first_agent_reply_at REAL, closed_at REAL);
-CREATE TABLE IF NOT EXISTS csat_ratings (handoff_id INTEGER, sender_id TEXT, channel TEXT, rating INTEGER, created_at REAL);
-CREATE TABLE IF NOT EXISTS campaigns (id INTEGER PRIMARY KEY, name TEXT NOT NULL, parent_id INTEGER, created_at REAL);
-CREATE TABLE IF NOT EXISTS campaign_recipients (campaign_id INTEGER, state TEXT, delivery TEXT, replied INTEGER, opted_out_after INTEGER);
-"""
 ARTICLES = ["order-tracking-tr", "refund-en", "modem-lights-tr", "store-locations-en", "payment-methods-tr", "reset-password-en"]
 
 
-def synthetic_data(state: Path, conversations: int, seed: int = 11) -> None:
-    """state/tracker.sqlite3 and state/destek.sqlite3 with `conversations` sessions over 30 days."""
+def synthetic_data(state: Path, conversations: int, seed: int = 11, support_url: str | None = None) -> None:
+    """state/tracker.sqlite3 with `conversations` sessions over 30 days, and their handoffs, CSAT ratings and
+    campaigns in the support database (support_url, default sqlite:///state/destek.sqlite3), migrated to the
+    newest schema first (`make migrate`: the tables and indexes production has)."""
     rng = random.Random(seed)
     now = time.time()
     events: dict[str, list[dict[str, Any]]] = {}
@@ -94,29 +87,47 @@ def synthetic_data(state: Path, conversations: int, seed: int = 11) -> None:
                     ratings.append((len(handoffs), sender, channel, rng.randint(1, 5), closed + 5))
         events[sender] = conversation
     write_tracker(state / "tracker.sqlite3", events)
-    with sqlite3.connect(state / "destek.sqlite3") as db:
-        db.executescript(HANDOFF_TABLES)
-        db.executemany(
-            "INSERT INTO handoffs (id, sender_id, channel, language, reason, status, created_at, first_agent_reply_at, closed_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            handoffs,
+    write_support_rows(support_url or f"sqlite:///{state / 'destek.sqlite3'}", handoffs, ratings, rng, now)
+
+
+def write_support_rows(url: str, handoffs: list[tuple[Any, ...]], ratings: list[tuple[Any, ...]], rng: random.Random, now: float) -> None:
+    from analytics.aggregate_schema import engine_for
+    from storage import schema
+    from storage.migrate import upgrade
+
+    upgrade(url)
+    handoff_columns = ("id", "sender_id", "channel", "language", "reason", "status", "created_at", "first_agent_reply_at", "closed_at")
+    with engine_for(url).begin() as db:
+        db.execute(schema.handoffs.insert(), [{**dict(zip(handoff_columns, row)), "priority": 0} for row in handoffs])
+        db.execute(
+            schema.csat_ratings.insert(),
+            [dict(zip(("handoff_id", "sender_id", "channel", "rating", "created_at"), row)) for row in ratings],
         )
-        db.executemany("INSERT INTO csat_ratings VALUES (?, ?, ?, ?, ?)", ratings)
-        db.executemany(
-            "INSERT INTO campaigns VALUES (?, ?, ?, ?)", [(1, "Outage Kadıköy", None, now - 86400), (2, "Cart reminder", None, now - 3600)]
-        )
-        db.executemany(
-            "INSERT INTO campaign_recipients VALUES (?, ?, ?, ?, ?)",
+        campaign = {"kind": "announcement", "purpose": "service", "channel": "whatsapp", "messages": "{}", "audience": "{}"}
+        campaign |= {"send_at": now, "timezone": "Europe/Istanbul", "quiet_hours": 0, "rate": 1, "status": "done", "updated_at": now}
+        db.execute(
+            schema.campaigns.insert(),
             [
-                (
-                    rng.choice([1, 2]),
-                    *rng.choice([("sent", "delivered"), ("sent", "read"), ("sent", ""), ("failed", ""), ("skipped", "")]),
-                    int(rng.random() < 0.1),
-                    int(rng.random() < 0.02),
-                )
-                for _ in range(2000)
+                {**campaign, "id": 1, "name": "Outage Kadıköy", "created_at": now - 86400},
+                {**campaign, "id": 2, "name": "Cart reminder", "created_at": now - 3600},
             ],
         )
+        recipients = []
+        for number in range(2000):
+            state, delivery = rng.choice([("sent", "delivered"), ("sent", "read"), ("sent", ""), ("failed", ""), ("skipped", "")])
+            recipients.append(
+                {
+                    "campaign_id": rng.choice([1, 2]),
+                    "address": f"whatsapp:+90554{number:07d}",
+                    "text": "Merhaba",
+                    "due_at": now,
+                    "state": state,
+                    "delivery": delivery,
+                    "replied": int(rng.random() < 0.1),
+                    "opted_out_after": int(rng.random() < 0.02),
+                }
+            )
+        db.execute(schema.campaign_recipients.insert(), recipients)
 
 
 @contextmanager
