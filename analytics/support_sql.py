@@ -129,20 +129,27 @@ def _csat_of(n: Any, total: Any, satisfied: Any) -> Csat:
 
 def _day_index(connection: Connection, timestamp: Any, first: float, last: float, filters: Filters) -> tuple[list[str], Any]:
     """The calendar days (in filters.timezone) from `first` to `last`, and a SQL expression giving each timestamp's
-    position in that list. Days are cut where Python cuts them (each day starts at its local midnight); between two
-    changes of the UTC offset every day is 86,400 s long, so the expression is one branch per offset change."""
+    position in that list. Days are cut where Python cuts them (each day starts at its local midnight). A run of
+    86,400 s days is one branch (position of its first day + whole days since its start); a day of another length
+    (a change of the UTC offset: 23 or 25 hours) is a branch of its own."""
     zone = filters.timezone
     day, end = datetime.fromtimestamp(first, zone).date(), datetime.fromtimestamp(last, zone).date()
-    starts = []
-    while day <= end:
-        starts.append((day, datetime.combine(day, time(), zone).timestamp()))
+    days, starts = [], []
+    while day <= end + timedelta(days=1):  # one more start: the end of the last day
+        days.append(day)
+        starts.append(datetime.combine(day, time(), zone).timestamp())
         day += timedelta(days=1)
-    runs: list[tuple[int, float]] = []  # (first day's position, its start) of each run of 86,400 s days
-    for position, (_, start) in enumerate(starts):
-        if not runs or start - starts[position - 1][1] != 86400:
-            runs.append((position, start))
-    branches = [(timestamp >= start, position + _whole(connection, (timestamp - start) / 86400)) for position, start in reversed(runs)]
-    return [d.isoformat() for d, _ in starts], case(*branches, else_=0)
+    branches: list[tuple[Any, Any]] = []
+    run_open = False
+    for position in range(len(days) - 1):
+        start = starts[position]
+        if starts[position + 1] - start != 86400:
+            branches.append((timestamp >= start, literal(position)))
+            run_open = False
+        elif not run_open:
+            branches.append((timestamp >= start, position + _whole(connection, (timestamp - start) / 86400)))
+            run_open = True
+    return [d.isoformat() for d in days[:-1]], case(*reversed(branches), else_=0)
 
 
 def _whole(connection: Connection, value: Any) -> Any:
@@ -191,8 +198,11 @@ def campaigns_of(connection: Connection, filters: Filters, usable: set[str]) -> 
 
 def support_counts(connection: Connection, usable: set[str]) -> SupportCounts:
     """SupportCounts.of_rows counted in SQL, over everything stored."""
-    feedback = requests = by_reason = outcomes = None
-    opt_outs = None
+    feedback: Counter[bool] | None = None
+    requests: Counter[str] | None = None
+    by_reason: Counter[tuple[str, str]] | None = None
+    outcomes: Counter[str] | None = None
+    opt_outs: int | None = None
     if "answer_feedback" in usable:
         helpful = case((answer_feedback.c.helpful != 0, True), else_=False)
         feedback = Counter({bool(k): int(n) for k, n in connection.execute(select(helpful, func.count()).group_by(helpful))})
@@ -209,11 +219,12 @@ def support_counts(connection: Connection, usable: set[str]) -> SupportCounts:
         )
     if "campaign_recipients" in usable:
         r = recipients.c
-        outcomes = Counter()
-        opt_outs = 0
+        counted: Counter[str] = Counter()
+        opted_out = 0
         for state, delivery, n, opted in connection.execute(
             select(r.state, r.delivery, func.count(), func.sum(func.coalesce(r.opted_out_after, 0))).group_by(r.state, r.delivery)
         ):
-            outcomes[recipient_outcome({"state": state, "delivery": delivery})] += int(n)
-            opt_outs += int(opted or 0)
+            counted[recipient_outcome({"state": state, "delivery": delivery})] += int(n)
+            opted_out += int(opted or 0)
+        outcomes, opt_outs = counted, opted_out
     return SupportCounts(feedback, requests, by_reason, outcomes, opt_outs)
