@@ -19,6 +19,7 @@ from analytics.settings import analytics_source
 from analytics.support_db import SupportData, read_support_data
 from analytics.support_sql import support_counts, usable_tables
 from analytics.tracker import iter_conversations, tracker_db_path
+from storage.database import Database
 
 
 def current_figures(database_path: Path, filters: Filters) -> Figures:
@@ -26,7 +27,7 @@ def current_figures(database_path: Path, filters: Filters) -> Figures:
     engine = _aggregates(database_path, filters)
     if engine is not None:
         return compute_from_aggregates(engine, filters)
-    return _recomputed(read_support_data(database_path), filters)
+    return _recomputed(read_support_data(_support(database_path)), filters)
 
 
 def current_metrics(database_path: Path, filters: Filters) -> tuple[Figures, SupportCounts]:
@@ -36,7 +37,7 @@ def current_metrics(database_path: Path, filters: Filters) -> tuple[Figures, Sup
         figures = compute_from_aggregates(engine, filters)
         with engine.connect() as connection:
             return figures, support_counts(connection, usable_tables(connection)[0])
-    data = read_support_data(database_path)
+    data = read_support_data(_support(database_path))
     return _recomputed(data, filters), SupportCounts.of_rows(data)
 
 
@@ -52,6 +53,11 @@ def _aggregates(database_path: Path, filters: Filters) -> Engine | None:
         create(engine)
         return engine
     return engine if available(engine, filters) else None
+
+
+def _support(database_path: Path) -> Database:
+    """The support database: DESTEK_DATABASE_URL when set (PostgreSQL in production), else the SQLite file."""
+    return os.environ.get("DESTEK_DATABASE_URL") or database_path
 
 
 def _recomputed(data: SupportData, filters: Filters) -> Figures:

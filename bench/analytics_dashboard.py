@@ -6,12 +6,14 @@ handoffs with CSAT) in Rasa 3.6's `events` schema plus the support tables, then 
 GET /dashboard (default 30 days) and GET /metrics through the real app in-process, first with
 ANALYTICS_SOURCE=tracker, then after the backfill with ANALYTICS_SOURCE=aggregates.
 
-    .venv/bin/python bench/analytics_dashboard.py [--conversations 10000 100000] [--keep DIR]
+    .venv/bin/python bench/analytics_dashboard.py [--conversations 10000 100000] [--keep DIR] [--postgresql [SERVER]]
+        [--skip-recompute]
 """
 
 import argparse
 import os
 import random
+import secrets
 import statistics
 import subprocess
 import sys
@@ -27,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.analytics.test_reader import action, kb_answer, kb_not_sure, session_start, user, write_tracker  # noqa: E402
 
+POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"  # CI's and the machines' PostgreSQL (issue #16)
 ARTICLES = ["order-tracking-tr", "refund-en", "modem-lights-tr", "store-locations-en", "payment-methods-tr", "reset-password-en"]
 
 
@@ -150,7 +153,7 @@ def p95(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * len(ordered)) - 1)]
 
 
-def timed_requests(state: Path, repeat: int, source: str = "tracker") -> list[tuple[str, str]]:
+def timed_requests(state: Path, repeat: int, source: str, support_url: str) -> list[tuple[str, str]]:
     from fastapi.testclient import TestClient
 
     from support_app.app import create_app
@@ -158,11 +161,14 @@ def timed_requests(state: Path, repeat: int, source: str = "tracker") -> list[tu
     settings = {
         "RASA_TRACKER_DB": str(state / "tracker.sqlite3"),
         "DESTEK_DB": str(state / "destek.sqlite3"),
-        "DESTEK_DATABASE_URL": f"sqlite:///{state / 'destek.sqlite3'}",
+        "DESTEK_DATABASE_URL": support_url,
         "ANALYTICS_SOURCE": source,
         "STAFF_DEMO_PASSWORD": "bench-staff-password",
         "DESTEK_DEMO_DATA": "1",
         "METRICS_TOKEN": "bench",
+        # the app refuses to start without them (security/secrets_policy.py): throw-away values for this run
+        "WEBCHAT_JWT_SECRET": os.environ.get("WEBCHAT_JWT_SECRET") or secrets.token_urlsafe(32),
+        "SUPPORT_SESSION_SECRET": os.environ.get("SUPPORT_SESSION_SECRET") or secrets.token_urlsafe(32),
     }
     with environment(settings), TestClient(create_app()) as client:
         page = client.get("/staff/login")
@@ -191,13 +197,13 @@ def timed_requests(state: Path, repeat: int, source: str = "tracker") -> list[tu
     return rows
 
 
-def backfill(state: Path) -> str:
+def backfill(state: Path, support_url: str) -> str:
     """`python -m analytics.backfill` on the synthetic stores, as a real process (wall time, peak memory)."""
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "RASA_TRACKER_DB": str(state / "tracker.sqlite3"),
-        "DESTEK_DATABASE_URL": f"sqlite:///{state / 'destek.sqlite3'}",
+        "DESTEK_DATABASE_URL": support_url,
     }
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "analytics.backfill"], env=env, stdout=subprocess.DEVNULL)
@@ -207,24 +213,59 @@ def backfill(state: Path) -> str:
     return f"{time.perf_counter() - started:.1f} s, peak RSS {usage.ru_maxrss / 1024:.0f} MiB"
 
 
+@contextmanager
+def support_database(state: Path, postgresql: str | None) -> Iterator[str]:
+    """The support database's URL: a SQLite file in `state`, or a new database on the PostgreSQL server
+    `postgresql` (dropped afterwards)."""
+    if postgresql is None:
+        yield f"sqlite:///{state / 'destek.sqlite3'}"
+        return
+    from sqlalchemy import create_engine, text
+
+    from analytics.aggregate_schema import engine_for
+    from storage.database import dispose
+
+    name = f"destek_bench_{os.getpid()}_{int(time.time())}"
+    admin = create_engine(f"{postgresql}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = f"{postgresql}/{name}"
+    try:
+        yield url
+    finally:
+        engine_for(url).dispose()
+        dispose(url)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def run(
-    sizes: tuple[int, ...] = (10_000, 100_000), repeat: int = 20, tracker_repeat: int = 5, keep: Path | None = None
+    sizes: tuple[int, ...] = (10_000, 100_000),
+    repeat: int = 20,
+    tracker_repeat: int = 5,
+    keep: Path | None = None,
+    postgresql: str | None = None,
+    recompute: bool = True,
 ) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
+    engine = "PostgreSQL" if postgresql else "SQLite"
     for conversations in sizes:
         with tempfile.TemporaryDirectory() as work:
             state = keep / str(conversations) if keep else Path(work)
             state.mkdir(parents=True, exist_ok=True)
-            started = time.perf_counter()
-            synthetic_data(state, conversations)
-            label = f"{conversations:,} conversations over 30 days"
-            rows.append((f"synthetic data, {label}", f"{time.perf_counter() - started:.1f} s to write"))
-            # the recompute costs seconds a request at 100,000: fewer samples
-            for path, result in timed_requests(state, tracker_repeat if conversations > 10_000 else repeat // 2, "tracker"):
-                rows.append((f"GET {path}, {label}, recomputed from the tracker store", result))
-            rows.append((f"analytics backfill, {label}", backfill(state)))
-            for path, result in timed_requests(state, repeat, "aggregates"):
-                rows.append((f"GET {path}, {label}, from the aggregates", result))
+            with support_database(state, postgresql) as support_url:
+                started = time.perf_counter()
+                synthetic_data(state, conversations, support_url=support_url)
+                label = f"{conversations:,} conversations over 30 days, support database on {engine}"
+                rows.append((f"synthetic data, {label}", f"{time.perf_counter() - started:.1f} s to write"))
+                if recompute:  # the recompute costs seconds a request at 100,000: fewer samples
+                    samples = tracker_repeat if conversations > 10_000 else repeat // 2
+                    for path, result in timed_requests(state, samples, "tracker", support_url):
+                        rows.append((f"GET {path}, {label}, recomputed from the tracker store", result))
+                rows.append((f"analytics backfill, {label}", backfill(state, support_url)))
+                for path, result in timed_requests(state, repeat, "aggregates", support_url):
+                    rows.append((f"GET {path}, {label}, from the aggregates", result))
     return rows
 
 
@@ -234,9 +275,19 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=20, help="requests per measurement from the aggregates")
     parser.add_argument("--tracker-repeat", type=int, default=5, help="requests per recompute measurement above 10,000")
     parser.add_argument("--keep", type=Path, help="write the synthetic stores here and keep them")
+    parser.add_argument(
+        "--postgresql",
+        nargs="?",
+        const=POSTGRES_SERVER,
+        help="the support database (aggregates, handoffs, CSAT) on this PostgreSQL server, a new database per size "
+        "(default server postgresql+psycopg://postgres@127.0.0.1:5432); the tracker store stays SQLite",
+    )
+    parser.add_argument("--skip-recompute", action="store_true", help="time the aggregates only (the recompute takes minutes at 100,000)")
     args = parser.parse_args()
     print("| benchmark | result |\n|---|---|")
-    for name, result in run(tuple(args.conversations), args.repeat, args.tracker_repeat, args.keep):
+    for name, result in run(
+        tuple(args.conversations), args.repeat, args.tracker_repeat, args.keep, args.postgresql, not args.skip_recompute
+    ):
         print(f"| {name} | {result} |", flush=True)
     return 0
 
