@@ -18,7 +18,7 @@ from analytics.prometheus import SupportCounts
 from analytics.settings import analytics_source
 from analytics.support_db import SupportData, read_support_data
 from analytics.support_sql import support_counts, usable_tables
-from analytics.tracker import iter_conversations, tracker_db_path
+from analytics.tracker import iter_conversations, tracker_store
 from storage.database import Database
 
 
@@ -61,4 +61,4 @@ def _support(database_path: Path) -> Database:
 
 
 def _recomputed(data: SupportData, filters: Filters) -> Figures:
-    return compute(list(iter_conversations(tracker_db_path(), since=filters.since)), data, filters)
+    return compute(list(iter_conversations(tracker_store(), since=filters.since)), data, filters)

@@ -139,3 +139,23 @@ def test_a_cluster_tracker_store_that_cannot_be_used_is_a_one_line_error(
     done, out = export(tmp_path, env)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and done.stderr.startswith(expected), done.stderr
     assert not out.exists()
+
+
+def test_the_analytics_backfill_reads_the_same_postgresql_tracker_store(stores: tuple[str, Path], tmp_path: Path) -> None:
+    """`make analytics-backfill` in the cluster profile takes its default tracker store from the same settings."""
+    from analytics.aggregate_schema import engine_for
+    from tests.analytics.test_aggregates import table_rows
+
+    name, sqlite = stores
+    rows = []
+    for label, env in (
+        ("postgresql", cluster_env(name)),
+        ("sqlite", {**os.environ, "PYTHONPATH": str(ROOT), "DESTEK_PROFILE": "", "RASA_TRACKER_DB": str(sqlite)}),
+    ):
+        target = f"sqlite:///{tmp_path / label}.sqlite3"
+        done = subprocess.run(
+            [PYTHON, "-m", "analytics.backfill", "--database-url", target], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0 and "analytics backfill: 6 conversations of 4 senders" in done.stdout, done.stderr
+        rows.append(table_rows(engine_for(target)))
+    assert rows[0] == rows[1] and rows[0][0]
