@@ -1,7 +1,8 @@
 """The dashboard's figures read from the aggregate tables instead of re-reading every tracker event.
 
 Same definitions and the same results as analytics.figures.compute (tests/analytics/test_aggregates.py
-proves it on a synthetic month); handoff rows are matched to sessions at read time, in SQL-sized steps.
+proves it on a synthetic month); handoff rows are matched to sessions at read time in SQL, and the support
+tables (handoffs, CSAT, campaigns) are counted in SQL too (analytics.support_sql): nothing is read whole.
 """
 
 import math
@@ -13,21 +14,10 @@ from typing import Any
 from sqlalchemy import Engine, and_, column, false, func, inspect, literal, select, table, tuple_, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
+from analytics import support_sql
 from analytics.aggregate_schema import conversations, daily
 from analytics.aggregate_store import stored_meta
-from analytics.figures import (
-    MAX_DAYS,
-    TOP,
-    ArticleRow,
-    Durations,
-    Figures,
-    Filters,
-    _campaigns,
-    _csat,
-    _handoffs_in,
-    ranked,
-)
-from analytics.support_db import SupportData
+from analytics.figures import MAX_DAYS, TOP, ArticleRow, Durations, Figures, Filters, ranked
 
 KINDS = ("intent", "kb", "article", "helpful", "not_helpful", "handed_off", "first_response", "resolution")
 
@@ -78,11 +68,14 @@ def _where(t: Any, filters: Filters) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def compute_from_aggregates(engine: Engine, data: SupportData, filters: Filters) -> Figures:
+def compute_from_aggregates(engine: Engine, filters: Filters) -> Figures:
+    """The dashboard's figures: the tracker-store half from the aggregate tables, the support-table half
+    (handoffs, CSAT, campaigns) counted in SQL in the same database (analytics.support_sql); one connection."""
     selection = _where(conversations, filters)
     daily_where = _where(daily, filters)
     c = conversations.c
     with engine.connect() as connection:
+        usable, problems = support_sql.usable_tables(connection)
         per_group = connection.execute(
             select(daily.c.day, daily.c.channel, daily.c.language, func.sum(daily.c.n))
             .where(*daily_where, daily.c.kind == "conversations")
@@ -97,7 +90,7 @@ def compute_from_aggregates(engine: Engine, data: SupportData, filters: Filters)
             totals[kind][key] += int(n)
         unanswered = _top_unanswered(connection, daily_where)
         slot_handed = totals["handed_off"][""]
-        reason_counts, extra = _handoff_rows(connection, data, selection)
+        reason_counts, extra = _handoff_rows(connection, usable, selection, filters)
         first_response = _durations(connection, c.first_response_s, selection, totals["first_response"])
         not_extra = [tuple_(c.sender_id, c.session).not_in(list(extra))] if extra else []
         taken_out = [v for v in extra.values() if v is not None and v >= 0]
@@ -108,6 +101,11 @@ def compute_from_aggregates(engine: Engine, data: SupportData, filters: Filters)
             }
         )
         resolution = _durations(connection, c.resolution_s, [*selection, *not_extra], resolution_sums)
+        handoffs = "handoffs" in usable
+        first_response_human = support_sql.human_durations(connection, filters, "first_agent_reply_at") if handoffs else None
+        resolution_human = support_sql.human_durations(connection, filters, "closed_at") if handoffs else None
+        csat_overall, csat_per_channel, csat_per_day = support_sql.csat(connection, filters, usable)
+        campaigns = support_sql.campaigns_of(connection, filters, usable)
     total = sum(int(n) for *_, n in per_group)
     handed = slot_handed + len(extra)
     by_channel: Counter[str] = Counter()
@@ -115,8 +113,6 @@ def compute_from_aggregates(engine: Engine, data: SupportData, filters: Filters)
         by_channel[channel] += int(n)
     days, per_channel, per_language = _per_day(per_group)
     reason_counts["unknown"] += slot_handed - (sum(reason_counts.values()) - len(extra))
-    handoffs = _handoffs_in(data.handoffs, filters)
-    csat_overall, csat_per_channel, csat_per_day = _csat(data, filters)
     articles = [
         ArticleRow(article, n, totals["helpful"][article], totals["not_helpful"][article]) for article, n in totals["article"].items() if n
     ]
@@ -131,12 +127,8 @@ def compute_from_aggregates(engine: Engine, data: SupportData, filters: Filters)
         handoff_reasons=ranked(+reason_counts),
         first_response_bot=first_response,
         resolution_bot=resolution,
-        first_response_human=None
-        if handoffs is None
-        else Durations.of(h["first_agent_reply_at"] - h["created_at"] for h in handoffs if h["first_agent_reply_at"] is not None),
-        resolution_human=None
-        if handoffs is None
-        else Durations.of(h["closed_at"] - h["created_at"] for h in handoffs if h["closed_at"] is not None),
+        first_response_human=first_response_human,
+        resolution_human=resolution_human,
         csat_overall=csat_overall,
         csat_per_channel=csat_per_channel,
         csat_per_day=csat_per_day,
@@ -145,8 +137,8 @@ def compute_from_aggregates(engine: Engine, data: SupportData, filters: Filters)
         kb_answered=totals["kb"]["answered"],
         kb_unanswered=totals["kb"]["unanswered"],
         top_unanswered=unanswered,
-        campaigns=_campaigns(data, filters),
-        problems=list(data.problems),
+        campaigns=campaigns,
+        problems=problems,
     )
 
 
@@ -170,34 +162,51 @@ def _durations(connection: Any, value: Any, conditions: list[ColumnElement[bool]
 
 
 def _top_unanswered(connection: Any, daily_where: list[ColumnElement[bool]]) -> list[tuple[str, int]]:
-    """The TOP most asked, ties by text: every text counted at least as often as the TOP-th one."""
-    total = func.sum(daily.c.n).label("total")
-    grouped = select(daily.c.key, total).where(*daily_where, daily.c.kind == "unanswered").group_by(daily.c.key)
-    threshold = connection.execute(select(grouped.subquery().c.total).order_by(column("total").desc()).offset(TOP - 1).limit(1)).scalar()
-    if threshold is not None:
-        grouped = grouped.having(total >= threshold)
-    return ranked(Counter({key: int(n) for key, n in connection.execute(grouped) if n}), TOP)
+    """The TOP most asked, ties by text in code-point order (as analytics.figures.ranked sorts them)."""
+    total = func.sum(daily.c.n)
+    key = daily.c.key.collate("C") if connection.dialect.name == "postgresql" else daily.c.key
+    grouped = (
+        select(daily.c.key, total)
+        .where(*daily_where, daily.c.kind == "unanswered")
+        .group_by(daily.c.key)
+        .having(total > 0)
+        .order_by(total.desc(), key)
+        .limit(TOP)
+    )
+    return [(str(k), int(n)) for k, n in connection.execute(grouped)]
 
 
 def _handoff_rows(
-    connection: Any, data: SupportData, selection: list[ColumnElement[bool]]
+    connection: Any, usable: set[str], selection: list[ColumnElement[bool]], filters: Filters
 ) -> tuple[Counter[str], dict[tuple[str, int], float | None]]:
     """Handoff and handoff-request rows (same database) matched in SQL to the session they fall in,
     as analytics.figures does: the session of that sender that started last at or before the row;
     per session its first handoffs row, else its first handoff_requests row. Returns the reasons of
-    the selected conversations that have a row, and those of them the bot did not mark handed off."""
+    the selected conversations that have a row, and those of them the bot did not mark handed off.
+
+    Only rows created since the range's start are read (indexed): a row owned by a session of the range was
+    created after that session started."""
     sources = []
-    for src, (name, rows) in enumerate((("handoffs", data.handoffs), ("handoff_requests", data.handoff_requests))):
-        if rows is not None:
+    for src, name in enumerate(("handoffs", "handoff_requests")):
+        if name in usable:
             source = table(name, column("sender_id"), column("created_at"), column("reason"))
-            sources.append(select(literal(src).label("src"), source.c.sender_id, source.c.created_at, source.c.reason))
+            since = [source.c.created_at >= filters.since] if filters.since is not None else []
+            sources.append(
+                select(literal(src).label("src"), source.c.sender_id, source.c.created_at, source.c.reason).where(
+                    source.c.created_at.is_not(None), *since
+                )
+            )
     if not sources:
         return Counter(), {}
     rows_ = union_all(*sources).subquery("r")
     earlier = conversations.alias("earlier")
+    # the sender's latest session started at or before the row (sessions are numbered in start order): one seek
+    # in ix_analytics_conversations_sender_start, which covers it
     owner = (
-        select(func.max(earlier.c.session))
+        select(earlier.c.session)
         .where(earlier.c.sender_id == rows_.c.sender_id, earlier.c.started_at <= rows_.c.created_at)
+        .order_by(earlier.c.started_at.desc(), earlier.c.session.desc())
+        .limit(1)
         .scalar_subquery()
     )
     # materialised: the owner subquery runs once per row, not once per use

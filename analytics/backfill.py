@@ -9,6 +9,7 @@ import json
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -17,6 +18,7 @@ from analytics.aggregate_schema import database_url, engine_for
 from analytics.aggregate_store import Event, rebuild
 from analytics.fold import EVENT_TYPES
 from analytics.settings import analytics_timezone
+from analytics.tracker import tracker_store
 from storage import paths
 
 
@@ -39,18 +41,23 @@ def tracker_events(engine: Engine) -> Iterator[Event]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analytics.backfill", description=__doc__.splitlines()[0])
-    parser.add_argument("--tracker-url", help="SQLAlchemy URL of Rasa's tracker store (default: sqlite:///$RASA_TRACKER_DB)")
+    parser.add_argument(
+        "--tracker-url",
+        help="SQLAlchemy URL of Rasa's tracker store (default: Rasa's own: sqlite:///$RASA_TRACKER_DB, or with "
+        "DESTEK_PROFILE=cluster the PostgreSQL store of endpoints.cluster.yml)",
+    )
     parser.add_argument("--database-url", help="support database (default: DESTEK_DATABASE_URL, else sqlite:///$DESTEK_DB)")
     args = parser.parse_args(argv)
-    tracker_url = args.tracker_url or f"sqlite:///{paths.tracker_database()}"
-    if tracker_url.startswith("sqlite:///") and not paths.tracker_database().exists() and not args.tracker_url:
-        print(f"analytics backfill: no tracker store at {paths.tracker_database()} (RASA_TRACKER_DB)", file=sys.stderr)
-        return 2
     try:
+        store = args.tracker_url or tracker_store()
         timezone = analytics_timezone()
     except ValueError as error:
         print(f"analytics backfill: {error}", file=sys.stderr)
         return 2
+    if isinstance(store, Path) and not store.exists():
+        print(f"analytics backfill: no tracker store at {store} (RASA_TRACKER_DB)", file=sys.stderr)
+        return 2
+    tracker_url = f"sqlite:///{store}" if isinstance(store, Path) else store
     started = time.perf_counter()
     target = engine_for(args.database_url or database_url(paths.support_database()))
     n_senders, n_conversations = rebuild(target, tracker_events(engine_for(tracker_url)), timezone)

@@ -1,12 +1,13 @@
 """/metrics for operations, in Prometheus' text exposition format (written by prometheus_client).
 
-Values are recomputed from the stores at each scrape (no in-process counters: the support app
-may run several workers, and the tracker store is the truth). Totals count everything stored;
+Values are recomputed from the stores (or read from the analytics aggregates and counted in SQL) at each
+scrape (no in-process counters: the support app may run several workers). Totals count everything stored;
 ratios are over all stored conversations.
 """
 
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -28,14 +29,37 @@ class _Snapshot:
         return iter(self.families)
 
 
-def exposition(figures: Figures, data: SupportData) -> bytes:
+@dataclass
+class SupportCounts:
+    """What /metrics shows of the support tables (everything stored); None: the table is not there."""
+
+    feedback: Counter[bool] | None  # answer_feedback: helpful → votes
+    handoff_requests: Counter[str] | None  # reason → requests
+    handoffs: Counter[tuple[str, str]] | None  # (reason, status) → handoffs
+    recipient_outcomes: Counter[str] | None  # campaign_recipients: outcome → recipients
+    opt_outs: int | None
+
+    @classmethod
+    def of_rows(cls, data: SupportData) -> "SupportCounts":
+        """From the rows analytics.support_db read (the recompute path); analytics.support_sql counts the same in SQL."""
+        recipients = data.campaign_recipients
+        return cls(
+            None if data.answer_feedback is None else Counter(bool(row["helpful"]) for row in data.answer_feedback),
+            None if data.handoff_requests is None else Counter(str(r["reason"]) for r in data.handoff_requests),
+            None if data.handoffs is None else Counter((str(h["reason"]), str(h["status"])) for h in data.handoffs),
+            None if recipients is None else Counter(recipient_outcome(r) for r in recipients),
+            None if recipients is None else sum(int(r["opted_out_after"] or 0) for r in recipients),
+        )
+
+
+def exposition(figures: Figures, counts: SupportCounts) -> bytes:
     """figures: computed over everything stored (no filters)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Snapshot(families(figures, data)))
+    registry.register(_Snapshot(families(figures, counts)))
     return generate_latest(registry)
 
 
-def families(figures: Figures, data: SupportData) -> list[Metric]:
+def families(figures: Figures, counts: SupportCounts) -> list[Metric]:
     out: list[Metric] = []
     total = CounterMetricFamily(
         "destek_conversations", "Conversations (Rasa sessions) with at least one customer message.", labels=["channel"]
@@ -53,29 +77,28 @@ def families(figures: Figures, data: SupportData) -> list[Metric]:
     kb.add_metric(["unanswered"], figures.kb_unanswered)
     out.append(kb)
 
-    if data.answer_feedback is not None:
+    if counts.feedback is not None:
         feedback = CounterMetricFamily("destek_kb_feedback", "Ratings of knowledge-base answers.", labels=["helpful"])
-        votes = Counter(bool(row["helpful"]) for row in data.answer_feedback)
-        feedback.add_metric(["true"], votes.get(True, 0))
-        feedback.add_metric(["false"], votes.get(False, 0))
+        feedback.add_metric(["true"], counts.feedback.get(True, 0))
+        feedback.add_metric(["false"], counts.feedback.get(False, 0))
         out.append(feedback)
 
-    if data.handoff_requests is not None:
+    if counts.handoff_requests is not None:
         requests = CounterMetricFamily("destek_handoff_requests", "Handoff requests the bot recorded, by reason.", labels=["reason"])
-        for reason, n in sorted(Counter(str(r["reason"]) for r in data.handoff_requests).items()):
+        for reason, n in sorted(counts.handoff_requests.items()):
             requests.add_metric([reason], n)
         out.append(requests)
 
-    if data.handoffs is not None:
+    if counts.handoffs is not None:
         handoffs = GaugeMetricFamily("destek_handoffs", "Handoffs by reason and current status.", labels=["reason", "status"])
-        for (reason, status), n in sorted(Counter((str(h["reason"]), str(h["status"])) for h in data.handoffs).items()):
+        for (reason, status), n in sorted(counts.handoffs.items()):
             handoffs.add_metric([reason, status], n)
         out.append(handoffs)
         out.append(
             GaugeMetricFamily(
                 "destek_handoff_queue_length",
                 "Handoffs waiting for an agent (status queued).",
-                value=sum(1 for h in data.handoffs if h["status"] == "queued"),
+                value=sum(n for (_, status), n in counts.handoffs.items() if status == "queued"),
             )
         )
 
@@ -85,19 +108,14 @@ def families(figures: Figures, data: SupportData) -> list[Metric]:
         if csat.average is not None:
             out.append(GaugeMetricFamily("destek_csat_average", "Mean CSAT rating (1-5) over all ratings.", value=csat.average))
 
-    if data.campaign_recipients is not None:
+    if counts.recipient_outcomes is not None:
         sends = GaugeMetricFamily(
             "destek_campaign_recipients", "Campaign recipients by outcome (send state, then delivery).", labels=["outcome"]
         )
-        outcomes = Counter(recipient_outcome(r) for r in data.campaign_recipients)
-        for outcome in sorted(set(OUTCOMES) | set(outcomes)):
-            sends.add_metric([outcome], outcomes.get(outcome, 0))
+        for outcome in sorted(set(OUTCOMES) | set(counts.recipient_outcomes)):
+            sends.add_metric([outcome], counts.recipient_outcomes.get(outcome, 0))
         out.append(sends)
         out.append(
-            CounterMetricFamily(
-                "destek_campaign_opt_outs",
-                "Recipients who opted out after a campaign.",
-                value=sum(int(r["opted_out_after"] or 0) for r in data.campaign_recipients),
-            )
+            CounterMetricFamily("destek_campaign_opt_outs", "Recipients who opted out after a campaign.", value=counts.opt_outs or 0)
         )
     return out

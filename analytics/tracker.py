@@ -1,6 +1,10 @@
 """Read Rasa's SQL tracker store (table `events`, Rasa 3.6 SQLTrackerStore) into conversations and turns.
 
-The file is opened read-only, so a reader can never change or lock out the Rasa server's data.
+The store is Rasa's own: the SQLite file RASA_TRACKER_DB (endpoints.yml), or in the cluster profile
+(DESTEK_PROFILE=cluster) the PostgreSQL database that endpoints.cluster.yml's `tracker_store` names, its
+`${RASA_TRACKER_PG_…}` variables filled from the environment as Rasa fills them (`tracker_store()`).
+A SQLite file is opened read-only, a PostgreSQL store read in a read-only transaction, so a reader can never
+change or lock out the Rasa server's data.
 A conversation is one Rasa session of one sender: `action_session_start` (or `session_started`)
 begins the next one.
 A turn is one user message with everything the bot did until the next user message.
@@ -8,14 +12,24 @@ A turn is one user message with everything the bot did until the next user messa
 
 import itertools
 import json
+import os
+import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import yaml
+from sqlalchemy import bindparam, inspect, text
+from sqlalchemy.engine import URL, make_url
+
 from storage import paths
+from storage.database import engine
+
+TrackerStore = Path | str  # a SQLite file, or a SQLAlchemy URL (PostgreSQL)
+CLUSTER_ENDPOINTS = Path(__file__).resolve().parent.parent / "endpoints.cluster.yml"
 
 CHANNELS = ("web", "whatsapp", "rest")
 _IGNORED_ACTIONS = ("action_listen", "action_session_start")
@@ -26,6 +40,55 @@ _SLOTS = ("language", "kb_query", "kb_article_id", "kb_score", "kb_answered", "h
 def tracker_db_path() -> Path:
     """RASA_TRACKER_DB, the same variable endpoints.yml gives the Rasa server."""
     return paths.tracker_database()
+
+
+def tracker_store(env: Mapping[str, str] = os.environ, endpoints: Path = CLUSTER_ENDPOINTS) -> TrackerStore:
+    """The tracker store the Rasa server of this profile uses: with DESTEK_PROFILE=cluster, the URL built from
+    endpoints.cluster.yml's `tracker_store` (as Rasa's SQLTrackerStore builds it), else RASA_TRACKER_DB.
+    Raises ValueError (one line) when that section cannot be used."""
+    if env.get("DESTEK_PROFILE") != "cluster":
+        return tracker_db_path()
+    try:
+        section = (yaml.safe_load(endpoints.read_text(encoding="utf-8")) or {}).get("tracker_store") or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ValueError(f"{endpoints.name}: cannot read it ({error})") from None
+    if str(section.get("type", "")).lower() != "sql":
+        raise ValueError(f"{endpoints.name}: tracker_store is not Rasa's SQL store (type: SQL)")
+    values = {key: _filled(endpoints.name, key, value, env) for key, value in section.items()}
+    dialect = values.get("dialect") or "sqlite"
+    if dialect == "sqlite":
+        return Path(values.get("db") or "rasa.db")
+    port = values.get("port") or None
+    if port is not None and not port.isdigit():
+        raise ValueError(f"{endpoints.name}: tracker_store port {port!r} is not a number")
+    url = URL.create(
+        "postgresql+psycopg" if dialect == "postgresql" else dialect,
+        username=values.get("username") or None,
+        password=values.get("password") or None,
+        host=values.get("url") or None,
+        port=int(port) if port else None,
+        database=values.get("db") or "rasa",
+    )
+    return url.render_as_string(hide_password=False)
+
+
+def _filled(where: str, key: str, value: Any, env: Mapping[str, str]) -> str:
+    """A value with its ${VAR}s replaced from the environment; a variable that is not set is an error, as in Rasa."""
+
+    def variable(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in env:
+            raise ValueError(f"{where}: tracker_store {key} needs {name}, which is not set")
+        return env[name]
+
+    return re.sub(r"\$\{([^}]+)\}", variable, "" if value is None else str(value))
+
+
+def describe(store: TrackerStore) -> str:
+    """A store for messages, without its password."""
+    if isinstance(store, Path):
+        return str(store)
+    return make_url(store).render_as_string(hide_password=True)
 
 
 def channel_of(sender_id: str) -> str:
@@ -119,12 +182,17 @@ def open_read_only(path: Path) -> sqlite3.Connection:
     return connection
 
 
-def iter_conversations(path: Path, since: float | None = None, sender_id: str | None = None) -> Iterator[Conversation]:
-    """Every conversation in the tracker store, grouped by sender, oldest session first.
+def iter_conversations(store: TrackerStore, since: float | None = None, sender_id: str | None = None) -> Iterator[Conversation]:
+    """Every conversation in the tracker store (a SQLite file or a PostgreSQL URL), grouped by sender, oldest
+    session first.
 
     since: only senders with an event at or after it (their older sessions come too: filter on
     started_at). A missing file or a store without the events table yields nothing.
     """
+    if isinstance(store, str):
+        yield from _from_server(store, since, sender_id)
+        return
+    path = store
     if not path.exists():
         return
     connection = open_read_only(path)
@@ -143,13 +211,39 @@ def iter_conversations(path: Path, since: float | None = None, sender_id: str | 
         query += " WHERE " + " AND ".join(conditions)
         rows = connection.execute(query + " ORDER BY sender_id, id", arguments)
         rows.row_factory = None  # plain tuples: a third faster than sqlite3.Row here
-        for sender, events in itertools.groupby(rows, key=lambda row: str(row[0])):
-            yield from _conversations(sender, events)
+        yield from _grouped(rows)
     finally:
         connection.close()
 
 
-def read_conversations(path: Path, since: float | None = None, until: float | None = None) -> list[Conversation]:
+def _from_server(url: str, since: float | None, sender_id: str | None) -> Iterator[Conversation]:
+    """The same query on a server database (Rasa's SQLTrackerStore on PostgreSQL), in a read-only transaction,
+    streamed."""
+    conditions = ["type_name IN :types"]
+    arguments: dict[str, Any] = {"types": list(_EVENT_TYPES)}
+    if sender_id is not None:
+        conditions.append("sender_id = :sender")
+        arguments["sender"] = sender_id
+    if since is not None:
+        conditions.append("sender_id IN (SELECT DISTINCT sender_id FROM events WHERE timestamp >= :since)")
+        arguments["since"] = since
+    query = text(
+        f"SELECT sender_id, type_name, timestamp, action_name, data FROM events WHERE {' AND '.join(conditions)} ORDER BY sender_id, id"
+    ).bindparams(bindparam("types", expanding=True))
+    with engine(url).connect() as connection:
+        connection.exec_driver_sql("SET TRANSACTION READ ONLY")  # first statement of the transaction
+        if not inspect(connection).has_table("events"):
+            return
+        rows = connection.execution_options(yield_per=5000).execute(query, arguments)
+        yield from _grouped(tuple(row) for row in rows)
+
+
+def _grouped(rows: Iterable[tuple[Any, ...]]) -> Iterator[Conversation]:
+    for sender, events in itertools.groupby(rows, key=lambda row: str(row[0])):
+        yield from _conversations(sender, events)
+
+
+def read_conversations(path: TrackerStore, since: float | None = None, until: float | None = None) -> list[Conversation]:
     """Conversations that started in [since, until) (both optional), ordered by start time."""
     selected = [
         c
@@ -159,7 +253,7 @@ def read_conversations(path: Path, since: float | None = None, until: float | No
     return sorted(selected, key=lambda c: (c.started_at, c.sender_id))
 
 
-def conversations_of(path: Path, sender_id: str) -> list[Conversation]:
+def conversations_of(path: TrackerStore, sender_id: str) -> list[Conversation]:
     """All sessions of one sender, oldest first."""
     return list(iter_conversations(path, sender_id=sender_id))
 

@@ -6,13 +6,14 @@ handoffs with CSAT) in Rasa 3.6's `events` schema plus the support tables, then 
 GET /dashboard (default 30 days) and GET /metrics through the real app in-process, first with
 ANALYTICS_SOURCE=tracker, then after the backfill with ANALYTICS_SOURCE=aggregates.
 
-    .venv/bin/python bench/analytics_dashboard.py [--conversations 10000 100000] [--keep DIR]
+    .venv/bin/python bench/analytics_dashboard.py [--conversations 10000 100000] [--keep DIR] [--postgresql [SERVER]]
+        [--skip-recompute]
 """
 
 import argparse
 import os
 import random
-import sqlite3
+import secrets
 import statistics
 import subprocess
 import sys
@@ -29,19 +30,14 @@ sys.path.insert(0, str(ROOT))
 
 from tests.analytics.test_reader import action, kb_answer, kb_not_sure, session_start, user, write_tracker  # noqa: E402
 
-HANDOFF_TABLES = """
-CREATE TABLE IF NOT EXISTS handoffs (id INTEGER PRIMARY KEY, sender_id TEXT NOT NULL, customer_id TEXT, channel TEXT,
-    language TEXT, reason TEXT, priority INTEGER, status TEXT, agent TEXT, created_at REAL, claimed_at REAL,
-    first_agent_reply_at REAL, closed_at REAL);
-CREATE TABLE IF NOT EXISTS csat_ratings (handoff_id INTEGER, sender_id TEXT, channel TEXT, rating INTEGER, created_at REAL);
-CREATE TABLE IF NOT EXISTS campaigns (id INTEGER PRIMARY KEY, name TEXT NOT NULL, parent_id INTEGER, created_at REAL);
-CREATE TABLE IF NOT EXISTS campaign_recipients (campaign_id INTEGER, state TEXT, delivery TEXT, replied INTEGER, opted_out_after INTEGER);
-"""
+POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"  # CI's and the machines' PostgreSQL (issue #16)
 ARTICLES = ["order-tracking-tr", "refund-en", "modem-lights-tr", "store-locations-en", "payment-methods-tr", "reset-password-en"]
 
 
-def synthetic_data(state: Path, conversations: int, seed: int = 11) -> None:
-    """state/tracker.sqlite3 and state/destek.sqlite3 with `conversations` sessions over 30 days."""
+def synthetic_data(state: Path, conversations: int, seed: int = 11, support_url: str | None = None) -> None:
+    """state/tracker.sqlite3 with `conversations` sessions over 30 days, and their handoffs, CSAT ratings and
+    campaigns in the support database (support_url, default sqlite:///state/destek.sqlite3), migrated to the
+    newest schema first (`make migrate`: the tables and indexes production has)."""
     rng = random.Random(seed)
     now = time.time()
     events: dict[str, list[dict[str, Any]]] = {}
@@ -95,29 +91,47 @@ def synthetic_data(state: Path, conversations: int, seed: int = 11) -> None:
                     ratings.append((len(handoffs), sender, channel, rng.randint(1, 5), closed + 5))
         events[sender] = conversation
     write_tracker(state / "tracker.sqlite3", events)
-    with sqlite3.connect(state / "destek.sqlite3") as db:
-        db.executescript(HANDOFF_TABLES)
-        db.executemany(
-            "INSERT INTO handoffs (id, sender_id, channel, language, reason, status, created_at, first_agent_reply_at, closed_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            handoffs,
+    write_support_rows(support_url or f"sqlite:///{state / 'destek.sqlite3'}", handoffs, ratings, rng, now)
+
+
+def write_support_rows(url: str, handoffs: list[tuple[Any, ...]], ratings: list[tuple[Any, ...]], rng: random.Random, now: float) -> None:
+    from analytics.aggregate_schema import engine_for
+    from storage import schema
+    from storage.migrate import upgrade
+
+    upgrade(url)
+    handoff_columns = ("id", "sender_id", "channel", "language", "reason", "status", "created_at", "first_agent_reply_at", "closed_at")
+    with engine_for(url).begin() as db:
+        db.execute(schema.handoffs.insert(), [{**dict(zip(handoff_columns, row, strict=True)), "priority": 0} for row in handoffs])
+        db.execute(
+            schema.csat_ratings.insert(),
+            [dict(zip(("handoff_id", "sender_id", "channel", "rating", "created_at"), row, strict=True)) for row in ratings],
         )
-        db.executemany("INSERT INTO csat_ratings VALUES (?, ?, ?, ?, ?)", ratings)
-        db.executemany(
-            "INSERT INTO campaigns VALUES (?, ?, ?, ?)", [(1, "Outage Kadıköy", None, now - 86400), (2, "Cart reminder", None, now - 3600)]
-        )
-        db.executemany(
-            "INSERT INTO campaign_recipients VALUES (?, ?, ?, ?, ?)",
+        campaign = {"kind": "announcement", "purpose": "service", "channel": "whatsapp", "messages": "{}", "audience": "{}"}
+        campaign |= {"send_at": now, "timezone": "Europe/Istanbul", "quiet_hours": 0, "rate": 1, "status": "done", "updated_at": now}
+        db.execute(
+            schema.campaigns.insert(),
             [
-                (
-                    rng.choice([1, 2]),
-                    *rng.choice([("sent", "delivered"), ("sent", "read"), ("sent", ""), ("failed", ""), ("skipped", "")]),
-                    int(rng.random() < 0.1),
-                    int(rng.random() < 0.02),
-                )
-                for _ in range(2000)
+                {**campaign, "id": 1, "name": "Outage Kadıköy", "created_at": now - 86400},
+                {**campaign, "id": 2, "name": "Cart reminder", "created_at": now - 3600},
             ],
         )
+        recipients = []
+        for number in range(2000):
+            state, delivery = rng.choice([("sent", "delivered"), ("sent", "read"), ("sent", ""), ("failed", ""), ("skipped", "")])
+            recipients.append(
+                {
+                    "campaign_id": rng.choice([1, 2]),
+                    "address": f"whatsapp:+90554{number:07d}",
+                    "text": "Merhaba",
+                    "due_at": now,
+                    "state": state,
+                    "delivery": delivery,
+                    "replied": int(rng.random() < 0.1),
+                    "opted_out_after": int(rng.random() < 0.02),
+                }
+            )
+        db.execute(schema.campaign_recipients.insert(), recipients)
 
 
 @contextmanager
@@ -140,7 +154,7 @@ def p95(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * len(ordered)) - 1)]
 
 
-def timed_requests(state: Path, repeat: int, source: str = "tracker") -> list[tuple[str, str]]:
+def timed_requests(state: Path, repeat: int, source: str, support_url: str) -> list[tuple[str, str]]:
     from fastapi.testclient import TestClient
 
     from support_app.app import create_app
@@ -148,11 +162,14 @@ def timed_requests(state: Path, repeat: int, source: str = "tracker") -> list[tu
     settings = {
         "RASA_TRACKER_DB": str(state / "tracker.sqlite3"),
         "DESTEK_DB": str(state / "destek.sqlite3"),
-        "DESTEK_DATABASE_URL": f"sqlite:///{state / 'destek.sqlite3'}",
+        "DESTEK_DATABASE_URL": support_url,
         "ANALYTICS_SOURCE": source,
         "STAFF_DEMO_PASSWORD": "bench-staff-password",
         "DESTEK_DEMO_DATA": "1",
         "METRICS_TOKEN": BENCH_METRICS_TOKEN,
+        # the app refuses to start without them (security/secrets_policy.py): throw-away values for this run
+        "WEBCHAT_JWT_SECRET": os.environ.get("WEBCHAT_JWT_SECRET") or secrets.token_urlsafe(32),
+        "SUPPORT_SESSION_SECRET": os.environ.get("SUPPORT_SESSION_SECRET") or secrets.token_urlsafe(32),
     }
     with environment(settings), TestClient(create_app()) as client:
         page = client.get("/staff/login")
@@ -181,13 +198,13 @@ def timed_requests(state: Path, repeat: int, source: str = "tracker") -> list[tu
     return rows
 
 
-def backfill(state: Path) -> str:
+def backfill(state: Path, support_url: str) -> str:
     """`python -m analytics.backfill` on the synthetic stores, as a real process (wall time, peak memory)."""
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "RASA_TRACKER_DB": str(state / "tracker.sqlite3"),
-        "DESTEK_DATABASE_URL": f"sqlite:///{state / 'destek.sqlite3'}",
+        "DESTEK_DATABASE_URL": support_url,
     }
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "analytics.backfill"], env=env, stdout=subprocess.DEVNULL)
@@ -197,24 +214,59 @@ def backfill(state: Path) -> str:
     return f"{time.perf_counter() - started:.1f} s, peak RSS {usage.ru_maxrss / 1024:.0f} MiB"
 
 
+@contextmanager
+def support_database(state: Path, postgresql: str | None) -> Iterator[str]:
+    """The support database's URL: a SQLite file in `state`, or a new database on the PostgreSQL server
+    `postgresql` (dropped afterwards)."""
+    if postgresql is None:
+        yield f"sqlite:///{state / 'destek.sqlite3'}"
+        return
+    from sqlalchemy import create_engine, text
+
+    from analytics.aggregate_schema import engine_for
+    from storage.database import dispose
+
+    name = f"destek_bench_{os.getpid()}_{int(time.time())}"
+    admin = create_engine(f"{postgresql}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = f"{postgresql}/{name}"
+    try:
+        yield url
+    finally:
+        engine_for(url).dispose()
+        dispose(url)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def run(
-    sizes: tuple[int, ...] = (10_000, 100_000), repeat: int = 20, tracker_repeat: int = 5, keep: Path | None = None
+    sizes: tuple[int, ...] = (10_000, 100_000),
+    repeat: int = 20,
+    tracker_repeat: int = 5,
+    keep: Path | None = None,
+    postgresql: str | None = None,
+    recompute: bool = True,
 ) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
+    engine = "PostgreSQL" if postgresql else "SQLite"
     for conversations in sizes:
         with tempfile.TemporaryDirectory() as work:
             state = keep / str(conversations) if keep else Path(work)
             state.mkdir(parents=True, exist_ok=True)
-            started = time.perf_counter()
-            synthetic_data(state, conversations)
-            label = f"{conversations:,} conversations over 30 days"
-            rows.append((f"synthetic data, {label}", f"{time.perf_counter() - started:.1f} s to write"))
-            # the recompute costs seconds a request at 100,000: fewer samples
-            for path, result in timed_requests(state, tracker_repeat if conversations > 10_000 else repeat // 2, "tracker"):
-                rows.append((f"GET {path}, {label}, recomputed from the tracker store", result))
-            rows.append((f"analytics backfill, {label}", backfill(state)))
-            for path, result in timed_requests(state, repeat, "aggregates"):
-                rows.append((f"GET {path}, {label}, from the aggregates", result))
+            with support_database(state, postgresql) as support_url:
+                started = time.perf_counter()
+                synthetic_data(state, conversations, support_url=support_url)
+                label = f"{conversations:,} conversations over 30 days, support database on {engine}"
+                rows.append((f"synthetic data, {label}", f"{time.perf_counter() - started:.1f} s to write"))
+                if recompute:  # the recompute costs seconds a request at 100,000: fewer samples
+                    samples = tracker_repeat if conversations > 10_000 else repeat // 2
+                    for path, result in timed_requests(state, samples, "tracker", support_url):
+                        rows.append((f"GET {path}, {label}, recomputed from the tracker store", result))
+                rows.append((f"analytics backfill, {label}", backfill(state, support_url)))
+                for path, result in timed_requests(state, repeat, "aggregates", support_url):
+                    rows.append((f"GET {path}, {label}, from the aggregates", result))
     return rows
 
 
@@ -224,9 +276,19 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=20, help="requests per measurement from the aggregates")
     parser.add_argument("--tracker-repeat", type=int, default=5, help="requests per recompute measurement above 10,000")
     parser.add_argument("--keep", type=Path, help="write the synthetic stores here and keep them")
+    parser.add_argument(
+        "--postgresql",
+        nargs="?",
+        const=POSTGRES_SERVER,
+        help="the support database (aggregates, handoffs, CSAT) on this PostgreSQL server, a new database per size "
+        "(default server postgresql+psycopg://postgres@127.0.0.1:5432); the tracker store stays SQLite",
+    )
+    parser.add_argument("--skip-recompute", action="store_true", help="time the aggregates only (the recompute takes minutes at 100,000)")
     args = parser.parse_args()
     print("| benchmark | result |\n|---|---|")
-    for name, result in run(tuple(args.conversations), args.repeat, args.tracker_repeat, args.keep):
+    for name, result in run(
+        tuple(args.conversations), args.repeat, args.tracker_repeat, args.keep, args.postgresql, not args.skip_recompute
+    ):
         print(f"| {name} | {result} |", flush=True)
     return 0
 

@@ -163,6 +163,9 @@ def main() -> int:
             row(name, result)
     for name, result in analytics_dashboard.run():
         row(name, result)
+    # the production profile: the support database (aggregates, handoffs, CSAT) on PostgreSQL
+    for name, result in analytics_dashboard.run(postgresql=analytics_dashboard.POSTGRES_SERVER, recompute=False):
+        row(name, result)
     for name, result in staff_tools.run(Path(args.index), Path(args.queries)):
         row(name, result)
     return 0

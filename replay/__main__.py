@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from analytics.tracker import tracker_db_path
+from analytics.tracker import TrackerStore, tracker_store
 from handoff.settings import load_or_default
 from kb_index.errors import KbError
 from replay.engine import KbDecision, parse_texts, replay_conversation
@@ -32,7 +32,12 @@ def load_recorded(args: argparse.Namespace) -> list[RecordedConversation]:
         return from_jsonl(Path(args.input), golden)
     if not args.days > 0:
         raise ReplayError(f"--days: {args.days} is not a positive number of days")
-    return from_tracker(Path(args.tracker) if args.tracker else tracker_db_path(), args.days, golden)
+    return from_tracker(_tracker(args.tracker) if args.tracker else tracker_store(), args.days, golden)
+
+
+def _tracker(value: str) -> TrackerStore:
+    """--tracker: a SQLAlchemy URL (postgresql+psycopg://…) or a SQLite file."""
+    return value if "://" in value else Path(value)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -104,7 +109,11 @@ def parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=help_text)
         command.add_argument("--days", type=float, default=30.0, help="the tracker store's last N days (default 30)")
         command.add_argument("--input", help="a JSONL file of conversations instead of the tracker store")
-        command.add_argument("--tracker", help="the tracker store (default RASA_TRACKER_DB)")
+        command.add_argument(
+            "--tracker",
+            help="the tracker store: a SQLite file or a postgresql+psycopg:// URL (default: Rasa's, RASA_TRACKER_DB, or with "
+            "DESTEK_PROFILE=cluster endpoints.cluster.yml's tracker_store and its RASA_TRACKER_PG_* variables)",
+        )
         command.add_argument("--db", help="the support database with golden marks and 👍/👎 memory (default DESTEK_DB)")
     run_command = commands.choices["run"]
     run_command.add_argument("--model", default=DEFAULT_MODEL, help=f"the model to test (default {DEFAULT_MODEL})")

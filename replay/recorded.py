@@ -1,4 +1,4 @@
-"""Recorded conversations: from the tracker store (analytics.tracker) or a JSONL file, redacted.
+"""Recorded conversations: from Rasa's tracker store, SQLite or PostgreSQL (analytics.tracker), or a JSONL file, redacted.
 
 A JSONL line is one conversation:
 `{"id", "channel", "language", "golden"?, "turns": [{"text", "intent", "outcome", "article_id"?}]}`
@@ -12,7 +12,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from analytics.tracker import CHANNELS, Conversation, Turn, iter_conversations
+from sqlalchemy.exc import SQLAlchemyError
+
+from analytics.tracker import CHANNELS, Conversation, TrackerStore, Turn, describe, iter_conversations
 from privacy.redaction import redact
 
 ANSWER, NOT_SURE, HANDOFF, AGENT, REPLY = "answer", "not_sure", "handoff", "agent", "reply"
@@ -66,12 +68,17 @@ def outcome_of(turn: Turn) -> tuple[str, str | None]:
     return REPLY, None
 
 
-def from_tracker(path: Path, days: float, golden_ids: set[str], now: float | None = None) -> list[RecordedConversation]:
-    """Conversations of the last `days` days; golden: rated 👍 in the conversation, or in `golden_ids`."""
-    if not path.is_file():
-        raise ReplayError(f"{path}: no such tracker store (set RASA_TRACKER_DB or pass --tracker)")
+def from_tracker(store: TrackerStore, days: float, golden_ids: set[str], now: float | None = None) -> list[RecordedConversation]:
+    """Conversations of the last `days` days from Rasa's tracker store (a SQLite file, or a PostgreSQL URL);
+    golden: rated 👍 in the conversation, or in `golden_ids`."""
+    if isinstance(store, Path) and not store.is_file():
+        raise ReplayError(f"{store}: no such tracker store (set RASA_TRACKER_DB or pass --tracker)")
     since = (now or time.time()) - days * 86400
-    found = [c for c in iter_conversations(path, since=since) if c.last_at >= since and c.user_turns]
+    try:
+        found = [c for c in iter_conversations(store, since=since) if c.last_at >= since and c.user_turns]
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise ReplayError(f"tracker store {describe(store)}: {reason}") from None
     return [_recorded(c, golden_ids) for c in sorted(found, key=lambda c: (c.started_at, c.sender_id, c.session))]
 
 

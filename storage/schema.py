@@ -9,6 +9,8 @@ Common to SQLAlchemy 1.4 and 2.0: the Rasa process (Python 3.10) has 1.4 pinned 
 """
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     Float,
@@ -17,6 +19,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    String,
     Table,
     Text,
     UniqueConstraint,
@@ -143,6 +146,8 @@ handoff_requests = Table(
     Column("reason", Text, nullable=False),
     Column("last_query", Text),
     Column("created_at", Double, nullable=False),
+    # the dashboard selects by date and matches to sessions from this index alone (migration 0003)
+    Index("handoff_requests_by_created", "created_at", "sender_id", "reason"),
 )
 
 handoffs = Table(
@@ -167,6 +172,8 @@ handoffs = Table(
     Column("closed_at", Double),
     Index("handoffs_by_sender", "sender_id", "status"),
     Index("handoffs_by_status", "status", "priority", "created_at"),
+    # the dashboard selects by date and reads its figures from this index alone (migration 0003)
+    Index("handoffs_by_created", "created_at", "sender_id", "language", "reason", "first_agent_reply_at", "closed_at"),
 )
 
 incidents = Table(
@@ -371,6 +378,8 @@ csat_ratings = Table(
     Column("rating", Integer, nullable=False),
     Column("created_at", Double, nullable=False),
     CheckConstraint("rating BETWEEN 1 AND 5"),
+    # the dashboard selects by date and reads its figures from this index alone (migration 0003)
+    Index("csat_ratings_by_created", "created_at", "sender_id", "handoff_id", "rating"),
 )
 
 customer_context = Table(
@@ -516,4 +525,65 @@ replay_golden = Table(
     Column("conversation_id", Text, primary_key=True),
     Column("staff", Text, nullable=False),
     Column("created_at", Double, nullable=False),
+)
+
+
+# --- Analytics aggregates (analytics/aggregate_store.py writes them, analytics/aggregate_figures.py reads them;
+# docs/analytics.md). Kept by the event-stream consumer and the backfill; migration 0003.
+
+# One row per conversation (a Rasa session of one sender), also those without a customer message:
+# a handoff row is matched to the session it falls in, as in analytics.figures.
+analytics_conversations = Table(
+    "analytics_conversations",
+    metadata,
+    Column("sender_id", String(255), primary_key=True),
+    Column("session", Integer, primary_key=True),
+    Column("started_at", Float, nullable=False),
+    Column("day", String(10), nullable=False),  # calendar day of started_at in the stored time zone
+    Column("channel", String(16), nullable=False),
+    Column("language", String(32), nullable=False),  # "" when the language slot was never set
+    Column("first_user_at", Float),
+    Column("last_at", Float, nullable=False),
+    Column("handed_off", Boolean, nullable=False),  # the bot set handoff_requested
+    Column("user_turns", Integer, nullable=False),
+    # the dashboard's two bot times, None where the conversation has none (resolution: only when
+    # the bot did not set handoff_requested); indexed so medians are read in order, not sorted
+    Column("first_response_s", Float),
+    Column("resolution_s", Float),
+    Index("ix_analytics_conversations_day", "day", "channel", "language"),
+    Index("ix_analytics_conversations_first_response", "first_response_s", "day", "channel", "language"),
+    Index("ix_analytics_conversations_resolution", "resolution_s", "day", "channel", "language"),
+    # a handoff row's session: the sender's latest session started at or before it (migration 0003)
+    Index("ix_analytics_conversations_sender_start", "sender_id", "started_at", "session"),
+)
+
+# Counts per day, channel and language of the conversation. kind: conversations and handed_off (key ""),
+# intent, kb (answered / unanswered), unanswered (redacted question text), article, helpful,
+# not_helpful; first_response and resolution (key n: how many, us: their sum in microseconds).
+analytics_daily = Table(
+    "analytics_daily",
+    metadata,
+    Column("day", String(10), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("language", String(32), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("key", String(1000), primary_key=True),
+    Column("n", BigInteger, nullable=False),
+)
+
+# The consumer's fold state per sender (current session only, no raw customer text): what makes
+# each event count once however often it is delivered.
+analytics_senders = Table(
+    "analytics_senders",
+    metadata,
+    Column("sender_id", String(255), primary_key=True),
+    Column("state", Text, nullable=False),
+)
+
+# timezone (days are computed in it), backfilled_at (aggregates are complete from then on).
+analytics_meta = Table(
+    "analytics_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
 )

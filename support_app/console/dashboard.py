@@ -18,7 +18,6 @@ from analytics import source as analytics_source
 from analytics.charts import CHANNEL_NAMES, LANGUAGE_NAMES, charts
 from analytics.figures import Figures, Filters
 from analytics.prometheus import CONTENT_TYPE, exposition
-from analytics.support_db import SupportData
 from analytics.tracker import CHANNELS
 from support_app.console.staff.accounts import StaffUser, render_staff, staff_page
 from support_app.security import from_this_machine
@@ -68,7 +67,7 @@ def parse_filters(params: dict[str, str], timezone: ZoneInfo, today: date) -> tu
     return filters, values
 
 
-def current_figures(request: Request, filters: Filters) -> tuple[Figures, SupportData]:
+def current_figures(request: Request, filters: Filters) -> Figures:
     """From the analytics aggregates when they exist, else recomputed from the tracker store (analytics.source)."""
     return analytics_source.current_figures(request.app.state.settings.database_path, filters)
 
@@ -104,7 +103,7 @@ def dashboard_router() -> APIRouter:
             return render_staff(
                 request, "dashboard.html", user, status_code=400, error=str(error), form=values, figures=None, charts={}, **context
             )
-        figures, _ = current_figures(request, filters)
+        figures = current_figures(request, filters)
         return render_staff(request, "dashboard.html", user, error=None, form=values, figures=figures, charts=charts(figures), **context)
 
     @router.get("/metrics")
@@ -112,7 +111,7 @@ def dashboard_router() -> APIRouter:
         if not metrics_allowed(request, metrics_token):
             reason = "bearer token required" if metrics_token else "set METRICS_TOKEN to scrape from another host"
             return PlainTextResponse(f"metrics: {reason}\n", status_code=401, headers={"WWW-Authenticate": "Bearer"})
-        figures, data = current_figures(request, Filters(timezone=timezone))
-        return Response(exposition(figures, data), media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
+        figures, counts = analytics_source.current_metrics(request.app.state.settings.database_path, Filters(timezone=timezone))
+        return Response(exposition(figures, counts), media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
     return router

@@ -1,23 +1,24 @@
 """The aggregates on PostgreSQL (the production support database): the same figures as recomputed
-from the tracker store, and folding every event again changes nothing. Each run gets its own
+from the tracker store (the support tables counted in PostgreSQL's SQL), and folding every event again changes nothing. Each run gets its own
 databases. Skipped (one line) without PostgreSQL outside CI."""
 
 import os
 import socket
-import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Engine, Float, MetaData, String, Table, create_engine, text
+from sqlalchemy import Engine, Float, MetaData, create_engine, text
 
 from analytics.aggregate_figures import compute_from_aggregates
 from analytics.aggregate_schema import engine_for
 from analytics.aggregate_store import apply_events, rebuild
 from analytics.backfill import tracker_events
 from analytics.figures import Filters
+from analytics.prometheus import SupportCounts
 from analytics.support_db import read_support_data
+from analytics.support_sql import support_counts, usable_tables
 from tests.analytics.test_aggregates import FILTERS, TZ, filters_of, month, recomputed, same_figures, table_rows
 
 SERVER = os.environ.get("ANALYTICS_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -58,22 +59,22 @@ def databases() -> Iterator[list[Engine]]:
 
 @pytest.fixture(scope="module")
 def stores(databases: list[Engine], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Engine]:
-    """The synthetic month; its aggregates and handoff rows in PostgreSQL, as the support database will hold them."""
+    """The synthetic month; its aggregates and every support table in PostgreSQL, as the support database holds them
+    (the tables copied as they are, the one lacking columns included)."""
     tracker, support = month(tmp_path_factory.mktemp("month"), 600)
     engine = databases[0]
-    rows = MetaData()
-    tables = {
-        name: Table(name, rows, Column("sender_id", String), Column("created_at", Float), Column("reason", String))
-        for name in ("handoffs", "handoff_requests")
-    }
-    rows.create_all(engine)
-    with sqlite3.connect(support) as db, engine.begin() as connection:
-        for name, table in tables.items():
-            copied = [
-                dict(zip(("sender_id", "created_at", "reason"), r, strict=True))
-                for r in db.execute(f"SELECT sender_id, created_at, reason FROM {name}")
-            ]
-            connection.execute(table.insert(), copied)
+    tables = MetaData()
+    source = create_engine(f"sqlite:///{support}")
+    tables.reflect(source)
+    for column in (c for table in tables.sorted_tables for c in table.c if isinstance(c.type, Float)):
+        column.type = Float(precision=53)  # SQLite's REAL is 8 bytes, PostgreSQL's 4 (epoch seconds would lose minutes)
+    tables.create_all(engine)
+    with source.connect() as rows, engine.begin() as connection:
+        for table in tables.sorted_tables:
+            copied = [dict(row) for row in rows.execute(table.select()).mappings()]
+            if copied:
+                connection.execute(table.insert(), copied)
+    source.dispose()
     rebuild(engine, tracker_events(engine_for(f"sqlite:///{tracker}")), TZ)
     return tracker, support, engine
 
@@ -83,14 +84,18 @@ def test_figures_from_postgres_aggregates_equal_the_recomputed_ones(stores: tupl
     tracker, support, engine = stores
     data = read_support_data(support)
     filters = filters_of(params)
-    assert same_figures(compute_from_aggregates(engine, data, filters), recomputed(tracker, data, filters))
+    assert same_figures(compute_from_aggregates(engine, filters), recomputed(tracker, data, filters))
 
 
 def test_metrics_scope_and_redelivery_on_postgres(stores: tuple[Path, Path, Engine], databases: list[Engine]) -> None:
     tracker, support, backfilled = stores
     data = read_support_data(support)
     everything = Filters(timezone=TZ)
-    assert same_figures(compute_from_aggregates(backfilled, data, everything), recomputed(tracker, data, everything))
+    assert same_figures(compute_from_aggregates(backfilled, everything), recomputed(tracker, data, everything))
+    with backfilled.connect() as connection:
+        usable, problems = usable_tables(connection)
+        assert problems == data.problems and problems
+        assert support_counts(connection, usable) == SupportCounts.of_rows(data)
     events = list(tracker_events(engine_for(f"sqlite:///{tracker}")))
     streamed = databases[1]
     rebuild(streamed, [], TZ)

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.requests import Request
 
 from analytics.figures import Durations, Filters, compute
-from analytics.prometheus import exposition
+from analytics.prometheus import SupportCounts, exposition
 from analytics.support_db import read_support_data
 from analytics.tracker import channel_of, conversations_of, read_conversations
 from privacy.redaction import mask_long_numbers as local_redact
@@ -275,7 +275,7 @@ def test_figures_match_hand_computation(tracker: Path, tmp_path: Path) -> None:
     assert (web_tr.conversations, web_tr.contained, web_tr.handed_off) == (2, 1, 1)
     assert {k: v.average for k, v in web_tr.csat_per_channel.items()} == {"web": 5.0}  # the 3rd rating has no known language
 
-    metrics = {m.name: m for m in text_string_to_metric_families(exposition(figures, data).decode())}
+    metrics = {m.name: m for m in text_string_to_metric_families(exposition(figures, SupportCounts.of_rows(data)).decode())}
     assert {s.labels["channel"]: s.value for s in metrics["destek_conversations"].samples} == {"rest": 1, "web": 2, "whatsapp": 1}
     assert metrics["destek_containment_ratio"].samples[0].value == 0.5
     assert metrics["destek_handoff_queue_length"].samples[0].value == 1

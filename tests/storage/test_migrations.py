@@ -1,13 +1,19 @@
-"""Alembic on the support database: a new database (SQLite and PostgreSQL) and an OLD SQLite file, made by
-the stores' own CREATE TABLE statements before the database layer (old_schema.sql), both reach the newest
-revision, keep their rows, and then match storage.schema exactly."""
+"""Alembic on the support database: a new database (SQLite and PostgreSQL), an OLD SQLite file, made by
+the stores' own CREATE TABLE statements before the database layer (old_schema.sql), and a database whose analytics
+aggregate tables were made by the consumer before migration 0003, all reach the newest revision, keep their rows,
+and then match storage.schema exactly."""
 
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, select, text
 
 from campaigns.sendlog import SendLog
 from campaigns.store import CampaignSpec, CampaignStore, Recipient
@@ -15,6 +21,8 @@ from customer_store.store import CustomerStore
 from storage.database import Database, engine
 from storage.migrate import config, upgrade
 from storage.schema import metadata
+from tests.conftest import ROOT
+from tests.helpers.databases import environment_url
 
 OLD_SCHEMA = Path(__file__).with_name("old_schema.sql")
 
@@ -72,3 +80,40 @@ def test_an_old_sqlite_file_made_by_the_previous_stores_migrates_and_keeps_its_r
     campaign_id = store.create(spec, [Recipient("whatsapp:+905551110001", "c1")])
     assert store.stats(campaign_id)["targeted"] == 1
     assert SendLog(store).hold_lease("new", ttl=5)[0], "the old lease row (expired) is taken over"
+
+
+def test_a_database_whose_analytics_aggregates_predate_the_migration_keeps_them(database: Database) -> None:
+    """Before 0003 the analytics consumer and backfill created their tables themselves (create_all): a database at 0002
+    with those tables and rows, migrated by `make migrate` (python -m storage.migrate upgrade, as a process), keeps the
+    rows, gets the dashboard's indexes, and then equals storage.schema."""
+    from analytics.aggregate_schema import conversations, daily, engine_for
+    from analytics.aggregate_store import rebuild
+    from storage.database import url_of
+    from tests.analytics.test_reader import kb_answer, session_start, user
+
+    upgrade(database, "0002")
+    aggregates = engine_for(url_of(database))
+    events = [("web:ayse", e) for e in (*session_start(1e9), *user(1e9 + 5, "kargom nerede", "faq"), *kb_answer(1e9 + 6, "a", 0.9, "q"))]
+    assert rebuild(aggregates, events, ZoneInfo("Europe/Istanbul")) == (1, 1)
+    with aggregates.begin() as connection:  # the consumer before 0003 made the tables without this index
+        connection.execute(text("DROP INDEX ix_analytics_conversations_sender_start"))
+    with aggregates.connect() as connection:
+        before = [list(connection.execute(select(table))) for table in (conversations, daily)]
+    assert before[0] and before[1]
+
+    done = subprocess.run(
+        [sys.executable, "-m", "storage.migrate", "upgrade"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **environment_url(database)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    revision, differences = migrated_state(database)
+    assert revision == head() and differences == []
+    with aggregates.connect() as connection:
+        assert [list(connection.execute(select(table))) for table in (conversations, daily)] == before
+    indexes = {index["name"] for index in inspect(engine(database)).get_indexes("handoffs")}
+    assert "handoffs_by_created" in indexes
+    aggregates.dispose()
