@@ -56,11 +56,11 @@ def test_bad_input_on_the_live_app_is_a_one_line_400_and_nothing_is_stored(serve
             assert response.status_code == 400 and response.json()["detail"].startswith("field 'eta': ")
         assert client.get("/api/incidents", headers=bearer).json() == {"incidents": []}
         assert client.get("/login?lang=tr%00").status_code == 400
-    assert IncidentStore(servers.state / "destek.sqlite3").list() == []
+    assert IncidentStore(servers.database).list() == []
 
 
 def test_a_real_crash_is_a_500_with_the_security_headers(servers: Servers) -> None:
-    database = servers.state / "destek.sqlite3"
+    database = servers.database
     for path in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
         path.unlink(missing_ok=True)
     database.write_bytes(b"this is not a database" * 100)
