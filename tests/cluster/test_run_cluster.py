@@ -18,6 +18,7 @@ import socketio
 from connectors.webchat_token import issue_token
 from tests.conftest import ROOT
 from tests.helpers.cluster import PG_ADMIN, run_id, services_problem
+from tests.helpers.databases import environment_url, support_database
 from tests.helpers.servers import free_port, http
 
 
@@ -40,7 +41,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
         "FAKE_TWILIO_PORT": str(free_port()),
         "DESTEK_CLUSTER_DIR": str(state / "cluster"),
         "DESTEK_SECRETS_FILE": str(state / "secrets.env"),
-        "DESTEK_DB": str(state / "destek.sqlite3"),
+        **environment_url(support_database(state)),
         "RASA_TRACKER_PG_DB": f"destek_{name}",
         "RABBITMQ_QUEUE": f"destek_events_{name}",
         "DESTEK_REDIS_PREFIX": name,

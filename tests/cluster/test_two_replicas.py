@@ -5,7 +5,6 @@ import asyncio
 import os
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -170,7 +169,7 @@ def test_webchat_customer_on_replica_a_gets_the_agent_reply_handled_by_replica_b
         try:
             await client.emit("user_uttered", {"message": "I want to talk to a person"})
             await asyncio.wait_for(turn_over.wait(), 60)
-            database = Path(cluster.env["DESTEK_DB"])
+            database = cluster.base.database
             store = HandoffStore(database)
             handoff = await asyncio.to_thread(lambda: eventually(lambda: store.open_for_sender(sender), timeout=20))
             service = HandoffService(store, RasaClient(cluster.replica_url(1), AUTH_TOKEN), CustomerStore(database))
