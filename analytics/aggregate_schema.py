@@ -11,6 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import BigInteger, Boolean, Column, Engine, Float, Index, Integer, MetaData, String, Table, Text, create_engine, event
 
+from storage.database import Database, sqlite_url
+
 metadata = MetaData()
 
 # One row per conversation (a Rasa session of one sender), also those without a customer message:
@@ -69,9 +71,12 @@ meta = Table(
 )
 
 
-def database_url(support_database: Path) -> str:
-    """DESTEK_DATABASE_URL when set (production), else the support database's SQLite file."""
-    return os.environ.get("DESTEK_DATABASE_URL") or f"sqlite:///{support_database}"
+def database_url(support_database: Database) -> str:
+    """The support database's URL: a URL as given (the app's settings may name a server database); for a SQLite
+    path, DESTEK_DATABASE_URL when set (production), else that file."""
+    if isinstance(support_database, str) and "://" in support_database:
+        return support_database
+    return os.environ.get("DESTEK_DATABASE_URL") or sqlite_url(Path(support_database))
 
 
 @lru_cache(maxsize=8)

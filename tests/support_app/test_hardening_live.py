@@ -67,12 +67,13 @@ def test_a_real_crash_is_a_500_with_the_security_headers(servers: Servers) -> No
             path.unlink(missing_ok=True)
         database.write_bytes(b"this is not a database" * 100)
     else:  # the table is not what the code reads any more
-        execute(database, "ALTER TABLE incidents RENAME COLUMN eta TO eta_gone")
+        IncidentStore(database)  # its tables, as the app makes them on first use
+        execute(database, "ALTER TABLE incident_contacts RENAME COLUMN incident_id TO incident_gone")
     with client_from(servers, "127.0.0.1") as client:
         crashed = client.get("/api/incidents", headers={"Authorization": "Bearer live-ops-token"})
         missing = client.get("/no/such/page")
     assert crashed.status_code == 500 and "Traceback" not in crashed.text
-    assert not any(word in crashed.text.lower() for word in ("sqlite", "psycopg", "postgres", "eta_gone"))
+    assert not any(word in crashed.text.lower() for word in ("sqlite", "psycopg", "postgres", "incident_gone"))
     for response in (crashed, missing):
         assert "default-src 'self'" in response.headers["content-security-policy"]
         assert response.headers["x-frame-options"] == "DENY" and response.headers["cache-control"] == "no-store"
