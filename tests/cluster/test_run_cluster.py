@@ -21,6 +21,10 @@ from tests.helpers.cluster import PG_ADMIN, run_id, services_problem
 from tests.helpers.databases import environment_url, support_database
 from tests.helpers.servers import free_port, http
 
+# The cluster profile is the production one: its support database on PostgreSQL too, so it runs in the
+# PostgreSQL run (make test-postgres), where DESTEK_TEST_DATABASE=postgres puts it there.
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:

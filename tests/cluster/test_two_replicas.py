@@ -21,6 +21,10 @@ from tests.helpers.cluster import Cluster, services_problem
 from tests.helpers.servers import AUTH_TOKEN, TWILIO_AUTH_TOKEN, UNLIMITED_RATE
 from tests.helpers.waiting import eventually
 
+# The cluster profile is the production one: its support database on PostgreSQL too, so it runs in the
+# PostgreSQL run (make test-postgres), where DESTEK_TEST_DATABASE=postgres puts it there.
+pytestmark = pytest.mark.postgres
+
 WEBHOOK = "/webhooks/whatsapp/webhook"
 TEXTS = [
     "merhaba",
