@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 
 from storage import schema
+from storage.database import Database, sqlite_url
 
 # Defined once with every other table in storage.schema (migration 0003 creates them); the names analytics uses:
 conversations = schema.analytics_conversations
@@ -22,9 +23,12 @@ meta = schema.analytics_meta
 TABLES = (conversations, daily, senders, meta)
 
 
-def database_url(support_database: Path) -> str:
-    """DESTEK_DATABASE_URL when set (production), else the support database's SQLite file."""
-    return os.environ.get("DESTEK_DATABASE_URL") or f"sqlite:///{support_database}"
+def database_url(support_database: Database) -> str:
+    """The support database's URL: a URL as given (the app's settings may name a server database); for a SQLite
+    path, DESTEK_DATABASE_URL when set (production), else that file."""
+    if isinstance(support_database, str) and "://" in support_database:
+        return support_database
+    return os.environ.get("DESTEK_DATABASE_URL") or sqlite_url(Path(support_database))
 
 
 @lru_cache(maxsize=8)

@@ -7,7 +7,6 @@ tables are counted in SQL (analytics.support_sql), never read whole.
 """
 
 import os
-from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -19,10 +18,10 @@ from analytics.settings import analytics_source
 from analytics.support_db import SupportData, read_support_data
 from analytics.support_sql import support_counts, usable_tables
 from analytics.tracker import iter_conversations, tracker_store
-from storage.database import Database
+from storage.database import Database, exists
 
 
-def current_figures(database_path: Path, filters: Filters) -> Figures:
+def current_figures(database_path: Database, filters: Filters) -> Figures:
     """The dashboard's figures."""
     engine = _aggregates(database_path, filters)
     if engine is not None:
@@ -30,7 +29,7 @@ def current_figures(database_path: Path, filters: Filters) -> Figures:
     return _recomputed(read_support_data(_support(database_path)), filters)
 
 
-def current_metrics(database_path: Path, filters: Filters) -> tuple[Figures, SupportCounts]:
+def current_metrics(database_path: Database, filters: Filters) -> tuple[Figures, SupportCounts]:
     """/metrics: the figures and the support tables' counts."""
     engine = _aggregates(database_path, filters)
     if engine is not None:
@@ -41,11 +40,11 @@ def current_metrics(database_path: Path, filters: Filters) -> tuple[Figures, Sup
     return _recomputed(data, filters), SupportCounts.of_rows(data)
 
 
-def _aggregates(database_path: Path, filters: Filters) -> Engine | None:
+def _aggregates(database_path: Database, filters: Filters) -> Engine | None:
     """The database holding the aggregates, when the figures are to come from them."""
     source = analytics_source()
     # without DESTEK_DATABASE_URL the aggregates live in the SQLite file: never create it by reading
-    stored = bool(os.environ.get("DESTEK_DATABASE_URL")) or database_path.exists()
+    stored = bool(os.environ.get("DESTEK_DATABASE_URL")) or exists(database_path)
     if source == "tracker" or not stored or not whole_days(filters):
         return None
     engine = engine_for(database_url(database_path))
@@ -55,8 +54,10 @@ def _aggregates(database_path: Path, filters: Filters) -> Engine | None:
     return engine if available(engine, filters) else None
 
 
-def _support(database_path: Path) -> Database:
-    """The support database: DESTEK_DATABASE_URL when set (PostgreSQL in production), else the SQLite file."""
+def _support(database_path: Database) -> Database:
+    """The support database: a URL as given; DESTEK_DATABASE_URL when set (PostgreSQL in production), else the SQLite file."""
+    if isinstance(database_path, str) and "://" in database_path:
+        return database_path
     return os.environ.get("DESTEK_DATABASE_URL") or database_path
 
 

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     importing.add_argument("file", type=Path)
     importing.add_argument(
-        "--db", type=Path, default=None, help="the support database's SQLite file (default: DESTEK_DATABASE_URL, else DESTEK_DB)"
+        "--db", default=None, help="support database: a SQLite path or a URL (default: DESTEK_DATABASE_URL, else DESTEK_DB)"
     )
     arguments = parser.parse_args(argv)
     database = arguments.db or configured_database()

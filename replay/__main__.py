@@ -14,16 +14,18 @@ from replay.engine import KbDecision, parse_texts, replay_conversation
 from replay.golden import GoldenStore
 from replay.recorded import RecordedConversation, ReplayError, from_jsonl, from_tracker, write_jsonl
 from replay.report import Report, Side, build_report
+from storage.database import Database, configured_database, exists
 
 DEFAULT_MODEL = "bot/models/destek.tar.gz"
 
 
-def _database(args: argparse.Namespace) -> Path:
-    return Path(args.db or os.environ.get("DESTEK_DB") or "var/destek.sqlite3")
+def _database(args: argparse.Namespace) -> Database:
+    """--db (a SQLite path or a URL), else the settings' support database (DESTEK_DATABASE_URL, else DESTEK_DB)."""
+    return str(args.db) if args.db else configured_database()
 
 
-def _golden_ids(database: Path) -> set[str]:
-    return GoldenStore(database).ids() if database.is_file() else set()
+def _golden_ids(database: Database) -> set[str]:
+    return GoldenStore(database).ids() if exists(database) else set()
 
 
 def load_recorded(args: argparse.Namespace) -> list[RecordedConversation]:
@@ -114,7 +116,10 @@ def parser() -> argparse.ArgumentParser:
             help="the tracker store: a SQLite file or a postgresql+psycopg:// URL (default: Rasa's, RASA_TRACKER_DB, or with "
             "DESTEK_PROFILE=cluster endpoints.cluster.yml's tracker_store and its RASA_TRACKER_PG_* variables)",
         )
-        command.add_argument("--db", help="the support database with golden marks and 👍/👎 memory (default DESTEK_DB)")
+        command.add_argument(
+            "--db",
+            help="the support database with golden marks and 👍/👎 memory: a SQLite path or a URL (default: DESTEK_DATABASE_URL, else DESTEK_DB)",
+        )
     run_command = commands.choices["run"]
     run_command.add_argument("--model", default=DEFAULT_MODEL, help=f"the model to test (default {DEFAULT_MODEL})")
     run_command.add_argument("--against", help="compare with this model instead of what the customers got")

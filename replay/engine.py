@@ -21,6 +21,7 @@ from handoff.settings import HandoffSettings
 from kb_index.errors import KbError
 from kb_index.search import KnowledgeBase
 from replay.recorded import AGENT, ANSWER, HANDBACK_INTENT, HANDOFF, NOT_SURE, REPLY, RecordedConversation, ReplayError
+from storage.database import Database, exists
 
 ROOT = Path(__file__).resolve().parents[1]
 KB_INTENTS = ("faq", "nlu_fallback")
@@ -74,14 +75,14 @@ def parse_texts(model: Path, texts: Sequence[str]) -> dict[str, Parse]:
 class KbDecision:
     """bot/actions/kb.py's choice for one query: the best article at or above the threshold, or none."""
 
-    def __init__(self, index: Path, threshold: float | None, feedback_db: Path | None) -> None:
+    def __init__(self, index: Path, threshold: float | None, feedback_db: Database | None) -> None:
         try:
             self.kb = KnowledgeBase.open(index)
         except KbError as error:
             raise ReplayError(str(error)) from None
         self.threshold = threshold if threshold is not None else self.kb.threshold
         self.memory: Any = None
-        if feedback_db is not None and feedback_db.is_file():
+        if feedback_db is not None and exists(feedback_db):
             from feedback.ranking import DemotionSettings, FeedbackMemory
 
             self.memory = FeedbackMemory(feedback_db, self.kb.manifest["model"], DemotionSettings.from_env())

@@ -62,6 +62,12 @@ def sqlite_path(database: Database) -> Path | None:
     return Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
 
 
+def exists(database: Database) -> bool:
+    """Whether there is a database to read: a SQLite file that exists, or a server database (always)."""
+    path = sqlite_path(database)
+    return path is None or path.is_file()
+
+
 def engine(database: Database, kept_open: bool = False) -> Engine:
     """One engine per URL (and kind) and process. SQLite: a connection per unit of work (as before the database
     layer: nothing stays open on the file), WAL, 10 s busy timeout; `kept_open`: one connection per thread, kept,

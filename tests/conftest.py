@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.databases import database, postgres_database, pytest_configure  # noqa: F401  (shared fixtures: SQLite and PostgreSQL)
+# The support database's engine (DESTEK_TEST_DATABASE=sqlite|postgres): its fixtures and hooks.
+from tests.helpers.databases import (  # noqa: F401
+    database,
+    postgres_database,
+    pytest_collection_modifyitems,
+    pytest_configure,
+    pytest_sessionfinish,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable

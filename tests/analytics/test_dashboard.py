@@ -21,6 +21,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from handoff.store import HandoffStore
+from storage.database import transaction
 from tests.helpers.browser import chromium
 from tests.helpers.servers import MODEL, Servers, running_servers
 
@@ -68,10 +69,11 @@ def conversations(servers: Servers) -> None:
     servers.say(WEB_GREETING, "/greet")
     servers.say(WEB_HANDOFF, "/request_human")
     now = time.time()
-    HandoffStore(servers.state / "destek.sqlite3")  # the real schema (the bot has created it already)
-    with sqlite3.connect(servers.state / "destek.sqlite3") as db:
+    HandoffStore(servers.database)  # the real schema (the bot has created it already)
+    with transaction(servers.database, write=True) as db:
         # Replace the rows the handoff feature wrote with ones whose times and ratings are known.
-        db.executescript("DELETE FROM csat_ratings; DELETE FROM handoff_messages; DELETE FROM handoffs;")
+        for table in ("csat_ratings", "handoff_messages", "handoffs"):
+            db.execute(f"DELETE FROM {table}")
         db.executemany(
             "INSERT INTO handoffs (id, sender_id, channel, language, reason, priority, status, agent, created_at, claimed_at, "
             "first_agent_reply_at, closed_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",

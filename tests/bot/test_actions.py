@@ -14,6 +14,8 @@ from bot.actions.feedback import ActionRecordFeedback
 from bot.actions.handoff import ActionRequestHuman
 from bot.actions.kb import ActionAnswerFromKb
 from bot.actions.session import ActionSessionStart
+from storage.database import Database
+from tests.helpers.databases import support_database, use_database
 
 SLOTS = {
     "language": "tr",
@@ -29,10 +31,11 @@ SLOTS = {
 
 
 @pytest.fixture
-def configured(tiny_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def configured(tiny_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
     """Point the services at the tiny index and a fresh database."""
     monkeypatch.setenv("DESTEK_KB_INDEX", str(tiny_index))
-    monkeypatch.setenv("DESTEK_DB", str(tmp_path / "destek.sqlite3"))
+    database = support_database(tmp_path)
+    use_database(monkeypatch, database)
     monkeypatch.delenv("DESTEK_KB_THRESHOLD", raising=False)
     monkeypatch.delenv("DESTEK_EMBEDDING_MODEL", raising=False)
     monkeypatch.setenv("HANDOFF_SETTINGS", str(Path(__file__).resolve().parents[1] / "data" / "handoff_always_open.yml"))
@@ -40,7 +43,7 @@ def configured(tiny_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     for cached in caches:
         cached.cache_clear()
     services.customers().seed_demo_customers()
-    yield tmp_path / "destek.sqlite3"
+    yield database
     for cached in caches:
         cached.cache_clear()
 

@@ -3,7 +3,6 @@
 Needs `make train index` first (make test does it).
 """
 
-import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
@@ -11,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.databases import query
 from tests.helpers.servers import AUTH_TOKEN, MODEL, Servers, conversation, http, running_servers
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
@@ -60,10 +60,7 @@ def test_feedback_is_stored_with_the_query_and_article(servers: Servers) -> None
     servers.say(sender, "I want to return a product, how many days do I have")
     replies = servers.say(sender, "/answer_helpful")
     assert "Glad it helped" in texts(replies)
-    with sqlite3.connect(servers.state / "destek.sqlite3") as connection:
-        rows = connection.execute(
-            "SELECT query, article_id, helpful FROM answer_feedback WHERE sender_id = ?", (conversation(sender),)
-        ).fetchall()
+    rows = query(servers.database, "SELECT query, article_id, helpful FROM answer_feedback WHERE sender_id = ?", conversation(sender))
     assert rows == [("I want to return a product, how many days do I have", "return-product-en", 1)]
 
 
@@ -134,7 +131,7 @@ def test_customer_context_follows_them_to_another_conversation(servers: Servers)
     Both messages go through the real channels (a signed web chat token, a signed Twilio webhook)."""
     from customer_store.store import CustomerStore
 
-    CustomerStore(servers.state / "destek.sqlite3").seed_demo_customers()
+    CustomerStore(servers.database).seed_demo_customers()
     servers.say("web:cust-john", "how do I change my wifi password")
     replies = servers.say("whatsapp:+905551110002", "ok")
     assert "Welcome back" in texts(replies)

@@ -6,7 +6,6 @@ import os
 import pty
 import re
 import select
-import sqlite3
 import struct
 import subprocess
 import termios
@@ -14,6 +13,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import ROOT
+from tests.helpers.databases import environment_url, query, support_database
 from tests.helpers.servers import MODEL, free_port
 
 RASA_CLI = [str(ROOT / ".venv-rasa" / "bin" / "python"), "-m", "scripts.rasa_cli"]  # as `make rasa-shell` runs it
@@ -56,12 +56,13 @@ class Terminal:
 
 def test_rasa_shell_answers_from_the_kb_with_the_action_server(tmp_path: Path) -> None:
     action_port = free_port()
+    database = support_database(tmp_path)
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "ACTION_PORT": str(action_port),
         "RASA_TRACKER_DB": str(tmp_path / "tracker.sqlite3"),
-        "DESTEK_DB": str(tmp_path / "destek.sqlite3"),
+        **environment_url(database),
         "DESTEK_KB_INDEX": str(ROOT / "var" / "kb-index"),
         "RASA_TELEMETRY_ENABLED": "false",
         "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -99,5 +100,4 @@ def test_rasa_shell_answers_from_the_kb_with_the_action_server(tmp_path: Path) -
         if terminal.process.poll() is None:
             os.killpg(terminal.process.pid, 15)
             terminal.process.wait(timeout=30)
-    with sqlite3.connect(tmp_path / "destek.sqlite3") as db:
-        assert db.execute("SELECT article_id, helpful FROM answer_feedback").fetchall() == [("shipping-fees-times-en", 1)]
+    assert query(database, "SELECT article_id, helpful FROM answer_feedback") == [("shipping-fees-times-en", 1)]

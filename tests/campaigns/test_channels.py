@@ -12,6 +12,7 @@ from campaigns.store import CampaignStore
 from customer_store.store import CustomerStore
 from tests.conftest import ROOT
 from tests.helpers.campaign_processes import PYTHON
+from tests.helpers.databases import support_database
 from tests.helpers.servers import MODEL, Servers, http, running_servers
 from tests.helpers.waiting import eventually
 
@@ -23,7 +24,7 @@ AYSE, JOHN, MEHMET = "whatsapp:+905551110001", "whatsapp:+905551110002", "whatsa
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     state = tmp_path_factory.mktemp("campaign-channels")
-    CustomerStore(state / "destek.sqlite3").seed_demo_customers()
+    CustomerStore(support_database(state)).seed_demo_customers()
     with running_servers(state, fake_twilio=True) as running:
         log = open(state / "scheduler.log", "ab")
         scheduler = subprocess.Popen(
@@ -41,7 +42,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 
 
 def test_stats_reconcile_delivered_read_failed_replies_and_opt_outs_from_status_callbacks(servers: Servers) -> None:
-    db = servers.state / "destek.sqlite3"
+    db = servers.database
     for address, outcome in ((AYSE, "read"), (JOHN, "delivered"), (MEHMET, "failed")):
         assert http("POST", f"{servers.fake_url}/_fake/outcomes", {"address": address, "outcome": outcome})[0] == 200
     campaign_id = create_campaign(
@@ -69,7 +70,7 @@ def test_web_notice_is_shown_once_at_the_customers_next_chat_session(servers: Se
     # Creating a marketing campaign places each recipient's due time after the quiet hours
     # (21:00-08:00 local by default) in this process: switch them off here too, as the scheduler's.
     monkeypatch.setenv("CAMPAIGNS_QUIET_HOURS", "00:00-00:00")
-    db = servers.state / "destek.sqlite3"
+    db = servers.database
     campaign_id = create_campaign(
         db,
         {

@@ -15,6 +15,7 @@ from checkout.offer import offer_text
 from support_app.app import create_app
 from support_app.settings import Settings
 from tests.conftest import ROOT
+from tests.helpers.databases import support_database
 from tests.helpers.servers import Servers, free_port
 
 ACME = """
@@ -43,7 +44,7 @@ def test_another_companys_file_changes_the_shop_and_the_checkout_offer(tmp_path:
     file = tmp_path / "acme.yml"
     file.write_text(ACME, encoding="utf-8")
     monkeypatch.setenv("DESTEK_CATALOGUE", str(file))
-    settings = dataclasses.replace(Settings.from_env(), database_path=tmp_path / "destek.sqlite3")
+    settings = dataclasses.replace(Settings.from_env(), database_path=support_database(tmp_path))
     with TestClient(create_app(settings)) as client:
         page = client.get("/?lang=en").text
         assert "Router X" in page and "129,00 EUR" in page and "Fiber Modem" not in page

@@ -18,7 +18,12 @@ import socketio
 from connectors.webchat_token import issue_token
 from tests.conftest import ROOT
 from tests.helpers.cluster import PG_ADMIN, run_id, services_problem
+from tests.helpers.databases import environment_url, support_database
 from tests.helpers.servers import free_port, http
+
+# The cluster profile is the production one: its support database on PostgreSQL too, so it runs in the
+# PostgreSQL run (make test-postgres), where DESTEK_TEST_DATABASE=postgres puts it there.
+pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +45,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
         "FAKE_TWILIO_PORT": str(free_port()),
         "DESTEK_CLUSTER_DIR": str(state / "cluster"),
         "DESTEK_SECRETS_FILE": str(state / "secrets.env"),
-        "DESTEK_DB": str(state / "destek.sqlite3"),
+        **environment_url(support_database(state)),
         "RASA_TRACKER_PG_DB": f"destek_{name}",
         "RABBITMQ_QUEUE": f"destek_events_{name}",
         "DESTEK_REDIS_PREFIX": name,

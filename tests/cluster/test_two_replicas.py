@@ -5,7 +5,6 @@ import asyncio
 import os
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -21,6 +20,10 @@ from handoff.store import HandoffStore
 from tests.helpers.cluster import Cluster, services_problem
 from tests.helpers.servers import AUTH_TOKEN, TWILIO_AUTH_TOKEN, UNLIMITED_RATE
 from tests.helpers.waiting import eventually
+
+# The cluster profile is the production one: its support database on PostgreSQL too, so it runs in the
+# PostgreSQL run (make test-postgres), where DESTEK_TEST_DATABASE=postgres puts it there.
+pytestmark = pytest.mark.postgres
 
 WEBHOOK = "/webhooks/whatsapp/webhook"
 TEXTS = [
@@ -170,7 +173,7 @@ def test_webchat_customer_on_replica_a_gets_the_agent_reply_handled_by_replica_b
         try:
             await client.emit("user_uttered", {"message": "I want to talk to a person"})
             await asyncio.wait_for(turn_over.wait(), 60)
-            database = Path(cluster.env["DESTEK_DB"])
+            database = cluster.base.database
             store = HandoffStore(database)
             handoff = await asyncio.to_thread(lambda: eventually(lambda: store.open_for_sender(sender), timeout=20))
             service = HandoffService(store, RasaClient(cluster.replica_url(1), AUTH_TOKEN), CustomerStore(database))

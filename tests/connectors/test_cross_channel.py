@@ -5,13 +5,13 @@ of the open question; the customer store lists both conversations for later step
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from customer_store.store import CustomerStore
 from tests.connectors.test_webchat import Chat, token_for
 from tests.connectors.whatsapp.test_channel import inbound_params, post_form, wait_for_replies
+from tests.helpers.databases import support_database
 from tests.helpers.servers import MODEL, Servers, running_servers
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
@@ -22,7 +22,7 @@ JOHN_WHATSAPP = "whatsapp:+905551110002"
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     state = tmp_path_factory.mktemp("cross")
-    CustomerStore(state / "destek.sqlite3").seed_demo_customers()
+    CustomerStore(support_database(state)).seed_demo_customers()
     with running_servers(state, fake_twilio=True, support_app=True) as running:
         yield running
 
@@ -49,5 +49,5 @@ def test_web_question_then_whatsapp_is_recognised_in_the_same_language(servers: 
     assert "how do I change my wifi password" in replies
     assert "How can I help you?" in replies
 
-    store = CustomerStore(Path(servers.state) / "destek.sqlite3")
+    store = CustomerStore(servers.database)
     assert {c["sender_id"] for c in store.conversations("cust-john")} == {"web:cust-john", JOHN_WHATSAPP}

@@ -4,16 +4,17 @@ channels before the message enters Rasa. Afterwards no text column of any table 
 database (the Rasa tracker store and the support database) holds them, in any spacing, and no
 staff page shows them, while the same pages do show the redacted transcript."""
 
+import json
 import re
-import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
 from customer_store.store import CustomerStore
 from privacy.redaction import find
+from storage.database import Database
+from tests.helpers.databases import query, support_database, table_names
 from tests.helpers.servers import MODEL, Servers, running_servers
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
@@ -28,7 +29,7 @@ WEB, WHATSAPP = "web:cust-ayse", "whatsapp:+905551110002"
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     state = tmp_path_factory.mktemp("pii")
-    CustomerStore(state / "destek.sqlite3").seed_demo_customers()
+    CustomerStore(support_database(state)).seed_demo_customers()
     with running_servers(state, fake_twilio=True, support_app=True, env={"STAFF_DEMO_PASSWORD": STAFF_PASSWORD}) as running:
         for sender in (WEB, WHATSAPP):
             running.say(sender, f"how do I get a refund to my card {CARD}")
@@ -39,15 +40,18 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         yield running
 
 
-def text_cells(database: Path) -> list[str]:
-    """Every text value of every table, as stored (JSON columns included)."""
+def text_cells(database: Database) -> list[str]:
+    """Every text value of every table, as stored (JSON columns included), on either engine."""
     cells: list[str] = []
-    with sqlite3.connect(database) as connection:
-        tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        for table in tables:
-            for row in connection.execute(f'SELECT * FROM "{table}"'):
-                cells += [f"{table}: {value}" for value in row if isinstance(value, str)]
-                cells += [f"{table}: {value.decode('utf-8', 'replace')}" for value in row if isinstance(value, bytes)]
+    for table in table_names(database):
+        for row in query(database, f'SELECT * FROM "{table}"'):
+            for value in row:
+                if isinstance(value, bytes):
+                    value = value.decode("utf-8", "replace")
+                elif isinstance(value, dict | list):  # a JSON column on PostgreSQL comes back parsed
+                    value = json.dumps(value, ensure_ascii=False)
+                if isinstance(value, str):
+                    cells.append(f"{table}: {value}")
     return cells
 
 
@@ -60,16 +64,15 @@ def test_the_values_are_the_kind_the_redactor_knows() -> None:
     assert [finding.kind for finding in find(f"verification code: {CODE}")] == ["OTP"]
 
 
-@pytest.mark.parametrize("database", ["tracker.sqlite3", "destek.sqlite3"])
-def test_no_table_of_either_database_holds_them(servers: Servers, database: str) -> None:
-    cells = text_cells(servers.state / database)
+@pytest.mark.parametrize("which", ["tracker", "support"])
+def test_no_table_of_either_database_holds_them(servers: Servers, which: str) -> None:
+    cells = text_cells(servers.state / "tracker.sqlite3" if which == "tracker" else servers.database)
     assert any("[CARD]" in cell for cell in cells) and any("[IBAN]" in cell for cell in cells)  # the messages are there
     assert leaks(cells) == []
 
 
 def test_the_whatsapp_webhook_log_keeps_redacted_bodies(servers: Servers) -> None:
-    with sqlite3.connect(servers.state / "destek.sqlite3") as connection:
-        logged = [row[0] for row in connection.execute("SELECT params FROM whatsapp_inbound WHERE address = ?", (WHATSAPP,))]
+    logged = [row[0] for row in query(servers.database, "SELECT params FROM whatsapp_inbound WHERE address = ?", WHATSAPP)]
     assert len(logged) == 5 and any("[TCKN]" in params and "[IBAN]" in params and "[CODE]" in params for params in logged)
     assert leaks(logged) == []
 

@@ -6,7 +6,6 @@ Needs `make train index` first (make test does) and Chromium (.ci/run installs i
 """
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -21,6 +20,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from connectors.webchat_token import AUDIENCE, ISSUER, issue_token
 from customer_store.store import CustomerStore
+from tests.helpers.databases import query
 from tests.helpers.servers import MODEL, Servers, running_servers
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
@@ -99,8 +99,7 @@ def test_widget_answers_in_turkish_with_link_records_thumbs_up_and_survives_relo
 
     sender = f"web:{widget_sub(browser)}"
     assert sender.startswith("web:anon-")
-    with sqlite3.connect(servers.state / "destek.sqlite3") as connection:
-        rows = connection.execute("SELECT query, article_id, helpful FROM answer_feedback WHERE sender_id = ?", (sender,)).fetchall()
+    rows = query(servers.database, "SELECT query, article_id, helpful FROM answer_feedback WHERE sender_id = ?", sender)
     assert rows == [(TRACKING_QUESTION, "order-tracking-tr", 1)]
 
     before_reload = bot_texts(browser)
@@ -161,7 +160,7 @@ def test_logged_in_customer_chat_is_bound_to_the_customer_and_in_their_language(
     assert event["metadata"]["channel"] == "web"
     assert event["metadata"]["customer_id"] == "cust-john"
     assert event["metadata"]["page"] == "/checkout"
-    conversations = CustomerStore(servers.state / "destek.sqlite3").conversations("cust-john")
+    conversations = CustomerStore(servers.database).conversations("cust-john")
     assert [(c["channel"], c["sender_id"]) for c in conversations] == [("web", "web:cust-john")]
 
 

@@ -11,6 +11,7 @@ from customer_store.importer import _InTransaction
 from customer_store.store import CustomerStore
 from storage.database import Database, transaction
 from tests.conftest import ROOT
+from tests.helpers.databases import support_database
 
 HEADER = "id,name,phone,email,language,region,plan,timezone,login,consent_marketing,consent_service_notices\n"
 GOOD_CSV = HEADER + (
@@ -19,7 +20,7 @@ GOOD_CSV = HEADER + (
 )
 
 
-def run_import(database: Path, file: Path) -> subprocess.CompletedProcess[str]:
+def run_import(database: Database, file: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "customer_store", "import", str(file), "--db", str(database)],
         cwd=ROOT,
@@ -36,7 +37,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def test_a_good_csv_file_imports_profiles_identities_and_consents(tmp_path: Path) -> None:
-    database = tmp_path / "destek.sqlite3"
+    database = support_database(tmp_path)
     result = run_import(database, write(tmp_path, "customers.csv", GOOD_CSV))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "imported 2 customers from customers.csv: 2 new, 0 updated"
@@ -62,7 +63,7 @@ def test_a_good_csv_file_imports_profiles_identities_and_consents(tmp_path: Path
 
 
 def test_a_jsonl_file_imports_with_boolean_consents(tmp_path: Path) -> None:
-    database = tmp_path / "destek.sqlite3"
+    database = support_database(tmp_path)
     lines = [
         {"id": "acme-7", "name": "Ana Lima", "phone": "+351912345678", "language": "en", "consent_marketing": True},
         {"id": "acme-8", "email": "bo@example.org", "consent_marketing": False},
@@ -76,7 +77,7 @@ def test_a_jsonl_file_imports_with_boolean_consents(tmp_path: Path) -> None:
 
 
 def test_a_bad_line_gives_one_line_errors_naming_line_and_field_and_writes_nothing(tmp_path: Path) -> None:
-    database = tmp_path / "destek.sqlite3"
+    database = support_database(tmp_path)
     bad = (
         GOOD_CSV + "acme-3,Eva Roth,0151-SECRET-99,eva@example.com,en,Köln,Gold,Europe/Berlin,,,\n"
         "acme-4,Tom Kurz,+491511234111,tom@example.com,de,Bonn,Gold,Mars/Olympus,,maybe,\n"
@@ -93,7 +94,7 @@ def test_a_bad_line_gives_one_line_errors_naming_line_and_field_and_writes_nothi
 
 
 def test_unknown_columns_repeated_ids_and_taken_identities_are_refused(tmp_path: Path) -> None:
-    database = tmp_path / "destek.sqlite3"
+    database = support_database(tmp_path)
     unknown = run_import(database, write(tmp_path, "a.csv", "id,name,iban\nx-1,Al,TR00\n"))
     assert unknown.returncode == 1
     assert unknown.stderr.splitlines()[0].startswith("a.csv line 1: iban: unknown column")
@@ -108,7 +109,7 @@ def test_unknown_columns_repeated_ids_and_taken_identities_are_refused(tmp_path:
 
 
 def test_importing_again_updates_and_keeps_what_empty_fields_do_not_mention(tmp_path: Path) -> None:
-    database = tmp_path / "destek.sqlite3"
+    database = support_database(tmp_path)
     assert run_import(database, write(tmp_path, "customers.csv", GOOD_CSV)).returncode == 0
     again = HEADER + "acme-1,,,,,Berlin-Pankow,Platinum,,,no,\nacme-9,New Person,,,en,,,,,,\n"
     result = run_import(database, write(tmp_path, "changes.csv", again))

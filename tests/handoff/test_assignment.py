@@ -245,7 +245,7 @@ def test_support_app_assigns_releases_and_notifies(tmp_path: Path, receiver: Rec
     )
     try:
         servers.start_support_app()
-        store = HandoffStore(tmp_path / "destek.sqlite3")
+        store = HandoffStore(servers.database)
         agent1, agent2, marketing = login(servers, "agent1"), login(servers, "agent2"), login(servers, "marketing")
         assert requests.post(f"{servers.support_url}/inbox/api/presence", timeout=10).status_code == 401
         assert marketing.post(f"{servers.support_url}/inbox/api/presence", timeout=10).status_code == 403

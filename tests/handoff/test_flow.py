@@ -5,7 +5,6 @@ HTTP receiver for the signed helpdesk webhook. One set of servers for the module
 import http.server
 import json
 import re
-import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from handoff import settings as handoff_settings
 from handoff.rasa_client import RasaClient
 from handoff.service import HandoffService
 from handoff.store import HandoffStore
+from tests.helpers.databases import query, support_database, table_names
 from tests.helpers.servers import AUTH_TOKEN, MODEL, Servers, running_servers
 from tests.helpers.waiting import eventually
 
@@ -47,7 +47,7 @@ class Flow:
     def __init__(self, servers: Servers, settings_file: Path) -> None:
         self.servers = servers
         self.settings_file = settings_file
-        database = servers.state / "destek.sqlite3"
+        database = servers.database
         self.store = HandoffStore(database)
         self.customers = CustomerStore(database)
         self.service = HandoffService(self.store, RasaClient(servers.rasa_url, AUTH_TOKEN), self.customers)
@@ -77,7 +77,7 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
         "HELPDESK_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "INBOUND_MESSAGES_BURST": "50",  # one conversation here says more than the default burst of 10 at once
     }
-    CustomerStore(state / "destek.sqlite3").seed_demo_customers()
+    CustomerStore(support_database(state)).seed_demo_customers()
     try:
         with running_servers(state, fake_twilio=True, env=env) as servers:
             yield Flow(servers, settings_file)
@@ -258,14 +258,14 @@ def test_context_card_spans_channels_and_nothing_personal_is_stored(flow: Flow) 
     assert any(t["sender_id"] == web and "used cars" in t.get("text", "") for t in card["transcript"])
     assert any(a["candidates"] for a in card["kb_attempts"])
     assert card["reason"] == "customer_asked" and card["summary"]
-    with sqlite3.connect(flow.servers.state / "destek.sqlite3") as connection:
-        stored = [
-            *connection.execute("SELECT query FROM unanswered_questions").fetchall(),
-            *connection.execute("SELECT query FROM answer_feedback").fetchall(),
-            *connection.execute("SELECT last_query FROM handoff_requests").fetchall(),
-            *connection.execute("SELECT context_card FROM handoffs").fetchall(),
-            *connection.execute("SELECT text FROM handoff_messages").fetchall(),
-        ]
+    database = flow.servers.database
+    stored = [
+        *query(database, "SELECT query FROM unanswered_questions"),
+        *query(database, "SELECT query FROM answer_feedback"),
+        *query(database, "SELECT last_query FROM handoff_requests"),
+        *query(database, "SELECT context_card FROM handoffs"),
+        *query(database, "SELECT text FROM handoff_messages"),
+    ]
     dump = json.dumps(stored, ensure_ascii=False) + json.dumps(card, ensure_ascii=False)
     assert "[CARD]" in dump and "[IBAN]" in dump and "[TCKN]" in dump
     for secret in SECRETS:
@@ -285,10 +285,11 @@ def test_an_agents_reply_reaches_the_customer_in_full_and_is_stored_redacted(flo
     reply = f"Havale için IBAN: {IBAN}. Kargo takip kodu 48213377."
     assert flow.service.reply(handoff["id"], "agent2", reply)["status"] == "sent"
     eventually(lambda: any(m["body"] == reply for m in flow.servers.whatsapp_sent_to(whatsapp)), "the full reply on WhatsApp", timeout=30)
-    for database, expected in (("destek.sqlite3", "Havale için IBAN: [IBAN]. Kargo takip kodu [CODE]."), ("tracker.sqlite3", "[IBAN]")):
-        with sqlite3.connect(flow.servers.state / database) as connection:
-            tables = [name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-            dump = "\n".join(str(row) for table in tables for row in connection.execute(f'SELECT * FROM "{table}"'))
+    for database, expected in (
+        (flow.servers.database, "Havale için IBAN: [IBAN]. Kargo takip kodu [CODE]."),
+        (flow.servers.state / "tracker.sqlite3", "[IBAN]"),
+    ):
+        dump = "\n".join(str(row) for table in table_names(database) for row in query(database, f'SELECT * FROM "{table}"'))
         assert expected in dump, database
         for clear in (IBAN, IBAN.replace(" ", ""), "48213377"):
             assert clear not in dump, (database, clear)

@@ -2,7 +2,6 @@
 handoff.service and Rasa's trigger_intent(output_channel=latest) — inside the 24-hour window
 as free text, outside it as the approved template (the text waits for the customer's answer)."""
 
-import sqlite3
 import time
 from collections.abc import Iterator
 
@@ -13,6 +12,7 @@ from handoff.rasa_client import RasaClient
 from handoff.service import HandoffService
 from handoff.store import HandoffStore
 from tests.connectors.whatsapp.test_channel import DEMO_TEMPLATE_SID, WEBHOOK, inbound_params, new_number, post_form, sent_to, wait_for
+from tests.helpers.databases import execute, support_database
 from tests.helpers.servers import AUTH_TOKEN, MODEL, Servers, running_servers
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
@@ -21,13 +21,13 @@ pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: ru
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     folder = tmp_path_factory.mktemp("handoff-whatsapp")
-    CustomerStore(folder / "destek.sqlite3").seed_demo_customers()
+    CustomerStore(support_database(folder)).seed_demo_customers()
     with running_servers(folder, fake_twilio=True) as running:
         yield running
 
 
 def service(servers: Servers) -> HandoffService:
-    database = servers.state / "destek.sqlite3"
+    database = servers.database
     return HandoffService(HandoffStore(database), RasaClient(servers.rasa_url, AUTH_TOKEN), CustomerStore(database))
 
 
@@ -53,8 +53,8 @@ def test_whatsapp_handoff_reply_inside_and_outside_the_24_hour_window(servers: S
     assert agents.reply(handoff["id"], "agent1", "Merhaba, ben Ayşe. Hemen bakıyorum.")["status"] == "sent"
     wait_for(lambda: "Merhaba, ben Ayşe. Hemen bakıyorum." in texts_to(servers, address), "the agent's reply as free text")
 
-    with sqlite3.connect(servers.state / "destek.sqlite3") as connection:  # time passes: last message 25 h ago
-        connection.execute("UPDATE whatsapp_window SET last_inbound = ? WHERE address = ?", (time.time() - 25 * 3600, address))
+    # time passes: last message 25 h ago
+    execute(servers.database, "UPDATE whatsapp_window SET last_inbound = ? WHERE address = ?", time.time() - 25 * 3600, address)
     before = len(sent_to(servers, address))
     assert agents.reply(handoff["id"], "agent1", "Siparişiniz yola çıktı.")["status"] == "sent"
     template = wait_for(lambda: sent_to(servers, address)[before:], "the template outside the window")

@@ -13,6 +13,7 @@ from typing import Any
 from customer_store.store import CustomerStore
 from storage.database import Database, transaction
 from tests.conftest import ROOT
+from tests.helpers.databases import environment_url, support_database
 from tests.helpers.servers import TWILIO_AUTH_TOKEN, free_port, http, start_fake_twilio
 
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
@@ -23,13 +24,12 @@ class CampaignRig:
 
     def __init__(self, state: Path, database: Database | None = None, **env: str) -> None:
         self.state = state
-        self.db: Database = database or state / "destek.sqlite3"
+        self.db: Database = database or support_database(state)
         self.fake_port = free_port()
         self.env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
-            "DESTEK_DB": str(state / "destek.sqlite3"),
-            "DESTEK_DATABASE_URL": "" if isinstance(self.db, Path) else self.db,
+            **environment_url(self.db),
             "TWILIO_ACCOUNT_SID": "",
             "TWILIO_API_BASE": f"http://127.0.0.1:{self.fake_port}",
             "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,

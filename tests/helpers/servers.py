@@ -25,7 +25,9 @@ import socketio
 from twilio.request_validator import RequestValidator
 
 from connectors.webchat_token import issue_token
+from storage.database import Database
 from tests.conftest import ROOT
+from tests.helpers.databases import environment_url, support_database
 
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 # Rasa as every shipped command starts it (scripts/rasa_cli.py: the API token from RASA_AUTH_TOKEN, never in ps).
@@ -100,11 +102,14 @@ def wait_until(url: str, timeout: float, process: subprocess.Popen[bytes]) -> No
 
 
 class Servers:
-    """A Rasa server and an action server sharing one temporary state folder."""
+    """A Rasa server and an action server sharing one temporary state folder and one support database
+    (`database`: the SQLite file in that folder, or a PostgreSQL schema under DESTEK_TEST_DATABASE=postgres;
+    Rasa's tracker store stays the SQLite file of endpoints.yml, see docs/database.md)."""
 
     def __init__(self, state: Path, endpoints: Path | None = None) -> None:
         self.state = state
         self.endpoints = endpoints or ROOT / "endpoints.yml"  # another file: e.g. with an event broker
+        self.database: Database = support_database(state)
         self.rasa_port = free_port()
         self.action_port = free_port()
         self.fake_port = free_port()
@@ -114,7 +119,7 @@ class Servers:
             "PYTHONPATH": str(ROOT),
             "ACTION_SERVER_URL": f"http://127.0.0.1:{self.action_port}/webhook",
             "RASA_TRACKER_DB": str(state / "tracker.sqlite3"),
-            "DESTEK_DB": str(state / "destek.sqlite3"),
+            **environment_url(self.database),
             "DESTEK_KB_INDEX": str(ROOT / "var" / "kb-index"),
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",

@@ -23,6 +23,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from customer_store.store import CustomerStore
 from tests.conftest import ROOT
 from tests.helpers.browser import chromium
+from tests.helpers.databases import support_database
 from tests.helpers.servers import MODEL, Servers, http, running_servers
 from tests.helpers.waiting import eventually
 
@@ -50,7 +51,7 @@ def start_scheduler(servers: Servers) -> subprocess.Popen[bytes]:
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     state = tmp_path_factory.mktemp("outage")
-    customers = CustomerStore(state / "destek.sqlite3")
+    customers = CustomerStore(support_database(state))
     customers.seed_demo_customers()
     customers.upsert_customer(
         "cust-emma", name="Emma Brown", phone=EMMA, language="en", region="Istanbul-Kadikoy", timezone="Europe/Istanbul"

@@ -8,12 +8,12 @@ article), and one-off questions.
 """
 
 import time
-from pathlib import Path
 
 from customer_store.store import CustomerStore
 from handoff.rasa_client import RasaClient
 from handoff.service import HandoffService
 from handoff.store import HandoffStore
+from storage.database import Database
 from tests.helpers.servers import free_port
 
 DAY = 86400.0
@@ -79,7 +79,7 @@ def topics() -> dict[str, tuple[str, list[str], list[str]]]:
     }
 
 
-def synthetic_month(database: Path, now: float | None = None) -> dict[str, list[int]]:
+def synthetic_month(database: Database, now: float | None = None) -> dict[str, list[int]]:
     """Close one handoff per question over the last 30 days; returns handoff ids per topic."""
     now = now or time.time()
     store = HandoffStore(database)

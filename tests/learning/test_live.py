@@ -23,6 +23,7 @@ from handoff.service import HandoffService
 from handoff.store import HandoffStore
 from tests.conftest import ROOT
 from tests.helpers.browser import chromium
+from tests.helpers.databases import support_database
 from tests.helpers.servers import Servers, free_port, running_servers
 from tests.learning.fixture import GIFT_EN, RESET_EN, synthetic_month
 
@@ -36,15 +37,15 @@ def state(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("learning-live")
     shutil.copytree(ROOT / "bot" / "data" / "kb", folder / "kb")
     shutil.copytree(ROOT / "var" / "kb-index", folder / "index")
-    synthetic_month(folder / "destek.sqlite3")  # the support database the servers use (tests/servers.py)
-    store = HandoffStore(folder / "destek.sqlite3")
+    synthetic_month(support_database(folder))  # the support database the servers use (tests/servers.py)
+    store = HandoffStore(support_database(folder))
     handoff = store.create("web:learn-xss", "web", "customer_asked", 1, language="en")
     store.claim(handoff["id"], "agent2")
     store.add_message(handoff["id"], "customer", "", XSS)
     store.set_message_status(
         store.add_message(handoff["id"], "agent", "agent2", "We deliver to Northern Cyprus by sea freight.", status="pending"), "sent"
     )
-    HandoffService(store, RasaClient(url=f"http://127.0.0.1:{free_port()}", token="x"), CustomerStore(folder / "destek.sqlite3")).close(
+    HandoffService(store, RasaClient(url=f"http://127.0.0.1:{free_port()}", token="x"), CustomerStore(support_database(folder))).close(
         handoff["id"], "agent2"
     )
     return folder

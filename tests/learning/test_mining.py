@@ -21,14 +21,16 @@ from learning.kb_writer import Draft, KbWriteError, add_article, add_questions
 from learning.mining import ALTERNATE, ARTICLE, group_answers, kb_encoder, mine
 from learning.store import AgentAnswerStore
 from privacy.retention import purge_support_db
+from storage.database import Database
 from tests.conftest import ROOT
+from tests.helpers.databases import support_database
 from tests.helpers.servers import free_port
 from tests.learning.fixture import GIFT_EN, RESET_EN, synthetic_month, topics
 
 
 @pytest.fixture(scope="module")
-def month(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list[int]]]:
-    database = tmp_path_factory.mktemp("learning") / "destek.sqlite3"
+def month(tmp_path_factory: pytest.TempPathFactory) -> tuple[Database, dict[str, list[int]]]:
+    database = support_database(tmp_path_factory.mktemp("learning"))
     return database, synthetic_month(database)
 
 
@@ -38,7 +40,7 @@ def kb() -> KnowledgeBase:
 
 
 def test_closing_a_handoff_keeps_question_and_answer_redacted(tmp_path: Path) -> None:
-    database = tmp_path / "destek.sqlite3"
+    database = support_database(tmp_path)
     store = HandoffStore(database)
     service = HandoffService(store, RasaClient(url=f"http://127.0.0.1:{free_port()}", token="x"), CustomerStore(database))
     handoff = store.create("web:card", "web", "customer_asked", 1, language="en")

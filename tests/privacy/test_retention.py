@@ -15,7 +15,9 @@ from connectors.whatsapp.inbound_log import InboundLog
 from customer_store.store import CustomerStore
 from feedback.records import Records
 from handoff.store import HandoffStore
+from storage.database import Database
 from tests.conftest import PYTHON, ROOT
+from tests.helpers.databases import environment_url, execute, query, support_database, table_names
 from tuning.review_store import NEEDS_ARTICLE, ReviewStore
 
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
@@ -82,15 +84,14 @@ def tracker_db(tmp_path: Path) -> Path:
     return path
 
 
-def age(database: Path, table: str, column: str, days: float, where: str = "1") -> None:
-    with sqlite3.connect(database) as connection:
-        connection.execute(f"UPDATE {table} SET {column} = ? WHERE {where}", (days_ago(days),))
+def age(database: Database, table: str, column: str, days: float, where: str = "1 = 1") -> None:
+    execute(database, f"UPDATE {table} SET {column} = ? WHERE {where}", days_ago(days))
 
 
 @pytest.fixture
-def support_db(tmp_path: Path) -> Path:
+def support_db(tmp_path: Path) -> Database:
     """Every kind of stored customer text, once old (200 days) and once recent (marked 'new')."""
-    path = tmp_path / "destek.sqlite3"
+    path = support_database(tmp_path)
     records, handoffs, review, customers, inbound_log = (
         Records(path),
         HandoffStore(path),
@@ -126,21 +127,20 @@ def support_db(tmp_path: Path) -> Path:
     return path
 
 
-def run_retention(support_db: Path, tracker_db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DESTEK_DB": str(support_db), "RASA_TRACKER_DB": str(tracker_db), "DESTEK_RETENTION_DAYS": "180"}
+def run_retention(support_db: Database, tracker_db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **environment_url(support_db), "RASA_TRACKER_DB": str(tracker_db), "DESTEK_RETENTION_DAYS": "180"}
     return subprocess.run([PYTHON, "-m", "privacy.retention", *args], capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
 
 
-def texts(database: Path) -> set[str]:
+def texts(database: Database) -> set[str]:
     found = set()
-    with sqlite3.connect(database) as connection:
-        for (table,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
-            for row in connection.execute(f"SELECT * FROM {table}"):
-                found.update(f"{table}: {cell}" for cell in row if isinstance(cell, str) and "question" in cell)
+    for table in table_names(database):
+        for row in query(database, f'SELECT * FROM "{table}"'):
+            found.update(f"{table}: {cell}" for cell in row if isinstance(cell, str) and "question" in cell)
     return found
 
 
-def test_retention_deletes_old_customer_text_and_keeps_the_new(support_db: Path, tracker_db: Path) -> None:
+def test_retention_deletes_old_customer_text_and_keeps_the_new(support_db: Database, tracker_db: Path) -> None:
     before = texts(support_db)
     dry = run_retention(support_db, tracker_db, "--dry-run")
     assert dry.returncode == 0 and "would delete" in dry.stdout and "answers_served 1" in dry.stdout
@@ -161,12 +161,9 @@ def test_retention_deletes_old_customer_text_and_keeps_the_new(support_db: Path,
         "handoff_messages",
         "handoffs",
     }
-    with sqlite3.connect(support_db) as connection:
-        assert (
-            connection.execute("SELECT COUNT(*) FROM handoffs").fetchone()[0] == 2
-        )  # the old row stays for the metrics, without its transcript
-        assert connection.execute("SELECT context_card FROM handoffs WHERE sender_id = 'web:old'").fetchone()[0] is None
-        assert connection.execute("SELECT COUNT(*) FROM whatsapp_inbound WHERE message_sid = 'SMpending'").fetchone()[0] == 1
+    assert query(support_db, "SELECT COUNT(*) FROM handoffs") == [(2,)]  # the old row stays for the metrics, without its transcript
+    assert query(support_db, "SELECT context_card FROM handoffs WHERE sender_id = 'web:old'") == [(None,)]
+    assert query(support_db, "SELECT COUNT(*) FROM whatsapp_inbound WHERE message_sid = 'SMpending'") == [(1,)]
 
     kept = json.loads(rasa(RASA_READ, str(tracker_db), json.dumps(list(SESSIONS))))
     assert kept["web:old"] is None
@@ -182,7 +179,7 @@ def test_retention_deletes_old_customer_text_and_keeps_the_new(support_db: Path,
     assert again.returncode == 0 and texts(support_db) == after  # idempotent
 
 
-def test_a_bad_retention_setting_is_one_line_and_changes_nothing(support_db: Path, tracker_db: Path) -> None:
+def test_a_bad_retention_setting_is_one_line_and_changes_nothing(support_db: Database, tracker_db: Path) -> None:
     before = texts(support_db)
     for days in ("0", "nan", "-5"):
         done = run_retention(support_db, tracker_db, "--days", days)

@@ -3,7 +3,6 @@ and the handoff card redacts before it summarises. The bot's actions run in-proc
 real (tiny) index and a real SQLite file; every text cell of every table is then searched."""
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,9 @@ from bot.actions.handoff import ActionForwardToAgent, ActionRequestHuman
 from bot.actions.kb import ActionAnswerFromKb
 from connectors.whatsapp.inbound_log import InboundLog
 from handoff.context_card import build_card
+from storage.database import Database
 from tests.bot.test_actions import run, tracker
+from tests.helpers.databases import query, support_database, table_names, use_database
 from tuning.review_store import NEEDS_ARTICLE, ReviewStore
 
 CARD = "4111 1111 1111 1111"
@@ -27,9 +28,10 @@ QUESTION = f"Kargom nerede kaldı? kartım {CARD} TC {TCKN} IBAN {IBAN} kod 4829
 
 
 @pytest.fixture
-def database(tiny_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def database(tiny_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
     monkeypatch.setenv("DESTEK_KB_INDEX", str(tiny_index))
-    monkeypatch.setenv("DESTEK_DB", str(tmp_path / "destek.sqlite3"))
+    database = support_database(tmp_path)
+    use_database(monkeypatch, database)
     monkeypatch.setenv("DESTEK_KB_THRESHOLD", "0.05")  # the question must be answered: answers_served is the store under attack
     monkeypatch.delenv("DESTEK_EMBEDDING_MODEL", raising=False)
     monkeypatch.setenv("HANDOFF_SETTINGS", str(Path(__file__).parents[1] / "data" / "handoff_always_open.yml"))
@@ -37,25 +39,20 @@ def database(tiny_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     for cached in caches:
         cached.cache_clear()
     services.customers().seed_demo_customers()
-    yield tmp_path / "destek.sqlite3"
+    yield database
     for cached in caches:
         cached.cache_clear()
 
 
-def every_text_cell(database: Path) -> Iterator[tuple[str, str]]:
-    connection = sqlite3.connect(database)
-    try:
-        tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        for table in tables:
-            for row in connection.execute(f"SELECT * FROM {table}"):
-                for cell in row:
-                    if isinstance(cell, str):
-                        yield table, cell
-    finally:
-        connection.close()
+def every_text_cell(database: Database) -> Iterator[tuple[str, str]]:
+    for table in table_names(database):
+        for row in query(database, f'SELECT * FROM "{table}"'):
+            for cell in row:
+                if isinstance(cell, str):
+                    yield table, cell
 
 
-def test_numbers_in_a_kb_question_reach_no_table(database: Path) -> None:
+def test_numbers_in_a_kb_question_reach_no_table(database: Database) -> None:
     sender = "web:cust-ayse"
     events, _ = run(ActionAnswerFromKb(), tracker(QUESTION, sender_id=sender, customer_id="cust-ayse", language="tr"))
     answered = {event["name"]: event["value"] for event in events}

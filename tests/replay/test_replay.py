@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT
+from tests.helpers.databases import support_database
 from tests.helpers.servers import Servers, conversation, running_servers
 
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
@@ -84,7 +85,7 @@ def _record(servers: Servers) -> None:
 
 def run_against(state: Path, tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], list[dict[str, str]]]:
     out = tmp_path / "changes.csv"
-    done = replay("run", "--tracker", str(state / "tracker.sqlite3"), "--db", str(state / "destek.sqlite3"), "--csv", str(out), *extra)
+    done = replay("run", "--tracker", str(state / "tracker.sqlite3"), "--db", str(support_database(state)), "--csv", str(out), *extra)
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8")))) if out.exists() else []
     return done, rows
 
@@ -166,7 +167,7 @@ def test_an_edited_article_that_no_longer_answers_a_golden_conversation_fails_na
     assert changed[f"{GOLDEN_WEB}#0"]["answer_before"] == "answer:reset-password-en"
     assert changed[f"{GOLDEN_WEB}#0"]["answer_after"] != "answer:reset-password-en" and changed[f"{GOLDEN_WEB}#0"]["golden"] == "yes"
 
-    unmarked = replay("golden", conversation(MARKED_REST) + "#0", "--remove", "--db", str(recorded / "destek.sqlite3"))
+    unmarked = replay("golden", conversation(MARKED_REST) + "#0", "--remove", "--db", str(support_database(recorded)))
     assert unmarked.returncode == 0 and "not golden" in unmarked.stdout, unmarked.stderr
     after, _ = run_against(recorded, tmp_path, "--index", str(tmp_path / "index"))
     assert after.returncode == 1 and [line.split()[2] for line in after.stderr.splitlines()] == [f"{GOLDEN_WEB}#0"], after.stderr
@@ -174,9 +175,7 @@ def test_an_edited_article_that_no_longer_answers_a_golden_conversation_fails_na
 
 def test_jsonl_input_is_replayed_like_the_tracker_store(recorded: Path, tmp_path: Path) -> None:
     exported = tmp_path / "conversations.jsonl"
-    done = replay(
-        "export", "--tracker", str(recorded / "tracker.sqlite3"), "--db", str(recorded / "destek.sqlite3"), "--out", str(exported)
-    )
+    done = replay("export", "--tracker", str(recorded / "tracker.sqlite3"), "--db", str(support_database(recorded)), "--out", str(exported))
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in exported.read_text(encoding="utf-8").splitlines()]
     assert len(lines) == 4 and {line["channel"] for line in lines} == {"web", "whatsapp", "rest"}
@@ -184,7 +183,7 @@ def test_jsonl_input_is_replayed_like_the_tracker_store(recorded: Path, tmp_path
     assert web["golden"] is True and web["turns"][0]["outcome"] == "answer" and web["turns"][0]["article_id"] == "reset-password-en"
 
     out = tmp_path / "jsonl.csv"
-    same = replay("run", "--input", str(exported), "--db", str(tmp_path / "empty.sqlite3"), "--csv", str(out))
+    same = replay("run", "--input", str(exported), "--db", str(support_database(tmp_path, "empty")), "--csv", str(out))
     assert same.returncode == 0 and ": 0 changed turns" in same.stdout, same.stdout + same.stderr
 
     # what a customer got long ago, before an article was renamed: a change, but not a golden one
@@ -194,7 +193,7 @@ def test_jsonl_input_is_replayed_like_the_tracker_store(recorded: Path, tmp_path
     assert handoff["turns"][-1]["outcome"] == "handoff"
     handoff["turns"][-1]["outcome"] = "not_sure"
     exported.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
-    changed = replay("run", "--input", str(exported), "--db", str(tmp_path / "empty.sqlite3"), "--csv", str(out))
+    changed = replay("run", "--input", str(exported), "--db", str(support_database(tmp_path, "empty")), "--csv", str(out))
     assert changed.returncode == 0, changed.stderr
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert {(row["conversation"], row["changes"]) for row in rows} == {(f"rest:{PLAIN_REST}#0", "article"), (handoff["id"], "new_handoff")}

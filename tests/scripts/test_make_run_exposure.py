@@ -33,6 +33,7 @@ from twilio.request_validator import RequestValidator
 from connectors.webchat_token import issue_token
 from security.secrets_policy import SECRETS, published_values
 from tests.conftest import ROOT
+from tests.helpers.databases import environment_url, support_database
 from tests.helpers.servers import MODEL, free_port
 from tests.helpers.sockets import command_lines, listeners
 
@@ -85,7 +86,7 @@ def run_env(state: Path, **extra: str) -> dict[str, str]:
             "SUPPORT_PORT": str(free_port()),
             "FAKE_TWILIO_PORT": str(free_port()),
             "RASA_TRACKER_DB": str(state / "tracker.sqlite3"),
-            "DESTEK_DB": str(state / "destek.sqlite3"),
+            **environment_url(support_database(state)),
             "DESTEK_SECRETS_FILE": str(state / "secrets.env"),
             "DESTEK_KB_INDEX": str(ROOT / "var" / "kb-index"),
             "RASA_TELEMETRY_ENABLED": "false",

@@ -11,7 +11,6 @@ server, action server and fake Twilio.
 """
 
 import json
-import sqlite3
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,6 +23,7 @@ from twilio.request_validator import RequestValidator
 
 from checkout.recovery import CheckoutRecovery
 from customer_store.store import CustomerStore
+from tests.helpers.databases import query, support_database
 from tests.helpers.servers import AUTH_TOKEN, MODEL, TWILIO_AUTH_TOKEN, Servers, http, running_servers
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
@@ -37,9 +37,9 @@ AYSE_CART_TOTAL = "2.499,00 TL"
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     state = tmp_path_factory.mktemp("identity")
-    customers = CustomerStore(state / "destek.sqlite3")
+    customers = CustomerStore(support_database(state))
     customers.seed_demo_customers()
-    CheckoutRecovery(state / "destek.sqlite3")  # its tables, which the checks below read
+    CheckoutRecovery(support_database(state))  # its tables, which the checks below read
     customers.save_cart("cust-ayse", [{"sku": "router-ax3000", "name": "Router AX3000", "price_kurus": 249900, "quantity": 1}], 249900)
     with running_servers(state, fake_twilio=True, env={"REST_CHANNEL_TOKEN": REST_TOKEN}) as running:
         yield running
@@ -80,8 +80,7 @@ def user_texts(servers: Servers, sender_id: str) -> list[str]:
 
 
 def rows(servers: Servers, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(servers.state / "destek.sqlite3") as connection:
-        return connection.execute(sql, args).fetchall()
+    return query(servers.database, sql, *args)
 
 
 def test_rest_as_a_web_customer_reads_and_writes_nothing_of_theirs(servers: Servers) -> None:

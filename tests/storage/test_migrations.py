@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -46,6 +47,7 @@ def test_a_new_database_migrates_to_head_and_equals_the_schema(database: Databas
     assert migrated_state(database)[0] == head()
 
 
+@pytest.mark.sqlite_only("adopts a SQLite file made by the stores before the database layer")
 def test_an_old_sqlite_file_made_by_the_previous_stores_migrates_and_keeps_its_rows(tmp_path: Path) -> None:
     old = tmp_path / "destek.sqlite3"
     with sqlite3.connect(old) as connection:

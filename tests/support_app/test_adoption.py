@@ -19,6 +19,7 @@ from support_app.app import create_app
 from support_app.console.staff.accounts import StaffAccounts
 from support_app.settings import Settings
 from tests.conftest import ROOT
+from tests.helpers.databases import support_database
 from tests.helpers.servers import Servers
 from tests.helpers.waiting import eventually
 
@@ -26,7 +27,7 @@ PASSWORD = "test-staff-password"
 
 
 def settings_for(tmp_path: Path, **changes: object) -> Settings:
-    return dataclasses.replace(Settings.from_env(), database_path=tmp_path / "destek.sqlite3", staff_demo_password=PASSWORD, **changes)
+    return dataclasses.replace(Settings.from_env(), database_path=support_database(tmp_path), staff_demo_password=PASSWORD, **changes)
 
 
 def log_in(client: TestClient, path: str, login: str, password: str) -> int:
@@ -48,9 +49,9 @@ def test_without_demo_data_no_demo_customer_shop_login_or_staff_account_exists(t
         assert log_in(client, "/login", "ayse", "demo") == 401
         assert log_in(client, "/staff/login", "admin", PASSWORD) != 303
         assert "ayse, john, mehmet" not in client.get("/login").text  # no hint at demo logins
-    store = CustomerStore(tmp_path / "destek.sqlite3")
+    store = CustomerStore(support_database(tmp_path))
     assert store.customer("cust-ayse") is None and store.customer_for("web", "ayse") is None
-    assert StaffAccounts(tmp_path / "destek.sqlite3").authenticate("admin", PASSWORD) is None
+    assert StaffAccounts(support_database(tmp_path)).authenticate("admin", PASSWORD) is None
 
 
 def test_with_demo_data_the_demo_still_works_out_of_the_box(tmp_path: Path) -> None:
@@ -58,7 +59,7 @@ def test_with_demo_data_the_demo_still_works_out_of_the_box(tmp_path: Path) -> N
         assert "ayse, john, mehmet" in client.get("/login").text
         assert log_in(client, "/login", "ayse", "demo") == 303
         assert log_in(client, "/staff/login", "admin", PASSWORD) == 303
-    assert CustomerStore(tmp_path / "destek.sqlite3").customer("cust-ayse") is not None
+    assert CustomerStore(support_database(tmp_path)).customer("cust-ayse") is not None
 
 
 def test_the_brand_name_is_a_setting_in_the_shop_and_the_widget_config(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from connectors.webchat_token import verify_token
 from support_app.app import create_app
 from support_app.settings import Settings
+from tests.helpers.databases import query, support_database
 
 SECRET = "test-webchat-secret-0123456789abcdefgh"
 
@@ -20,7 +21,7 @@ SECRET = "test-webchat-secret-0123456789abcdefgh"
 def settings(tmp_path: Path) -> Settings:
     return dataclasses.replace(
         Settings.from_env(),
-        database_path=tmp_path / "destek.sqlite3",
+        database_path=support_database(tmp_path),
         webchat_jwt_secret=SECRET,
         webchat_server_url="http://127.0.0.1:5005",
     )
@@ -89,10 +90,7 @@ def test_a_wrong_password_is_refused(client: TestClient) -> None:
 
 
 def test_passwords_are_stored_hashed(client: TestClient, settings: Settings) -> None:
-    import sqlite3
-
-    with sqlite3.connect(settings.database_path) as connection:
-        hashes = [row[0] for row in connection.execute("SELECT password_hash FROM web_accounts")]
+    hashes = [row[0] for row in query(settings.database_path, "SELECT password_hash FROM web_accounts")]
     assert len(hashes) == 3 and all(h.startswith("scrypt$") and "demo" not in h for h in hashes)
 
 

@@ -5,7 +5,6 @@ In process (FastAPI's test client) over a real SQLite file, as tests/test_incide
 
 import dataclasses
 import re
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from support_app.app import create_app
 from support_app.console import review
 from support_app.input_guard import MAX_BODY_BYTES
 from support_app.settings import Settings
+from tests.helpers.databases import execute, support_database
 
 PASSWORD = "test-staff-password"
 OPS_TOKEN = "test-ops-api-token"
@@ -52,7 +52,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("RASA_TRACKER_DB", str(tmp_path / "no-tracker.sqlite3"))
     monkeypatch.setenv("DESTEK_EMBEDDING_MODEL", "none")  # the gap report's grouping, without loading a model
     review._encoder.cache_clear()
-    return dataclasses.replace(Settings.from_env(), database_path=tmp_path / "destek.sqlite3", staff_demo_password=PASSWORD)
+    return dataclasses.replace(Settings.from_env(), database_path=support_database(tmp_path), staff_demo_password=PASSWORD)
 
 
 @pytest.fixture
@@ -124,8 +124,8 @@ def test_times_out_of_range_are_refused_on_the_api_and_the_page(client: TestClie
 
 def test_incidents_with_impossible_stored_times_do_not_break_the_page(client: TestClient, settings: Settings) -> None:
     created = client.post("/api/incidents", json=INCIDENT, headers=BEARER).json()
-    with sqlite3.connect(settings.database_path) as connection:  # as an older version, or a hand edit, may have left them
-        connection.execute("UPDATE incidents SET eta = ?, started_at = ? WHERE id = ?", (float("inf"), -1e300, created["id"]))
+    # as an older version, or a hand edit, may have left them
+    execute(settings.database_path, "UPDATE incidents SET eta = ?, started_at = ? WHERE id = ?", float("inf"), -1e300, created["id"])
     listed = client.get("/api/incidents", headers=BEARER)
     assert listed.status_code == 200 and listed.json()["incidents"][0]["eta"] is None
     log_in(client, "ops")
@@ -238,8 +238,7 @@ def test_a_campaign_recipient_with_an_impossible_due_time_does_not_break_the_cam
     created = client.post("/campaigns", data={**CAMPAIGN, "csrf": csrf(client, "/campaigns"), "action": "create"}, follow_redirects=False)
     assert created.status_code == 303
     campaign_id = int(created.headers["location"].rsplit("/", 1)[1])
-    with sqlite3.connect(settings.database_path) as connection:
-        assert connection.execute("UPDATE campaign_recipients SET due_at = ? WHERE campaign_id = ?", (float("inf"), campaign_id)).rowcount
+    assert execute(settings.database_path, "UPDATE campaign_recipients SET due_at = ? WHERE campaign_id = ?", float("inf"), campaign_id)
     page = client.get(f"/campaigns/{campaign_id}")
     assert page.status_code == 200 and "invalid" in page.text
 

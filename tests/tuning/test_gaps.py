@@ -8,6 +8,7 @@ import pytest
 
 from feedback.records import Records
 from tests.conftest import PYTHON, ROOT, write_articles
+from tests.helpers.databases import support_database
 from tuning.gaps import GapQuestion, article_usage, collect_questions, default_encoder, group_questions
 from tuning.review_store import NEEDS_ARTICLE, ReviewStore
 
@@ -56,7 +57,7 @@ def test_the_same_question_counts_each_time_and_the_languages_never_mix(encode) 
 
 
 def test_questions_come_from_all_four_sources_and_articles_are_ranked(tmp_path: Path) -> None:
-    database = tmp_path / "destek.sqlite3"
+    database = support_database(tmp_path)
     records = Records(database)
     records.add_unanswered("web:a", "do you offer gift wrapping", "en", None, 0.1)
     records.add_answer_served("web:b", "when will I get my money back", "en", "cancel-order-en", 0.64)
@@ -83,7 +84,7 @@ def test_questions_come_from_all_four_sources_and_articles_are_ranked(tmp_path: 
 
 
 def test_cli_writes_the_csv(tmp_path: Path) -> None:
-    database = tmp_path / "destek.sqlite3"
+    database = support_database(tmp_path)
     records = Records(database)
     for sender, text in enumerate([*EN_GIFT, '=HYPERLINK("http://evil")']):
         records.add_unanswered(f"web:{sender}", text, "en", None, 0.1)

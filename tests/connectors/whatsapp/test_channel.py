@@ -7,7 +7,6 @@ import dataclasses
 import json
 import random
 import secrets
-import sqlite3
 import threading
 import time
 import urllib.error
@@ -16,7 +15,6 @@ import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,7 +28,9 @@ from connectors.whatsapp.sender import WhatsAppMessenger
 from connectors.whatsapp.twilio_client import DEMO_TEMPLATE_SID, TwilioSettings
 from connectors.whatsapp.window import ServiceWindows
 from customer_store.store import CustomerStore
+from storage.database import Database
 from tests.helpers.browser import chromium
+from tests.helpers.databases import query, support_database
 from tests.helpers.servers import AUTH_TOKEN, MODEL, TWILIO_AUTH_TOKEN, Servers, http, running_servers
 from tests.helpers.waiting import eventually as wait_for
 
@@ -44,7 +44,7 @@ AYSE, JOHN = "whatsapp:+905551110001", "whatsapp:+905551110002"
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     state = tmp_path_factory.mktemp("whatsapp")
-    CustomerStore(state / "destek.sqlite3").seed_demo_customers()
+    CustomerStore(support_database(state)).seed_demo_customers()
     with running_servers(state, fake_twilio=True) as running:
         yield running
 
@@ -110,8 +110,8 @@ def wait_for_turn(servers: Servers, sender: str, message_sid: str) -> list[dict[
     )
 
 
-def support_db(servers: Servers) -> Path:
-    return servers.state / "destek.sqlite3"
+def support_db(servers: Servers) -> Database:
+    return servers.database
 
 
 def status_of(servers: Servers, sid: str) -> dict[str, Any] | None:
@@ -235,7 +235,7 @@ def test_customer_outside_the_window_gets_the_template_never_free_text(servers: 
 
 
 def test_dur_opts_out_with_a_confirmation_and_basla_opts_in(servers: Servers) -> None:
-    store = CustomerStore(servers.state / "destek.sqlite3")
+    store = CustomerStore(servers.database)
     assert post_form(servers, WEBHOOK, inbound_params(AYSE, "DUR")) == 200
     confirmation = wait_for_replies(servers, AYSE, 1)[-1]
     assert "çıkarıldınız" in confirmation["body"] and "BAŞLA" in confirmation["body"]
@@ -330,7 +330,7 @@ def test_media_urls_are_metadata_and_never_fetched(servers: Servers) -> None:
         assert event["metadata"]["media"] == [{"url": photo, "content_type": "image/jpeg"}]
         assert event["metadata"]["channel"] == "whatsapp" and event["metadata"]["customer_id"] == "cust-mehmet"
         assert event["metadata"]["profile_name"] == "Mehmet"
-        assert sender in [c["sender_id"] for c in CustomerStore(servers.state / "destek.sqlite3").conversations("cust-mehmet")]
+        assert sender in [c["sender_id"] for c in CustomerStore(servers.database).conversations("cust-mehmet")]
         wait_for_replies(servers, sender, 1)
         assert _CountingHandler.hits == []
     finally:
@@ -384,14 +384,11 @@ def test_a_flood_from_one_number_is_limited_told_once_and_stop_still_works(serve
     bodies = [message["body"] for message in sent_to(servers, flooder)]
     assert sum("Çok hızlı mesaj" in body for body in bodies) == 1
     assert any("çıkarıldınız" in body for body in bodies)
-    assert CustomerStore(servers.state / "destek.sqlite3").is_opted_out(flooder)
+    assert CustomerStore(servers.database).is_opted_out(flooder)
 
 
 def handled_sids(servers: Servers, address: str) -> list[str]:
-    with sqlite3.connect(servers.state / "destek.sqlite3") as connection:
-        rows = connection.execute(
-            "SELECT message_sid FROM whatsapp_inbound WHERE address = ? AND handled_at IS NOT NULL", (address,)
-        ).fetchall()
+    rows = query(servers.database, "SELECT message_sid FROM whatsapp_inbound WHERE address = ? AND handled_at IS NOT NULL", address)
     return [row[0] for row in rows]
 
 

@@ -110,7 +110,7 @@ def test_browser_csv_upload_shows_customer_names_as_inert_text(tmp_path: Path) -
     """Real Chromium, real support app process: log in, upload a CSV whose name is markup, create."""
     servers = Servers(tmp_path)
     servers.env["STAFF_DEMO_PASSWORD"] = PASSWORD
-    CustomerStore(tmp_path / "destek.sqlite3").seed_demo_customers()
+    CustomerStore(servers.database).seed_demo_customers()
     csv_file = tmp_path / "list.csv"
     csv_file.write_text("phone,name\n+905551110009,\"<img src=x onerror=document.title='pwned'>\"\n+905551110001,Ayşe\n", encoding="utf-8")
     servers.start_support_app()

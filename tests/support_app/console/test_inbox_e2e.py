@@ -6,7 +6,6 @@ Needs `make train index` first (make test does) and Chromium (.ci/run installs i
 """
 
 import re
-import sqlite3
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -20,6 +19,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from customer_store.store import CustomerStore
 from tests.helpers.browser import chromium
+from tests.helpers.databases import query_dicts, support_database
 from tests.helpers.servers import MODEL, Servers, http, running_servers
 from tests.helpers.staff import open_inbox, staff_session
 from tests.helpers.waiting import eventually
@@ -42,7 +42,7 @@ AYSE_WHATSAPP = "+905551110001"
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     state = tmp_path_factory.mktemp("inbox")
-    CustomerStore(state / "destek.sqlite3").seed_demo_customers()
+    CustomerStore(support_database(state)).seed_demo_customers()
     with running_servers(state, fake_twilio=True, support_app=True) as running:
         yield running
 
@@ -122,9 +122,7 @@ def claim_and_reply_with_template(agent: WebDriver, template_id: int, extra: str
 
 
 def csat_rows(servers: Servers, sender_id: str) -> list[dict[str, Any]]:
-    with sqlite3.connect(servers.state / "destek.sqlite3") as connection:
-        connection.row_factory = sqlite3.Row
-        return [dict(row) for row in connection.execute("SELECT * FROM csat_ratings WHERE sender_id = ?", (sender_id,))]
+    return query_dicts(servers.database, "SELECT * FROM csat_ratings WHERE sender_id = ?", sender_id)
 
 
 # --- web --------------------------------------------------------------------------------------

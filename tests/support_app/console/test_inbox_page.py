@@ -45,7 +45,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 
 @pytest.fixture(scope="module")
 def store(servers: Servers) -> HandoffStore:
-    return HandoffStore(servers.state / "destek.sqlite3")
+    return HandoffStore(servers.database)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import io
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import ROOT
 from tests.helpers.browser import chromium
+from tests.helpers.databases import query
 from tests.helpers.servers import RASA, Servers, running_servers
 
 STAFF_PASSWORD = "review-test-staff-password"
@@ -294,8 +294,7 @@ def test_articles_rated_down_are_demoted_for_similar_questions_end_to_end(server
         servers.say(sender, voted)
         assert kb_slots(servers, sender)["kb_article_id"] == "cancel-order-en"
         servers.say(sender, "/answer_not_helpful")
-    with sqlite3.connect(servers.state / "destek.sqlite3") as db:
-        votes = db.execute("SELECT article_id, helpful FROM feedback_vectors WHERE article_id = 'cancel-order-en'").fetchall()
+    votes = query(servers.database, "SELECT article_id, helpful FROM feedback_vectors WHERE article_id = 'cancel-order-en'")
     assert votes == [("cancel-order-en", 0), ("cancel-order-en", 0)]
     servers.say("web:review-vote-after", question)
     after = kb_slots(servers, "web:review-vote-after")

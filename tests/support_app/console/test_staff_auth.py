@@ -12,13 +12,14 @@ from fastapi.testclient import TestClient
 from support_app.app import create_app
 from support_app.console.staff.accounts import StaffAccounts, StaffUser, staff_api, staff_page
 from support_app.settings import Settings
+from tests.helpers.databases import support_database, use_database
 
 PASSWORD = "test-staff-password"
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return dataclasses.replace(Settings.from_env(), database_path=tmp_path / "destek.sqlite3", staff_demo_password=PASSWORD)
+    return dataclasses.replace(Settings.from_env(), database_path=support_database(tmp_path), staff_demo_password=PASSWORD)
 
 
 @pytest.fixture
@@ -117,7 +118,7 @@ def test_a_customer_login_keeps_the_staff_login(client: TestClient) -> None:
 
 
 def test_accounts_refuse_bad_input(tmp_path: Path) -> None:
-    accounts = StaffAccounts(tmp_path / "db.sqlite3")
+    accounts = StaffAccounts(support_database(tmp_path))
     with pytest.raises(ValueError, match="role 'boss'"):
         accounts.set_account("x", "X", "boss", "long-enough-password")
     with pytest.raises(ValueError, match="at least 8 characters"):
@@ -132,7 +133,7 @@ def test_accounts_refuse_bad_input(tmp_path: Path) -> None:
 def test_cli_adds_lists_and_refuses_bad_roles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     from support_app.console.staff import cli as staff_cli
 
-    monkeypatch.setenv("DESTEK_DB", str(tmp_path / "db.sqlite3"))
+    use_database(monkeypatch, support_database(tmp_path))
     monkeypatch.setenv("STAFF_PASSWORD", "a-long-password")
     assert staff_cli.main(["add", "zeynep", "--role", "agent", "--name", "Zeynep"]) == 0
     assert staff_cli.main(["list"]) == 0

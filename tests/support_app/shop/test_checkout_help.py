@@ -19,6 +19,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from campaigns.store import CampaignStore
 from checkout.recovery import CheckoutRecovery, recovered_carts_summary
 from customer_store.store import CustomerStore
+from tests.helpers.databases import support_database
 from tests.helpers.servers import MODEL, Servers, running_servers
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
@@ -36,7 +37,7 @@ CABLE_OFFER_TR = "Ücretsiz kargoya 350,50 TL kaldı."  # 500 TL − 149,50 TL (
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     state = tmp_path_factory.mktemp("checkout")
-    CustomerStore(state / "destek.sqlite3").seed_demo_customers()
+    CustomerStore(support_database(state)).seed_demo_customers()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CHECKOUT_IDLE_SECONDS", str(IDLE_SECONDS))
         patch.setenv("CART_REMINDER_DELAY_MINUTES", "60")
@@ -122,9 +123,9 @@ def test_idle_on_checkout_gives_exactly_one_offer_about_the_cart(servers: Server
 
 def reminder_campaigns(servers: Servers, customer_id: str) -> list[dict[str, Any]]:
     """The scheduler's rows (campaigns + campaign_recipients) for this customer's cart reminders."""
-    store = CampaignStore(servers.state / "destek.sqlite3")
+    store = CampaignStore(servers.database)
     found = []
-    for nudge in CheckoutRecovery(servers.state / "destek.sqlite3").reminders(customer_id):
+    for nudge in CheckoutRecovery(servers.database).reminders(customer_id):
         campaign = store.campaign_by_key(nudge["dedup_key"])
         assert campaign is not None
         found.append({**campaign, "recipients": store.recipients(campaign["id"])})
@@ -149,9 +150,9 @@ def test_leaving_schedules_a_reminder_ordering_cancels_it_and_counts_the_recover
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "p.ordered"))
     [cancelled] = reminder_campaigns(servers, "cust-ayse")
     assert cancelled["status"] == "canceled" and cancelled["recipients"][0]["state"] == "canceled"
-    summary = recovered_carts_summary(servers.state / "destek.sqlite3")
+    summary = recovered_carts_summary(servers.database)
     assert summary == {"recovered_carts": 1, "recovered_kurus": 14950, "by_via": {"prompt": 1}}
-    assert CustomerStore(servers.state / "destek.sqlite3").cart("cust-ayse")["status"] == "ordered"
+    assert CustomerStore(servers.database).cart("cust-ayse")["status"] == "ordered"
 
 
 def test_no_reminder_without_marketing_consent_and_the_earlier_offer_still_counts(servers: Servers, browser: WebDriver) -> None:
@@ -168,7 +169,7 @@ def test_no_reminder_without_marketing_consent_and_the_earlier_offer_still_count
     browser.find_element(By.CSS_SELECTOR, "#place-order button[type='submit']").click()
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "p.ordered"))
     # Ordered after the offer made earlier in the session (within the recovery window): recovered.
-    assert recovered_carts_summary(servers.state / "destek.sqlite3") == {
+    assert recovered_carts_summary(servers.database) == {
         "recovered_carts": 2,
         "recovered_kurus": 14950 + 89990,
         "by_via": {"prompt": 2},

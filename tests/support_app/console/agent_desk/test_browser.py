@@ -42,7 +42,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 
 @pytest.fixture(scope="module")
 def store(servers: Servers) -> HandoffStore:
-    handoffs = HandoffStore(servers.state / "destek.sqlite3")
+    handoffs = HandoffStore(servers.database)
     for row in TEMPLATES:
         handoffs.save_template(row["name"], row["language"], row["text"], "admin")
     return handoffs

@@ -118,7 +118,7 @@ def login(servers: Servers, name: str) -> requests.Session:
 
 
 def test_copilot_api_needs_staff_and_answers_in_the_customers_language(servers: Servers) -> None:
-    store = HandoffStore(servers.state / "destek.sqlite3")
+    store = HandoffStore(servers.database)
     for row in TEMPLATES["templates"]:
         store.save_template(row["name"], row["language"], row["text"], "admin")
     turkish = store.create("web:copilot-tr", "web", "customer_asks", 1, language="tr")["id"]
