@@ -47,7 +47,7 @@ from twilio.request_validator import RequestValidator
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.helpers.servers import TWILIO_AUTH_TOKEN, Servers, free_port, http, wait_until  # noqa: E402
+from tests.helpers.servers import TWILIO_AUTH_TOKEN, UNLIMITED_RATE, Servers, free_port, http, wait_until  # noqa: E402
 
 RASA_VENV = ROOT / ".venv-rasa" / "bin"
 STOCK_DIR = ROOT / "var" / "turn-growth" / "stock-bot"
@@ -299,8 +299,7 @@ Samples = dict[str, dict[int, list[float]]]
 def measure(turns: int, conversations: int, whatsapp: bool, state: Path, stock_model: Path) -> Samples:
     """Samples per series and turn number (1-based)."""
     servers = Servers(state)
-    servers.env["INBOUND_MESSAGES_BURST"] = str(turns + 10)
-    servers.env["INBOUND_MESSAGES_PER_MINUTE"] = "100000"
+    servers.env.update(UNLIMITED_RATE)  # the bench sends far more than a customer may
     stock = StockBot(stock_model.parent.parent, state)
     series: Samples = {name: {} for name in SERIES}
     in_block = {turn for first, last in blocks(turns) for turn in range(first, last + 1)}
