@@ -292,14 +292,14 @@ def check_action_response() -> None:
         checks += 1
         original_check(schema, *args, **kwargs)
 
-    schema_class.check_schema = counting_check  # type: ignore[method-assign]
+    schema_class.check_schema = counting_check
     try:
         after = [verdict(action._validate_action_result, response) for response in responses * 10]
     finally:
-        schema_class.check_schema = original_check  # type: ignore[method-assign]
+        schema_class.check_schema = original_check
     assert after == before * 10, (after, before)
     assert checks == 0, checks
-    setattr(RemoteAction, "_validate_action_result", rasa_own)
+    RemoteAction._validate_action_result = rasa_own
 
 
 def main() -> None:
