@@ -40,13 +40,14 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from twilio.request_validator import RequestValidator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.helpers.servers import TWILIO_AUTH_TOKEN, Servers, free_port, http, wait_until  # noqa: E402
+from tests.helpers.servers import TWILIO_AUTH_TOKEN, UNLIMITED_RATE, Servers, free_port, http, wait_until  # noqa: E402
 
 RASA_VENV = ROOT / ".venv-rasa" / "bin"
 STOCK_DIR = ROOT / "var" / "turn-growth" / "stock-bot"
@@ -184,25 +185,24 @@ class StockBot:
             Servers._stop(process)
 
 
-TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_ms(pids: Sequence[int]) -> float:
-    """CPU time (user + system, all threads) used so far by these processes and their children."""
-    total, pending, seen = 0, list(pids), set()
+def usage_ms(pids: Sequence[int]) -> tuple[float, float]:
+    """(CPU time, time runnable but waiting for a core) used so far by every thread of these
+    processes and their children, in ms, from /proc/<pid>/task/<tid>/schedstat (nanoseconds;
+    /proc/<pid>/stat counts 10 ms ticks, too coarse for one turn)."""
+    cpu, waited, pending, seen = 0, 0, list(pids), set()
     while pending:
         pid = pending.pop()
         if pid in seen:
             continue
         seen.add(pid)
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
             for task in Path(f"/proc/{pid}/task").iterdir():
+                running, waiting, _ = (task / "schedstat").read_text().split()
+                cpu, waited = cpu + int(running), waited + int(waiting)
                 pending += [int(child) for child in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError):
+        except (FileNotFoundError, ProcessLookupError, ValueError):
             continue
-    return total * 1000 / TICKS_PER_SECOND
+    return cpu / 1e6, waited / 1e6
 
 
 def say(url: str, sender: str, text: str) -> tuple[float, list]:
@@ -237,8 +237,9 @@ def answered_faqs(servers: Servers, count: int) -> list[str]:
 class WhatsAppCustomer:
     """One customer on the signed webhook path; each message is acknowledged, then handled."""
 
-    def __init__(self, servers: Servers) -> None:
+    def __init__(self, servers: Servers, address: str) -> None:
         self.servers = servers
+        self.address = address
         self.validator = RequestValidator(TWILIO_AUTH_TOKEN)
         self.db = servers.state / "destek.sqlite3"
 
@@ -247,7 +248,7 @@ class WhatsAppCustomer:
         params = {
             "MessageSid": "SM" + secrets.token_hex(16),
             "AccountSid": "AC" + "0" * 32,
-            "From": WHATSAPP_FROM,
+            "From": self.address,
             "To": "whatsapp:+14155238886",
             "Body": text,
             "NumMedia": "0",
@@ -289,13 +290,19 @@ def blocks(turns: int) -> list[tuple[int, int]]:
     return [(start, start + BLOCK_SIZE - 1) for start in BLOCK_STARTS if start + BLOCK_SIZE - 1 <= turns]
 
 
-def measure(turns: int, conversations: int, whatsapp: bool, state: Path, stock_model: Path) -> dict[str, dict[int, list[float]]]:
+# Series of samples, each {turn: [one value per conversation]} (conversation c is index c), except
+# "ack_fresh", one new WhatsApp customer's first message per turn of a block (the control).
+SERIES = ("destek", "stock", "destek_cpu", "stock_cpu", "destek_wait", "stock_wait", "ack", "handled", "ack_fresh")
+Samples = dict[str, dict[int, list[float]]]
+
+
+def measure(turns: int, conversations: int, whatsapp: bool, state: Path, stock_model: Path) -> Samples:
     """Samples per series and turn number (1-based)."""
     servers = Servers(state)
-    servers.env["INBOUND_MESSAGES_BURST"] = str(turns + 10)
-    servers.env["INBOUND_MESSAGES_PER_MINUTE"] = "100000"
+    servers.env.update(UNLIMITED_RATE)  # the bench sends far more than a customer may
     stock = StockBot(stock_model.parent.parent, state)
-    series: dict[str, dict[int, list[float]]] = {name: {} for name in ("destek", "stock", "destek_cpu", "stock_cpu", "ack", "handled")}
+    series: Samples = {name: {} for name in SERIES}
+    in_block = {turn for first, last in blocks(turns) for turn in range(first, last + 1)}
     try:
         if whatsapp:
             servers.start_fake()
@@ -307,7 +314,7 @@ def measure(turns: int, conversations: int, whatsapp: bool, state: Path, stock_m
         for number in range(5):  # warm-up of both bots (not measured)
             say(servers.rasa_url, f"warm-{run}-{number}", faqs[number])
             say(stock.url, f"warm-{run}-{number}", STOCK_TEXT)
-        customer = WhatsAppCustomer(servers) if whatsapp else None
+        customers = [WhatsAppCustomer(servers, f"whatsapp:+9055599{conversation:05d}") for conversation in range(conversations)]
         pids = {"destek": [p.pid for p in (servers.rasa, servers.actions) if p], "stock": [p.pid for p in stock.processes]}
         for turn in range(1, turns + 1):
             text = faqs[(turn - 1) % FAQ_PERIOD]
@@ -315,17 +322,29 @@ def measure(turns: int, conversations: int, whatsapp: bool, state: Path, stock_m
                 sender = f"growth-{run}-{conversation}"
                 pair = [("destek", servers.rasa_url, text), ("stock", stock.url, STOCK_TEXT)]
                 for name, url, message in pair if (turn + conversation) % 2 else reversed(pair):
-                    before = cpu_ms(pids[name])
+                    cpu_before, wait_before = usage_ms(pids[name])
                     elapsed, replies = say(url, sender, message)
-                    series[name + "_cpu"].setdefault(turn, []).append(cpu_ms(pids[name]) - before)
+                    cpu_after, wait_after = usage_ms(pids[name])
                     if not replies:
                         raise SystemExit(f"{name} gave no reply at turn {turn}")
                     series[name].setdefault(turn, []).append(elapsed)
-            if customer is not None:
-                ack, handled = customer.send(text)
-                series["ack"].setdefault(turn, []).append(ack)
-                series["handled"].setdefault(turn, []).append(handled)
-                time.sleep(0.3)  # the reply's status callbacks, so they are not counted in the next REST turn's CPU
+                    series[name + "_cpu"].setdefault(turn, []).append(cpu_after - cpu_before)
+                    series[name + "_wait"].setdefault(turn, []).append(wait_after - wait_before)
+                if not whatsapp:
+                    continue
+                fresh = WhatsAppCustomer(servers, f"whatsapp:+9055598{turn:03d}{conversation:02d}") if turn in in_block else None
+                # The long conversation's customer and, in a block, a new customer (the control: the same
+                # path at turn 1, under the same load), alternating which goes first.
+                for customer in [customers[conversation], fresh][:: 1 if turn % 2 else -1]:
+                    if customer is None:
+                        continue
+                    ack, handled = customer.send(text)
+                    if customer is fresh:
+                        series["ack_fresh"].setdefault(turn, []).append(ack)
+                    else:
+                        series["ack"].setdefault(turn, []).append(ack)
+                        series["handled"].setdefault(turn, []).append(handled)
+                time.sleep(0.3)  # the replies' status callbacks, so they are not counted in the next REST turn's CPU
         check_conversations(servers, [f"growth-{run}-{c}" for c in range(conversations)], turns)
     finally:
         stock.stop()
@@ -345,40 +364,137 @@ def check_conversations(servers: Servers, senders: list[str], turns: int) -> Non
             raise SystemExit(f"{sender}: {answers} KB answers in {turns} turns, {handoffs} handoffs: the measurement is not of FAQ turns")
 
 
-def block_samples(per_turn: dict[int, list[float]], first: int, last: int) -> list[float]:
-    return [value for turn in range(first, last + 1) for value in per_turn.get(turn, [])]
-
-
-def table(series: dict[str, dict[int, list[float]]], turns: int) -> list[str]:
-    lines = [
-        "| turns | Destek FAQ p50 / p95 | stock custom action p50 / p95 | ratio p50 / p95 | CPU per turn Destek / stock (ratio) "
-        "| WhatsApp ack p50 / p95 | WhatsApp handled p50 / p95 |",
-        "|---|---|---|---|---|---|---|",
+def block_samples(per_turn: dict[int, list[float]], first: int, last: int, conversation: int | None = None) -> list[float]:
+    """The block's samples, of every conversation or of one."""
+    return [
+        value
+        for turn in range(first, last + 1)
+        for index, value in enumerate(per_turn.get(turn, []))
+        if conversation is None or index == conversation
     ]
+
+
+def ratio(destek: Sequence[float], stock: Sequence[float], share: float) -> float:
+    return percentile(destek, share) / percentile(stock, share)
+
+
+def summary(series: Samples, turns: int) -> dict[str, Any]:
+    """Per block: wall and CPU percentiles, the ratios (pooled and per conversation), WhatsApp ack."""
+    conversations = max((len(values) for values in series["destek"].values()), default=0)
+    rows = []
     for first, last in blocks(turns):
-        destek, stock = block_samples(series["destek"], first, last), block_samples(series["stock"], first, last)
-        cells = [f"{first}–{last}"]
-        cells.append(f"{percentile(destek, 0.5):.0f} / {percentile(destek, 0.95):.0f} ms")
-        cells.append(f"{percentile(stock, 0.5):.0f} / {percentile(stock, 0.95):.0f} ms")
-        cells.append(f"{percentile(destek, 0.5) / percentile(stock, 0.5):.2f} / {percentile(destek, 0.95) / percentile(stock, 0.95):.2f}")
-        destek_cpu = statistics.fmean(block_samples(series["destek_cpu"], first, last))
-        stock_cpu = statistics.fmean(block_samples(series["stock_cpu"], first, last))
-        cells.append(f"{destek_cpu:.0f} / {stock_cpu:.0f} ms ({destek_cpu / stock_cpu:.2f})")
-        for name in ("ack", "handled"):
-            samples = block_samples(series[name], first, last)
-            cells.append(f"{percentile(samples, 0.5):.1f} / {percentile(samples, 0.95):.1f} ms" if samples else "–")
-        lines.append("| " + " | ".join(cells) + " |")
-    slopes = [
-        f"{name} {slope(series[name], statistics.fmean if name.endswith('_cpu') else statistics.median):+.2f} ms/turn"
-        for name in ("destek", "stock", "destek_cpu", "stock_cpu", "ack", "handled")
+        get = {name: block_samples(series[name], first, last) for name in SERIES}
+        row: dict[str, Any] = {"turns": f"{first}–{last}", "n": len(get["destek"])}
+        for name in ("destek", "stock", "destek_cpu", "stock_cpu", "destek_wait", "stock_wait", "ack", "ack_fresh", "handled"):
+            if get[name]:
+                row[name] = {"p50": percentile(get[name], 0.5), "p95": percentile(get[name], 0.95), "n": len(get[name])}
+        row["ratio"] = {"p50": ratio(get["destek"], get["stock"], 0.5), "p95": ratio(get["destek"], get["stock"], 0.95)}
+        row["cpu_ratio"] = {
+            "p50": ratio(get["destek_cpu"], get["stock_cpu"], 0.5),
+            "mean": statistics.fmean(get["destek_cpu"]) / statistics.fmean(get["stock_cpu"]),
+        }
+        # Each repetition's own ratio, to show the spread a single run would have.
+        row["ratio_by_conversation"] = [
+            ratio(block_samples(series["destek"], first, last, c), block_samples(series["stock"], first, last, c), 0.5)
+            for c in range(conversations)
+        ]
+        rows.append(row)
+    if rows and "ack" in rows[0]:
+        base = rows[0]["ack"]["p95"]
+        for row in rows:
+            row["ack_p95_vs_first"] = row["ack"]["p95"] / base
+            if "ack_fresh" in row:
+                row["ack_p95_vs_fresh"] = row["ack"]["p95"] / row["ack_fresh"]["p95"]
+    slopes = {
+        name: slope(series[name], statistics.fmean if name.endswith("_cpu") else statistics.median)
+        for name in ("destek", "stock", "destek_cpu", "stock_cpu", "ack")
         if series[name]
+    }
+    return {"blocks": rows, "slopes": slopes, "conversations": conversations}
+
+
+def _pair(cell: dict[str, float], unit: str = " ms", digits: int = 0) -> str:
+    return f"{cell['p50']:.{digits}f} / {cell['p95']:.{digits}f}{unit}"
+
+
+def table(series: Samples, turns: int) -> list[str]:
+    found = summary(series, turns)
+    lines = [
+        "| turns | n | Destek FAQ p50 / p95 | stock custom action p50 / p95 | ratio p50 / p95 | p50 ratio per conversation "
+        "| CPU per turn p50 Destek / stock (ratio p50, mean) | waiting for a core p50 Destek / stock |",
+        "|---|---|---|---|---|---|---|---|",
     ]
+    for row in found["blocks"]:
+        cells = [row["turns"], str(row["n"]), _pair(row["destek"]), _pair(row["stock"]), _pair(row["ratio"], "", 2)]
+        cells.append(", ".join(f"{value:.2f}" for value in row["ratio_by_conversation"]))
+        cells.append(
+            f"{row['destek_cpu']['p50']:.0f} / {row['stock_cpu']['p50']:.0f} ms "
+            f"({row['cpu_ratio']['p50']:.2f}, {row['cpu_ratio']['mean']:.2f})"
+        )
+        cells.append(f"{row['destek_wait']['p50']:.0f} / {row['stock_wait']['p50']:.0f} ms")
+        lines.append("| " + " | ".join(cells) + " |")
+    if "ack" in found["blocks"][0]:
+        lines += [
+            "",
+            "| turns | WhatsApp ack p50 / p95 (n) | p95 / p95 at turns 1–20 | new customer's ack p50 / p95 (n) "
+            "| p95 / new customer's p95 | handled p50 / p95 |",
+            "|---|---|---|---|---|---|",
+        ]
+        for row in found["blocks"]:
+            fresh = row.get("ack_fresh")
+            cells = [
+                row["turns"],
+                f"{_pair(row['ack'], ' ms', 1)} ({row['ack']['n']})",
+                f"{row['ack_p95_vs_first']:.2f}",
+                f"{_pair(fresh, ' ms', 1)} ({fresh['n']})" if fresh else "–",
+                f"{row['ack_p95_vs_fresh']:.2f}" if fresh else "–",
+                _pair(row["handled"]),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append("slope of the per-turn median (least squares, ms per earlier turn): " + ", ".join(slopes))
+    lines.append(
+        "slope of the per-turn median (least squares, ms per earlier turn; CPU: of the mean): "
+        + ", ".join(f"{name} {value:+.2f}" for name, value in found["slopes"].items())
+    )
+    lines += verdicts(found)
     return lines
 
 
-def collect(turns: int, conversations: int, whatsapp: bool) -> dict[str, dict[int, list[float]]]:
+TARGET_RATIO = 1.15
+ACK_BAND = 0.20
+
+
+def verdicts(found: dict[str, Any]) -> list[str]:
+    """The issue's targets, checked on this run (issue 18)."""
+    rows = found["blocks"]
+    worst = max(rows, key=lambda row: max(row["ratio"]["p50"], row["ratio"]["p95"]))
+    worst_cpu = max(rows, key=lambda row: row["cpu_ratio"]["p50"])
+    lines = [
+        f"target wall ratio ≤ {TARGET_RATIO} at every block (p50 and p95): "
+        + ("met" if max(worst["ratio"].values()) <= TARGET_RATIO else "NOT met")
+        + f" (worst {worst['ratio']['p50']:.2f} / {worst['ratio']['p95']:.2f} at turns {worst['turns']})",
+        "the same in CPU per turn (p50): "
+        + ("met" if worst_cpu["cpu_ratio"]["p50"] <= TARGET_RATIO else "NOT met")
+        + f" (worst {worst_cpu['cpu_ratio']['p50']:.2f} at turns {worst_cpu['turns']})",
+    ]
+    if "ack" in rows[0]:
+        spread = [row["ack_p95_vs_first"] for row in rows]
+        flat = all(abs(value - 1) <= ACK_BAND for value in spread)
+        lines.append(
+            f"target WhatsApp ack p95 within ±{ACK_BAND:.0%} of turns 1–20: "
+            + ("met" if flat else "NOT met")
+            + f" ({', '.join(f'{value:.2f}' for value in spread)})"
+        )
+        if all("ack_p95_vs_fresh" in row for row in rows):
+            against = [row["ack_p95_vs_fresh"] for row in rows]
+            lines.append(
+                "  against a new customer's first message in the same block (the load of that moment): "
+                + ", ".join(f"{value:.2f}" for value in against)
+            )
+    return lines
+
+
+def collect(turns: int, conversations: int, whatsapp: bool) -> Samples:
     stock_model = build_stock_bot()
     with tempfile.TemporaryDirectory() as state:
         return measure(turns, conversations, whatsapp, Path(state), stock_model)
@@ -386,38 +502,40 @@ def collect(turns: int, conversations: int, whatsapp: bool) -> dict[str, dict[in
 
 def run(turns: int = 220, conversations: int = 3, whatsapp: bool = True) -> list[tuple[str, str]]:
     """Rows for bench/run_all.py: one per block of turns."""
-    series = collect(turns, conversations, whatsapp)
+    found = summary(collect(turns, conversations, whatsapp), turns)
     rows = []
-    for first, last in blocks(turns):
-        destek, stock = block_samples(series["destek"], first, last), block_samples(series["stock"], first, last)
-        ack = block_samples(series["ack"], first, last)
+    for row in found["blocks"]:
         text = (
-            f"Destek FAQ p50 {percentile(destek, 0.5):.0f} ms / p95 {percentile(destek, 0.95):.0f} ms; stock custom action "
-            f"p50 {percentile(stock, 0.5):.0f} / p95 {percentile(stock, 0.95):.0f} ms; ratio "
-            f"{percentile(destek, 0.5) / percentile(stock, 0.5):.2f} / {percentile(destek, 0.95) / percentile(stock, 0.95):.2f}"
+            f"Destek FAQ {_pair(row['destek'])}; stock custom action {_pair(row['stock'])}; "
+            f"ratio {_pair(row['ratio'], '', 2)}; CPU per turn p50 {row['destek_cpu']['p50']:.0f} / {row['stock_cpu']['p50']:.0f} ms "
+            f"({row['cpu_ratio']['p50']:.2f})"
         )
-        destek_cpu = statistics.fmean(block_samples(series["destek_cpu"], first, last))
-        stock_cpu = statistics.fmean(block_samples(series["stock_cpu"], first, last))
-        text += f"; CPU per turn {destek_cpu:.0f} / {stock_cpu:.0f} ms ({destek_cpu / stock_cpu:.2f})"
-        if ack:
-            text += f"; WhatsApp ack p50 {percentile(ack, 0.5):.1f} / p95 {percentile(ack, 0.95):.1f} ms"
-        rows.append((f"Turn cost at turns {first}–{last} of one conversation (n={len(destek)} each)", text))
+        if "ack" in row:
+            text += f"; WhatsApp ack {_pair(row['ack'], ' ms', 1)} ({row['ack_p95_vs_first']:.2f} × turns 1–20 p95)"
+        rows.append((f"Turn cost at turns {row['turns']} of one conversation (n={row['n']} each)", text))
     return rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--turns", type=int, default=220, help="turns of each conversation (blocks end at 20, 70, 120, 170, 220)")
-    parser.add_argument("--conversations", type=int, default=3, help="conversations per bot, interleaved turn by turn")
-    parser.add_argument("--no-whatsapp", action="store_true", help="skip the WhatsApp customer")
+    parser.add_argument("--conversations", type=int, default=3, help="repetitions: conversations per bot, interleaved turn by turn")
+    parser.add_argument("--no-whatsapp", action="store_true", help="skip the WhatsApp customers")
     parser.add_argument("--json", type=Path, help="also write every sample here")
     args = parser.parse_args()
     if args.turns < BLOCK_SIZE:
         parser.error(f"--turns must be at least {BLOCK_SIZE}")
+    if args.conversations < 1:
+        parser.error("--conversations must be at least 1")
+    load_before = os.getloadavg()[0]
+    started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     series = collect(args.turns, args.conversations, not args.no_whatsapp)
     if args.json:
         args.json.write_text(json.dumps(series), encoding="utf-8")
-    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {args.turns} turns × {args.conversations} conversations per bot")
+    print(
+        f"{started}–{time.strftime('%H:%M UTC', time.gmtime())}, {args.turns} turns × {args.conversations} conversations per bot, "
+        f"load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end ({os.cpu_count()} cores)"
+    )
     print("\n".join(table(series, args.turns)))
     return 0
 

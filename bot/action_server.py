@@ -11,8 +11,10 @@ import argparse
 import hmac
 import json
 import logging
+import os
 import sys
 import zlib
+from collections.abc import MutableMapping
 from typing import Any
 
 from rasa_sdk.endpoint import create_app
@@ -27,6 +29,11 @@ from security.secrets_policy import SecretError, require
 
 logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 2_000_000  # a tracker with a long history; Rasa sends the whole tracker
+# BLAS threads of the query embedder here, unless DESTEK_EMBED_THREADS says otherwise. Its default
+# (2) suits index builds (large batches); one short query is too small to split, and the second
+# thread's spin-waiting cost about 20 times the work on the shared 2-core machine: 58.5 ms of CPU
+# per query against 2.9 ms with one thread (docs/turn-cost.md).
+QUERY_EMBED_THREADS = "1"
 
 
 def _action_call(request: Request) -> str | None:
@@ -80,6 +87,11 @@ def secure(app: Sanic, token: str) -> None:
         return response.json({"error": type(exception).__name__}, status=status)
 
 
+def use_one_embedding_thread(environ: MutableMapping[str, str]) -> None:
+    """Embed queries on one BLAS thread unless the operator chose a number (kb_index.embedders)."""
+    environ.setdefault("DESTEK_EMBED_THREADS", QUERY_EMBED_THREADS)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Destek action server")
     parser.add_argument("--port", type=int, default=5055)
@@ -92,6 +104,7 @@ def main() -> None:
     except (SecretError, ValueError) as error:
         sys.exit(f"action server: {error}")
 
+    use_one_embedding_thread(os.environ)
     executor = ActionExecutor()
     executor.register_package("bot.actions")
     app = create_app(executor, cors_origins="")  # called by the Rasa server only, never by a browser

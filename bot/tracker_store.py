@@ -13,7 +13,8 @@ endpoints.yml:  tracker_store: {type: bot.tracker_store.CachedSQLTrackerStore, d
 db: ..., cached_conversations: 1000, action_server_events: 120}
 `action_server_events` is not about storage: this class is the one piece of Destek that Rasa
 builds from endpoints.yml, so it installs bot/action_payload.py (the newest N events go to the
-action server; 0 sends whole sessions, as Rasa does).
+action server; 0 sends whole sessions, as Rasa does) and bot/action_response.py (the action
+server's responses validated without re-checking the schema each time).
 
 What it writes is redacted (privacy.redaction): the text of user and bot events and the
 entity values (an agent's reply travels as the `agent_text` entity of EXTERNAL_agent_message
@@ -34,7 +35,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot import action_payload
+from bot import action_payload, action_response
 from privacy.redaction import redact
 
 DEFAULT_CACHED_CONVERSATIONS = 1000
@@ -52,6 +53,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
     ) -> None:
         super().__init__(*args, **kwargs)
         action_payload.register(int(action_server_events))
+        action_response.install()
         self.cached_conversations = int(cached_conversations)
         self._kept: OrderedDict[str, _Kept] = OrderedDict()
         self._guard = threading.Lock()

@@ -7,6 +7,9 @@ Run with the Rasa interpreter by tests/test_turn_cost.py; exits non-zero on the 
   SQLTrackerStore returns when something did (another writer, a new session, an unsaved turn).
 - Through Rasa's own RemoteAction, a custom action gets the newest events of a 2,000-event
   tracker (bot/action_payload.py); action_request_human gets them all.
+- The action server's responses are validated as Rasa validates them (same verdicts, same error
+  messages) without checking the response schema again on each call (bot/action_response.py);
+  the validation reads the response only, never the tracker.
 """
 
 import asyncio
@@ -35,7 +38,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from bot import action_payload  # noqa: E402
+from bot import action_payload, action_response  # noqa: E402
 from bot.components.action_server_fallback import ActionServerFallbackPolicy  # noqa: E402
 from bot.components.handoff_policy import START, HandoffPolicy  # noqa: E402
 from bot.tracker_store import CachedSQLTrackerStore  # noqa: E402
@@ -256,7 +259,51 @@ def check_action_payload() -> None:
         server.shutdown()
 
 
+def check_action_response() -> None:
+    from jsonschema import ValidationError, validators
+
+    rasa_own = RemoteAction._validate_action_result
+    responses: list[Any] = [
+        {"events": [{"event": "slot", "name": "kb_query", "value": "q"}], "responses": [{"response": "utter_kb_answer"}]},
+        {"events": [], "responses": []},
+        {"events": [{"event": "slot", "name": 3}], "responses": []},
+        {"events": "not a list", "responses": []},
+        {"events": [], "responses": "not a list"},
+    ]
+
+    def verdict(validate: Callable[..., bool], *arguments: Any) -> str:
+        try:
+            return str(validate(*arguments))
+        except ValidationError as error:
+            return error.message
+
+    action = RemoteAction("action_answer_from_kb", None)
+    before = [verdict(rasa_own, action, response) for response in responses]
+    assert before[:2] == ["True", "True"] and all("Failed to validate Action server response" in v for v in before[2:]), before
+    action_response.install()
+    action_response.install()  # idempotent: one validator
+    assert isinstance(RemoteAction.__dict__["_validate_action_result"], action_response.ResponseValidator)
+    schema_class = validators.validator_for(RemoteAction.action_response_format_spec())
+    checks = 0
+    original_check = schema_class.check_schema
+
+    def counting_check(schema: Any, *args: Any, **kwargs: Any) -> None:
+        nonlocal checks
+        checks += 1
+        original_check(schema, *args, **kwargs)
+
+    schema_class.check_schema = counting_check
+    try:
+        after = [verdict(action._validate_action_result, response) for response in responses * 10]
+    finally:
+        schema_class.check_schema = original_check
+    assert after == before * 10, (after, before)
+    assert checks == 0, checks
+    RemoteAction._validate_action_result = rasa_own
+
+
 def main() -> None:
+    check_action_response()
     with tempfile.TemporaryDirectory() as folder:
         check_policies(Path(folder))
         check_tracker_store(Path(folder))
