@@ -5,11 +5,12 @@ read by the dashboard and /metrics (analytics/aggregate_figures.py). `create(eng
 missing; they are not in Alembic yet (docs/analytics.md).
 """
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import BigInteger, Boolean, Column, Engine, Float, Index, Integer, MetaData, String, Table, Text, create_engine, event
+
+from settings.model import get_settings
 
 metadata = MetaData()
 
@@ -71,7 +72,7 @@ meta = Table(
 
 def database_url(support_database: Path) -> str:
     """DESTEK_DATABASE_URL when set (production), else the support database's SQLite file."""
-    return os.environ.get("DESTEK_DATABASE_URL") or f"sqlite:///{support_database}"
+    return get_settings().storage.database_url or f"sqlite:///{support_database}"
 
 
 @lru_cache(maxsize=8)

@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from analytics.aggregate_schema import database_url, engine_for
+from analytics.aggregate_schema import engine_for
 from analytics.aggregate_store import Event, rebuild
 from analytics.fold import EVENT_TYPES
 from analytics.settings import analytics_timezone
-from storage import paths
+from settings.model import get_settings
 
 
 def tracker_events(engine: Engine) -> Iterator[Event]:
@@ -42,17 +42,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tracker-url", help="SQLAlchemy URL of Rasa's tracker store (default: sqlite:///$RASA_TRACKER_DB)")
     parser.add_argument("--database-url", help="support database (default: DESTEK_DATABASE_URL, else sqlite:///$DESTEK_DB)")
     args = parser.parse_args(argv)
-    tracker_url = args.tracker_url or f"sqlite:///{paths.tracker_database()}"
-    if tracker_url.startswith("sqlite:///") and not paths.tracker_database().exists() and not args.tracker_url:
-        print(f"analytics backfill: no tracker store at {paths.tracker_database()} (RASA_TRACKER_DB)", file=sys.stderr)
-        return 2
     try:
+        settings = get_settings()  # every setting, read and checked once, at start
         timezone = analytics_timezone()
     except ValueError as error:
         print(f"analytics backfill: {error}", file=sys.stderr)
         return 2
+    tracker = settings.storage.tracker_database
+    tracker_url = args.tracker_url or f"sqlite:///{tracker}"
+    if not args.tracker_url and not tracker.exists():
+        print(f"analytics backfill: no tracker store at {tracker} (RASA_TRACKER_DB)", file=sys.stderr)
+        return 2
     started = time.perf_counter()
-    target = engine_for(args.database_url or database_url(paths.support_database()))
+    target = engine_for(args.database_url or settings.storage.url())
     n_senders, n_conversations = rebuild(target, tracker_events(engine_for(tracker_url)), timezone)
     print(f"analytics backfill: {n_conversations} conversations of {n_senders} senders in {time.perf_counter() - started:.1f} s")
     return 0

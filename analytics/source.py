@@ -5,7 +5,6 @@ ANALYTICS_SOURCE=auto (default) reads the aggregate tables once `analytics.backf
 reads the tables (empty until the consumer or the backfill writes them).
 """
 
-import os
 from pathlib import Path
 
 from analytics.aggregate_figures import available, compute_from_aggregates, whole_days
@@ -14,13 +13,14 @@ from analytics.figures import Figures, Filters, compute
 from analytics.settings import analytics_source
 from analytics.support_db import SupportData, read_support_data
 from analytics.tracker import iter_conversations, tracker_db_path
+from settings.model import get_settings
 
 
 def current_figures(database_path: Path, filters: Filters) -> tuple[Figures, SupportData]:
     data = read_support_data(database_path)
     source = analytics_source()
     # without DESTEK_DATABASE_URL the aggregates live in the SQLite file: never create it by reading
-    stored = bool(os.environ.get("DESTEK_DATABASE_URL")) or database_path.exists()
+    stored = bool(get_settings().storage.database_url) or database_path.exists()
     if source != "tracker" and stored and whole_days(filters):
         engine = engine_for(database_url(database_path))
         if source == "aggregates":

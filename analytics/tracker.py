@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from storage import paths
+from settings.model import get_settings
 
 CHANNELS = ("web", "whatsapp", "rest")
 _IGNORED_ACTIONS = ("action_listen", "action_session_start")
@@ -25,7 +25,7 @@ _SLOTS = ("language", "kb_query", "kb_article_id", "kb_score", "kb_answered", "h
 
 def tracker_db_path() -> Path:
     """RASA_TRACKER_DB, the same variable endpoints.yml gives the Rasa server."""
-    return paths.tracker_database()
+    return get_settings().storage.tracker_database
 
 
 def channel_of(sender_id: str) -> str:

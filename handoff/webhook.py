@@ -9,13 +9,14 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Optional
+
+from settings.model import Proactive
 
 logger = logging.getLogger(__name__)
 
@@ -45,12 +46,12 @@ class HelpdeskWebhook:
     backoff_s: float = 1.0  # doubles after each failed attempt
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> Optional["HelpdeskWebhook"]:
+    def configured(cls, settings: Proactive) -> Optional["HelpdeskWebhook"]:
         """None when HELPDESK_WEBHOOK_URL is not set; a URL without a secret is refused."""
-        url = env.get("HELPDESK_WEBHOOK_URL", "").strip()
+        url = settings.helpdesk_webhook_url
         if not url:
             return None
-        secret = env.get("HELPDESK_WEBHOOK_SECRET", "")
+        secret = settings.helpdesk_webhook_secret
         if not secret:
             raise ValueError("HELPDESK_WEBHOOK_URL is set but HELPDESK_WEBHOOK_SECRET is empty: webhooks must be signed")
         return cls(url=url, secret=secret)

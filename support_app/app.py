@@ -25,6 +25,7 @@ from checkout import catalogue
 from checkout.recovery import CheckoutRecovery
 from connectors.webchat_token import issue_token
 from customer_store.store import CustomerStore
+from settings.model import get_settings
 from support_app.console.agent_desk.routes import assignment_worker, desk_router
 from support_app.console.campaign_pages import campaign_router
 from support_app.console.dashboard import dashboard_router
@@ -59,7 +60,7 @@ def content_security_policy(webchat_server_url: str) -> str:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.of(get_settings())
     customers = CustomerStore(settings.database_path)
     accounts = Accounts(settings.database_path)
     staff_accounts = StaffAccounts(settings.database_path)

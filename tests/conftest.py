@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from settings.model import get_settings
+from settings.rasa_side import rasa_settings
 from tests.helpers.databases import database, postgres_database, pytest_configure  # noqa: F401  (shared fixtures: SQLite and PostgreSQL)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,6 +107,17 @@ def write_articles(folder: Path, articles: dict[str, str] = TINY_ARTICLES) -> Pa
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return folder
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    """Each test reads the settings of its own environment (a process reads them once, at start; a test
+    that sets variables with monkeypatch is a new start)."""
+    get_settings.cache_clear()
+    rasa_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+    rasa_settings.cache_clear()
 
 
 @pytest.fixture

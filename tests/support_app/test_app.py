@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from connectors.webchat_token import verify_token
 from support_app.app import create_app
 from support_app.settings import Settings
+from settings.model import get_settings
 
 SECRET = "test-webchat-secret-0123456789abcdefgh"
 
@@ -19,7 +20,7 @@ SECRET = "test-webchat-secret-0123456789abcdefgh"
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return dataclasses.replace(
-        Settings.from_env(),
+        Settings.of(get_settings()),
         database_path=tmp_path / "destek.sqlite3",
         webchat_jwt_secret=SECRET,
         webchat_server_url="http://127.0.0.1:5005",

@@ -15,6 +15,7 @@ from support_app.app import create_app
 from support_app.console.staff.accounts import SESSION_LIFETIME
 from support_app.login_throttle import LoginThrottle
 from support_app.settings import Settings
+from settings.model import get_settings
 
 PASSWORD = "test-staff-password"
 STRANGER = ("203.0.113.7", 40000)
@@ -24,7 +25,7 @@ AGENT_DESK = ("198.51.100.20", 40001)
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("RASA_TRACKER_DB", str(tmp_path / "no-tracker.sqlite3"))
-    return dataclasses.replace(Settings.from_env(), database_path=tmp_path / "destek.sqlite3", staff_demo_password=PASSWORD)
+    return dataclasses.replace(Settings.of(get_settings()), database_path=tmp_path / "destek.sqlite3", staff_demo_password=PASSWORD)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from support_app.app import create_app
 from support_app.console import review
 from support_app.input_guard import MAX_BODY_BYTES
 from support_app.settings import Settings
+from settings.model import get_settings
 
 PASSWORD = "test-staff-password"
 OPS_TOKEN = "test-ops-api-token"
@@ -52,7 +53,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("RASA_TRACKER_DB", str(tmp_path / "no-tracker.sqlite3"))
     monkeypatch.setenv("DESTEK_EMBEDDING_MODEL", "none")  # the gap report's grouping, without loading a model
     review._encoder.cache_clear()
-    return dataclasses.replace(Settings.from_env(), database_path=tmp_path / "destek.sqlite3", staff_demo_password=PASSWORD)
+    return dataclasses.replace(Settings.of(get_settings()), database_path=tmp_path / "destek.sqlite3", staff_demo_password=PASSWORD)
 
 
 @pytest.fixture

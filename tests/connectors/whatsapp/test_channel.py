@@ -30,6 +30,7 @@ from customer_store.store import CustomerStore
 from tests.helpers.browser import chromium
 from tests.helpers.servers import AUTH_TOKEN, MODEL, TWILIO_AUTH_TOKEN, Servers, http, running_servers
 from tests.helpers.waiting import eventually as wait_for
+from settings.rasa_side import RasaSettings
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
 
@@ -253,8 +254,7 @@ def test_long_text_is_split_at_paragraphs_and_sentences(servers: Servers) -> Non
     paragraphs = [" ".join([sentence] * 20), " ".join([sentence] * 40), "Kısa son paragraf."]
     text = "\n\n".join(paragraphs)
     settings = dataclasses.replace(
-        TwilioSettings.from_env(),
-        auth_token=TWILIO_AUTH_TOKEN,
+        TwilioSettings.of(RasaSettings(), TWILIO_AUTH_TOKEN),
         api_base=servers.fake_url,
         public_url=servers.rasa_url,
         account_sid="AC" + "0" * 32,

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from support_app.app import create_app
 from support_app.settings import Settings
+from settings.model import get_settings
 
 PASSWORD = "test-staff-password"
 PAGES = ["/inbox", "/inbox/templates"]
@@ -34,7 +35,7 @@ GOOD_TEMPLATE = {"name": "Greeting", "language": "tr", "text": "Merhaba {first_n
 def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
     """One app (and database) per module: seeding the staff accounts hashes their passwords."""
     database = tmp_path_factory.mktemp("inbox-auth") / "destek.sqlite3"
-    return create_app(dataclasses.replace(Settings.from_env(), database_path=database, staff_demo_password=PASSWORD))
+    return create_app(dataclasses.replace(Settings.of(get_settings()), database_path=database, staff_demo_password=PASSWORD))
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from incidents.store import IncidentStore
 from storage.database import Database
 from support_app.app import create_app
 from support_app.settings import Settings
+from settings.model import get_settings
 
 PASSWORD = "test-staff-password"
 OPS_TOKEN = "test-ops-api-token"
@@ -28,7 +29,7 @@ GOOD = {
 def settings(database: Database, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """The support app in process, on SQLite and on PostgreSQL (tests/helpers/databases.py)."""
     monkeypatch.setenv("OPS_API_TOKEN", OPS_TOKEN)
-    return dataclasses.replace(Settings.from_env(), database_path=database, staff_demo_password=PASSWORD)
+    return dataclasses.replace(Settings.of(get_settings()), database_path=database, staff_demo_password=PASSWORD)
 
 
 @pytest.fixture

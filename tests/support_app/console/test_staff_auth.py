@@ -12,13 +12,14 @@ from fastapi.testclient import TestClient
 from support_app.app import create_app
 from support_app.console.staff.accounts import StaffAccounts, StaffUser, staff_api, staff_page
 from support_app.settings import Settings
+from settings.model import get_settings
 
 PASSWORD = "test-staff-password"
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return dataclasses.replace(Settings.from_env(), database_path=tmp_path / "destek.sqlite3", staff_demo_password=PASSWORD)
+    return dataclasses.replace(Settings.of(get_settings()), database_path=tmp_path / "destek.sqlite3", staff_demo_password=PASSWORD)
 
 
 @pytest.fixture
