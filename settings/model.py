@@ -11,6 +11,7 @@ Nothing is read at import.
 """
 
 import functools
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -91,7 +92,9 @@ class Processes(BaseSettings):
 
 
 class Storage(BaseSettings):
-    """Files and databases (paths relative to the repository root, where every process starts)."""
+    """Files and databases.
+
+    Paths are relative to the repository root, where every process starts."""
 
     model_config = _config()
 
@@ -135,7 +138,9 @@ class Storage(BaseSettings):
 
 
 class Secrets(BaseSettings):
-    """Secrets: checked where they are used by security/secrets_policy.py (unset, short or published values are refused)."""
+    """Secrets.
+
+    Checked where they are used by security/secrets_policy.py: unset, short or published values are refused."""
 
     model_config = _config()
 
@@ -257,7 +262,9 @@ class Web(BaseSettings):
 
 
 class StaffAccounts(BaseSettings):
-    """Staff accounts (an empty value here means something: read apart from the rest)."""
+    """Staff accounts.
+
+    An empty value here means something (no demo staff): these are read apart from the rest."""
 
     model_config = _config(ignore_empty=False)
 
@@ -352,6 +359,16 @@ class Proactive(BaseSettings):
                 raise ValueError(f"{value!r} is not HH:MM-HH:MM")
         return value
 
+    @field_validator("clock_start")
+    @classmethod
+    def _iso(cls, value: str) -> str:
+        if value:
+            try:
+                datetime.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an ISO date-time") from None
+        return value
+
     def status_callback_url(self) -> str | None:
         """None: the channel's default; "": no callback (`off`)."""
         return None if not self.status_callback else ("" if self.status_callback == "off" else self.status_callback)
@@ -399,7 +416,9 @@ class Tools(BaseSettings):
 
 
 class Cluster(BaseSettings):
-    """Several replicas: shared state in Redis, and the services `make cluster` checks."""
+    """Cluster.
+
+    Several replicas: shared state in Redis, and the services `python -m cluster.services` checks."""
 
     model_config = _config()
 

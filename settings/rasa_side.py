@@ -102,12 +102,13 @@ _MINIMUM: dict[str, tuple[float, bool]] = {
 
 
 def read(env: Mapping[str, str]) -> RasaSettings:
-    """The settings in `env` (an empty value counts as unset); SettingsError names every bad variable."""
+    """The settings in `env` (an empty value counts as unset; spaces around a value are dropped, and a number of
+    spaces only is refused, as the model does); SettingsError names every bad variable."""
     values: dict[str, Any] = {}
     problems: list[str] = []
     for field in fields(RasaSettings):
         name = VARIABLES[field.name]
-        raw = env.get(name, "").strip()
+        raw = env.get(name, "")
         if not raw:
             continue
         try:
@@ -127,7 +128,7 @@ def rasa_settings() -> RasaSettings:
 
 def _parse(field: str, raw: str) -> Any:
     parse: Callable[[str], Any] = _PARSERS.get(field, str)
-    value = parse(raw)
+    value = parse(raw.strip())
     if field in _MINIMUM:
         lowest, included = _MINIMUM[field]
         if value < lowest or (value == lowest and not included):

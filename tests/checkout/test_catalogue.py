@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 
 from checkout.catalogue import CatalogueError, current, load_catalogue
 from checkout.offer import offer_text
+from settings.model import get_settings
 from support_app.app import create_app
 from support_app.settings import Settings
 from tests.conftest import ROOT
 from tests.helpers.servers import Servers, free_port
-from settings.model import get_settings
 
 ACME = """
 currency: EUR

@@ -37,9 +37,9 @@ def test_memory_is_bounded_by_forgetting_refilled_senders() -> None:
 
 
 def test_settings_from_the_environment_are_checked() -> None:
-    with pytest.raises(SettingsError, match="^INBOUND_MESSAGES_PER_MINUTE: must be a number, not 'lots'$"):
+    with pytest.raises(SettingsError, match=r"^INBOUND_MESSAGES_PER_MINUTE: must be a number, not 'lots'$"):
         read({"INBOUND_MESSAGES_PER_MINUTE": "lots"})
-    with pytest.raises(SettingsError, match="^INBOUND_MESSAGES_BURST: must be >= 1, not '0'$"):
+    with pytest.raises(SettingsError, match=r"^INBOUND_MESSAGES_BURST: must be >= 1, not '0'$"):
         read({"INBOUND_MESSAGES_BURST": "0"})
     limit = SenderRateLimit.inbound(read({"INBOUND_MESSAGES_PER_MINUTE": "12", "INBOUND_MESSAGES_BURST": "4"}))
     assert (limit.per_minute, limit.burst, limit.shared) == (12.0, 4, None)

@@ -6,8 +6,8 @@ import pytest
 
 from feedback.ranking import DemotionSettings, FeedbackMemory
 from kb_index.search import KnowledgeBase
-from storage.database import Database
 from settings.model import SettingsError, load
+from storage.database import Database
 
 
 @pytest.fixture(scope="module")
@@ -63,5 +63,5 @@ def test_demotion_can_be_switched_off(kb: KnowledgeBase, database: Database, mon
     hits = kb.search("where is my parcel", k=3, lang="en")
     assert memory.rerank(hits, kb.embed_query("where is my parcel")) == hits
     monkeypatch.setenv("DESTEK_FEEDBACK_MAX_PENALTY", "2")
-    with pytest.raises(SettingsError, match="^DESTEK_FEEDBACK_MAX_PENALTY: Input should be less than or equal to 1, not '2'$"):
+    with pytest.raises(SettingsError, match=r"^DESTEK_FEEDBACK_MAX_PENALTY: Input should be less than or equal to 1, not '2'$"):
         load()

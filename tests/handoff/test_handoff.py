@@ -18,8 +18,8 @@ from handoff import queue, triggers, webhook
 from handoff import settings as handoff_settings
 from handoff.context_card import build_card, collect_card
 from handoff.store import HandoffError, HandoffStore
-from storage.database import Database
 from settings.model import load
+from storage.database import Database
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = handoff_settings.load((handoff_settings.DEFAULT_PATH,))

@@ -15,19 +15,21 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from customer_store.store import CustomerStore
+from settings.model import get_settings
 from support_app.app import create_app
 from support_app.console.staff.accounts import StaffAccounts
 from support_app.settings import Settings
 from tests.conftest import ROOT
 from tests.helpers.servers import Servers
 from tests.helpers.waiting import eventually
-from settings.model import get_settings
 
 PASSWORD = "test-staff-password"
 
 
 def settings_for(tmp_path: Path, **changes: object) -> Settings:
-    return dataclasses.replace(Settings.of(get_settings()), database_path=tmp_path / "destek.sqlite3", staff_demo_password=PASSWORD, **changes)
+    return dataclasses.replace(
+        Settings.of(get_settings()), database_path=tmp_path / "destek.sqlite3", staff_demo_password=PASSWORD, **changes
+    )
 
 
 def log_in(client: TestClient, path: str, login: str, password: str) -> int:

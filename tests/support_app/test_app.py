@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from connectors.webchat_token import verify_token
+from settings.model import get_settings
 from support_app.app import create_app
 from support_app.settings import Settings
-from settings.model import get_settings
 
 SECRET = "test-webchat-secret-0123456789abcdefgh"
 

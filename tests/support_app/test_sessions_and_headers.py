@@ -11,11 +11,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from settings.model import get_settings
 from support_app.app import create_app
 from support_app.console.staff.accounts import SESSION_LIFETIME
 from support_app.login_throttle import LoginThrottle
 from support_app.settings import Settings
-from settings.model import get_settings
 
 PASSWORD = "test-staff-password"
 STRANGER = ("203.0.113.7", 40000)

@@ -17,11 +17,11 @@ from campaigns.store import CampaignStore
 from feedback.records import Records
 from incidents.store import IncidentStore
 from incidents.times import eta_text
+from settings.model import get_settings
 from support_app.app import create_app
 from support_app.console import review
 from support_app.input_guard import MAX_BODY_BYTES
 from support_app.settings import Settings
-from settings.model import get_settings
 
 PASSWORD = "test-staff-password"
 OPS_TOKEN = "test-ops-api-token"

@@ -27,10 +27,10 @@ from connectors.whatsapp.sender import WhatsAppMessenger
 from connectors.whatsapp.state import WhatsAppState
 from connectors.whatsapp.twilio_client import DEMO_TEMPLATE_SID, TwilioSettings
 from customer_store.store import CustomerStore
+from settings.rasa_side import RasaSettings
 from tests.helpers.browser import chromium
 from tests.helpers.servers import AUTH_TOKEN, MODEL, TWILIO_AUTH_TOKEN, Servers, http, running_servers
 from tests.helpers.waiting import eventually as wait_for
-from settings.rasa_side import RasaSettings
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train index` (make test does)")
 

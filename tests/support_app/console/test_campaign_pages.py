@@ -14,12 +14,12 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from campaigns.store import CampaignStore
 from customer_store.store import CustomerStore
+from settings.model import get_settings
 from storage.database import Database, transaction
 from support_app.app import create_app
 from support_app.settings import Settings
 from tests.helpers.browser import chromium
 from tests.helpers.servers import Servers
-from settings.model import get_settings
 
 PASSWORD = "test-staff-password"
 FORM = {

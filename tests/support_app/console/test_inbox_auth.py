@@ -10,9 +10,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from settings.model import get_settings
 from support_app.app import create_app
 from support_app.settings import Settings
-from settings.model import get_settings
 
 PASSWORD = "test-staff-password"
 PAGES = ["/inbox", "/inbox/templates"]

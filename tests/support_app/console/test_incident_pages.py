@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from incidents.store import IncidentStore
+from settings.model import get_settings
 from storage.database import Database
 from support_app.app import create_app
 from support_app.settings import Settings
-from settings.model import get_settings
 
 PASSWORD = "test-staff-password"
 OPS_TOKEN = "test-ops-api-token"

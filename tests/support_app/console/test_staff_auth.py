@@ -9,10 +9,10 @@ import pytest
 from fastapi import APIRouter, Depends
 from fastapi.testclient import TestClient
 
+from settings.model import get_settings
 from support_app.app import create_app
 from support_app.console.staff.accounts import StaffAccounts, StaffUser, staff_api, staff_page
 from support_app.settings import Settings
-from settings.model import get_settings
 
 PASSWORD = "test-staff-password"
 
