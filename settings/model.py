@@ -24,7 +24,6 @@ from settings.rasa_side import DEMO_CAMPAIGN_TEMPLATE_SID, DEMO_TEMPLATE_SID, Se
 SERVICES = ("rasa", "support", "actions", "fake_twilio")  # what DESTEK_EXPOSE may name (security/listen.py)
 # The demo staff accounts get this password when DESTEK_DEMO_DATA is on and the staff table is empty.
 DEFAULT_STAFF_DEMO_PASSWORD = "demo-staff"
-__all__ = ["Settings", "SettingsError", "get_settings", "load"]
 
 
 def _config(ignore_empty: bool = True) -> SettingsConfigDict:

@@ -129,6 +129,8 @@ def rasa_settings() -> RasaSettings:
 def _parse(field: str, raw: str) -> Any:
     parse: Callable[[str], Any] = _PARSERS.get(field, str)
     value = parse(raw.strip())
+    if field == "support_port" and value > 65535:
+        raise ValueError(f"must be < 65536, not {raw!r}")
     if field in _MINIMUM:
         lowest, included = _MINIMUM[field]
         if value < lowest or (value == lowest and not included):

@@ -32,7 +32,7 @@ def test_every_field_names_a_declared_variable_with_the_same_type_and_default() 
         assert default == declared[name].default, name
 
 
-@pytest.mark.parametrize("value", ["", " ", "0", "-1", "1.5", "lots", "7"])
+@pytest.mark.parametrize("value", ["", " ", "0", "-1", "1.5", "lots", "7", "70000"])
 def test_numbers_are_refused_or_taken_as_the_model_does(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
     for field in fields(RasaSettings):
         name = VARIABLES[field.name]
