@@ -6,12 +6,12 @@ and created by its migrations (`make migrate`, revision 0003); `create(engine)` 
 so the consumer and the backfill work on a database nobody migrated (like the stores do).
 """
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 
+from settings.model import get_settings
 from storage import schema
 from storage.database import Database, sqlite_url
 
@@ -28,7 +28,7 @@ def database_url(support_database: Database) -> str:
     path, DESTEK_DATABASE_URL when set (production), else that file."""
     if isinstance(support_database, str) and "://" in support_database:
         return support_database
-    return os.environ.get("DESTEK_DATABASE_URL") or sqlite_url(Path(support_database))
+    return get_settings().storage.database_url or sqlite_url(Path(support_database))
 
 
 @lru_cache(maxsize=8)

@@ -14,12 +14,12 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from analytics.aggregate_schema import database_url, engine_for
+from analytics.aggregate_schema import engine_for
 from analytics.aggregate_store import Event, rebuild
 from analytics.fold import EVENT_TYPES
 from analytics.settings import analytics_timezone
 from analytics.tracker import tracker_store
-from storage import paths
+from settings.model import get_settings
 
 
 def tracker_events(engine: Engine) -> Iterator[Event]:
@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", help="support database (default: DESTEK_DATABASE_URL, else sqlite:///$DESTEK_DB)")
     args = parser.parse_args(argv)
     try:
+        settings = get_settings()  # every setting, read and checked once, at start
         store = args.tracker_url or tracker_store()
         timezone = analytics_timezone()
     except ValueError as error:
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     tracker_url = f"sqlite:///{store}" if isinstance(store, Path) else store
     started = time.perf_counter()
-    target = engine_for(args.database_url or database_url(paths.support_database()))
+    target = engine_for(args.database_url or settings.storage.url())
     n_senders, n_conversations = rebuild(target, tracker_events(engine_for(tracker_url)), timezone)
     print(f"analytics backfill: {n_conversations} conversations of {n_senders} senders in {time.perf_counter() - started:.1f} s")
     return 0

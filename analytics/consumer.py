@@ -10,7 +10,6 @@ event change nothing. Run exactly one consumer per queue (the fold keeps each se
 import argparse
 import json
 import logging
-import os
 import signal
 import sys
 import time
@@ -20,10 +19,10 @@ import pika
 from pika.adapters.blocking_connection import BlockingChannel
 from sqlalchemy import Engine
 
-from analytics.aggregate_schema import database_url, engine_for
+from analytics.aggregate_schema import engine_for
 from analytics.aggregate_store import Event, TimezoneChanged, apply_events, prepare
 from analytics.settings import analytics_timezone
-from storage import paths
+from settings.model import get_settings
 
 log = logging.getLogger("analytics.consumer")
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
@@ -95,9 +94,9 @@ class Consumer:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analytics.consumer", description=__doc__.splitlines()[0])
-    parser.add_argument("--amqp-url", default=os.environ.get("ANALYTICS_AMQP_URL") or DEFAULT_URL, help="RabbitMQ (ANALYTICS_AMQP_URL)")
-    parser.add_argument("--queue", default=os.environ.get("ANALYTICS_QUEUE") or DEFAULT_QUEUE, help="queue (ANALYTICS_QUEUE)")
-    parser.add_argument("--exchange", default=os.environ.get("ANALYTICS_EXCHANGE") or DEFAULT_EXCHANGE, help="Rasa's fanout exchange")
+    parser.add_argument("--amqp-url", default=None, help=f"RabbitMQ (default: ANALYTICS_AMQP_URL, else {DEFAULT_URL})")
+    parser.add_argument("--queue", default=None, help=f"queue (default: ANALYTICS_QUEUE, else {DEFAULT_QUEUE})")
+    parser.add_argument("--exchange", default=None, help=f"Rasa's fanout exchange (default: ANALYTICS_EXCHANGE, else {DEFAULT_EXCHANGE})")
     parser.add_argument("--database-url", help="support database (default: DESTEK_DATABASE_URL, else sqlite:///$DESTEK_DB)")
     parser.add_argument("--batch", type=int, default=200, help="events per transaction (and prefetch)")
     parser.add_argument("--exit-when-idle", type=float, help="stop after the queue has been empty this many seconds")
@@ -108,7 +107,11 @@ def main(argv: list[str] | None = None) -> int:
         print("analytics consumer: --batch must be at least 1", file=sys.stderr)
         return 2
     try:
-        engine = engine_for(args.database_url or database_url(paths.support_database()))
+        settings = get_settings()  # every setting, read and checked once, at start
+        args.amqp_url = args.amqp_url or settings.tools.amqp_url
+        args.queue = args.queue or settings.tools.amqp_queue
+        args.exchange = args.exchange or settings.tools.amqp_exchange
+        engine = engine_for(args.database_url or settings.storage.url())
         prepare(engine, analytics_timezone())
     except (ValueError, TimezoneChanged) as error:
         print(f"analytics consumer: {error}", file=sys.stderr)

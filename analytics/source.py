@@ -6,8 +6,6 @@ reads the tables (empty until the consumer or the backfill writes them). From th
 tables are counted in SQL (analytics.support_sql), never read whole.
 """
 
-import os
-
 from sqlalchemy import Engine
 
 from analytics.aggregate_figures import available, compute_from_aggregates, whole_days
@@ -18,6 +16,7 @@ from analytics.settings import analytics_source
 from analytics.support_db import SupportData, read_support_data
 from analytics.support_sql import support_counts, usable_tables
 from analytics.tracker import iter_conversations, tracker_store
+from settings.model import get_settings
 from storage.database import Database, exists
 
 
@@ -44,7 +43,7 @@ def _aggregates(database_path: Database, filters: Filters) -> Engine | None:
     """The database holding the aggregates, when the figures are to come from them."""
     source = analytics_source()
     # without DESTEK_DATABASE_URL the aggregates live in the SQLite file: never create it by reading
-    stored = bool(os.environ.get("DESTEK_DATABASE_URL")) or exists(database_path)
+    stored = bool(get_settings().storage.database_url) or exists(database_path)
     if source == "tracker" or not stored or not whole_days(filters):
         return None
     engine = engine_for(database_url(database_path))
@@ -58,7 +57,7 @@ def _support(database_path: Database) -> Database:
     """The support database: a URL as given; DESTEK_DATABASE_URL when set (PostgreSQL in production), else the SQLite file."""
     if isinstance(database_path, str) and "://" in database_path:
         return database_path
-    return os.environ.get("DESTEK_DATABASE_URL") or database_path
+    return get_settings().storage.database_url or database_path
 
 
 def _recomputed(data: SupportData, filters: Filters) -> Figures:

@@ -25,7 +25,7 @@ import yaml
 from sqlalchemy import bindparam, inspect, text
 from sqlalchemy.engine import URL, make_url
 
-from storage import paths
+from settings.model import get_settings
 from storage.database import engine
 
 TrackerStore = Path | str  # a SQLite file, or a SQLAlchemy URL (PostgreSQL)
@@ -39,7 +39,7 @@ _SLOTS = ("language", "kb_query", "kb_article_id", "kb_score", "kb_answered", "h
 
 def tracker_db_path() -> Path:
     """RASA_TRACKER_DB, the same variable endpoints.yml gives the Rasa server."""
-    return paths.tracker_database()
+    return get_settings().storage.tracker_database
 
 
 def tracker_store(env: Mapping[str, str] = os.environ, endpoints: Path = CLUSTER_ENDPOINTS) -> TrackerStore:

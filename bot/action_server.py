@@ -24,8 +24,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.actions import services
-from security.listen import host_for
 from security.secrets_policy import SecretError, require
+from settings.model import SettingsError, get_settings
 
 logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 2_000_000  # a tracker with a long history; Rasa sends the whole tracker
@@ -94,15 +94,17 @@ def use_one_embedding_thread(environ: MutableMapping[str, str]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Destek action server")
-    parser.add_argument("--port", type=int, default=5055)
+    parser.add_argument("--port", type=int, default=None, help="default: ACTION_PORT, else 5055")
     parser.add_argument("--host", default=None, help="default: 127.0.0.1, or 0.0.0.0 when DESTEK_EXPOSE names `actions`")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        token = require("ACTION_SERVER_TOKEN")
-        host = args.host or host_for("actions")
-    except (SecretError, ValueError) as error:
+        settings = get_settings()  # every setting, read and checked once, at start
+        token = require("ACTION_SERVER_TOKEN", settings.secrets.action_server_token, settings.secrets.demo_secrets)
+    except (SecretError, SettingsError) as error:
         sys.exit(f"action server: {error}")
+    host = args.host or settings.processes.host_for("actions")
+    port = args.port or settings.processes.action_port
 
     use_one_embedding_thread(os.environ)
     executor = ActionExecutor()
@@ -116,7 +118,7 @@ def main() -> None:
         services.records()
         logger.info("knowledge base loaded: %s articles, model %s", len(kb.articles), kb.manifest["model"])
 
-    app.run(host=host, port=args.port, single_process=True, access_log=False, motd=False)
+    app.run(host=host, port=port, single_process=True, access_log=False, motd=False)
 
 
 if __name__ == "__main__":

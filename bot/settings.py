@@ -1,12 +1,10 @@
-"""Settings for the action server, read from the environment (see .env.example)."""
+"""The action server's settings: the declared ones (settings/) it uses, in the shape the actions want."""
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from storage import paths
-from storage.database import Database, configured_database
+from settings.model import Settings as Declared
+from storage.database import Database
 
 
 @dataclass(frozen=True)
@@ -18,12 +16,11 @@ class Settings:
     database_path: Database  # storage.database: the SQLite file (DESTEK_DB), or DESTEK_DATABASE_URL
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
-        threshold = env.get("DESTEK_KB_THRESHOLD")
+    def of(cls, declared: Declared) -> "Settings":
         return cls(
-            kb_index_dir=paths.kb_index(env),
-            embedding_model=env.get("DESTEK_EMBEDDING_MODEL") or None,
-            kb_threshold=float(threshold) if threshold else None,
-            kb_related_min_score=float(env.get("DESTEK_KB_RELATED_MIN_SCORE", "0.1")),
-            database_path=configured_database(env),
+            kb_index_dir=declared.storage.kb_index,
+            embedding_model=declared.kb.embedding_model or None,
+            kb_threshold=declared.kb.threshold,
+            kb_related_min_score=declared.kb.related_min_score,
+            database_path=declared.storage.database(),
         )

@@ -14,7 +14,7 @@ from campaigns.audience import AudienceError, parse_csv
 from campaigns.service import create_campaign, preview, test_send
 from campaigns.store import CHANNELS, KINDS, PURPOSES, CampaignStore
 from customer_store.store import CustomerStore
-from storage.database import database_url
+from settings.model import get_settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,7 +72,7 @@ def _campaign_id(store: CampaignStore, campaign_id: int) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> list[str]:
-    db = args.db or database_url()
+    db = args.db or get_settings().storage.url()
     store = CampaignStore(db)
     if args.command == "create":
         fields = {key: value for key, value in vars(args).items() if key not in ("db", "command", "csv")}

@@ -9,7 +9,6 @@ in the channel's delivery statuses, so the WhatsApp channel's status callbacks l
 import asyncio
 import json
 import logging
-import os
 from typing import Any
 
 import aiohttp
@@ -18,11 +17,13 @@ from twilio.base.exceptions import TwilioRestException
 from connectors.whatsapp.delivery_status import DeliveryStatuses
 from connectors.whatsapp.twilio_client import TwilioSender, TwilioSettings
 from connectors.whatsapp.window import ServiceWindows
+from security.secrets_policy import require
+from settings.model import Settings
+from settings.rasa_side import DEMO_CAMPAIGN_TEMPLATE_SID
 from storage.database import Database
 
 logger = logging.getLogger(__name__)
 
-DEMO_CAMPAIGN_TEMPLATE_SID = "HX" + "0" * 31 + "2"
 CLOCK_SKEW = 5.0  # seconds: our clock against Twilio's date_created (whole seconds)
 
 
@@ -42,11 +43,12 @@ class WhatsAppDelivery:
         self.default_template_sid = default_template_sid
 
     @classmethod
-    def from_env(cls, database: Database) -> "WhatsAppDelivery":
-        """CAMPAIGNS_STATUS_CALLBACK: unset → the WhatsApp channel's status URL; "off" → none."""
-        callback = os.environ.get("CAMPAIGNS_STATUS_CALLBACK", "").strip()
-        template = os.environ.get("CAMPAIGNS_TEMPLATE_SID", "").strip() or DEMO_CAMPAIGN_TEMPLATE_SID
-        return cls(TwilioSettings.from_env(), database, None if not callback else ("" if callback == "off" else callback), template)
+    def configured(cls, database: Database, settings: Settings) -> "WhatsAppDelivery":
+        """CAMPAIGNS_STATUS_CALLBACK: unset → the WhatsApp channel's status URL; "off" → none. SecretError when
+        TWILIO_AUTH_TOKEN is unset or published."""
+        auth_token = require("TWILIO_AUTH_TOKEN", settings.secrets.twilio_auth_token, settings.secrets.demo_secrets)
+        twilio = TwilioSettings.of(settings.whatsapp, auth_token)
+        return cls(twilio, database, settings.proactive.status_callback_url(), settings.proactive.campaign_template_sid)
 
     def _fields(self, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         if self.windows.is_open(row["address"]):

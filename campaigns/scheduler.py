@@ -30,7 +30,8 @@ from campaigns.store import CampaignStore
 from campaigns.timing import Clock, QuietHours
 from customer_store.store import CustomerStore
 from security.secrets_policy import SecretError
-from storage.database import Database, database_url, url_of
+from settings.model import Settings, SettingsError, get_settings
+from storage.database import Database, url_of
 
 logger = logging.getLogger("campaigns.scheduler")
 
@@ -50,13 +51,9 @@ class SchedulerSettings:
     check_every: float = 10.0  # CAMPAIGNS_CHECK_EVERY: seconds between delivery-status / reply / in-doubt passes
 
     @classmethod
-    def from_env(cls) -> "SchedulerSettings":
-        return cls(
-            db=database_url(),
-            lease_ttl=float(os.environ.get("CAMPAIGNS_LEASE_TTL", "") or 30),
-            poll=float(os.environ.get("CAMPAIGNS_POLL", "") or 1),
-            check_every=float(os.environ.get("CAMPAIGNS_CHECK_EVERY", "") or 10),
-        )
+    def configured(cls, settings: Settings) -> "SchedulerSettings":
+        proactive = settings.proactive
+        return cls(db=settings.storage.url(), lease_ttl=proactive.lease_ttl, poll=proactive.poll, check_every=proactive.check_every)
 
 
 class Scheduler:
@@ -267,22 +264,27 @@ async def _sleep(stop: asyncio.Event, seconds: float) -> None:
         pass
 
 
-async def serve(settings: SchedulerSettings) -> None:
+async def serve(settings: SchedulerSettings, declared: Settings) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    delivery = WhatsAppDelivery.from_env(settings.db)
-    scheduler = Scheduler(settings, delivery, Clock.from_env(), QuietHours.from_env())
+    delivery = WhatsAppDelivery.configured(settings.db, declared)
+    clock = Clock.starting(declared.proactive.clock_start)
+    scheduler = Scheduler(settings, delivery, clock, QuietHours.parse(declared.proactive.quiet_hours))
     logger.info("campaign scheduler %s on %s", scheduler.holder, make_url(url_of(settings.db)).render_as_string(hide_password=True))
     await scheduler.run(stop)
 
 
 def main() -> None:
     argparse.ArgumentParser(description="The campaign scheduler (one per database; a second one waits)").parse_args()
-    logging.basicConfig(level=os.environ.get("CAMPAIGNS_LOG_LEVEL", "INFO"), format="campaigns %(levelname)s %(message)s")
     try:
-        asyncio.run(serve(SchedulerSettings.from_env()))
+        declared = get_settings()  # every setting, read and checked once, at start
+    except SettingsError as error:
+        sys.exit(f"campaign scheduler: {error}")
+    logging.basicConfig(level=declared.proactive.log_level, format="campaigns %(levelname)s %(message)s")
+    try:
+        asyncio.run(serve(SchedulerSettings.configured(declared), declared))
     except SecretError as error:
         sys.exit(f"campaign scheduler: {error}")
 

@@ -1,7 +1,6 @@
 """What the staff page and the CLI do with campaigns, in one place: create from form-like
 fields (segment or CSV), preview, test send."""
 
-import os
 import re
 import time
 from datetime import datetime
@@ -13,6 +12,7 @@ from campaigns.messages import LANGUAGES, check_texts, render
 from campaigns.store import CampaignSpec, CampaignStore
 from campaigns.timing import zone
 from customer_store.store import CustomerStore
+from settings.model import get_settings
 from storage.database import Database
 
 SAMPLE_NAME = "Ayşe Yılmaz"
@@ -20,7 +20,8 @@ E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
 def default_rate() -> float:
-    return float(os.environ.get("CAMPAIGNS_DEFAULT_RATE", "") or 10)
+    """CAMPAIGNS_DEFAULT_RATE: sends per second of a campaign that names none."""
+    return get_settings().proactive.campaign_rate
 
 
 def parse_when(text: str, timezone: str, now: float | None = None) -> float:
@@ -101,7 +102,7 @@ async def test_send(db: Database, campaign: dict[str, Any], phone: str, language
     if not E164.match(phone):
         raise ValueError(f"field phone: {phone!r} is not an E.164 number")
     text = render(campaign["messages"], language, SAMPLE_NAME)
-    delivery = WhatsAppDelivery.from_env(db)
+    delivery = WhatsAppDelivery.configured(db, get_settings())
     try:
         result = await delivery.send(
             {"id": 0, "address": f"whatsapp:{phone}", "text": "[TEST] " + text, "template_sid": campaign.get("template_sid")}

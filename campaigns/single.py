@@ -10,7 +10,8 @@ The scheduler process sends it (quiet hours, consent, opt-outs, 24-hour window a
 
 from campaigns.store import CampaignSpec, CampaignStore, Recipient
 from customer_store.store import CustomerStore
-from storage.database import Database, database_url
+from settings.model import get_settings
+from storage.database import Database
 
 
 def recipient_for(customer: dict, channel: str) -> Recipient:
@@ -41,7 +42,7 @@ def schedule_single(
     channel: whatsapp | web; default WhatsApp when the customer has a phone number, else web.
     Idempotent: the same dedup_key again returns the first campaign's id and schedules nothing.
     Raises ValueError (unknown customer, bad field) and changes nothing then."""
-    path = db or database_url()
+    path = db or get_settings().storage.url()
     if not dedup_key:
         raise ValueError("field dedup_key: required (it makes a retried call harmless)")
     customer = CustomerStore(path).customer(customer_id)
@@ -68,7 +69,7 @@ def schedule_single(
 
 def cancel_single(dedup_key: str, db: Database | None = None) -> bool:
     """Cancel a one-off message that has not gone out yet; False when there was nothing to cancel."""
-    store = CampaignStore(db or database_url())
+    store = CampaignStore(db or get_settings().storage.url())
     campaign = store.campaign_by_key(dedup_key)
     if campaign is None or campaign["status"] not in ("scheduled", "running", "paused"):
         return False

@@ -63,7 +63,7 @@ class CampaignStore(Store):
 
     def __init__(self, database: Database, quiet: QuietHours | None = None) -> None:
         super().__init__(database)
-        self.quiet = quiet or QuietHours.from_env()
+        self.quiet = quiet or QuietHours.configured()
 
     # creating campaigns
 

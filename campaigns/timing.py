@@ -1,12 +1,13 @@
 """Time rules for proactive messages: the scheduler's clock, quiet hours in the customer's
 time zone, and recurring schedules ("daily 09:00", "weekly mon 09:00")."""
 
-import os
 import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from settings.model import get_settings
 
 DEFAULT_TIMEZONE = "Europe/Istanbul"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -22,8 +23,8 @@ class Clock:
         self._offset = 0.0 if start is None else start - time.time()
 
     @classmethod
-    def from_env(cls) -> "Clock":
-        value = os.environ.get("CAMPAIGNS_CLOCK_START", "").strip()
+    def starting(cls, value: str) -> "Clock":
+        """From CAMPAIGNS_CLOCK_START ("" → now)."""
         return cls(datetime.fromisoformat(value).timestamp() if value else None)
 
     def now(self) -> float:
@@ -63,8 +64,9 @@ class QuietHours:
         return cls(int(match_start[1]) * 60 + int(match_start[2]), int(match_end[1]) * 60 + int(match_end[2]))
 
     @classmethod
-    def from_env(cls) -> "QuietHours":
-        return cls.parse(os.environ.get("CAMPAIGNS_QUIET_HOURS", "").strip() or "21:00-08:00")
+    def configured(cls) -> "QuietHours":
+        """CAMPAIGNS_QUIET_HOURS."""
+        return cls.parse(get_settings().proactive.quiet_hours)
 
     def _inside(self, minute: int) -> bool:
         if self.start_minute == self.end_minute:

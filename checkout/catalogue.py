@@ -3,8 +3,6 @@
 The file is read once per path and kept; a bad file raises CatalogueError, one line naming the field.
 """
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -12,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from storage import paths
+from settings.model import get_settings
 
 LANGUAGES = ("tr", "en")
 
@@ -50,9 +48,9 @@ class Catalogue:
         return f"{whole:,}".replace(",", ".") + f",{minor:02d} {self.currency}"
 
 
-def current(env: Mapping[str, str] = os.environ) -> Catalogue:
+def current() -> Catalogue:
     """The catalogue DESTEK_CATALOGUE names (default bot/data/shop/catalogue.yml)."""
-    return load_catalogue(paths.catalogue(env))
+    return load_catalogue(get_settings().storage.catalogue)
 
 
 @lru_cache(maxsize=4)

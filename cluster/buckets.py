@@ -10,7 +10,7 @@ from typing import Optional
 
 import redis
 
-from cluster.settings import key_prefix, redis_url, sync_client
+from cluster.settings import sync_client
 
 # KEYS[1] bucket hash; ARGV: per_minute, burst. Returns "allow", "refuse_and_tell" or "refuse_silently".
 _TAKE = """
@@ -50,9 +50,9 @@ class SharedBuckets:
         self._take = client.register_script(_TAKE)
 
     @classmethod
-    def from_env(cls, name: str) -> Optional["SharedBuckets"]:
-        url = redis_url()
-        return cls(sync_client(url), name, key_prefix()) if url else None
+    def configured(cls, name: str, url: str, prefix: str) -> Optional["SharedBuckets"]:
+        """On the Redis at `url` (DESTEK_REDIS_URL), or None without one (then the limits stay in-process)."""
+        return cls(sync_client(url), name, prefix) if url else None
 
     def take(self, sender: str, per_minute: float, burst: int) -> str:
         """One message from `sender`: the verdict's value (connectors.rate_limit.Verdict)."""

@@ -12,7 +12,8 @@ from typing import Optional
 
 import redis
 
-from cluster.settings import async_client, key_prefix, redis_url, sync_client
+from cluster.settings import async_client, sync_client
+from settings.model import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -21,15 +22,15 @@ _publisher: Optional["redis.Redis"] = None
 
 
 def channel() -> str:
-    return f"{key_prefix()}:inbox"
+    return f"{get_settings().cluster.redis_prefix}:inbox"
 
 
 def notify_inbox() -> None:
     """Tell every inbox feed that the handoffs changed (nothing without DESTEK_REDIS_URL). Never
     raises: the write it follows has happened, and the feeds still read every SAFETY_SECONDS."""
     global _publisher
-    url = redis_url()
-    if url is None:
+    url = get_settings().cluster.redis_url
+    if not url:
         return
     try:
         if _publisher is None:
@@ -80,8 +81,8 @@ _feed: InboxFeed | None = None
 def inbox_feed() -> InboxFeed | None:
     """This process's feed, or None without DESTEK_REDIS_URL (then the inbox polls)."""
     global _feed
-    url = redis_url()
-    if url is None:
+    url = get_settings().cluster.redis_url
+    if not url:
         return None
     if _feed is None or _feed.url != url:
         _feed = InboxFeed(url)

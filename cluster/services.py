@@ -1,19 +1,21 @@
 """Are the cluster's engines reachable? `python -m cluster.services` exits 1 with one line naming
 what is missing and how to start it (scripts/run-cluster.sh and the cluster tests ask it)."""
 
-import os
 import socket
 import sys
+
+from settings.model import get_settings
 
 START_HINT = "start them with: service postgresql start; service redis-server start; service rabbitmq-server start"
 
 
 def endpoints() -> list[tuple[str, str, int]]:
     """(name, host, port) of PostgreSQL, Redis and RabbitMQ as the cluster settings name them."""
+    cluster = get_settings().cluster
     return [
-        ("PostgreSQL", os.environ.get("RASA_TRACKER_PG_HOST") or "127.0.0.1", int(os.environ.get("RASA_TRACKER_PG_PORT") or 5432)),
-        ("Redis", os.environ.get("RASA_LOCK_REDIS_HOST") or "127.0.0.1", int(os.environ.get("RASA_LOCK_REDIS_PORT") or 6379)),
-        ("RabbitMQ", os.environ.get("RABBITMQ_HOST") or "127.0.0.1", int(os.environ.get("RABBITMQ_PORT") or 5672)),
+        ("PostgreSQL", cluster.tracker_pg_host, cluster.tracker_pg_port),
+        ("Redis", cluster.lock_redis_host, cluster.lock_redis_port),
+        ("RabbitMQ", cluster.rabbitmq_host, cluster.rabbitmq_port),
     ]
 
 

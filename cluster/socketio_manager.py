@@ -2,10 +2,7 @@
 
 from socketio import AsyncRedisManager
 
-from cluster.settings import key_prefix, redis_url
 
-
-def socketio_manager() -> AsyncRedisManager | None:
-    """AsyncRedisManager on DESTEK_REDIS_URL, or None (python-socketio's in-process manager)."""
-    url = redis_url()
-    return AsyncRedisManager(url, channel=f"{key_prefix()}:socketio") if url else None
+def socketio_manager(url: str, prefix: str) -> AsyncRedisManager | None:
+    """AsyncRedisManager on `url` (DESTEK_REDIS_URL), or None (python-socketio's in-process manager)."""
+    return AsyncRedisManager(url, channel=f"{prefix}:socketio") if url else None

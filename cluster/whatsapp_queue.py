@@ -20,7 +20,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, Optional
 
-from cluster.settings import async_client, key_prefix, redis_url
+from cluster.settings import async_client
 
 logger = logging.getLogger(__name__)
 
@@ -63,9 +63,9 @@ class SharedWhatsAppQueue:
         self._clients: dict[int, Any] = {}
 
     @classmethod
-    def from_env(cls) -> Optional["SharedWhatsAppQueue"]:
-        url = redis_url()
-        return cls(url, key_prefix()) if url else None
+    def configured(cls, url: str, prefix: str) -> Optional["SharedWhatsAppQueue"]:
+        """On the Redis at `url` (DESTEK_REDIS_URL), or None without one."""
+        return cls(url, prefix) if url else None
 
     def _redis(self) -> Any:
         """A client per event loop: the server's loop records, the channel's processing loop works."""

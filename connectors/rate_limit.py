@@ -5,13 +5,13 @@ sender is told once per refusal spell (then silence until a token is back), so a
 make the bot flood back. Opt-out keywords are never limited (the channels check them first).
 """
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
 from cluster.buckets import SharedBuckets
+from settings.rasa_side import RasaSettings
 
 
 class Verdict(Enum):
@@ -38,18 +38,10 @@ class SenderRateLimit:
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls) -> "SenderRateLimit":
-        per_minute = os.environ.get("INBOUND_MESSAGES_PER_MINUTE") or "30"
-        burst = os.environ.get("INBOUND_MESSAGES_BURST") or "10"
-        try:
-            limit = cls(per_minute=float(per_minute), burst=int(burst), shared=SharedBuckets.from_env("inbound"))
-        except ValueError:
-            raise ValueError(
-                f"INBOUND_MESSAGES_PER_MINUTE ({per_minute!r}) and INBOUND_MESSAGES_BURST ({burst!r}) must be numbers"
-            ) from None
-        if limit.per_minute <= 0 or limit.burst < 1:
-            raise ValueError("INBOUND_MESSAGES_PER_MINUTE must be > 0 and INBOUND_MESSAGES_BURST >= 1")
-        return limit
+    def inbound(cls, settings: RasaSettings) -> "SenderRateLimit":
+        """The per-sender limit of web chat and WhatsApp: INBOUND_MESSAGES_PER_MINUTE and _BURST (checked by settings)."""
+        shared = SharedBuckets.configured("inbound", settings.redis_url, settings.redis_prefix)
+        return cls(per_minute=settings.inbound_per_minute, burst=settings.inbound_burst, shared=shared)
 
     def check(self, sender: str) -> Verdict:
         if self.shared is not None:

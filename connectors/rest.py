@@ -14,7 +14,6 @@ needs `Authorization: Bearer <token>` (or `?token=`).
 import hmac
 import json
 import logging
-import os
 import re
 from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
@@ -29,6 +28,7 @@ from cluster.buckets import SharedBuckets
 from connectors.rate_limit import SenderRateLimit, Verdict
 from privacy.redaction import redact, redact_value
 from security.secrets_policy import SecretError, optional
+from settings.rasa_side import SettingsError, rasa_settings
 
 logger = logging.getLogger(__name__)
 
@@ -53,18 +53,18 @@ class RestChannel(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        per_minute = os.environ.get("REST_MESSAGES_PER_MINUTE") or "300"
         try:
-            channel_limit = SenderRateLimit(
-                per_minute=float(per_minute), burst=max(1, int(float(per_minute) / 5)), shared=SharedBuckets.from_env("rest-channel")
-            )
-        except ValueError:
-            raise SystemExit(f"REST_MESSAGES_PER_MINUTE must be a number, not {per_minute!r}") from None
+            settings = rasa_settings()
+        except SettingsError as error:
+            raise SystemExit(f"REST channel: {error}") from None
+        per_minute = settings.rest_per_minute
+        shared = SharedBuckets.configured("rest-channel", settings.redis_url, settings.redis_prefix)
+        channel_limit = SenderRateLimit(per_minute=per_minute, burst=max(1, int(per_minute / 5)), shared=shared)
         try:
-            token = optional("REST_CHANNEL_TOKEN")
+            token = optional("REST_CHANNEL_TOKEN", settings.rest_token, settings.demo_secrets)
         except SecretError as error:
             raise SystemExit(str(error)) from None
-        return cls(token, SenderRateLimit.from_env(), channel_limit)
+        return cls(token, SenderRateLimit.inbound(settings), channel_limit)
 
     def __init__(self, token: str | None, sender_limit: SenderRateLimit, channel_limit: SenderRateLimit) -> None:
         self.token = token

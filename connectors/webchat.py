@@ -19,7 +19,6 @@ the tracker store never holds them (the customer's own screen still shows what t
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -38,7 +37,8 @@ from connectors.webchat_token import InvalidToken, WebChatClaims, verify_token
 from customer_store.store import CustomerStore
 from privacy.redaction import redact
 from security.secrets_policy import SecretError, require
-from storage.database import Database, configured_database
+from settings.rasa_side import SettingsError, rasa_settings
+from storage.database import Database
 
 logger = logging.getLogger(__name__)
 
@@ -46,15 +46,6 @@ BOT_EVENT = "bot_uttered"
 USER_EVENT = "user_uttered"
 MAX_MESSAGE_CHARS = 2000
 MAX_PAGE_CHARS = 200
-
-
-def allowed_origins_from_env() -> list[str]:
-    """Origins whose pages may open the socket (WEBCHAT_ALLOWED_ORIGINS, comma-separated; `*` for any)."""
-    configured = os.environ.get("WEBCHAT_ALLOWED_ORIGINS", "").strip()
-    if configured:
-        return [origin.strip().rstrip("/") for origin in configured.split(",") if origin.strip()]
-    port = os.environ.get("SUPPORT_PORT", "8000")
-    return [f"http://localhost:{port}", f"http://127.0.0.1:{port}"]
 
 
 class WebChatInput(InputChannel):
@@ -68,15 +59,16 @@ class WebChatInput(InputChannel):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         credentials = credentials or {}
         try:
-            jwt_secret = require("WEBCHAT_JWT_SECRET")
-        except SecretError as error:
+            settings = rasa_settings()
+            jwt_secret = require("WEBCHAT_JWT_SECRET", settings.webchat_jwt_secret, settings.demo_secrets)
+        except (SecretError, SettingsError) as error:
             raise SystemExit(f"web chat channel: {error}") from None
         return cls(
             jwt_secret=jwt_secret,
-            allowed_origins=allowed_origins_from_env(),
-            customer_db=configured_database(),
+            allowed_origins=settings.allowed_origins(),  # pages that may open the socket (`*`: any)
+            customer_db=settings.database(),
             socketio_path=credentials.get("socketio_path") or "/socket.io",
-            rate_limit=SenderRateLimit.from_env(),
+            rate_limit=SenderRateLimit.inbound(settings),
         )
 
     def __init__(
@@ -116,7 +108,11 @@ class WebChatInput(InputChannel):
         origins: Any = "*" if "*" in self.allowed_origins else self.allowed_origins
         # With DESTEK_REDIS_URL an emit to a room reaches sockets on every replica (an agent's reply
         # handled by one replica, a browser connected to another).
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origins, client_manager=socketio_manager())
+        sio = AsyncServer(
+            async_mode="sanic",
+            cors_allowed_origins=origins,
+            client_manager=socketio_manager(rasa_settings().redis_url, rasa_settings().redis_prefix),
+        )
         self.sio = sio
         webchat = SocketBlueprint(sio, self.socketio_path, "webchat_webhook", __name__)
 

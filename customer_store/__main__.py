@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from customer_store.importer import COLUMNS, ImportFailed, import_customers
-from storage.database import configured_database
+from settings.model import get_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
         "--db", default=None, help="support database: a SQLite path or a URL (default: DESTEK_DATABASE_URL, else DESTEK_DB)"
     )
     arguments = parser.parse_args(argv)
-    database = arguments.db or configured_database()
+    database = arguments.db or get_settings().storage.database()
     try:
         summary = import_customers(arguments.file, database)
     except ImportFailed as error:

@@ -2,14 +2,13 @@
 
 import argparse
 import logging
-import os
 import sys
 
 from aiohttp import web
 
 from fake_twilio.app import FakeTwilio, create_app
-from security.listen import host_for
 from security.secrets_policy import SecretError, require
+from settings.model import SettingsError, get_settings
 
 
 def main() -> None:
@@ -19,24 +18,25 @@ def main() -> None:
     parser.add_argument("--destek-url", default="http://127.0.0.1:5005", help="where inbound webhooks are posted")
     parser.add_argument(
         "--public-url",
-        default=os.environ.get("PUBLIC_URL") or None,
-        help="the URL Destek believes it is reached at, which signatures cover (default: --destek-url)",
+        default=None,
+        help="the URL Destek believes it is reached at, which signatures cover (default: PUBLIC_URL, else --destek-url)",
     )
     parser.add_argument("--auth-token", default=None, help="default: TWILIO_AUTH_TOKEN")
-    parser.add_argument("--whatsapp-from", default=os.environ.get("TWILIO_WHATSAPP_FROM") or "whatsapp:+14155238886")
+    parser.add_argument("--whatsapp-from", default=None, help="default: TWILIO_WHATSAPP_FROM")
     parser.add_argument("--status-delay", type=float, default=0.2, help="seconds between status callbacks")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="fake_twilio %(levelname)s %(message)s")
     try:
-        auth_token = args.auth_token or require("TWILIO_AUTH_TOKEN")
-        host = args.host or host_for("fake_twilio")
-    except (SecretError, ValueError) as error:
+        settings = get_settings()
+        auth_token = args.auth_token or require("TWILIO_AUTH_TOKEN", settings.secrets.twilio_auth_token, settings.secrets.demo_secrets)
+    except (SecretError, SettingsError) as error:
         sys.exit(f"fake_twilio: {error}")
+    host = args.host or settings.processes.host_for("fake_twilio")
     fake = FakeTwilio(
         auth_token=auth_token,
         destek_url=args.destek_url.rstrip("/"),
-        public_url=(args.public_url or args.destek_url).rstrip("/"),
-        whatsapp_number=args.whatsapp_from,
+        public_url=(args.public_url or settings.whatsapp.public_url or args.destek_url).rstrip("/"),
+        whatsapp_number=args.whatsapp_from or settings.whatsapp.whatsapp_from,
         status_delay=args.status_delay,
     )
     web.run_app(create_app(fake), host=host, port=args.port, print=None)

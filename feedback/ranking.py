@@ -8,14 +8,14 @@ whose question is similar (cosine ≥ `similarity`) are counted; when 👎 outnu
 article that is right for other questions keeps its place there, and praise cancels blame.
 """
 
-import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from kb_index.search import Hit
+from settings.model import KnowledgeBase as KnowledgeBaseSettings
 from storage import schema
 from storage.database import Database, Store
 
@@ -29,19 +29,15 @@ class DemotionSettings:
     max_penalty: float = 0.3
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "DemotionSettings":
-        """DESTEK_FEEDBACK_DEMOTION (on/off), _SIMILARITY, _MIN_NET, _STEP, _MAX_PENALTY."""
-        default = cls()
-        settings = cls(
-            enabled=env.get("DESTEK_FEEDBACK_DEMOTION", "on").strip().lower() not in ("off", "0", "false", "no"),
-            similarity=float(env.get("DESTEK_FEEDBACK_SIMILARITY") or default.similarity),
-            min_net=int(env.get("DESTEK_FEEDBACK_MIN_NET") or default.min_net),
-            step=float(env.get("DESTEK_FEEDBACK_STEP") or default.step),
-            max_penalty=float(env.get("DESTEK_FEEDBACK_MAX_PENALTY") or default.max_penalty),
+    def of(cls, settings: KnowledgeBaseSettings) -> "DemotionSettings":
+        """DESTEK_FEEDBACK_DEMOTION (on/off), _SIMILARITY, _MIN_NET, _STEP, _MAX_PENALTY (bounds checked by settings)."""
+        return cls(
+            enabled=settings.feedback_demotion,
+            similarity=settings.feedback_similarity,
+            min_net=settings.feedback_min_net,
+            step=settings.feedback_step,
+            max_penalty=settings.feedback_max_penalty,
         )
-        if not 0 <= settings.max_penalty <= 1 or settings.step < 0 or settings.min_net < 1:
-            raise ValueError("DESTEK_FEEDBACK_*: need 0 <= MAX_PENALTY <= 1, STEP >= 0 and MIN_NET >= 1")
-        return settings
 
 
 class FeedbackMemory(Store):

@@ -1,13 +1,13 @@
 """The Rasa server's HTTP API, as the handoff needs it (token auth, 5 s timeout)."""
 
 import json
-import os
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from settings.model import Settings
 
 DEFAULT_URL = "http://localhost:5005"
 
@@ -23,8 +23,9 @@ class RasaClient:
     timeout: float = 5.0
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "RasaClient":
-        return cls(url=(env.get("RASA_URL") or DEFAULT_URL).rstrip("/"), token=env.get("RASA_AUTH_TOKEN", ""))
+    def configured(cls, settings: Settings) -> "RasaClient":
+        """RASA_URL and RASA_AUTH_TOKEN."""
+        return cls(url=settings.processes.rasa_url.rstrip("/"), token=settings.secrets.rasa_auth_token)
 
     def trigger_intent(self, sender_id: str, intent: str, entities: dict[str, Any] | None = None) -> dict[str, Any]:
         """Inject an intent into the sender's conversation; replies go to the sender's latest channel."""

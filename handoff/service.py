@@ -12,8 +12,6 @@ mostly what the customer needs verbatim (the company's IBAN for a transfer, a ca
 return code next to "kod"), while a customer's own card number is never asked for.
 """
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -23,7 +21,7 @@ from handoff.context_card import refresh_card
 from handoff.rasa_client import RasaClient, RasaUnavailable
 from handoff.store import HandoffError, HandoffStore
 from learning.harvest import keep_answer_safely
-from storage import paths
+from settings.model import Settings, get_settings
 
 MAX_REPLY_CHARS = 4000
 
@@ -35,9 +33,9 @@ class HandoffService:
     customers: CustomerStore
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "HandoffService":
-        database = paths.support_database(env)
-        return cls(HandoffStore(database), RasaClient.from_env(env), CustomerStore(database))
+    def configured(cls, settings: Settings) -> "HandoffService":
+        database = settings.storage.database()
+        return cls(HandoffStore(database), RasaClient.configured(settings), CustomerStore(database))
 
     def claim(self, handoff_id: int, agent: str) -> dict[str, Any]:
         """The agent takes a queued handoff; from now on the customer's messages go only to them."""
@@ -91,8 +89,8 @@ def _agent(name: str) -> str:
 
 @lru_cache(maxsize=1)
 def default_service() -> HandoffService:
-    """The service configured from the environment (created on first use)."""
-    return HandoffService.from_env()
+    """The service configured from the settings (created on first use)."""
+    return HandoffService.configured(get_settings())
 
 
 def claim(handoff_id: int, agent: str) -> dict[str, Any]:

@@ -1,14 +1,13 @@
 """The handoff settings: handoff/settings.yml, with the file named by HANDOFF_SETTINGS (if any)
 merged over it, so a deployment's file holds only what it changes (e.g. business_hours).
 
-Python 3.10-compatible: the Rasa server's handoff policy reads it too. The files are re-read
-when they change, so staff can adjust business hours or lexicons without a restart.
+Python 3.10-compatible: the Rasa server's handoff policy reads it too, so HANDOFF_SETTINGS comes from
+settings.rasa_side (standard library) in every process. The files are re-read when they change, so
+staff can adjust business hours or lexicons without a restart.
 """
 
 import logging
-import os
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import yaml
 
 from language.fold import fold
+from settings.rasa_side import rasa_settings
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +74,9 @@ def matches(patterns: list["re.Pattern[str]"], text: str) -> list[str]:
 _cache: dict[tuple[Path, ...], tuple[tuple[float, ...], HandoffSettings]] = {}
 
 
-def settings_paths(env: Mapping[str, str] = os.environ) -> tuple[Path, ...]:
-    override = env.get("HANDOFF_SETTINGS")
-    return (DEFAULT_PATH, Path(override)) if override and Path(override) != DEFAULT_PATH else (DEFAULT_PATH,)
+def settings_paths() -> tuple[Path, ...]:
+    override = rasa_settings().handoff_settings
+    return (DEFAULT_PATH, override) if override and override != DEFAULT_PATH else (DEFAULT_PATH,)
 
 
 def load(paths: tuple[Path, ...] | None = None) -> HandoffSettings:

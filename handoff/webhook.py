@@ -9,15 +9,15 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Optional
 
 from security.secrets_policy import optional
+from settings.model import Proactive
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +47,12 @@ class HelpdeskWebhook:
     backoff_s: float = 1.0  # doubles after each failed attempt
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> Optional["HelpdeskWebhook"]:
+    def configured(cls, settings: Proactive) -> Optional["HelpdeskWebhook"]:
         """None when HELPDESK_WEBHOOK_URL is not set; a URL without a secret is refused."""
-        url = env.get("HELPDESK_WEBHOOK_URL", "").strip()
+        url = settings.helpdesk_webhook_url
         if not url:
             return None
-        secret = optional("HELPDESK_WEBHOOK_SECRET", env)  # a short or published one is refused (SecretError)
+        secret = optional("HELPDESK_WEBHOOK_SECRET", settings.helpdesk_webhook_secret)  # a short or published one is refused (SecretError)
         if not secret:
             raise ValueError("HELPDESK_WEBHOOK_URL is set but HELPDESK_WEBHOOK_SECRET is empty: webhooks must be signed")
         return cls(url=url, secret=secret)

@@ -4,8 +4,8 @@ Bad input prints one line (`error: …`) and exits with 2; nothing is changed.
 """
 
 import argparse
+import getpass
 import json
-import os
 import sys
 from datetime import datetime
 from typing import NoReturn
@@ -14,7 +14,7 @@ from campaigns.single import CampaignsScheduler
 from incidents.service import resolve_incident
 from incidents.store import SERVICES, Incident, IncidentError, IncidentStore
 from incidents.times import operations_timezone, parse_time
-from storage.database import configured_database
+from settings.model import get_settings
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     opened.add_argument("--start", help="when it started (default: now)")
     opened.add_argument("--message-tr", required=True, help="what Turkish-speaking customers are told")
     opened.add_argument("--message-en", required=True, help="what English-speaking customers are told")
-    opened.add_argument("--by", default=os.environ.get("USER", ""), help="who opened it")
+    opened.add_argument("--by", default=getpass.getuser(), help="who opened it")
     eta = commands.add_parser("update-eta", help="change the expected end of an open incident")
     eta.add_argument("incident_id", type=int)
     eta.add_argument("--eta", required=True)
@@ -56,7 +56,7 @@ def _line(incident: Incident) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    database = args.db or configured_database()
+    database = args.db or get_settings().storage.database()
     try:
         store = IncidentStore(database)
         if args.command == "open":

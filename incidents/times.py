@@ -1,12 +1,12 @@
 """Times operators type (ISO 8601 or relative, e.g. "+2h") and how an ETA is shown to a customer."""
 
-import os
 import re
 import time
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from incidents.store import IncidentError
+from settings.model import get_settings
 
 DEFAULT_TIMEZONE = "Europe/Istanbul"
 _RELATIVE = re.compile(r"^\+(\d{1,5})([mhd])$")
@@ -15,7 +15,7 @@ _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
 
 def operations_timezone() -> ZoneInfo:
     """Where a time typed without an offset is read (INCIDENT_TIMEZONE, default Europe/Istanbul)."""
-    return _zone(os.environ.get("INCIDENT_TIMEZONE") or DEFAULT_TIMEZONE)
+    return _zone(get_settings().proactive.incident_timezone)
 
 
 def _zone(name: str) -> ZoneInfo:

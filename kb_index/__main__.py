@@ -2,13 +2,11 @@
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 from kb_index.errors import KbError
-
-MODEL_SETTING = "DESTEK_EMBEDDING_MODEL"
+from settings.model import get_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,15 +23,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _build(args: argparse.Namespace) -> int:
     from kb_index.build import BuildSettings, build_index
+    from kb_index.embedders import DEFAULT_MODEL
 
-    settings = BuildSettings(
-        model=args.model, index_type=args.index_type, max_passage_words=args.max_passage_words, threshold=args.threshold
-    )
+    model = args.model or get_settings().kb.embedding_model or DEFAULT_MODEL
+    settings = BuildSettings(model=model, index_type=args.index_type, max_passage_words=args.max_passage_words, threshold=args.threshold)
     report = build_index(Path(args.source), Path(args.out), settings, progress=not args.quiet)
     languages = ", ".join(f"{lang}: {count}" for lang, count in report.languages.items())
-    print(
-        f"built {args.out}: {report.articles} articles, {report.entries} entries ({languages}) in {report.seconds:.1f}s with {args.model}"
-    )
+    print(f"built {args.out}: {report.articles} articles, {report.entries} entries ({languages}) in {report.seconds:.1f}s with {model}")
     return 0
 
 
@@ -42,7 +38,7 @@ def _search(args: argparse.Namespace) -> int:
 
     if not args.text.strip():
         raise KbError("empty query")
-    kb = KnowledgeBase.open(Path(args.index), model=os.environ.get(MODEL_SETTING) or None)
+    kb = KnowledgeBase.open(Path(args.index), model=get_settings().kb.embedding_model or None)
     hits = kb.search(args.text, k=args.k, lang=args.lang)
     if args.json:
         print(json.dumps([hit.public() for hit in hits], ensure_ascii=False))
@@ -59,7 +55,7 @@ def _eval(args: argparse.Namespace) -> int:
     from kb_index.search import KnowledgeBase
 
     queries = load_queries(Path(args.queries))
-    kb = KnowledgeBase.open(Path(args.index), model=os.environ.get(MODEL_SETTING) or None)
+    kb = KnowledgeBase.open(Path(args.index), model=get_settings().kb.embedding_model or None)
     report = evaluate(kb, queries, threshold=args.threshold)
     print(json.dumps(report) if args.json else format_report(report))
     return 0
@@ -77,8 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--out", required=True, help="index folder (replaced atomically)")
     build.add_argument(
         "--model",
-        default=os.environ.get(MODEL_SETTING) or DEFAULT_MODEL,
-        help=f"embedding model (default: ${MODEL_SETTING} or {DEFAULT_MODEL})",
+        default=None,
+        help=f"embedding model (default: DESTEK_EMBEDDING_MODEL, else {DEFAULT_MODEL})",
     )
     build.add_argument("--index-type", choices=INDEX_TYPES, default="flat", help="flat: exact search; hnsw: approximate, for large bases")
     build.add_argument("--max-passage-words", type=_positive_int, default=80)

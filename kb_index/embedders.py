@@ -11,13 +11,13 @@ Names understood:
   have the model cached or can reach a model hub.
 """
 
-import os
 from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
 
 from kb_index.errors import KbError
+from settings.rasa_side import rasa_settings
 
 DEFAULT_MODEL = "use-multilingual-v3"
 
@@ -82,11 +82,12 @@ class E5SmallEmbedder:
 def load_embedder(name: str, threads: int | None = None) -> Embedder | None:
     """The embedder for a model setting; None for `none` (lexical only).
 
-    threads: CPU threads for the numpy/C models (default: DESTEK_EMBED_THREADS, else 2).
+    threads: CPU threads for the numpy/C models (default: DESTEK_EMBED_THREADS, else 2; read through
+    settings.rasa_side, as the Rasa server's featurizer loads this module too).
     """
     if name == "none":
         return None
-    threads = threads or int(os.environ.get("DESTEK_EMBED_THREADS", "2"))
+    threads = threads or rasa_settings().embed_threads
     if name == "use-multilingual-v3":
         return UseMultilingualEmbedder(name, threads)
     if name == "multilingual-e5-small-q4":

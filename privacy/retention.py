@@ -18,7 +18,6 @@ systemd timer); it is idempotent.
 """
 
 import argparse
-import os
 import sqlite3
 import sys
 import time
@@ -30,7 +29,8 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from storage.database import Connection, Database, database_url, engine, sqlite_path, transaction, url_of
+from settings.model import Settings, get_settings
+from storage.database import Connection, Database, engine, sqlite_path, transaction, url_of
 
 DEFAULT_DAYS = 180
 DEFAULT_TRACKER_DB = "var/rasa-tracker.sqlite3"
@@ -63,16 +63,12 @@ class RetentionSettings:
     tracker_db: Path
 
     @classmethod
-    def from_env(cls, days: float | None = None) -> "RetentionSettings":
-        raw = (os.environ.get("DESTEK_RETENTION_DAYS") or str(DEFAULT_DAYS)) if days is None else f"{days:g}"
-        if days is None:
-            try:
-                days = float(raw)
-            except ValueError:
-                days = -1.0
-        if not 1 <= days <= 36500:
-            raise ValueError(f"the retention (DESTEK_RETENTION_DAYS or --days) must be between 1 and 36500 days, not {raw!r}")
-        return cls(days=days, support_db=database_url(), tracker_db=Path(os.environ.get("RASA_TRACKER_DB") or DEFAULT_TRACKER_DB))
+    def configured(cls, settings: Settings, days: float | None = None) -> "RetentionSettings":
+        """DESTEK_RETENTION_DAYS (checked by settings), or `days` (--days)."""
+        if days is not None and not 1 <= days <= 36500:
+            raise ValueError(f"--days must be between 1 and 36500 days, not {days:g}")
+        kept = settings.tools.retention_days if days is None else days
+        return cls(days=kept, support_db=settings.storage.url(), tracker_db=settings.storage.tracker_database)
 
     def cutoff(self, now: float | None = None) -> float:
         return (time.time() if now is None else now) - self.days * 86400
@@ -174,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="count what would go, change nothing")
     args = parser.parse_args(argv)
     try:
-        settings = RetentionSettings.from_env(args.days)
+        settings = RetentionSettings.configured(get_settings(), args.days)
         results = apply(settings, dry_run=args.dry_run)
     except (ValueError, sqlite3.Error, SQLAlchemyError) as error:
         print(f"retention: {error}", file=sys.stderr)

@@ -2,7 +2,7 @@
 answer; 1: at least one did (each named); 2: bad input (one line)."""
 
 import argparse
-import os
+import getpass
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,14 +14,15 @@ from replay.engine import KbDecision, parse_texts, replay_conversation
 from replay.golden import GoldenStore
 from replay.recorded import RecordedConversation, ReplayError, from_jsonl, from_tracker, write_jsonl
 from replay.report import Report, Side, build_report
-from storage.database import Database, configured_database, exists
+from settings.model import get_settings
+from storage.database import Database, exists
 
 DEFAULT_MODEL = "bot/models/destek.tar.gz"
 
 
 def _database(args: argparse.Namespace) -> Database:
     """--db (a SQLite path or a URL), else the settings' support database (DESTEK_DATABASE_URL, else DESTEK_DB)."""
-    return str(args.db) if args.db else configured_database()
+    return str(args.db) if args.db else get_settings().storage.database()
 
 
 def _golden_ids(database: Database) -> set[str]:
@@ -44,8 +45,8 @@ def _tracker(value: str) -> TrackerStore:
 
 def run(args: argparse.Namespace) -> int:
     conversations = load_recorded(args)
-    index = Path(args.index or os.environ.get("DESTEK_KB_INDEX") or "var/kb-index")
-    threshold = args.threshold if args.threshold is not None else _env_threshold()
+    index = Path(args.index or get_settings().storage.kb_index)
+    threshold = args.threshold if args.threshold is not None else get_settings().kb.threshold
     kb = KbDecision(index, threshold, _database(args))
     texts = [turn.text for c in conversations for turn in c.turns if not turn.external]
     settings = load_or_default()
@@ -65,11 +66,6 @@ def run(args: argparse.Namespace) -> int:
         label = "what the customers got"
     report = build_report(conversations, before, replayed(Path(args.model)))
     return _print(report, label, Path(args.csv))
-
-
-def _env_threshold() -> float | None:
-    value = os.environ.get("DESTEK_KB_THRESHOLD")
-    return float(value) if value else None
 
 
 def _print(report: Report, label: str, csv_path: Path) -> int:
@@ -130,7 +126,7 @@ def parser() -> argparse.ArgumentParser:
     golden_command = commands.add_parser("golden", help="mark a conversation (SENDER#SESSION or SENDER) golden")
     golden_command.add_argument("conversation")
     golden_command.add_argument("--remove", action="store_true")
-    golden_command.add_argument("--staff", default=os.environ.get("USER") or "cli")
+    golden_command.add_argument("--staff", default=getpass.getuser() or "cli")
     golden_command.add_argument("--db")
     return top
 

@@ -21,6 +21,7 @@ from handoff.settings import HandoffSettings
 from kb_index.errors import KbError
 from kb_index.search import KnowledgeBase
 from replay.recorded import AGENT, ANSWER, HANDBACK_INTENT, HANDOFF, NOT_SURE, REPLY, RecordedConversation, ReplayError
+from settings.model import get_settings
 from storage.database import Database, exists
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +44,7 @@ class ReplayedTurn:
 
 
 def rasa_python() -> Path:
-    return Path(os.environ.get("DESTEK_RASA_PYTHON") or ROOT / ".venv-rasa" / "bin" / "python")
+    return Path(get_settings().processes.rasa_python or ROOT / ".venv-rasa" / "bin" / "python")
 
 
 def parse_texts(model: Path, texts: Sequence[str]) -> dict[str, Parse]:
@@ -85,7 +86,7 @@ class KbDecision:
         if feedback_db is not None and exists(feedback_db):
             from feedback.ranking import DemotionSettings, FeedbackMemory
 
-            self.memory = FeedbackMemory(feedback_db, self.kb.manifest["model"], DemotionSettings.from_env())
+            self.memory = FeedbackMemory(feedback_db, self.kb.manifest["model"], DemotionSettings.of(get_settings().kb))
         self._cache: dict[tuple[str, str | None], str | None] = {}
 
     def article(self, query: str, language: str | None) -> str | None:

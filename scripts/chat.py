@@ -4,18 +4,19 @@ Type in Turkish or English. Buttons are shown numbered; type the number to press
 """
 
 import json
-import os
 import sys
 import urllib.error
 import urllib.request
 import uuid
 from typing import Any
 
+from settings.model import get_settings
+
 
 def send(url: str, sender: str, message: str) -> list[dict[str, Any]]:
     body = json.dumps({"sender": sender, "message": message}).encode()
     headers = {"Content-Type": "application/json"}
-    token = os.environ.get("REST_CHANNEL_TOKEN", "").strip()
+    token = get_settings().web.rest_token
     if token:  # the REST channel requires it when it is set (connectors/rest.py)
         headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(url, data=body, headers=headers)
@@ -24,7 +25,7 @@ def send(url: str, sender: str, message: str) -> list[dict[str, Any]]:
 
 
 def main() -> int:
-    url = f"http://localhost:{os.environ.get('RASA_PORT', '5005')}/webhooks/rest/webhook"
+    url = f"http://localhost:{get_settings().processes.rasa_port}/webhooks/rest/webhook"
     sender = f"shell-{uuid.uuid4().hex[:8]}"
     print(f"Talking to {url} as {sender}. Ctrl-D to quit.")
     buttons: list[dict[str, Any]] = []

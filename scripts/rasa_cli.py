@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from security.listen import host_for
+from settings.rasa_side import host_for
 
 TOKEN_VARIABLE = "RASA_AUTH_TOKEN"
 HAS_INTERFACE = ("run", "shell")
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         arguments = rasa_arguments(args, dict(os.environ))
         if arguments[0] == "interactive":
-            pin_sanic_host(host_for("interactive"))
+            pin_sanic_host(host_for("interactive", dict(os.environ)))
     except (UsageError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

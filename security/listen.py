@@ -4,30 +4,13 @@ DESTEK_EXPOSE is a comma-separated list of services to bind on every interface (
 `rasa` (the widget's socket, the WhatsApp webhooks, REST and the token-protected HTTP API),
 `support` (the demo shop and the staff pages), `actions`, `fake_twilio`, `interactive` (`make
 interactive`'s Rasa server, whose HTTP API has no token, and its story-graph page). Empty: all on
-loopback.
-`python -m security.listen SERVICE` prints the address for scripts/run.sh.
+loopback. The rule is `settings.model.Processes.host_for`; `python -m security.listen SERVICE` prints
+the address for scripts/run.sh (and so checks every setting before anything starts).
 """
 
-import os
 import sys
-from collections.abc import Mapping
 
-SERVICES = ("rasa", "support", "actions", "fake_twilio", "interactive")
-LOOPBACK = "127.0.0.1"
-EVERYWHERE = "0.0.0.0"
-
-
-def exposed(env: Mapping[str, str] = os.environ) -> list[str]:
-    """The services DESTEK_EXPOSE names; ValueError naming an unknown one."""
-    names = [name.strip() for name in env.get("DESTEK_EXPOSE", "").split(",") if name.strip()]
-    unknown = [name for name in names if name not in SERVICES]
-    if unknown:
-        raise ValueError(f"DESTEK_EXPOSE: unknown service {unknown[0]!r} (known: {', '.join(SERVICES)})")
-    return names
-
-
-def host_for(service: str, env: Mapping[str, str] = os.environ) -> str:
-    return EVERYWHERE if service in exposed(env) else LOOPBACK
+from settings.model import SERVICES, SettingsError, get_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,8 +19,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"usage: python -m security.listen {{{'|'.join(SERVICES)}}}", file=sys.stderr)
         return 2
     try:
-        print(host_for(args[0]))
-    except ValueError as error:
+        print(get_settings().processes.host_for(args[0]))
+    except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

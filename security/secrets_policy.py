@@ -8,7 +8,8 @@ lets published values through (a throwaway demo that must use fixed values).
 `python -m security.secrets_policy --file var/secrets.env` (run by scripts/run.sh) keeps one
 random value per install for every secret the environment leaves unset, in a file of mode
 0600, and prints `export NAME=value` lines for the shell; a refused value stops it with one
-line naming the variable. Standard library only: it runs in both Python environments.
+line naming the variable. The processes pass the values from their settings (settings/); only this command
+reads the environment itself. Standard library only: it runs in both Python environments.
 """
 
 import argparse
@@ -56,7 +57,7 @@ class SecretError(ValueError):
     """A secret is missing or published; the message is one line naming the variable."""
 
 
-def demo_mode(env: Mapping[str, str] = os.environ) -> bool:
+def demo_mode(env: Mapping[str, str]) -> bool:
     return env.get(DEMO_FLAG, "").strip().lower() in ("1", "true", "yes", "on")
 
 
@@ -71,11 +72,11 @@ def published_values(example: Path = ROOT / ".env.example") -> frozenset[str]:
     return frozenset(values)
 
 
-def problem(name: str, value: str | None, env: Mapping[str, str] = os.environ) -> str | None:
-    """Why this value of the secret `name` is refused, or None when it is usable."""
+def problem(name: str, value: str | None, demo: bool = False) -> str | None:
+    """Why this value of the secret `name` is refused, or None when it is usable (`demo`: DESTEK_DEMO_SECRETS)."""
     if not value:
         return f"{name} is not set: set it, or start with `make run`, which keeps a random one in var/secrets.env"
-    if demo_mode(env):
+    if demo:
         return None
     if value in published_values():
         return f"{name} is a published default (from .env.example or the code): set a random value, or {DEMO_FLAG}=1 for a throwaway demo"
@@ -84,37 +85,35 @@ def problem(name: str, value: str | None, env: Mapping[str, str] = os.environ) -
     return None
 
 
-def require(name: str, env: Mapping[str, str] = os.environ) -> str:
-    """The value of secret `name`, or SecretError saying in one line what to set."""
-    value = env.get(name, "").strip()
-    reason = problem(name, value, env)
+def require(name: str, value: str, demo: bool = False) -> str:
+    """`value` (the setting of secret `name`, from settings), or SecretError saying in one line what to set."""
+    reason = problem(name, value.strip(), demo)
     if reason:
         raise SecretError(reason)
-    return value
+    return value.strip()
 
 
-def optional(name: str, env: Mapping[str, str] = os.environ) -> str | None:
+def optional(name: str, value: str, demo: bool = False) -> str | None:
     """The value of optional secret `name`, None when unset, SecretError when set but refused."""
-    value = env.get(name, "").strip()
-    if not value:
+    if not value.strip():
         return None
-    return require(name, env)
+    return require(name, value.strip(), demo)
 
 
-def ensure(path: Path, env: Mapping[str, str] = os.environ, generate: list[str] | None = None) -> dict[str, str]:
+def ensure(path: Path, env: Mapping[str, str], generate: list[str] | None = None) -> dict[str, str]:
     """The values for the secrets in `generate` that `env` leaves unset, created once per install
     in `path` (mode 0600); every secret the environment does set is checked."""
     wanted = list(SECRETS) if generate is None else generate
     for name in SECRETS:
         if env.get(name, "").strip():
-            require(name, env)
+            require(name, env[name], demo_mode(env))
     for name in OPTIONAL_SECRETS:
-        optional(name, env)
+        optional(name, env.get(name, ""), demo_mode(env))
     stored = _read(path)
     missing = [name for name in wanted if not env.get(name, "").strip()]
     changed = False
     for name in missing:
-        if problem(name, stored.get(name), {}) is not None:
+        if problem(name, stored.get(name)) is not None:
             stored[name] = secrets.token_urlsafe(32)
             changed = True
     if changed:
@@ -158,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        values = ensure(args.file, generate=[name for name in SECRETS if name not in args.skip])
+        values = ensure(args.file, os.environ, generate=[name for name in SECRETS if name not in args.skip])
     except SecretError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -3,7 +3,8 @@ by one setting.
 
 `DESTEK_DATABASE_URL` wins (`postgresql+psycopg://user@host/db`, or `sqlite:///path`); without it,
 `DESTEK_DB` is the SQLite file's path (compatibility with every existing setup), and without either the
-file is var/destek.sqlite3. A store is given either a URL string or a Path (a SQLite file).
+file is var/destek.sqlite3 (settings: `Storage.database()`, or `RasaSettings.database()` in the Rasa
+process). A store is given either a URL string or a Path (a SQLite file).
 
 The stores keep their SQL as text with `?` placeholders, written in the dialect both engines share
 (`ON CONFLICT … DO NOTHING`, `RETURNING`, `CASE` instead of SQLite's scalar max or boolean sums);
@@ -13,10 +14,9 @@ The stores keep their SQL as text with `?` placeholders, written in the dialect 
 Common to SQLAlchemy 1.4 (`future=True`, the Rasa process) and 2.0.
 """
 
-import os
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
@@ -26,23 +26,12 @@ from sqlalchemy import Table, create_engine, event, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import NullPool, SingletonThreadPool
 
-from storage import paths
 from storage.schema import metadata
 
 Database = str | Path
 
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
-
-
-def database_url(env: Mapping[str, str] = os.environ) -> str:
-    """DESTEK_DATABASE_URL, else DESTEK_DB as a SQLite path, else var/destek.sqlite3."""
-    return env.get("DESTEK_DATABASE_URL") or sqlite_url(paths.support_database(env))
-
-
-def configured_database(env: Mapping[str, str] = os.environ) -> Database:
-    """What the processes hand their stores: DESTEK_DATABASE_URL when set, else the SQLite file (a Path, as before)."""
-    return env.get("DESTEK_DATABASE_URL") or paths.support_database(env)
 
 
 def sqlite_url(path: Path) -> str:

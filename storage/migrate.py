@@ -8,7 +8,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from storage.database import Database, database_url, url_of
+from settings.model import get_settings
+from storage.database import Database, url_of
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-m", "--message", default="", help="revision: what the new migration does")
     parser.add_argument("--autogenerate", action="store_true", help="revision: diff storage.schema against the database")
     args = parser.parse_args(argv)
-    url = database_url()
+    url = get_settings().storage.url()
     if args.action == "upgrade":
         upgrade(url)
     elif args.action == "current":

@@ -18,6 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from campaigns.single import CampaignsScheduler
 from checkout.recovery import CheckoutRecovery
 from customer_store.store import CustomerStore
+from settings.model import get_settings
 from support_app.console.agent_desk.routes import assignment_worker, desk_router
 from support_app.console.campaign_pages import campaign_router
 from support_app.console.dashboard import dashboard_router
@@ -48,7 +49,7 @@ def content_security_policy(webchat_server_url: str) -> str:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.of(get_settings())
     customers = CustomerStore(settings.database_path)
     accounts = Accounts(settings.database_path)
     staff_accounts = StaffAccounts(settings.database_path)

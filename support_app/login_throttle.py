@@ -22,7 +22,7 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
-from cluster.settings import key_prefix, redis_url
+from settings.model import get_settings
 
 PER_LOGIN_AND_CLIENT = "5 per 15 minutes"
 PER_CLIENT = "30 per 15 minutes"
@@ -63,7 +63,7 @@ class LoginThrottle:
 
 def storage() -> Storage:
     """Redis when DESTEK_REDIS_URL is set (shared by every process), else this process's memory."""
-    url = redis_url()
-    if url is None:
+    cluster = get_settings().cluster
+    if not cluster.redis_url:
         return MemoryStorage()
-    return RedisStorage(url, key_prefix=f"{key_prefix()}:login", socket_timeout=5, socket_connect_timeout=5)
+    return RedisStorage(cluster.redis_url, key_prefix=f"{cluster.redis_prefix}:login", socket_timeout=5, socket_connect_timeout=5)

@@ -11,7 +11,8 @@ import secrets
 
 from fastapi import HTTPException, Request
 
-from security.secrets_policy import demo_mode, published_values
+from security.secrets_policy import published_values
+from settings.model import get_settings
 from validation.fields import InputError, check_credentials
 
 # Headers a reverse proxy adds: with one of them a loopback peer is not the caller.
@@ -62,4 +63,4 @@ def published_password_from_afar(request: Request, password: str) -> bool:
     `demo-staff` and `demo`, any value of .env.example) and the request does not come from this
     machine. Whoever reaches an exposed or proxied app could otherwise log in as the demo admin or
     as a demo customer; DESTEK_DEMO_SECRETS=1 lets it through for a throwaway public demo."""
-    return not demo_mode() and password in published_values() and not from_this_machine(request)
+    return not get_settings().secrets.demo_secrets and password in published_values() and not from_this_machine(request)

@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 
+from settings.model import get_settings
+from settings.rasa_side import rasa_settings
+
 # The support database's engine (DESTEK_TEST_DATABASE=sqlite|postgres): its fixtures and hooks.
 from tests.helpers.databases import (  # noqa: F401
     database,
@@ -112,6 +115,17 @@ def write_articles(folder: Path, articles: dict[str, str] = TINY_ARTICLES) -> Pa
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return folder
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    """Each test reads the settings of its own environment (a process reads them once, at start; a test
+    that sets variables with monkeypatch is a new start)."""
+    get_settings.cache_clear()
+    rasa_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+    rasa_settings.cache_clear()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ threshold); each group gets a suggested article title: its most central question
 
 import csv
 import io
-import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import numpy as np
 from feedback.records import Records
 from language.detect import detect_language
 from language.fold import fold
+from settings.model import get_settings
 from storage.database import Database
 from tuning.review_store import NEEDS_ARTICLE, ReviewStore
 
@@ -152,7 +152,7 @@ def default_encoder(model: str | None = None) -> Encoder:
     """The KB's embedder (USE multilingual by default, offline); char n-grams for the `none` model."""
     from kb_index.embedders import DEFAULT_MODEL, load_embedder
 
-    embedder = load_embedder(model or os.environ.get("DESTEK_EMBEDDING_MODEL") or DEFAULT_MODEL)
+    embedder = load_embedder(model or get_settings().kb.embedding_model or DEFAULT_MODEL)
     if embedder is not None:
         return lambda texts: embedder.encode(list(texts), queries=True)
 

@@ -29,6 +29,7 @@ from handoff.store import HandoffError
 from handoff.webhook import HelpdeskWebhook
 from language.fold import fold
 from privacy.redaction import redact
+from settings.model import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ class ActionRequestHuman(Action):
             else services.handoffs().require(handoff["id"])["context_card"]
         )
         try:
-            webhook = HelpdeskWebhook.from_env()
+            webhook = HelpdeskWebhook.configured(get_settings().proactive)
         except ValueError as error:
             logger.error("helpdesk webhook not sent: %s", error)
             return

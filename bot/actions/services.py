@@ -12,12 +12,13 @@ from handoff.rasa_client import RasaClient
 from handoff.store import HandoffStore
 from incidents.store import IncidentStore
 from kb_index.search import KnowledgeBase
+from settings.model import get_settings
 from storage.database import Database
 
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:
-    return Settings.from_env()
+    return Settings.of(get_settings())
 
 
 @lru_cache(maxsize=1)
@@ -60,7 +61,7 @@ def handoffs() -> HandoffStore:
 @lru_cache(maxsize=1)
 def rasa() -> RasaClient:
     """The Rasa HTTP API (RASA_URL, RASA_AUTH_TOKEN), for the customer's other conversations."""
-    return RasaClient.from_env()
+    return RasaClient.configured(get_settings())
 
 
 def feedback_memory() -> FeedbackMemory:
@@ -70,4 +71,4 @@ def feedback_memory() -> FeedbackMemory:
 
 @lru_cache(maxsize=4)
 def _feedback_memory(database_path: Database, model: str) -> FeedbackMemory:
-    return FeedbackMemory(database_path, model, DemotionSettings.from_env())
+    return FeedbackMemory(database_path, model, DemotionSettings.of(get_settings().kb))

@@ -13,7 +13,6 @@ Routes: POST /webhooks/whatsapp/webhook (messages), POST /webhooks/whatsapp/stat
 
 import asyncio
 import logging
-import os
 import re
 import zlib
 from collections.abc import Awaitable, Callable
@@ -36,6 +35,7 @@ from connectors.whatsapp.sender import WhatsAppMessenger
 from connectors.whatsapp.text import CONFIRMATIONS, chosen_payload, numbered_options, opt_keyword
 from privacy.redaction import redact
 from security.secrets_policy import SecretError
+from settings.rasa_side import SettingsError, rasa_settings
 
 logger = logging.getLogger(__name__)
 
@@ -77,16 +77,17 @@ class WhatsAppInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        """Settings come from the environment (see TwilioSettings), so no credentials are needed."""
+        """Settings come from the environment (settings.rasa_side), so no credentials are needed."""
         try:
-            messenger = WhatsAppMessenger.from_env()
-        except SecretError as error:
+            settings = rasa_settings()
+            messenger = WhatsAppMessenger.configured(settings)
+        except (SecretError, SettingsError) as error:
             raise SystemExit(f"WhatsApp channel: {error}") from None
         return cls(
             messenger,
-            SenderRateLimit.from_env(),
-            workers=int(os.environ.get("WHATSAPP_WORKERS", "") or 4),
-            shared_queue=SharedWhatsAppQueue.from_env(),
+            SenderRateLimit.inbound(settings),
+            workers=settings.workers,
+            shared_queue=SharedWhatsAppQueue.configured(settings.redis_url, settings.redis_prefix),
         )
 
     def __init__(

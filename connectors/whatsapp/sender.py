@@ -17,7 +17,9 @@ from connectors.whatsapp.text import split_message
 from connectors.whatsapp.twilio_client import TwilioSender, TwilioSettings
 from connectors.whatsapp.window import HeldTexts, ServiceWindows
 from customer_store.store import CustomerStore
-from storage.database import Database, database_url
+from security.secrets_policy import require
+from settings.rasa_side import RasaSettings
+from storage.database import Database
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +35,10 @@ class WhatsAppMessenger:
         self.sender = TwilioSender(settings)
 
     @classmethod
-    def from_env(cls) -> "WhatsAppMessenger":
-        return cls(TwilioSettings.from_env(), database_url(), CustomerStore(database_url()))
+    def configured(cls, settings: RasaSettings) -> "WhatsAppMessenger":
+        """SecretError when TWILIO_AUTH_TOKEN is unset or published."""
+        auth_token = require("TWILIO_AUTH_TOKEN", settings.twilio_auth_token, settings.demo_secrets)
+        return cls(TwilioSettings.of(settings, auth_token), settings.database(), CustomerStore(settings.database()))
 
     async def send(self, address: str, text: str, proactive: bool = False) -> list[str]:
         """Send `text` (split to Twilio's limit); returns the MessageSids created.

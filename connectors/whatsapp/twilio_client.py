@@ -1,22 +1,40 @@
-"""Twilio settings from the environment and an async message sender built on the `twilio`
+"""Twilio settings (from settings/) and an async message sender built on the `twilio`
 library. Without TWILIO_ACCOUNT_SID it talks to the local fake of Twilio's API (fake_twilio)."""
 
 import asyncio
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from security.secrets_policy import require
+from settings.rasa_side import DEMO_TEMPLATE_SID
 
 FAKE_ACCOUNT_SID = "AC" + "0" * 32
 FAKE_API_BASE = "http://127.0.0.1:5099"
-DEMO_TEMPLATE_SID = "HX" + "0" * 31 + "1"
+__all__ = ["DEMO_TEMPLATE_SID", "TwilioSender", "TwilioSettings"]
+
+
+class TwilioValues(Protocol):
+    """The WhatsApp settings: settings.model.WhatsApp (Python 3.11) or settings.rasa_side.RasaSettings (Rasa)."""
+
+    @property
+    def account_sid(self) -> str: ...
+    @property
+    def whatsapp_from(self) -> str: ...
+    @property
+    def public_url(self) -> str: ...
+    @property
+    def api_base(self) -> str: ...
+    @property
+    def template_sid(self) -> str: ...
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def send_rate(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -31,18 +49,19 @@ class TwilioSettings:
     send_rate: float  # messages per second
 
     @classmethod
-    def from_env(cls) -> "TwilioSettings":
-        account_sid = os.environ.get("TWILIO_ACCOUNT_SID", "").strip()
-        api_base = os.environ.get("TWILIO_API_BASE", "").strip() or (None if account_sid else FAKE_API_BASE)
+    def of(cls, values: TwilioValues, auth_token: str) -> "TwilioSettings":
+        """From the settings; `auth_token` is TWILIO_AUTH_TOKEN, already checked (security.secrets_policy.require).
+        Without TWILIO_ACCOUNT_SID: the local fake of Twilio, unless TWILIO_API_BASE says where."""
+        api_base = values.api_base or (None if values.account_sid else FAKE_API_BASE)
         return cls(
-            account_sid=account_sid or FAKE_ACCOUNT_SID,
-            auth_token=require("TWILIO_AUTH_TOKEN"),
-            whatsapp_from=os.environ.get("TWILIO_WHATSAPP_FROM", "").strip() or "whatsapp:+14155238886",
-            public_url=(os.environ.get("PUBLIC_URL", "").strip() or "http://localhost:5005").rstrip("/"),
+            account_sid=values.account_sid or FAKE_ACCOUNT_SID,
+            auth_token=auth_token,
+            whatsapp_from=values.whatsapp_from,
+            public_url=(values.public_url or "http://localhost:5005").rstrip("/"),
             api_base=api_base.rstrip("/") if api_base else None,
-            template_sid=os.environ.get("TWILIO_TEMPLATE_SID", "").strip() or DEMO_TEMPLATE_SID,
-            timeout=float(os.environ.get("TWILIO_TIMEOUT", "") or 10),
-            send_rate=float(os.environ.get("TWILIO_SEND_RATE", "") or 50),
+            template_sid=values.template_sid,
+            timeout=values.timeout,
+            send_rate=values.send_rate,
         )
 
     @property

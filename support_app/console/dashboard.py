@@ -5,10 +5,9 @@ support database at each request; the metric definitions are in docs/analytics.m
 """
 
 import hmac
-import os
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
@@ -19,6 +18,7 @@ from analytics.charts import CHANNEL_NAMES, LANGUAGE_NAMES, charts
 from analytics.figures import Figures, Filters
 from analytics.prometheus import CONTENT_TYPE, exposition
 from analytics.tracker import CHANNELS
+from settings.model import get_settings
 from support_app.console.staff.accounts import StaffUser, render_staff, staff_page
 from support_app.security import from_this_machine
 
@@ -28,11 +28,8 @@ LANGUAGES = ("tr", "en")
 
 
 def analytics_timezone() -> ZoneInfo:
-    name = os.environ.get("ANALYTICS_TIMEZONE") or "Europe/Istanbul"
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ValueError(f"ANALYTICS_TIMEZONE {name!r} is not a known time zone") from error
+    """ANALYTICS_TIMEZONE (checked by settings)."""
+    return ZoneInfo(get_settings().tools.analytics_timezone)
 
 
 def parse_filters(params: dict[str, str], timezone: ZoneInfo, today: date) -> tuple[Filters, dict[str, str]]:
@@ -85,7 +82,7 @@ def metrics_allowed(request: Request, token: str) -> bool:
 def dashboard_router() -> APIRouter:
     router = APIRouter()
     timezone = analytics_timezone()
-    metrics_token = os.environ.get("METRICS_TOKEN", "")
+    metrics_token = get_settings().tools.metrics_token
 
     @router.get("/dashboard", response_class=HTMLResponse)
     def dashboard(request: Request, user: StaffUser = Depends(staff_page())) -> HTMLResponse:

@@ -7,7 +7,6 @@ Bad input: 400 with one line naming the field; nothing is changed.
 """
 
 import hmac
-import os
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -19,6 +18,7 @@ from incidents.followups import SingleScheduler
 from incidents.service import resolve_incident
 from incidents.store import SERVICES, IncidentError, IncidentStore
 from incidents.times import operations_timezone, parse_time
+from settings.model import get_settings
 from storage.database import Database
 from support_app.console.staff.accounts import StaffUser, current_staff, render_staff, staff_page
 from support_app.security import check_csrf, check_csrf_header
@@ -29,7 +29,7 @@ ROLE = "operations"
 def api_caller(request: Request) -> str:
     """Who calls the API: `token` (bearer OPS_API_TOKEN) or the staff login; 401/403 otherwise.
     Staff POSTs must carry the CSRF header (a bearer token cannot be sent by another site's page)."""
-    expected = os.environ.get("OPS_API_TOKEN", "")
+    expected = get_settings().proactive.ops_api_token
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         if expected and hmac.compare_digest(header[len("Bearer ") :].encode(), expected.encode()):

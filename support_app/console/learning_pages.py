@@ -7,8 +7,6 @@ customer or agent wrote, except the title and body of a new article, which staff
 """
 
 import json
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +22,7 @@ from kb_index.search import KnowledgeBase
 from learning.kb_writer import Draft, KbWriteError, add_article, add_questions
 from learning.mining import ALTERNATE, ARTICLE, Suggestion, mine, suggest
 from learning.store import ACCEPTED, OPEN, REJECTED, AgentAnswerStore
+from settings.model import get_settings
 from support_app.console.staff.accounts import StaffUser, staff_page
 from support_app.security import check_csrf
 
@@ -38,8 +37,10 @@ class LearningSettings:
     kb_index: Path
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "LearningSettings":
-        return cls(Path(env.get("DESTEK_KB_SOURCE") or "bot/data/kb"), Path(env.get("DESTEK_KB_INDEX") or "var/kb-index"))
+    def configured(cls) -> "LearningSettings":
+        """DESTEK_KB_SOURCE and DESTEK_KB_INDEX."""
+        storage = get_settings().storage
+        return cls(storage.kb_source, storage.kb_index)
 
 
 def _knowledge_base(index: Path) -> KnowledgeBase:
@@ -60,7 +61,7 @@ def index_built_at(index: Path) -> float:
 
 def learned_section(database: Path, language: str = "", settings: LearningSettings | None = None) -> dict[str, Any]:
     """What the gap report shows: suggestions (or why there are none) and KB edits the index lacks."""
-    settings = settings or LearningSettings.from_env()
+    settings = settings or LearningSettings.configured()
     store = AgentAnswerStore(database)
     pending = store.rebuild_marks(since=index_built_at(settings.kb_index))
     answers = [a for a in store.answers(OPEN) if not language or a.language == language]
@@ -85,7 +86,7 @@ def _ids(raw: str) -> list[int]:
 
 
 def learning_router(settings: LearningSettings | None = None) -> APIRouter:
-    settings = settings or LearningSettings.from_env()
+    settings = settings or LearningSettings.configured()
     router = APIRouter()
 
     def flash(request: Request, kind: str, text: str) -> RedirectResponse:

@@ -9,7 +9,6 @@ is shown or written: a card number or IBAN never becomes a training example in g
 """
 
 import math
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from analytics.tracker import CHANNELS, Conversation, Turn, conversations_of, it
 from kb_index.errors import KbError
 from language.detect import detect_language
 from privacy.redaction import redact_for_display as redact
-from storage import paths
+from settings.model import get_settings
 from support_app.console.learning_pages import learned_section
 from support_app.console.staff.accounts import StaffUser, render_staff, safe_next, staff_page
 from support_app.security import check_csrf
@@ -44,13 +43,14 @@ class ReviewSettings:
     days: int
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "ReviewSettings":
+    def configured(cls) -> "ReviewSettings":
         """DESTEK_NLU_DIR (where examples are written), DESTEK_KB_SOURCE, DESTEK_REVIEW_LOW_CONFIDENCE, DESTEK_REVIEW_DAYS."""
+        settings = get_settings()
         return cls(
-            nlu_dir=paths.nlu_dir(env),
-            kb_source=paths.kb_source(env),
-            low_confidence=float(env.get("DESTEK_REVIEW_LOW_CONFIDENCE") or 0.6),
-            days=int(env.get("DESTEK_REVIEW_DAYS") or 30),
+            nlu_dir=settings.storage.nlu_dir,
+            kb_source=settings.storage.kb_source,
+            low_confidence=settings.tools.review_low_confidence,
+            days=settings.tools.review_days,
         )
 
 
@@ -108,7 +108,7 @@ def _encoder() -> gaps.Encoder:
 
 
 def review_router(settings: ReviewSettings | None = None) -> APIRouter:
-    settings = settings or ReviewSettings.from_env()
+    settings = settings or ReviewSettings.configured()
     router = APIRouter()
 
     def store(request: Request) -> ReviewStore:

@@ -14,6 +14,7 @@ from bot.actions.feedback import ActionRecordFeedback
 from bot.actions.handoff import ActionRequestHuman
 from bot.actions.kb import ActionAnswerFromKb
 from bot.actions.session import ActionSessionStart
+from settings.model import get_settings
 from storage.database import Database
 from tests.helpers.databases import support_database, use_database
 
@@ -118,6 +119,7 @@ def test_no_good_answer_is_said_honestly_and_recorded(configured: Path) -> None:
 
 def test_related_articles_are_offered_below_the_threshold(configured: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DESTEK_KB_THRESHOLD", "0.999")
+    get_settings.cache_clear()  # the action server reads its settings once; this test is a new start
     services.settings.cache_clear()
     events, messages = run(ActionAnswerFromKb(), tracker("wifi sifremi unuttum", language="tr"))
     assert events[3] == SlotSet("kb_answered", False)

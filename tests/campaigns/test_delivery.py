@@ -15,6 +15,7 @@ from campaigns.service import create_campaign
 from campaigns.store import CampaignStore
 from connectors.whatsapp.window import ServiceWindows
 from customer_store.store import CustomerStore
+from settings.model import load
 from tests.helpers.campaign_processes import CampaignRig, rig, seed_customers, stop_gracefully
 
 NO_QUIET_HOURS = "00:00-00:00"
@@ -165,7 +166,7 @@ def test_rows_left_sending_by_a_crash_are_matched_at_twilio_before_any_resend(ca
         import os
 
         os.environ.update({key: value for key, value in campaign_rig.env.items() if key.startswith("TWILIO")})
-        delivery = WhatsAppDelivery.from_env(campaign_rig.db)
+        delivery = WhatsAppDelivery.configured(campaign_rig.db, load())  # the environment as just set
         try:
             return [await delivery.send(row) for row in part]
         finally:

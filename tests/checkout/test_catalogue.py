@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from checkout.catalogue import CatalogueError, current, load_catalogue
 from checkout.offer import offer_text
+from settings.model import get_settings
 from support_app.app import create_app
 from support_app.settings import Settings
 from tests.conftest import ROOT
@@ -32,8 +33,9 @@ checkout:
 """
 
 
-def test_the_default_file_holds_the_demo_shop() -> None:
-    catalogue = current({})
+def test_the_default_file_holds_the_demo_shop(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DESTEK_CATALOGUE", raising=False)
+    catalogue = current()
     assert [product.id for product in catalogue.products] == ["fiber-modem", "mesh-kit", "range-extender", "ethernet-cable"]
     modem = catalogue.product("fiber-modem")
     assert modem is not None and modem.price_text() == "2.499,00 TL"
@@ -44,7 +46,7 @@ def test_another_companys_file_changes_the_shop_and_the_checkout_offer(tmp_path:
     file = tmp_path / "acme.yml"
     file.write_text(ACME, encoding="utf-8")
     monkeypatch.setenv("DESTEK_CATALOGUE", str(file))
-    settings = dataclasses.replace(Settings.from_env(), database_path=support_database(tmp_path))
+    settings = dataclasses.replace(Settings.of(get_settings()), database_path=support_database(tmp_path))
     with TestClient(create_app(settings)) as client:
         page = client.get("/?lang=en").text
         assert "Router X" in page and "129,00 EUR" in page and "Fiber Modem" not in page

@@ -15,6 +15,7 @@ from cluster import inbox_feed as feed_module
 from cluster.buckets import SharedBuckets
 from cluster.whatsapp_queue import SharedWhatsAppQueue
 from connectors.rate_limit import SenderRateLimit, Verdict
+from settings.rasa_side import read
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -38,16 +39,16 @@ def prefix(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def test_two_replicas_share_one_bucket_per_sender(prefix: str) -> None:
-    replicas = [SenderRateLimit(per_minute=1, burst=3, shared=SharedBuckets.from_env("inbound")) for _ in range(2)]
+    replicas = [SenderRateLimit(per_minute=1, burst=3, shared=SharedBuckets.configured("inbound", REDIS_URL, prefix)) for _ in range(2)]
     verdicts = [replicas[number % 2].check("whatsapp:+905550000001") for number in range(6)]
     assert verdicts == [Verdict.ALLOW] * 3 + [Verdict.REFUSE_AND_TELL] + [Verdict.REFUSE_SILENTLY] * 2
     assert replicas[1].check("whatsapp:+905550000002") is Verdict.ALLOW  # another sender, its own bucket
 
 
-def test_from_env_uses_redis_only_when_configured(prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert SenderRateLimit.from_env().shared is not None
+def test_the_limit_uses_redis_only_when_configured(prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert SenderRateLimit.inbound(read(os.environ)).shared is not None
     monkeypatch.delenv("DESTEK_REDIS_URL")
-    assert SenderRateLimit.from_env().shared is None
+    assert SenderRateLimit.inbound(read(os.environ)).shared is None
 
 
 def params(address: str, number: int) -> dict[str, str]:
@@ -61,7 +62,7 @@ def test_two_replicas_work_one_queue_each_message_once_in_order(prefix: str) -> 
     by_replica = [0, 0]
 
     async def main() -> None:
-        replicas = [SharedWhatsAppQueue.from_env() for _ in range(2)]
+        replicas = [SharedWhatsAppQueue.configured(REDIS_URL, prefix) for _ in range(2)]
         assert all(replica is not None for replica in replicas)
         for number in range(8):  # alternately acknowledged by both replicas; every message twice
             for address in addresses:
@@ -98,7 +99,7 @@ def test_a_dead_workers_address_is_taken_over_and_its_turn_not_repeated(prefix: 
     handled: list[str] = []
 
     async def main() -> None:
-        queue = SharedWhatsAppQueue.from_env()
+        queue = SharedWhatsAppQueue.configured(REDIS_URL, prefix)
         assert queue is not None
         for message in messages:
             assert await queue.push(message, "allow")

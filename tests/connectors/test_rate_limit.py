@@ -3,6 +3,7 @@
 import pytest
 
 from connectors.rate_limit import SenderRateLimit, Verdict
+from settings.rasa_side import SettingsError, read
 
 
 class Clock:
@@ -35,10 +36,10 @@ def test_memory_is_bounded_by_forgetting_refilled_senders() -> None:
     assert len(limit._buckets) == 1
 
 
-def test_settings_from_the_environment_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("INBOUND_MESSAGES_PER_MINUTE", "lots")
-    with pytest.raises(ValueError, match="INBOUND_MESSAGES_PER_MINUTE"):
-        SenderRateLimit.from_env()
-    monkeypatch.setenv("INBOUND_MESSAGES_PER_MINUTE", "12")
-    monkeypatch.setenv("INBOUND_MESSAGES_BURST", "4")
-    assert (SenderRateLimit.from_env().per_minute, SenderRateLimit.from_env().burst) == (12.0, 4)
+def test_settings_from_the_environment_are_checked() -> None:
+    with pytest.raises(SettingsError, match=r"^INBOUND_MESSAGES_PER_MINUTE: must be a number, not 'lots'$"):
+        read({"INBOUND_MESSAGES_PER_MINUTE": "lots"})
+    with pytest.raises(SettingsError, match=r"^INBOUND_MESSAGES_BURST: must be >= 1, not '0'$"):
+        read({"INBOUND_MESSAGES_BURST": "0"})
+    limit = SenderRateLimit.inbound(read({"INBOUND_MESSAGES_PER_MINUTE": "12", "INBOUND_MESSAGES_BURST": "4"}))
+    assert (limit.per_minute, limit.burst, limit.shared) == (12.0, 4, None)

@@ -6,6 +6,7 @@ import pytest
 
 from feedback.ranking import DemotionSettings, FeedbackMemory
 from kb_index.search import KnowledgeBase
+from settings.model import SettingsError, load
 from storage.database import Database
 
 
@@ -53,12 +54,14 @@ def test_demotion_changes_the_ranking_and_praise_cancels_blame(kb: KnowledgeBase
     assert memory.rerank(hits, kb.embed_query(query)) == hits
 
 
-def test_demotion_can_be_switched_off(kb: KnowledgeBase, database: Database) -> None:
-    off = DemotionSettings.from_env({"DESTEK_FEEDBACK_DEMOTION": "off"})
+def test_demotion_can_be_switched_off(kb: KnowledgeBase, database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DESTEK_FEEDBACK_DEMOTION", "off")
+    off = DemotionSettings.of(load().kb)
     memory = FeedbackMemory(database, kb.manifest["model"], off)
     for _ in range(3):
         memory.add("track-en", "en", kb.embed_query("where is my parcel"), helpful=False)
     hits = kb.search("where is my parcel", k=3, lang="en")
     assert memory.rerank(hits, kb.embed_query("where is my parcel")) == hits
-    with pytest.raises(ValueError, match="MAX_PENALTY"):
-        DemotionSettings.from_env({"DESTEK_FEEDBACK_MAX_PENALTY": "2"})
+    monkeypatch.setenv("DESTEK_FEEDBACK_MAX_PENALTY", "2")
+    with pytest.raises(SettingsError, match=r"^DESTEK_FEEDBACK_MAX_PENALTY: Input should be less than or equal to 1, not '2'$"):
+        load()

@@ -18,6 +18,7 @@ from handoff import queue, triggers, webhook
 from handoff import settings as handoff_settings
 from handoff.context_card import build_card, collect_card
 from handoff.store import HandoffError, HandoffStore
+from settings.model import load
 from storage.database import Database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -340,10 +341,13 @@ def test_webhook_to_a_dead_address_fails_within_its_timeout() -> None:
     assert time.monotonic() - started < 5
 
 
-def test_webhook_without_a_secret_is_refused() -> None:
-    assert webhook.HelpdeskWebhook.from_env({}) is None
+def test_webhook_without_a_secret_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HELPDESK_WEBHOOK_URL", raising=False)
+    monkeypatch.delenv("HELPDESK_WEBHOOK_SECRET", raising=False)
+    assert webhook.HelpdeskWebhook.configured(load().proactive) is None
+    monkeypatch.setenv("HELPDESK_WEBHOOK_URL", "http://helpdesk.example/hook")
     with pytest.raises(ValueError, match="HELPDESK_WEBHOOK_SECRET is empty"):
-        webhook.HelpdeskWebhook.from_env({"HELPDESK_WEBHOOK_URL": "http://helpdesk.example/hook"})
+        webhook.HelpdeskWebhook.configured(load().proactive)
 
 
 def test_a_broken_override_falls_back_to_the_defaults(

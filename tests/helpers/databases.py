@@ -160,6 +160,11 @@ def use_database(monkeypatch: pytest.MonkeyPatch, database: Database) -> None:
     """Point this process's settings (DESTEK_DATABASE_URL, else DESTEK_DB) at `database` for one test."""
     for name, value in environment_url(database).items():
         monkeypatch.setenv(name, value)
+    from settings.model import get_settings
+    from settings.rasa_side import rasa_settings
+
+    get_settings.cache_clear()  # the settings are read once per process: this is a new start
+    rasa_settings.cache_clear()
 
 
 def query(database: Database, sql: str, *params: Any) -> list[tuple[Any, ...]]:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from security.listen import host_for
 from security.secrets_policy import (
     OPTIONAL_SECRETS,
     PUBLISHED_DEFAULTS,
@@ -19,6 +18,7 @@ from security.secrets_policy import (
     published_values,
     require,
 )
+from settings.model import load
 from tests.conftest import ROOT
 
 GOOD = "a-long-random-enough-secret-0123456789"
@@ -33,16 +33,14 @@ def test_every_value_in_env_example_counts_as_published() -> None:
 @pytest.mark.parametrize("value", sorted(PUBLISHED_DEFAULTS | {"demo-staff"}))
 def test_a_published_value_is_refused_naming_the_variable(value: str) -> None:
     with pytest.raises(SecretError, match=r"^WEBCHAT_JWT_SECRET is a published default"):
-        require("WEBCHAT_JWT_SECRET", {"WEBCHAT_JWT_SECRET": value})
-    assert require("WEBCHAT_JWT_SECRET", {"WEBCHAT_JWT_SECRET": value, "DESTEK_DEMO_SECRETS": "1"}) == value
+        require("WEBCHAT_JWT_SECRET", value)
+    assert require("WEBCHAT_JWT_SECRET", value, demo=True) == value
 
 
-@pytest.mark.parametrize(
-    ("env", "message"), [({}, "is not set"), ({"X": " "}, "is not set"), ({"X": "short-secret"}, "is shorter than 16")]
-)
-def test_a_missing_or_short_secret_is_refused(env: dict, message: str) -> None:
+@pytest.mark.parametrize(("value", "message"), [("", "is not set"), (" ", "is not set"), ("short-secret", "is shorter than 16")])
+def test_a_missing_or_short_secret_is_refused(value: str, message: str) -> None:
     with pytest.raises(SecretError, match=f"^X {message}"):
-        require("X", env)
+        require("X", value)
 
 
 def test_ensure_generates_each_unset_secret_once_per_install_in_a_private_file(tmp_path: Path) -> None:
@@ -81,22 +79,24 @@ def test_ensure_does_not_generate_what_it_is_told_to_skip(tmp_path: Path) -> Non
         (" rasa , support ", "support", "0.0.0.0"),
     ],
 )
-def test_services_listen_on_loopback_unless_exposed(expose: str, service: str, host: str) -> None:
-    assert host_for(service, {"DESTEK_EXPOSE": expose}) == host
+def test_services_listen_on_loopback_unless_exposed(expose: str, service: str, host: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DESTEK_EXPOSE", expose)
+    assert load().processes.host_for(service) == host
 
 
-def test_an_unknown_service_in_destek_expose_is_an_error() -> None:
+def test_an_unknown_service_in_destek_expose_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DESTEK_EXPOSE", "rasaa")
     with pytest.raises(ValueError, match=r"^DESTEK_EXPOSE: unknown service 'rasaa'"):
-        host_for("rasa", {"DESTEK_EXPOSE": "rasaa"})
+        load()
 
 
 @pytest.mark.parametrize("name", sorted(OPTIONAL_SECRETS))
 def test_an_optional_secret_may_be_unset_but_not_short_or_published(name: str, tmp_path: Path) -> None:
-    assert optional(name, {}) is None and optional(name, {name: "  "}) is None
-    assert optional(name, {name: GOOD}) == GOOD
+    assert optional(name, "") is None and optional(name, "  ") is None
+    assert optional(name, GOOD) == GOOD
     for value, message in (("x", "is shorter than 16"), ("demo-staff", "is a published default")):
         with pytest.raises(SecretError, match=rf"^{name} {message}"):
-            optional(name, {name: value})
+            optional(name, value)
         with pytest.raises(SecretError, match=rf"^{name} {message}"):  # make run stops before anything starts
             ensure(tmp_path / "secrets.env", {name: value})
     assert not (tmp_path / "secrets.env").exists()

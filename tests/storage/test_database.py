@@ -7,14 +7,22 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from campaigns.store import CampaignSpec, CampaignStore, Recipient
-from storage.database import Database, database_url, sqlite_path, transaction, url_of
+from settings.model import load
+from settings.rasa_side import read
+from storage.database import Database, sqlite_path, transaction, url_of
 
 
-def test_the_url_setting_wins_and_destek_db_stays_the_sqlite_path() -> None:
-    assert database_url({}) == "sqlite:///var/destek.sqlite3"
-    assert database_url({"DESTEK_DB": "/tmp/x.sqlite3"}) == "sqlite:////tmp/x.sqlite3"
+def test_the_url_setting_wins_and_destek_db_stays_the_sqlite_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DESTEK_DB", raising=False)
+    monkeypatch.delenv("DESTEK_DATABASE_URL", raising=False)
+    assert (load().storage.url(), load().storage.database()) == ("sqlite:///var/destek.sqlite3", Path("var/destek.sqlite3"))
+    monkeypatch.setenv("DESTEK_DB", "/tmp/x.sqlite3")
+    assert load().storage.url() == "sqlite:////tmp/x.sqlite3"
     url = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    assert database_url({"DESTEK_DB": "/tmp/x.sqlite3", "DESTEK_DATABASE_URL": url}) == url
+    monkeypatch.setenv("DESTEK_DATABASE_URL", url)
+    assert load().storage.url() == url and load().storage.database() == url
+    assert read({"DESTEK_DB": "/tmp/x.sqlite3", "DESTEK_DATABASE_URL": url}).database() == url  # the Rasa process's reader
+    assert read({"DESTEK_DB": "/tmp/x.sqlite3"}).database() == Path("/tmp/x.sqlite3")
     assert url_of(Path("a/b.sqlite3")) == "sqlite:///a/b.sqlite3" and url_of("a/b.sqlite3") == "sqlite:///a/b.sqlite3"
     assert sqlite_path("sqlite:////tmp/x.sqlite3") == Path("/tmp/x.sqlite3") and sqlite_path(url) is None
 

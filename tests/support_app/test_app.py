@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from connectors.webchat_token import verify_token
+from settings.model import get_settings
 from support_app.app import create_app
 from support_app.settings import Settings
 from tests.helpers.databases import query, support_database
@@ -20,7 +21,7 @@ SECRET = "test-webchat-secret-0123456789abcdefgh"
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return dataclasses.replace(
-        Settings.from_env(),
+        Settings.of(get_settings()),
         database_path=support_database(tmp_path),
         webchat_jwt_secret=SECRET,
         webchat_server_url="http://127.0.0.1:5005",

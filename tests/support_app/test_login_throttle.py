@@ -15,6 +15,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
+from settings.model import get_settings
 from support_app.app import create_app
 from support_app.settings import Settings
 
@@ -27,7 +28,7 @@ STRANGER = ("203.0.113.9", 40000)
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("RASA_TRACKER_DB", str(tmp_path / "no-tracker.sqlite3"))
     monkeypatch.delenv("DESTEK_REDIS_URL", raising=False)
-    return dataclasses.replace(Settings.from_env(), database_path=tmp_path / "destek.sqlite3", staff_demo_password=PASSWORD)
+    return dataclasses.replace(Settings.of(get_settings()), database_path=tmp_path / "destek.sqlite3", staff_demo_password=PASSWORD)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from settings.model import get_settings
 from support_app.app import create_app
 from support_app.settings import Settings
 
@@ -23,7 +24,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("RASA_TRACKER_DB", str(tmp_path / "no-tracker.sqlite3"))
     monkeypatch.delenv("DESTEK_DEMO_SECRETS", raising=False)
     return dataclasses.replace(
-        Settings.from_env(), database_path=tmp_path / "destek.sqlite3", staff_demo_password=PUBLISHED_STAFF_PASSWORD, demo_data=True
+        Settings.of(get_settings()), database_path=tmp_path / "destek.sqlite3", staff_demo_password=PUBLISHED_STAFF_PASSWORD, demo_data=True
     )
 
 

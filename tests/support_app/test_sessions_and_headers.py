@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from settings.model import get_settings
 from support_app.app import create_app
 from support_app.console.staff.accounts import SESSION_LIFETIME
 from support_app.login_throttle import LoginThrottle
@@ -25,7 +26,7 @@ AGENT_DESK = ("198.51.100.20", 40001)
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("RASA_TRACKER_DB", str(tmp_path / "no-tracker.sqlite3"))
-    return dataclasses.replace(Settings.from_env(), database_path=support_database(tmp_path), staff_demo_password=PASSWORD)
+    return dataclasses.replace(Settings.of(get_settings()), database_path=support_database(tmp_path), staff_demo_password=PASSWORD)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from campaigns.store import CampaignStore
 from feedback.records import Records
 from incidents.store import IncidentStore
 from incidents.times import eta_text
+from settings.model import get_settings
 from support_app.app import create_app
 from support_app.console import review
 from support_app.input_guard import MAX_BODY_BYTES
@@ -52,7 +53,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("RASA_TRACKER_DB", str(tmp_path / "no-tracker.sqlite3"))
     monkeypatch.setenv("DESTEK_EMBEDDING_MODEL", "none")  # the gap report's grouping, without loading a model
     review._encoder.cache_clear()
-    return dataclasses.replace(Settings.from_env(), database_path=support_database(tmp_path), staff_demo_password=PASSWORD)
+    return dataclasses.replace(Settings.of(get_settings()), database_path=support_database(tmp_path), staff_demo_password=PASSWORD)
 
 
 @pytest.fixture

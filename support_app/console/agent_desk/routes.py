@@ -8,7 +8,6 @@
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -23,7 +22,7 @@ from handoff.settings import SettingsError
 from handoff.store import HandoffStore
 from handoff.webhook import HelpdeskWebhook
 from kb_index.errors import KbError
-from storage import paths
+from settings.model import get_settings
 from storage.database import Database
 from support_app.console.agent_desk.copilot import Copilot
 from support_app.console.inbox.auth import staff_write
@@ -57,7 +56,8 @@ def current_settings() -> AssignmentSettings:
 def desk_router(database_path: Database) -> APIRouter:
     store = HandoffStore(database_path)
     assignment = Assignment(database_path)
-    copilot = Copilot(paths.kb_index(), os.environ.get("DESTEK_EMBEDDING_MODEL") or None)
+    settings = get_settings()
+    copilot = Copilot(settings.storage.kb_index, settings.kb.embedding_model or None)
     router = APIRouter()
     agent = staff_api("agent")
 
@@ -121,7 +121,7 @@ async def _assignment_loop(assignment: Assignment) -> None:
 
 def _webhook() -> HelpdeskWebhook | None:
     try:
-        return HelpdeskWebhook.from_env()
+        return HelpdeskWebhook.configured(get_settings().proactive)
     except ValueError as error:
         logger.error("SLA breach not sent to the helpdesk: %s", error)
         return None

@@ -13,6 +13,7 @@ from handoff.context_card import REASONS
 from handoff.rasa_client import RasaClient
 from handoff.service import HandoffService
 from handoff.store import HandoffError, HandoffStore
+from settings.model import get_settings
 from storage.database import Database
 
 __all__ = ["HandoffError", "InboxBackend"]
@@ -23,7 +24,7 @@ class InboxBackend:
 
     def __init__(self, database_path: Database) -> None:
         self.store = HandoffStore(database_path)
-        self.service = HandoffService(self.store, RasaClient.from_env(), CustomerStore(database_path))
+        self.service = HandoffService(self.store, RasaClient.configured(get_settings()), CustomerStore(database_path))
 
     def queue(self) -> list[dict[str, Any]]:
         """Open handoffs, most urgent first (higher priority, then longer wait), without their cards."""

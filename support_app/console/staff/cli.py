@@ -3,10 +3,9 @@
 
 import argparse
 import getpass
-import os
 import sys
 
-from storage.database import configured_database
+from settings.model import get_settings
 from support_app.console.staff.accounts import ROLES, StaffAccounts
 
 
@@ -21,10 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     remove.add_argument("login")
     commands.add_parser("list", help="list the accounts")
     args = parser.parse_args(argv)
-    accounts = StaffAccounts(configured_database())
+    settings = get_settings()
+    accounts = StaffAccounts(settings.storage.database())
     try:
         if args.command == "add":
-            password = os.environ.get("STAFF_PASSWORD") or getpass.getpass(f"password for {args.login}: ")
+            password = settings.staff.staff_password or getpass.getpass(f"password for {args.login}: ")
             accounts.set_account(args.login, args.name or args.login, args.role, password)
         elif args.command == "remove":
             accounts.remove_account(args.login)

@@ -28,6 +28,7 @@ from connectors.whatsapp.sender import WhatsAppMessenger
 from connectors.whatsapp.twilio_client import DEMO_TEMPLATE_SID, TwilioSettings
 from connectors.whatsapp.window import ServiceWindows
 from customer_store.store import CustomerStore
+from settings.rasa_side import RasaSettings
 from storage.database import Database
 from tests.helpers.browser import chromium
 from tests.helpers.databases import query, support_database
@@ -260,8 +261,7 @@ def test_long_text_is_split_at_paragraphs_and_sentences(servers: Servers) -> Non
     paragraphs = [" ".join([sentence] * 20), " ".join([sentence] * 40), "Kısa son paragraf."]
     text = "\n\n".join(paragraphs)
     settings = dataclasses.replace(
-        TwilioSettings.from_env(),
-        auth_token=TWILIO_AUTH_TOKEN,
+        TwilioSettings.of(RasaSettings(), TWILIO_AUTH_TOKEN),
         api_base=servers.fake_url,
         public_url=servers.rasa_url,
         account_sid="AC" + "0" * 32,

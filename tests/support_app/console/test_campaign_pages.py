@@ -14,6 +14,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from campaigns.store import CampaignStore
 from customer_store.store import CustomerStore
+from settings.model import get_settings
 from storage.database import Database, transaction
 from support_app.app import create_app
 from support_app.settings import Settings
@@ -38,7 +39,7 @@ FORM = {
 @pytest.fixture
 def client(database: Database) -> Iterator[TestClient]:
     """The support app in process, on SQLite and on PostgreSQL (tests/helpers/databases.py)."""
-    settings = dataclasses.replace(Settings.from_env(), database_path=database, staff_demo_password=PASSWORD)
+    settings = dataclasses.replace(Settings.of(get_settings()), database_path=database, staff_demo_password=PASSWORD)
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 

@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from settings.model import get_settings
 from support_app.app import create_app
 from support_app.settings import Settings
 from tests.helpers.databases import support_database
@@ -35,7 +36,7 @@ GOOD_TEMPLATE = {"name": "Greeting", "language": "tr", "text": "Merhaba {first_n
 def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
     """One app (and database) per module: seeding the staff accounts hashes their passwords."""
     database = support_database(tmp_path_factory.mktemp("inbox-auth"))
-    return create_app(dataclasses.replace(Settings.from_env(), database_path=database, staff_demo_password=PASSWORD))
+    return create_app(dataclasses.replace(Settings.of(get_settings()), database_path=database, staff_demo_password=PASSWORD))
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from incidents.store import IncidentStore
+from settings.model import get_settings
 from storage.database import Database
 from support_app.app import create_app
 from support_app.settings import Settings
@@ -28,7 +29,7 @@ GOOD = {
 def settings(database: Database, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """The support app in process, on SQLite and on PostgreSQL (tests/helpers/databases.py)."""
     monkeypatch.setenv("OPS_API_TOKEN", OPS_TOKEN)
-    return dataclasses.replace(Settings.from_env(), database_path=database, staff_demo_password=PASSWORD)
+    return dataclasses.replace(Settings.of(get_settings()), database_path=database, staff_demo_password=PASSWORD)
 
 
 @pytest.fixture

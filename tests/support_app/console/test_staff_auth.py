@@ -9,6 +9,7 @@ import pytest
 from fastapi import APIRouter, Depends
 from fastapi.testclient import TestClient
 
+from settings.model import get_settings
 from support_app.app import create_app
 from support_app.console.staff.accounts import StaffAccounts, StaffUser, staff_api, staff_page
 from support_app.settings import Settings
@@ -19,7 +20,7 @@ PASSWORD = "test-staff-password"
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return dataclasses.replace(Settings.from_env(), database_path=support_database(tmp_path), staff_demo_password=PASSWORD)
+    return dataclasses.replace(Settings.of(get_settings()), database_path=support_database(tmp_path), staff_demo_password=PASSWORD)
 
 
 @pytest.fixture
