@@ -25,6 +25,7 @@ RASA_PROCESS_PACKAGES = {
     "bot.components",
     "bot.tracker_store",
     "bot.action_payload",
+    "bot.action_response",
     "cluster",
     "connectors",
     "customer_store",
