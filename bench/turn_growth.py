@@ -178,7 +178,7 @@ class StockBot:
             stderr=subprocess.STDOUT,
         )
         self.processes.append(rasa)
-        wait_until(f"{self.url}/webhooks/rest/", 300, rasa)
+        wait_until(f"{self.url}/webhooks/rest/", 600, rasa)  # loading TensorFlow on a loaded machine
 
     def stop(self) -> None:
         for process in reversed(self.processes):
