@@ -5,7 +5,7 @@ import argparse
 import getpass
 import sys
 
-from settings.model import get_settings
+from settings.model import load
 from support_app.console.staff.accounts import ROLES, StaffAccounts
 
 
@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     remove.add_argument("login")
     commands.add_parser("list", help="list the accounts")
     args = parser.parse_args(argv)
-    settings = get_settings()
+    settings = load()  # this command's start: read the settings now
     accounts = StaffAccounts(settings.storage.database())
     try:
         if args.command == "add":
