@@ -5,13 +5,14 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Optional
 
 from kb_index.errors import KbError
 
 MODEL_SETTING = "DESTEK_EMBEDDING_MODEL"
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Optional[list[str]] = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return int(args.run(args))
@@ -27,13 +28,16 @@ def _build(args: argparse.Namespace) -> int:
     from kb_index.build import BuildSettings, build_index
 
     settings = BuildSettings(
-        model=args.model, index_type=args.index_type, max_passage_words=args.max_passage_words, threshold=args.threshold
+        model=args.model,
+        index_type=args.index_type,
+        max_passage_words=args.max_passage_words,
+        threshold=args.threshold,
+        false_answer_budget=args.false_answers,
+        stemmer=args.stemmer,
     )
     report = build_index(Path(args.source), Path(args.out), settings, progress=not args.quiet)
     languages = ", ".join(f"{lang}: {count}" for lang, count in report.languages.items())
-    print(
-        f"built {args.out}: {report.articles} articles, {report.entries} entries ({languages}) in {report.seconds:.1f}s with {args.model}"
-    )
+    print(f"built {args.out}: {report.articles} articles, {report.entries} entries ({languages}) in {report.seconds:.1f}s with {args.model}")
     return 0
 
 
@@ -66,8 +70,8 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from kb_index.build import DEFAULT_THRESHOLD, INDEX_TYPES
-    from kb_index.embedders import DEFAULT_MODEL
+    from kb_index.build import DEFAULT_FALSE_ANSWER_BUDGET, DEFAULT_STEMMER, INDEX_TYPES, KB_DEFAULT_MODEL
+    from kb_index.words import STEMMERS
 
     parser = argparse.ArgumentParser(prog="python -m kb_index", description="Build, search and evaluate Destek's knowledge-base index.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -75,14 +79,14 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="index a folder of Markdown articles or a JSONL file")
     build.add_argument("--source", required=True, help="folder of .md articles with front matter, or a .jsonl file")
     build.add_argument("--out", required=True, help="index folder (replaced atomically)")
-    build.add_argument(
-        "--model",
-        default=os.environ.get(MODEL_SETTING) or DEFAULT_MODEL,
-        help=f"embedding model (default: ${MODEL_SETTING} or {DEFAULT_MODEL})",
-    )
+    build.add_argument("--model", default=os.environ.get(MODEL_SETTING) or KB_DEFAULT_MODEL, help=f"embedding model (default: ${MODEL_SETTING} or {KB_DEFAULT_MODEL})")
     build.add_argument("--index-type", choices=INDEX_TYPES, default="flat", help="flat: exact search; hnsw: approximate, for large bases")
     build.add_argument("--max-passage-words", type=_positive_int, default=80)
-    build.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="default answer threshold stored in the index")
+    build.add_argument("--threshold", type=float, help="answer threshold stored in the index (default: chosen per language for --false-answers)")
+    build.add_argument(
+        "--false-answers", type=float, default=DEFAULT_FALSE_ANSWER_BUDGET, help=f"false-answer budget the threshold is chosen for (default {DEFAULT_FALSE_ANSWER_BUDGET})"
+    )
+    build.add_argument("--stemmer", choices=STEMMERS, default=DEFAULT_STEMMER, help=f"word stemming for BM25 (default {DEFAULT_STEMMER})")
     build.add_argument("--quiet", action="store_true", help="no progress bar")
     build.set_defaults(run=_build)
 
@@ -101,7 +105,22 @@ def _parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--threshold", type=float, help="answer threshold (default: the index's)")
     evaluation.add_argument("--json", action="store_true")
     evaluation.set_defaults(run=_eval)
+    public = commands.add_parser("eval-public", help="kb_index beside lexical baselines on XQuAD (TR, EN): full and half KBs")
+    public.add_argument("--xquad", default=os.environ.get("DESTEK_XQUAD_DIR") or "../shared/eval/xquad", help="folder of xquad.tr.json and xquad.en.json")
+    public.add_argument("--model", default=os.environ.get(MODEL_SETTING) or KB_DEFAULT_MODEL, help=f"embedding model (default: ${MODEL_SETTING} or {KB_DEFAULT_MODEL})")
+    public.add_argument("--json", action="store_true")
+    public.add_argument("--set", action="append", choices=("xquad-tr", "xquad-tr-half", "xquad-en", "xquad-en-half"), help="only this set (repeatable; default: all four)")
+    public.add_argument("--progress", action="store_true", help="print each set's row to stderr as soon as it is done")
+    public.set_defaults(run=_eval_public)
     return parser
+
+
+def _eval_public(args: argparse.Namespace) -> int:
+    from kb_index.public_eval import format_results, run
+
+    results = run(Path(args.xquad), model=args.model, sets=args.set, progress=args.progress)
+    print(json.dumps(results) if args.json else format_results(results))
+    return 0
 
 
 def _positive_int(text: str) -> int:

