@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import kb_signals as ks  # noqa: E402
+
 from language.fold import fold  # noqa: E402
 
 

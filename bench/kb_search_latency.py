@@ -42,7 +42,9 @@ def main() -> None:
         embed.append(1000 * (middle - started))
         rest.append(1000 * (ended - middle))
         total.append(1000 * (ended - started))
-    print(f"index {args.index}, model {kb.manifest['model']}, {len(texts)} queries, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(
+        f"index {args.index}, model {kb.manifest['model']}, {len(texts)} queries, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
     print(f"query embedding        {percentiles(embed)}")
     print(f"search given a vector  {percentiles(rest)}")
     print(f"whole search           {percentiles(total)}")

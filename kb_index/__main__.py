@@ -5,14 +5,13 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Optional
 
 from kb_index.errors import KbError
 
 MODEL_SETTING = "DESTEK_EMBEDDING_MODEL"
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return int(args.run(args))
@@ -37,7 +36,9 @@ def _build(args: argparse.Namespace) -> int:
     )
     report = build_index(Path(args.source), Path(args.out), settings, progress=not args.quiet)
     languages = ", ".join(f"{lang}: {count}" for lang, count in report.languages.items())
-    print(f"built {args.out}: {report.articles} articles, {report.entries} entries ({languages}) in {report.seconds:.1f}s with {args.model}")
+    print(
+        f"built {args.out}: {report.articles} articles, {report.entries} entries ({languages}) in {report.seconds:.1f}s with {args.model}"
+    )
     return 0
 
 
@@ -79,12 +80,21 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="index a folder of Markdown articles or a JSONL file")
     build.add_argument("--source", required=True, help="folder of .md articles with front matter, or a .jsonl file")
     build.add_argument("--out", required=True, help="index folder (replaced atomically)")
-    build.add_argument("--model", default=os.environ.get(MODEL_SETTING) or KB_DEFAULT_MODEL, help=f"embedding model (default: ${MODEL_SETTING} or {KB_DEFAULT_MODEL})")
+    build.add_argument(
+        "--model",
+        default=os.environ.get(MODEL_SETTING) or KB_DEFAULT_MODEL,
+        help=f"embedding model (default: ${MODEL_SETTING} or {KB_DEFAULT_MODEL})",
+    )
     build.add_argument("--index-type", choices=INDEX_TYPES, default="flat", help="flat: exact search; hnsw: approximate, for large bases")
     build.add_argument("--max-passage-words", type=_positive_int, default=80)
-    build.add_argument("--threshold", type=float, help="answer threshold stored in the index (default: chosen per language for --false-answers)")
     build.add_argument(
-        "--false-answers", type=float, default=DEFAULT_FALSE_ANSWER_BUDGET, help=f"false-answer budget the threshold is chosen for (default {DEFAULT_FALSE_ANSWER_BUDGET})"
+        "--threshold", type=float, help="answer threshold stored in the index (default: chosen per language for --false-answers)"
+    )
+    build.add_argument(
+        "--false-answers",
+        type=float,
+        default=DEFAULT_FALSE_ANSWER_BUDGET,
+        help=f"false-answer budget the threshold is chosen for (default {DEFAULT_FALSE_ANSWER_BUDGET})",
     )
     build.add_argument("--stemmer", choices=STEMMERS, default=DEFAULT_STEMMER, help=f"word stemming for BM25 (default {DEFAULT_STEMMER})")
     build.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -106,10 +116,21 @@ def _parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--json", action="store_true")
     evaluation.set_defaults(run=_eval)
     public = commands.add_parser("eval-public", help="kb_index beside lexical baselines on XQuAD (TR, EN): full and half KBs")
-    public.add_argument("--xquad", default=os.environ.get("DESTEK_XQUAD_DIR") or "../shared/eval/xquad", help="folder of xquad.tr.json and xquad.en.json")
-    public.add_argument("--model", default=os.environ.get(MODEL_SETTING) or KB_DEFAULT_MODEL, help=f"embedding model (default: ${MODEL_SETTING} or {KB_DEFAULT_MODEL})")
+    public.add_argument(
+        "--xquad", default=os.environ.get("DESTEK_XQUAD_DIR") or "../shared/eval/xquad", help="folder of xquad.tr.json and xquad.en.json"
+    )
+    public.add_argument(
+        "--model",
+        default=os.environ.get(MODEL_SETTING) or KB_DEFAULT_MODEL,
+        help=f"embedding model (default: ${MODEL_SETTING} or {KB_DEFAULT_MODEL})",
+    )
     public.add_argument("--json", action="store_true")
-    public.add_argument("--set", action="append", choices=("xquad-tr", "xquad-tr-half", "xquad-en", "xquad-en-half"), help="only this set (repeatable; default: all four)")
+    public.add_argument(
+        "--set",
+        action="append",
+        choices=("xquad-tr", "xquad-tr-half", "xquad-en", "xquad-en-half"),
+        help="only this set (repeatable; default: all four)",
+    )
     public.add_argument("--progress", action="store_true", help="print each set's row to stderr as soon as it is done")
     public.set_defaults(run=_eval_public)
     return parser

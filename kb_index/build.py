@@ -18,7 +18,7 @@ import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +48,7 @@ class BuildSettings:
     model: str = KB_DEFAULT_MODEL
     index_type: str = "flat"
     max_passage_words: int = 80
-    threshold: Optional[float] = None  # None: chosen per language for the false-answer budget
+    threshold: float | None = None  # None: chosen per language for the false-answer budget
     false_answer_budget: float = DEFAULT_FALSE_ANSWER_BUDGET
     stemmer: str = DEFAULT_STEMMER
 
@@ -102,11 +102,12 @@ def _check_output_folder(out: Path) -> None:
         raise KbError(f"{out}: folder is not empty and holds no kb_index index; refusing to write into it")
 
 
-def _write_generation(folder: Path, articles: list[Article], embedder: Optional[Embedder], settings: BuildSettings, progress: bool) -> dict[str, int]:
+def _write_generation(
+    folder: Path, articles: list[Article], embedder: Embedder | None, settings: BuildSettings, progress: bool
+) -> dict[str, int]:
     passages = [split_passages(article.body, article.lang, settings.max_passage_words) for article in articles]
     records = [
-        {"id": a.id, "title": a.title, "url": a.url, "lang": a.lang, "topic": a.topic, "passages": p}
-        for a, p in zip(articles, passages)
+        {"id": a.id, "title": a.title, "url": a.url, "lang": a.lang, "topic": a.topic, "passages": p} for a, p in zip(articles, passages)
     ]
     _write_json(folder / "articles.json", records)
     calibrations: dict[str, Any] = {}
@@ -135,7 +136,14 @@ def _write_generation(folder: Path, articles: list[Article], embedder: Optional[
 
 
 def _write_language(
-    folder: Path, lang: str, members: list[int], articles: list[Article], passages: list[list[str]], embedder: Optional[Embedder], settings: BuildSettings, progress: bool
+    folder: Path,
+    lang: str,
+    members: list[int],
+    articles: list[Article],
+    passages: list[list[str]],
+    embedder: Embedder | None,
+    settings: BuildSettings,
+    progress: bool,
 ) -> tuple[dict[str, Any], int]:
     """Write one language's files; (its calibration, its number of entries)."""
     entries = [e for i in members for e in article_entries(i, articles[i], passages[i])]

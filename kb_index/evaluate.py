@@ -2,7 +2,7 @@
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from kb_index.errors import KbError
 from kb_index.search import KnowledgeBase
@@ -30,7 +30,7 @@ def load_queries(path: Path) -> list[dict[str, Any]]:
     return queries
 
 
-def evaluate(kb: KnowledgeBase, queries: list[dict[str, Any]], threshold: Optional[float] = None) -> dict[str, Any]:
+def evaluate(kb: KnowledgeBase, queries: list[dict[str, Any]], threshold: float | None = None) -> dict[str, Any]:
     """Metrics overall and per language; the threshold decides what counts as an answer."""
     threshold = kb.threshold if threshold is None else threshold
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -72,7 +72,10 @@ def _metrics(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
 
 def format_report(report: dict[str, Any]) -> str:
     """A small table for people."""
-    lines = [f"model {report['model']}, answer threshold {report['threshold']}", f"{'':6} {'n':>4} {'R@1':>6} {'R@5':>6} {'MRR':>6} {'answered':>9} {'n_none':>6} {'false':>6}"]
+    lines = [
+        f"model {report['model']}, answer threshold {report['threshold']}",
+        f"{'':6} {'n':>4} {'R@1':>6} {'R@5':>6} {'MRR':>6} {'answered':>9} {'n_none':>6} {'false':>6}",
+    ]
     rows = [("all", report)] + list(report["by_lang"].items())
     for name, m in rows:
         lines.append(

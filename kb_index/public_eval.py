@@ -12,9 +12,10 @@ import re
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,13 @@ def load_xquad(folder: Path, lang: str, half: bool = False) -> tuple[list[dict[s
             article_id = f"xq-{lang}-{_UNSAFE.sub('_', title)}-p{p}"
             if kept:
                 articles.append(
-                    {"id": article_id, "title": title.replace("_", " "), "body": paragraph["context"].strip(), "lang": lang, "url": f"https://en.wikipedia.org/wiki/{title}"}
+                    {
+                        "id": article_id,
+                        "title": title.replace("_", " "),
+                        "body": paragraph["context"].strip(),
+                        "lang": lang,
+                        "url": f"https://en.wikipedia.org/wiki/{title}",
+                    }
                 )
             for qa in paragraph["qas"]:
                 queries.append({"query": qa["question"], "expected_id": article_id if kept else None, "lang": lang})
@@ -132,7 +139,7 @@ def baseline_report(public: PublicSet, scores: np.ndarray) -> dict[str, Any]:
     }
 
 
-def run(folder: Path, model: Optional[str] = None, sets: Optional[list[str]] = None, progress: bool = False) -> dict[str, Any]:
+def run(folder: Path, model: str | None = None, sets: list[str] | None = None, progress: bool = False) -> dict[str, Any]:
     """Build and evaluate every set; {set name: {"kb_index": eval report, baseline: report}}.
 
     progress: print each set's row to stderr as one JSON line as soon as it is done."""
@@ -190,6 +197,8 @@ def format_results(results: dict[str, Any]) -> str:
     lines.append(f"{'set':14} {'threshold':>9} {'answered':>9} {'n_none':>6} {'false':>6} {'build s':>7}   (kb_index at its own threshold)")
     for name, row in results.items():
         r = row["kb_index"]
-        lines.append(f"{name:14} {r['threshold']:>9.3f} {r['answered_correctly']:>9.3f} {r['n_unanswerable']:>6} {r['false_answer_rate']:>6.3f} {r['build_seconds']:>7.1f}")
+        lines.append(
+            f"{name:14} {r['threshold']:>9.3f} {r['answered_correctly']:>9.3f} {r['n_unanswerable']:>6} {r['false_answer_rate']:>6.3f} {r['build_seconds']:>7.1f}"
+        )
     lines.append("answered = right article at rank 1 and above the threshold; false = unanswerable queries answered anyway")
     return "\n".join(lines)

@@ -13,8 +13,9 @@ time on the knowledge base's own pseudo-queries (kb_index/calibrate.py) and boun
 non-negative, so more evidence can never lower the score.
 """
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any
 
 import numpy as np
 
@@ -77,9 +78,9 @@ class Calibration:
 
     weights: dict[str, float]
     intercept: float
-    offset: dict[str, float] = field(default_factory=lambda: {name: 0.0 for name in FEATURES})
-    scale: dict[str, float] = field(default_factory=lambda: {name: 1.0 for name in FEATURES})
-    threshold: Optional[float] = None
+    offset: dict[str, float] = field(default_factory=lambda: dict.fromkeys(FEATURES, 0.0))
+    scale: dict[str, float] = field(default_factory=lambda: dict.fromkeys(FEATURES, 1.0))
+    threshold: float | None = None
     shift: float = 0.0
     samples: int = 0
     fitted: bool = False
@@ -87,7 +88,7 @@ class Calibration:
     report: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def fallback(cls, fusion: Optional[Mapping[str, float]] = None) -> "Calibration":
+    def fallback(cls, fusion: Mapping[str, float] | None = None) -> "Calibration":
         return cls(weights=dict(FALLBACK_WEIGHTS), intercept=FALLBACK_INTERCEPT, fusion=dict(fusion or DEFAULT_FUSION))
 
     def probability(self, rows: np.ndarray) -> np.ndarray:
@@ -101,7 +102,9 @@ class Calibration:
         return asdict(self)
 
 
-def fit_logistic(rows: np.ndarray, labels: np.ndarray, l2: float = 1e-2) -> tuple[dict[str, float], float, dict[str, float], dict[str, float]]:
+def fit_logistic(
+    rows: np.ndarray, labels: np.ndarray, l2: float = 1e-2
+) -> tuple[dict[str, float], float, dict[str, float], dict[str, float]]:
     """Logistic regression with every feature weight bounded to [0, ∞) (L-BFGS-B).
 
     Returns (weights, intercept, offset, scale) for standardised features."""

@@ -7,7 +7,7 @@ memory), so that the build fits its answer score on exactly the scores search co
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -16,6 +16,7 @@ from kb_index.ranking import Calibration, article_maxima, features, fuse
 from kb_index.words import WordIndex
 
 DENSE_CANDIDATES = 200
+HNSW_EF_SEARCH = 128
 
 
 def dense_index(vectors: np.ndarray, index_type: str) -> Any:
@@ -23,14 +24,15 @@ def dense_index(vectors: np.ndarray, index_type: str) -> Any:
     import faiss
 
     dim = vectors.shape[1]
+    index: faiss.Index
     if index_type == "hnsw":
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
     else:
         index = faiss.IndexFlatIP(dim)
     index.add(vectors)
-    if index_type == "hnsw":
-        index.hnsw.efSearch = 128
+    if isinstance(index, faiss.IndexHNSWFlat):
+        index.hnsw.efSearch = HNSW_EF_SEARCH
     return index
 
 
@@ -63,12 +65,12 @@ class LanguageIndex:
             import faiss
 
             dense = faiss.read_index(str(folder / f"{lang}.faiss"))
-            if manifest["index_type"] == "hnsw":
-                dense.hnsw.efSearch = 128
+            if isinstance(dense, faiss.IndexHNSWFlat):
+                dense.hnsw.efSearch = HNSW_EF_SEARCH
         calibration = Calibration(**manifest["calibration"][lang])
         return cls(rows, LexicalIndex.load(folder, f"{lang}-lexical"), WordIndex.load(folder, f"{lang}-words"), dense, calibration)
 
-    def dense_entries(self, vector: Optional[np.ndarray]) -> Optional[np.ndarray]:
+    def dense_entries(self, vector: np.ndarray | None) -> np.ndarray | None:
         """Cosine per entry; entries outside the dense candidates get the lowest candidate score."""
         if vector is None or self.dense is None:
             return None
@@ -80,7 +82,7 @@ class LanguageIndex:
         result[ids[0][valid]] = scores[0][valid]
         return result
 
-    def signals(self, query: str, vector: Optional[np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    def signals(self, query: str, vector: np.ndarray | None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """(per-article signals, per-entry signals) for a query."""
         entries = {"chars": self.lexical.scores(query)}
         dense = self.dense_entries(vector)
@@ -90,7 +92,9 @@ class LanguageIndex:
         per_article["words"] = self.words.scores(query)
         return per_article, entries
 
-    def top(self, signals: dict[str, np.ndarray], k: int, exclude: Optional[list[int]] = None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    def top(
+        self, signals: dict[str, np.ndarray], k: int, exclude: list[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """(positions, FEATURES rows, signals) of the `k` best articles by fused score.
 
         exclude: article positions left out (calibration's unanswerable pseudo-queries)."""

@@ -3,15 +3,15 @@
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
 from kb_index.build import FORMAT_VERSION, POINTER
 from kb_index.embedders import Embedder, load_embedder
 from kb_index.errors import KbError
-from language.detect import detect_language
 from kb_index.scoring import LanguageIndex
+from language.detect import detect_language
 
 _MIN_DETECTION_CONFIDENCE = 0.3
 
@@ -35,7 +35,7 @@ class Hit:
 class KnowledgeBase:
     """A loaded index. Build one with `KnowledgeBase.open`; it is safe to share across threads."""
 
-    def __init__(self, folder: Path, manifest: dict[str, Any], articles: list[dict[str, Any]], embedder: Optional[Embedder]) -> None:
+    def __init__(self, folder: Path, manifest: dict[str, Any], articles: list[dict[str, Any]], embedder: Embedder | None) -> None:
         self.folder = folder
         self.manifest = manifest
         self.articles = articles
@@ -45,7 +45,7 @@ class KnowledgeBase:
         self._languages = {lang: LanguageIndex.load(folder, lang, manifest) for lang in manifest["languages"]}
 
     @classmethod
-    def open(cls, index_dir: Path, model: Optional[str] = None) -> "KnowledgeBase":
+    def open(cls, index_dir: Path, model: str | None = None) -> "KnowledgeBase":
         """Load the live generation; `model`, when given, must be the one the index was built with."""
         folder = _live_generation(index_dir)
         try:
@@ -61,18 +61,20 @@ class KnowledgeBase:
             )
         embedder = load_embedder(manifest["model"])
         if embedder is not None and embedder.dim != manifest["dim"]:
-            raise KbError(f"{index_dir}: model {manifest['model']!r} now gives {embedder.dim}-d vectors, the index has {manifest['dim']}-d; rebuild it")
+            raise KbError(
+                f"{index_dir}: model {manifest['model']!r} now gives {embedder.dim}-d vectors, the index has {manifest['dim']}-d; rebuild it"
+            )
         return cls(folder, manifest, articles, embedder)
 
     @property
     def languages(self) -> list[str]:
         return sorted(self._languages)
 
-    def embed_query(self, query: str) -> Optional[np.ndarray]:
+    def embed_query(self, query: str) -> np.ndarray | None:
         """The query's dense vector (None for a lexical-only index), as `search` computes it."""
         return self._embedder.encode([query.strip()], queries=True)[0] if self._embedder else None
 
-    def search(self, query: str, k: int = 5, lang: Optional[str] = None, query_vector: Optional[np.ndarray] = None) -> list[Hit]:
+    def search(self, query: str, k: int = 5, lang: str | None = None, query_vector: np.ndarray | None = None) -> list[Hit]:
         """Best `k` articles for `query`, best first; `lang` None detects the query's language.
 
         `query_vector`: the query's `embed_query` result, when the caller needs it too (saves embedding twice)."""
@@ -87,11 +89,11 @@ class KnowledgeBase:
         if lang is not None:
             return self._search_language(lang, query, vector, k)
         detected = detect_language(query)
-        if detected.language in self._languages and detected.confidence >= _MIN_DETECTION_CONFIDENCE:
+        if detected.language is not None and detected.language in self._languages and detected.confidence >= _MIN_DETECTION_CONFIDENCE:
             return self._search_language(detected.language, query, vector, k)
         return self._search_all(query, vector, k, detected.language)
 
-    def _search_all(self, query: str, vector: Optional[np.ndarray], k: int, preferred: Optional[str]) -> list[Hit]:
+    def _search_all(self, query: str, vector: np.ndarray | None, k: int, preferred: str | None) -> list[Hit]:
         """No confident language: search every language and keep one, the query's weak guess
         when its best article clears the threshold, else the one whose best article scores highest."""
         results = {language: self._search_language(language, query, vector, k) for language in self.languages}
@@ -99,7 +101,7 @@ class KnowledgeBase:
             return results[preferred]
         return max(results.values(), key=lambda hits: hits[0].score if hits else -1.0)
 
-    def _search_language(self, lang: str, query: str, vector: Optional[np.ndarray], k: int) -> list[Hit]:
+    def _search_language(self, lang: str, query: str, vector: np.ndarray | None, k: int) -> list[Hit]:
         index = self._languages[lang]
         signals, entries = index.signals(query, vector)
         ranked = index.rank(signals, k)
@@ -109,7 +111,16 @@ class KnowledgeBase:
             for i, (position, score) in enumerate(zip(ranked.positions, ranked.scores))
         ]
 
-    def _hit(self, index: LanguageIndex, position: int, score: float, dense: float, lexical: float, vector: Optional[np.ndarray], entries: dict[str, np.ndarray]) -> Hit:
+    def _hit(
+        self,
+        index: LanguageIndex,
+        position: int,
+        score: float,
+        dense: float,
+        lexical: float,
+        vector: np.ndarray | None,
+        entries: dict[str, np.ndarray],
+    ) -> Hit:
         article = self.articles[int(index.articles[position])]
         return Hit(
             id=article["id"],

@@ -12,9 +12,10 @@ Whole-article documents mean that articles sharing a title still differ by their
 
 import json
 import re
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -79,7 +80,9 @@ class WordIndex:
     def save(self, folder: Path, stem: str) -> None:
         target = folder / stem
         self._model.save(str(target), show_progress=False)
-        (target / "settings.json").write_text(json.dumps({"stemmer": self.stemmer, "lang": self.lang, "count": self.count}), encoding="utf-8")
+        (target / "settings.json").write_text(
+            json.dumps({"stemmer": self.stemmer, "lang": self.lang, "count": self.count}), encoding="utf-8"
+        )
 
     @classmethod
     def load(cls, folder: Path, stem: str) -> "WordIndex":

@@ -9,31 +9,79 @@ import pytest
 
 from kb_index.build import BuildSettings, build_index
 from kb_index.chunking import split_passages
-from language.detect import detect_language
 from kb_index.ranking import FEATURES, fuse
 from kb_index.search import KnowledgeBase
+from language.detect import detect_language
 from tests.conftest import PYTHON, ROOT
-from tests.test_kb_cli_errors import kb_cli
+from tests.kb_index.test_cli_errors import kb_cli
 
 ENGLISH = {
-    "router-1": ("Setting up your router", "Unpack the router and plug the power cable into the wall socket. Connect the grey DSL cable to the port marked DSL. Wait until the power light turns steady green. The first start can take up to five minutes."),
-    "router-2": ("Setting up your router", "Open a browser and go to the setup page at 192.168.1.1. Sign in with the password printed on the sticker under the router. Choose a new network name and a strong Wi-Fi password. Save the settings and reconnect your phone."),
-    "invoice": ("Paying your monthly invoice", "You can pay the invoice by card in the app or by direct debit from your bank. Payments made after the due date add a late fee of two percent. A paid invoice shows a green tick in the billing page."),
-    "returns": ("Returning a product", "Products can be returned within thirty days of delivery. Print the free return label from My orders and stick it on the box. Hand the parcel to any courier point. The refund reaches your card within ten business days."),
-    "stores": ("Store opening hours", "Our shops open at ten in the morning and close at nine in the evening. On Sundays they open at noon. Holiday hours are shown on each store page. The flagship store in the city centre stays open until ten."),
-    "password": ("Resetting your account password", "Choose forgot password on the sign-in page. We send a reset link to your e-mail address. The link works for one hour. If the e-mail does not arrive, look in the spam folder or ask for a new link."),
-    "delivery": ("Delivery times and fees", "Orders placed before two in the afternoon leave the warehouse the same day. Standard delivery takes two to four days and is free above fifty euros. Express delivery arrives the next day for a fee of seven euros."),
-    "warranty": ("Warranty and repairs", "Every device has a two year warranty. A faulty device is repaired or replaced free of charge. Damage from drops or water is not covered. Book a repair from the device page in your account."),
-    "mongols": ("History of the Mongol Empire", "Temüjin united the Mongol tribes and was proclaimed Genghis Khan in 1206. His sons and grandsons extended the empire from China to Eastern Europe. The empire was divided into four khanates later in the century."),
+    "router-1": (
+        "Setting up your router",
+        "Unpack the router and plug the power cable into the wall socket. Connect the grey DSL cable to the port marked DSL. Wait until the power light turns steady green. The first start can take up to five minutes.",
+    ),
+    "router-2": (
+        "Setting up your router",
+        "Open a browser and go to the setup page at 192.168.1.1. Sign in with the password printed on the sticker under the router. Choose a new network name and a strong Wi-Fi password. Save the settings and reconnect your phone.",
+    ),
+    "invoice": (
+        "Paying your monthly invoice",
+        "You can pay the invoice by card in the app or by direct debit from your bank. Payments made after the due date add a late fee of two percent. A paid invoice shows a green tick in the billing page.",
+    ),
+    "returns": (
+        "Returning a product",
+        "Products can be returned within thirty days of delivery. Print the free return label from My orders and stick it on the box. Hand the parcel to any courier point. The refund reaches your card within ten business days.",
+    ),
+    "stores": (
+        "Store opening hours",
+        "Our shops open at ten in the morning and close at nine in the evening. On Sundays they open at noon. Holiday hours are shown on each store page. The flagship store in the city centre stays open until ten.",
+    ),
+    "password": (
+        "Resetting your account password",
+        "Choose forgot password on the sign-in page. We send a reset link to your e-mail address. The link works for one hour. If the e-mail does not arrive, look in the spam folder or ask for a new link.",
+    ),
+    "delivery": (
+        "Delivery times and fees",
+        "Orders placed before two in the afternoon leave the warehouse the same day. Standard delivery takes two to four days and is free above fifty euros. Express delivery arrives the next day for a fee of seven euros.",
+    ),
+    "warranty": (
+        "Warranty and repairs",
+        "Every device has a two year warranty. A faulty device is repaired or replaced free of charge. Damage from drops or water is not covered. Book a repair from the device page in your account.",
+    ),
+    "mongols": (
+        "History of the Mongol Empire",
+        "Temüjin united the Mongol tribes and was proclaimed Genghis Khan in 1206. His sons and grandsons extended the empire from China to Eastern Europe. The empire was divided into four khanates later in the century.",
+    ),
 }
 TURKISH = {
-    "fatura": ("Faturanızı ödeme", "Faturanızı uygulamadan kartla ya da bankanızdan otomatik ödeme talimatıyla ödeyebilirsiniz. Son ödeme tarihinden sonra yapılan ödemelere yüzde iki gecikme bedeli eklenir. Ödenmiş fatura sayfada yeşil işaretle görünür."),
-    "iade": ("Ürün iadesi", "Ürünleri teslimattan sonraki otuz gün içinde iade edebilirsiniz. Siparişlerim sayfasından ücretsiz iade kodunu alın. Paketi herhangi bir kargo noktasına teslim edin. Ücret iadesi on iş günü içinde kartınıza yansır."),
-    "magaza": ("Mağaza çalışma saatleri", "Mağazalarımız sabah onda açılır ve akşam dokuzda kapanır. Pazar günleri öğlen açılırlar. Bayram saatleri her mağazanın sayfasında yazar. Şehir merkezindeki büyük mağaza akşam ona kadar açıktır."),
-    "sifre": ("Hesap şifrenizi sıfırlama", "Giriş sayfasında şifremi unuttum seçeneğine dokunun. E-posta adresinize bir sıfırlama bağlantısı göndeririz. Bağlantı bir saat geçerlidir. E-posta gelmezse istenmeyen klasörüne bakın ya da yeni bağlantı isteyin."),
-    "teslimat": ("Teslimat süreleri ve ücretleri", "Öğleden sonra ikiye kadar verilen siparişler aynı gün depodan çıkar. Standart teslimat iki ila dört gün sürer ve elli avronun üzerinde ücretsizdir. Hızlı teslimat ertesi gün gelir ve yedi avro tutar."),
-    "garanti": ("Garanti ve onarım", "Her cihazın iki yıl garantisi vardır. Arızalı cihaz ücretsiz onarılır ya da değiştirilir. Düşme ya da su hasarı garanti kapsamında değildir. Onarım talebini hesabınızdaki cihaz sayfasından açın."),
-    "modem": ("Modem kurulumu", "Modemi kutusundan çıkarın ve güç kablosunu prize takın. Gri DSL kablosunu DSL yazan girişe bağlayın. Güç ışığı sabit yeşil yanana kadar bekleyin. İlk açılış beş dakika kadar sürebilir."),
+    "fatura": (
+        "Faturanızı ödeme",
+        "Faturanızı uygulamadan kartla ya da bankanızdan otomatik ödeme talimatıyla ödeyebilirsiniz. Son ödeme tarihinden sonra yapılan ödemelere yüzde iki gecikme bedeli eklenir. Ödenmiş fatura sayfada yeşil işaretle görünür.",
+    ),
+    "iade": (
+        "Ürün iadesi",
+        "Ürünleri teslimattan sonraki otuz gün içinde iade edebilirsiniz. Siparişlerim sayfasından ücretsiz iade kodunu alın. Paketi herhangi bir kargo noktasına teslim edin. Ücret iadesi on iş günü içinde kartınıza yansır.",
+    ),
+    "magaza": (
+        "Mağaza çalışma saatleri",
+        "Mağazalarımız sabah onda açılır ve akşam dokuzda kapanır. Pazar günleri öğlen açılırlar. Bayram saatleri her mağazanın sayfasında yazar. Şehir merkezindeki büyük mağaza akşam ona kadar açıktır.",
+    ),
+    "sifre": (
+        "Hesap şifrenizi sıfırlama",
+        "Giriş sayfasında şifremi unuttum seçeneğine dokunun. E-posta adresinize bir sıfırlama bağlantısı göndeririz. Bağlantı bir saat geçerlidir. E-posta gelmezse istenmeyen klasörüne bakın ya da yeni bağlantı isteyin.",
+    ),
+    "teslimat": (
+        "Teslimat süreleri ve ücretleri",
+        "Öğleden sonra ikiye kadar verilen siparişler aynı gün depodan çıkar. Standart teslimat iki ila dört gün sürer ve elli avronun üzerinde ücretsizdir. Hızlı teslimat ertesi gün gelir ve yedi avro tutar.",
+    ),
+    "garanti": (
+        "Garanti ve onarım",
+        "Her cihazın iki yıl garantisi vardır. Arızalı cihaz ücretsiz onarılır ya da değiştirilir. Düşme ya da su hasarı garanti kapsamında değildir. Onarım talebini hesabınızdaki cihaz sayfasından açın.",
+    ),
+    "modem": (
+        "Modem kurulumu",
+        "Modemi kutusundan çıkarın ve güç kablosunu prize takın. Gri DSL kablosunu DSL yazan girişe bağlayın. Güç ışığı sabit yeşil yanana kadar bekleyin. İlk açılış beş dakika kadar sürebilir.",
+    ),
 }
 
 
@@ -41,7 +89,7 @@ def _write(path: Path, questions: bool = False) -> Path:
     lines = []
     for lang, articles in (("en", ENGLISH), ("tr", TURKISH)):
         for key, (title, body) in articles.items():
-            record = {"id": f"{key}-{lang}", "title": title, "body": body, "lang": lang, "url": f"https://help.example/{lang}/{key}"}
+            record: dict[str, object] = {"id": f"{key}-{lang}", "title": title, "body": body, "lang": lang, "url": f"https://help.example/{lang}/{key}"}
             if questions:
                 record["questions"] = [f"{title}?", f"help with {title.lower()}"]
             lines.append(json.dumps(record, ensure_ascii=False))

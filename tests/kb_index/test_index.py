@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -14,8 +13,8 @@ from kb_index import build as build_module
 from kb_index.build import BuildSettings, build_index
 from kb_index.chunking import split_passages
 from kb_index.errors import KbError
-from language.detect import detect_language
 from kb_index.search import KnowledgeBase
+from language.detect import detect_language
 from tests.conftest import PYTHON, ROOT
 from tests.kb_index.test_cli_errors import kb_cli
 
@@ -40,7 +39,13 @@ def test_long_lists_are_cut_between_items_and_keep_their_lines() -> None:
 
 @pytest.mark.parametrize(
     ("text", "language"),
-    [("siparisim nerde kaldi", "tr"), ("Faturamı ödeyemiyorum", "tr"), ("internetim yok", "tr"), ("where is my package", "en"), ("I cant log in", "en")],
+    [
+        ("siparisim nerde kaldi", "tr"),
+        ("Faturamı ödeyemiyorum", "tr"),
+        ("internetim yok", "tr"),
+        ("where is my package", "en"),
+        ("I cant log in", "en"),
+    ],
 )
 def test_language_detection(text: str, language: str) -> None:
     assert detect_language(text).language == language
@@ -146,9 +151,22 @@ def test_killed_build_leaves_the_old_index_live(tiny_source: Path, tmp_path: Pat
     big = tmp_path / "big.jsonl"
     with big.open("w", encoding="utf-8") as handle:
         for number in range(20000):
-            handle.write(json.dumps({"id": f"a{number}", "title": f"Article {number}", "body": f"Body text number {number}. " * 20, "lang": "en", "questions": [f"question {number}?"] * 3}) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "id": f"a{number}",
+                        "title": f"Article {number}",
+                        "body": f"Body text number {number}. " * 20,
+                        "lang": "en",
+                        "questions": [f"question {number}?"] * 3,
+                    }
+                )
+                + "\n"
+            )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen([PYTHON, "-m", "kb_index", "build", "--source", str(big), "--out", str(index), "--model", "none", "--quiet"], env=env)
+    process = subprocess.Popen(
+        [PYTHON, "-m", "kb_index", "build", "--source", str(big), "--out", str(index), "--model", "none", "--quiet"], env=env
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list(index.glob("gen-*"))) < 2 and process.poll() is None:
         time.sleep(0.05)

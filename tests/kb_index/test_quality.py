@@ -3,8 +3,6 @@
 Uses the index `make index` built from bot/data/kb with the default settings.
 """
 
-from pathlib import Path
-
 import pytest
 
 from kb_index.evaluate import evaluate, load_queries
@@ -47,4 +45,6 @@ def test_articles_come_in_pairs() -> None:
     for path in (ROOT / "bot" / "data" / "kb").rglob("*.md"):
         topics.setdefault(path.stem, set()).add(path.parent.name)
     assert len(topics) >= 40
-    assert all(langs == {"tr", "en"} for langs in topics.values()), {topic: langs for topic, langs in topics.items() if langs != {"tr", "en"}}
+    assert all(langs == {"tr", "en"} for langs in topics.values()), {
+        topic: langs for topic, langs in topics.items() if langs != {"tr", "en"}
+    }
