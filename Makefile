@@ -102,10 +102,10 @@ test-stories: train ## conversation tests; any prediction error fails
 	$(RASA) test core --model $(MODEL) --stories tests/conversations --fail-on-prediction-errors --out var/rasa-test-results
 
 eval-kb: index ## retrieval quality: recall@1/5, MRR per language, false answers
-	$(PY) -m kb_index eval --index $(KB_INDEX) --queries $(KB_QUERIES)
+	$(PY) -m kb_index eval --index $(KB_INDEX) --queries $(KB_QUERIES) --cache var/kb-eval-cache/sample
 
 eval-public: setup ## kb_index beside lexical baselines on XQuAD TR/EN (XQUAD_DIR, default ../shared/eval/xquad)
-	$(PY) -m kb_index eval-public --xquad $(XQUAD_DIR)
+	$(PY) -m kb_index eval-public --xquad $(XQUAD_DIR) --cache var/kb-eval-cache
 
 compare-models: setup ## evaluate every embedding set-up on the sample KB
 	$(PY) bench/compare_embeddings.py --out var/compare

@@ -37,7 +37,7 @@ def _build(args: argparse.Namespace) -> int:
     report = build_index(Path(args.source), Path(args.out), settings, progress=not args.quiet)
     languages = ", ".join(f"{lang}: {count}" for lang, count in report.languages.items())
     print(
-        f"built {args.out}: {report.articles} articles, {report.entries} entries ({languages}) in {report.seconds:.1f}s with {args.model}"
+        f"built {args.out}: {report.articles} articles, {report.entries} entries ({languages}) in {report.seconds:.1f}s with {args.model} ({report.embedded} texts embedded, the rest cached)"
     )
     return 0
 
@@ -65,7 +65,7 @@ def _eval(args: argparse.Namespace) -> int:
 
     queries = load_queries(Path(args.queries))
     kb = KnowledgeBase.open(Path(args.index), model=os.environ.get(MODEL_SETTING) or None)
-    report = evaluate(kb, queries, threshold=args.threshold)
+    report = evaluate(kb, queries, threshold=args.threshold, cache=Path(args.cache) if args.cache else None)
     print(json.dumps(report) if args.json else format_report(report))
     return 0
 
@@ -114,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--queries", required=True, help='JSONL lines {"query", "expected_id"}')
     evaluation.add_argument("--threshold", type=float, help="answer threshold (default: the index's)")
     evaluation.add_argument("--json", action="store_true")
+    evaluation.add_argument("--cache", help="folder to keep the queries' embeddings in between runs (default: none)")
     evaluation.set_defaults(run=_eval)
     public = commands.add_parser("eval-public", help="kb_index beside lexical baselines on XQuAD (TR, EN): full and half KBs")
     public.add_argument(
@@ -132,6 +133,10 @@ def _parser() -> argparse.ArgumentParser:
         help="only this set (repeatable; default: all four)",
     )
     public.add_argument("--progress", action="store_true", help="print each set's row to stderr as soon as it is done")
+    public.add_argument("--cache", help="folder to keep embeddings in between runs (default: none, everything is embedded)")
+    public.add_argument(
+        "--false-answers", type=float, default=None, help=f"false-answer budget of the builds (default {DEFAULT_FALSE_ANSWER_BUDGET})"
+    )
     public.set_defaults(run=_eval_public)
     return parser
 
@@ -139,7 +144,14 @@ def _parser() -> argparse.ArgumentParser:
 def _eval_public(args: argparse.Namespace) -> int:
     from kb_index.public_eval import format_results, run
 
-    results = run(Path(args.xquad), model=args.model, sets=args.set, progress=args.progress)
+    results = run(
+        Path(args.xquad),
+        model=args.model,
+        sets=args.set,
+        progress=args.progress,
+        cache=Path(args.cache) if args.cache else None,
+        budget=args.false_answers,
+    )
     print(json.dumps(results) if args.json else format_results(results))
     return 0
 

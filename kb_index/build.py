@@ -5,6 +5,7 @@ Layout of DIR:
     gen-…/manifest.json    model, settings, calibration, counts
     gen-…/articles.json    id, title, url, lang, topic and passages of every article
     gen-…/<lang>-entries.json, <lang>.faiss, <lang>-lexical*, <lang>-words/   one set per language
+    embedding-cache/<model>.npz   embeddings by content hash: a rebuild embeds only what changed
 
 A build writes a new generation folder and then replaces `current.json` with one
 `os.replace`: a crash at any point leaves the previous index live and intact.
@@ -14,25 +15,23 @@ import json
 import os
 import secrets
 import shutil
-import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from kb_index.articles import Article, load_articles
 from kb_index.calibrate import COMMON_THRESHOLD, calibrate
 from kb_index.chunking import article_document, article_entries, split_passages
+from kb_index.embedcache import EmbeddingCache
 from kb_index.embedders import Embedder, load_embedder
 from kb_index.errors import KbError
 from kb_index.lexical import NGRAM_RANGE, LexicalIndex
-from kb_index.ranking import DEFAULT_FUSION
-from kb_index.scoring import dense_index
+from kb_index.ranking import DEFAULT_FUSION, Calibration
+from kb_index.scoring import LanguageIndex, dense_index
 from kb_index.words import STEMMERS, WordIndex
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 # The index's default model (the NLU keeps embedders.DEFAULT_MODEL): multilingual-e5-small lifts
 # XQuAD Turkish recall@1 past what USE reaches in any fusion (docs/retrieval-eval.md).
 KB_DEFAULT_MODEL = "multilingual-e5-small-q4"
@@ -40,7 +39,7 @@ INDEX_TYPES = ("flat", "hnsw")
 DEFAULT_STEMMER = "auto"
 DEFAULT_FALSE_ANSWER_BUDGET = 0.05
 POINTER = "current.json"
-_PROGRESS_MIN_ENTRIES = 2000
+CACHE_FOLDER = "embedding-cache"
 
 
 @dataclass(frozen=True)
@@ -60,10 +59,14 @@ class BuildReport:
     languages: dict[str, int]
     seconds: float
     generation: Path
+    embedded: int = 0  # texts the model embedded (the others came from the embedding cache)
 
 
-def build_index(source: Path, out: Path, settings: BuildSettings, progress: bool = True) -> BuildReport:
-    """Validate every article, then build and publish a new index generation in `out`."""
+def build_index(source: Path, out: Path, settings: BuildSettings, progress: bool = True, cache_dir: Path | None = None) -> BuildReport:
+    """Validate every article, then build and publish a new index generation in `out`.
+
+    cache_dir: a folder of embeddings by content hash shared with other builds (kept whole);
+    default `out/embedding-cache`, holding only what this index uses."""
     started = time.perf_counter()
     if settings.index_type not in INDEX_TYPES:
         raise KbError(f"index type {settings.index_type!r} is not one of {', '.join(INDEX_TYPES)}")
@@ -79,19 +82,23 @@ def build_index(source: Path, out: Path, settings: BuildSettings, progress: bool
     out.mkdir(parents=True, exist_ok=True)
     generation = out / f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{secrets.token_hex(4)}"
     generation.mkdir()
+    cache = None if embedder is None else EmbeddingCache(cache_dir or out / CACHE_FOLDER, embedder, prune=cache_dir is None)
     try:
-        languages = _write_generation(generation, articles, embedder, settings, progress)
+        languages = _write_generation(generation, articles, embedder, cache, settings, progress)
         _publish(out, generation)
     except BaseException:
         shutil.rmtree(generation, ignore_errors=True)
         raise
     _remove_old_generations(out, keep=generation.name)
+    if cache is not None:
+        cache.save()
     return BuildReport(
         articles=len(articles),
         entries=sum(languages.values()),
         languages=languages,
         seconds=time.perf_counter() - started,
         generation=generation,
+        embedded=cache.embedded if cache is not None else 0,
     )
 
 
@@ -103,7 +110,7 @@ def _check_output_folder(out: Path) -> None:
 
 
 def _write_generation(
-    folder: Path, articles: list[Article], embedder: Embedder | None, settings: BuildSettings, progress: bool
+    folder: Path, articles: list[Article], embedder: Embedder | None, cache: EmbeddingCache | None, settings: BuildSettings, progress: bool
 ) -> dict[str, int]:
     passages = [split_passages(article.body, article.lang, settings.max_passage_words) for article in articles]
     records = [
@@ -114,7 +121,7 @@ def _write_generation(
     counts: dict[str, int] = {}
     for lang in sorted({a.lang for a in articles}):
         members = [i for i, a in enumerate(articles) if a.lang == lang]
-        calibrations[lang], counts[lang] = _write_language(folder, lang, members, articles, passages, embedder, settings, progress)
+        calibrations[lang], counts[lang] = _write_language(folder, lang, members, articles, passages, cache, settings, progress)
     manifest = {
         "format": FORMAT_VERSION,
         "model": settings.model,
@@ -141,48 +148,33 @@ def _write_language(
     members: list[int],
     articles: list[Article],
     passages: list[list[str]],
-    embedder: Embedder | None,
+    cache: EmbeddingCache | None,
     settings: BuildSettings,
     progress: bool,
 ) -> tuple[dict[str, Any], int]:
     """Write one language's files; (its calibration, its number of entries)."""
     entries = [e for i in members for e in article_entries(i, articles[i], passages[i])]
     texts = [entry.text for entry in entries]
-    _write_json(folder / f"{lang}-entries.json", [[e.article, e.kind, e.passage] for e in entries])
-    LexicalIndex.build(texts).save(folder, f"{lang}-lexical")
-    WordIndex.build([article_document(articles[i], passages[i]) for i in members], settings.stemmer, lang).save(folder, f"{lang}-words")
-    vectors = _embed(embedder, texts, lang, progress) if embedder else None
-    if vectors is not None:
+    rows = [[e.article, e.kind, e.passage] for e in entries]
+    _write_json(folder / f"{lang}-entries.json", rows)
+    lexical = LexicalIndex.build(texts)
+    lexical.save(folder, f"{lang}-lexical")
+    words = WordIndex.build([article_document(articles[i], passages[i]) for i in members], settings.stemmer, lang)
+    words.save(folder, f"{lang}-words")
+    dense = None
+    if cache is not None:
         import faiss
 
-        faiss.write_index(dense_index(vectors, settings.index_type), str(folder / f"{lang}.faiss"))
-    cache = dict(zip(texts, vectors)) if vectors is not None else {}
-    encode = (lambda batch, queries: embedder.encode(batch, queries=queries)) if embedder else None
+        dense = dense_index(cache.encode(texts, queries=False, progress=lang if progress else ""), settings.index_type)
+        faiss.write_index(dense, str(folder / f"{lang}.faiss"))
+    index = LanguageIndex(rows, lexical, words, dense, Calibration.fallback(DEFAULT_FUSION))
+    encode = (lambda batch, queries: cache.encode(batch, queries=queries)) if cache is not None else None
     calibration = calibrate(
-        lang,
-        [articles[i] for i in members],
-        [passages[i] for i in members],
-        encode,
-        cache,
-        dict(DEFAULT_FUSION),
-        settings.stemmer,
-        settings.false_answer_budget,
-        settings.index_type,
+        lang, [articles[i] for i in members], [passages[i] for i in members], index, encode, settings.false_answer_budget
     )
     if settings.threshold is not None:
         calibration = replace(calibration, shift=0.0)
     return calibration.as_dict(), len(entries)
-
-
-def _embed(embedder: Embedder, texts: list[str], lang: str, progress: bool) -> np.ndarray:
-    batch = 64
-    show = progress and len(texts) >= _PROGRESS_MIN_ENTRIES
-    chunks = range(0, len(texts), batch)
-    if show:
-        from tqdm import tqdm
-
-        chunks = tqdm(chunks, desc=f"embedding {lang}", unit="batch", file=sys.stderr)
-    return np.vstack([embedder.encode(texts[i : i + batch], queries=False, batch_size=batch) for i in chunks])
 
 
 def _write_json(path: Path, data: Any) -> None:

@@ -1,17 +1,26 @@
 """Fit the answer score and its threshold on a knowledge base's own pseudo-queries.
 
-No labelled queries are needed. For a sample of articles, one sentence is taken out of the
-article and made into a short, casual query (a window of its words, sometimes lower-cased or
-typed without Turkish letters); an alternate question, where the article has some, is taken
-out the same way. The base is indexed again without the taken-out texts and each pseudo-query
-is searched against it twice:
-- with its article present: the top result's evidence, labelled by whether it is that article;
+No labelled queries are needed. Customers do not type a sentence of the article: they type a
+few words of what they want, in their own casual way, rarely the article's title. So each
+pseudo-query is made from one sentence of an article the way such a question looks:
+- two to four consecutive content words of the sentence (stop words and the article's title
+  words left out), so it is short and carries no more evidence than a real question;
+- sometimes a question word of the language ("nasıl", "ne zaman" / "how", "when"), sometimes
+  lower-cased, typed without Turkish letters or with one letter slipped.
+Each pseudo-query is searched against the built index twice:
+- as it is: the top article's evidence, labelled by whether it is the article it came from;
 - with its topic left out (the article and any sharing its title, as a guide split into
-  parts): an unanswerable query, whatever the top result is.
-A logistic model with non-negative weights is fitted on these, and the threshold is the lowest
-score at which at most `budget` of the unanswerable pseudo-queries would be answered.
+  parts): an unanswerable query in the KB's own domain and words, whatever the top result is.
+A logistic model with non-negative weights is fitted on these, on relative evidence (margin to
+the runner-up, the fused score standardised over the articles) and absolute similarity; the
+threshold is the lowest score at which at most `budget` of the unanswerable pseudo-queries
+would be answered.
+
+Pseudo-queries are drawn with a random generator seeded by the article's own text, so an
+unchanged article gives the same queries in every build (their embeddings are cached).
 """
 
+import hashlib
 import math
 import re
 from collections.abc import Callable
@@ -21,18 +30,43 @@ from typing import Any
 import numpy as np
 
 from kb_index.articles import Article
-from kb_index.chunking import article_document, article_entries
-from kb_index.lexical import LexicalIndex
 from kb_index.ranking import MIN_CALIBRATION_SAMPLES, Calibration, fit_logistic
-from kb_index.scoring import LanguageIndex, dense_index
-from kb_index.words import WordIndex
-from language.fold import fold
+from kb_index.scoring import LanguageIndex
+from kb_index.words import stop_words
+from language.fold import fold, turkish_lower
 
-TARGET_PSEUDO_QUERIES = 200
-MAX_ROUNDS = 3
+TARGET_PSEUDO_QUERIES = 300
+MAX_PER_ARTICLE = 6
 COMMON_THRESHOLD = 0.5
-_MIN_SENTENCE_WORDS = 4
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_WORD = re.compile(r"[^\W\d_]+")
+_MIN_WORD_LETTERS = 3
+_TITLE_PREFIX = 5
+# Question words as customers type them: (text, placed before the content words).
+_QUESTION_WORDS: dict[str, list[tuple[str, bool]]] = {
+    "tr": [
+        ("nasıl", False),
+        ("ne zaman", False),
+        ("nerede", False),
+        ("neden", False),
+        ("ne kadar", False),
+        ("nedir", False),
+        ("var mı", False),
+        ("hangi", True),
+        ("kaç", True),
+    ],
+    "en": [
+        ("how", True),
+        ("what", True),
+        ("when", True),
+        ("where", True),
+        ("why", True),
+        ("how much", True),
+        ("can i", True),
+        ("is there", True),
+        ("which", True),
+    ],
+}
 
 
 @dataclass(frozen=True)
@@ -45,54 +79,43 @@ def calibrate(
     lang: str,
     articles: list[Article],
     passages: list[list[str]],
+    index: LanguageIndex,
     encode: Callable[[list[str], bool], np.ndarray] | None,
-    vectors: dict[str, np.ndarray],
-    fusion: dict[str, float],
-    stemmer: str,
     budget: float,
-    index_type: str,
-    seed: int = 13,
 ) -> Calibration:
-    """The fitted calibration of one language (the fallback one when the base is too small).
+    """The fitted calibration of one language's built index (the fallback one when the base is too small).
 
-    encode(texts, queries): embeddings (None: lexical-only index); `vectors` caches passage
-    embeddings by text and is filled as needed."""
-    rng = np.random.default_rng(seed)
-    rows: list[np.ndarray] = []
-    labels: list[int] = []
-    negatives: list[np.ndarray] = []
-    correct = 0
-    total = 0
+    encode(texts, queries): embeddings (None: lexical-only index)."""
+    fusion = dict(index.calibration.fusion)
+    queries = pseudo_queries(lang, articles, passages)
     # The topic of an article: it and the articles sharing its title (a guide split into parts).
-    # An unanswerable pseudo-query is one whose whole topic is missing from the base.
     by_title: dict[str, list[int]] = {}
     for position, article in enumerate(articles):
         by_title.setdefault(fold(article.title), []).append(position)
     topics = [by_title[fold(a.title)] if len(by_title[fold(a.title)]) < len(articles) else [i] for i, a in enumerate(articles)]
-    rounds = max(1, min(MAX_ROUNDS, math.ceil(TARGET_PSEUDO_QUERIES / max(1, len(articles)))))
-    for _ in range(rounds):
-        held_articles, held_passages, queries = _hold_out(articles, passages, lang, rng)
-        if not queries or len(articles) < 2:
-            break
-        index = _memory_index(lang, held_articles, held_passages, encode, vectors, fusion, stemmer, index_type)
-        query_vectors = encode([q.text for q in queries], True) if encode else None
+    rows: list[np.ndarray] = []
+    labels: list[int] = []
+    negatives: list[np.ndarray] = []
+    correct = 0
+    if len(articles) >= 2 and queries:
+        vectors = encode([q.text for q in queries], True) if encode else None
         for number, query in enumerate(queries):
-            signals, _ = index.signals(query.text, None if query_vectors is None else query_vectors[number])
+            signals, _ = index.signals(query.text, None if vectors is None else vectors[number])
             positions, features, _ = index.top(signals, 1)
             hit = int(positions[0]) == query.article
             rows.append(features[0])
             labels.append(int(hit))
             correct += hit
-            total += 1
             _, absent, _ = index.top(signals, 1, exclude=topics[query.article])
             rows.append(absent[0])
             labels.append(0)
             negatives.append(absent[0])
+    total = len(negatives)
     if total < MIN_CALIBRATION_SAMPLES or len(set(labels)) < 2:
         report = {"pseudo_queries": total, "pseudo_recall@1": round(correct / total, 4) if total else None}
         return replace(Calibration.fallback(fusion), threshold=COMMON_THRESHOLD, report=report)
     weights, intercept, offset, scale = fit_logistic(np.array(rows), np.array(labels))
-    calibration = Calibration(weights, intercept, offset, scale, samples=len(labels), fitted=True, fusion=dict(fusion))
+    calibration = Calibration(weights, intercept, offset, scale, samples=len(labels), fitted=True, fusion=fusion)
     return _with_threshold(calibration, np.array(rows), np.array(labels), np.array(negatives), budget, correct, total)
 
 
@@ -120,77 +143,66 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def _hold_out(
-    articles: list[Article], passages: list[list[str]], lang: str, rng: np.random.Generator
-) -> tuple[list[Article], list[list[str]], list[PseudoQuery]]:
-    """The articles with one sentence (and one alternate question) taken out, and the queries made of them."""
-    chosen = set(rng.choice(len(articles), min(len(articles), TARGET_PSEUDO_QUERIES), replace=False).tolist())
-    held_articles: list[Article] = []
-    held_passages: list[list[str]] = []
+def pseudo_queries(lang: str, articles: list[Article], passages: list[list[str]]) -> list[PseudoQuery]:
+    """Short, casual questions made from the articles' sentences (see the module docstring)."""
+    per_article = max(1, min(MAX_PER_ARTICLE, math.ceil(TARGET_PSEUDO_QUERIES / max(1, len(articles)))))
+    stop = stop_words(lang)
     queries: list[PseudoQuery] = []
     for position, (article, parts) in enumerate(zip(articles, passages)):
-        if position not in chosen:
-            held_articles.append(article)
-            held_passages.append(parts)
+        rng = np.random.default_rng(
+            int.from_bytes(hashlib.sha1(f"{article.id}\0{article.title}\0{article.body}".encode()).digest()[:8], "little")
+        )
+        title = {_key(word) for word in _WORD.findall(turkish_lower(article.title))}
+        candidates: list[list[str]] = []
+        for text in parts:
+            for sentence in _SENTENCE_END.split(text):
+                words = [
+                    w
+                    for w in _WORD.findall(sentence)
+                    if len(w) >= _MIN_WORD_LETTERS and turkish_lower(w) not in stop and _key(w) not in title
+                ]
+                if len(words) >= 2:
+                    candidates.append(words)
+        if not candidates:
             continue
-        if article.questions:
-            taken = int(rng.integers(len(article.questions)))
-            queries.append(PseudoQuery(article.questions[taken], position))
-            article = replace(article, questions=tuple(q for i, q in enumerate(article.questions) if i != taken))
-        parts = list(parts)
-        split = [(p, s) for p, text in enumerate(parts) for s in _SENTENCE_END.split(text) if s.strip()]
-        usable = [i for i, (_, s) in enumerate(split) if len(s.split()) >= _MIN_SENTENCE_WORDS]
-        if len(split) >= 2 and usable:
-            taken = usable[int(rng.integers(len(usable)))]
-            passage, sentence = split[taken]
-            queries.append(PseudoQuery(_casual(sentence, rng), position))
-            rest = " ".join(s for i, (p, s) in enumerate(split) if p == passage and i != taken)
-            if rest:
-                parts[passage] = rest
-            else:
-                del parts[passage]
-        held_articles.append(article)
-        held_passages.append(parts)
-    return held_articles, held_passages, queries
+        for number in rng.permutation(len(candidates))[:per_article]:
+            queries.append(PseudoQuery(_casual(candidates[int(number)], lang, rng), position))
+    if len(queries) > 2 * TARGET_PSEUDO_QUERIES:
+        keep = np.random.default_rng(len(queries)).choice(len(queries), 2 * TARGET_PSEUDO_QUERIES, replace=False)
+        queries = [queries[i] for i in sorted(keep.tolist())]
+    return queries
 
 
-def _casual(sentence: str, rng: np.random.Generator) -> str:
-    """A short query made of a sentence: a window of 4–10 of its words, sometimes lower-cased or folded."""
-    words = sentence.strip().rstrip(".!?;:").split()
-    length = min(len(words), int(rng.integers(4, 11)))
+def _key(word: str) -> str:
+    return fold(word)[:_TITLE_PREFIX]
+
+
+def _casual(words: list[str], lang: str, rng: np.random.Generator) -> str:
+    """Two to four consecutive content words, maybe with a question word, casing and a slip."""
+    length = min(len(words), int(rng.integers(2, 5)))
     start = int(rng.integers(0, len(words) - length + 1))
-    text = " ".join(words[start : start + length])
+    chosen = words[start : start + length]
+    if rng.random() < 0.2:
+        slip = int(rng.integers(len(chosen)))
+        chosen[slip] = _slip(chosen[slip], rng)
+    text = " ".join(chosen)
+    question_words = _QUESTION_WORDS.get(lang, [])
+    if question_words and rng.random() < 0.6:
+        word, before = question_words[int(rng.integers(len(question_words)))]
+        text = f"{word} {text}" if before else f"{text} {word}"
     draw = rng.random()
     if draw < 0.3:
         return fold(text)
-    if draw < 0.6:
-        return text.lower()
+    if draw < 0.8:
+        return turkish_lower(text)
     return text
 
 
-def _memory_index(
-    lang: str,
-    articles: list[Article],
-    passages: list[list[str]],
-    encode: Callable[[list[str], bool], np.ndarray] | None,
-    vectors: dict[str, np.ndarray],
-    fusion: dict[str, float],
-    stemmer: str,
-    index_type: str,
-) -> LanguageIndex:
-    entries = [e for i, (a, p) in enumerate(zip(articles, passages)) for e in article_entries(i, a, p)]
-    texts = [e.text for e in entries]
-    dense = None
-    if vectors:
-        # A passage that lost its sentence is not embedded again (that would double the build's
-        # cost): its dense evidence is left out, i.e. it stands in with its article's title.
-        titles = {e.article: vectors[e.text] for e in entries if e.kind == "title"}
-        rows = [vectors.get(e.text, titles[e.article]) for e in entries]
-        dense = dense_index(np.vstack(rows), "flat" if len(texts) < 50_000 else index_type)
-    return LanguageIndex(
-        [[e.article, e.kind, e.passage] for e in entries],
-        LexicalIndex.build(texts),
-        WordIndex.build([article_document(a, p) for a, p in zip(articles, passages)], stemmer, lang),
-        dense,
-        Calibration.fallback(fusion),
-    )
+def _slip(word: str, rng: np.random.Generator) -> str:
+    """One typing slip in a word of five letters or more: a letter dropped or two swapped."""
+    if len(word) < 5:
+        return word
+    i = int(rng.integers(1, len(word) - 1))
+    if rng.random() < 0.5:
+        return word[:i] + word[i + 1 :]
+    return word[: i - 1] + word[i] + word[i - 1] + word[i + 1 :]

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from kb_index.embedcache import EmbeddingCache
 from kb_index.errors import KbError
 from kb_index.search import KnowledgeBase
 
@@ -30,12 +31,19 @@ def load_queries(path: Path) -> list[dict[str, Any]]:
     return queries
 
 
-def evaluate(kb: KnowledgeBase, queries: list[dict[str, Any]], threshold: float | None = None) -> dict[str, Any]:
-    """Metrics overall and per language; the threshold decides what counts as an answer."""
+def evaluate(kb: KnowledgeBase, queries: list[dict[str, Any]], threshold: float | None = None, cache: Path | None = None) -> dict[str, Any]:
+    """Metrics overall and per language; the threshold decides what counts as an answer.
+
+    cache: a folder to keep the queries' embeddings in between runs (embedded in one batch)."""
     threshold = kb.threshold if threshold is None else threshold
+    vectors: list[Any] = [None] * len(queries)
+    if cache is not None and kb.embedder is not None:
+        store = EmbeddingCache(cache, kb.embedder, prune=False)
+        vectors = list(store.encode([q["query"].strip() for q in queries], queries=True))
+        store.save()
     groups: dict[str, list[dict[str, Any]]] = {}
-    for query in queries:
-        hits = kb.search(query["query"], k=5)
+    for query, vector in zip(queries, vectors):
+        hits = kb.search(query["query"], k=5, query_vector=vector)
         ranks = [i for i, hit in enumerate(hits, start=1) if hit.id == query["expected_id"]]
         outcome = {
             "answerable": query["expected_id"] is not None,

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -139,51 +139,48 @@ def baseline_report(public: PublicSet, scores: np.ndarray) -> dict[str, Any]:
     }
 
 
-def run(folder: Path, model: str | None = None, sets: list[str] | None = None, progress: bool = False) -> dict[str, Any]:
+def run(
+    folder: Path,
+    model: str | None = None,
+    sets: list[str] | None = None,
+    progress: bool = False,
+    cache: Path | None = None,
+    budget: float | None = None,
+) -> dict[str, Any]:
     """Build and evaluate every set; {set name: {"kb_index": eval report, baseline: report}}.
 
-    progress: print each set's row to stderr as one JSON line as soon as it is done."""
+    progress: print each set's row to stderr as one JSON line as soon as it is done.
+    cache: a folder to keep embeddings in between runs (one per language).
+    budget: the false-answer budget of the builds (default: the build's default)."""
     from kb_index.build import BuildSettings, build_index
     from kb_index.evaluate import evaluate
     from kb_index.search import KnowledgeBase
 
+    settings = BuildSettings() if model is None else BuildSettings(model=model)
+    if budget is not None:
+        settings = replace(settings, false_answer_budget=budget)
     results: dict[str, Any] = {}
-    vectors: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="kb-public-") as scratch:
         for public in public_sets(folder):
             if sets and public.name not in sets:
                 continue
             source = Path(scratch) / f"{public.name}.jsonl"
             source.write_text("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in public.articles), encoding="utf-8")
-            settings = BuildSettings() if model is None else BuildSettings(model=model)
             started = time.perf_counter()
-            build_index(source, Path(scratch) / public.name, settings, progress=False)
+            build_index(source, Path(scratch) / public.name, settings, progress=False, cache_dir=cache / public.lang if cache else None)
             built = time.perf_counter() - started
             kb = KnowledgeBase.open(Path(scratch) / public.name)
-            _reuse_query_vectors(kb, vectors.setdefault(public.lang, {}))
-            report = evaluate(kb, public.queries)
+            texts = [q["query"] for q in public.queries]
+            report = evaluate(kb, public.queries, cache=cache / public.lang if cache else None)
             report["build_seconds"] = round(built, 1)
             row: dict[str, Any] = {"kb_index": report}
             documents = [a["title"] + "\n" + a["body"] for a in public.articles]
-            texts = [q["query"] for q in public.queries]
             for name, function in BASELINES.items():
                 row[name] = baseline_report(public, function(documents, texts))
             results[public.name] = row
             if progress:
                 print(json.dumps({public.name: row}), file=sys.stderr, flush=True)
     return results
-
-
-def _reuse_query_vectors(kb: Any, cache: dict[str, Any]) -> None:
-    """The half set asks the full set's questions again: embed each question once per language."""
-    embed = kb.embed_query
-
-    def cached(query: str) -> Any:
-        if query not in cache:
-            cache[query] = embed(query)
-        return cache[query]
-
-    kb.embed_query = cached
 
 
 def format_results(results: dict[str, Any]) -> str:

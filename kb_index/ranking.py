@@ -7,7 +7,8 @@ scale comparable on any knowledge base; the weights were chosen on public and sa
 (docs/retrieval-eval.md), not fitted per base.
 
 Answer score: a logistic model of relative and absolute evidence of an article (its fused
-score, its margin over the best other article, its raw dense and character similarities)
+score, its margin over the best other article, its raw dense and character similarities, and
+the share of the query's word evidence (IDF mass) that the article contains)
 gives the probability that the article answers the query. Its weights are fitted at build
 time on the knowledge base's own pseudo-queries (kb_index/calibrate.py) and bounded to be
 non-negative, so more evidence can never lower the score.
@@ -21,12 +22,12 @@ import numpy as np
 
 SIGNALS = ("dense", "chars", "words")
 DEFAULT_FUSION = {"dense": 2.0, "chars": 1.0, "words": 1.0}
-FEATURES = ("fused", "margin", "dense", "chars")
+FEATURES = ("fused", "margin", "dense", "chars", "coverage")
 # Used when a knowledge base is too small to fit its own calibration (fewer than
 # MIN_CALIBRATION_SAMPLES pseudo-queries, so too few to place a 5 % threshold either): hand-set
 # on raw features, not fitted, with the threshold COMMON_THRESHOLD. Such a base is too small
 # for relative evidence to mean much, so absolute similarity carries the score.
-FALLBACK_WEIGHTS = {"fused": 0.0, "margin": 0.3, "dense": 6.0, "chars": 5.0}
+FALLBACK_WEIGHTS = {"fused": 0.0, "margin": 0.3, "dense": 6.0, "chars": 5.0, "coverage": 0.0}
 FALLBACK_INTERCEPT = -6.0
 MIN_CALIBRATION_SAMPLES = 20
 
@@ -64,6 +65,7 @@ def features(fused: np.ndarray, signals: Mapping[str, np.ndarray], positions: np
             fused[positions] - others,
             signals["dense"][positions] if "dense" in signals else zeros,
             signals["chars"][positions] if "chars" in signals else zeros,
+            signals["coverage"][positions] if "coverage" in signals else zeros,
         ]
     ).astype(np.float64)
 

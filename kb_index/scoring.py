@@ -90,6 +90,7 @@ class LanguageIndex:
             entries["dense"] = dense
         per_article = {name: article_maxima(values, self.starts) for name, values in entries.items()}
         per_article["words"] = self.words.scores(query)
+        per_article["coverage"] = self.words.coverage(query)
         return per_article, entries
 
     def top(

@@ -41,7 +41,7 @@ class KnowledgeBase:
         self.articles = articles
         self.threshold: float = float(manifest["threshold"])
         self.thresholds: dict[str, float] = {lang: float(value) for lang, value in manifest.get("thresholds", {}).items()}
-        self._embedder = embedder
+        self.embedder = embedder
         self._languages = {lang: LanguageIndex.load(folder, lang, manifest) for lang in manifest["languages"]}
 
     @classmethod
@@ -72,7 +72,7 @@ class KnowledgeBase:
 
     def embed_query(self, query: str) -> np.ndarray | None:
         """The query's dense vector (None for a lexical-only index), as `search` computes it."""
-        return self._embedder.encode([query.strip()], queries=True)[0] if self._embedder else None
+        return self.embedder.encode([query.strip()], queries=True)[0] if self.embedder else None
 
     def search(self, query: str, k: int = 5, lang: str | None = None, query_vector: np.ndarray | None = None) -> list[Hit]:
         """Best `k` articles for `query`, best first; `lang` None detects the query's language.

@@ -11,6 +11,7 @@ Whole-article documents mean that articles sharing a title still differ by their
 """
 
 import json
+import math
 import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -45,6 +46,18 @@ def tokenizer(stemmer: str, lang: str) -> Callable[[str], list[str]]:
 
 
 @lru_cache(maxsize=4)
+def stop_words(lang: str) -> frozenset[str]:
+    """spaCy's stop words of the language, lower-cased (none for a language spaCy does not know)."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"spacy.lang.{lang}.stop_words")
+    except ImportError:
+        return frozenset()
+    return frozenset(turkish_lower(word) for word in module.STOP_WORDS)
+
+
+@lru_cache(maxsize=4)
 def _snowball(lang: str) -> Callable[[list[str]], list[str]]:
     import Stemmer
 
@@ -70,6 +83,31 @@ class WordIndex:
         model = bm25s.BM25(k1=K1, b=B)
         model.index([tokenize(text) or [""] for text in documents], show_progress=False)
         return cls(model, stemmer, lang, len(documents))
+
+    def coverage(self, query: str) -> np.ndarray:
+        """Share of the query's evidence found in each article: the IDF mass of its distinct
+        tokens (stop words left out) that the article contains, over the IDF mass of all of
+        them. A word no article has counts as the rarest, so a question about something the
+        base never mentions ("ikinci el araba") covers little of any article, however well
+        its other words match."""
+        words = [word for word in _WORD.findall(turkish_lower(query)) if word not in stop_words(self.lang)]
+        tokens = set(self._tokenize(" ".join(words)))
+        covered = np.zeros(self.count, dtype=np.float32)
+        if not tokens:
+            return covered
+        indptr = self._model.scores["indptr"]
+        indices = self._model.scores["indices"]
+        total = 0.0
+        for token in tokens:
+            column = self._vocabulary.get(token)
+            if column is not None and column + 1 < len(indptr):
+                first, last = int(indptr[column]), int(indptr[column + 1])
+            else:
+                first = last = 0
+            idf = math.log(1.0 + (self.count - (last - first) + 0.5) / ((last - first) + 0.5))
+            total += idf
+            covered[indices[first:last]] += idf
+        return covered / total
 
     def scores(self, query: str) -> np.ndarray:
         tokens = [self._vocabulary[t] for t in self._tokenize(query) if t in self._vocabulary]

@@ -89,7 +89,13 @@ def _write(path: Path, questions: bool = False) -> Path:
     lines = []
     for lang, articles in (("en", ENGLISH), ("tr", TURKISH)):
         for key, (title, body) in articles.items():
-            record: dict[str, object] = {"id": f"{key}-{lang}", "title": title, "body": body, "lang": lang, "url": f"https://help.example/{lang}/{key}"}
+            record: dict[str, object] = {
+                "id": f"{key}-{lang}",
+                "title": title,
+                "body": body,
+                "lang": lang,
+                "url": f"https://help.example/{lang}/{key}",
+            }
             if questions:
                 record["questions"] = [f"{title}?", f"help with {title.lower()}"]
             lines.append(json.dumps(record, ensure_ascii=False))
