@@ -93,34 +93,39 @@ def calibrate(
     for position, article in enumerate(articles):
         by_title.setdefault(fold(article.title), []).append(position)
     topics = [by_title[fold(a.title)] if len(by_title[fold(a.title)]) < len(articles) else [i] for i, a in enumerate(articles)]
-    rows: list[np.ndarray] = []
-    labels: list[int] = []
-    negatives: list[np.ndarray] = []
-    correct = 0
+    found: list[np.ndarray] = []  # the top article of each pseudo-query
+    hits: list[int] = []  # whether it is the article the query came from
+    negatives: list[np.ndarray] = []  # the top article with the query's topic left out
+    answered_elsewhere = 0
     if len(articles) >= 2 and queries:
         vectors = encode([q.text for q in queries], True) if encode else None
         for number, query in enumerate(queries):
             signals, _ = index.signals(query.text, None if vectors is None else vectors[number])
             positions, features, _ = index.top(signals, 1)
-            hit = int(positions[0]) == query.article
-            rows.append(features[0])
-            labels.append(int(hit))
-            correct += hit
-            _, absent, _ = index.top(signals, 1, exclude=topics[query.article])
-            rows.append(absent[0])
-            labels.append(0)
+            found.append(features[0])
+            hits.append(int(int(positions[0]) == query.article))
+            elsewhere, absent, _ = index.top(signals, 1, exclude=topics[query.article])
+            coverage = signals["coverage"]
+            if coverage[int(elsewhere[0])] >= coverage[query.article]:
+                # Another topic holds every word the query has in its own article: a base
+                # whose articles overlap answers it there, so it is no unanswerable query.
+                answered_elsewhere += 1
+                continue
             negatives.append(absent[0])
-    total = len(negatives)
-    if total < MIN_CALIBRATION_SAMPLES or len(set(labels)) < 2:
-        report = {"pseudo_queries": total, "pseudo_recall@1": round(correct / total, 4) if total else None}
+    report: dict[str, Any] = {"pseudo_queries": len(hits), "pseudo_recall@1": round(sum(hits) / len(hits), 4) if hits else None}
+    if len(negatives) < MIN_CALIBRATION_SAMPLES or sum(hits) == 0:
         return replace(Calibration.fallback(fusion), threshold=COMMON_THRESHOLD, report=report)
-    weights, intercept, offset, scale = fit_logistic(np.array(rows), np.array(labels))
+    rows = np.array(found + negatives)
+    labels = np.array(hits + [0] * len(negatives))
+    weights, intercept, offset, scale = fit_logistic(rows, labels)
     calibration = Calibration(weights, intercept, offset, scale, samples=len(labels), fitted=True, fusion=fusion)
-    return _with_threshold(calibration, np.array(rows), np.array(labels), np.array(negatives), budget, correct, total)
+    answerable = np.array(found)[np.array(hits) == 1]
+    report["answered_elsewhere"] = answered_elsewhere
+    return _with_threshold(calibration, answerable, np.array(negatives), budget, report)
 
 
 def _with_threshold(
-    calibration: Calibration, rows: np.ndarray, labels: np.ndarray, negatives: np.ndarray, budget: float, correct: int, total: int
+    calibration: Calibration, answerable: np.ndarray, negatives: np.ndarray, budget: float, report: dict[str, Any]
 ) -> Calibration:
     """Choose the threshold for the false-answer budget and shift it onto COMMON_THRESHOLD."""
     scores = np.sort(calibration.probability(negatives))[::-1]
@@ -128,11 +133,9 @@ def _with_threshold(
     threshold = float(min(scores[allowed] + 1e-6, 1.0 - 1e-6)) if allowed < len(scores) else float(scores[-1])
     shift = _logit(COMMON_THRESHOLD) - _logit(threshold)
     shifted = replace(calibration, shift=shift)
-    answerable = rows[0::2][labels[0::2] == 1]
-    report: dict[str, Any] = {
-        "pseudo_queries": total,
-        "pseudo_recall@1": round(correct / total, 4),
-        "pseudo_answered": round(float((shifted.probability(answerable) >= COMMON_THRESHOLD).sum()) / total, 4),
+    report = {
+        **report,
+        "pseudo_answered": round(float((shifted.probability(answerable) >= COMMON_THRESHOLD).sum()) / report["pseudo_queries"], 4),
         "pseudo_false_answers": round(float((shifted.probability(negatives) >= COMMON_THRESHOLD).mean()), 4),
     }
     return replace(calibration, threshold=round(threshold, 6), shift=shift, report=report)
