@@ -67,13 +67,14 @@ def _snowball(lang: str) -> Callable[[list[str]], list[str]]:
 class WordIndex:
     """BM25 scores of a query against every article of one language."""
 
-    def __init__(self, model: Any, stemmer: str, lang: str, count: int) -> None:
+    def __init__(self, model: Any, stemmer: str, lang: str, count: int, stop: frozenset[str]) -> None:
         self._model = model
         self._tokenize = tokenizer(stemmer, lang)
         self._vocabulary: dict[str, int] = model.vocab_dict
         self.stemmer = stemmer
         self.lang = lang
         self.count = count
+        self.stop = stop  # stored with the index: search never imports spaCy
 
     @classmethod
     def build(cls, documents: Sequence[str], stemmer: str, lang: str) -> "WordIndex":
@@ -82,7 +83,7 @@ class WordIndex:
         tokenize = tokenizer(stemmer, lang)
         model = bm25s.BM25(k1=K1, b=B)
         model.index([tokenize(text) or [""] for text in documents], show_progress=False)
-        return cls(model, stemmer, lang, len(documents))
+        return cls(model, stemmer, lang, len(documents), stop_words(lang))
 
     def coverage(self, query: str) -> np.ndarray:
         """Share of the query's evidence found in each article: the IDF mass of its distinct
@@ -90,7 +91,7 @@ class WordIndex:
         them. A word no article has counts as the rarest, so a question about something the
         base never mentions ("ikinci el araba") covers little of any article, however well
         its other words match."""
-        words = [word for word in _WORD.findall(turkish_lower(query)) if word not in stop_words(self.lang)]
+        words = [word for word in _WORD.findall(turkish_lower(query)) if word not in self.stop]
         tokens = set(self._tokenize(" ".join(words)))
         covered = np.zeros(self.count, dtype=np.float32)
         if not tokens:
@@ -119,7 +120,10 @@ class WordIndex:
         target = folder / stem
         self._model.save(str(target), show_progress=False)
         (target / "settings.json").write_text(
-            json.dumps({"stemmer": self.stemmer, "lang": self.lang, "count": self.count}), encoding="utf-8"
+            json.dumps(
+                {"stemmer": self.stemmer, "lang": self.lang, "count": self.count, "stop_words": sorted(self.stop)}, ensure_ascii=False
+            ),
+            encoding="utf-8",
         )
 
     @classmethod
@@ -129,4 +133,4 @@ class WordIndex:
         target = folder / stem
         settings = json.loads((target / "settings.json").read_text(encoding="utf-8"))
         model = bm25s.BM25.load(str(target), show_progress=False)
-        return cls(model, settings["stemmer"], settings["lang"], settings["count"])
+        return cls(model, settings["stemmer"], settings["lang"], settings["count"], frozenset(settings["stop_words"]))
