@@ -200,3 +200,15 @@ def test_eval_public_on_the_committed_xquad_slice() -> None:
 def test_eval_public_names_a_missing_folder(tmp_path: Path) -> None:
     result = kb_cli("eval-public", "--xquad", str(tmp_path / "nowhere"))
     assert result.returncode == 2 and result.stderr.startswith("error: ") and "xquad.tr.json" in result.stderr
+
+
+def test_coverage_counts_a_word_the_base_never_mentions_as_missing_evidence() -> None:
+    from kb_index.words import WordIndex
+
+    documents = [title + "\n" + body for title, body in TURKISH.values()]
+    words = WordIndex.build(documents, "auto", "tr")
+    iade = list(TURKISH).index("iade")
+    assert words.coverage("ücretsiz iade kodunu nasıl")[iade] == pytest.approx(1.0)
+    near_miss = words.coverage("ikinci el araba satıyor musunuz")
+    assert near_miss.max() < 0.5
+    assert not words.coverage("ve ile ama").any()  # stop words only: no evidence either way
