@@ -12,6 +12,7 @@ RASA        := $(RASA_VENV)/bin/rasa
 KB_SOURCE   ?= bot/data/kb
 KB_INDEX    ?= var/kb-index
 KB_QUERIES  ?= bot/data/kb_eval/queries.jsonl
+XQUAD_DIR   ?= ../shared/eval/xquad
 MODEL       := bot/models/destek.tar.gz
 RASA_DATA   := bot/data/nlu bot/data/rules
 
@@ -25,7 +26,7 @@ export TRANSFORMERS_OFFLINE := 1
 MODEL_INPUTS := config.yml domain.yml $(wildcard bot/data/nlu/*.yml bot/data/rules/*.yml bot/components/*.py intent_encoder/*.py) language/detect.py language/fold.py kb_index/embedders.py
 KB_INPUTS    := $(shell find $(KB_SOURCE) -name '*.md' 2>/dev/null) $(wildcard kb_index/*.py language/*.py)
 
-.PHONY: help setup browser run shell test test-unit test-postgres migrate bench-database test-stories lint validate train index eval-kb compare-models bench lock clean
+.PHONY: help setup browser run shell test test-unit test-postgres migrate bench-database test-stories lint validate train index eval-kb eval-public compare-models bench lock clean
 .PHONY: test-nlu bench-nlu
 
 help: ## list the commands
@@ -110,7 +111,10 @@ test-stories: train ## conversation tests; any prediction error fails
 	$(RASA) test core --model $(MODEL) --stories tests/conversations --fail-on-prediction-errors --out var/rasa-test-results
 
 eval-kb: index ## retrieval quality: recall@1/5, MRR per language, false answers
-	$(PY) -m kb_index eval --index $(KB_INDEX) --queries $(KB_QUERIES)
+	$(PY) -m kb_index eval --index $(KB_INDEX) --queries $(KB_QUERIES) --cache var/kb-eval-cache/sample
+
+eval-public: setup ## kb_index beside lexical baselines on XQuAD TR/EN (XQUAD_DIR, default ../shared/eval/xquad)
+	$(PY) -m kb_index eval-public --xquad $(XQUAD_DIR) --cache var/kb-eval-cache
 
 compare-models: setup ## evaluate every embedding set-up on the sample KB
 	$(PY) bench/compare_embeddings.py --out var/compare

@@ -22,14 +22,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from kb_index.build import BuildSettings, build_index
-    from kb_index.embedders import DEFAULT_MODEL
+    from kb_index.build import KB_DEFAULT_MODEL, BuildSettings, build_index
 
-    model = args.model or get_settings().kb.embedding_model or DEFAULT_MODEL
-    settings = BuildSettings(model=model, index_type=args.index_type, max_passage_words=args.max_passage_words, threshold=args.threshold)
+    model = args.model or get_settings().kb.embedding_model or KB_DEFAULT_MODEL
+    settings = BuildSettings(
+        model=model,
+        index_type=args.index_type,
+        max_passage_words=args.max_passage_words,
+        threshold=args.threshold,
+        false_answer_budget=args.false_answers,
+        stemmer=args.stemmer,
+    )
     report = build_index(Path(args.source), Path(args.out), settings, progress=not args.quiet)
     languages = ", ".join(f"{lang}: {count}" for lang, count in report.languages.items())
-    print(f"built {args.out}: {report.articles} articles, {report.entries} entries ({languages}) in {report.seconds:.1f}s with {model}")
+    print(
+        f"built {args.out}: {report.articles} articles, {report.entries} entries ({languages}) in {report.seconds:.1f}s with {model} ({report.embedded} texts embedded, the rest cached)"
+    )
     return 0
 
 
@@ -56,14 +64,14 @@ def _eval(args: argparse.Namespace) -> int:
 
     queries = load_queries(Path(args.queries))
     kb = KnowledgeBase.open(Path(args.index), model=get_settings().kb.embedding_model or None)
-    report = evaluate(kb, queries, threshold=args.threshold)
+    report = evaluate(kb, queries, threshold=args.threshold, cache=Path(args.cache) if args.cache else None)
     print(json.dumps(report) if args.json else format_report(report))
     return 0
 
 
 def _parser() -> argparse.ArgumentParser:
-    from kb_index.build import DEFAULT_THRESHOLD, INDEX_TYPES
-    from kb_index.embedders import DEFAULT_MODEL
+    from kb_index.build import DEFAULT_FALSE_ANSWER_BUDGET, DEFAULT_STEMMER, INDEX_TYPES, KB_DEFAULT_MODEL
+    from kb_index.words import STEMMERS
 
     parser = argparse.ArgumentParser(prog="python -m kb_index", description="Build, search and evaluate Destek's knowledge-base index.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -74,11 +82,20 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--model",
         default=None,
-        help=f"embedding model (default: DESTEK_EMBEDDING_MODEL, else {DEFAULT_MODEL})",
+        help=f"embedding model (default: DESTEK_EMBEDDING_MODEL, else {KB_DEFAULT_MODEL})",
     )
     build.add_argument("--index-type", choices=INDEX_TYPES, default="flat", help="flat: exact search; hnsw: approximate, for large bases")
     build.add_argument("--max-passage-words", type=_positive_int, default=80)
-    build.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="default answer threshold stored in the index")
+    build.add_argument(
+        "--threshold", type=float, help="answer threshold stored in the index (default: chosen per language for --false-answers)"
+    )
+    build.add_argument(
+        "--false-answers",
+        type=float,
+        default=DEFAULT_FALSE_ANSWER_BUDGET,
+        help=f"false-answer budget the threshold is chosen for (default {DEFAULT_FALSE_ANSWER_BUDGET})",
+    )
+    build.add_argument("--stemmer", choices=STEMMERS, default=DEFAULT_STEMMER, help=f"word stemming for BM25 (default {DEFAULT_STEMMER})")
     build.add_argument("--quiet", action="store_true", help="no progress bar")
     build.set_defaults(run=_build)
 
@@ -96,8 +113,46 @@ def _parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--queries", required=True, help='JSONL lines {"query", "expected_id"}')
     evaluation.add_argument("--threshold", type=float, help="answer threshold (default: the index's)")
     evaluation.add_argument("--json", action="store_true")
+    evaluation.add_argument("--cache", help="folder to keep the queries' embeddings in between runs (default: none)")
     evaluation.set_defaults(run=_eval)
+    public = commands.add_parser("eval-public", help="kb_index beside lexical baselines on XQuAD (TR, EN): full and half KBs")
+    public.add_argument(
+        "--xquad", default="../shared/eval/xquad", help="folder of xquad.tr.json and xquad.en.json (make eval-public: XQUAD_DIR)"
+    )
+    public.add_argument(
+        "--model",
+        default=KB_DEFAULT_MODEL,
+        help=f"embedding model of kb_index (default: {KB_DEFAULT_MODEL}, the index's default)",
+    )
+    public.add_argument("--json", action="store_true")
+    public.add_argument(
+        "--set",
+        action="append",
+        choices=("xquad-tr", "xquad-tr-half", "xquad-en", "xquad-en-half"),
+        help="only this set (repeatable; default: all four)",
+    )
+    public.add_argument("--progress", action="store_true", help="print each set's row to stderr as soon as it is done")
+    public.add_argument("--cache", help="folder to keep embeddings in between runs (default: none, everything is embedded)")
+    public.add_argument(
+        "--false-answers", type=float, default=None, help=f"false-answer budget of the builds (default {DEFAULT_FALSE_ANSWER_BUDGET})"
+    )
+    public.set_defaults(run=_eval_public)
     return parser
+
+
+def _eval_public(args: argparse.Namespace) -> int:
+    from kb_index.public_eval import format_results, run
+
+    results = run(
+        Path(args.xquad),
+        model=args.model,
+        sets=args.set,
+        progress=args.progress,
+        cache=Path(args.cache) if args.cache else None,
+        budget=args.false_answers,
+    )
+    print(json.dumps(results) if args.json else format_results(results))
+    return 0
 
 
 def _positive_int(text: str) -> int:

@@ -1,7 +1,9 @@
 """Split articles into searchable entries: the title, each alternate question, and passages.
 
 Passages follow paragraph boundaries; a long paragraph is cut at sentence boundaries
-found by spaCy's rule-based sentencizer (there is no trained Turkish pipeline).
+found by spaCy's rule-based sentencizer (there is no trained Turkish pipeline), and a
+sentence longer than a passage (a run-on text, a table flattened into one line) is cut
+into pieces of at most `max_words` words.
 """
 
 import re
@@ -45,9 +47,9 @@ def split_passages(body: str, lang: str, max_words: int = 80) -> list[str]:
             continue
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         if len(lines) > 1:
-            passages.extend(_group(lines, max_words, "\n"))
+            passages.extend(_group(_capped(lines, max_words), max_words, "\n"))
         else:
-            passages.extend(_group(_sentences(text, lang), max_words, " "))
+            passages.extend(_group(_capped(sentences(text, lang), max_words), max_words, " "))
     return passages
 
 
@@ -59,9 +61,27 @@ def article_entries(index: int, article: Article, passages: list[str]) -> list[E
     return entries
 
 
-def _sentences(text: str, lang: str) -> list[str]:
+def article_document(article: Article, passages: list[str]) -> str:
+    """The article as one text for word BM25: title, alternate questions and passages."""
+    return "\n".join([article.title, *article.questions, *passages])
+
+
+def sentences(text: str, lang: str) -> list[str]:
+    """The sentences of a plain text, by spaCy's rule-based sentencizer."""
     doc = _sentencizer(lang)(text)
     return [sentence.text.strip() for sentence in doc.sents if sentence.text.strip()]
+
+
+def _capped(units: list[str], max_words: int) -> list[str]:
+    """Units (sentences or lines) of more than `max_words` words cut into pieces of at most that."""
+    pieces: list[str] = []
+    for unit in units:
+        words = unit.split()
+        if len(words) <= max_words:
+            pieces.append(unit)
+            continue
+        pieces.extend(" ".join(words[i : i + max_words]) for i in range(0, len(words), max_words))
+    return pieces
 
 
 def _group(units: list[str], max_words: int, separator: str) -> list[str]:
@@ -69,7 +89,7 @@ def _group(units: list[str], max_words: int, separator: str) -> list[str]:
     groups: list[str] = []
     current: list[str] = []
     for unit in units:
-        if current and len(" ".join(current + [unit]).split()) > max_words:
+        if current and len(" ".join([*current, unit]).split()) > max_words:
             groups.append(separator.join(current))
             current = []
         current.append(unit)

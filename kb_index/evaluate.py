@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from kb_index.embedcache import EmbeddingCache
 from kb_index.errors import KbError
 from kb_index.search import KnowledgeBase
 
@@ -30,12 +31,19 @@ def load_queries(path: Path) -> list[dict[str, Any]]:
     return queries
 
 
-def evaluate(kb: KnowledgeBase, queries: list[dict[str, Any]], threshold: float | None = None) -> dict[str, Any]:
-    """Metrics overall and per language; the threshold decides what counts as an answer."""
+def evaluate(kb: KnowledgeBase, queries: list[dict[str, Any]], threshold: float | None = None, cache: Path | None = None) -> dict[str, Any]:
+    """Metrics overall and per language; the threshold decides what counts as an answer.
+
+    cache: a folder to keep the queries' embeddings in between runs (embedded in one batch)."""
     threshold = kb.threshold if threshold is None else threshold
+    vectors: list[Any] = [None] * len(queries)
+    if cache is not None and kb.embedder is not None:
+        store = EmbeddingCache(cache, kb.embedder, prune=False)
+        vectors = list(store.encode([q["query"].strip() for q in queries], queries=True))
+        store.save()
     groups: dict[str, list[dict[str, Any]]] = {}
-    for query in queries:
-        hits = kb.search(query["query"], k=5)
+    for query, vector in zip(queries, vectors, strict=True):
+        hits = kb.search(query["query"], k=5, query_vector=vector)
         ranks = [i for i, hit in enumerate(hits, start=1) if hit.id == query["expected_id"]]
         outcome = {
             "answerable": query["expected_id"] is not None,
@@ -76,7 +84,7 @@ def format_report(report: dict[str, Any]) -> str:
         f"model {report['model']}, answer threshold {report['threshold']}",
         f"{'':6} {'n':>4} {'R@1':>6} {'R@5':>6} {'MRR':>6} {'answered':>9} {'n_none':>6} {'false':>6}",
     ]
-    rows = [("all", report)] + list(report["by_lang"].items())
+    rows = [("all", report), *report["by_lang"].items()]
     for name, m in rows:
         lines.append(
             f"{name:6} {m['n']:>4} {m['recall@1']:>6.3f} {m['recall@5']:>6.3f} {m['mrr']:>6.3f} {m['answered_correctly']:>9.3f} {m['n_unanswerable']:>6} {m['false_answer_rate']:>6.3f}"

@@ -1,80 +1,142 @@
-"""Article-level scoring shared by index building (calibration) and search.
+"""Fusion of the retrieval signals, and the calibrated answer score.
 
-An article's evidence is its best dense similarity and its best lexical similarity over
-its entries (title, questions, passages). A logistic model turns the pair into the
-probability that the article answers the query: that is the calibrated score in [0, 1],
-and ranking by it is the fusion of the two signals.
+Ranking: each signal (dense cosine, character n-gram cosine, word BM25; one value per
+article) is z-scored over the articles of the query's language, and the fused score is their
+weighted sum with fixed non-negative weights. Per-query normalisation makes signals of any
+scale comparable on any knowledge base; the weights were chosen on public and sample sets
+(docs/retrieval-eval.md), not fitted per base.
+
+Answer score: a logistic model of relative and absolute evidence of an article (its fused
+score, its margin over the best other article, its raw dense and character similarities, and
+the share of the query's word evidence (IDF mass) that the article contains)
+gives the probability that the article answers the query. Its weights are fitted at build
+time on the knowledge base's own pseudo-queries (kb_index/calibrate.py) and bounded to be
+non-negative, so more evidence can never lower the score.
 """
 
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from kb_index.lexical import LexicalIndex
+SIGNALS = ("dense", "chars", "words")
+DEFAULT_FUSION = {"dense": 2.0, "chars": 1.0, "words": 1.0}
+FEATURES = ("fused", "margin", "dense", "chars", "coverage")
+# Used when a knowledge base is too small to fit its own calibration (fewer than
+# MIN_CALIBRATION_SAMPLES pseudo-queries, so too few to place a 5 % threshold either): hand-set
+# on raw features, not fitted, with the threshold COMMON_THRESHOLD. Such a base is too small
+# for relative evidence to mean much, so absolute similarity carries the score.
+FALLBACK_WEIGHTS = {"fused": 0.0, "margin": 0.3, "dense": 6.0, "chars": 5.0, "coverage": 0.0}
+FALLBACK_INTERCEPT = -6.0
+MIN_CALIBRATION_SAMPLES = 20
 
-# Used when a knowledge base has too few alternate questions to fit its own calibration.
-# Hand-set starting values, not fitted: a base with fewer than MIN_CALIBRATION_SAMPLES
-# questions should be evaluated (`kb_index eval`) and its threshold set from that.
-FALLBACK_CALIBRATION: dict[str, Any] = {"dense": 9.0, "lexical": 7.0, "intercept": -8.5}
-MIN_CALIBRATION_SAMPLES = 30
-_NEGATIVES_PER_QUESTION = 5
-_MAX_CALIBRATION_QUESTIONS = 3000
+
+def zscores(values: np.ndarray) -> np.ndarray:
+    """Values standardised over the articles of one query (all zero when they are all equal)."""
+    spread = float(values.std())
+    if spread < 1e-9:
+        return np.zeros_like(values, dtype=np.float32)
+    return ((values - values.mean()) / spread).astype(np.float32)
+
+
+def fuse(signals: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
+    """Weighted sum of the z-scored signals (absent signals count as zero)."""
+    first = next(iter(signals.values()))
+    fused = np.zeros(len(first), dtype=np.float32)
+    for name, weight in weights.items():
+        if weight and name in signals:
+            fused += weight * zscores(signals[name])
+    return fused
+
+
+def features(fused: np.ndarray, signals: Mapping[str, np.ndarray], positions: np.ndarray) -> np.ndarray:
+    """FEATURES of the articles at `positions` (rows), given the fused scores of all articles."""
+    if len(fused) > 1:
+        top_two = np.partition(-fused, 1)[:2]
+        best, second = -top_two[0], -top_two[1]
+        others = np.where(fused[positions] >= best, second, best)
+    else:
+        others = np.zeros(len(positions), dtype=np.float32)
+    zeros = np.zeros(len(positions), dtype=np.float32)
+    return np.column_stack(
+        [
+            fused[positions],
+            fused[positions] - others,
+            signals["dense"][positions] if "dense" in signals else zeros,
+            signals["chars"][positions] if "chars" in signals else zeros,
+            signals["coverage"][positions] if "coverage" in signals else zeros,
+        ]
+    ).astype(np.float64)
 
 
 @dataclass(frozen=True)
 class Calibration:
-    dense: float
-    lexical: float
-    intercept: float
-    samples: int = 0
+    """Logistic answer score; `weights` apply to standardised FEATURES (offset, scale).
 
-    def probability(self, dense: np.ndarray, lexical: np.ndarray) -> np.ndarray:
-        logits = self.dense * dense + self.lexical * lexical + self.intercept
-        return 1.0 / (1.0 + np.exp(-logits))
+    `threshold` is the probability chosen for the false-answer budget; `shift` moves the
+    logits so that this threshold lands on the index's common threshold, making one answer
+    threshold (`kb.threshold`) right for every language."""
+
+    weights: dict[str, float]
+    intercept: float
+    offset: dict[str, float] = field(default_factory=lambda: dict.fromkeys(FEATURES, 0.0))
+    scale: dict[str, float] = field(default_factory=lambda: dict.fromkeys(FEATURES, 1.0))
+    threshold: float | None = None
+    shift: float = 0.0
+    samples: int = 0
+    fitted: bool = False
+    fusion: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_FUSION))
+    report: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def fallback(cls, fusion: Mapping[str, float] | None = None) -> "Calibration":
+        return cls(weights=dict(FALLBACK_WEIGHTS), intercept=FALLBACK_INTERCEPT, fusion=dict(fusion or DEFAULT_FUSION))
+
+    def probability(self, rows: np.ndarray) -> np.ndarray:
+        offset = np.array([self.offset[name] for name in FEATURES])
+        scale = np.array([self.scale[name] for name in FEATURES])
+        weights = np.array([self.weights[name] for name in FEATURES])
+        logits = ((rows - offset) / scale) @ weights + self.intercept + self.shift
+        return 1.0 / (1.0 + np.exp(-np.clip(logits, -50, 50)))
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+def fit_logistic(
+    rows: np.ndarray, labels: np.ndarray, l2: float = 1e-2
+) -> tuple[dict[str, float], float, dict[str, float], dict[str, float]]:
+    """Logistic regression with every feature weight bounded to [0, ∞) (L-BFGS-B).
+
+    Returns (weights, intercept, offset, scale) for standardised features."""
+    from scipy.optimize import minimize
+
+    offset = rows.mean(axis=0)
+    scale = rows.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    x = (rows - offset) / scale
+    y = labels.astype(np.float64)
+    count = x.shape[1]
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        logits = x @ theta[:count] + theta[count]
+        p = 1.0 / (1.0 + np.exp(-np.clip(logits, -50, 50)))
+        value = np.mean(np.logaddexp(0.0, logits) - y * logits) + l2 * float(theta[:count] @ theta[:count])
+        gradient = np.append(x.T @ (p - y) / len(y) + 2 * l2 * theta[:count], np.mean(p - y))
+        return float(value), gradient
+
+    bounds = [(0.0, None)] * count + [(None, None)]
+    result = minimize(loss, np.zeros(count + 1), jac=True, method="L-BFGS-B", bounds=bounds)
+    theta = result.x
+    return (
+        {name: float(theta[i]) for i, name in enumerate(FEATURES)},
+        float(theta[count]),
+        {name: float(offset[i]) for i, name in enumerate(FEATURES)},
+        {name: float(scale[i]) for i, name in enumerate(FEATURES)},
+    )
+
+
 def article_maxima(entry_scores: np.ndarray, article_starts: np.ndarray) -> np.ndarray:
     """Best entry score of each article; entries are stored article by article."""
     return np.maximum.reduceat(entry_scores, article_starts)
-
-
-def fit_calibration(
-    dense_vectors: np.ndarray | None, lexical: "LexicalIndex", entry_kinds: list[str], article_starts: np.ndarray, seed: int = 13
-) -> Calibration:
-    """Fit the logistic model by leaving each alternate question out and searching for it.
-
-    Positives: the question's own article; negatives: the best-scoring other articles.
-    """
-    from sklearn.linear_model import LogisticRegression
-
-    entry_articles = np.repeat(np.arange(len(article_starts)), np.diff(np.append(article_starts, len(entry_kinds))))
-    questions = np.flatnonzero(np.array(entry_kinds) == "question")
-    if len(article_starts) < 2 or len(questions) < MIN_CALIBRATION_SAMPLES:
-        return Calibration(**FALLBACK_CALIBRATION)
-    rng = np.random.default_rng(seed)
-    if len(questions) > _MAX_CALIBRATION_QUESTIONS:
-        questions = rng.choice(questions, _MAX_CALIBRATION_QUESTIONS, replace=False)
-    lexical_rows = lexical.entry_vectors()
-    features: list[tuple[float, float]] = []
-    labels: list[int] = []
-    for entry in questions:
-        dense = dense_vectors @ dense_vectors[entry] if dense_vectors is not None else np.zeros(len(entry_kinds), np.float32)
-        lexical_scores = lexical.similarities(lexical_rows[entry])
-        dense[entry], lexical_scores[entry] = -1.0, 0.0
-        article_dense = article_maxima(dense, article_starts)
-        article_lexical = article_maxima(lexical_scores, article_starts)
-        own = entry_articles[entry]
-        features.append((article_dense[own], article_lexical[own]))
-        labels.append(1)
-        order = np.argsort(-(article_dense + article_lexical))
-        for other in [a for a in order if a != own][:_NEGATIVES_PER_QUESTION]:
-            features.append((article_dense[other], article_lexical[other]))
-            labels.append(0)
-    model = LogisticRegression(C=10.0, max_iter=1000).fit(np.array(features), np.array(labels))
-    weights = model.coef_[0]
-    return Calibration(float(weights[0]), float(weights[1]), float(model.intercept_[0]), samples=len(labels))

@@ -10,11 +10,9 @@ import numpy as np
 from kb_index.build import FORMAT_VERSION, POINTER
 from kb_index.embedders import Embedder, load_embedder
 from kb_index.errors import KbError
-from kb_index.lexical import LexicalIndex
-from kb_index.ranking import Calibration, article_maxima
+from kb_index.scoring import LanguageIndex
 from language.detect import detect_language
 
-_DENSE_CANDIDATES = 200
 _MIN_DETECTION_CONFIDENCE = 0.3
 
 
@@ -34,40 +32,6 @@ class Hit:
         return {"id": self.id, "title": self.title, "score": self.score, "snippet": self.snippet, "url": self.url, "lang": self.lang}
 
 
-class _LanguageIndex:
-    def __init__(self, folder: Path, lang: str, manifest: dict[str, Any]) -> None:
-        rows = json.loads((folder / f"{lang}-entries.json").read_text(encoding="utf-8"))
-        self.entry_articles = np.array([row[0] for row in rows], dtype=np.int64)
-        self.entry_kinds = [row[1] for row in rows]
-        self.entry_passages = np.array([row[2] for row in rows], dtype=np.int64)
-        self.starts = np.flatnonzero(np.diff(self.entry_articles, prepend=-1))
-        self.articles = self.entry_articles[self.starts]
-        self.lexical = LexicalIndex.load(folder, f"{lang}-lexical")
-        self.calibration = Calibration(**manifest["calibration"][lang])
-        self.dense: Any = None
-        if manifest["dim"]:
-            import faiss
-
-            self.dense = faiss.read_index(str(folder / f"{lang}.faiss"))
-            if manifest["index_type"] == "hnsw":
-                self.dense.hnsw.efSearch = 128
-
-    def dense_scores(self, query_vector: np.ndarray | None) -> np.ndarray:
-        """Similarity per entry; entries outside the dense candidates get the lowest candidate score."""
-        count = len(self.entry_articles)
-        if query_vector is None:
-            return np.zeros(count, dtype=np.float32)
-        scores, ids = self.dense.search(query_vector.reshape(1, -1), min(_DENSE_CANDIDATES, count))
-        valid = ids[0] >= 0
-        floor = float(scores[0][valid].min()) if valid.any() else 0.0
-        result = np.full(count, floor, dtype=np.float32)
-        result[ids[0][valid]] = scores[0][valid]
-        return result
-
-    def entry_vectors(self, first: int, count: int) -> np.ndarray:
-        return self.dense.reconstruct_n(int(first), int(count))
-
-
 class KnowledgeBase:
     """A loaded index. Build one with `KnowledgeBase.open`; it is safe to share across threads."""
 
@@ -76,8 +40,9 @@ class KnowledgeBase:
         self.manifest = manifest
         self.articles = articles
         self.threshold: float = float(manifest["threshold"])
-        self._embedder = embedder
-        self._languages = {lang: _LanguageIndex(folder, lang, manifest) for lang in manifest["languages"]}
+        self.thresholds: dict[str, float] = {lang: float(value) for lang, value in manifest.get("thresholds", {}).items()}
+        self.embedder = embedder
+        self._languages = {lang: LanguageIndex.load(folder, lang, manifest) for lang in manifest["languages"]}
 
     @classmethod
     def open(cls, index_dir: Path, model: str | None = None) -> "KnowledgeBase":
@@ -107,7 +72,7 @@ class KnowledgeBase:
 
     def embed_query(self, query: str) -> np.ndarray | None:
         """The query's dense vector (None for a lexical-only index), as `search` computes it."""
-        return self._embedder.encode([query.strip()], queries=True)[0] if self._embedder else None
+        return self.embedder.encode([query.strip()], queries=True)[0] if self.embedder else None
 
     def search(self, query: str, k: int = 5, lang: str | None = None, query_vector: np.ndarray | None = None) -> list[Hit]:
         """Best `k` articles for `query`, best first; `lang` None detects the query's language.
@@ -121,69 +86,65 @@ class KnowledgeBase:
         if lang is not None and lang not in self._languages:
             raise KbError(f"language {lang!r} is not in this index (it has {', '.join(self.languages)})")
         vector = self.embed_query(query) if query_vector is None else query_vector
-        hits: list[Hit] = []
-        for language in self._route(query, lang):
-            hits.extend(self._search_language(language, query, vector, k))
-        return sorted(hits, key=lambda hit: -hit.score)[:k]
-
-    def _route(self, query: str, lang: str | None) -> list[str]:
         if lang is not None:
-            return [lang]
+            return self._search_language(lang, query, vector, k)
         detected = detect_language(query)
         if detected.language is not None and detected.language in self._languages and detected.confidence >= _MIN_DETECTION_CONFIDENCE:
-            return [detected.language]
-        return self.languages
+            return self._search_language(detected.language, query, vector, k)
+        return self._search_all(query, vector, k, detected.language)
+
+    def _search_all(self, query: str, vector: np.ndarray | None, k: int, preferred: str | None) -> list[Hit]:
+        """No confident language: search every language and keep one, the query's weak guess
+        when its best article clears the threshold, else the one whose best article scores highest."""
+        results = {language: self._search_language(language, query, vector, k) for language in self.languages}
+        if preferred in results and results[preferred] and results[preferred][0].score >= self.threshold:
+            return results[preferred]
+        return max(results.values(), key=lambda hits: hits[0].score if hits else -1.0)
 
     def _search_language(self, lang: str, query: str, vector: np.ndarray | None, k: int) -> list[Hit]:
         index = self._languages[lang]
-        dense_entries = index.dense_scores(vector)
-        lexical_entries = index.lexical.scores(query)
-        dense = article_maxima(dense_entries, index.starts)
-        lexical = article_maxima(lexical_entries, index.starts)
-        scores = index.calibration.probability(dense, lexical)
-        best = np.argsort(-scores)[:k]
+        signals, entries = index.signals(query, vector)
+        ranked = index.rank(signals, k)
+        dense = ranked.signals.get("dense", np.zeros(len(ranked.positions)))
         return [
-            self._hit(
-                index, int(position), float(scores[position]), float(dense[position]), float(lexical[position]), vector, lexical_entries
-            )
-            for position in best
+            self._hit(index, int(position), float(score), float(dense[i]), float(ranked.signals["chars"][i]), vector, entries)
+            for i, (position, score) in enumerate(zip(ranked.positions, ranked.scores, strict=True))
         ]
 
     def _hit(
         self,
-        index: _LanguageIndex,
+        index: LanguageIndex,
         position: int,
         score: float,
         dense: float,
         lexical: float,
         vector: np.ndarray | None,
-        lexical_entries: np.ndarray,
+        entries: dict[str, np.ndarray],
     ) -> Hit:
         article = self.articles[int(index.articles[position])]
         return Hit(
             id=article["id"],
             title=article["title"],
             score=round(score, 4),
-            snippet=self._best_passage(index, position, article, vector, lexical_entries),
+            snippet=self._best_passage(index, position, article, entries),
             url=article["url"],
             lang=article["lang"],
             dense=round(dense, 4),
             lexical=round(lexical, 4),
         )
 
-    def _best_passage(
-        self, index: _LanguageIndex, position: int, article: dict[str, Any], vector: np.ndarray | None, lexical_entries: np.ndarray
-    ) -> str:
+    def _best_passage(self, index: LanguageIndex, position: int, article: dict[str, Any], entries: dict[str, np.ndarray]) -> str:
         """The article's passage closest to the query (the bot quotes it as the answer)."""
         passages = article["passages"]
         if not passages:
             return article["title"]
-        first = int(index.starts[position])
-        last = int(index.starts[position + 1]) if position + 1 < len(index.starts) else len(index.entry_articles)
-        kinds = index.entry_kinds[first:last]
-        dense = index.entry_vectors(first, last - first) @ vector if vector is not None else np.zeros(last - first)
-        combined = index.calibration.dense * dense + index.calibration.lexical * lexical_entries[first:last]
-        candidates = [i for i, kind in enumerate(kinds) if kind == "passage"]
+        first, last = index.entry_range(position)
+        combined = np.zeros(last - first, dtype=np.float32)
+        for name, values in entries.items():
+            part = values[first:last]
+            spread = float(part.std())
+            combined += index.calibration.fusion.get(name, 0.0) * ((part - part.mean()) / spread if spread > 1e-9 else 0.0)
+        candidates = [i for i, kind in enumerate(index.entry_kinds[first:last]) if kind == "passage"]
         best = max(candidates, key=lambda i: combined[i])
         return str(passages[int(index.entry_passages[first + best])])
 

@@ -98,7 +98,7 @@ def test_empty_query(tiny_index: Path) -> None:
 
 def test_model_mismatch_is_refused(tiny_index: Path) -> None:
     result = kb_cli("search", "--index", str(tiny_index), "hello", env={"DESTEK_EMBEDDING_MODEL": "all-MiniLM-L6-v2"})
-    assert_one_line_error(result, "built with model 'use-multilingual-v3'", "'all-MiniLM-L6-v2'", "rebuild")
+    assert_one_line_error(result, "built with model 'multilingual-e5-small-q4'", "'all-MiniLM-L6-v2'", "rebuild")
 
 
 def test_bad_queries_file(tiny_index: Path, tmp_path: Path) -> None:

@@ -112,7 +112,7 @@ def test_eval_json_contract(tiny_index: Path, tmp_path: Path) -> None:
 
 
 def test_model_mismatch_in_code(tiny_index: Path) -> None:
-    with pytest.raises(KbError, match="built with model 'use-multilingual-v3'"):
+    with pytest.raises(KbError, match="built with model 'multilingual-e5-small-q4'"):
         KnowledgeBase.open(tiny_index, model="none")
 
 
@@ -177,3 +177,17 @@ def test_killed_build_leaves_the_old_index_live(tiny_source: Path, tmp_path: Pat
     assert KnowledgeBase.open(index).search("kargom nerede", k=1)[0].id == "track-tr"
     build_index(tiny_source, index, BuildSettings(model="none"), progress=False)
     assert len(list(index.glob("gen-*"))) == 1, "the next build cleans up the killed one's leftovers"
+
+
+def test_rebuild_embeds_only_what_changed(tiny_source: Path, tmp_path: Path) -> None:
+    first = build_index(tiny_source, tmp_path / "index", BuildSettings(), progress=False)
+    assert first.embedded > 0
+    again = build_index(tiny_source, tmp_path / "index", BuildSettings(), progress=False)
+    assert again.embedded == 0
+    refund = tiny_source / "tr" / "refund.md"
+    refund.write_text(refund.read_text(encoding="utf-8").replace("3 ile 10 iş günü", "en geç 7 iş günü"), encoding="utf-8")
+    changed = build_index(tiny_source, tmp_path / "index", BuildSettings(), progress=False)
+    # The changed passage and the pseudo-queries drawn from it; none of the other articles.
+    assert 0 < changed.embedded <= 1 + 6
+    hits = KnowledgeBase.open(tmp_path / "index").search("iade en geç kaç iş gününde yatar", k=1)
+    assert hits[0].id == "refund-tr"

@@ -1,0 +1,100 @@
+"""KB search latency on one index: the query embedding and the rest of `KnowledgeBase.search`
+(lexical, word BM25, FAISS, fusion, calibration, snippet) timed apart, p50/p95 in ms.
+
+    .venv/bin/python bench/kb_search_latency.py [--index var/kb-index] [--queries bot/data/kb_eval/queries.jsonl]
+    .venv/bin/python bench/kb_search_latency.py --synthetic 100000 [--index-type hnsw] [--work DIR]
+
+--synthetic N builds the synthetic N-passage base of bench/run_all.py into DIR first. Embedding
+100,000 passages with e5 takes hours of CPU, so that build stands in a random-vector embedder of
+e5's dimension (384) for the model: every structure a search touches (FAISS flat or HNSW over
+N vectors, char n-grams, BM25, coverage, calibration) is real and full size, and the e5 query
+embedding, which does not depend on the base, is timed on the sample KB (the first run).
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kb_index.search import KnowledgeBase  # noqa: E402
+
+
+def percentiles(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    return f"p50 {statistics.median(ordered):6.1f} ms  p95 {ordered[int(0.95 * (len(ordered) - 1))]:6.1f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--index", default=str(ROOT / "var/kb-index"))
+    parser.add_argument("--queries", default=str(ROOT / "bot/data/kb_eval/queries.jsonl"))
+    parser.add_argument("--synthetic", type=int, default=0, help="build the synthetic base of this many passages first")
+    parser.add_argument("--index-type", default="flat", choices=("flat", "hnsw"))
+    parser.add_argument("--work", default=str(ROOT / "var/bench-synthetic"))
+    args = parser.parse_args()
+    texts = [json.loads(line)["query"] for line in Path(args.queries).read_text(encoding="utf-8").splitlines() if line.strip()]
+    if args.synthetic:
+        args.index = str(build_synthetic(Path(args.work), args.synthetic, args.index_type))
+    kb = KnowledgeBase.open(Path(args.index))
+    for text in texts[:20]:
+        kb.search(text, k=5)
+    embed, rest, total = [], [], []
+    for text in texts:
+        started = time.perf_counter()
+        vector = kb.embed_query(text)
+        middle = time.perf_counter()
+        kb.search(text, k=5, query_vector=vector)
+        ended = time.perf_counter()
+        embed.append(1000 * (middle - started))
+        rest.append(1000 * (ended - middle))
+        total.append(1000 * (ended - started))
+    print(
+        f"index {args.index}, model {kb.manifest['model']}, {len(texts)} queries, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
+    print(f"query embedding        {percentiles(embed)}")
+    print(f"search given a vector  {percentiles(rest)}")
+    print(f"whole search           {percentiles(total)}")
+
+
+class RandomEmbedder:
+    """Stands in for e5 on the synthetic base: a fixed random unit vector per text, 384-d."""
+
+    name = "multilingual-e5-small-q4"
+    dim = 384
+
+    def encode(self, texts: Sequence[str], *, queries: bool, batch_size: int = 64) -> np.ndarray:
+        rows = [np.random.default_rng(int(hashlib.sha1(text.encode()).hexdigest()[:12], 16)).standard_normal(self.dim) for text in texts]
+        matrix = np.array(rows, dtype=np.float32).reshape(len(texts), self.dim)
+        return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+
+
+def build_synthetic(work: Path, passages: int, index_type: str) -> Path:
+    from run_all import synthetic_base  # bench/ is on sys.path as the script's folder
+
+    from kb_index import build as build_module
+    from kb_index.build import BuildSettings, build_index
+
+    work.mkdir(parents=True, exist_ok=True)
+    source = work / f"synthetic-{passages}.jsonl"
+    if not source.exists():
+        synthetic_base(source, passages)
+    out = work / f"index-{passages}-{index_type}"
+    build_module.load_embedder = lambda name: RandomEmbedder()  # type: ignore[assignment]
+    started = time.perf_counter()
+    report = build_index(source, out, BuildSettings(index_type=index_type), progress=False)
+    print(f"built {out}: {report.entries} entries in {time.perf_counter() - started:.0f} s ({index_type}, random 384-d vectors)")
+    return out
+
+
+if __name__ == "__main__":
+    main()

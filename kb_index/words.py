@@ -1,0 +1,136 @@
+"""Word-level BM25 over whole articles (title, alternate questions and body as one document).
+
+`bm25s` scores; tokens are words of the folded text cut by a stemmer setting:
+- `auto` (default): `prefix5` for Turkish, `snowball` for English, the better of the two in
+  each language on both XQuAD and the sample KB (docs/retrieval-eval.md);
+- `snowball`: Snowball's Turkish or English stemmer (PyStemmer) on the lower-cased text,
+  then folded, so "siparişlerim" and "siparislerim" meet "sipariş";
+- `prefix5`: the first five letters of each folded word, a crude but strong Turkish stemmer;
+- `none`: whole folded words.
+Whole-article documents mean that articles sharing a title still differ by their bodies.
+"""
+
+import json
+import math
+import re
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kb_index.errors import KbError
+from language.fold import fold, turkish_lower
+
+STEMMERS = ("auto", "snowball", "prefix5", "none")
+_AUTO = {"tr": "prefix5", "en": "snowball"}
+K1 = 1.5
+B = 0.75
+_WORD = re.compile(r"[^\W_]+")
+_SNOWBALL_NAMES = {"tr": "turkish", "en": "english"}
+
+
+def tokenizer(stemmer: str, lang: str) -> Callable[[str], list[str]]:
+    """The function that turns a text into BM25 tokens for `stemmer` and `lang`."""
+    if stemmer == "auto":
+        stemmer = _AUTO.get(lang, "snowball")
+    if stemmer == "none":
+        return lambda text: _WORD.findall(fold(text))
+    if stemmer == "prefix5":
+        return lambda text: [word[:5] for word in _WORD.findall(fold(text))]
+    if stemmer == "snowball":
+        stem = _snowball(lang)
+        return lambda text: [fold(word) for word in stem(_WORD.findall(turkish_lower(text)))]
+    raise KbError(f"stemmer {stemmer!r} is not one of {', '.join(STEMMERS)}")
+
+
+@lru_cache(maxsize=4)
+def stop_words(lang: str) -> frozenset[str]:
+    """spaCy's stop words of the language, lower-cased (none for a language spaCy does not know)."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"spacy.lang.{lang}.stop_words")
+    except ImportError:
+        return frozenset()
+    return frozenset(turkish_lower(word) for word in module.STOP_WORDS)
+
+
+@lru_cache(maxsize=4)
+def _snowball(lang: str) -> Callable[[list[str]], list[str]]:
+    import Stemmer
+
+    return Stemmer.Stemmer(_SNOWBALL_NAMES[lang]).stemWords
+
+
+class WordIndex:
+    """BM25 scores of a query against every article of one language."""
+
+    def __init__(self, model: Any, stemmer: str, lang: str, count: int, stop: frozenset[str]) -> None:
+        self._model = model
+        self._tokenize = tokenizer(stemmer, lang)
+        self._vocabulary: dict[str, int] = model.vocab_dict
+        self.stemmer = stemmer
+        self.lang = lang
+        self.count = count
+        self.stop = stop  # stored with the index: search never imports spaCy
+
+    @classmethod
+    def build(cls, documents: Sequence[str], stemmer: str, lang: str) -> "WordIndex":
+        import bm25s
+
+        tokenize = tokenizer(stemmer, lang)
+        model = bm25s.BM25(k1=K1, b=B)
+        model.index([tokenize(text) or [""] for text in documents], show_progress=False)
+        return cls(model, stemmer, lang, len(documents), stop_words(lang))
+
+    def coverage(self, query: str) -> np.ndarray:
+        """Share of the query's evidence found in each article: the IDF mass of its distinct
+        tokens (stop words left out) that the article contains, over the IDF mass of all of
+        them. A word no article has counts as the rarest, so a question about something the
+        base never mentions ("ikinci el araba") covers little of any article, however well
+        its other words match."""
+        words = [word for word in _WORD.findall(turkish_lower(query)) if word not in self.stop]
+        tokens = set(self._tokenize(" ".join(words)))
+        covered = np.zeros(self.count, dtype=np.float32)
+        if not tokens:
+            return covered
+        indptr = self._model.scores["indptr"]
+        indices = self._model.scores["indices"]
+        total = 0.0
+        for token in tokens:
+            column = self._vocabulary.get(token)
+            if column is not None and column + 1 < len(indptr):
+                first, last = int(indptr[column]), int(indptr[column + 1])
+            else:
+                first = last = 0
+            idf = math.log(1.0 + (self.count - (last - first) + 0.5) / ((last - first) + 0.5))
+            total += idf
+            covered[indices[first:last]] += idf
+        return covered / total
+
+    def scores(self, query: str) -> np.ndarray:
+        tokens = [self._vocabulary[t] for t in self._tokenize(query) if t in self._vocabulary]
+        if not tokens:
+            return np.zeros(self.count, dtype=np.float32)
+        return np.asarray(self._model.get_scores(tokens), dtype=np.float32)
+
+    def save(self, folder: Path, stem: str) -> None:
+        target = folder / stem
+        self._model.save(str(target), show_progress=False)
+        (target / "settings.json").write_text(
+            json.dumps(
+                {"stemmer": self.stemmer, "lang": self.lang, "count": self.count, "stop_words": sorted(self.stop)}, ensure_ascii=False
+            ),
+            encoding="utf-8",
+        )
+
+    @classmethod
+    def load(cls, folder: Path, stem: str) -> "WordIndex":
+        import bm25s
+
+        target = folder / stem
+        settings = json.loads((target / "settings.json").read_text(encoding="utf-8"))
+        model = bm25s.BM25.load(str(target), show_progress=False)
+        return cls(model, settings["stemmer"], settings["lang"], settings["count"], frozenset(settings["stop_words"]))
