@@ -1,8 +1,8 @@
 """Cut-offs for comparing two customer questions by embedding similarity, per embedding model.
 
-Each model spreads cosines its own way: Universal Sentence Encoder puts unrelated questions near
-0.2 and paraphrases near 0.8, multilingual-e5 puts nearly everything between 0.75 and 0.95. A
-cut-off set for one model means nothing for another, so the features that compare questions
+Each model spreads cosines its own way: multilingual-e5 gives even unrelated questions about 0.8,
+so Universal Sentence Encoder's cut-offs match everything there. A cut-off set for one model
+means nothing for another, so the features that compare questions
 (feedback demotion, answer mining) look theirs up here by the index's model name.
 
 The figures are measured, not set by hand: `bench/embedding_cutoffs.py` on public paraphrase
