@@ -7,7 +7,8 @@ means nothing for another, so the features that compare questions
 
 The figures are measured, not set by hand: `bench/embedding_cutoffs.py` on public paraphrase
 data (same-intent vs different-intent questions of BANKING77, CLINC150, HWU64; held out: Bitext
-and Destek's Turkish NLU examples). Method and figures: docs/learning.md ("Cut-offs per model").
+and Destek's Turkish NLU examples and KB questions). Method and figures: docs/learning.md
+("Cut-offs per embedding model").
 """
 
 from dataclasses import dataclass
