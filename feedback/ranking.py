@@ -6,8 +6,13 @@ whose question is similar (cosine ≥ `similarity`) are counted; when 👎 outnu
 `min_net`, the article's calibrated score is lowered by `step` per net 👎, at most
 `max_penalty`, and the hits are re-sorted. A bounded penalty on similar questions only: an
 article that is right for other questions keeps its place there, and praise cancels blame.
+
+"Similar" depends on the embedding model (USE and multilingual-e5 spread cosines very
+differently): unless `similarity` is set, it is the model's measured same-question cut-off
+(kb_index/similarity.py). For a model without one, demotion is off and a warning says so.
 """
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -15,15 +20,18 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from kb_index.search import Hit
+from kb_index.similarity import MEASURED
 from settings.model import KnowledgeBase as KnowledgeBaseSettings
 from storage import schema
 from storage.database import Database, Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class DemotionSettings:
     enabled: bool = True
-    similarity: float = 0.7
+    similarity: float | None = None  # None: the embedding model's measured same-question cut-off
     min_net: int = 2
     step: float = 0.1
     max_penalty: float = 0.3
@@ -49,6 +57,15 @@ class FeedbackMemory(Store):
         super().__init__(path)
         self.model = model
         self.settings = settings or DemotionSettings()
+        self.similarity = self.settings.similarity
+        if self.similarity is None and model in MEASURED:
+            self.similarity = MEASURED[model].same_question
+        elif self.similarity is None and self.settings.enabled:
+            log.warning(
+                "feedback demotion off: no measured same-question cut-off for embedding model %r; "
+                "set DESTEK_FEEDBACK_SIMILARITY (docs/staff-tools.md#feedback-demotion-ranking)",
+                model,
+            )
 
     def add(self, article_id: str, language: str | None, query_vector: np.ndarray, helpful: bool) -> None:
         with self._transaction() as db:
@@ -59,7 +76,7 @@ class FeedbackMemory(Store):
 
     def penalties(self, query_vector: np.ndarray, article_ids: Sequence[str]) -> dict[str, float]:
         """Score penalty per article (0 when its similar votes are not mostly 👎)."""
-        if not article_ids:
+        if not article_ids or self.similarity is None:
             return {}
         marks = ", ".join("?" for _ in article_ids)
         with self._transaction() as db:
@@ -71,7 +88,7 @@ class FeedbackMemory(Store):
         query = np.asarray(query_vector, dtype=np.float32)
         for article_id, helpful, blob in rows:
             vector = np.frombuffer(blob, dtype=np.float32)
-            if vector.shape == query.shape and float(vector @ query) >= self.settings.similarity:
+            if vector.shape == query.shape and float(vector @ query) >= self.similarity:
                 net[article_id] = net.get(article_id, 0) + (-1 if helpful else 1)
         step, cap, floor = self.settings.step, self.settings.max_penalty, self.settings.min_net
         return {article_id: min(cap, step * count) for article_id, count in net.items() if count >= floor}

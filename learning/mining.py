@@ -4,8 +4,10 @@ Per language (TR and EN never mix), each kept answer is one point: its customer 
 and its agent answer's vector (the index's own embedder, so the same vectors also serve the KB
 searches below), both unit length, side by side. Cosine distance between two
 points is then 1 − (question similarity + answer similarity) / 2, so questions worded apart but
-answered alike by agents still meet. Agglomerative clustering (average linkage, DISTANCE) groups
-them, as the gap report groups unanswered questions.
+answered alike by agents still meet. Agglomerative clustering (average linkage) groups them, as
+the gap report groups unanswered questions, cut at the index model's measured grouping distance
+(kb_index/similarity.py: USE and multilingual-e5 spread cosines very differently); a model with
+no measured distance is refused with a one-line KbError.
 
 A group's target article: the article its agents' answers link to (URL or id), else the article
 the KB finds for the group's central answer at or above the index's answer threshold. With a
@@ -22,11 +24,11 @@ import numpy as np
 
 from kb_index.articles import Article
 from kb_index.search import Hit, KnowledgeBase
+from kb_index.similarity import cutoffs_for
 from language.fold import fold
 from learning.store import AgentAnswer
 from tuning.kb_lint import question_key
 
-DISTANCE = 0.45  # measured on tests/test_learning_mining.py's synthetic month (docs/learning.md)
 MAX_DRAFT_QUESTIONS = 10
 ALTERNATE, ARTICLE = "alternate", "article"
 _URL = re.compile(r"https?://[^\s<>()\[\]\"']+|(?<![\w/])/[A-Za-z0-9][^\s<>()\[\]\"']*")
@@ -56,8 +58,11 @@ class Suggestion:
         return text[:1].upper() + text[1:]
 
 
-def mine(answers: Sequence[AgentAnswer], kb: KnowledgeBase, articles: Sequence[Article], distance: float = DISTANCE) -> list[Suggestion]:
-    """Suggestions, biggest groups first; groups whose every wording the bot already answers are left out."""
+def mine(answers: Sequence[AgentAnswer], kb: KnowledgeBase, articles: Sequence[Article], distance: float | None = None) -> list[Suggestion]:
+    """Suggestions, biggest groups first; groups whose every wording the bot already answers are left out.
+
+    distance: the grouping cut (default: the index model's, `grouping_distance`)."""
+    distance = grouping_distance(kb) if distance is None else distance
     encode = kb_encoder(kb)
     suggestions = []
     for group in group_answers(answers, encode, distance):
@@ -65,6 +70,11 @@ def mine(answers: Sequence[AgentAnswer], kb: KnowledgeBase, articles: Sequence[A
         if suggestion is not None:
             suggestions.append(suggestion)
     return sorted(suggestions, key=lambda s: (-len(s.answers), s.language, s.central_question))
+
+
+def grouping_distance(kb: KnowledgeBase) -> float:
+    """The measured grouping cut of the index's embedding model; KbError for a model without one."""
+    return cutoffs_for(kb.manifest["model"]).group_distance
 
 
 def kb_encoder(kb: KnowledgeBase) -> Encoder:
@@ -76,10 +86,15 @@ def kb_encoder(kb: KnowledgeBase) -> Encoder:
             return np.stack([vector for vector in vectors if vector is not None])  # a dense index always embeds
 
         return cached(embed)
+    return cached(char_ngram_encoder())
+
+
+def char_ngram_encoder() -> Encoder:
+    """Char 3–5-gram hashing (folded text): the vectors of a lexical-only (`none`) index."""
     from sklearn.feature_extraction.text import HashingVectorizer
 
     vectorizer = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), preprocessor=fold, n_features=2**16, alternate_sign=False)
-    return cached(lambda texts: np.asarray(vectorizer.transform(list(texts)).todense(), dtype=np.float32))
+    return lambda texts: np.asarray(vectorizer.transform(list(texts)).todense(), dtype=np.float32)
 
 
 def cached(encode: Encoder) -> Encoder:
@@ -95,7 +110,7 @@ def cached(encode: Encoder) -> Encoder:
     return lookup
 
 
-def group_answers(answers: Sequence[AgentAnswer], encode: Encoder, distance: float = DISTANCE) -> list[list[AgentAnswer]]:
+def group_answers(answers: Sequence[AgentAnswer], encode: Encoder, distance: float) -> list[list[AgentAnswer]]:
     from sklearn.cluster import AgglomerativeClustering
 
     groups: list[list[AgentAnswer]] = []

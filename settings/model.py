@@ -190,8 +190,12 @@ class KnowledgeBase(BaseSettings):
     feedback_demotion: bool = Field(
         True, validation_alias="DESTEK_FEEDBACK_DEMOTION", description="demote articles rated down for similar questions (`off` to disable)"
     )
-    feedback_similarity: float = Field(
-        0.7, validation_alias="DESTEK_FEEDBACK_SIMILARITY", ge=0, le=1, description="how similar a rated question must be to count"
+    feedback_similarity: float | None = Field(
+        None,
+        validation_alias="DESTEK_FEEDBACK_SIMILARITY",
+        ge=-1,
+        le=1,
+        description="how similar (cosine) a rated question must be to count; unset: the index model's measured cut-off (kb_index/similarity.py), no demotion for an unmeasured model",
     )
     feedback_min_net: int = Field(
         2, validation_alias="DESTEK_FEEDBACK_MIN_NET", ge=1, description="net 👎 needed before an article is demoted"

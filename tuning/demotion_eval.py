@@ -33,7 +33,8 @@ def evaluate_demotion(
             hits = kb.search(query["query"], k=5, lang=query.get("lang"))
             before.append(_outcome(query, hits, threshold))
             after.append(_outcome(query, memory.rerank(hits, kb.embed_query(query["query"])), threshold))
-    return {"votes": votes, "held_out": len(held_out), "before": _summary(before), "after": _summary(after), "settings": settings.__dict__}
+    used = {**settings.__dict__, "similarity": memory.similarity}  # the model's measured cut-off unless set
+    return {"votes": votes, "held_out": len(held_out), "before": _summary(before), "after": _summary(after), "settings": used}
 
 
 def _outcome(query: dict[str, Any], hits: list[Any], threshold: float) -> dict[str, Any]:

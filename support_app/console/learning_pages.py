@@ -70,9 +70,10 @@ def learned_section(database: Path, language: str = "", settings: LearningSettin
     try:
         kb = _knowledge_base(settings.kb_index)
         articles = load_articles(settings.kb_source)
-    except KbError as error:
+        suggestions = mine(answers, kb, articles)
+    except KbError as error:  # no index, an unreadable KB, or a model without a measured grouping cut
         return {"suggestions": [], "pending": pending, "problem": str(error)}
-    return {"suggestions": mine(answers, kb, articles), "pending": pending, "problem": ""}
+    return {"suggestions": suggestions, "pending": pending, "problem": ""}
 
 
 def _ids(raw: str) -> list[int]:

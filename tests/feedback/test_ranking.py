@@ -1,11 +1,16 @@
-"""Feedback demotion on a real (tiny) index: 👎 on similar questions lowers an article, bounded, and 👍 cancels it."""
+"""Feedback demotion on a real (tiny) index: 👎 on similar questions lowers an article, bounded, and 👍 cancels it.
 
+"Similar" is the index model's measured same-question cut-off (kb_index/similarity.py), whichever
+model the tiny index was built with (the default one)."""
+
+import logging
 from pathlib import Path
 
 import pytest
 
 from feedback.ranking import DemotionSettings, FeedbackMemory
 from kb_index.search import KnowledgeBase
+from kb_index.similarity import cutoffs_for
 from settings.model import SettingsError, load
 from storage.database import Database
 
@@ -16,7 +21,8 @@ def kb(tiny_index: Path) -> KnowledgeBase:
 
 
 def test_downvotes_on_similar_questions_demote_the_article(kb: KnowledgeBase, database: Database) -> None:
-    memory = FeedbackMemory(database, kb.manifest["model"], DemotionSettings(similarity=0.7, min_net=2, step=0.1, max_penalty=0.3))
+    memory = FeedbackMemory(database, kb.manifest["model"], DemotionSettings(min_net=2, step=0.1, max_penalty=0.3))
+    assert memory.similarity == cutoffs_for(kb.manifest["model"]).same_question
     query = "when do I get my money back"
     hits = kb.search(query, k=3, lang="en")
     assert hits[0].id == "refund-en"
@@ -42,7 +48,7 @@ def test_downvotes_on_similar_questions_demote_the_article(kb: KnowledgeBase, da
 
 
 def test_demotion_changes_the_ranking_and_praise_cancels_blame(kb: KnowledgeBase, database: Database) -> None:
-    settings = DemotionSettings(similarity=0.6, min_net=1, step=1.0, max_penalty=1.0)
+    settings = DemotionSettings(min_net=1, step=1.0, max_penalty=1.0)
     memory = FeedbackMemory(database, kb.manifest["model"], settings)
     query = "where is my parcel"
     hits = kb.search(query, k=3, lang="en")
@@ -65,3 +71,28 @@ def test_demotion_can_be_switched_off(kb: KnowledgeBase, database: Database, mon
     monkeypatch.setenv("DESTEK_FEEDBACK_MAX_PENALTY", "2")
     with pytest.raises(SettingsError, match=r"^DESTEK_FEEDBACK_MAX_PENALTY: Input should be less than or equal to 1, not '2'$"):
         load()
+    monkeypatch.delenv("DESTEK_FEEDBACK_MAX_PENALTY")
+    monkeypatch.setenv("DESTEK_FEEDBACK_SIMILARITY", "high")
+    with pytest.raises(SettingsError, match=r"^DESTEK_FEEDBACK_SIMILARITY: "):
+        load()
+    monkeypatch.setenv("DESTEK_FEEDBACK_SIMILARITY", "0.93")
+    assert DemotionSettings.of(load().kb).similarity == 0.93
+    monkeypatch.delenv("DESTEK_FEEDBACK_SIMILARITY")
+    assert DemotionSettings.of(load().kb).similarity is None  # the model's measured cut-off
+
+
+def test_a_model_without_measured_cut_off_turns_demotion_off_and_says_so(
+    kb: KnowledgeBase, database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Never another model's numbers: without a measured cut-off (and no DESTEK_FEEDBACK_SIMILARITY) votes change nothing."""
+    with caplog.at_level(logging.WARNING, logger="feedback.ranking"):
+        memory = FeedbackMemory(database, "some/unmeasured-model", DemotionSettings(min_net=1, step=1.0, max_penalty=1.0))
+    assert memory.similarity is None
+    assert "feedback demotion off: no measured same-question cut-off for embedding model 'some/unmeasured-model'" in caplog.text
+    vector = kb.embed_query("where is my parcel")
+    for _ in range(3):
+        memory.add("track-en", "en", vector, helpful=False)
+    hits = kb.search("where is my parcel", k=3, lang="en")
+    assert memory.rerank(hits, vector) == hits
+    chosen = FeedbackMemory(database, "some/unmeasured-model", DemotionSettings(similarity=0.5, min_net=1, step=1.0, max_penalty=1.0))
+    assert chosen.rerank(hits, vector)[0].id != "track-en"  # an explicit DESTEK_FEEDBACK_SIMILARITY applies

@@ -5,6 +5,7 @@ HandoffStore, HandoffService.close and SQLite; suggestions use the repository's 
 accepted suggestions are written into a temporary copy of the KB and rebuilt with kb_index.
 """
 
+import copy
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,9 +17,10 @@ from handoff.rasa_client import RasaClient
 from handoff.service import HandoffService
 from handoff.store import HandoffStore
 from kb_index.articles import load_articles
+from kb_index.errors import KbError
 from kb_index.search import KnowledgeBase
 from learning.kb_writer import Draft, KbWriteError, add_article, add_questions
-from learning.mining import ALTERNATE, ARTICLE, group_answers, kb_encoder, mine
+from learning.mining import ALTERNATE, ARTICLE, group_answers, grouping_distance, kb_encoder, mine
 from learning.store import AgentAnswerStore
 from privacy.retention import purge_support_db
 from storage.database import Database
@@ -75,7 +77,7 @@ def test_questions_answered_alike_form_one_group_per_language(month: tuple[Path,
     database, made = month
     answers = AgentAnswerStore(database).answers()
     assert len(answers) == sum(len(ids) for ids in made.values())
-    groups = group_answers(answers, kb_encoder(kb))
+    groups = group_answers(answers, kb_encoder(kb), grouping_distance(kb))
     as_sets = sorted(sorted(a.handoff_id for a in group) for group in groups)
     assert as_sets == sorted(sorted(ids) for ids in made.values())
     for group in groups:
@@ -108,6 +110,14 @@ def test_suggestions_link_or_match_articles_or_draft_new_ones(month: tuple[Path,
     assert (
         len(suggestions) == len(made) - 1 and suggestions[0].kind == ARTICLE and len(suggestions[0].answers) == len(topics()["gift-en"][1])
     )
+
+
+def test_mining_refuses_a_model_without_a_measured_grouping_cut(month: tuple[Path, dict[str, list[int]]], kb: KnowledgeBase) -> None:
+    """Another model's distance would group nonsense (cosines spread differently): a one-line refusal instead."""
+    unmeasured = copy.copy(kb)
+    unmeasured.manifest = {**kb.manifest, "model": "some/unmeasured-model"}
+    with pytest.raises(KbError, match="no measured similarity cut-offs for embedding model 'some/unmeasured-model'"):
+        mine(AgentAnswerStore(month[0]).answers(), unmeasured, load_articles(ROOT / "bot" / "data" / "kb"))
 
 
 @pytest.fixture
