@@ -32,6 +32,10 @@ default_settings
 mkdir -p var "$STATE"
 
 .venv/bin/python -m cluster.services
+# The support database (customers, handoffs, WhatsApp state, campaigns…) on the same PostgreSQL server,
+# database `destek`, created and migrated here, unless DESTEK_DATABASE_URL names another (docs/cluster.md).
+export DESTEK_DATABASE_URL=${DESTEK_DATABASE_URL:-postgresql+psycopg://${RASA_TRACKER_PG_USER}@${RASA_TRACKER_PG_HOST}:${RASA_TRACKER_PG_PORT}/destek}
+.venv/bin/python -m storage.migrate upgrade --create
 
 load_secrets
 listen_addresses

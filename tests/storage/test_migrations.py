@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,16 +15,17 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, select, text
+from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy.engine import make_url
 
 from campaigns.sendlog import SendLog
 from campaigns.store import CampaignSpec, CampaignStore, Recipient
 from customer_store.store import CustomerStore
 from storage.database import Database, engine
-from storage.migrate import config, upgrade
+from storage.migrate import config, create_if_missing, upgrade
 from storage.schema import metadata
 from tests.conftest import ROOT
-from tests.helpers.databases import environment_url
+from tests.helpers.databases import environment_url, server_url
 
 OLD_SCHEMA = Path(__file__).with_name("old_schema.sql")
 
@@ -119,3 +121,34 @@ def test_a_database_whose_analytics_aggregates_predate_the_migration_keeps_them(
     indexes = {index["name"] for index in inspect(engine(database)).get_indexes("handoffs")}
     assert "handoffs_by_created" in indexes
     aggregates.dispose()
+
+
+@pytest.mark.postgres
+def test_upgrade_create_makes_a_missing_postgresql_database_once_then_migrates_it(
+    postgres_database: str,
+) -> None:  # the fixture: server up, or skip (fail under CI)
+    """`make run-cluster`'s step: `python -m storage.migrate upgrade --create` on a database the server lacks."""
+    name = f"destek_create_{uuid.uuid4().hex[:12]}"
+    url = make_url(server_url()).set(database=name).render_as_string(hide_password=False)
+    admin = create_engine(make_url(server_url()).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "DESTEK_DATABASE_URL": url}
+        command = [sys.executable, "-m", "storage.migrate", "upgrade", "--create"]
+        first = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert first.returncode == 0, first.stderr
+        assert first.stdout.splitlines() == [f"created database {name}"]
+        assert "handoffs" in inspect(engine(url)).get_table_names()
+        again = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert again.returncode == 0 and again.stdout == "", again.stderr  # there already: nothing created
+        assert create_if_missing(url) is False
+        engine(url).dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_create_refuses_a_database_name_it_would_have_to_quote() -> None:
+    with pytest.raises(ValueError, match=r"^database name 'a\"b': create it yourself"):
+        create_if_missing('postgresql+psycopg://postgres@127.0.0.1:5432/a"b')
+    assert create_if_missing("sqlite:///var/never-made.sqlite3") is False
