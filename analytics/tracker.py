@@ -29,6 +29,8 @@ from settings.model import get_settings
 from storage.database import engine
 
 TrackerStore = Path | str  # a SQLite file, or a SQLAlchemy URL (PostgreSQL)
+CACHED_SQL_STORE = "bot.tracker_store.CachedSQLTrackerStore"  # Rasa's SQL store, redacting what it writes
+SQL_STORES = ("sql", CACHED_SQL_STORE.lower())
 CLUSTER_ENDPOINTS = Path(__file__).resolve().parent.parent / "endpoints.cluster.yml"
 
 CHANNELS = ("web", "whatsapp", "rest")
@@ -52,8 +54,8 @@ def tracker_store(env: Mapping[str, str] = os.environ, endpoints: Path = CLUSTER
         section = (yaml.safe_load(endpoints.read_text(encoding="utf-8")) or {}).get("tracker_store") or {}
     except (OSError, yaml.YAMLError) as error:
         raise ValueError(f"{endpoints.name}: cannot read it ({error})") from None
-    if str(section.get("type", "")).lower() != "sql":
-        raise ValueError(f"{endpoints.name}: tracker_store is not Rasa's SQL store (type: SQL)")
+    if str(section.get("type", "")).lower() not in SQL_STORES:
+        raise ValueError(f"{endpoints.name}: tracker_store is not Rasa's SQL store (type: SQL or {CACHED_SQL_STORE})")
     values = {key: _filled(endpoints.name, key, value, env) for key, value in section.items()}
     dialect = values.get("dialect") or "sqlite"
     if dialect == "sqlite":

@@ -178,7 +178,7 @@ class KnowledgeBase(BaseSettings):
         validation_alias="DESTEK_KB_THRESHOLD",
         ge=0,
         le=1,
-        description="answer threshold on the calibrated score; empty: the index's (0.35)",
+        description="answer threshold on the calibrated score; empty: the index's, chosen by the build for a 5 % false-answer budget (docs/retrieval.md)",
     )
     related_min_score: float = Field(
         0.1,

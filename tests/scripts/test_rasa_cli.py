@@ -142,10 +142,11 @@ def test_rasa_run_listens_on_loopback_only(rasa_server: tuple[subprocess.Popen[b
 
 
 VISUALIZATION = """
+import os
 import sys
 from scripts.rasa_cli import pin_sanic_host
-from security.listen import host_for
-pin_sanic_host(host_for("interactive"))
+from settings.rasa_side import host_for
+pin_sanic_host(host_for("interactive", os.environ))
 from rasa.core.training import interactive
 interactive.start_visualization("story_graph.dot", int(sys.argv[1]))  # Rasa: app.run(host="0.0.0.0", …)
 """

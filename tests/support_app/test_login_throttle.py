@@ -42,6 +42,7 @@ def prefix(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     name = "t" + secrets.token_hex(6)
     monkeypatch.setenv("DESTEK_REDIS_URL", REDIS_URL)
     monkeypatch.setenv("DESTEK_REDIS_PREFIX", name)
+    get_settings.cache_clear()  # the settings are read once per process: this is a new start
     yield name
     client = redis.Redis.from_url(REDIS_URL)
     keys = list(client.scan_iter(match=f"{name}:*"))

@@ -24,8 +24,9 @@ RECENT_MESSAGES = 3
 AGE_WEIGHTS = (1.0, 0.85, 0.7)  # newest message first
 MAX_QUERY_CHARS = 500
 _VARIABLE = re.compile(r"\{[^{}]*\}")  # a template's {first_name}: not words to match on
+_MARKUP = re.compile(r"<[^<>]*>")  # markup a customer pasted or typed: never what they ask about
 # The newest message's hits above this share of the index's answer threshold come first: a new
-# question scores ~0.2-0.6, "thanks" or "still waiting" below 0.11 on the sample KB (threshold 0.35).
+# question scores ~0.35-0.9, "thanks", "still waiting" or "merhaba" below 0.06 on the sample KB (threshold 0.5).
 NEW_TOPIC_SHARE = 0.5
 CACHE_SIZE = 2048  # searches and sentence vectors kept (cleared when full or when the index changes)
 ARTICLE_WEIGHT = 0.8  # a template matching the best article counts a little less than one matching the customer
@@ -94,6 +95,8 @@ class Copilot:
                     confident.append(candidate)
                 if hit.id not in best or candidate.weighted > best[hit.id].weighted:
                     best[hit.id] = candidate
+        if len(texts) > 1:  # the earlier question keeps at least one place while it is on screen
+            confident = confident[: k - 1]
         taken = {passage.hit.id for passage in confident}
         rest = sorted((p for p in best.values() if p.hit.id not in taken), key=lambda passage: -passage.weighted)
         return (confident + rest)[:k]
@@ -142,7 +145,8 @@ class Copilot:
         if key not in self._searches:
             if len(self._searches) >= CACHE_SIZE:
                 self._searches.clear()
-            self._searches[key] = kb.search(text, k=k, lang=lang, query_vector=self._embed(kb, text))
+            words = _MARKUP.sub(" ", text)  # the index scores a query by how much of it an article covers
+            self._searches[key] = kb.search(words, k=k, lang=lang, query_vector=self._embed(kb, words))
         return self._searches[key]
 
     def _vectors(self, kb: KnowledgeBase, bodies: Sequence[str]) -> np.ndarray | None:

@@ -289,7 +289,7 @@ def test_articles_rated_down_are_demoted_for_similar_questions_end_to_end(server
     question = "when do I get my money back for the return"
     raw = KnowledgeBase.open(ROOT / "var" / "kb-index").search(question, k=5, lang="en")
     assert [hit.id for hit in raw[:2]] == ["cancel-order-en", "refund-status-en"]  # wrong article first without feedback
-    for number, voted in enumerate(("when will I get my money back", "when will my money come back")):
+    for number, voted in enumerate(("when will I get my money back", "when will I get back my money")):
         sender = f"web:review-vote-{number}"
         servers.say(sender, voted)
         assert kb_slots(servers, sender)["kb_article_id"] == "cancel-order-en"
