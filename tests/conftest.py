@@ -14,6 +14,7 @@ from settings.rasa_side import rasa_settings
 
 # The support database's engine (DESTEK_TEST_DATABASE=sqlite|postgres): its fixtures and hooks.
 from tests.helpers.databases import (  # noqa: F401
+    close_support_databases,
     database,
     postgres_database,
     pytest_collection_modifyitems,

@@ -116,6 +116,16 @@ def support_database(folder: Path, name: str = "destek") -> Database:
     return postgres_schema_url(_made[key])
 
 
+@pytest.fixture(autouse=True)
+def close_support_databases() -> Iterator[None]:
+    """After each test, close this process's connections to the schemas tests made (they stay until the session
+    ends, for a later test that names the same folder): kept open, a few hundred tests exhaust PostgreSQL's
+    max_connections ("too many clients already")."""
+    yield
+    for schema in list(_made.values()):
+        dispose(postgres_schema_url(schema))
+
+
 @pytest.fixture
 def postgres_database() -> Iterator[str]:
     """A URL to a fresh, empty schema on the test PostgreSQL server (whatever the switch), dropped afterwards."""

@@ -105,6 +105,7 @@ def support_db(tmp_path: Path) -> Database:
         records.add_unanswered(f"web:{label}", f"{label} question", "en", None, 0.1)
         records.add_handoff_request(f"web:{label}", "en", "customer_asked", f"{label} question")
         review.record(NEEDS_ARTICLE, f"web:{label}", 1.0 if label == "old" else 2.0, f"{label} question", "en", "agent1")
+        customers.upsert_customer(f"cust-{label}", name=f"{label} customer")
         customers.remember_context(f"cust-{label}", last_query=f"{label} question")
         inbound_log.claim(f"SM{label}", "whatsapp:+905550000001", {"MessageSid": f"SM{label}", "Body": f"{label} question"})
         inbound_log.mark_handled(f"SM{label}")
