@@ -10,7 +10,8 @@ the address for scripts/run.sh (and so checks every setting before anything star
 
 import sys
 
-from settings.model import SERVICES, SettingsError, get_settings
+from settings.model import SettingsError, get_settings
+from settings.rasa_side import SERVICES
 
 
 def main(argv: list[str] | None = None) -> int:

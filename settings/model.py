@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from settings.rasa_side import DEMO_CAMPAIGN_TEMPLATE_SID, DEMO_TEMPLATE_SID, SERVICES, SettingsError
+from settings.rasa_side import DEMO_CAMPAIGN_TEMPLATE_SID, DEMO_TEMPLATE_SID, SettingsError, exposed_services, listen_address
 
 # The demo staff accounts get this password when DESTEK_DEMO_DATA is on and the staff table is empty.
 DEFAULT_STAFF_DEMO_PASSWORD = "demo-staff"
@@ -76,17 +76,15 @@ class Processes(BaseSettings):
     @field_validator("expose")
     @classmethod
     def _known_services(cls, value: str) -> str:
-        unknown = [name.strip() for name in value.split(",") if name.strip() and name.strip() not in SERVICES]
-        if unknown:
-            raise ValueError(f"unknown service {unknown[0]!r} (known: {', '.join(SERVICES)})")
+        exposed_services(value)
         return value
 
     def exposed(self) -> list[str]:
-        return [name.strip() for name in self.expose.split(",") if name.strip()]
+        return exposed_services(self.expose)
 
     def host_for(self, service: str) -> str:
         """0.0.0.0 for a service DESTEK_EXPOSE names, else 127.0.0.1."""
-        return "0.0.0.0" if service in self.exposed() else "127.0.0.1"
+        return listen_address(service, self.exposed())
 
 
 class Storage(BaseSettings):

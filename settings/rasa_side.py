@@ -172,11 +172,24 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
 }
 
 
-def host_for(service: str, env: Mapping[str, str]) -> str:
-    """Where `service` listens: 0.0.0.0 when DESTEK_EXPOSE names it, else 127.0.0.1 (settings.model.Processes.host_for,
-    for the launcher of Rasa's commands, scripts/rasa_cli.py); SettingsError naming an unknown service."""
-    names = [name.strip() for name in env.get("DESTEK_EXPOSE", "").split(",") if name.strip()]
+def exposed_services(value: str) -> list[str]:
+    """The services a DESTEK_EXPOSE value names; ValueError naming an unknown one (both readers use this rule)."""
+    names = [name.strip() for name in value.split(",") if name.strip()]
     unknown = [name for name in names if name not in SERVICES]
     if unknown:
-        raise SettingsError(f"DESTEK_EXPOSE: unknown service {unknown[0]!r} (known: {', '.join(SERVICES)})")
-    return "0.0.0.0" if service in names else "127.0.0.1"
+        raise ValueError(f"unknown service {unknown[0]!r} (known: {', '.join(SERVICES)})")
+    return names
+
+
+def listen_address(service: str, exposed: list[str]) -> str:
+    return "0.0.0.0" if service in exposed else "127.0.0.1"
+
+
+def host_for(service: str, env: Mapping[str, str]) -> str:
+    """Where `service` listens: 0.0.0.0 when DESTEK_EXPOSE names it, else 127.0.0.1 (as settings.model's
+    Processes.host_for, for the launcher of Rasa's commands, scripts/rasa_cli.py); SettingsError naming an
+    unknown service."""
+    try:
+        return listen_address(service, exposed_services(env.get("DESTEK_EXPOSE", "")))
+    except ValueError as error:
+        raise SettingsError(f"DESTEK_EXPOSE: {error}") from None
