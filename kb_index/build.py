@@ -31,7 +31,7 @@ from kb_index.ranking import DEFAULT_FUSION, Calibration
 from kb_index.scoring import LanguageIndex, dense_index
 from kb_index.words import STEMMERS, WordIndex
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 # The index's default model (the NLU keeps embedders.DEFAULT_MODEL): multilingual-e5-small lifts
 # XQuAD Turkish recall@1 past what USE reaches in any fusion (docs/retrieval-eval.md).
 KB_DEFAULT_MODEL = "multilingual-e5-small-q4"
@@ -154,28 +154,53 @@ def _write_language(
     progress: bool,
 ) -> tuple[dict[str, Any], int]:
     """Write one language's files; (its calibration, its number of entries)."""
-    entries = [e for i in members for e in article_entries(i, articles[i], passages[i])]
-    texts = [entry.text for entry in entries]
-    rows = [[e.article, e.kind, e.passage] for e in entries]
+    chosen = [articles[i] for i in members]
+    parts = [passages[i] for i in members]
+    index, rows = _language_index(lang, members, chosen, parts, cache, settings, progress)
     _write_json(folder / f"{lang}-entries.json", rows)
-    lexical = LexicalIndex.build(texts)
-    lexical.save(folder, f"{lang}-lexical")
-    words = WordIndex.build([article_document(articles[i], passages[i]) for i in members], settings.stemmer, lang)
-    words.save(folder, f"{lang}-words")
-    dense = None
-    if cache is not None:
+    index.lexical.save(folder, f"{lang}-lexical")
+    index.words.save(folder, f"{lang}-words")
+    if index.dense is not None:
         import faiss
 
-        dense = dense_index(cache.encode(texts, queries=False, progress=lang if progress else ""), settings.index_type)
-        faiss.write_index(dense, str(folder / f"{lang}.faiss"))
-    index = LanguageIndex(rows, lexical, words, dense, Calibration.fallback(DEFAULT_FUSION))
+        faiss.write_index(index.dense, str(folder / f"{lang}.faiss"))
     encode = (lambda batch, queries: cache.encode(batch, queries=queries)) if cache is not None else None
     calibration = calibrate(
-        lang, [articles[i] for i in members], [passages[i] for i in members], index, encode, settings.false_answer_budget
+        lang,
+        chosen,
+        parts,
+        index,
+        encode,
+        settings.false_answer_budget,
+        index_without=lambda variant: _language_index(lang, members, variant, parts, cache, settings, False)[0],
     )
     if settings.threshold is not None:
         calibration = replace(calibration, shift=0.0)
-    return calibration.as_dict(), len(entries)
+    return calibration.as_dict(), len(rows)
+
+
+def _language_index(
+    lang: str,
+    members: list[int],
+    articles: list[Article],
+    passages: list[list[str]],
+    cache: EmbeddingCache | None,
+    settings: BuildSettings,
+    progress: bool,
+) -> tuple[LanguageIndex, list[list[Any]]]:
+    """One language's index in memory, with its entry rows (article number among all articles,
+    kind, passage); `members` are the numbers of `articles`."""
+    entries = [
+        e for number, article, parts in zip(members, articles, passages, strict=True) for e in article_entries(number, article, parts)
+    ]
+    texts = [entry.text for entry in entries]
+    rows: list[list[Any]] = [[e.article, e.kind, e.passage] for e in entries]
+    lexical = LexicalIndex.build(texts)
+    words = WordIndex.build([article_document(a, p) for a, p in zip(articles, passages, strict=True)], settings.stemmer, lang)
+    dense = None
+    if cache is not None:
+        dense = dense_index(cache.encode(texts, queries=False, progress=lang if progress else ""), settings.index_type)
+    return LanguageIndex(rows, lexical, words, dense, Calibration.fallback(DEFAULT_FUSION)), rows
 
 
 def _write_json(path: Path, data: Any) -> None:

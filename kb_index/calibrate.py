@@ -11,6 +11,10 @@ Each pseudo-query is searched against the built index twice:
 - as it is: the top article's evidence, labelled by whether it is the article it came from;
 - with its topic left out (the article and any sharing its title, as a guide split into
   parts): an unanswerable query in the KB's own domain and words, whatever the top result is.
+Where the base has alternate `questions`, they are asked too, as real questions it has not
+seen: each half of them against an index built with only the other half (cross-fitting), with
+the same two outcomes. They bring real phrasing and real lengths, which lets the fit use the
+raw BM25 score (ranking.LENGTH_DEPENDENT).
 A logistic model with non-negative weights is fitted on these, on relative evidence (margin to
 the runner-up, the fused score standardised over the articles) and absolute similarity; the
 threshold is the lowest score at which at most `budget` of the unanswerable pseudo-queries
@@ -24,13 +28,13 @@ import hashlib
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from kb_index.articles import Article
-from kb_index.ranking import MIN_CALIBRATION_SAMPLES, Calibration, fit_logistic
+from kb_index.ranking import LENGTH_DEPENDENT, MIN_CALIBRATION_SAMPLES, Calibration, fit_logistic
 from kb_index.scoring import LanguageIndex
 from kb_index.words import stop_words
 from language.fold import fold, turkish_lower
@@ -42,6 +46,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORD = re.compile(r"[^\W\d_]+")
 _MIN_WORD_LETTERS = 3
 _TITLE_PREFIX = 5
+_QUESTION_FOLDS = 2
 # Question words as customers type them: (text, placed before the content words).
 _QUESTION_WORDS: dict[str, list[tuple[str, bool]]] = {
     "tr": [
@@ -75,6 +80,17 @@ class PseudoQuery:
     article: int  # position among the language's articles
 
 
+@dataclass
+class _Samples:
+    """Search outcomes of calibration queries: the evidence of each top article and of each
+    top article with the query's topic left out (an unanswerable query)."""
+
+    found: list[np.ndarray] = field(default_factory=list)
+    hits: list[int] = field(default_factory=list)
+    negatives: list[np.ndarray] = field(default_factory=list)
+    answered_elsewhere: int = 0
+
+
 def calibrate(
     lang: str,
     articles: list[Article],
@@ -82,46 +98,83 @@ def calibrate(
     index: LanguageIndex,
     encode: Callable[[list[str], bool], np.ndarray] | None,
     budget: float,
+    index_without: Callable[[list[Article]], LanguageIndex] | None = None,
 ) -> Calibration:
     """The fitted calibration of one language's built index (the fallback one when the base is too small).
 
-    encode(texts, queries): embeddings (None: lexical-only index)."""
+    encode(texts, queries): embeddings (None: lexical-only index).
+    index_without(articles): the index built in memory from these articles (the same ones with
+    fewer alternate questions): where the base has alternate questions, each half of them is
+    asked against an index holding only the other half, as real questions it has not seen."""
     fusion = dict(index.calibration.fusion)
-    queries = pseudo_queries(lang, articles, passages)
-    # The topic of an article: it and the articles sharing its title (a guide split into parts).
-    by_title: dict[str, list[int]] = {}
-    for position, article in enumerate(articles):
-        by_title.setdefault(fold(article.title), []).append(position)
-    topics = [by_title[fold(a.title)] if len(by_title[fold(a.title)]) < len(articles) else [i] for i, a in enumerate(articles)]
-    found: list[np.ndarray] = []  # the top article of each pseudo-query
-    hits: list[int] = []  # whether it is the article the query came from
-    negatives: list[np.ndarray] = []  # the top article with the query's topic left out
-    answered_elsewhere = 0
-    if len(articles) >= 2 and queries:
-        vectors = encode([q.text for q in queries], True) if encode else None
-        for number, query in enumerate(queries):
-            signals, _ = index.signals(query.text, None if vectors is None else vectors[number])
-            positions, features, _ = index.top(signals, 1)
-            found.append(features[0])
-            hits.append(int(int(positions[0]) == query.article))
-            elsewhere, absent, _ = index.top(signals, 1, exclude=topics[query.article])
-            coverage = signals["coverage"]
-            if coverage[int(elsewhere[0])] >= coverage[query.article]:
-                # Another topic holds every word the query has in its own article: a base
-                # whose articles overlap answers it there, so it is no unanswerable query.
-                answered_elsewhere += 1
-                continue
-            negatives.append(absent[0])
-    report: dict[str, Any] = {"pseudo_queries": len(hits), "pseudo_recall@1": round(sum(hits) / len(hits), 4) if hits else None}
+    topics = _topics(articles)
+    made = _Samples()
+    if len(articles) >= 2:
+        _search(index, pseudo_queries(lang, articles, passages), encode, topics, made)
+    asked = _Samples()
+    if index_without is not None and len(articles) >= 2 and any(a.questions for a in articles):
+        for fold in range(_QUESTION_FOLDS):
+            kept = [replace(a, questions=tuple(q for j, q in enumerate(a.questions) if j % _QUESTION_FOLDS != fold)) for a in articles]
+            queries = [
+                PseudoQuery(q, position)
+                for position, a in enumerate(articles)
+                for j, q in enumerate(a.questions)
+                if j % _QUESTION_FOLDS == fold
+            ]
+            _search(index_without(kept), queries, encode, topics, asked)
+    report: dict[str, Any] = {
+        "pseudo_queries": len(made.hits),
+        "pseudo_recall@1": round(sum(made.hits) / len(made.hits), 4) if made.hits else None,
+    }
+    if asked.hits:
+        report["question_queries"] = len(asked.hits)
+        report["question_recall@1"] = round(sum(asked.hits) / len(asked.hits), 4)
+    found = made.found + asked.found
+    hits = made.hits + asked.hits
+    negatives = made.negatives + asked.negatives
     if len(negatives) < MIN_CALIBRATION_SAMPLES or sum(hits) == 0:
         return replace(Calibration.fallback(fusion), threshold=COMMON_THRESHOLD, report=report)
     rows = np.array(found + negatives)
     labels = np.array(hits + [0] * len(negatives))
-    weights, intercept, offset, scale = fit_logistic(rows, labels)
+    weights, intercept, offset, scale = fit_logistic(rows, labels, unused=() if asked.hits else LENGTH_DEPENDENT)
     calibration = Calibration(weights, intercept, offset, scale, samples=len(labels), fitted=True, fusion=fusion)
     answerable = np.array(found)[np.array(hits) == 1]
-    report["answered_elsewhere"] = answered_elsewhere
+    report["answered_elsewhere"] = made.answered_elsewhere + asked.answered_elsewhere
     return _with_threshold(calibration, answerable, np.array(negatives), budget, report)
+
+
+def _topics(articles: list[Article]) -> list[list[int]]:
+    """The topic of each article: it and the articles sharing its title (a guide split into parts)."""
+    by_title: dict[str, list[int]] = {}
+    for position, article in enumerate(articles):
+        by_title.setdefault(fold(article.title), []).append(position)
+    return [by_title[fold(a.title)] if len(by_title[fold(a.title)]) < len(articles) else [i] for i, a in enumerate(articles)]
+
+
+def _search(
+    index: LanguageIndex,
+    queries: list[PseudoQuery],
+    encode: Callable[[list[str], bool], np.ndarray] | None,
+    topics: list[list[int]],
+    samples: _Samples,
+) -> None:
+    """Add each query's top article, and its top article with its topic left out, to `samples`."""
+    if not queries:
+        return
+    vectors = encode([q.text for q in queries], True) if encode else None
+    for number, query in enumerate(queries):
+        signals, _ = index.signals(query.text, None if vectors is None else vectors[number])
+        positions, features, _ = index.top(signals, 1)
+        samples.found.append(features[0])
+        samples.hits.append(int(int(positions[0]) == query.article))
+        elsewhere, absent, _ = index.top(signals, 1, exclude=topics[query.article])
+        coverage = signals["coverage"]
+        if coverage[int(elsewhere[0])] >= coverage[query.article]:
+            # Another topic holds every word the query has in its own article: a base
+            # whose articles overlap answers it there, so it is no unanswerable query.
+            samples.answered_elsewhere += 1
+            continue
+        samples.negatives.append(absent[0])
 
 
 def _with_threshold(

@@ -4,9 +4,12 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from kb_index import build as build_module
+from kb_index import calibrate as calibrate_module
 from kb_index.build import BuildSettings, build_index
 from kb_index.chunking import split_passages
 from kb_index.ranking import FEATURES, fuse
@@ -128,7 +131,13 @@ def _check_fitted(manifest: dict) -> None:
 
 
 def test_articles_only_base_fits_its_own_calibration(articles_only: Path) -> None:
-    _check_fitted(_manifest(articles_only))
+    manifest = _manifest(articles_only)
+    _check_fitted(manifest)
+    for lang in ("en", "tr"):
+        calibration = manifest["calibration"][lang]
+        # No real questions to learn how raw BM25 grows with a query's length from.
+        assert calibration["weights"]["words"] == 0.0
+        assert "question_queries" not in calibration["report"]
     kb = KnowledgeBase.open(articles_only)
     hits = kb.search("how long does express delivery take", k=3)
     assert hits[0].id == "delivery-en"
@@ -137,7 +146,36 @@ def test_articles_only_base_fits_its_own_calibration(articles_only: Path) -> Non
 
 def test_base_with_alternate_questions_still_fits(tmp_path: Path) -> None:
     build_index(_write(tmp_path / "kb.jsonl", questions=True), tmp_path / "index", BuildSettings(model="none"), progress=False)
-    _check_fitted(_manifest(tmp_path / "index"))
+    manifest = _manifest(tmp_path / "index")
+    _check_fitted(manifest)
+    assert manifest["calibration"]["en"]["report"]["question_queries"] == 2 * len(ENGLISH)
+    assert manifest["calibration"]["tr"]["report"]["question_queries"] == 2 * len(TURKISH)
+
+
+def test_each_alternate_question_is_asked_of_an_index_without_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[list[str]] = []  # the alternate questions of each index built for calibration
+    asked: list[tuple[int, list[str]]] = []  # (index number, queries searched against it)
+    real_index, real_search = build_module._language_index, calibrate_module._search
+
+    def language_index(*args: Any) -> Any:
+        built.append([question for article in args[2] for question in article.questions])
+        return real_index(*args)
+
+    def search(index: Any, queries: list[Any], *args: Any) -> None:
+        asked.append((len(built) - 1, [query.text for query in queries]))
+        real_search(index, queries, *args)
+
+    monkeypatch.setattr(build_module, "_language_index", language_index)
+    monkeypatch.setattr(calibrate_module, "_search", search)
+    build_index(_write(tmp_path / "kb.jsonl", questions=True), tmp_path / "index", BuildSettings(model="none"), progress=False)
+    # Per language: its whole index (0), then one index per half of the questions (1, 2).
+    assert len(built) == 6
+    for whole in (0, 3):
+        halves = [texts for number, texts in asked if number in (whole + 1, whole + 2)]
+        assert len(halves) == 2
+        for number, texts in zip((whole + 1, whole + 2), halves, strict=True):
+            assert texts and not set(texts) & set(built[number]), "a question was asked of an index that holds it"
+        assert sorted(halves[0] + halves[1]) == sorted(built[whole]), "every alternate question is asked exactly once"
 
 
 def test_threshold_setting_overrides_the_fitted_one(tmp_path: Path) -> None:
