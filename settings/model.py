@@ -107,7 +107,7 @@ class Storage(BaseSettings):
     tracker_database: Path = Field(
         Path("var/rasa-tracker.sqlite3"),
         validation_alias="RASA_TRACKER_DB",
-        description="Rasa's SQLite tracker store (`endpoints.yml`); the dashboard and review page read it read-only",
+        description="Rasa's SQLite tracker store (`endpoints.yml`); the dashboard and review pages read it read-only (with DESTEK_PROFILE=cluster they read the PostgreSQL store instead)",
     )
     kb_index: Path = Field(
         Path("var/kb-index"), validation_alias="DESTEK_KB_INDEX", description="the knowledge-base index the action server loads"
