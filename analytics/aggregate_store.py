@@ -86,7 +86,18 @@ def rebuild(engine: Engine, events: Iterable[Event], timezone: ZoneInfo) -> tupl
         _write(connection, list(rows.values()), totals, states, increment=False)
         handoff_match.match_all(connection)
         set_meta(connection, {"timezone": timezone.key, "backfilled_at": str(time.time())})
+    analyse(engine)
     return len(states), len(rows)
+
+
+def analyse(engine: Engine) -> None:
+    """On PostgreSQL, VACUUM (ANALYZE) the tables just rewritten: the dashboard's rank reads are index-only scans, which
+    need the visibility map, and its plans fresh statistics; autovacuum would get there, minutes later (at 100,000
+    conversations a request right after the backfill took 390 ms instead of 140 ms). SQLite needs nothing."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql(f"VACUUM (ANALYZE) {', '.join(table.name for table in (conversations, daily, senders, meta))}")
 
 
 def _write(
