@@ -1,8 +1,9 @@
 """The dashboard's figures read from the aggregate tables instead of re-reading every tracker event.
 
 Same definitions and the same results as analytics.figures.compute (tests/analytics/test_aggregates.py
-proves it on a synthetic month); handoff rows are matched to sessions at read time in SQL, and the support
-tables (handoffs, CSAT, campaigns) are counted in SQL too (analytics.support_sql): nothing is read whole.
+proves it on a synthetic month); handoff rows were matched to their sessions when the aggregates were written
+(analytics.handoff_match), and the support tables (handoffs, CSAT, campaigns) are counted in SQL (analytics.support_sql):
+nothing is read whole.
 """
 
 import math
@@ -11,24 +12,25 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, column, false, func, inspect, literal, select, table, tuple_, union_all
+from sqlalchemy import Engine, false, func, inspect, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from analytics import support_sql
-from analytics.aggregate_schema import conversations, daily
-from analytics.aggregate_store import stored_meta
+from analytics.aggregate_schema import conversations, daily, stored_meta
 from analytics.figures import MAX_DAYS, TOP, ArticleRow, Durations, Figures, Filters, ranked
+from analytics.handoff_match import WATERMARK
 
 KINDS = ("intent", "kb", "article", "helpful", "not_helpful", "handed_off", "first_response", "resolution")
 
 
 def available(engine: Engine, filters: Filters) -> bool:
-    """Aggregates exist, were backfilled, and count days in the filters' time zone."""
+    """Aggregates exist, were backfilled, have their handoff rows matched (analytics.handoff_match), and count days
+    in the filters' time zone."""
     if not inspect(engine).has_table("analytics_meta"):
         return False
     with engine.connect() as connection:
         known = stored_meta(connection)
-    return "backfilled_at" in known and known.get("timezone") == filters.timezone.key
+    return "backfilled_at" in known and WATERMARK in known and known.get("timezone") == filters.timezone.key
 
 
 def whole_days(filters: Filters) -> bool:
@@ -90,29 +92,28 @@ def compute_from_aggregates(engine: Engine, filters: Filters) -> Figures:
             totals[kind][key] += int(n)
         unanswered = _top_unanswered(connection, daily_where)
         slot_handed = totals["handed_off"][""]
-        reason_counts, extra = _handoff_rows(connection, usable, selection, filters)
+        reason_counts, unmarked, taken_out = _handoff_matches(connection, selection)
         first_response = _durations(connection, c.first_response_s, selection, totals["first_response"])
-        not_extra = [tuple_(c.sender_id, c.session).not_in(list(extra))] if extra else []
-        taken_out = [v for v in extra.values() if v is not None and v >= 0]
         resolution_sums = Counter(
             {
                 "n": totals["resolution"]["n"] - len(taken_out),
                 "us": totals["resolution"]["us"] - sum(round(v * 1_000_000) for v in taken_out),
             }
         )
-        resolution = _durations(connection, c.resolution_s, [*selection, *not_extra], resolution_sums)
+        # the sessions with a handoff row are not contained (those the bot marked have no resolution time anyway)
+        resolution = _durations(connection, c.resolution_s, [*selection, c.handoff_reason.is_(None)], resolution_sums)
         handoffs = "handoffs" in usable
         first_response_human = support_sql.human_durations(connection, filters, "first_agent_reply_at") if handoffs else None
         resolution_human = support_sql.human_durations(connection, filters, "closed_at") if handoffs else None
         csat_overall, csat_per_channel, csat_per_day = support_sql.csat(connection, filters, usable)
         campaigns = support_sql.campaigns_of(connection, filters, usable)
     total = sum(int(n) for *_, n in per_group)
-    handed = slot_handed + len(extra)
+    handed = slot_handed + unmarked
     by_channel: Counter[str] = Counter()
     for _, channel, _, n in per_group:
         by_channel[channel] += int(n)
     days, per_channel, per_language = _per_day(per_group)
-    reason_counts["unknown"] += slot_handed - (sum(reason_counts.values()) - len(extra))
+    reason_counts["unknown"] += slot_handed - (sum(reason_counts.values()) - unmarked)
     articles = [
         ArticleRow(article, n, totals["helpful"][article], totals["not_helpful"][article]) for article, n in totals["article"].items() if n
     ]
@@ -176,69 +177,25 @@ def _top_unanswered(connection: Any, daily_where: list[ColumnElement[bool]]) -> 
     return [(str(k), int(n)) for k, n in connection.execute(grouped)]
 
 
-def _handoff_rows(
-    connection: Any, usable: set[str], selection: list[ColumnElement[bool]], filters: Filters
-) -> tuple[Counter[str], dict[tuple[str, int], float | None]]:
-    """Handoff and handoff-request rows (same database) matched in SQL to the session they fall in,
-    as analytics.figures does: the session of that sender that started last at or before the row;
-    per session its first handoffs row, else its first handoff_requests row. Returns the reasons of
-    the selected conversations that have a row, and those of them the bot did not mark handed off.
-
-    Only rows created since the range's start are read (indexed): a row owned by a session of the range was
-    created after that session started."""
-    sources = []
-    for src, name in enumerate(("handoffs", "handoff_requests")):
-        if name in usable:
-            source = table(name, column("sender_id"), column("created_at"), column("reason"))
-            since = [source.c.created_at >= filters.since] if filters.since is not None else []
-            sources.append(
-                select(literal(src).label("src"), source.c.sender_id, source.c.created_at, source.c.reason).where(
-                    source.c.created_at.is_not(None), *since
-                )
-            )
-    if not sources:
-        return Counter(), {}
-    rows_ = union_all(*sources).subquery("r")
-    earlier = conversations.alias("earlier")
-    # the sender's latest session started at or before the row (sessions are numbered in start order): one seek
-    # in ix_analytics_conversations_sender_start, which covers it
-    owner = (
-        select(earlier.c.session)
-        .where(earlier.c.sender_id == rows_.c.sender_id, earlier.c.started_at <= rows_.c.created_at)
-        .order_by(earlier.c.started_at.desc(), earlier.c.session.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    # materialised: the owner subquery runs once per row, not once per use
-    matched = (
-        select(rows_.c.src, rows_.c.sender_id, rows_.c.created_at, rows_.c.reason, owner.label("session"))
-        .cte("m")
-        .prefix_with("MATERIALIZED")
-    )
-    first = func.row_number().over(partition_by=[matched.c.sender_id, matched.c.session], order_by=[matched.c.src, matched.c.created_at])
-    owned = (
-        select(matched.c.sender_id, matched.c.session, matched.c.reason, first.label("rn"))
-        .where(matched.c.session.is_not(None))
-        .subquery("k")
-    )
+def _handoff_matches(connection: Any, selection: list[ColumnElement[bool]]) -> tuple[Counter[str], int, list[float]]:
+    """The selected conversations with a handoff row (matched to their session when the aggregates were written,
+    analytics.handoff_match), counted per reason from ix_analytics_conversations_handoff: their reasons, how many
+    of them the bot did not mark handed off, and those ones' bot resolution times (to take out of the bot's)."""
     c = conversations.c
-    joined = owned.join(conversations, and_(c.sender_id == owned.c.sender_id, c.session == owned.c.session))
-    where = [owned.c.rn == 1, c.user_turns > 0, *selection]
-    reason = func.coalesce(func.nullif(owned.c.reason, ""), "unknown")
+    where = [c.handoff_reason.is_not(None), c.user_turns > 0, *selection]
     reasons: Counter[str] = Counter()
     unmarked = 0
-    for name, handed_off, n in connection.execute(
-        select(reason, c.handed_off, func.count()).select_from(joined).where(*where).group_by(reason, c.handed_off)
+    for reason, handed_off, n in connection.execute(
+        select(c.handoff_reason, c.handed_off, func.count()).where(*where).group_by(c.handoff_reason, c.handed_off)
     ):
-        reasons[str(name)] += int(n)
+        reasons[str(reason)] += int(n)
         unmarked += 0 if handed_off else int(n)
-    extra: dict[tuple[str, int], float | None] = {}
+    taken_out: list[float] = []
     if unmarked:  # rare: a handoff the bot did not record (an agent took over)
-        for sender, session, resolution in connection.execute(
-            select(c.sender_id, c.session, c.resolution_s).select_from(joined).where(*where, c.handed_off == false())
-        ):
-            extra[(sender, int(session))] = resolution
-    return reasons, extra
+        taken_out = [
+            float(v) for (v,) in connection.execute(select(c.resolution_s).where(*where, c.handed_off == false(), c.resolution_s >= 0))
+        ]
+    return reasons, unmarked, taken_out
 
 
 def _per_day(per_group: Sequence[Any]) -> tuple[list[str], dict[str, list[int]], dict[str, list[int]]]:

@@ -8,8 +8,10 @@ so the consumer and the backfill work on a database nobody migrated (like the st
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from settings.model import get_settings
 from storage import schema
@@ -48,4 +50,27 @@ def _sqlite_pragmas(connection: object, _record: object) -> None:
 
 
 def create(engine: Engine) -> None:
+    """Make the tables that are missing; ValueError (one line) for a table older than this code (`make migrate`)."""
     schema.metadata.create_all(engine, tables=list(TABLES), checkfirst=True)
+    present = {c["name"] for c in inspect(engine).get_columns(conversations.name)}
+    missing = [c.name for c in conversations.c if c.name not in present]
+    if missing:
+        raise ValueError(f"{conversations.name} lacks column(s) {', '.join(missing)}: run `make migrate` (python -m storage.migrate)")
+
+
+def insert(connection: Connection, table: Any) -> Any:
+    """An INSERT with this dialect's ON CONFLICT clauses."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def stored_meta(connection: Connection) -> dict[str, str]:
+    return {str(key): str(value) for key, value in connection.execute(select(meta.c.key, meta.c.value))}
+
+
+def set_meta(connection: Connection, values: dict[str, str]) -> None:
+    statement = insert(connection, meta)
+    connection.execute(
+        statement.on_conflict_do_update(index_elements=[meta.c.key], set_={"value": statement.excluded.value}),
+        [{"key": key, "value": value} for key, value in values.items()],
+    )

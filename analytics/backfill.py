@@ -61,7 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     tracker_url = f"sqlite:///{store}" if isinstance(store, Path) else store
     started = time.perf_counter()
     target = engine_for(args.database_url or settings.storage.url())
-    n_senders, n_conversations = rebuild(target, tracker_events(engine_for(tracker_url)), timezone)
+    try:
+        n_senders, n_conversations = rebuild(target, tracker_events(engine_for(tracker_url)), timezone)
+    except ValueError as error:  # aggregate tables older than this code
+        print(f"analytics backfill: {error}", file=sys.stderr)
+        return 2
     print(f"analytics backfill: {n_conversations} conversations of {n_senders} senders in {time.perf_counter() - started:.1f} s")
     return 0
 

@@ -19,6 +19,7 @@ import pika
 from pika.adapters.blocking_connection import BlockingChannel
 from sqlalchemy import Engine
 
+from analytics import handoff_match
 from analytics.aggregate_schema import engine_for
 from analytics.aggregate_store import Event, TimezoneChanged, apply_events, prepare
 from analytics.settings import analytics_timezone
@@ -28,6 +29,7 @@ log = logging.getLogger("analytics.consumer")
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 DEFAULT_QUEUE = "rasa_core_events"  # Rasa's default queue name (rasa/core/brokers/pika.py)
 DEFAULT_EXCHANGE = "rasa-exchange"
+CATCH_UP_EVERY = 1.0  # seconds between the idle consumer's handoff-row catch-ups
 
 
 def parse(body: bytes) -> Event | None:
@@ -56,6 +58,7 @@ class Consumer:
         self.timezone = analytics_timezone()
         self.pending: list[tuple[int, bytes]] = []
         self.applied = self.ignored = 0
+        self.caught_up = -CATCH_UP_EVERY
 
     def flush(self) -> None:
         """Commit the pending messages' events, then acknowledge them all at once."""
@@ -69,9 +72,19 @@ class Consumer:
                 log.warning("analytics consumer: skipped a message that is not a Rasa event (%d bytes)", len(body))
             else:
                 events.append(parsed)
-        self.applied += apply_events(self.engine, events, self.timezone)
+        self.applied += apply_events(self.engine, events, self.timezone)  # with the handoff rows' catch-up
+        self.caught_up = time.monotonic()
         self.channel.basic_ack(delivery_tag=self.pending[-1][0], multiple=True)
         self.pending = []
+
+    def catch_up(self) -> None:
+        """While the queue is idle, match the handoff rows created since the last batch (analytics.handoff_match),
+        at most once a second: a handoff shows on the dashboard without waiting for the next event."""
+        if time.monotonic() - self.caught_up < CATCH_UP_EVERY:
+            return
+        with self.engine.begin() as connection:
+            handoff_match.catch_up(connection)
+        self.caught_up = time.monotonic()
 
     def run(self, exit_when_idle: float | None) -> None:
         idle_since = time.monotonic()
@@ -79,6 +92,7 @@ class Consumer:
         for method, _properties, body in self.channel.consume(self.queue, inactivity_timeout=0.2):
             if method is None:
                 self.flush()
+                self.catch_up()
                 if self.stopping or (exit_when_idle is not None and time.monotonic() - idle_since >= exit_when_idle):
                     break
                 continue

@@ -2,7 +2,7 @@
 
 The store is Rasa's own: the SQLite file RASA_TRACKER_DB (endpoints.yml), or in the cluster profile
 (DESTEK_PROFILE=cluster) the PostgreSQL database that endpoints.cluster.yml's `tracker_store` names, its
-`${RASA_TRACKER_PG_…}` variables filled from the environment as Rasa fills them (`tracker_store()`).
+`${RASA_TRACKER_PG_…}` variables filled with the values Rasa is given, from the settings (`tracker_store()`).
 A SQLite file is opened read-only, a PostgreSQL store read in a read-only transaction, so a reader can never
 change or lock out the Rasa server's data.
 A conversation is one Rasa session of one sender: `action_session_start` (or `session_started`)
@@ -12,7 +12,6 @@ A turn is one user message with everything the bot did until the next user messa
 
 import itertools
 import json
-import os
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
@@ -25,7 +24,7 @@ import yaml
 from sqlalchemy import bindparam, inspect, text
 from sqlalchemy.engine import URL, make_url
 
-from settings.model import get_settings
+from settings.model import Settings, get_settings
 from storage.database import engine
 
 TrackerStore = Path | str  # a SQLite file, or a SQLAlchemy URL (PostgreSQL)
@@ -39,24 +38,21 @@ _EVENT_TYPES = ("user", "bot", "action", "slot", "session_started")  # the rest 
 _SLOTS = ("language", "kb_query", "kb_article_id", "kb_score", "kb_answered", "handoff_requested", "kb_feedback")
 
 
-def tracker_db_path() -> Path:
-    """RASA_TRACKER_DB, the same variable endpoints.yml gives the Rasa server."""
-    return get_settings().storage.tracker_database
-
-
-def tracker_store(env: Mapping[str, str] = os.environ, endpoints: Path = CLUSTER_ENDPOINTS) -> TrackerStore:
+def tracker_store(settings: Settings | None = None, endpoints: Path = CLUSTER_ENDPOINTS) -> TrackerStore:
     """The tracker store the Rasa server of this profile uses: with DESTEK_PROFILE=cluster, the URL built from
-    endpoints.cluster.yml's `tracker_store` (as Rasa's SQLTrackerStore builds it), else RASA_TRACKER_DB.
-    Raises ValueError (one line) when that section cannot be used."""
-    if env.get("DESTEK_PROFILE") != "cluster":
-        return tracker_db_path()
+    endpoints.cluster.yml's `tracker_store` (as Rasa's SQLTrackerStore builds it, its `${RASA_TRACKER_PG_…}` filled
+    from the settings), else RASA_TRACKER_DB. Raises ValueError (one line) when that section cannot be used."""
+    settings = settings or get_settings()
+    if settings.cluster.profile != "cluster":
+        return settings.storage.tracker_database
     try:
         section = (yaml.safe_load(endpoints.read_text(encoding="utf-8")) or {}).get("tracker_store") or {}
     except (OSError, yaml.YAMLError) as error:
         raise ValueError(f"{endpoints.name}: cannot read it ({error})") from None
     if str(section.get("type", "")).lower() not in SQL_STORES:
         raise ValueError(f"{endpoints.name}: tracker_store is not Rasa's SQL store (type: SQL or {CACHED_SQL_STORE})")
-    values = {key: _filled(endpoints.name, key, value, env) for key, value in section.items()}
+    variables = settings.cluster.tracker_variables()
+    values = {key: _filled(endpoints.name, key, value, variables) for key, value in section.items()}
     dialect = values.get("dialect") or "sqlite"
     if dialect == "sqlite":
         return Path(values.get("db") or "rasa.db")
@@ -74,14 +70,15 @@ def tracker_store(env: Mapping[str, str] = os.environ, endpoints: Path = CLUSTER
     return url.render_as_string(hide_password=False)
 
 
-def _filled(where: str, key: str, value: Any, env: Mapping[str, str]) -> str:
-    """A value with its ${VAR}s replaced from the environment; a variable that is not set is an error, as in Rasa."""
+def _filled(where: str, key: str, value: Any, variables: Mapping[str, str]) -> str:
+    """A value with its ${VAR}s replaced by the settings' values; a variable settings/model.py does not declare is
+    an error (Rasa would read it from the environment: declare it there first)."""
 
     def variable(match: re.Match[str]) -> str:
         name = match.group(1)
-        if name not in env:
-            raise ValueError(f"{where}: tracker_store {key} needs {name}, which is not set")
-        return env[name]
+        if name not in variables:
+            raise ValueError(f"{where}: tracker_store {key} needs {name}, which settings/model.py does not declare")
+        return variables[name]
 
     return re.sub(r"\$\{([^}]+)\}", variable, "" if value is None else str(value))
 

@@ -136,9 +136,14 @@ def write_support_rows(url: str, handoffs: list[tuple[Any, ...]], ratings: list[
 
 @contextmanager
 def environment(values: dict[str, str]) -> Iterator[None]:
-    """Settings for the app under test, restored afterwards (make bench runs more after this)."""
+    """Settings for the app under test, restored afterwards (make bench runs more after this). The process reads its
+    settings once (settings.model.get_settings, cached): the cache is emptied on the way in and out, or the second size
+    would open the first size's (deleted) databases."""
+    from settings.model import get_settings
+
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
+    get_settings.cache_clear()
     try:
         yield
     finally:
@@ -147,6 +152,7 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+        get_settings.cache_clear()
 
 
 def p95(samples: list[float]) -> float:

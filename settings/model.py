@@ -107,7 +107,7 @@ class Storage(BaseSettings):
     tracker_database: Path = Field(
         Path("var/rasa-tracker.sqlite3"),
         validation_alias="RASA_TRACKER_DB",
-        description="Rasa's SQLite tracker store (`endpoints.yml`); the dashboard and review page read it read-only",
+        description="Rasa's SQLite tracker store (`endpoints.yml`); the dashboard and review pages read it read-only (with DESTEK_PROFILE=cluster they read the PostgreSQL store instead)",
     )
     kb_index: Path = Field(
         Path("var/kb-index"), validation_alias="DESTEK_KB_INDEX", description="the knowledge-base index the action server loads"
@@ -431,14 +431,37 @@ class Cluster(BaseSettings):
         pattern=r"^[A-Za-z0-9._-]+$",
         description="key prefix in Redis (letters, digits, - _ .)",
     )
+    profile: Literal["", "cluster"] = Field(
+        "",
+        validation_alias="DESTEK_PROFILE",
+        description="`cluster`: Rasa runs on `endpoints.cluster.yml`, and the dashboard, review pages, replay and backfill read its PostgreSQL tracker store (the RASA_TRACKER_PG_* below); empty: `endpoints.yml` and RASA_TRACKER_DB",
+    )
     tracker_pg_host: str = Field(
         "127.0.0.1", validation_alias="RASA_TRACKER_PG_HOST", description="PostgreSQL of the cluster's tracker store"
     )
     tracker_pg_port: int = Field(5432, validation_alias="RASA_TRACKER_PG_PORT", gt=0, lt=65536, description="its port")
+    tracker_pg_db: str = Field("destek_tracker", validation_alias="RASA_TRACKER_PG_DB", description="its database")
+    tracker_pg_user: str = Field("postgres", validation_alias="RASA_TRACKER_PG_USER", description="its user")
+    tracker_pg_password: str = Field("", validation_alias="RASA_TRACKER_PG_PASSWORD", description="that user's password; empty: none")
+    tracker_pg_login_db: str = Field(
+        "postgres", validation_alias="RASA_TRACKER_PG_LOGIN_DB", description="where Rasa connects first to create the database"
+    )
     lock_redis_host: str = Field("127.0.0.1", validation_alias="RASA_LOCK_REDIS_HOST", description="Redis of the cluster's lock store")
     lock_redis_port: int = Field(6379, validation_alias="RASA_LOCK_REDIS_PORT", gt=0, lt=65536, description="its port")
     rabbitmq_host: str = Field("127.0.0.1", validation_alias="RABBITMQ_HOST", description="RabbitMQ of the cluster's event broker")
     rabbitmq_port: int = Field(5672, validation_alias="RABBITMQ_PORT", gt=0, lt=65536, description="its port")
+
+    def tracker_variables(self) -> dict[str, str]:
+        """The values endpoints.cluster.yml's `tracker_store` takes from the environment (`${RASA_TRACKER_PG_…}`),
+        by variable name, as the Rasa server of this profile is given them."""
+        return {
+            "RASA_TRACKER_PG_HOST": self.tracker_pg_host,
+            "RASA_TRACKER_PG_PORT": str(self.tracker_pg_port),
+            "RASA_TRACKER_PG_DB": self.tracker_pg_db,
+            "RASA_TRACKER_PG_USER": self.tracker_pg_user,
+            "RASA_TRACKER_PG_PASSWORD": self.tracker_pg_password,
+            "RASA_TRACKER_PG_LOGIN_DB": self.tracker_pg_login_db,
+        }
 
 
 class Settings(BaseModel):

@@ -148,6 +148,8 @@ handoff_requests = Table(
     Column("created_at", Double, nullable=False),
     # the dashboard selects by date and matches to sessions from this index alone (migration 0003)
     Index("handoff_requests_by_created", "created_at", "sender_id", "reason"),
+    # the analytics consumer matches a sender's rows again when it starts a new session (migration 0004)
+    Index("handoff_requests_by_sender", "sender_id", "created_at", "reason"),
 )
 
 handoffs = Table(
@@ -550,9 +552,36 @@ analytics_conversations = Table(
     # the bot did not set handoff_requested); indexed so medians are read in order, not sorted
     Column("first_response_s", Float),
     Column("resolution_s", Float),
+    # the session's handoff row, matched when the consumer or the backfill writes (analytics/handoff_match.py,
+    # migration 0004): its first handoffs row, else its first handoff_requests row; all three None without one.
+    # handoff_src 0 = handoffs, 1 = handoff_requests; handoff_reason is the row's reason, "unknown" when empty
+    Column("handoff_src", Integer),
+    Column("handoff_at", Float),
+    Column("handoff_reason", String(255)),
     Index("ix_analytics_conversations_day", "day", "channel", "language"),
     Index("ix_analytics_conversations_first_response", "first_response_s", "day", "channel", "language"),
-    Index("ix_analytics_conversations_resolution", "resolution_s", "day", "channel", "language"),
+    # the bot's resolution time of the sessions without a handoff row, read in order for its ranks (migration 0004)
+    Index(
+        "ix_analytics_conversations_contained",
+        "resolution_s",
+        "day",
+        "channel",
+        "language",
+        sqlite_where=text("handoff_reason IS NULL"),
+        postgresql_where=text("handoff_reason IS NULL"),
+    ),
+    # the sessions with a handoff row, counted per reason from this index alone (migration 0004)
+    Index(
+        "ix_analytics_conversations_handoff",
+        "day",
+        "channel",
+        "language",
+        "handoff_reason",
+        "handed_off",
+        "user_turns",
+        sqlite_where=text("handoff_reason IS NOT NULL"),
+        postgresql_where=text("handoff_reason IS NOT NULL"),
+    ),
     # a handoff row's session: the sender's latest session started at or before it (migration 0003)
     Index("ix_analytics_conversations_sender_start", "sender_id", "started_at", "session"),
 )
@@ -569,6 +598,8 @@ analytics_daily = Table(
     Column("kind", String(16), primary_key=True),
     Column("key", String(1000), primary_key=True),
     Column("n", BigInteger, nullable=False),
+    # a request sums one kind over the range from this index alone, grouped by key in its order (migration 0004)
+    Index("ix_analytics_daily_kind", "kind", "key", "day", "channel", "language", "n"),
 )
 
 # The consumer's fold state per sender (current session only, no raw customer text): what makes

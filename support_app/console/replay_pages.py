@@ -7,9 +7,10 @@ up), so a form cannot plant arbitrary ids. Staff login and CSRF as the review pa
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
-from analytics.tracker import conversations_of, tracker_db_path
+from analytics.tracker import conversations_of
 from replay.golden import GoldenStore
 from replay.recorded import conversation_id
+from support_app.console.review import configured_tracker
 from support_app.console.staff.accounts import StaffUser, safe_next, staff_page
 from support_app.security import check_csrf
 
@@ -29,7 +30,7 @@ def golden_router() -> APIRouter:
         user: StaffUser = Depends(staff_page("agent")),
     ) -> RedirectResponse:
         check_csrf(request, csrf)
-        sessions = {c.session for c in conversations_of(tracker_db_path(), sender_id)}
+        sessions = {c.session for c in conversations_of(configured_tracker(), sender_id)}
         if session not in sessions:
             raise HTTPException(status_code=404, detail=f"field 'session': no conversation {sender_id!r} #{session} in the tracker store")
         identifier = conversation_id(sender_id, session)

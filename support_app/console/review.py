@@ -1,6 +1,6 @@
 """/review: conversation review for agents, and /review/gaps: the KB gap report (+ CSV exports).
 
-Conversations come from Rasa's tracker store through analytics.tracker (read-only). For a
+Conversations come from the tracker store of this profile (analytics.tracker.tracker_store, read-only). For a
 misunderstood message an agent can, in one action, add it as a training example of the right
 intent (tuning.nlu_writer, into DESTEK_NLU_DIR) or mark it "needs an article" (gap report).
 The message text is looked up again in the tracker from (sender, time): a form cannot make the
@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from analytics.tracker import CHANNELS, Conversation, Turn, conversations_of, iter_conversations, tracker_db_path
+from analytics.tracker import CHANNELS, Conversation, TrackerStore, Turn, conversations_of, iter_conversations, tracker_store
 from kb_index.errors import KbError
 from language.detect import detect_language
 from privacy.redaction import redact_for_display as redact
@@ -101,6 +101,15 @@ def message_language(turn: Turn, conversation: Conversation) -> str:
     return conversation.language if conversation.language in LANGUAGES else "tr"
 
 
+def configured_tracker() -> TrackerStore:
+    """The tracker store the Rasa server of this profile writes (RASA_TRACKER_DB, or with DESTEK_PROFILE=cluster the
+    PostgreSQL store of endpoints.cluster.yml); 503 naming the problem when its section cannot be used."""
+    try:
+        return tracker_store()
+    except ValueError as error:
+        raise HTTPException(status_code=503, detail=f"tracker store: {error}") from None
+
+
 @lru_cache(maxsize=1)
 def _encoder() -> gaps.Encoder:
     """Loaded on the first gap report, not at start-up (the embedding model takes a moment)."""
@@ -123,7 +132,7 @@ def review_router(settings: ReviewSettings | None = None) -> APIRouter:
         since = time.time() - settings.days * 86400
         conversations = [
             c
-            for c in iter_conversations(tracker_db_path(), since=since)
+            for c in iter_conversations(configured_tracker(), since=since)
             if c.last_at >= since and matches(c, filters, settings.low_confidence)
         ]
         conversations.sort(key=lambda c: -c.last_at)
@@ -168,7 +177,7 @@ def review_router(settings: ReviewSettings | None = None) -> APIRouter:
     def find_turn(sender_id: str, message_at: float) -> tuple[Conversation, Turn]:
         if not math.isfinite(message_at):
             raise HTTPException(status_code=400, detail=f"field 'message_at': {message_at} is not a finite number")
-        for conversation in conversations_of(tracker_db_path(), sender_id):
+        for conversation in conversations_of(configured_tracker(), sender_id):
             for turn in conversation.user_turns:
                 if abs(turn.timestamp - message_at) < 1e-6 and turn.text:
                     return conversation, turn

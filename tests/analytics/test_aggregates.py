@@ -5,6 +5,7 @@ show), under every filter; and folding the same events twice changes nothing."""
 
 import re
 import sqlite3
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from tests.analytics.test_reader import (
     session_start,
     support_db,
     user,
+    write_tracker,
 )
 
 TZ = ZoneInfo("Europe/Istanbul")
@@ -121,6 +123,15 @@ def month(state: Path, conversations_: int = 1200) -> tuple[Path, Path]:
     return state / "tracker.sqlite3", support
 
 
+def support_copy(support: Path, path: Path) -> Path:
+    """A copy of a support database (its handoff rows included) for a consumer to fold the same events into."""
+    with sqlite3.connect(support) as source, sqlite3.connect(path) as copy:
+        source.backup(copy)
+    source.close()
+    copy.close()
+    return path
+
+
 def recomputed(tracker: Path, data: SupportData, filters: Filters) -> Figures:
     return compute(list(iter_conversations(tracker, since=filters.since)), data, filters)
 
@@ -196,10 +207,11 @@ def test_hand_made_sessions_count_as_the_reader_counts_them(stores: tuple[Path, 
 
 
 def test_events_folded_twice_change_nothing(tmp_path: Path, stores: tuple[Path, Path, Engine]) -> None:
-    """At-least-once delivery: each event once, then all of them again in batches, then a batch repeated."""
-    tracker, _, backfilled = stores
+    """At-least-once delivery: each event once, then all of them again in batches, then a batch repeated. The consumer's
+    database holds the same support tables: its batches match the handoff rows to the same sessions as the backfill."""
+    tracker, support, backfilled = stores
     events = list(tracker_events(engine_for(f"sqlite:///{tracker}")))
-    engine = engine_for(f"sqlite:///{tmp_path / 'consumer.sqlite3'}")
+    engine = engine_for(f"sqlite:///{support_copy(support, tmp_path / 'consumer.sqlite3')}")
     rebuild(engine, [], TZ)
     for start in range(0, len(events), 997):
         apply_events(engine, events[start : start + 997], TZ)
@@ -245,3 +257,86 @@ def test_dashboard_and_metrics_pages_read_the_aggregates_with_the_same_figures(s
     aggregated_html, aggregated_metrics = rendered(tmp_path / "no-tracker.sqlite3", support, "auto")
     assert aggregated_metrics == recomputed_metrics
     assert aggregated_html == recomputed_html
+
+
+def matches(engine: Engine, sender: str) -> list[tuple[int, str | None]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(conversations.c.session, conversations.c.handoff_reason)
+            .where(conversations.c.sender_id == sender)
+            .order_by(conversations.c.session)
+        )
+        return [(int(session), reason) for session, reason in rows]
+
+
+def test_the_consumer_matches_handoff_rows_written_before_or_after_their_session(tmp_path: Path) -> None:
+    """Rasa's events and the support tables' handoff rows arrive in any order: a row written after its session was
+    folded is matched by the next catch-up (the idle consumer's, or the next batch's); a row matched to the sender's
+    session before a newer session's events arrived moves to the newer one when they do. Then the figures equal the
+    ones recomputed from the tracker store."""
+    from analytics import handoff_match
+    from storage.migrate import upgrade
+
+    support = tmp_path / "destek.sqlite3"
+    upgrade(support)  # the support tables as production has them
+    engine = engine_for(f"sqlite:///{support}")
+    rebuild(engine, [], TZ)
+    now = time.time()
+    sender = "web:late"
+    first = [*session_start(now - 100), *user(now - 95, "iade istiyorum", "refund"), *kb_not_sure(now - 94, "iade")]
+    second = [*session_start(now - 20), *user(now - 15, "kargom nerede", "faq")]
+    apply_events(engine, [(sender, e) for e in first], TZ)
+    assert matches(engine, sender) == [(0, None)]
+
+    with sqlite3.connect(support) as db:  # the bot's handoff request, written after the consumer folded the session
+        db.execute(
+            "INSERT INTO handoff_requests (sender_id, language, reason, created_at) VALUES (?, 'tr', 'kb_no_answer', ?)", (sender, now - 90)
+        )
+    with engine.begin() as connection:  # what the idle consumer does each second
+        handoff_match.catch_up(connection)
+    assert matches(engine, sender) == [(0, "kb_no_answer")]
+
+    with sqlite3.connect(support) as db:  # an agent's handoff in the second session, before its events are folded
+        db.execute(
+            "INSERT INTO handoffs (sender_id, channel, language, reason, priority, status, created_at) "
+            "VALUES (?, 'web', 'tr', 'customer_asked', 0, 'queued', ?)",
+            (sender, now - 10),
+        )
+    with engine.begin() as connection:
+        handoff_match.catch_up(connection)
+    assert matches(engine, sender) == [(0, "customer_asked")]  # the handoffs row wins in the only session known yet
+    apply_events(engine, [(sender, e) for e in second], TZ)
+    assert matches(engine, sender) == [(0, "kb_no_answer"), (1, "customer_asked")]
+
+    tracker = write_tracker(tmp_path / "tracker.sqlite3", {sender: first + second})
+    everything = Filters(timezone=TZ)
+    expected = recomputed(tracker, read_support_data(support), everything)
+    assert expected.handed_off == 2 and dict(expected.handoff_reasons) == {"kb_no_answer": 1, "customer_asked": 1}
+    assert same_figures(compute_from_aggregates(engine, everything), expected)
+
+
+def test_a_dashboard_request_counts_stored_matches_and_reads_no_handoff_row(stores: tuple[Path, Path, Engine]) -> None:
+    """The handoff rows were matched to their sessions when the aggregates were written: a request does not read
+    handoff_requests at all, reads handoffs only for the human times (by created_at), and counts the sessions with
+    a handoff row from the partial index over them (no table rows fetched)."""
+    from sqlalchemy import event
+
+    _, _, engine = stores
+    statements: list[tuple[str, Any]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        compute_from_aggregates(engine, filters_of({}))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    reads = [(s, p) for s, p in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+    assert not [s for s, _ in reads if "handoff_requests" in s]
+    assert all("handoffs.created_at >=" in s for s, _ in reads if re.search(r"\bFROM handoffs\b", s))
+    counted = [(s, p) for s, p in reads if "handoff_reason IS NOT NULL" in s]
+    assert len(counted) == 1
+    with engine.connect() as connection:
+        plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + counted[0][0], tuple(counted[0][1])))
+    assert "COVERING INDEX ix_analytics_conversations_handoff" in plan, plan

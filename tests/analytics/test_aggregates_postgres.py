@@ -63,9 +63,16 @@ def stores(databases: list[Engine], tmp_path_factory: pytest.TempPathFactory) ->
     (the tables copied as they are, the one lacking columns included)."""
     tracker, support = month(tmp_path_factory.mktemp("month"), 600)
     engine = databases[0]
+    copy_support_tables(support, engine)
+    rebuild(engine, tracker_events(engine_for(f"sqlite:///{tracker}")), TZ)
+    return tracker, support, engine
+
+
+def copy_support_tables(support: Path, engine: Engine) -> None:
+    """The SQLite support file's tables and rows, as they are, into a PostgreSQL database."""
     tables = MetaData()
     source = create_engine(f"sqlite:///{support}")
-    tables.reflect(source)
+    tables.reflect(source, only=lambda name, _: not name.startswith("analytics_"))
     for column in (c for table in tables.sorted_tables for c in table.c if isinstance(c.type, Float)):
         column.type = Float(precision=53)  # SQLite's REAL is 8 bytes, PostgreSQL's 4 (epoch seconds would lose minutes)
     tables.create_all(engine)
@@ -75,8 +82,6 @@ def stores(databases: list[Engine], tmp_path_factory: pytest.TempPathFactory) ->
             if copied:
                 connection.execute(table.insert(), copied)
     source.dispose()
-    rebuild(engine, tracker_events(engine_for(f"sqlite:///{tracker}")), TZ)
-    return tracker, support, engine
 
 
 @pytest.mark.parametrize("params", FILTERS, ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()) or "default")
@@ -98,6 +103,7 @@ def test_metrics_scope_and_redelivery_on_postgres(stores: tuple[Path, Path, Engi
         assert support_counts(connection, usable) == SupportCounts.of_rows(data)
     events = list(tracker_events(engine_for(f"sqlite:///{tracker}")))
     streamed = databases[1]
+    copy_support_tables(support, streamed)  # the consumer matches the same handoff rows to the sessions it folds
     rebuild(streamed, [], TZ)
     for start in range(0, len(events), 1000):
         apply_events(streamed, events[start : start + 1000], TZ)

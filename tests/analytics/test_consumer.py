@@ -23,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 from analytics.aggregate_schema import conversations, engine_for
 from analytics.aggregate_store import Event, apply_events, rebuild
 from analytics.backfill import tracker_events
-from tests.analytics.test_aggregates import TZ, month, table_rows
+from tests.analytics.test_aggregates import TZ, month, support_copy, table_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 AMQP_URL = os.environ.get("ANALYTICS_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
@@ -96,7 +96,8 @@ def consumer(database: Path, queue: str, exchange: str, *extra: str) -> subproce
 
 @pytest.fixture(scope="module")
 def month_events(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Event], Engine]:
-    """A synthetic month's events (in tracker order) and the backfill of the same month."""
+    """A synthetic month's events (in tracker order) and the backfill of the same month (into its support database, whose
+    handoff rows the consumers' copies hold too)."""
     tracker, support = month(tmp_path_factory.mktemp("month"), 400)
     backfilled = engine_for(f"sqlite:///{support}")
     rebuild(backfilled, tracker_events(engine_for(f"sqlite:///{tracker}")), TZ)
@@ -124,7 +125,7 @@ def test_consumer_through_rabbitmq_equals_the_backfill_despite_duplicates(
     queue, exchange = broker
     events, backfilled = month_events
     live = interleaved(events)
-    database = tmp_path / "consumer.sqlite3"
+    database = support_copy(Path(str(backfilled.url.database)), tmp_path / "consumer.sqlite3")
     engine = engine_for(f"sqlite:///{database}")
     rebuild(engine, [], TZ)  # an empty store, backfilled: the consumer sees every event
     # a batch committed by a consumer that died before acknowledging it: the broker delivers it again
@@ -146,7 +147,7 @@ def test_consumer_killed_midway_loses_and_doubles_nothing(
 ) -> None:
     queue, exchange = broker
     events, backfilled = month_events
-    database = tmp_path / "consumer.sqlite3"
+    database = support_copy(Path(str(backfilled.url.database)), tmp_path / "consumer.sqlite3")
     engine = engine_for(f"sqlite:///{database}")
     rebuild(engine, [], TZ)
     publish(exchange, queue, interleaved(events))

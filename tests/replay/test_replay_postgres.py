@@ -126,7 +126,9 @@ def test_replay_reads_the_cluster_profiles_postgresql_tracker_store(stores: tupl
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
-        ({"RASA_TRACKER_PG_HOST": None}, "replay: endpoints.cluster.yml: tracker_store url needs RASA_TRACKER_PG_HOST, which is not set"),
+        # the RASA_TRACKER_PG_* variables are settings (settings/model.py): one line naming a bad one
+        ({"RASA_TRACKER_PG_PORT": "port"}, "replay: RASA_TRACKER_PG_PORT: must be a whole number, not 'port'"),
+        ({"DESTEK_PROFILE": "clustre"}, "replay: DESTEK_PROFILE: Input should be '' or 'cluster'"),
         ({"RASA_TRACKER_PG_PORT": "1"}, "replay: tracker store postgresql+psycopg://postgres@127.0.0.1:1/"),
     ],
 )
