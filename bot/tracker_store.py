@@ -16,14 +16,13 @@ builds from endpoints.yml, so it installs bot/action_payload.py (the newest N ev
 action server; 0 sends whole sessions, as Rasa does) and bot/action_response.py (the action
 server's responses validated without re-checking the schema each time).
 
-What it writes is redacted (privacy.redaction): the text of user and bot events and the
+What it writes is redacted (bot/event_redaction.py, privacy.redaction): the text of user and bot events and the
 entity values (an agent's reply travels as the `agent_text` entity of EXTERNAL_agent_message
 and is then uttered by the bot). The channels redact customers' messages before they enter
 Rasa; this catches what is only uttered, above all an agent's reply, which the customer has
 received in full by the time the turn is saved. The events kept in memory stay as they were.
 """
 
-import copy
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -36,7 +35,7 @@ from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import action_payload, action_response
-from privacy.redaction import redact
+from bot.event_redaction import REDACTED_EVENTS, redacted_event_data
 
 DEFAULT_CACHED_CONVERSATIONS = 1000
 
@@ -112,7 +111,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Any]:
         """The events Rasa's save writes, each user and bot event with its text redacted."""
         for event in super()._additional_events(session, tracker):
-            yield _Redacted(event) if event.type_name in ("user", "bot") else event
+            yield _Redacted(event) if event.type_name in REDACTED_EVENTS else event
 
 
 @dataclass(frozen=True)
@@ -126,17 +125,7 @@ class _Redacted:
         return str(self.event.type_name)
 
     def as_dict(self) -> dict[str, Any]:
-        data = copy.deepcopy(self.event.as_dict())  # as_dict shares the event's own parse_data
-        if isinstance(data.get("text"), str):
-            data["text"] = redact(data["text"])
-        parse_data = data.get("parse_data")
-        if isinstance(parse_data, dict):
-            if isinstance(parse_data.get("text"), str):
-                parse_data["text"] = redact(parse_data["text"])
-            for entity in parse_data.get("entities") or []:
-                if isinstance(entity, dict) and isinstance(entity.get("value"), str):
-                    entity["value"] = redact(entity["value"])
-        return data
+        return redacted_event_data(self.event.as_dict())
 
 
 def _extends(events: Sequence[Event], kept: tuple[Event, ...]) -> bool:

@@ -24,6 +24,8 @@ NOT_PRODUCT = {"tests", "bench", "requirements", "docs", "var"}
 RASA_PROCESS_PACKAGES = {
     "bot.components",
     "bot.tracker_store",
+    "bot.event_broker",
+    "bot.event_redaction",
     "bot.action_payload",
     "bot.action_response",
     "cluster",
