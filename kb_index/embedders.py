@@ -73,7 +73,7 @@ class E5SmallEmbedder:
     any thread count and any batch (tests/kb_index/test_embedders.py)."""
 
     # Texts per model call when embedding a knowledge base (kb_index.embedcache): each call's
-    # forward pass runs ~180 OpenMP parallel regions whatever its size, so larger batches waste
+    # forward pass runs ~170 OpenMP parallel regions whatever its size, so larger batches waste
     # less time in barriers (sample KB passages on 2 threads: 38 s with 256, 58 s with 64).
     batch_size = 256
 
