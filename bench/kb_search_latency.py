@@ -2,7 +2,7 @@
 (lexical, word BM25, FAISS, fusion, calibration, snippet) timed apart, p50/p95 in ms.
 
     .venv/bin/python bench/kb_search_latency.py [--index var/kb-index] [--queries bot/data/kb_eval/queries.jsonl]
-    .venv/bin/python bench/kb_search_latency.py --synthetic 100000 [--index-type hnsw] [--work DIR]
+    .venv/bin/python bench/kb_search_latency.py --synthetic 100000 [--index-type hnsw] [--work DIR] [--reuse]
 
 --synthetic N builds the synthetic N-passage base of bench/run_all.py into DIR first. Embedding
 100,000 passages with e5 takes hours of CPU, so that build stands in a random-vector embedder of
@@ -41,10 +41,13 @@ def main() -> None:
     parser.add_argument("--synthetic", type=int, default=0, help="build the synthetic base of this many passages first")
     parser.add_argument("--index-type", default="flat", choices=("flat", "hnsw"))
     parser.add_argument("--work", default=str(ROOT / "var/bench-synthetic"))
+    parser.add_argument("--reuse", action="store_true", help="search the synthetic index already in --work instead of rebuilding it")
     args = parser.parse_args()
     texts = [json.loads(line)["query"] for line in Path(args.queries).read_text(encoding="utf-8").splitlines() if line.strip()]
     if args.synthetic:
-        args.index = str(build_synthetic(Path(args.work), args.synthetic, args.index_type))
+        built = Path(args.work) / f"index-{args.synthetic}-{args.index_type}"
+        reuse = args.reuse and (built / "current.json").is_file()
+        args.index = str(built if reuse else build_synthetic(Path(args.work), args.synthetic, args.index_type))
     kb = KnowledgeBase.open(Path(args.index))
     for text in texts[:20]:
         kb.search(text, k=5)
@@ -89,7 +92,7 @@ def build_synthetic(work: Path, passages: int, index_type: str) -> Path:
     if not source.exists():
         synthetic_base(source, passages)
     out = work / f"index-{passages}-{index_type}"
-    build_module.load_embedder = lambda name: RandomEmbedder()  # type: ignore[assignment]
+    build_module.load_embedder = lambda name, threads=None: RandomEmbedder()  # type: ignore[assignment]
     started = time.perf_counter()
     report = build_index(source, out, BuildSettings(index_type=index_type), progress=False)
     print(f"built {out}: {report.entries} entries in {time.perf_counter() - started:.0f} s ({index_type}, random 384-d vectors)")

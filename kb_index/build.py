@@ -30,6 +30,7 @@ from kb_index.lexical import NGRAM_RANGE, LexicalIndex
 from kb_index.ranking import DEFAULT_FUSION, Calibration
 from kb_index.scoring import LanguageIndex, dense_index
 from kb_index.words import STEMMERS, WordIndex
+from settings.rasa_side import rasa_settings
 
 FORMAT_VERSION = 4
 # The index's default model (the NLU keeps embedders.DEFAULT_MODEL): multilingual-e5-small lifts
@@ -78,7 +79,8 @@ def build_index(source: Path, out: Path, settings: BuildSettings, progress: bool
         raise KbError(f"stemmer {settings.stemmer!r} is not one of {', '.join(STEMMERS)}")
     articles = load_articles(source)
     _check_output_folder(out)
-    embedder = load_embedder(settings.model)
+    # A build embeds in batches: all cores (a search embeds one query on one thread).
+    embedder = load_embedder(settings.model, threads=max(rasa_settings().embed_threads, os.cpu_count() or 1))
     out.mkdir(parents=True, exist_ok=True)
     generation = out / f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{secrets.token_hex(4)}"
     generation.mkdir()

@@ -18,7 +18,7 @@ import numpy as np
 
 from kb_index.embedders import Embedder
 
-_BATCH = 64
+_BATCH = 64  # texts per model call, unless the embedder names its own `batch_size`
 _PROGRESS_MIN_TEXTS = 2000
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -61,14 +61,15 @@ class EmbeddingCache:
         if missing:
             # Similar lengths in one batch: less padding in the model.
             order = sorted(missing, key=lambda key: len(missing[key]))
-            starts: Sequence[int] = range(0, len(order), _BATCH)
+            size = int(getattr(self._embedder, "batch_size", _BATCH))
+            starts: Sequence[int] = range(0, len(order), size)
             if progress and len(order) >= _PROGRESS_MIN_TEXTS:
                 from tqdm import tqdm
 
                 starts = tqdm(starts, desc=f"embedding {progress}", unit="batch", file=sys.stderr)
             for start in starts:
-                batch = order[start : start + _BATCH]
-                vectors = self._embedder.encode([missing[key] for key in batch], queries=queries, batch_size=_BATCH)
+                batch = order[start : start + size]
+                vectors = self._embedder.encode([missing[key] for key in batch], queries=queries, batch_size=size)
                 self._vectors.update(zip(batch, vectors, strict=True))
             self.embedded += len(missing)
         self._used.update(keys)

