@@ -111,7 +111,7 @@ class WordIndex:
         indptr = self._model.scores["indptr"]
         indices = self._model.scores["indices"]
         total = 0.0
-        for token in tokens:
+        for token in sorted(tokens):  # a fixed order: the float sum is the same in every process
             column = self._vocabulary.get(token)
             if column is not None and column + 1 < len(indptr):
                 first, last = int(indptr[column]), int(indptr[column + 1])
