@@ -21,14 +21,14 @@ def main() -> None:
         default=None,
         help="the URL Destek believes it is reached at, which signatures cover (default: PUBLIC_URL, else --destek-url)",
     )
-    parser.add_argument("--auth-token", default=None, help="default: TWILIO_AUTH_TOKEN")
     parser.add_argument("--whatsapp-from", default=None, help="default: TWILIO_WHATSAPP_FROM")
     parser.add_argument("--status-delay", type=float, default=0.2, help="seconds between status callbacks")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="fake_twilio %(levelname)s %(message)s")
     try:
         settings = get_settings()
-        auth_token = args.auth_token or require("TWILIO_AUTH_TOKEN", settings.secrets.twilio_auth_token, settings.secrets.demo_secrets)
+        # The token is read from the environment only: a command line is visible to every local user in ps.
+        auth_token = require("TWILIO_AUTH_TOKEN", settings.secrets.twilio_auth_token, settings.secrets.demo_secrets)
     except (SecretError, SettingsError) as error:
         sys.exit(f"fake_twilio: {error}")
     host = args.host or settings.processes.host_for("fake_twilio")
