@@ -11,10 +11,8 @@ import argparse
 import hmac
 import json
 import logging
-import os
 import sys
 import zlib
-from collections.abc import MutableMapping
 from typing import Any
 
 from rasa_sdk.endpoint import create_app
@@ -29,11 +27,6 @@ from settings.model import SettingsError, get_settings
 
 logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 2_000_000  # a tracker with a long history; Rasa sends the whole tracker
-# BLAS threads of the query embedder here, unless DESTEK_EMBED_THREADS says otherwise. Its default
-# (2) suits index builds (large batches); one short query is too small to split, and the second
-# thread's spin-waiting cost about 20 times the work on the shared 2-core machine: 58.5 ms of CPU
-# per query against 2.9 ms with one thread (docs/turn-cost.md).
-QUERY_EMBED_THREADS = "1"
 
 
 def _action_call(request: Request) -> str | None:
@@ -87,11 +80,6 @@ def secure(app: Sanic, token: str) -> None:
         return response.json({"error": type(exception).__name__}, status=status)
 
 
-def use_one_embedding_thread(environ: MutableMapping[str, str]) -> None:
-    """Embed queries on one BLAS thread unless the operator chose a number (kb_index.embedders)."""
-    environ.setdefault("DESTEK_EMBED_THREADS", QUERY_EMBED_THREADS)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description="Destek action server")
     parser.add_argument("--port", type=int, default=None, help="default: ACTION_PORT, else 5055")
@@ -106,7 +94,6 @@ def main() -> None:
     host = args.host or settings.processes.host_for("actions")
     port = args.port or settings.processes.action_port
 
-    use_one_embedding_thread(os.environ)
     executor = ActionExecutor()
     executor.register_package("bot.actions")
     app = create_app(executor, cors_origins="")  # called by the Rasa server only, never by a browser
@@ -114,6 +101,8 @@ def main() -> None:
 
     @app.before_server_start
     async def load_knowledge_base(*_: object) -> None:
+        # Its query embedder runs on DESTEK_QUERY_EMBED_THREADS (default 1) BLAS threads, passed to the
+        # loader (bot/actions/services.py): one short query is too small to split (docs/turn-cost.md).
         kb = services.knowledge_base()
         services.records()
         logger.info("knowledge base loaded: %s articles, model %s", len(kb.articles), kb.manifest["model"])

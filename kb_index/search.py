@@ -45,8 +45,9 @@ class KnowledgeBase:
         self._languages = {lang: LanguageIndex.load(folder, lang, manifest) for lang in manifest["languages"]}
 
     @classmethod
-    def open(cls, index_dir: Path, model: str | None = None) -> "KnowledgeBase":
-        """Load the live generation; `model`, when given, must be the one the index was built with."""
+    def open(cls, index_dir: Path, model: str | None = None, threads: int | None = None) -> "KnowledgeBase":
+        """Load the live generation; `model`, when given, must be the one the index was built with.
+        `threads`: CPU threads of its embedder (default: DESTEK_EMBED_THREADS, see kb_index.embedders)."""
         folder = _live_generation(index_dir)
         try:
             manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -59,7 +60,7 @@ class KnowledgeBase:
             raise KbError(
                 f"{index_dir}: index was built with model {manifest['model']!r} but the settings ask for {model!r}; rebuild the index with that model"
             )
-        embedder = load_embedder(manifest["model"])
+        embedder = load_embedder(manifest["model"], threads=threads)
         if embedder is not None and embedder.dim != manifest["dim"]:
             raise KbError(
                 f"{index_dir}: model {manifest['model']!r} now gives {embedder.dim}-d vectors, the index has {manifest['dim']}-d; rebuild it"

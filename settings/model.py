@@ -170,7 +170,19 @@ class KnowledgeBase(BaseSettings):
         validation_alias="DESTEK_EMBEDDING_MODEL",
         description="embedding model; empty: the index's (a mismatch with the index is refused)",
     )
-    embed_threads: int = Field(2, validation_alias="DESTEK_EMBED_THREADS", ge=1, description="CPU threads of the numpy/C embedding models")
+    embed_threads: int = Field(
+        2,
+        validation_alias="DESTEK_EMBED_THREADS",
+        ge=1,
+        description="CPU threads of the numpy/C embedding models (index builds, the NLU featurizer)",
+    )
+    query_embed_threads: int = Field(
+        1,
+        validation_alias="DESTEK_QUERY_EMBED_THREADS",
+        ge=1,
+        description="CPU threads of the embedder of single queries (action server, copilot): one short query is too small "
+        "to split, a second thread only spin-waits (docs/turn-cost.md)",
+    )
     threshold: float | None = Field(
         None,
         validation_alias="DESTEK_KB_THRESHOLD",

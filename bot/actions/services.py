@@ -24,7 +24,8 @@ def settings() -> Settings:
 @lru_cache(maxsize=1)
 def knowledge_base() -> KnowledgeBase:
     current = settings()
-    return KnowledgeBase.open(current.kb_index_dir, model=current.embedding_model)
+    # One short query at a time: embedded on DESTEK_QUERY_EMBED_THREADS (1) threads, not the batch default (docs/turn-cost.md).
+    return KnowledgeBase.open(current.kb_index_dir, model=current.embedding_model, threads=current.query_embed_threads)
 
 
 @lru_cache(maxsize=1)

@@ -1,25 +1,58 @@
-"""bot/action_server.py: the query embedder runs on one BLAS thread unless the operator chose (docs/turn-cost.md)."""
+"""The action server's knowledge base embeds queries on one thread, passed to the loader
+(DESTEK_QUERY_EMBED_THREADS), not written into the environment (docs/turn-cost.md)."""
 
 import os
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bot.action_server import use_one_embedding_thread
-from kb_index.embedders import DEFAULT_MODEL, UseMultilingualEmbedder, load_embedder
+from bot.actions import services
+from kb_index import embedders, search
+from settings.model import get_settings
+from tests.bot.test_actions import configured  # noqa: F401  (a fixture)
 
 
-def test_one_thread_is_the_default_and_a_chosen_number_is_kept() -> None:
-    environ: dict[str, str] = {}
-    use_one_embedding_thread(environ)
-    assert environ == {"DESTEK_EMBED_THREADS": "1"}
-    chosen = {"DESTEK_EMBED_THREADS": "3"}
-    use_one_embedding_thread(chosen)
-    assert chosen == {"DESTEK_EMBED_THREADS": "3"}
+@pytest.fixture
+def loads(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every load_embedder call of the knowledge base (name, threads), passed on to the real loader."""
+    calls: list[dict[str, Any]] = []
+
+    def recorded(name: str, threads: int | None = None) -> embedders.Embedder | None:
+        calls.append({"name": name, "threads": threads})
+        return embedders.load_embedder(name, threads=threads)
+
+    monkeypatch.setattr(search, "load_embedder", recorded)
+    return calls
 
 
-def test_the_knowledge_base_embedder_reads_that_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("DESTEK_EMBED_THREADS", raising=False)
-    use_one_embedding_thread(os.environ)
-    embedder = load_embedder(DEFAULT_MODEL)
-    assert isinstance(embedder, UseMultilingualEmbedder)
-    assert embedder._model.threads == 1
+def test_the_knowledge_base_embedder_is_loaded_with_one_thread_without_touching_the_environment(
+    configured: Path,  # noqa: F811
+    loads: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DESTEK_EMBED_THREADS", "2")  # the batch default (index builds): not for one query
+    monkeypatch.delenv("DESTEK_QUERY_EMBED_THREADS", raising=False)
+    before = dict(os.environ)
+    kb = services.knowledge_base()
+    assert [call["threads"] for call in loads] == [1]
+    assert kb.embedder is not None and getattr(kb.embedder, "threads", None) == 1  # the model built with it
+    assert dict(os.environ) == before  # neither Destek nor the embedding library left a variable behind
+
+
+def test_an_operator_choice_of_query_threads_is_passed_on(
+    configured: Path,  # noqa: F811
+    loads: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DESTEK_QUERY_EMBED_THREADS", "3")
+    get_settings.cache_clear()
+    services.settings.cache_clear()
+    services.knowledge_base.cache_clear()
+    services.knowledge_base()
+    assert [call["threads"] for call in loads] == [3]
+
+
+def test_each_embedder_is_built_with_the_count_it_is_given() -> None:
+    use = embedders.load_embedder("use-multilingual-v3", threads=1)
+    assert isinstance(use, embedders.UseMultilingualEmbedder) and use._model.threads == 1

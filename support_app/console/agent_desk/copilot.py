@@ -55,9 +55,12 @@ def customer_texts(messages: Sequence[dict[str, Any]], card: dict[str, Any] | No
 class Copilot:
     """Opens the index on first use and again when `kb_index build` switches its live generation."""
 
-    def __init__(self, index_dir: Path, model: str | None = None) -> None:
+    def __init__(self, index_dir: Path, model: str | None = None, threads: int | None = None) -> None:
+        """`threads`: CPU threads of the index's embedder, which embeds one text at a time here (each
+        message, title and template on its own): DESTEK_QUERY_EMBED_THREADS, one by default (docs/turn-cost.md)."""
         self.index_dir = Path(index_dir)
         self.model = model
+        self.threads = threads
         self._lock = threading.Lock()
         self._kb: KnowledgeBase | None = None
         self._pointer: str | None = None
@@ -71,7 +74,7 @@ class Copilot:
         current = pointer.read_text(encoding="utf-8") if pointer.is_file() else None
         with self._lock:
             if self._kb is None or current != self._pointer:
-                self._kb = KnowledgeBase.open(self.index_dir, model=self.model)
+                self._kb = KnowledgeBase.open(self.index_dir, model=self.model, threads=self.threads)
                 self._pointer = current
                 self._searches.clear()
                 self._vectors_by_text.clear()

@@ -57,7 +57,7 @@ def desk_router(database_path: Database) -> APIRouter:
     store = HandoffStore(database_path)
     assignment = Assignment(database_path)
     settings = get_settings()
-    copilot = Copilot(settings.storage.kb_index, settings.kb.embedding_model or None)
+    copilot = Copilot(settings.storage.kb_index, settings.kb.embedding_model or None, threads=settings.kb.query_embed_threads)
     router = APIRouter()
     agent = staff_api("agent")
 

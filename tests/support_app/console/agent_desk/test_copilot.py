@@ -5,14 +5,18 @@ support app (real process, real index, real SQLite)."""
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
 from handoff.store import HandoffStore
+from kb_index import embedders, search
+from support_app.console.agent_desk import routes
 from support_app.console.agent_desk.copilot import Copilot, customer_texts
 from tests.conftest import ROOT
+from tests.helpers.databases import support_database
 from tests.helpers.servers import Servers
 
 INDEX = ROOT / "var" / "kb-index"
@@ -86,6 +90,33 @@ def test_templates_ranked_by_what_the_customer_asks(copilot: Copilot) -> None:
         first.append(names[0] == message["expected"])
     print(f"templates: right one first for {sum(first)} of {len(first)}, in the top 3 for all")
     assert sum(first) / len(first) >= 0.8
+
+
+def test_the_support_apps_copilot_embeds_on_the_query_thread_count(
+    tiny_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One text at a time, like the action server: DESTEK_QUERY_EMBED_THREADS (1), passed to the loader."""
+    made: list[Copilot] = []
+
+    class Recorded(Copilot):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setenv("DESTEK_KB_INDEX", str(tiny_index))
+    monkeypatch.setenv("DESTEK_EMBED_THREADS", "2")
+    monkeypatch.delenv("DESTEK_EMBEDDING_MODEL", raising=False)
+    monkeypatch.setattr(routes, "Copilot", Recorded)
+    loads: list[int | None] = []
+
+    def recorded(name: str, threads: int | None = None) -> embedders.Embedder | None:
+        loads.append(threads)
+        return embedders.load_embedder(name, threads=threads)
+
+    monkeypatch.setattr(search, "load_embedder", recorded)
+    routes.desk_router(support_database(tmp_path))
+    assert made[0].knowledge_base().embedder is not None
+    assert loads == [1]
 
 
 # --- the API of the running support app -----------------------------------------------------------
