@@ -2,8 +2,8 @@
 
 The same definitions as analytics.figures and analytics.prometheus compute from the rows read by
 analytics.support_db, without reading any table whole: handoffs and CSAT ratings are selected by
-`created_at` (indexed, migration 0003), counted and summed in SQL; the two ranks of each human time
-(median, 90th percentile) are read at their offset. A table that does not exist, or lacks the columns
+`created_at` (indexed, migration 0003), counted and summed in SQL; the human times fetch only the two
+differences of the range's handoffs, in one query, for Durations.of. A table that does not exist, or lacks the columns
 analytics relies on, is `None` ("no data") exactly as analytics.support_db reports it.
 """
 
