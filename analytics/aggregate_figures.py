@@ -70,9 +70,13 @@ def _where(t: Any, filters: Filters) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def compute_from_aggregates(engine: Engine, filters: Filters) -> Figures:
+def compute_from_aggregates(engine: Engine, filters: Filters, metrics_only: bool = False) -> Figures:
     """The dashboard's figures: the tracker-store half from the aggregate tables, the support-table half
-    (handoffs, CSAT, campaigns) counted in SQL in the same database (analytics.support_sql); one connection."""
+    (handoffs, CSAT, campaigns) counted in SQL in the same database (analytics.support_sql); one connection.
+
+    metrics_only: only what /metrics shows (analytics.prometheus.families: conversations per channel, containment,
+    KB answers, the CSAT count and mean); the other figures (bot and human times, top lists, per-day charts, CSAT
+    per day, campaigns) are left empty instead of computed."""
     selection = _where(conversations, filters)
     daily_where = _where(daily, filters)
     c = conversations.c
@@ -90,29 +94,34 @@ def compute_from_aggregates(engine: Engine, filters: Filters) -> Figures:
             .group_by(daily.c.kind, daily.c.key)
         ):
             totals[kind][key] += int(n)
-        unanswered = _top_unanswered(connection, daily_where)
+        unanswered = [] if metrics_only else _top_unanswered(connection, daily_where)
         slot_handed = totals["handed_off"][""]
         reason_counts, unmarked, taken_out = _handoff_matches(connection, selection)
-        first_response = _durations(connection, c.first_response_s, selection, totals["first_response"])
-        resolution_sums = Counter(
-            {
-                "n": totals["resolution"]["n"] - len(taken_out),
-                "us": totals["resolution"]["us"] - sum(round(v * 1_000_000) for v in taken_out),
-            }
-        )
-        # the sessions with a handoff row are not contained (those the bot marked have no resolution time anyway)
-        resolution = _durations(connection, c.resolution_s, [*selection, c.handoff_reason.is_(None)], resolution_sums)
-        handoffs = "handoffs" in usable
-        first_response_human = support_sql.human_durations(connection, filters, "first_agent_reply_at") if handoffs else None
-        resolution_human = support_sql.human_durations(connection, filters, "closed_at") if handoffs else None
-        csat_overall, csat_per_channel, csat_per_day = support_sql.csat(connection, filters, usable)
-        campaigns = support_sql.campaigns_of(connection, filters, usable)
+        none = Durations(0, None, None, None)
+        first_response = resolution = none
+        first_response_human: Durations | None = None
+        resolution_human: Durations | None = None
+        campaigns = None
+        if not metrics_only:
+            first_response = _durations(connection, c.first_response_s, selection, totals["first_response"])
+            resolution_sums = Counter(
+                {
+                    "n": totals["resolution"]["n"] - len(taken_out),
+                    "us": totals["resolution"]["us"] - sum(round(v * 1_000_000) for v in taken_out),
+                }
+            )
+            # the sessions with a handoff row are not contained (those the bot marked have no resolution time anyway)
+            resolution = _durations(connection, c.resolution_s, [*selection, c.handoff_reason.is_(None)], resolution_sums)
+            if "handoffs" in usable:
+                first_response_human, resolution_human = support_sql.human_durations(connection, filters)
+            campaigns = support_sql.campaigns_of(connection, filters, usable)
+        csat_overall, csat_per_channel, csat_per_day = support_sql.csat(connection, filters, usable, per_day=not metrics_only)
     total = sum(int(n) for *_, n in per_group)
     handed = slot_handed + unmarked
     by_channel: Counter[str] = Counter()
     for _, channel, _, n in per_group:
         by_channel[channel] += int(n)
-    days, per_channel, per_language = _per_day(per_group)
+    days, per_channel, per_language = ([], {}, {}) if metrics_only else _per_day(per_group)
     reason_counts["unknown"] += slot_handed - (sum(reason_counts.values()) - unmarked)
     articles = [
         ArticleRow(article, n, totals["helpful"][article], totals["not_helpful"][article]) for article, n in totals["article"].items() if n
@@ -133,8 +142,8 @@ def compute_from_aggregates(engine: Engine, filters: Filters) -> Figures:
         csat_overall=csat_overall,
         csat_per_channel=csat_per_channel,
         csat_per_day=csat_per_day,
-        top_intents=ranked(+totals["intent"], TOP),
-        top_articles=sorted(articles, key=lambda r: (-r.answers, r.article_id))[:TOP],
+        top_intents=[] if metrics_only else ranked(+totals["intent"], TOP),
+        top_articles=[] if metrics_only else sorted(articles, key=lambda r: (-r.answers, r.article_id))[:TOP],
         kb_answered=totals["kb"]["answered"],
         kb_unanswered=totals["kb"]["unanswered"],
         top_unanswered=unanswered,
@@ -146,19 +155,20 @@ def compute_from_aggregates(engine: Engine, filters: Filters) -> Figures:
 def _durations(connection: Any, value: Any, conditions: list[ColumnElement[bool]], sums: Counter[str]) -> Durations:
     """n, median, p90 (nearest rank) and mean of a column, as Durations.of computes them (negative
     values left out): n and the sum from the daily counts, the two ranks read in index order
-    instead of fetching every value. The mean comes from a sum of whole microseconds, so it may
-    differ from Python's exact mean by less than a microsecond."""
+    instead of fetching every value: the median from the low end, the 90th percentile from the high end (its
+    nearest rank counted from the top: a tenth of the walk instead of nine tenths). The mean comes from a sum of
+    whole microseconds, so it may differ from Python's exact mean by less than a microsecond."""
     n = int(sums["n"])
     if n <= 0:
         return Durations(0, None, None, None)
     where = [*conditions, value >= 0]
 
-    def ranked_values(offset: int, count: int) -> list[float]:
-        return [v for (v,) in connection.execute(select(value).where(*where).order_by(value).offset(offset).limit(count))]
+    def ranked_values(order: Any, offset: int, count: int) -> list[float]:
+        return [v for (v,) in connection.execute(select(value).where(*where).order_by(order).offset(offset).limit(count))]
 
-    middle = ranked_values((n - 1) // 2, 1 if n % 2 else 2)
+    middle = ranked_values(value, (n - 1) // 2, 1 if n % 2 else 2)
     median = middle[0] if n % 2 else (middle[0] + middle[1]) / 2
-    p90 = ranked_values(math.ceil(0.9 * n) - 1, 1)[0]
+    p90 = ranked_values(value.desc(), n - math.ceil(0.9 * n), 1)[0]  # 0-based rank ceil(0.9 n) - 1 from the low end
     return Durations(n, median, p90, sums["us"] / n / 1_000_000)
 
 

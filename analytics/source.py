@@ -32,7 +32,7 @@ def current_metrics(database_path: Database, filters: Filters) -> tuple[Figures,
     """/metrics: the figures and the support tables' counts."""
     engine = _aggregates(database_path, filters)
     if engine is not None:
-        figures = compute_from_aggregates(engine, filters)
+        figures = compute_from_aggregates(engine, filters, metrics_only=True)  # only what /metrics shows
         with engine.connect() as connection:
             return figures, support_counts(connection, usable_tables(connection)[0])
     data = read_support_data(_support(database_path))

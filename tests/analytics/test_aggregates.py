@@ -193,6 +193,8 @@ def test_metrics_from_aggregates_equal_the_recomputed_ones(stores: tuple[Path, P
         counted = support_counts(connection, usable_tables(connection)[0])
     assert counted == SupportCounts.of_rows(data)
     assert exposition(from_aggregates, counted) == exposition(from_tracker, SupportCounts.of_rows(data))
+    # /metrics computes only what it shows: the same exposition
+    assert exposition(compute_from_aggregates(engine, everything, metrics_only=True), counted) == exposition(from_aggregates, counted)
 
 
 def test_hand_made_sessions_count_as_the_reader_counts_them(stores: tuple[Path, Path, Engine]) -> None:

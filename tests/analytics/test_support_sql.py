@@ -119,11 +119,11 @@ def test_sql_counts_equal_the_rows_counted_in_python(database: Database, selecte
             assert (overall, per_channel, per_day) == expected
             assert expected[0] is not None and expected[0].count > 0 and len(expected[2]) >= 3
             rows = _handoffs_in(data.handoffs, selected) or []
-            for end in ("first_agent_reply_at", "closed_at"):
-                got = support_sql.human_durations(connection, selected, end)
+            assert support_sql.csat(connection, selected, usable, per_day=False) == (overall, per_channel, [])
+            got_both = support_sql.human_durations(connection, selected)
+            for end, got in zip(("first_agent_reply_at", "closed_at"), got_both, strict=True):
                 want = PyDurations.of(h[end] - h["created_at"] for h in rows if h[end] is not None)
-                assert (got.n, got.median, got.p90) == (want.n, want.median, want.p90) and got.n > 0
-                assert got.mean == pytest.approx(want.mean, abs=1e-6)
+                assert got == want and got.n > 0  # exactly, the mean too
             assert support_sql.campaigns_of(connection, selected, usable) == _campaigns(data, selected)
             assert support_sql.support_counts(connection, usable) == SupportCounts.of_rows(data)
     finally:
