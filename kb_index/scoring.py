@@ -16,6 +16,7 @@ from kb_index.ranking import Calibration, article_maxima, features, fuse
 from kb_index.words import WordIndex
 
 DENSE_CANDIDATES = 200
+QUESTION_TOKENS = 12
 HNSW_EF_SEARCH = 128
 
 
@@ -110,7 +111,10 @@ class LanguageIndex:
         if found is not None:
             entries["dense"] = self._dense_per_entry(*found)
             per_article["dense"] = self._dense_per_article(*found)
-        per_article["words"] = self.words.scores(query)
+        # BM25 grows with the number of words; beyond a question's length (an agent's answer, a long
+        # message) it is scaled down to QUESTION_TOKENS words' worth, so the answer score, fitted on
+        # questions, is not extrapolated. Fusion z-scores it per query, so ranking is unchanged.
+        per_article["words"] = self.words.scores(query) / max(1.0, self.words.token_count(query) / QUESTION_TOKENS)
         per_article["coverage"] = self.words.coverage(query)
         return per_article, entries
 

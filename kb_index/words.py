@@ -122,6 +122,10 @@ class WordIndex:
             covered[indices[first:last]] += idf
         return covered / total
 
+    def token_count(self, query: str) -> int:
+        """The number of BM25 tokens of a text (its words, stop words included)."""
+        return len(self._tokenize(query))
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 of the query against every article: bm25s's eager scores summed over the
         posting lists of the query's tokens (a token twice in the query counts twice), as

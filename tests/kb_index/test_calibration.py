@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from kb_index import build as build_module
@@ -250,3 +251,23 @@ def test_coverage_counts_a_word_the_base_never_mentions_as_missing_evidence() ->
     near_miss = words.coverage("ikinci el araba satıyor musunuz")
     assert near_miss.max() < 0.5
     assert not words.coverage("ve ile ama").any()  # stop words only: no evidence either way
+
+
+def test_bm25_beyond_a_questions_length_is_scaled_and_ranking_is_unchanged(articles_only: Path) -> None:
+    """The raw BM25 feature is not extrapolated to long texts (an agent's answer): past QUESTION_TOKENS
+    tokens it counts QUESTION_TOKENS tokens' worth; fusion z-scores it, so the ranking is the same."""
+    from kb_index.scoring import QUESTION_TOKENS
+
+    kb = KnowledgeBase.open(articles_only)
+    index = kb._languages["en"]
+    short = "express delivery fee"
+    long = "Express delivery arrives the next day for a fee of seven euros, and standard delivery takes two to four days."
+    assert index.words.token_count(short) < QUESTION_TOKENS < index.words.token_count(long)
+    signals, _ = index.signals(short, kb.embed_query(short))
+    assert list(signals["words"]) == list(index.words.scores(short))
+    signals, _ = index.signals(long, kb.embed_query(long))
+    raw = index.words.scores(long)
+    scale = index.words.token_count(long) / QUESTION_TOKENS
+    assert signals["words"] == pytest.approx(raw / scale)
+    unscaled = {**signals, "words": raw}
+    assert list(np.argsort(-fuse(signals, index.calibration.fusion))) == list(np.argsort(-fuse(unscaled, index.calibration.fusion)))

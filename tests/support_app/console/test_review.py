@@ -287,7 +287,8 @@ def test_articles_rated_down_are_demoted_for_similar_questions_end_to_end(server
     from kb_index.search import KnowledgeBase
 
     question = "when do I get my money back for the return"
-    raw = KnowledgeBase.open(ROOT / "var" / "kb-index").search(question, k=5, lang="en")
+    kb = KnowledgeBase.open(ROOT / "var" / "kb-index")
+    raw = kb.search(question, k=5, lang="en")
     assert [hit.id for hit in raw[:2]] == ["cancel-order-en", "refund-status-en"]  # wrong article first without feedback
     for number, voted in enumerate(("when will I get my money back", "when will I get back my money")):
         sender = f"web:review-vote-{number}"
@@ -301,4 +302,8 @@ def test_articles_rated_down_are_demoted_for_similar_questions_end_to_end(server
     # two net 👎 × step 0.1 = 0.2 off cancel-order-en only, then re-sorted
     expected = sorted(((hit.score - 0.2 if hit.id == "cancel-order-en" else hit.score), hit.id) for hit in raw)[-1]
     assert expected[1] == "refund-status-en"
-    assert (after["kb_article_id"], after["kb_score"]) == ("refund-status-en", pytest.approx(expected[0], abs=1e-3))
+    demoted = next(hit.score - 0.2 for hit in raw if hit.id == "cancel-order-en")
+    assert abs(expected[0] - demoted) > 1e-2  # the score served tells which article won
+    assert after["kb_score"] == pytest.approx(expected[0], abs=1e-3)
+    # The refund article is served as the answer when its score clears the threshold, else the bot says it is not sure.
+    assert after["kb_article_id"] == ("refund-status-en" if expected[0] >= kb.threshold else None)
