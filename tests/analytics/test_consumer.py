@@ -6,7 +6,6 @@ half-way all end in the same tables. Skipped (one line) without RabbitMQ outside
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,27 +23,17 @@ from analytics.aggregate_schema import conversations, engine_for
 from analytics.aggregate_store import Event, apply_events, rebuild
 from analytics.backfill import tracker_events
 from tests.analytics.test_aggregates import TZ, month, support_copy, table_rows
+from tests.helpers.services import require_reachable
 
 ROOT = Path(__file__).resolve().parents[2]
 AMQP_URL = os.environ.get("ANALYTICS_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 
 
-def rabbitmq_reachable() -> bool:
-    parameters = pika.URLParameters(AMQP_URL)
-    try:
-        socket.create_connection((parameters.host, parameters.port), timeout=2).close()
-        return True
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def broker() -> Iterator[tuple[str, str]]:
     """A unique queue and exchange for this test, deleted afterwards."""
-    if not rabbitmq_reachable():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"RabbitMQ is not reachable at {AMQP_URL} (CI=true: it must run)")
-        pytest.skip("RabbitMQ not reachable at 127.0.0.1:5672: start it (`service rabbitmq-server start`) to run the consumer tests")
+    parameters = pika.URLParameters(AMQP_URL)
+    require_reachable(parameters.host, parameters.port, "RabbitMQ", "start it (`service rabbitmq-server start`) to run the consumer tests")
     name = f"destek-analytics-test-{uuid.uuid4().hex[:12]}"
     yield name, name
     connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))

@@ -6,7 +6,6 @@ ActionServerFallbackPolicy, CachedSQLTrackerStore) are checked under the Rasa in
 tests/rasa_checks/turn_cost_check.py.
 """
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,9 +17,8 @@ from bot.actions.handoff import _decision
 from handoff import settings as handoff_settings
 from handoff import triggers
 from tests.bot.test_actions import SLOTS, configured, run  # noqa: F401  (configured is a fixture)
-from tests.helpers.servers import ROOT
+from tests.helpers.rasa_checks import run_rasa_check
 
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 CONFIG = handoff_settings.load((handoff_settings.DEFAULT_PATH,))
 
 
@@ -117,14 +115,4 @@ def test_feedback_touches_no_event_and_counts_downvotes_in_a_slot(configured: Pa
 
 
 def test_rasa_side_parts_do_bounded_work() -> None:
-    script = ROOT / "tests" / "rasa_checks" / "turn_cost_check.py"
-    result = subprocess.run(
-        [str(RASA_PYTHON), str(script)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().endswith("ok")
+    run_rasa_check("turn_cost_check.py")

@@ -257,17 +257,19 @@ def test_bm25_beyond_a_questions_length_is_scaled_and_ranking_is_unchanged(artic
     """The raw BM25 feature is not extrapolated to long texts (an agent's answer): past QUESTION_TOKENS
     tokens it counts QUESTION_TOKENS tokens' worth; fusion z-scores it, so the ranking is the same."""
     from kb_index.scoring import QUESTION_TOKENS
+    from kb_index.words import tokenizer
 
     kb = KnowledgeBase.open(articles_only)
     index = kb._languages["en"]
     short = "express delivery fee"
     long = "Express delivery arrives the next day for a fee of seven euros, and standard delivery takes two to four days."
-    assert index.words.token_count(short) < QUESTION_TOKENS < index.words.token_count(long)
+    tokens = tokenizer(index.words.stemmer, "en")
+    assert len(tokens(short)) < QUESTION_TOKENS < len(tokens(long))
     signals, _ = index.signals(short, kb.embed_query(short))
     assert list(signals["words"]) == list(index.words.scores(short))
     signals, _ = index.signals(long, kb.embed_query(long))
     raw = index.words.scores(long)
-    scale = index.words.token_count(long) / QUESTION_TOKENS
+    scale = len(tokens(long)) / QUESTION_TOKENS
     assert signals["words"] == pytest.approx(raw / scale)
     unscaled = {**signals, "words": raw}
     assert list(np.argsort(-fuse(signals, index.calibration.fusion))) == list(np.argsort(-fuse(unscaled, index.calibration.fusion)))

@@ -7,7 +7,6 @@ Skipped (one line) without PostgreSQL outside CI; under CI=true it must run."""
 import json
 import os
 import secrets
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from sqlalchemy import create_engine, text
 
 from tests.analytics.test_aggregates import hand_made
 from tests.conftest import ROOT
+from tests.helpers.services import require_reachable
 
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 RASA_PYTHON = str(ROOT / ".venv-rasa" / "bin" / "python")
@@ -59,12 +59,7 @@ def write_with_rasa(options: dict[str, Any], conversations: dict[str, list[dict[
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """(the PostgreSQL tracker database's name, the SQLite tracker file), both written by Rasa; the database is dropped."""
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=2).close()
-    except OSError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL is not reachable at 127.0.0.1:5432 (CI=true: it must run)")
-        pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432: start it (`service postgresql start`) to run the replay test on it")
+    require_reachable("127.0.0.1", 5432, "PostgreSQL", "start it (`service postgresql start`) to run the replay test on it")
     name = f"destek_tracker_{secrets.token_hex(5)}"
     sqlite = tmp_path_factory.mktemp("replay-pg") / "tracker.sqlite3"
     conversations = hand_made()

@@ -5,25 +5,12 @@ in the inbound log, 4,000 reply statuses in the outbound log) the acknowledgemen
 number of SQLite VM instructions and as many Python calls as at their 2nd, and as for a new customer's 1st;
 the channel's own handling of the message (window, held texts, choices) too."""
 
-import subprocess
-
 import pytest
 
-from tests.helpers.servers import ROOT
-
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+from tests.helpers.rasa_checks import run_rasa_check
 
 
 @pytest.mark.sqlite_only("counts SQLite's VM instructions, on a file of its own")
 def test_the_ack_does_the_same_work_after_2000_earlier_messages() -> None:
-    result = subprocess.run(
-        [str(RASA_PYTHON), str(ROOT / "tests" / "rasa_checks" / "whatsapp_ack_check.py")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"},
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert result.stdout.strip().endswith("ok")
-    assert "message 2001: ack: 2 statements" in result.stdout
+    output = run_rasa_check("whatsapp_ack_check.py")
+    assert "message 2001: ack: 2 statements" in output

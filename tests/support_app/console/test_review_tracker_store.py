@@ -4,8 +4,6 @@ endpoints.cluster.yml (its RASA_TRACKER_PG_* settings), not the SQLite file. Thr
 PostgreSQL case gets its own database (dropped after), skipped (one line) without PostgreSQL outside CI."""
 
 import json
-import os
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.analytics.test_reader import session_start, user, write_tracker
+from tests.helpers.services import require_reachable
 
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 PASSWORD = "review-store-test-password"
@@ -67,12 +66,7 @@ def test_review_reads_rasa_tracker_db_by_default(monkeypatch: pytest.MonkeyPatch
 @pytest.fixture
 def postgres_tracker() -> Iterator[str]:
     """A fresh PostgreSQL database with Rasa's `events` table (rasa/core/tracker_store.py SQLEvent), dropped after."""
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=2).close()
-    except OSError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL is not reachable at 127.0.0.1:5432 (CI=true: it must run)")
-        pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432: start it to run the review test on the cluster's tracker store")
+    require_reachable("127.0.0.1", 5432, "PostgreSQL", "start it to run the review test on the cluster's tracker store")
     name = f"destek_review_{uuid.uuid4().hex[:10]}"
     admin = create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:

@@ -1,0 +1,17 @@
+"""The local services the production-profile tests use (PostgreSQL, Redis, RabbitMQ): reachable, or the test is
+skipped with one line saying how to start it, except under CI=true, where it must run."""
+
+import os
+import socket
+
+import pytest
+
+
+def require_reachable(host: str, port: int, what: str, start_hint: str) -> None:
+    """Skip (fail under CI=true) the calling test unless something listens at host:port."""
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{what} is not reachable at {host}:{port} (CI=true: it must run)")
+        pytest.skip(f"{what} not reachable at {host}:{port}: {start_hint}")
