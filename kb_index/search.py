@@ -45,9 +45,12 @@ class KnowledgeBase:
         self._languages = {lang: LanguageIndex.load(folder, lang, manifest) for lang in manifest["languages"]}
 
     @classmethod
-    def open(cls, index_dir: Path, model: str | None = None, threads: int | None = None) -> "KnowledgeBase":
+    def open(
+        cls, index_dir: Path, model: str | None = None, threads: int | None = None, query_threads: int | None = None
+    ) -> "KnowledgeBase":
         """Load the live generation; `model`, when given, must be the one the index was built with.
-        `threads`: CPU threads of its embedder (default: DESTEK_EMBED_THREADS, see kb_index.embedders)."""
+        `threads`, `query_threads`: CPU threads of its embedder for a batch and for one query (default:
+        DESTEK_EMBED_THREADS and DESTEK_QUERY_EMBED_THREADS, see kb_index.embedders)."""
         folder = _live_generation(index_dir)
         try:
             manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -60,7 +63,7 @@ class KnowledgeBase:
             raise KbError(
                 f"{index_dir}: index was built with model {manifest['model']!r} but the settings ask for {model!r}; rebuild the index with that model"
             )
-        embedder = load_embedder(manifest["model"], threads=threads)
+        embedder = load_embedder(manifest["model"], threads=threads, query_threads=query_threads)
         if embedder is not None and embedder.dim != manifest["dim"]:
             raise KbError(
                 f"{index_dir}: model {manifest['model']!r} now gives {embedder.dim}-d vectors, the index has {manifest['dim']}-d; rebuild it"

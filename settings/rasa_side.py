@@ -50,6 +50,7 @@ class RasaSettings:
     redis_prefix: str = "destek"
     handoff_settings: Path | None = None
     embed_threads: int = 2
+    query_embed_threads: int = 1
     webchat_jwt_secret: str = ""
     twilio_auth_token: str = ""
     demo_secrets: bool = False
@@ -85,6 +86,7 @@ VARIABLES: dict[str, str] = {
     "redis_prefix": "DESTEK_REDIS_PREFIX",
     "handoff_settings": "HANDOFF_SETTINGS",
     "embed_threads": "DESTEK_EMBED_THREADS",
+    "query_embed_threads": "DESTEK_QUERY_EMBED_THREADS",
     "webchat_jwt_secret": "WEBCHAT_JWT_SECRET",
     "twilio_auth_token": "TWILIO_AUTH_TOKEN",
     "demo_secrets": "DESTEK_DEMO_SECRETS",
@@ -99,6 +101,7 @@ _MINIMUM: dict[str, tuple[float, bool]] = {
     "send_rate": (0, False),
     "workers": (1, True),
     "embed_threads": (1, True),
+    "query_embed_threads": (1, True),
 }
 
 
@@ -168,6 +171,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "send_rate": _number(float),
     "workers": _number(int),
     "embed_threads": _number(int),
+    "query_embed_threads": _number(int),
     "demo_secrets": _flag,
 }
 

@@ -25,7 +25,8 @@ def settings() -> Settings:
 def knowledge_base() -> KnowledgeBase:
     current = settings()
     # One short query at a time: embedded on DESTEK_QUERY_EMBED_THREADS (1) threads, not the batch default (docs/turn-cost.md).
-    return KnowledgeBase.open(current.kb_index_dir, model=current.embedding_model, threads=current.query_embed_threads)
+    threads = current.query_embed_threads
+    return KnowledgeBase.open(current.kb_index_dir, model=current.embedding_model, threads=threads, query_threads=threads)
 
 
 @lru_cache(maxsize=1)

@@ -3,7 +3,6 @@ from the tracker store (the support tables counted in PostgreSQL's SQL), and fol
 databases. Skipped (one line) without PostgreSQL outside CI."""
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,26 +19,15 @@ from analytics.prometheus import SupportCounts
 from analytics.support_db import read_support_data
 from analytics.support_sql import support_counts, usable_tables
 from tests.analytics.test_aggregates import FILTERS, TZ, filters_of, month, recomputed, same_figures, table_rows
+from tests.helpers.services import require_reachable
 
 SERVER = os.environ.get("ANALYTICS_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
-
-
-def reachable() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=2).close()
-        import psycopg  # noqa: F401
-    except (OSError, ImportError):
-        return False
-    return True
 
 
 @pytest.fixture(scope="module")
 def databases() -> Iterator[list[Engine]]:
     """Two fresh PostgreSQL databases, dropped afterwards."""
-    if not reachable():
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL is not reachable at 127.0.0.1:5432 (CI=true: it must run)")
-        pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432 (or psycopg missing): start it to run the PostgreSQL aggregate tests")
+    require_reachable("127.0.0.1", 5432, "PostgreSQL", "start it to run the PostgreSQL aggregate tests")
     admin = create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
     names = [f"destek_analytics_{uuid.uuid4().hex[:10]}" for _ in range(2)]
     with admin.connect() as connection:

@@ -18,9 +18,9 @@ def loads(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Every load_embedder call of the knowledge base (name, threads), passed on to the real loader."""
     calls: list[dict[str, Any]] = []
 
-    def recorded(name: str, threads: int | None = None) -> embedders.Embedder | None:
-        calls.append({"name": name, "threads": threads})
-        return embedders.load_embedder(name, threads=threads)
+    def recorded(name: str, threads: int | None = None, query_threads: int | None = None) -> embedders.Embedder | None:
+        calls.append({"name": name, "threads": (threads, query_threads)})
+        return embedders.load_embedder(name, threads=threads, query_threads=query_threads)
 
     monkeypatch.setattr(search, "load_embedder", recorded)
     return calls
@@ -35,8 +35,9 @@ def test_the_knowledge_base_embedder_is_loaded_with_one_thread_without_touching_
     monkeypatch.delenv("DESTEK_QUERY_EMBED_THREADS", raising=False)
     before = dict(os.environ)
     kb = services.knowledge_base()
-    assert [call["threads"] for call in loads] == [1]
-    assert kb.embedder is not None and getattr(kb.embedder, "threads", None) == 1  # the model built with it
+    assert [call["threads"] for call in loads] == [(1, 1)]
+    assert isinstance(kb.embedder, embedders.E5SmallEmbedder)  # the sample index's model
+    assert (kb.embedder.threads, kb.embedder.query_threads) == (1, 1)  # the model built with it
     assert dict(os.environ) == before  # neither Destek nor the embedding library left a variable behind
 
 
@@ -49,8 +50,9 @@ def test_an_operator_choice_of_query_threads_is_passed_on(
     get_settings.cache_clear()
     services.settings.cache_clear()
     services.knowledge_base.cache_clear()
-    services.knowledge_base()
-    assert [call["threads"] for call in loads] == [3]
+    kb = services.knowledge_base()
+    assert [call["threads"] for call in loads] == [(3, 3)]
+    assert isinstance(kb.embedder, embedders.E5SmallEmbedder) and kb.embedder.query_threads == 3
 
 
 def test_each_embedder_is_built_with_the_count_it_is_given() -> None:

@@ -20,6 +20,7 @@ from tests.conftest import ROOT
 from tests.helpers.cluster import PG_ADMIN, run_id, services_problem
 from tests.helpers.databases import environment_url, support_database
 from tests.helpers.servers import free_port, http
+from tests.helpers.services import skip_or_fail
 
 # The cluster profile is the production one: its support database on PostgreSQL too, so it runs in the
 # PostgreSQL run (make test-postgres), where DESTEK_TEST_DATABASE=postgres puts it there.
@@ -30,9 +31,7 @@ pytestmark = pytest.mark.postgres
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     problem = services_problem()
     if problem:
-        if os.environ.get("CI") == "true":
-            pytest.fail(problem)
-        pytest.skip(problem)
+        skip_or_fail(problem)
     state = tmp_path_factory.mktemp("run-cluster")
     name = run_id()
     rasa_port, action_port = free_port(), free_port()

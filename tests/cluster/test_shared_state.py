@@ -4,7 +4,6 @@ and the inbox change signal (the two-replica module shows them with real Rasa)."
 import asyncio
 import os
 import secrets
-import socket
 import time
 from collections.abc import Iterator
 
@@ -16,18 +15,14 @@ from cluster.buckets import SharedBuckets
 from cluster.whatsapp_queue import SharedWhatsAppQueue
 from connectors.rate_limit import SenderRateLimit, Verdict
 from settings.rasa_side import read
+from tests.helpers.services import require_reachable
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
 def prefix(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=2).close()
-    except OSError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("Redis is not reachable on 127.0.0.1:6379")
-        pytest.skip("Redis is not reachable on 127.0.0.1:6379; start it with: service redis-server start")
+    require_reachable("127.0.0.1", 6379, "Redis", "start it with: service redis-server start")
     name = "t" + secrets.token_hex(6)
     monkeypatch.setenv("DESTEK_REDIS_URL", REDIS_URL)
     monkeypatch.setenv("DESTEK_REDIS_PREFIX", name)

@@ -2,7 +2,6 @@
 (the cluster of `make run-cluster`, docs/cluster.md). Started once for the module."""
 
 import asyncio
-import os
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -19,6 +18,7 @@ from handoff.service import HandoffService
 from handoff.store import HandoffStore
 from tests.helpers.cluster import Cluster, services_problem
 from tests.helpers.servers import AUTH_TOKEN, TWILIO_AUTH_TOKEN, UNLIMITED_RATE
+from tests.helpers.services import skip_or_fail
 from tests.helpers.waiting import eventually
 
 # The cluster profile is the production one: its support database on PostgreSQL too, so it runs in the
@@ -44,9 +44,7 @@ TEXTS = [
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     problem = services_problem()
     if problem:
-        if os.environ.get("CI") == "true":
-            pytest.fail(problem)
-        pytest.skip(problem)
+        skip_or_fail(problem)
     with Cluster(tmp_path_factory.mktemp("cluster"), env=UNLIMITED_RATE) as running:
         yield running
 

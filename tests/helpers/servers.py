@@ -9,6 +9,7 @@ REST, whose conversation is `rest:<sender>` (`Servers.conversation(sender)`).
 import asyncio
 import json
 import os
+import random
 import secrets
 import socket
 import subprocess
@@ -50,6 +51,21 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def free_port_pair() -> int:
+    """A port p with p and p + 1 both free, below Linux's ephemeral range (32768-60999): an ephemeral
+    p + 1 can be taken meanwhile by any outbound connection's local end (a database pool's, say)."""
+    candidates = random.Random().sample(range(20000, 32000, 2), 200)
+    for port in candidates:
+        with socket.socket() as first, socket.socket() as second:
+            try:
+                first.bind(("127.0.0.1", port))
+                second.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no two consecutive free ports between 20000 and 32000")
 
 
 def http(method: str, url: str, body: Any | None = None, timeout: float = 30) -> tuple[int, Any]:

@@ -12,6 +12,11 @@ def require_reachable(host: str, port: int, what: str, start_hint: str) -> None:
     try:
         socket.create_connection((host, port), timeout=2).close()
     except OSError:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{what} is not reachable at {host}:{port} (CI=true: it must run)")
-        pytest.skip(f"{what} not reachable at {host}:{port}: {start_hint}")
+        skip_or_fail(f"{what} not reachable at {host}:{port}: {start_hint}")
+
+
+def skip_or_fail(problem: str) -> None:
+    """Skip the calling test with `problem` as its one line; under CI=true, where the services run, fail."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{problem} (CI=true: it must run)")
+    pytest.skip(problem)

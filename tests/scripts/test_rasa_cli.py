@@ -22,7 +22,7 @@ import pytest
 from scripts.rasa_cli import UsageError, rasa_arguments
 from tests.bot.test_rasa_shell import Terminal
 from tests.conftest import ROOT
-from tests.helpers.servers import MODEL, free_port
+from tests.helpers.servers import MODEL, free_port, free_port_pair
 from tests.helpers.sockets import command_lines, listeners
 
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
@@ -61,6 +61,12 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+
+
+def without_progress_bars(output: bytes) -> str:
+    """A terminal's output without tqdm's redrawn bars, so that an error printed among them shows."""
+    lines = re.split(r"[\r\n]+", output.decode(errors="replace"))
+    return "\n".join(line for line in lines if line.strip() and "it/s" not in line)
 
 
 def status(port: int, query: str = "") -> int:
@@ -186,7 +192,7 @@ def test_every_shipped_command_starts_rasa_through_the_launcher() -> None:
 def test_make_interactive_listens_on_loopback_only(tmp_path: Path) -> None:
     """`make interactive`'s recipe in a pseudo-terminal: its Rasa server (HTTP API without a token)
     on INTERACTIVE_PORT and the story-graph page on the next port are both on 127.0.0.1."""
-    port = free_port()
+    port = free_port_pair()
     env = {
         **rasa_env(),
         "ACTION_PORT": str(free_port()),
@@ -208,7 +214,7 @@ def test_make_interactive_listens_on_loopback_only(tmp_path: Path) -> None:
             if select.select([terminal.master], [], [], 1)[0]:
                 terminal.output += os.read(terminal.master, 65536)  # keep the terminal drained
             found = listeners(terminal.process.pid)
-        assert {port, port + 1} <= {p for _, p, _ in found}, terminal.output[-3000:]
+        assert {port, port + 1} <= {p for _, p, _ in found}, without_progress_bars(terminal.output)[-3000:]
         assert {host for host, p, _ in found if p in (port, port + 1)} == {"127.0.0.1"}, found
     finally:
         os.killpg(terminal.process.pid, signal.SIGTERM)

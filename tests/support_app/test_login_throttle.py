@@ -3,10 +3,8 @@
 without DESTEK_REDIS_URL. Two apps over one real SQLite file stand for two processes."""
 
 import dataclasses
-import os
 import re
 import secrets
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +16,7 @@ from fastapi.testclient import TestClient
 from settings.model import get_settings
 from support_app.app import create_app
 from support_app.settings import Settings
+from tests.helpers.services import require_reachable
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PASSWORD = "test-staff-password"
@@ -33,12 +32,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 @pytest.fixture
 def prefix(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=2).close()
-    except OSError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("Redis is not reachable on 127.0.0.1:6379")
-        pytest.skip("Redis is not reachable on 127.0.0.1:6379; start it with: service redis-server start")
+    require_reachable("127.0.0.1", 6379, "Redis", "start it with: service redis-server start")
     name = "t" + secrets.token_hex(6)
     monkeypatch.setenv("DESTEK_REDIS_URL", REDIS_URL)
     monkeypatch.setenv("DESTEK_REDIS_PREFIX", name)

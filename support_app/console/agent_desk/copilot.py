@@ -74,7 +74,7 @@ class Copilot:
         current = pointer.read_text(encoding="utf-8") if pointer.is_file() else None
         with self._lock:
             if self._kb is None or current != self._pointer:
-                self._kb = KnowledgeBase.open(self.index_dir, model=self.model, threads=self.threads)
+                self._kb = KnowledgeBase.open(self.index_dir, model=self.model, threads=self.threads, query_threads=self.threads)
                 self._pointer = current
                 self._searches.clear()
                 self._vectors_by_text.clear()

@@ -107,16 +107,16 @@ def test_the_support_apps_copilot_embeds_on_the_query_thread_count(
     monkeypatch.setenv("DESTEK_EMBED_THREADS", "2")
     monkeypatch.delenv("DESTEK_EMBEDDING_MODEL", raising=False)
     monkeypatch.setattr(routes, "Copilot", Recorded)
-    loads: list[int | None] = []
+    loads: list[tuple[int | None, int | None]] = []
 
-    def recorded(name: str, threads: int | None = None) -> embedders.Embedder | None:
-        loads.append(threads)
-        return embedders.load_embedder(name, threads=threads)
+    def recorded(name: str, threads: int | None = None, query_threads: int | None = None) -> embedders.Embedder | None:
+        loads.append((threads, query_threads))
+        return embedders.load_embedder(name, threads=threads, query_threads=query_threads)
 
     monkeypatch.setattr(search, "load_embedder", recorded)
     routes.desk_router(support_database(tmp_path))
     assert made[0].knowledge_base().embedder is not None
-    assert loads == [1]
+    assert loads == [(1, 1)]
 
 
 # --- the API of the running support app -----------------------------------------------------------
