@@ -79,7 +79,7 @@ validate: setup ## check Rasa training data and the knowledge base
 test: setup lint train index validate test-unit test-postgres test-stories ## everything CI runs: lint, data validation, pytest (SQLite and PostgreSQL), conversation tests
 
 test-unit: setup browser nginx train index ## the whole suite with every support database on SQLite
-	DESTEK_TEST_DATABASE=sqlite $(PY) -m pytest tests -q -m "not postgres"
+	DESTEK_TEST_DATABASE=sqlite $(PY) -m pytest tests -q -m "not postgres" --durations=15
 
 # The same suite again with every support database on PostgreSQL (DESTEK_TEST_DATABASE=postgres: each database a
 # fresh schema on DESTEK_TEST_DATABASE_URL, default the local server's `test` database), plus the tests that need
@@ -94,7 +94,7 @@ POSTGRES_SKIP ?= tests/architecture tests/kb_index tests/intent_encoder tests/be
   tests/tuning/test_kb_lint.py tests/tuning/test_nlu_writer.py
 POSTGRES_TESTS ?= tests $(addprefix --ignore=,$(POSTGRES_SKIP))
 test-postgres: setup browser nginx train index ## the same suite with every support database on PostgreSQL (docs/database.md)
-	DESTEK_TEST_DATABASE=postgres $(PY) -m pytest $(POSTGRES_TESTS) -q
+	DESTEK_TEST_DATABASE=postgres $(PY) -m pytest $(POSTGRES_TESTS) -q --durations=15
 
 bench-database: setup ## per-operation cost of store writes and reads, SQLite vs PostgreSQL (docs/database.md)
 	$(PY) bench/database_ops.py

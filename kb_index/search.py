@@ -1,6 +1,8 @@
 """Open an index folder and answer queries with article-level, calibrated results."""
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,10 +12,12 @@ import numpy as np
 from kb_index.build import FORMAT_VERSION, POINTER
 from kb_index.embedders import Embedder, load_embedder
 from kb_index.errors import KbError
-from kb_index.scoring import LanguageIndex
+from kb_index.scoring import LanguageIndex, Signals
 from language.detect import detect_language
 
 _MIN_DETECTION_CONFIDENCE = 0.3
+# Questions whose lexical signals are scored at once while they are embedded (more wait for a worker).
+_LEXICAL_WORKERS = 4
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,8 @@ class KnowledgeBase:
         self.thresholds: dict[str, float] = {lang: float(value) for lang, value in manifest.get("thresholds", {}).items()}
         self.embedder = embedder
         self._languages = {lang: LanguageIndex.load(folder, lang, manifest) for lang in manifest["languages"]}
+        self._workers: ThreadPoolExecutor | None = None
+        self._workers_lock = threading.Lock()
 
     @classmethod
     def open(
@@ -81,7 +87,14 @@ class KnowledgeBase:
     def search(self, query: str, k: int = 5, lang: str | None = None, query_vector: np.ndarray | None = None) -> list[Hit]:
         """Best `k` articles for `query`, best first; `lang` None detects the query's language.
 
-        `query_vector`: the query's `embed_query` result, when the caller needs it too (saves embedding twice)."""
+        `query_vector`: the query's `embed_query` result, when the caller has it already."""
+        return self._search(self._checked(query, k, lang), k, lang, query_vector)[0]
+
+    def search_embedded(self, query: str, k: int = 5, lang: str | None = None) -> tuple[list[Hit], np.ndarray | None]:
+        """`search`, and the query's vector for callers that use it too (feedback demotion)."""
+        return self._search(self._checked(query, k, lang), k, lang, None)
+
+    def _checked(self, query: str, k: int, lang: str | None) -> str:
         query = query.strip()
         if not query:
             raise KbError("empty query")
@@ -89,29 +102,56 @@ class KnowledgeBase:
             raise KbError(f"k must be at least 1 (got {k})")
         if lang is not None and lang not in self._languages:
             raise KbError(f"language {lang!r} is not in this index (it has {', '.join(self.languages)})")
-        vector = self.embed_query(query) if query_vector is None else query_vector
+        return query
+
+    def _search(self, query: str, k: int, lang: str | None, given: np.ndarray | None) -> tuple[list[Hit], np.ndarray | None]:
+        """The languages to search are chosen first (the query's, its confident detection, else all).
+        When the query must be embedded, its lexical signals are scored on a worker thread meanwhile:
+        ONNX Runtime and FAISS release the GIL, so on a free core the lexical part costs no wall time.
+        (The other way round, the worker would wait for the GIL up to Python's 5 ms switch interval
+        before it could start the embedding: measured in docs/retrieval-eval.md.)"""
+        preferred = lang
+        if lang is None:
+            detected = detect_language(query)
+            preferred = detected.language
+            if preferred is not None and preferred in self._languages and detected.confidence >= _MIN_DETECTION_CONFIDENCE:
+                lang = preferred
+        languages = [lang] if lang is not None else self.languages
+
+        def lexical() -> dict[str, Signals]:
+            return {language: self._languages[language].lexical_signals(query) for language in languages}
+
+        if given is None and self.embedder is not None:
+            scored = self._worker_pool().submit(lexical)
+            vector = self.embed_query(query)
+            signals = scored.result()
+        else:
+            vector, signals = given, lexical()
+        results = {}
+        for language in languages:
+            index = self._languages[language]
+            per_article, entries = signals[language]
+            index.add_dense_signals(per_article, entries, index.dense_candidates(vector))
+            results[language] = self._hits(index, per_article, entries, k)
         if lang is not None:
-            return self._search_language(lang, query, vector, k)
-        detected = detect_language(query)
-        if detected.language is not None and detected.language in self._languages and detected.confidence >= _MIN_DETECTION_CONFIDENCE:
-            return self._search_language(detected.language, query, vector, k)
-        return self._search_all(query, vector, k, detected.language)
-
-    def _search_all(self, query: str, vector: np.ndarray | None, k: int, preferred: str | None) -> list[Hit]:
-        """No confident language: search every language and keep one, the query's weak guess
-        when its best article clears the threshold, else the one whose best article scores highest."""
-        results = {language: self._search_language(language, query, vector, k) for language in self.languages}
+            return results[lang], vector
+        # No confident language: keep the query's weak guess when its best article clears the
+        # threshold, else the language whose best article scores highest.
         if preferred in results and results[preferred] and results[preferred][0].score >= self.threshold:
-            return results[preferred]
-        return max(results.values(), key=lambda hits: hits[0].score if hits else -1.0)
+            return results[preferred], vector
+        return max(results.values(), key=lambda hits: hits[0].score if hits else -1.0), vector
 
-    def _search_language(self, lang: str, query: str, vector: np.ndarray | None, k: int) -> list[Hit]:
-        index = self._languages[lang]
-        signals, entries = index.signals(query, vector)
+    def _worker_pool(self) -> ThreadPoolExecutor:
+        with self._workers_lock:
+            if self._workers is None:
+                self._workers = ThreadPoolExecutor(_LEXICAL_WORKERS, thread_name_prefix="kb-lexical")
+            return self._workers
+
+    def _hits(self, index: LanguageIndex, signals: dict[str, np.ndarray], entries: dict[str, np.ndarray], k: int) -> list[Hit]:
         ranked = index.rank(signals, k)
         dense = ranked.signals.get("dense", np.zeros(len(ranked.positions)))
         return [
-            self._hit(index, int(position), float(score), float(dense[i]), float(ranked.signals["chars"][i]), vector, entries)
+            self._hit(index, int(position), float(score), float(dense[i]), float(ranked.signals["chars"][i]), entries)
             for i, (position, score) in enumerate(zip(ranked.positions, ranked.scores, strict=True))
         ]
 
@@ -122,7 +162,6 @@ class KnowledgeBase:
         score: float,
         dense: float,
         lexical: float,
-        vector: np.ndarray | None,
         entries: dict[str, np.ndarray],
     ) -> Hit:
         article = self.articles[int(index.articles[position])]

@@ -92,8 +92,7 @@ class KbDecision:
     def article(self, query: str, language: str | None) -> str | None:
         key = (query, language if language in self.kb.languages else None)
         if key not in self._cache:
-            vector = self.kb.embed_query(query)
-            hits = self.kb.search(query, k=5, lang=key[1], query_vector=vector)
+            hits, vector = self.kb.search_embedded(query, k=5, lang=key[1])
             if self.memory is not None:
                 hits = self.memory.rerank(hits, vector)
             best = hits[0] if hits else None

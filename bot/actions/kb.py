@@ -27,8 +27,7 @@ class ActionAnswerFromKb(Action):
         kb = services.knowledge_base()
         settings = services.settings()
         language = tracker.get_slot("language")
-        vector = kb.embed_query(query)
-        hits = kb.search(query, k=RELATED_LIMIT + 2, lang=language if language in kb.languages else None, query_vector=vector)
+        hits, vector = kb.search_embedded(query, k=RELATED_LIMIT + 2, lang=language if language in kb.languages else None)
         hits = services.feedback_memory().rerank(hits, vector)[:RELATED_LIMIT]
         notice = outage_notice(dispatcher, tracker, query, hits)  # a known outage comes before troubleshooting
         if notice is not None:

