@@ -29,6 +29,22 @@ K1 = 1.5
 B = 0.75
 _WORD = re.compile(r"[^\W_]+")
 _SNOWBALL_NAMES = {"tr": "turkish", "en": "english"}
+# Coverage looks for a known word one edit away from an unknown one of at least this many letters
+# (shorter words are one edit away from too many others).
+SPELLING_MIN_LETTERS = 4
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+_KEY_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+# Letters next to each other on a QWERTY keyboard (Turkish Q too, once folded), same row or the row above/below.
+_KEY_NEIGHBOURS = {
+    key: "".join(
+        other
+        for other_row, other_keys in enumerate(_KEY_ROWS)
+        for other_column, other in enumerate(other_keys)
+        if other != key and abs(other_row - row) <= 1 and abs(other_column - column) <= 1
+    )
+    for row, keys in enumerate(_KEY_ROWS)
+    for column, key in enumerate(keys)
+}
 
 
 def tokenizer(stemmer: str, lang: str) -> Callable[[str], list[str]]:
@@ -102,7 +118,8 @@ class WordIndex:
         tokens (stop words left out) that the article contains, over the IDF mass of all of
         them. A word no article has counts as the rarest, so a question about something the
         base never mentions ("ikinci el araba") covers little of any article, however well
-        its other words match."""
+        its other words match; unless it is one typo away from a word the base has ("fatrua"):
+        then it counts as that word (docs/retrieval-eval.md: measured with and without)."""
         words = [word for word in _WORD.findall(turkish_lower(query)) if word not in self.stop]
         tokens = set(self._tokenize(" ".join(words)))
         covered = np.zeros(self.count, dtype=np.float32)
@@ -113,6 +130,9 @@ class WordIndex:
         total = 0.0
         for token in sorted(tokens):  # a fixed order: the float sum is the same in every process
             column = self._vocabulary.get(token)
+            if column is None:
+                nearest = self._nearest_known(token, indptr)
+                column = self._vocabulary.get(nearest) if nearest else None
             if column is not None and column + 1 < len(indptr):
                 first, last = int(indptr[column]), int(indptr[column + 1])
             else:
@@ -121,6 +141,21 @@ class WordIndex:
             total += idf
             covered[indices[first:last]] += idf
         return covered / total
+
+    def _nearest_known(self, token: str, indptr: np.ndarray) -> str:
+        """The token of the base one typo (`_one_edit`) away from a token no article has ("fibr" for
+        "fiber", "sipra" for "sipar"), the one in most articles if several are; "" when none is or the
+        token is shorter than SPELLING_MIN_LETTERS."""
+        if len(token) < SPELLING_MIN_LETTERS:
+            return ""
+        best, frequency = "", 0
+        for candidate in _one_edit(token):
+            column = self._vocabulary.get(candidate)
+            if column is not None and column + 1 < len(indptr):
+                count = int(indptr[column + 1] - indptr[column])
+                if count > frequency or (count == frequency and candidate < best):
+                    best, frequency = candidate, count
+        return best
 
     def scores(self, query: str, length_cap: int | None = None) -> np.ndarray:
         """BM25 of the query against every article: bm25s's eager scores summed over the
@@ -167,3 +202,16 @@ class WordIndex:
         settings = json.loads((target / "settings.json").read_text(encoding="utf-8"))
         model = bm25s.BM25.load(str(target), show_progress=False)
         return cls(model, settings["stemmer"], settings["lang"], settings["count"], frozenset(settings["stop_words"]))
+
+
+def _one_edit(word: str) -> set[str]:
+    """Every string one typo away, the first letter kept (typos there are rare, and changing it
+    mostly gives another real word: "kind" and "find"): a letter left out, doubled or added, two
+    neighbours swapped, or a letter changed for one next to it on the keyboard."""
+    head, tail = word[:1], word[1:]
+    splits = [(tail[:i], tail[i:]) for i in range(len(tail) + 1)]
+    deletes = [a + b[1:] for a, b in splits if b]
+    swaps = [a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1]
+    changes = [a + c + b[1:] for a, b in splits if b for c in _KEY_NEIGHBOURS.get(b[0], "")]
+    inserts = [a + c + b for a, b in splits for c in _LETTERS]
+    return {head + edited for edited in deletes + swaps + changes + inserts} - {word}

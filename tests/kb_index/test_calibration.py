@@ -253,6 +253,28 @@ def test_coverage_counts_a_word_the_base_never_mentions_as_missing_evidence() ->
     assert not words.coverage("ve ile ama").any()  # stop words only: no evidence either way
 
 
+def test_coverage_takes_a_misspelt_word_for_the_known_word_one_typo_away() -> None:
+    """A customer's typo (letters swapped: "fatrua", "invocie"; doubled: "iadde"; a key's neighbour: "invpice")
+    is not a word the base never mentions: coverage counts the known word one typo away. Not corrected: two
+    typos, a word of under four letters, a changed first letter, a letter changed for one far on the keyboard."""
+    from kb_index.words import WordIndex
+
+    turkish = WordIndex.build([title + "\n" + body for title, body in TURKISH.values()], "auto", "tr")
+    english = WordIndex.build([title + "\n" + body for title, body in ENGLISH.values()], "auto", "en")
+    fatura, iade = list(TURKISH).index("fatura"), list(TURKISH).index("iade")
+    invoice, router = list(ENGLISH).index("invoice"), list(ENGLISH).index("router-1")
+    assert turkish.coverage("fatrua ödeme")[fatura] == pytest.approx(turkish.coverage("fatura ödeme")[fatura])
+    assert turkish.coverage("iadde kodu")[iade] == pytest.approx(1.0)
+    right = english.coverage("pay my invoice")[invoice]
+    for typo in ("invocie", "invpice"):
+        assert english.coverage(f"pay my {typo}")[invoice] == pytest.approx(right), typo
+    for not_one_typo in ("inovcie", "invxice"):
+        assert english.coverage(f"pay my {not_one_typo}")[invoice] < right, not_one_typo
+    assert english.coverage("pya my invoice")[invoice] < right  # three letters
+    assert english.coverage("mouter cable")[router] < english.coverage("router cable")[router]  # first letter
+    assert turkish.coverage("ikinci el araba satıyor musunuz").max() < 0.5  # still unknown words
+
+
 def test_bm25_beyond_a_questions_length_is_scaled_and_ranking_is_unchanged(articles_only: Path) -> None:
     """The raw BM25 feature is not extrapolated to long texts (an agent's answer): past QUESTION_TOKENS
     tokens it counts QUESTION_TOKENS tokens' worth; fusion z-scores it, so the ranking is the same."""
