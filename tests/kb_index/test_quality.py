@@ -3,25 +3,22 @@
 Uses the index `make index` built from bot/data/kb with the default settings.
 """
 
+from typing import Any
+
 import pytest
 
-from kb_index.evaluate import evaluate, load_queries
+from kb_index.evaluate import evaluate
 from kb_index.search import KnowledgeBase
 from tests.conftest import ROOT
 
-INDEX = ROOT / "var" / "kb-index"
-QUERIES = ROOT / "bot" / "data" / "kb_eval" / "queries.jsonl"
-
 
 @pytest.fixture(scope="module")
-def report() -> dict:
-    if not (INDEX / "current.json").exists():
-        pytest.skip("no sample index: run `make index` (make test does)")
-    return evaluate(KnowledgeBase.open(INDEX), load_queries(QUERIES))
+def report(sample_kb: KnowledgeBase, sample_queries: list[dict[str, Any]]) -> dict:
+    return evaluate(sample_kb, sample_queries)
 
 
-def test_query_set_shape() -> None:
-    queries = load_queries(QUERIES)
+def test_query_set_shape(sample_queries: list[dict[str, Any]]) -> None:
+    queries = sample_queries
     by_lang = {lang: [q for q in queries if q["lang"] == lang] for lang in ("tr", "en")}
     assert len(queries) >= 300
     assert abs(len(by_lang["tr"]) - len(by_lang["en"])) <= 10
@@ -53,10 +50,8 @@ UNRELATED = [
 ]
 
 
-def test_unrelated_questions_score_below_the_threshold_and_a_related_one_above() -> None:
-    if not (INDEX / "current.json").exists():
-        pytest.skip("no sample index: run `make index` (make test does)")
-    kb = KnowledgeBase.open(INDEX)
+def test_unrelated_questions_score_below_the_threshold_and_a_related_one_above(sample_kb: KnowledgeBase) -> None:
+    kb = sample_kb
     assert {text: kb.search(text, k=1)[0].score for text in UNRELATED if kb.search(text, k=1)[0].score >= kb.threshold} == {}
     assert kb.search("where is my package", k=1)[0].score >= kb.threshold
 

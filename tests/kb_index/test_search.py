@@ -3,23 +3,22 @@ embedded; its hits and vector are exactly those of embedding first and searching
 every labelled sample question, in either language routing, and from many threads at once."""
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pytest
 
-from kb_index.evaluate import load_queries
 from kb_index.search import Hit, KnowledgeBase
-from tests.conftest import ROOT
-
-INDEX = ROOT / "var" / "kb-index"
-QUERIES = ROOT / "bot" / "data" / "kb_eval" / "queries.jsonl"
 
 
 @pytest.fixture(scope="module")
-def kb() -> KnowledgeBase:
-    if not (INDEX / "current.json").exists():
-        pytest.skip("no sample index: run `make index` (make test does)")
-    return KnowledgeBase.open(INDEX)
+def kb(sample_kb: KnowledgeBase) -> KnowledgeBase:
+    return sample_kb
+
+
+@pytest.fixture(scope="module")
+def texts(sample_queries: list[dict[str, Any]]) -> list[str]:
+    return [query["query"] for query in sample_queries]
 
 
 def one_after_the_other(kb: KnowledgeBase, text: str, lang: str | None = None, k: int = 5) -> tuple[list[Hit], np.ndarray | None]:
@@ -27,8 +26,7 @@ def one_after_the_other(kb: KnowledgeBase, text: str, lang: str | None = None, k
     return kb.search(text, k=k, lang=lang, query_vector=vector), vector
 
 
-def test_the_overlapped_search_equals_embedding_then_searching(kb: KnowledgeBase) -> None:
-    texts = [query["query"] for query in load_queries(QUERIES)]
+def test_the_overlapped_search_equals_embedding_then_searching(kb: KnowledgeBase, texts: list[str]) -> None:
     assert len(texts) > 300
     for text in texts:
         hits, vector = kb.search_embedded(text, k=5)
@@ -43,9 +41,8 @@ def test_a_given_language_and_an_unsure_one_are_searched_the_same_way(kb: Knowle
         assert kb.search_embedded(text, k=3, lang=lang)[0] == one_after_the_other(kb, text, lang, k=3)[0], (text, lang)
 
 
-def test_many_threads_searching_at_once_get_each_their_own_answer(kb: KnowledgeBase) -> None:
-    texts = [query["query"] for query in load_queries(QUERIES)][:60]
-    expected = [one_after_the_other(kb, text)[0] for text in texts]
+def test_many_threads_searching_at_once_get_each_their_own_answer(kb: KnowledgeBase, texts: list[str]) -> None:
+    expected = [one_after_the_other(kb, text)[0] for text in texts[:60]]
     with ThreadPoolExecutor(8) as pool:
-        found = list(pool.map(lambda text: kb.search_embedded(text, k=5)[0], texts * 3))
+        found = list(pool.map(lambda text: kb.search_embedded(text, k=5)[0], texts[:60] * 3))
     assert found == expected * 3
