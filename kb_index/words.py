@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from string import ascii_lowercase
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,6 @@ _SNOWBALL_NAMES = {"tr": "turkish", "en": "english"}
 # Coverage looks for a known word one edit away from an unknown one of at least this many letters
 # (shorter words are one edit away from too many others).
 SPELLING_MIN_LETTERS = 4
-_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 _KEY_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 # Letters next to each other on a QWERTY keyboard (Turkish Q too, once folded), same row or the row above/below.
 _KEY_NEIGHBOURS = {
@@ -131,8 +131,7 @@ class WordIndex:
         for token in sorted(tokens):  # a fixed order: the float sum is the same in every process
             column = self._vocabulary.get(token)
             if column is None:
-                nearest = self._nearest_known(token, indptr)
-                column = self._vocabulary.get(nearest) if nearest else None
+                column = self._nearest_known(token, indptr)
             if column is not None and column + 1 < len(indptr):
                 first, last = int(indptr[column]), int(indptr[column + 1])
             else:
@@ -142,20 +141,20 @@ class WordIndex:
             covered[indices[first:last]] += idf
         return covered / total
 
-    def _nearest_known(self, token: str, indptr: np.ndarray) -> str:
-        """The token of the base one typo (`_one_edit`) away from a token no article has ("fibr" for
-        "fiber", "sipra" for "sipar"), the one in most articles if several are; "" when none is or the
-        token is shorter than SPELLING_MIN_LETTERS."""
+    def _nearest_known(self, token: str, indptr: np.ndarray) -> int | None:
+        """The column of the base's token one typo (`_one_edit`) away from a token no article has ("fibr"
+        for "fiber", "sipra" for "sipar"), the one in most articles if several are (ties: the first in
+        alphabetical order); None when none is or the token is shorter than SPELLING_MIN_LETTERS."""
         if len(token) < SPELLING_MIN_LETTERS:
-            return ""
-        best, frequency = "", 0
+            return None
+        best, frequency, found = "", 0, None
         for candidate in _one_edit(token):
             column = self._vocabulary.get(candidate)
             if column is not None and column + 1 < len(indptr):
                 count = int(indptr[column + 1] - indptr[column])
                 if count > frequency or (count == frequency and candidate < best):
-                    best, frequency = candidate, count
-        return best
+                    best, frequency, found = candidate, count, column
+        return found
 
     def scores(self, query: str, length_cap: int | None = None) -> np.ndarray:
         """BM25 of the query against every article: bm25s's eager scores summed over the
@@ -213,5 +212,5 @@ def _one_edit(word: str) -> set[str]:
     deletes = [a + b[1:] for a, b in splits if b]
     swaps = [a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1]
     changes = [a + c + b[1:] for a, b in splits if b for c in _KEY_NEIGHBOURS.get(b[0], "")]
-    inserts = [a + c + b for a, b in splits for c in _LETTERS]
+    inserts = [a + c + b for a, b in splits for c in ascii_lowercase]
     return {head + edited for edited in deletes + swaps + changes + inserts} - {word}
